@@ -1,0 +1,121 @@
+# fa: one Makefile for libfa, the fa-* tools, tests, docs and benchmarks.
+#
+#   make                 build every tool into bin/
+#   make check           install missing deps, sanitizer build, run all tests
+#   make demo            install missing deps, build, run the demo
+#   make bench           benchmarks against psql/pgbench, side by side
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# SANITIZE=address,undefined builds with sanitizers (make check does this in
+# build/san so the normal build stays untouched).
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+OPT      ?= -O2
+SANITIZE ?=
+BUILD    ?= build/obj
+BINDIR   ?= bin
+
+TOOLS    := fa-pg
+VERSION  := 0.1.0
+
+PKGS     := libpq readline
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -lreadline)
+
+CFLAGS   ?= $(OPT) -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DFA_VERSION='"$(VERSION)"' $(WARN) \
+	-Ilib $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS := $(LDFLAGS)
+LIBS     := $(PKG_LIBS) -lpthread -lm
+ifneq ($(SANITIZE),)
+ALL_CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC  := $(wildcard lib/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBFA    := $(BUILD)/libfa.a
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+TOOL_BIN := $(TOOLS:%=$(BINDIR)/%)
+
+.PHONY: all deps check test demo bench install uninstall clean man-check unit
+all: $(TOOL_BIN) $(UNIT_BIN)
+
+# Rebuild everything when the compiler or its flags change.
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_NOW)' ]; then echo '$(FLAGS_NOW)' > $@; fi
+FORCE:
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBFA): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# Each tool is every .c under cmd/fa-NAME/ linked with libfa.
+define tool_rule
+$(BINDIR)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1)/*.c)) $(LIBFA)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+
+# Unit tests may #include the .c under test, so they link libfa only for
+# the rest; -Wl,--allow-multiple-definition lets the included copy win.
+$(BUILD)/unit/%: tests/unit/%.c $(LIBFA) $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBFA) $(LIBS) -Wl,--allow-multiple-definition
+
+deps:
+	@scripts/deps
+
+# make check: deps, a sanitizer build in build/san, every bats file.
+# bats prints TAP; the last line counts it.
+SAN_DIR := build/san
+check: deps
+	@$(MAKE) --no-print-directory BUILD=$(SAN_DIR)/obj BINDIR=$(SAN_DIR)/bin \
+		SANITIZE=address,undefined OPT=-O1 all
+	@FA_BIN=$(CURDIR)/$(SAN_DIR)/bin FA_UNIT=$(CURDIR)/$(SAN_DIR)/obj/unit \
+		scripts/run-tests tests
+
+# make test: the same tests against the normal build (faster to iterate).
+test: all
+	@FA_BIN=$(CURDIR)/$(BINDIR) FA_UNIT=$(CURDIR)/$(BUILD)/unit scripts/run-tests tests
+
+demo: deps all
+	@scripts/demo
+
+bench: all
+	@bench/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 755 $(TOOL_BIN) $(DESTDIR)$(PREFIX)/bin/
+	for m in man/*.[1-9]; do \
+		install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/; done
+	for t in $(TOOLS); do \
+		install -m 644 completions/fa.bash \
+			$(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t; done
+	install -m 644 completions/_fa $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_fa
+	install -m 644 completions/fa.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/fa.fish
+
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%)
+
+clean:
+	rm -rf build bin
+
+-include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/cmd/*/*.d) $(UNIT_BIN:=.d)

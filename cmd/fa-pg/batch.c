@@ -1,0 +1,242 @@
+#include "batch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BUFFERED_ITEMS 4096
+
+struct batch_item {
+	struct batch *b;
+	struct fa_pgq q;
+	char *sql;
+	char where[600];
+	struct fa_buf out;              /* rows, tags and timing, until its turn */
+	struct fa_buf err;              /* error text, printed in turn */
+	struct fa_fmt fmt;
+	bool begun, done, aborted;
+	long rows;
+	uint64_t t0;
+	enum fa_err rc;
+};
+
+void batch_init(struct batch *b, struct session *s)
+{
+	memset(b, 0, sizeof(*b));
+	b->s = s;
+}
+
+static void item_free(struct batch_item *it)
+{
+	fa_fmt_release(&it->fmt);
+	fa_buf_release(&it->out);
+	fa_buf_release(&it->err);
+	free(it->sql);
+	free(it);
+}
+
+/* Prints finished items from the head on; streams the head's rows. */
+static void print_ready(struct batch *b)
+{
+	struct session *s = b->s;
+
+	while (b->head < b->n) {
+		struct batch_item *it = b->items[b->head];
+
+		if (it->out.len) {
+			out_write(s, it->out.data, it->out.len);
+			fa_buf_reset(&it->out);
+		}
+		if (!it->done)
+			return;
+		out_flush(s);
+		if (it->err.len)
+			fputs(it->err.data, stderr);
+		b->items[b->head++] = NULL;
+		item_free(it);
+	}
+}
+
+static void item_result(struct fa_pgq *q, PGresult *res)
+{
+	struct batch_item *it = q->ctx;
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_PIPELINE_ABORTED) {
+		it->aborted = true;
+	} else if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR) {
+		fa_buf_printf(&it->err, "fa-pg:%s: ", it->where);
+		fa_pg_error_render(&it->err, res, it->sql, false);
+		it->rc = FA_EWORK;
+	} else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
+		fa_buf_printf(&it->err, "fa-pg:%s: COPY is not supported with -j or --pipeline "
+			      "(use fa-copy)\n", it->where);
+		it->rc = FA_EWORK;
+	} else {
+		print_result(it->b->s, res, it->sql, it->where, &it->fmt, &it->begun, &it->rows);
+	}
+	PQclear(res);
+	if (it->b->items[it->b->head] == it && it->out.len >= OUT_FLUSH_AT)
+		print_ready(it->b);
+}
+
+static void item_done(struct fa_pgq *q, enum fa_err rc, const char *msg)
+{
+	struct batch_item *it = q->ctx;
+	struct batch *b = it->b;
+
+	if (rc != FA_OK) {
+		fa_buf_printf(&it->err, "fa-pg:%s: %s\n", it->where,
+			      rc == FA_ECONNECT ? "connection to server lost" : msg ? msg : "failed");
+		it->rc = rc;
+	}
+	if (it->begun)
+		fa_fmt_end(&it->fmt);
+	if (it->aborted && !it->rc) {
+		b->aborted++;   /* summed up once, after the failed statement */
+		it->rc = FA_EWORK;
+	}
+	timing_record(b->s, it->sql, (double)(fa_now_ns() - it->t0) / 1e6);
+	if (b->s->timing)
+		fa_buf_printf(&it->out, "Time: %.3f ms\n", (double)(fa_now_ns() - it->t0) / 1e6);
+	it->done = true;
+	if (it->rc && !b->rc)
+		b->rc = it->rc;
+	if (it->rc && (it->rc != FA_EWORK || !b->s->continue_on_error))
+		b->stop = true;
+	print_ready(b);
+}
+
+static enum fa_err start_pool(struct batch *b)
+{
+	struct fa_pool_opts o = { .size = b->s->pipeline ? 1 : b->s->jobs, .depth = 1,
+				  .app = "fa-pg" };
+	struct fa_error err = { 0 };
+
+	if (!b->loop && !(b->loop = fa_loop_new(&err)))
+		goto fail;
+	if (!(b->pool = fa_pool_new(b->loop, &b->s->target, &o, &err)))
+		goto fail;
+	return FA_OK;
+fail:
+	fprintf(stderr, "fa-pg: %s\n", err.msg);
+	return err.code ? err.code : FA_ECONNECT;
+}
+
+/* Submits queued items: one per batch with -j, --batch at a time piped. */
+static void submit(struct batch *b, bool all)
+{
+	long per = b->s->pipeline ? b->s->batch : 1;
+	struct fa_pgq *one, **qs = per == 1 ? &one : malloc((size_t)per * sizeof(*qs));
+
+	while (qs && !b->stop && b->unsent < b->n && (all || b->n - b->unsent >= per)) {
+		int k = 0;
+
+		while (k < per && b->unsent < b->n) {
+			struct batch_item *it = b->items[b->unsent++];
+
+			it->t0 = fa_now_ns();
+			qs[k++] = &it->q;
+		}
+		fa_pool_submit(b->pool, qs, k);
+	}
+	if (qs != &one)
+		free(qs);
+}
+
+static enum fa_err wait_some(struct batch *b, int timeout)
+{
+	if (fa_loop_run_once(b->loop, timeout) < 0 && errno == EINTR && interrupted) {
+		fa_pool_cancel(b->pool);
+		b->stop = true;
+		return FA_EINTR;
+	}
+	return FA_OK;
+}
+
+static enum fa_err add_item(struct batch *b, const char *sql, const char *where)
+{
+	struct batch_item *it = calloc(1, sizeof(*it));
+
+	if (!it)
+		return FA_ENOMEM;
+	if (b->n == b->cap) {
+		int cap = b->cap ? b->cap * 2 : 256;
+		struct batch_item **n = realloc(b->items, (size_t)cap * sizeof(*n));
+
+		if (!n) {
+			free(it);
+			return FA_ENOMEM;
+		}
+		b->items = n;
+		b->cap = cap;
+	}
+	it->b = b;
+	it->sql = strdup(sql);
+	snprintf(it->where, sizeof(it->where), "%s", where);
+	fa_buf_init(&it->out, 0);
+	fa_buf_init(&it->err, 0);
+	fa_fmt_init(&it->fmt, &b->s->fmt, &it->out);
+	it->q = (struct fa_pgq){ .sql = it->sql, .nparams = max_param(sql),
+				 .params = b->s->params, .single_row = true,
+				 .on_result = item_result, .on_done = item_done, .ctx = it };
+	b->items[b->n++] = it;
+	return FA_OK;
+}
+
+enum fa_err batch_add(struct batch *b, const char *sql, const char *where)
+{
+	enum fa_err rc;
+
+	if (b->stop)
+		return b->rc;
+	if (max_param(sql) > b->s->nparams) {
+		fprintf(stderr, "fa-pg:%s: statement uses $%d, but %d parameters were given after --\n",
+			where, max_param(sql), b->s->nparams);
+		return FA_EUSAGE;
+	}
+	if (!b->pool && (rc = start_pool(b)))
+		return rc;
+	if ((rc = add_item(b, sql, where)))
+		return rc;
+	submit(b, false);
+	while (!b->stop && b->n - b->head > MAX_BUFFERED_ITEMS)
+		if ((rc = wait_some(b, -1)))
+			return rc;
+	wait_some(b, 0);
+	return b->stop ? b->rc : FA_OK;
+}
+
+enum fa_err batch_drain(struct batch *b)
+{
+	if (!b->pool)
+		return b->rc;
+	submit(b, true);
+	while (fa_pool_pending(b->pool) > 0)
+		if (wait_some(b, -1) == FA_EINTR) {
+			b->rc = FA_EINTR;
+			break;
+		}
+	print_ready(b);
+	out_flush(b->s);
+	if (b->aborted)
+		fprintf(stderr, "fa-pg: the failed statement's pipeline batch was rolled back; "
+			"%d statement%s after it in that batch did not run\n", b->aborted,
+			b->aborted == 1 ? "" : "s");
+	b->aborted = 0;
+	/* what was never submitted after a stop is dropped */
+	for (int i = b->head; i < b->n; i++)
+		if (b->items[i])
+			item_free(b->items[i]);
+	b->n = b->head = b->unsent = 0;
+	return b->rc;
+}
+
+void batch_release(struct batch *b)
+{
+	batch_drain(b);
+	fa_pool_free(b->pool);
+	fa_loop_free(b->loop);
+	free(b->items);
+	memset(b, 0, sizeof(*b));
+}

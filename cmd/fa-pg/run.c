@@ -1,0 +1,293 @@
+/* fa-pg: running one statement on the main connection and printing it. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fapg.h"
+#include "sqlsplit.h"
+
+#define MAX_TIMED_TEXTS 1000
+
+void report_error(struct session *s, const PGresult *res, const char *sql,
+		  const char *where)
+{
+	struct fa_buf b;
+
+	fa_buf_init(&b, 0);
+	if (where)
+		fa_buf_printf(&b, "fa-pg:%s: ", where);
+	fa_pg_error_render(&b, res, sql, false);
+	out_flush(s);   /* results before the error stay before it */
+	fputs(b.data, stderr);
+	fa_buf_reset(&b);
+	fa_pg_error_render(&b, res, sql, true);
+	free(s->last_error_verbose);
+	s->last_error_verbose = fa_buf_detach(&b, NULL);
+}
+
+static void begin_rows(struct fa_fmt *f, const PGresult *res)
+{
+	int n = PQnfields(res);
+	struct fa_fmt_col *cols = calloc((size_t)n + 1, sizeof(*cols));
+
+	for (int i = 0; i < n; i++) {
+		cols[i].name = PQfname(res, i);
+		cols[i].type = PQftype(res, i);
+	}
+	fa_fmt_begin(f, n, cols);
+	free(cols);
+}
+
+static void add_rows(struct session *s, struct fa_fmt *f, const PGresult *res, long *rows)
+{
+	int nf = PQnfields(res), nt = PQntuples(res);
+	const char *stackv[64];
+	int stackl[64];
+	const char **vals = nf <= 64 ? stackv : malloc((size_t)nf * sizeof(*vals));
+	int *lens = nf <= 64 ? stackl : malloc((size_t)nf * sizeof(*lens));
+
+	for (int r = 0; r < nt; r++) {
+		for (int c = 0; c < nf; c++) {
+			vals[c] = PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
+			lens[c] = PQgetlength(res, r, c);
+		}
+		fa_fmt_row(f, vals, lens);
+		if (f->out == &s->out && s->out.len >= OUT_FLUSH_AT)
+			out_flush(s);
+	}
+	*rows += nt;
+	if (vals != stackv) {
+		free(vals);
+		free(lens);
+	}
+}
+
+/* JSON consumers read stdout as JSON: command tags would break it. */
+static bool tags_wanted(const struct session *s)
+{
+	return !s->quiet && s->fmt.kind != FA_FMT_JSON && s->fmt.kind != FA_FMT_NDJSON;
+}
+
+enum fa_err print_result(struct session *s, PGresult *res, const char *sql,
+			 const char *where, struct fa_fmt *f, bool *begun, long *rows)
+{
+	switch (PQresultStatus(res)) {
+	case PGRES_SINGLE_TUPLE:
+		if (!*begun)
+			begin_rows(f, res);
+		*begun = true;
+		add_rows(s, f, res, rows);
+		return FA_OK;
+	case PGRES_TUPLES_OK:
+		if (!*begun)
+			begin_rows(f, res);
+		add_rows(s, f, res, rows);
+		fa_fmt_end(f);
+		*begun = false;
+		return FA_OK;
+	case PGRES_COMMAND_OK:
+		if (tags_wanted(s)) {
+			/* into the result's own output, which -j keeps in order */
+			fa_buf_puts(f->out, PQcmdStatus(res));
+			fa_buf_putc(f->out, '\n');
+		}
+		return FA_OK;
+	case PGRES_EMPTY_QUERY:
+	case PGRES_PIPELINE_SYNC:
+		return FA_OK;
+	case PGRES_PIPELINE_ABORTED:
+		return FA_EWORK;
+	default:
+		report_error(s, res, sql, where);
+		return FA_EWORK;
+	}
+}
+
+static enum fa_err copy_out(struct session *s)
+{
+	char *line;
+	int n;
+
+	while ((n = PQgetCopyData(s->conn, &line, 0)) > 0) {
+		out_write(s, line, (size_t)n);
+		PQfreemem(line);
+	}
+	return n == -1 ? FA_OK : FA_EWORK;
+}
+
+/* COPY FROM STDIN reads the script's own following lines up to "\." */
+static enum fa_err copy_in(struct session *s)
+{
+	FILE *in = s->script ? s->script : stdin;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	while ((n = getline(&line, &cap, in)) > 0) {
+		if (strcmp(line, "\\.\n") == 0 || strcmp(line, "\\.") == 0 ||
+		    strcmp(line, "\\.\r\n") == 0)
+			break;
+		if (PQputCopyData(s->conn, line, (int)n) != 1)
+			break;
+	}
+	free(line);
+	PQputCopyEnd(s->conn, interrupted ? "cancelled by user" : NULL);
+	return FA_OK;
+}
+
+void timing_record(struct session *s, const char *sql, double ms)
+{
+	int i;
+
+	for (i = 0; i < s->ntimings; i++)
+		if (strcmp(s->timings[i].text, sql) == 0)
+			break;
+	if (i == s->ntimings) {
+		struct stmt_timing *t;
+
+		if (s->ntimings >= MAX_TIMED_TEXTS)
+			return;
+		t = realloc(s->timings, (size_t)(s->ntimings + 1) * sizeof(*t));
+		if (!t)
+			return;
+		s->timings = t;
+		t[i].text = strdup(sql);
+		fa_hist_init(&t[i].hist);
+		s->ntimings++;
+	}
+	fa_hist_record(&s->timings[i].hist, (uint64_t)(ms * 1e6));
+}
+
+static void print_timing(struct session *s, const char *sql, double ms)
+{
+	struct fa_buf b;
+
+	timing_record(s, sql, ms);
+	if (!s->timing)
+		return;
+	fa_buf_init(&b, 0);
+	fa_buf_printf(&b, "Time: %.3f ms", ms);
+	if (ms >= 1000.0) {
+		long sec = (long)(ms / 1000.0);
+
+		fa_buf_printf(&b, " (%02ld:%02ld.%03ld)", sec / 60, sec % 60,
+			      (long)(ms - (double)sec * 1000.0));
+	}
+	fa_buf_putc(&b, '\n');
+	out_write(s, b.data, b.len);
+	fa_buf_release(&b);
+}
+
+static enum fa_err lost_connection(struct session *s)
+{
+	out_flush(s);
+	fprintf(stderr, "fa-pg: connection to server lost\n");
+	return FA_ECONNECT;
+}
+
+static enum fa_err check_params(const struct session *s, const char *sql, const char *where,
+				int *np)
+{
+	*np = max_param(sql);
+	if (*np <= s->nparams)
+		return FA_OK;
+	fprintf(stderr, "fa-pg:%s%sstatement uses $%d, but %d parameter%s given after --\n",
+		where ? where : "", where ? ": " : " ", *np, s->nparams,
+		s->nparams == 1 ? " was" : "s were");
+	return FA_EUSAGE;
+}
+
+enum fa_err run_statement(struct session *s, const char *sql, const char *where)
+{
+	enum fa_err rc = FA_OK, r;
+	struct fa_fmt f;
+	bool begun = false;
+	long rows = 0;
+	uint64_t t0;
+	PGresult *res;
+	int np;
+
+	if ((rc = check_params(s, sql, where, &np)))
+		return rc;
+	if (s->echo) {
+		out_write(s, sql, strlen(sql));
+		out_write(s, "\n", 1);
+	}
+	t0 = fa_now_ns();
+	cancel_arm(s->conn);
+	if (!PQsendQueryParams(s->conn, sql, np, NULL, s->params, NULL, NULL, 0)) {
+		cancel_disarm();
+		return PQstatus(s->conn) == CONNECTION_BAD ? lost_connection(s) : FA_EWORK;
+	}
+	PQsetSingleRowMode(s->conn);
+	fa_fmt_init(&f, &s->fmt, &s->out);
+	while ((res = PQgetResult(s->conn))) {
+		ExecStatusType st = PQresultStatus(res);
+
+		if (st == PGRES_COPY_OUT)
+			r = copy_out(s);
+		else if (st == PGRES_COPY_IN)
+			r = copy_in(s);
+		else
+			r = print_result(s, res, sql, where, &f, &begun, &rows);
+		PQclear(res);
+		if (r != FA_OK)
+			rc = r;
+	}
+	cancel_disarm();
+	if (begun)
+		fa_fmt_end(&f);
+	fa_fmt_release(&f);
+	print_timing(s, sql, (double)(fa_now_ns() - t0) / 1e6);
+	out_flush(s);
+	if (PQstatus(s->conn) == CONNECTION_BAD)
+		return lost_connection(s);
+	if (interrupted && !s->interactive)
+		return FA_EINTR;
+	return rc;
+}
+
+/* TODO(move to sqlsplit): highest $n outside quotes, comments, dollar quotes. */
+int max_param(const char *q)
+{
+	int max = 0;
+
+	while (*q) {
+		if (*q == '\'' || *q == '"') {
+			char c = *q++;
+
+			while (*q && *q != c)
+				q++;
+			if (*q)
+				q++;
+		} else if (q[0] == '-' && q[1] == '-') {
+			q += strcspn(q, "\n");
+		} else if (q[0] == '/' && q[1] == '*') {
+			const char *e = strstr(q + 2, "*/");
+
+			q = e ? e + 2 : q + strlen(q);
+		} else if (*q == '$' && q[1] >= '0' && q[1] <= '9') {
+			int n = (int)strtol(q + 1, (char **)&q, 10);
+
+			if (n > max)
+				max = n;
+		} else if (*q == '$') {
+			const char *e = q + 1 + strspn(q + 1, "abcdefghijklmnopqrstuvwxyz"
+							  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+
+			if (*e == '$') {
+				size_t n = (size_t)(e - q + 1);
+				const char *end = q + n;
+
+				while ((end = strchr(end, '$')) && strncmp(end, q, n))
+					end++;
+				q = end ? end + n : q + strlen(q);
+			} else {
+				q++;
+			}
+		} else {
+			q++;
+		}
+	}
+	return max;
+}

@@ -1,0 +1,105 @@
+/* fa-pg: connection, output buffering and Ctrl-C handling. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fapg.h"
+
+volatile sig_atomic_t interrupted;
+static PGcancel *volatile cancel_obj;
+
+/* PQcancel() is async-signal-safe: the handler may call it. */
+static void on_sigint(int sig)
+{
+	char errbuf[256];
+	PGcancel *c = cancel_obj;
+
+	interrupted = 1;
+	if (c)
+		PQcancel(c, errbuf, sizeof(errbuf));
+}
+
+void cancel_arm(PGconn *c)
+{
+	PGcancel *old = cancel_obj;
+
+	cancel_obj = NULL;
+	PQfreeCancel(old);
+	cancel_obj = PQgetCancel(c);
+}
+
+void cancel_disarm(void)
+{
+	PGcancel *old = cancel_obj;
+
+	cancel_obj = NULL;
+	PQfreeCancel(old);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void out_flush(struct session *s)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < s->out.len) {
+		n = write(s->out_fd, s->out.data + off, s->out.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;  /* EPIPE and friends: the reader is gone */
+		off += (size_t)n;
+	}
+	fa_buf_reset(&s->out);
+}
+
+void out_write(struct session *s, const void *p, size_t n)
+{
+	fa_buf_append(&s->out, p, n);
+	if (s->out.len >= OUT_FLUSH_AT)
+		out_flush(s);
+}
+
+enum fa_err session_target(struct session *s, const char *db, struct fa_error *err)
+{
+	struct fa_buf note;
+	enum fa_err rc;
+
+	fa_buf_init(&note, 4096);
+	rc = fa_pg_target_resolve(&s->target, db, s->envp, &note, err);
+	if (rc == FA_OK && note.len && !s->quiet)
+		fprintf(stderr, "fa-pg: %s\n", note.data);
+	fa_buf_release(&note);
+	return rc;
+}
+
+static void on_notice(void *arg, const char *msg)
+{
+	struct session *s = arg;
+
+	if (!s->quiet)
+		fputs(msg, stderr);
+}
+
+enum fa_err session_connect(struct session *s, struct fa_error *err)
+{
+	PGconn *c = fa_pg_connect(&s->target, "fa-pg", err);
+
+	if (!c)
+		return FA_ECONNECT;
+	PQfinish(s->conn);
+	s->conn = c;
+	PQsetNoticeProcessor(c, on_notice, s);
+	install_signals();
+	return FA_OK;
+}
