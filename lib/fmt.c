@@ -877,9 +877,15 @@ static void table_flush(struct fa_fmt *f, bool stop)
 	bool start = f->printed == 0;
 	unsigned int total = table_widths(f, nrows);
 	int x = f->opt.expanded;
+	bool chunked = f->opt.chunk_rows > 0 && f->nrows >= f->opt.chunk_rows;
 
-	if (x == 1 || (x == 2 && f->opt.term_width > 0 && f->ncols > 1 &&
-		       total > (unsigned int)f->opt.term_width))
+	/*
+	 * Auto mode decides by width, except that psql, to keep one layout
+	 * for all chunks, goes expanded whenever the first chunk is full.
+	 */
+	if (x == 1 || (x == 2 && chunked) ||
+	    (x == 2 && f->opt.term_width > 0 && f->ncols > 1 &&
+	     total > (unsigned int)f->opt.term_width))
 		vertical_print(f, nrows, start, stop);
 	else
 		aligned_print(f, nrows, total, start, stop);

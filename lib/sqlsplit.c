@@ -93,20 +93,32 @@ static int too_long(struct fa_sqlsplit *s)
 	return -1;
 }
 
+/* Stores the line breaks owed since the query buffer last grew. */
+static int put_newlines(struct fa_sqlsplit *s)
+{
+	if (s->newlines == 0 || s->overflow)
+		return 0;
+	s->comment_tail = false;
+	s->line_nl = false;
+	for (; s->newlines > 0; s->newlines--)
+		if (fa_buf_putc(&s->query, '\n') != FA_OK)
+			return too_long(s);
+	return 0;
+}
+
 /* Stores text in the query buffer, after the line breaks it is owed. */
 static int put(struct fa_sqlsplit *s, const char *p, size_t n)
 {
 	if (n == 0 || s->overflow)
 		return 0;
-	s->comment_tail = false;
-	s->line_nl = false;
 	if (s->query.len == 0) {
 		s->query_line = s->lineno;
 		s->newlines = 0;
 	}
-	for (; s->newlines > 0; s->newlines--)
-		if (fa_buf_putc(&s->query, '\n') != FA_OK)
-			return too_long(s);
+	if (put_newlines(s) < 0)
+		return -1;
+	s->comment_tail = false;
+	s->line_nl = false;
 	if (fa_buf_append(&s->query, p, n) != FA_OK)
 		return too_long(s);
 	return 0;
@@ -279,7 +291,7 @@ static int lex_semicolon(struct fa_sqlsplit *s, struct fa_sql_item *item)
 		s->pos++;
 		return 0;
 	}
-	if (flush(s) < 0)
+	if (flush(s) < 0 || put_newlines(s) < 0)
 		return -1;
 	s->pos++;
 	s->copy = s->pos;
@@ -601,7 +613,9 @@ static void lex_comment(struct fa_sqlsplit *s)
 }
 
 void fa_sqlsplit_init(struct fa_sqlsplit *s, size_t max_stmt_bytes,
-		      fa_sql_var_fn *var, void *ctx)
+		      const char *(*var)(void *ctx, const char *name,
+					 size_t len, char quote),
+		      void *ctx)
 {
 	memset(s, 0, sizeof(*s));
 	s->max = max_stmt_bytes;
@@ -631,7 +645,8 @@ enum fa_err fa_sqlsplit_feed(struct fa_sqlsplit *s, const char *line,
 	s->pos = 0;
 	s->copy = 0;
 	s->lineno = lineno;
-	s->line_nl = s->query.len > 0;
+	/* psql ignores an empty line unless it is inside a quote or comment */
+	s->line_nl = s->query.len > 0 && (len > 0 || s->quote != 0);
 	if (s->line_nl)
 		s->newlines++;
 	return FA_OK;
@@ -690,6 +705,9 @@ bool fa_sqlsplit_finish(struct fa_sqlsplit *s, struct fa_sql_item *item,
 		*unterminated = (st == '\'' || st == '"' || st == '$' ||
 				 st == '*') ? st : 0;
 	s->pos = s->copy = s->len;
+	/* empty lines at the end of an open quote belong to it, as in psql */
+	for (; s->newlines > 0 && !s->overflow; s->newlines--)
+		(void)fa_buf_putc(&s->query, '\n');
 	end_comment(s);
 	if (s->tokens && !s->overflow)
 		got = emit(s, item, FA_SQL_STMT, &s->query, s->query_line) == 1;

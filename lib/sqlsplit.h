@@ -53,19 +53,10 @@ struct fa_sql_item {
 	int line;               /* line of its first character */
 };
 
-/*
- * Returns the text that replaces a psql variable reference: quote is 0 for
- * :name, '\'' for :'name' and '"' for :"name"; the value must already be
- * quoted (see fa_sql_quote_literal).  NULL leaves the reference as written.
- * The text is copied at once and inserted as is, not lexed again.
- */
-typedef const char *fa_sql_var_fn(void *ctx, const char *name, size_t len,
-				  char quote);
-
 /* The fields are private except those marked read-only or settable. */
 struct fa_sqlsplit {
 	size_t max;             /* cap on one statement or meta-command */
-	fa_sql_var_fn *var;
+	const char *(*var)(void *ctx, const char *name, size_t len, char quote);
 	void *ctx;
 	bool keep_comments;     /* settable: keep leading -- comment lines */
 	int err_line;           /* read-only: where the too-long text began */
@@ -95,10 +86,17 @@ struct fa_sqlsplit {
 
 /*
  * Sets up a splitter the caller owns.  max_stmt_bytes caps one statement
- * (0: no cap).  var may be NULL, which turns interpolation off.
+ * (0: no cap).  var(ctx, name, len, quote) returns the text that replaces
+ * a psql variable: quote is 0 for :name, '\'' for :'name', '"' for
+ * :"name", and the text must already be quoted (fa_sql_quote_literal).
+ * NULL leaves the reference as written, as psql does for an unset
+ * variable.  The text is copied at once and not lexed again.  A NULL var
+ * turns interpolation off.
  */
 void fa_sqlsplit_init(struct fa_sqlsplit *s, size_t max_stmt_bytes,
-		      fa_sql_var_fn *var, void *ctx);
+		      const char *(*var)(void *ctx, const char *name,
+					 size_t len, char quote),
+		      void *ctx);
 
 /* Frees the buffers; the splitter can be reused after fa_sqlsplit_init(). */
 void fa_sqlsplit_release(struct fa_sqlsplit *s);

@@ -57,6 +57,8 @@ static void print_ready(struct batch *b)
 	}
 }
 
+static void pump(struct batch *b);
+
 static void item_result(struct fa_pgq *q, PGresult *res)
 {
 	struct batch_item *it = q->ctx;
@@ -105,6 +107,7 @@ static void item_done(struct fa_pgq *q, enum fa_err rc, const char *msg)
 	if (it->rc && (it->rc != FA_EWORK || !b->s->continue_on_error))
 		b->stop = true;
 	print_ready(b);
+	pump(b);
 }
 
 static enum fa_err start_pool(struct batch *b)
@@ -123,13 +126,22 @@ fail:
 	return err.code ? err.code : FA_ECONNECT;
 }
 
-/* Submits queued items: one per batch with -j, --batch at a time piped. */
-static void submit(struct batch *b, bool all)
+/*
+ * Hands work to the pool only as fast as it can run, so that a failure
+ * stops what comes after it: with -j at most N statements in flight, with
+ * --pipeline one batch at a time (and only full batches until draining).
+ */
+static void pump(struct batch *b)
 {
 	long per = b->s->pipeline ? b->s->batch : 1;
-	struct fa_pgq *one, **qs = per == 1 ? &one : malloc((size_t)per * sizeof(*qs));
+	long limit = b->s->pipeline ? 1 : b->s->jobs;
+	struct fa_pgq *one, **qs;
 
-	while (qs && !b->stop && b->unsent < b->n && (all || b->n - b->unsent >= per)) {
+	if (b->s->pipeline && fa_pool_pending(b->pool) > 0)
+		return;
+	qs = per == 1 ? &one : malloc((size_t)per * sizeof(*qs));
+	while (qs && !b->stop && b->unsent < b->n && fa_pool_pending(b->pool) < limit &&
+	       (b->draining || b->n - b->unsent >= per)) {
 		int k = 0;
 
 		while (k < per && b->unsent < b->n) {
@@ -139,6 +151,8 @@ static void submit(struct batch *b, bool all)
 			qs[k++] = &it->q;
 		}
 		fa_pool_submit(b->pool, qs, k);
+		if (b->s->pipeline)
+			break;
 	}
 	if (qs != &one)
 		free(qs);
@@ -199,7 +213,7 @@ enum fa_err batch_add(struct batch *b, const char *sql, const char *where)
 		return rc;
 	if ((rc = add_item(b, sql, where)))
 		return rc;
-	submit(b, false);
+	pump(b);
 	while (!b->stop && b->n - b->head > MAX_BUFFERED_ITEMS)
 		if ((rc = wait_some(b, -1)))
 			return rc;
@@ -211,12 +225,16 @@ enum fa_err batch_drain(struct batch *b)
 {
 	if (!b->pool)
 		return b->rc;
-	submit(b, true);
-	while (fa_pool_pending(b->pool) > 0)
+	b->draining = true;
+	pump(b);
+	while (fa_pool_pending(b->pool) > 0 || (!b->stop && b->unsent < b->n)) {
 		if (wait_some(b, -1) == FA_EINTR) {
 			b->rc = FA_EINTR;
 			break;
 		}
+		pump(b);
+	}
+	b->draining = false;
 	print_ready(b);
 	out_flush(b->s);
 	if (b->aborted)

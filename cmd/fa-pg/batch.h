@@ -25,6 +25,7 @@ struct batch {
 	int aborted;                    /* statements skipped by a failed batch */
 	enum fa_err rc;
 	bool stop;
+	bool draining;                  /* send partial batches too */
 };
 
 void batch_init(struct batch *b, struct session *s);

@@ -35,6 +35,8 @@ struct session {
 	char fmt_null[64];
 	int out_fd;                     /* 1, or the \o file */
 	struct fa_buf out;
+	bool use_pager;                 /* interactive, stdout a terminal */
+	FILE *pager;                    /* open while a tall result is paged */
 
 	bool interactive;
 	bool quiet;
@@ -65,6 +67,10 @@ void cancel_disarm(void);
 /* Output (stdout or \o), buffered; flushed at OUT_FLUSH_AT and at the end. */
 void out_write(struct session *s, const void *p, size_t n);
 void out_flush(struct session *s);
+/* Ends a statement's output: flushes it and closes the pager, if any. */
+void out_end(struct session *s);
+/* Reads the terminal's size into the session (expanded auto, pager). */
+void session_term_size(struct session *s);
 
 /* Resolves where to connect, announcing an embedded start on stderr. */
 enum fa_err session_target(struct session *s, const char *db, struct fa_error *err);
@@ -95,6 +101,9 @@ void timing_record(struct session *s, const char *sql, double ms);
 
 /* Scripts: runs every statement and meta-command read from f. */
 enum fa_err run_script(struct session *s, FILE *f, const char *name);
+/* -1: runs body inside BEGIN/COMMIT, rolling back (and saying so) on failure. */
+enum fa_err single_transaction(struct session *s, enum fa_err (*body)(struct session *, void *),
+			       void *arg);
 /* Runs the text of one -c option as a script. */
 enum fa_err run_command(struct session *s, const char *sql);
 

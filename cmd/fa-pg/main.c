@@ -158,6 +158,7 @@ static void session_release(struct session *s)
 		close(s->out_fd);
 	PQfinish(s->conn);
 	free(s->last_error_verbose);
+	free(s->last_query);
 	for (int i = 0; i < s->ntimings; i++) {
 		free(s->timings[i].text);
 		fa_hist_release(&s->timings[i].hist);
@@ -276,8 +277,9 @@ static int open_output(struct session *s, const char *path)
 	return 0;
 }
 
-static enum fa_err run_sources(struct session *s, struct args *a)
+static enum fa_err run_sources(struct session *s, void *arg)
 {
+	struct args *a = arg;
 	enum fa_err rc = FA_OK, r;
 	FILE *f;
 
@@ -300,6 +302,11 @@ static enum fa_err run_sources(struct session *s, struct args *a)
 		}
 	}
 	return rc;
+}
+
+static enum fa_err run_stdin(struct session *s, void *arg)
+{
+	return run_script(s, stdin, "<stdin>");
 }
 
 int main(int argc, char **argv)
@@ -329,9 +336,9 @@ int main(int argc, char **argv)
 	if (s.interactive)
 		rc = run_shell(&s);
 	else if (a.nsrc)
-		rc = run_sources(&s, &a);
+		rc = single_transaction(&s, run_sources, &a);
 	else
-		rc = run_script(&s, stdin, "<stdin>");
+		rc = single_transaction(&s, run_stdin, NULL);
 	if (interrupted && rc == FA_OK)
 		rc = FA_EINTR;
 out:

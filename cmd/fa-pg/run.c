@@ -205,6 +205,7 @@ enum fa_err run_statement(struct session *s, const char *sql, const char *where)
 	long rows = 0;
 	uint64_t t0;
 	PGresult *res;
+	bool copied = false;
 	int np;
 
 	if ((rc = check_params(s, sql, where, &np)))
@@ -225,9 +226,11 @@ enum fa_err run_statement(struct session *s, const char *sql, const char *where)
 		ExecStatusType st = PQresultStatus(res);
 
 		if (st == PGRES_COPY_OUT)
-			r = copy_out(s);
+			r = copy_out(s), copied = true;
 		else if (st == PGRES_COPY_IN)
 			r = copy_in(s);
+		else if (copied && st == PGRES_COMMAND_OK)
+			r = FA_OK;      /* psql prints no "COPY n" after data */
 		else
 			r = print_result(s, res, sql, where, &f, &begun, &rows);
 		PQclear(res);
@@ -239,7 +242,7 @@ enum fa_err run_statement(struct session *s, const char *sql, const char *where)
 		fa_fmt_end(&f);
 	fa_fmt_release(&f);
 	print_timing(s, sql, (double)(fa_now_ns() - t0) / 1e6);
-	out_flush(s);
+	out_end(s);
 	if (PQstatus(s->conn) == CONNECTION_BAD)
 		return lost_connection(s);
 	if (interrupted && !s->interactive)

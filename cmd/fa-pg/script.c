@@ -146,11 +146,12 @@ enum fa_err script_finish(struct script *sc, int lastline)
 {
 	struct fa_sql_item it;
 	char open = 0;
+	bool last = !sc->stop && fa_sqlsplit_finish(&sc->split, &it, &open);
 
-	if (!sc->stop && fa_sqlsplit_finish(&sc->split, &it, &open)) {
+	if (last && !open)
 		run_item(sc, &it);
+	if (last)
 		free(it.text);
-	}
 	if (!sc->stop && open) {
 		fprintf(stderr, "fa-pg:%s:%d: input ended inside %s\n", sc->name, lastline,
 			open == '\'' ? "a quoted string" : open == '"' ? "a quoted identifier" :
@@ -166,8 +167,8 @@ enum fa_err script_finish(struct script *sc, int lastline)
 	return sc->rc;
 }
 
-static enum fa_err with_transaction(struct session *s, enum fa_err (*body)(struct session *,
-				    void *), void *arg)
+enum fa_err single_transaction(struct session *s, enum fa_err (*body)(struct session *, void *),
+			       void *arg)
 {
 	enum fa_err rc;
 
@@ -185,11 +186,8 @@ static enum fa_err with_transaction(struct session *s, enum fa_err (*body)(struc
 	return rc;
 }
 
-struct file_arg { FILE *f; const char *name; };
-
-static enum fa_err script_body(struct session *s, void *arg)
+enum fa_err run_script(struct session *s, FILE *f, const char *name)
 {
-	struct file_arg *fa = arg;
 	struct script sc;
 	char *line = NULL;
 	size_t cap = 0;
@@ -197,16 +195,16 @@ static enum fa_err script_body(struct session *s, void *arg)
 	int lineno = 0;
 	FILE *saved = s->script;
 
-	script_init(&sc, s, fa->name);
-	s->script = fa->f;
-	while (!sc.stop && (n = getline(&line, &cap, fa->f)) >= 0) {
+	script_init(&sc, s, name);
+	s->script = f;
+	while (!sc.stop && (n = getline(&line, &cap, f)) >= 0) {
 		lineno++;
 		if (n && line[n - 1] == '\n')
 			n--;
 		script_feed(&sc, line, (size_t)n, lineno);
 	}
-	if (ferror(fa->f) && !sc.stop) {
-		fprintf(stderr, "fa-pg: cannot read '%s'\n", fa->name);
+	if (ferror(f) && !sc.stop) {
+		fprintf(stderr, "fa-pg: cannot read '%s'\n", name);
 		note_result(&sc, FA_EINPUT);
 	}
 	free(line);
@@ -214,16 +212,10 @@ static enum fa_err script_body(struct session *s, void *arg)
 	return script_finish(&sc, lineno);
 }
 
-enum fa_err run_script(struct session *s, FILE *f, const char *name)
-{
-	struct file_arg fa = { f, name };
 
-	return with_transaction(s, script_body, &fa);
-}
-
-static enum fa_err command_body(struct session *s, void *arg)
+enum fa_err run_command(struct session *s, const char *sql)
 {
-	const char *text = arg, *nl;
+	const char *text = sql, *nl;
 	struct script sc;
 	int lineno = 0;
 
@@ -238,7 +230,3 @@ static enum fa_err command_body(struct session *s, void *arg)
 	return script_finish(&sc, lineno);
 }
 
-enum fa_err run_command(struct session *s, const char *sql)
-{
-	return with_transaction(s, command_body, (void *)sql);
-}

@@ -1,7 +1,10 @@
 /* fa-pg: connection, output buffering and Ctrl-C handling. */
 #include <errno.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include "env.h"
 
 #include "fapg.h"
 
@@ -47,13 +50,60 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+static int term_rows = 24;
+
+void session_term_size(struct session *s)
+{
+	struct winsize ws;
+
+	if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) {
+		term_rows = ws.ws_row;
+		s->fmt.term_width = ws.ws_col;
+	}
+}
+
+static size_t count_lines(const struct fa_buf *b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->len; i++)
+		n += b->data[i] == '\n';
+	return n;
+}
+
+/* $PAGER, else less (quitting at once when the text fits), else more. */
+static void open_pager(struct session *s)
+{
+	const char *p = fa_env_get(s->envp, "PAGER");
+
+	if (p && !*p)
+		return;         /* PAGER="" turns paging off, as in psql */
+	if (!p)
+		p = access("/usr/bin/less", X_OK) == 0 ? "less -SFRX" : "more";
+	s->pager = popen(p, "w");
+}
+
+void out_end(struct session *s)
+{
+	out_flush(s);
+	if (s->pager) {
+		pclose(s->pager);
+		s->pager = NULL;
+	}
+}
+
 void out_flush(struct session *s)
 {
 	size_t off = 0;
 	ssize_t n;
+	int fd = s->out_fd;
 
+	if (!s->pager && s->use_pager && fd == 1 && count_lines(&s->out) >= (size_t)term_rows - 1)
+		open_pager(s);
+	if (s->pager)
+		fd = fileno(s->pager);
 	while (off < s->out.len) {
-		n = write(s->out_fd, s->out.data + off, s->out.len - off);
+		n = write(fd, s->out.data + off, s->out.len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)

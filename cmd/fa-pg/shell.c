@@ -180,6 +180,7 @@ static void after_line(struct shell *x)
 	struct session *s = x->s;
 
 	script_drain(&x->sc);
+	out_end(s);
 	interrupted = 0;
 	cat.stale = true;
 	if (PQstatus(s->conn) == CONNECTION_BAD) {
@@ -221,6 +222,7 @@ static void handle_line(struct shell *x, char *line)
 	if (x->entry.len)
 		fa_buf_putc(&x->entry, '\n');
 	fa_buf_puts(&x->entry, line);
+	session_term_size(x->s);
 	script_feed(&x->sc, line, strlen(line), ++x->lineno);
 	free(line);
 	add_history_entry(x);
@@ -279,6 +281,9 @@ enum fa_err run_shell(struct session *s)
 	script_init(&x.sc, s, NULL);
 	x.sc.keep_going = true;
 	rl_catch_signals = 0;
+	signal(SIGPIPE, SIG_IGN);       /* a pager quit early is no reason to die */
+	s->use_pager = isatty(1);
+	session_term_size(s);
 	rl_readline_name = "fa-pg";
 	rl_attempted_completion_function = complete;
 	rl_basic_word_break_characters = " \t\n(),;=<>";

@@ -1,0 +1,30 @@
+#!/usr/bin/env bats
+# The C unit tests for pure modules (tests/unit/*.c), one bats test each.
+
+setup() {
+	: "${FA_UNIT:=$BATS_TEST_DIRNAME/../build/obj/unit}"
+}
+
+@test "unit: buffers, histogram (stats)" {
+	run "$FA_UNIT/test_stats"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "unit: SQL splitter (sqlsplit)" {
+	run "$FA_UNIT/test_sqlsplit"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "unit: row formatters (fmt)" {
+	run "$FA_UNIT/test_fmt"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "unit: JSON writer (json)" {
+	run "$FA_UNIT/test_json"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
