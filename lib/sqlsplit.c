@@ -71,18 +71,9 @@ static void drop_query(struct fa_sqlsplit *s)
 	s->newlines = 0;
 	s->tokens = false;
 	s->overflow = false;
-	s->comment_tail = false;
 	s->line_nl = false;
 }
 
-/* A statement must not end inside a -- comment, or text added after it
- * would be commented out; the '\n' is best effort at the cap. */
-static void end_comment(struct fa_sqlsplit *s)
-{
-	if (s->comment_tail && !s->overflow)
-		(void)fa_buf_putc(&s->query, '\n');
-	s->comment_tail = false;
-}
 
 static int too_long(struct fa_sqlsplit *s)
 {
@@ -98,7 +89,6 @@ static int put_newlines(struct fa_sqlsplit *s)
 {
 	if (s->newlines == 0 || s->overflow)
 		return 0;
-	s->comment_tail = false;
 	s->line_nl = false;
 	for (; s->newlines > 0; s->newlines--)
 		if (fa_buf_putc(&s->query, '\n') != FA_OK)
@@ -117,7 +107,6 @@ static int put(struct fa_sqlsplit *s, const char *p, size_t n)
 	}
 	if (put_newlines(s) < 0)
 		return -1;
-	s->comment_tail = false;
 	s->line_nl = false;
 	if (fa_buf_append(&s->query, p, n) != FA_OK)
 		return too_long(s);
@@ -296,7 +285,6 @@ static int lex_semicolon(struct fa_sqlsplit *s, struct fa_sql_item *item)
 	s->pos++;
 	s->copy = s->pos;
 	s->words = 0;
-	end_comment(s);
 	if (s->tokens && !s->overflow)
 		rc = emit(s, item, FA_SQL_STMT, &s->query, s->query_line);
 	drop_query(s);
@@ -345,6 +333,18 @@ static bool is_whole_line(const char *name, size_t n)
 
 	if (word_is(name, n, "copy"))
 		return true;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strlen(cmds[i]) == n && memcmp(name, cmds[i], n) == 0)
+			return true;
+	return false;
+}
+
+/* psql: an argument of these that starts with '|' takes the rest of the line. */
+static bool is_filepipe(const char *name, size_t n)
+{
+	static const char *const cmds[] = { "g", "gx", "o", "out", "w", "write" };
+	size_t i;
+
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strlen(cmds[i]) == n && memcmp(name, cmds[i], n) == 0)
 			return true;
@@ -414,18 +414,36 @@ static int meta_arg_step(struct fa_sqlsplit *s)
 			return meta_put(s, val, strlen(val));
 		}
 	} else {
-		while (end < s->len && !strchr("\\'\"`:", l[end]))
+		while (end < s->len && !strchr("\\'\"`:|", l[end]))
 			end++;
 	}
 	s->pos = end;
 	return meta_put(s, l + i, end - i);
 }
 
+/* Lexes the arguments of the command called name. */
+static int meta_args(struct fa_sqlsplit *s, const char *name, size_t n)
+{
+	bool whole = is_whole_line(name, n), pipe = is_filepipe(name, n);
+	const char *l = s->line;
+	int rc = 0;
+
+	while (rc == 0 && s->pos < s->len) {
+		if (whole || (pipe && l[s->pos] == '|' && is_space(l[s->pos - 1]))) {
+			rc = meta_put(s, l + s->pos, s->len - s->pos);
+			s->pos = s->len;
+		} else {
+			rc = meta_arg_step(s);
+		}
+	}
+	return rc < 0 ? -1 : 0;
+}
+
 /* A backslash command: to the end of the line or to a "\\" separator. */
 static int lex_meta(struct fa_sqlsplit *s, struct fa_sql_item *item)
 {
 	const char *l = s->line;
-	size_t name = s->pos + 1, i = name;
+	size_t name = s->pos + 1, end = name;
 	int rc;
 
 	/* psql: a line holding only commands adds no line break to the query */
@@ -434,16 +452,12 @@ static int lex_meta(struct fa_sqlsplit *s, struct fa_sql_item *item)
 		s->line_nl = false;
 	}
 	fa_buf_reset(&s->meta);
-	while (i < s->len && !is_space(l[i]) && l[i] != '\\')
-		i++;
-	rc = meta_put(s, l + s->pos, i - s->pos);
-	s->pos = i;
-	if (rc == 0 && is_whole_line(l + name, i - name)) {
-		rc = meta_put(s, l + i, s->len - i);
-		s->pos = s->len;
-	}
-	while (rc == 0 && s->pos < s->len)
-		rc = meta_arg_step(s);
+	while (end < s->len && !is_space(l[end]) && l[end] != '\\')
+		end++;
+	rc = meta_put(s, l + s->pos, end - s->pos);
+	s->pos = end;
+	if (rc == 0)
+		rc = meta_args(s, l + name, end - name);
 	if (rc < 0) {
 		s->err_line = s->lineno;
 		s->pos = s->copy = s->len;
@@ -477,16 +491,13 @@ static int lex_backslash(struct fa_sqlsplit *s, struct fa_sql_item *item)
 static int lex_blank(struct fa_sqlsplit *s)
 {
 	size_t n = 1;
-	int rc;
 
 	if (s->line[s->pos] == '-') {
-		if (s->keep_comments || s->query.len > 0 || s->copy < s->pos) {
-			s->pos = s->len;
-			rc = flush(s);
-			s->comment_tail = true;
-			return rc;
-		}
 		n = s->len - s->pos;
+		if (s->keep_comments) {
+			s->pos += n;
+			return 0;
+		}
 	} else {
 		while (s->pos + n < s->len && is_space(s->line[s->pos + n]))
 			n++;
@@ -672,13 +683,18 @@ int fa_sqlsplit_next(struct fa_sqlsplit *s, struct fa_sql_item *item)
 	return flush(s);
 }
 
+void fa_sqlsplit_skip_line(struct fa_sqlsplit *s)
+{
+	s->pos = s->len;
+	s->copy = s->len;
+}
+
 char *fa_sqlsplit_take_pending(struct fa_sqlsplit *s, size_t *len, int *line)
 {
 	char *t = NULL;
 
 	if (len)
 		*len = 0;
-	end_comment(s);
 	if (s->tokens && !s->overflow) {
 		if (line)
 			*line = s->query_line;
@@ -708,7 +724,6 @@ bool fa_sqlsplit_finish(struct fa_sqlsplit *s, struct fa_sql_item *item,
 	/* empty lines at the end of an open quote belong to it, as in psql */
 	for (; s->newlines > 0 && !s->overflow; s->newlines--)
 		(void)fa_buf_putc(&s->query, '\n');
-	end_comment(s);
 	if (s->tokens && !s->overflow)
 		got = emit(s, item, FA_SQL_STMT, &s->query, s->query_line) == 1;
 	fa_sqlsplit_reset(s);

@@ -26,8 +26,12 @@
  * $tag$ dollar quotes, -- and nesting slash-star comments, parentheses and
  * CREATE FUNCTION ... BEGIN ATOMIC ... END bodies hide ';'; "\;" and "\:"
  * put a literal ';' or ':' in the statement.  standard_conforming_strings
- * is assumed on.  Like psql, leading whitespace and leading -- comments
- * are not kept in a statement (set keep_comments to keep the comments).
+ * is assumed on.  A statement's text is what psql would send, less the
+ * ';': leading whitespace and leading -- comments are dropped (set
+ * keep_comments to keep the comments), empty lines outside quotes too.
+ * A meta-command ends at an unquoted backslash ("\\" is eaten), or at
+ * the end of the line for \copy \! \h \ef \ev \sf \sv, and for an
+ * argument of \g \o \w that starts with '|'.
  *
  * Ownership: the fed line is borrowed and must stay valid until next()
  * returns 0; item texts are malloc'd and owned by the caller.
@@ -72,7 +76,6 @@ struct fa_sqlsplit {
 	bool line_nl;           /* one is this line's, and it stored nothing */
 	bool tokens;            /* query holds more than blanks and comments */
 	bool overflow;          /* query outgrew max: skip to its end */
-	bool comment_tail;      /* query ends in a -- comment: owes a '\n' */
 	struct fa_buf meta;
 	struct fa_buf tag;      /* the open dollar quote's $tag$ */
 
@@ -117,9 +120,15 @@ enum fa_err fa_sqlsplit_feed(struct fa_sqlsplit *s, const char *line,
 int fa_sqlsplit_next(struct fa_sqlsplit *s, struct fa_sql_item *item);
 
 /*
+ * Drops the rest of the current line: psql does this when a meta-command
+ * fails or is unknown, so "\bad \\ select 1;" does not run the select.
+ */
+void fa_sqlsplit_skip_line(struct fa_sqlsplit *s);
+
+/*
  * Returns the pending query buffer (as psql's \g would send it) and
- * empties it, or NULL when it holds only blanks and comments.  The caller
- * frees the text; *len and *line may be NULL.
+ * empties it, forgetting open parentheses; NULL when it holds only blanks
+ * and comments.  The caller frees the text; *len and *line may be NULL.
  */
 char *fa_sqlsplit_take_pending(struct fa_sqlsplit *s, size_t *len, int *line);
 

@@ -562,10 +562,378 @@ static void test_width(void)
 	EXPECT(fa_fmt_width("é", strlen("é")) == 1);
 	EXPECT(fa_fmt_width("日本", strlen("日本")) == 4);
 	EXPECT(fa_fmt_width("e\xcc\x81", 3) == 1);	/* e + U+0301 */
-	EXPECT(fa_fmt_width("\xe2\x80\x8b", 3) == 0);	/* U+200B */
+	EXPECT(fa_fmt_width("\xe2\x80\x8b", 3) == 1);	/* U+200B, as psql */
+	EXPECT(fa_fmt_width("\xd9\x8b", 2) == 0);	/* U+064B arabic mark */
 	EXPECT(fa_fmt_width("\xf0\x9f\x98\x80", 4) == 2);	/* U+1F600 */
 	EXPECT(fa_fmt_width("\xed\x95\x9c", 3) == 2);	/* U+D55C hangul */
 	EXPECT(ucs_width(0xa0) == 1 && ucs_width(0x1100) == 2 &&
-	       ucs_width(0x115f) == 2 && ucs_width(0x1160) == 0 &&
+	       ucs_width(0x115f) == 2 && ucs_width(0x1160) == 1 &&
 	       ucs_width(0x3fffd) == 2 && ucs_width(0x10ffff) == 1);
+}
+
+static void test_csv(void)
+{
+	struct fa_fmt_opts o = opts(FA_FMT_CSV);
+	/* select '\.' as d, 'q"x' as q, ' sp ' as s, E'cr\r' as cr,
+	 *   E'lf\nx' as lf, 'a,b' as "c,d", 'é日本' as "q""h" */
+	static const struct rs q = {
+		7,
+		{ { "d", FA_OID_TEXT }, { "q", FA_OID_TEXT },
+		  { "s", FA_OID_TEXT }, { "cr", FA_OID_TEXT },
+		  { "lf", FA_OID_TEXT }, { "c,d", FA_OID_TEXT },
+		  { "q\"h", FA_OID_TEXT } },
+		1,
+		{ { "\\.", "q\"x", " sp ", "cr\r", "lf\nx", "a,b", "é日本" } },
+	};
+	/* select 'a;b' as x, 'a,b' as y, null as z */
+	static const struct rs semi = {
+		3,
+		{ { "x", FA_OID_TEXT }, { "y", FA_OID_TEXT },
+		  { "z", FA_OID_TEXT } },
+		1,
+		{ { "a;b", "a,b", NULL } },
+	};
+
+	/*
+	 * psql --csv -c "$D1" prints ",,\"a,b\",..." here: it writes NULL and
+	 * the empty string alike.  fa keeps them apart the way
+	 * psql -c "copy (select null::text as n, ''::text as e, 'a,b' as c)
+	 *   to stdout (format csv, header)" does: ",\"\",\"a,b\"".
+	 */
+	EXPECT_STR(render(&o, &d1),
+		"n,e,c,nl,num,u,x\n"
+		",\"\",\"a,b\",\"l1\n"
+		"line2\",42,é日本,3.5\n");
+
+	/* psql --csv -c "$above" */
+	EXPECT_STR(render(&o, &q),
+		"d,q,s,cr,lf,\"c,d\",\"q\"\"h\"\n"
+		"\"\\.\",\"q\"\"x\", sp ,\"cr\r\",\"lf\n"
+		"x\",\"a,b\",é日本\n");
+
+	/* psql --csv -c "select 1 as a, 'b' as b where false"; "select" */
+	EXPECT_STR(render(&o, &zero_rows), "a,b\n");
+	EXPECT_STR(render(&o, &zero_cols), "\n");
+
+	/* psql --csv -t -c "$above" */
+	o.header = false;
+	EXPECT_STR(render(&o, &q),
+		"\"\\.\",\"q\"\"x\", sp ,\"cr\r\",\"lf\n"
+		"x\",\"a,b\",é日本\n");
+	EXPECT_STR(render(&o, &zero_cols), "");
+
+	/* psql --csv -P csv_fieldsep=';' -c "$above" */
+	o = opts(FA_FMT_CSV);
+	o.csv_delim = ';';
+	EXPECT_STR(render(&o, &semi), "x;y;z\n\"a;b\";a,b;\n");
+
+	/* psql --csv -P null=NULL -c "select null as n, 'x' as v"; a
+	 * value spelled like null_str is quoted (COPY's rule again) */
+	o = opts(FA_FMT_CSV);
+	o.null_str = "NULL";
+	{
+		static const struct rs r = {
+			2, { { "n", FA_OID_TEXT }, { "v", FA_OID_TEXT } },
+			2, { { NULL, "x" }, { "NULL", "" } },
+		};
+
+		EXPECT_STR(render(&o, &r), "n,v\nNULL,x\n\"NULL\",\n");
+	}
+}
+
+static void test_tsv(void)
+{
+	struct fa_fmt_opts o = opts(FA_FMT_TSV);
+	/* psql -c "copy (select E'a\tb\nc\\\\d\re' as \"x\\ty\", null as n,
+	 *   ''::text as e, E'\x01\x08\x0b\x0c' as ctl, 'é日本' as u)
+	 *   to stdout (header)" */
+	static const struct rs r = {
+		5,
+		{ { "x\\ty", FA_OID_TEXT }, { "n", FA_OID_TEXT },
+		  { "e", FA_OID_TEXT }, { "ctl", FA_OID_TEXT },
+		  { "u", FA_OID_TEXT } },
+		1,
+		{ { "a\tb\nc\\d\re", NULL, "", "\001\b\v\f", "é日本" } },
+	};
+	/* copy (select from generate_series(1,2)) to stdout (header) */
+	static const struct rs z = { 0, { { NULL, 0 } }, 2, { { NULL } } };
+
+	EXPECT_STR(render(&o, &r),
+		"x\\\\ty\tn\te\tctl\tu\n"
+		"a\\tb\\nc\\\\d\\re\t\\N\t\t\001\\b\\v\\f\té日本\n");
+	EXPECT_STR(render(&o, &z), "\n\n\n");
+	o.header = false;
+	EXPECT_STR(render(&o, &z), "\n\n");
+}
+
+/*
+ * psql -At -c "select row_to_json(t) from (select 1::int2 as i2,
+ *   -22::int8 as i8, 1.5::float4 as f4, '-2.5e-10'::float8 as f8,
+ *   3.25::numeric as n, 4::oid as o, 'NaN'::numeric as nan,
+ *   'Infinity'::float8 as inf, '-Infinity'::numeric as ninf, '5'::xid as x,
+ *   7::money as m, true as b, false as bf, '{\"a\": [1, 2]}'::json as j,
+ *   '{\"b\":1}'::jsonb as jb, null::int as nul,
+ *   E'q\"\\\\\n\t\x01é日本' as s, '' as e, 1 as i2) t"
+ * (PostgreSQL 15 writes oid as a string; fa writes it as a number.)
+ */
+static const struct rs jtypes = {
+	19,
+	{ { "i2", FA_OID_INT2 }, { "i8", FA_OID_INT8 }, { "f4", FA_OID_FLOAT4 },
+	  { "f8", FA_OID_FLOAT8 }, { "n", FA_OID_NUMERIC }, { "o", FA_OID_OID },
+	  { "nan", FA_OID_NUMERIC }, { "inf", FA_OID_FLOAT8 },
+	  { "ninf", FA_OID_NUMERIC }, { "x", FA_OID_XID },
+	  { "m", FA_OID_MONEY }, { "b", FA_OID_BOOL }, { "bf", FA_OID_BOOL },
+	  { "j", FA_OID_JSON }, { "jb", FA_OID_JSONB }, { "nul", FA_OID_INT4 },
+	  { "s", FA_OID_TEXT }, { "e", FA_OID_TEXT }, { "i2", FA_OID_INT4 } },
+	1,
+	{ { "1", "-22", "1.5", "-2.5e-10", "3.25", "4", "NaN", "Infinity",
+	    "-Infinity", "5", "$7.00", "t", "f", "{\"a\": [1, 2]}",
+	    "{\"b\": 1}", NULL, "q\"\\\n\t\001é日本", "", "1" } },
+};
+
+#define JTYPES_OBJECT \
+	"{\"i2\":1,\"i8\":-22,\"f4\":1.5,\"f8\":-2.5e-10,\"n\":3.25,\"o\":4," \
+	"\"nan\":\"NaN\",\"inf\":\"Infinity\",\"ninf\":\"-Infinity\"," \
+	"\"x\":\"5\",\"m\":\"$7.00\",\"b\":true,\"bf\":false," \
+	"\"j\":{\"a\": [1, 2]},\"jb\":{\"b\": 1},\"nul\":null," \
+	"\"s\":\"q\\\"\\\\\\n\\t\\u0001é日本\",\"e\":\"\",\"i2\":1}"
+
+static void test_json(void)
+{
+	struct fa_fmt_opts o = opts(FA_FMT_NDJSON);
+	/* values that are not JSON numbers or booleans stay strings */
+	static const struct rs odd = {
+		4,
+		{ { "i", FA_OID_INT4 }, { "f", FA_OID_FLOAT8 },
+		  { "b", FA_OID_BOOL }, { "j", FA_OID_JSON } },
+		2,
+		{ { "+1", "1.", "true", "" }, { "01", "-0", "f", "null" } },
+	};
+	static const struct rs bad = {
+		1, { { "k\xff", FA_OID_TEXT } }, 1, { { "a\xc3(\xe6\x97" } },
+	};
+	struct rs two = jtypes;
+
+	EXPECT_STR(render(&o, &jtypes), JTYPES_OBJECT "\n");
+	EXPECT_STR(render(&o, &zero_rows), "");
+	EXPECT_STR(render(&o, &zero_cols), "{}\n");
+	EXPECT_STR(render(&o, &odd),
+		"{\"i\":\"+1\",\"f\":\"1.\",\"b\":\"true\",\"j\":\"\"}\n"
+		"{\"i\":\"01\",\"f\":-0,\"b\":false,\"j\":null}\n");
+	/* invalid UTF-8 becomes U+FFFD, one per byte, in keys and values */
+	EXPECT_STR(render(&o, &bad),
+		"{\"k\\ufffd\":\"a\\ufffd(\\ufffd\\ufffd\"}\n");
+
+	o.kind = FA_FMT_JSON;
+	EXPECT_STR(render(&o, &jtypes), "[" JTYPES_OBJECT "]\n");
+	two.nrows = 2;
+	memcpy(two.v[1], jtypes.v[0], sizeof(two.v[1]));
+	EXPECT_STR(render(&o, &two),
+		"[" JTYPES_OBJECT ",\n" JTYPES_OBJECT "]\n");
+	EXPECT_STR(render(&o, &zero_rows), "[]\n");
+	EXPECT_STR(render(&o, &zero_cols), "[{}]\n");
+}
+
+/* Values are taken by length, not up to a NUL. */
+static void test_lengths(void)
+{
+	struct fa_fmt_opts o = opts(FA_FMT_CSV);
+	struct fa_buf out;
+	struct fa_fmt f;
+	const char *vals[2] = { "abcdef", "x,y" };
+	int lens[2] = { 3, 1 };
+
+	fa_buf_init(&out, 0);
+	fa_fmt_init(&f, &o, &out);
+	o.header = false;
+	EXPECT(fa_fmt_begin(&f, 2, d5.cols) == FA_OK);
+	EXPECT(fa_fmt_row(&f, vals, lens) == FA_OK);
+	EXPECT(fa_fmt_end(&f) == FA_OK);
+	EXPECT_STR(out.data, "b,a\nabc,x\n");
+	fa_fmt_release(&f);
+	fa_buf_release(&out);
+}
+
+static void test_errors(void)
+{
+	struct fa_fmt_opts o = opts(FA_FMT_CSV);
+	struct fa_buf out;
+	struct fa_fmt f;
+	const char *big[1] = { "0123456789012345678901234567890123456789" };
+
+	fa_buf_init(&out, 16);
+	fa_fmt_init(&f, &o, &out);
+	EXPECT(fa_fmt_row(&f, big, NULL) == FA_EUSAGE);	/* before begin */
+	EXPECT(fa_fmt_begin(&f, 1, d5.cols) == FA_OK);
+	EXPECT(fa_fmt_row(&f, big, NULL) == FA_ENOMEM);	/* out is full */
+	fa_buf_reset(&out);
+	EXPECT(fa_fmt_row(&f, big, NULL) == FA_ENOMEM);	/* and it sticks */
+	EXPECT(fa_fmt_end(&f) == FA_ENOMEM);
+	EXPECT(fa_fmt_end(&f) == FA_EUSAGE);
+	EXPECT(fa_fmt_begin(&f, 1, d5.cols) == FA_OK);	/* until begin */
+	EXPECT(fa_fmt_end(&f) == FA_OK);
+	fa_fmt_release(&f);
+	fa_buf_release(&out);
+
+	/* the table writer's own buffer has a cap too */
+	o = opts(FA_FMT_TABLE);
+	o.mem_max = 32;
+	fa_buf_init(&out, 0);
+	fa_fmt_init(&f, &o, &out);
+	EXPECT(fa_fmt_begin(&f, 1, d5.cols) == FA_OK);
+	EXPECT(fa_fmt_row(&f, big, NULL) == FA_ENOMEM);
+	EXPECT(fa_fmt_end(&f) == FA_ENOMEM);
+	fa_fmt_release(&f);
+	fa_buf_release(&out);
+
+	EXPECT(fa_fmt_kind_parse("table") == FA_FMT_TABLE);
+	EXPECT(fa_fmt_kind_parse("aligned") == FA_FMT_TABLE);
+	EXPECT(fa_fmt_kind_parse("csv") == FA_FMT_CSV);
+	EXPECT(fa_fmt_kind_parse("tsv") == FA_FMT_TSV);
+	EXPECT(fa_fmt_kind_parse("json") == FA_FMT_JSON);
+	EXPECT(fa_fmt_kind_parse("ndjson") == FA_FMT_NDJSON);
+	EXPECT(fa_fmt_kind_parse("xml") == -1);
+}
+
+/*
+ * Round trips: random values through csv and tsv, read back with a
+ * reader for each (RFC 4180 with unquoted-empty = NULL; COPY text), must
+ * come back the same, NULLs included.
+ */
+#define RT_COLS 4
+#define RT_ROWS 200
+
+static char rt_vals[RT_ROWS][RT_COLS][16];
+static const char *rt_ptrs[RT_ROWS][RT_COLS];
+
+static void rt_fill(void)
+{
+	static const char *atoms[] = {
+		"a", ",", "\"", "\n", "\r", "\t", "\\", " ", ".", "é", "N", "\b",
+	};
+	int r, c, k, n;
+
+	for (r = 0; r < RT_ROWS; r++) {
+		for (c = 0; c < RT_COLS; c++) {
+			rt_vals[r][c][0] = '\0';
+			n = rand() % 6;
+			for (k = 0; k < n; k++)
+				strcat(rt_vals[r][c], atoms[rand() % 12]);
+			if (rand() % 5 == 0 && n == 2)
+				strcpy(rt_vals[r][c], "\\.");
+			rt_ptrs[r][c] = rand() % 7 == 0 ? NULL : rt_vals[r][c];
+		}
+	}
+}
+
+/* Reads one csv field at *p into dst; false for NULL (unquoted, empty). */
+static bool csv_read(const char **p, char *dst)
+{
+	const char *s = *p;
+	char *start = dst;
+	bool quoted = *s == '"';
+
+	if (quoted) {
+		for (s++; !(s[0] == '"' && s[1] != '"'); s++) {
+			if (s[0] == '"')	/* a doubled quote */
+				s++;
+			*dst++ = *s;
+		}
+		s++;			/* the closing quote */
+	} else {
+		while (*s != ',' && *s != '\n')
+			*dst++ = *s++;
+	}
+	*dst = '\0';
+	*p = s + 1;			/* past ',' or newline */
+	return quoted || dst != start;
+}
+
+static bool tsv_read(const char **p, char *dst)
+{
+	static const char from[] = "bfnrtv\\", to[] = "\b\f\n\r\t\v\\";
+	const char *s = *p;
+
+	if (s[0] == '\\' && s[1] == 'N') {
+		*p = s + 3;
+		return false;
+	}
+	for (; *s != '\t' && *s != '\n'; s++) {
+		if (*s == '\\') {
+			s++;
+			*dst++ = to[strchr(from, *s) - from];
+		} else {
+			*dst++ = *s;
+		}
+	}
+	*dst = '\0';
+	*p = s + 1;
+	return true;
+}
+
+static void test_round_trip(enum fa_fmt_kind kind)
+{
+	struct fa_fmt_opts o = opts(kind);
+	static const struct fa_fmt_col cols[RT_COLS] = {
+		{ "a", FA_OID_TEXT }, { "b", FA_OID_TEXT },
+		{ "c", FA_OID_TEXT }, { "d", FA_OID_TEXT },
+	};
+	char field[128];
+	struct fa_buf out;
+	struct fa_fmt f;
+	const char *p;
+	bool notnull;
+	int r, c, bad = 0;
+
+	o.header = false;
+	fa_buf_init(&out, 0);
+	fa_fmt_init(&f, &o, &out);
+	EXPECT(fa_fmt_begin(&f, RT_COLS, cols) == FA_OK);
+	for (r = 0; r < RT_ROWS; r++)
+		EXPECT(fa_fmt_row(&f, rt_ptrs[r], NULL) == FA_OK);
+	EXPECT(fa_fmt_end(&f) == FA_OK);
+	p = out.data;
+	for (r = 0; r < RT_ROWS; r++) {
+		for (c = 0; c < RT_COLS; c++) {
+			notnull = kind == FA_FMT_CSV ? csv_read(&p, field) :
+				  tsv_read(&p, field);
+			if (notnull != (rt_ptrs[r][c] != NULL) ||
+			    (notnull && strcmp(field, rt_ptrs[r][c]) != 0))
+				bad++;
+		}
+	}
+	EXPECT(bad == 0);
+	EXPECT(*p == '\0');
+	fa_fmt_release(&f);
+	fa_buf_release(&out);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int seed = argc > 1 ? (unsigned int)strtoul(argv[1], NULL, 10)
+				     : (unsigned int)time(NULL);
+
+	printf("test_fmt: seed %u\n", seed);
+	srand(seed);
+	test_table_basic();
+	test_table_types();
+	test_table_controls();
+	test_table_multiline_header();
+	test_table_zero();
+	test_expanded();
+	test_expanded_auto();
+	test_chunks();
+	test_chunks_stream();
+	test_reuse();
+	test_width();
+	test_csv();
+	test_tsv();
+	test_json();
+	test_lengths();
+	test_errors();
+	rt_fill();
+	test_round_trip(FA_FMT_CSV);
+	test_round_trip(FA_FMT_TSV);
+	printf("test_fmt: %d checks, %d failed\n", checks, failures);
+	return failures != 0;
 }

@@ -117,6 +117,8 @@ static void run_meta(struct fa_sqlsplit *s, const char *cmd)
 		free(p);
 	} else if (strcmp(cmd, "\\r") == 0) {
 		fa_sqlsplit_reset(s);
+	} else if (strncmp(cmd, "\\bad", 4) == 0) {
+		fa_sqlsplit_skip_line(s);
 	} else if (sscanf(cmd, "\\set %31s %63s", name, value) == 2) {
 		var_set(name, value);
 	}
@@ -359,7 +361,15 @@ static void test_meta(void)
 	CHECK_STR(split("select (1\n\\r\nselect 2;"), "M2:\\r|S3:select 2|");
 	/* a command that does not take the buffer leaves it pending */
 	CHECK_STR(split("select\n\\echo hi\n1;"), "M2:\\echo hi|S1:select\n1|");
-	CHECK_STR(split("select 1 -- c\n\\g"), "M2:\\g|P1:select 1 -- c\n|");
+	CHECK_STR(split("select 1 -- c\n\\g"), "M2:\\g|P1:select 1 -- c|");
+	/* psql's pipe arguments take the rest of the line */
+	CHECK_STR(split("\\g |cat \\\\ x\n\\o  |grep a \\\\ y\n"
+			"\\echo |a \\\\ select 1;\n\\g x|y \\\\ select 2;"),
+		  "M1:\\g |cat \\\\ x|P0:-|M2:\\o  |grep a \\\\ y|"
+		  "M3:\\echo |a|S3:select 1|M4:\\g x|y|P0:-|S4:select 2|");
+	/* a failed command drops the rest of its line (see run_meta) */
+	CHECK_STR(split("select 1 \\bad x \\\\ select 2;\n, 3;"),
+		  "M1:\\bad x|S1:select 1 \n, 3|");
 }
 
 static void test_lines_and_finish(void)
