@@ -556,8 +556,10 @@ static void json_row(struct fa_fmt *f, const char *const *vals,
 	bool array = f->opt.kind == FA_FMT_JSON;
 	int i;
 
-	if (array)
-		put(f, f->nrows > 0 ? ",\n{" : "[{", 2);
+	if (array && f->nrows > 0)
+		put(f, ",\n{", 3);
+	else if (array)
+		put(f, "[{", 2);
 	else
 		putch(f, '{');
 	for (i = 0; i < f->ncols; i++) {

@@ -262,9 +262,12 @@ SQL
 }
 
 @test "\\timing prints each statement's time; \\echo; \\x expanded output" {
-	run fa-pg -c '\timing on' -c 'select 1'
+	run fa-pg -c '\timing on' -c 'select 1' -c 'select 1' -c 'select 2'
 	assert_contains "$output" "Timing is on."
 	[[ "$output" =~ Time:\ [0-9]+\.[0-9]{3}\ ms ]]
+	# the same statement text again: its p50/p99 over the session
+	[[ "$output" =~ Time:\ [0-9.]+\ ms\ \(p50\ [0-9.]+\ ms,\ p99\ [0-9.]+\ ms\ over\ 2\ runs\) ]]
+	[ "$(grep -c 'over' <<<"$output")" = 1 ]
 	run fa-pg -c '\echo hello world'
 	assert_same "hello world" "$output"
 	expected=$(psql_fa -x -c 'select 1 as a, $$two$$ as bb')

@@ -98,9 +98,13 @@ static void item_done(struct fa_pgq *q, enum fa_err rc, const char *msg)
 		b->aborted++;   /* summed up once, after the failed statement */
 		it->rc = FA_EWORK;
 	}
-	timing_record(b->s, it->sql, (double)(fa_now_ns() - it->t0) / 1e6);
-	if (b->s->timing)
-		fa_buf_printf(&it->out, "Time: %.3f ms\n", (double)(fa_now_ns() - it->t0) / 1e6);
+	{
+		double ms = (double)(fa_now_ns() - it->t0) / 1e6;
+		const struct fa_hist *h = timing_record(b->s, it->sql, ms);
+
+		if (b->s->timing)
+			timing_format(&it->out, ms, h);
+	}
 	it->done = true;
 	if (it->rc && !b->rc)
 		b->rc = it->rc;

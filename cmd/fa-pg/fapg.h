@@ -96,8 +96,10 @@ enum fa_err print_result(struct session *s, PGresult *res, const char *sql,
 void report_error(struct session *s, const PGresult *res, const char *sql,
 		  const char *where);
 
-/* Records one latency for \timing summaries. */
-void timing_record(struct session *s, const char *sql, double ms);
+/* Records one latency for \timing summaries; the statement's histogram. */
+const struct fa_hist *timing_record(struct session *s, const char *sql, double ms);
+/* Appends the \timing line for one run, with p50/p99 from h when it has them. */
+void timing_format(struct fa_buf *b, double ms, const struct fa_hist *h);
 
 /* Scripts: runs every statement and meta-command read from f. */
 enum fa_err run_script(struct session *s, FILE *f, const char *name);

@@ -135,7 +135,7 @@ static enum fa_err copy_in(struct session *s)
 	return FA_OK;
 }
 
-void timing_record(struct session *s, const char *sql, double ms)
+const struct fa_hist *timing_record(struct session *s, const char *sql, double ms)
 {
 	int i;
 
@@ -146,34 +146,45 @@ void timing_record(struct session *s, const char *sql, double ms)
 		struct stmt_timing *t;
 
 		if (s->ntimings >= MAX_TIMED_TEXTS)
-			return;
+			return NULL;
 		t = realloc(s->timings, (size_t)(s->ntimings + 1) * sizeof(*t));
 		if (!t)
-			return;
+			return NULL;
 		s->timings = t;
 		t[i].text = strdup(sql);
 		fa_hist_init(&t[i].hist);
 		s->ntimings++;
 	}
 	fa_hist_record(&s->timings[i].hist, (uint64_t)(ms * 1e6));
+	return &s->timings[i].hist;
+}
+
+/* "Time: 1.234 ms", and the statement's p50/p99 once it has run twice. */
+void timing_format(struct fa_buf *b, double ms, const struct fa_hist *h)
+{
+	fa_buf_printf(b, "Time: %.3f ms", ms);
+	if (ms >= 1000.0) {
+		long sec = (long)(ms / 1000.0);
+
+		fa_buf_printf(b, " (%02ld:%02ld.%03ld)", sec / 60, sec % 60,
+			      (long)(ms - (double)sec * 1000.0));
+	}
+	if (h && h->total > 1)
+		fa_buf_printf(b, " (p50 %.3f ms, p99 %.3f ms over %llu runs)",
+			      (double)fa_hist_percentile(h, 50) / 1e6,
+			      (double)fa_hist_percentile(h, 99) / 1e6, (unsigned long long)h->total);
+	fa_buf_putc(b, '\n');
 }
 
 static void print_timing(struct session *s, const char *sql, double ms)
 {
+	const struct fa_hist *h = timing_record(s, sql, ms);
 	struct fa_buf b;
 
-	timing_record(s, sql, ms);
 	if (!s->timing)
 		return;
 	fa_buf_init(&b, 0);
-	fa_buf_printf(&b, "Time: %.3f ms", ms);
-	if (ms >= 1000.0) {
-		long sec = (long)(ms / 1000.0);
-
-		fa_buf_printf(&b, " (%02ld:%02ld.%03ld)", sec / 60, sec % 60,
-			      (long)(ms - (double)sec * 1000.0));
-	}
-	fa_buf_putc(&b, '\n');
+	timing_format(&b, ms, h);
 	out_write(s, b.data, b.len);
 	fa_buf_release(&b);
 }

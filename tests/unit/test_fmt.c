@@ -745,7 +745,6 @@ static void test_lengths(void)
 
 	fa_buf_init(&out, 0);
 	fa_fmt_init(&f, &o, &out);
-	o.header = false;
 	EXPECT(fa_fmt_begin(&f, 2, d5.cols) == FA_OK);
 	EXPECT(fa_fmt_row(&f, vals, lens) == FA_OK);
 	EXPECT(fa_fmt_end(&f) == FA_OK);
