@@ -108,9 +108,10 @@ install: all
 		install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/; done
 	for t in $(TOOLS); do \
 		install -m 644 completions/fa.bash \
-			$(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t; done
+			$(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t; \
+		install -m 644 completions/fa.fish \
+			$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$t.fish; done
 	install -m 644 completions/_fa $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_fa
-	install -m 644 completions/fa.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/fa.fish
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(PREFIX)/bin/%)

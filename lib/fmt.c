@@ -1,8 +1,6 @@
 #include "fmt.h"
 
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -28,9 +26,7 @@ struct lines {
 struct col {
 	bool right;		/* table: right-aligned (numeric types) */
 	enum json_kind json;
-	struct cell head;	/* formatted name, in f->names */
-	size_t key_off;		/* "name": in f->keys */
-	size_t key_len;
+	struct cell head;	/* in f->heads: json key, or display form */
 	unsigned int width;	/* table: widest header or cell in the chunk */
 	struct lines cur;	/* table: lines of the cell being printed */
 };
@@ -54,17 +50,30 @@ static struct cell *cells_of(struct fa_fmt *f)
 	return (struct cell *)(void *)f->cells.data;
 }
 
-/* Output goes through these; the first error sticks in f->err. */
-static void put(struct fa_fmt *f, const void *p, size_t n)
+/*
+ * Output goes through these; the first error sticks in f->err.  They copy
+ * straight into out while it has room (fa_buf keeps cap <= max + 1, so
+ * the cap is respected) and leave it NUL-terminated as fa_buf promises;
+ * that saves a call per field on the streaming paths.
+ */
+static inline void put(struct fa_fmt *f, const void *p, size_t n)
 {
-	if (f->err == FA_OK)
-		f->err = fa_buf_append(f->out, p, n);
+	struct fa_buf *b = f->out;
+
+	if (f->err != FA_OK)
+		return;
+	if (b->cap - b->len <= n) {
+		f->err = fa_buf_append(b, p, n);
+		return;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
 }
 
-static void putch(struct fa_fmt *f, char c)
+static inline void putch(struct fa_fmt *f, char c)
 {
-	if (f->err == FA_OK)
-		f->err = fa_buf_putc(f->out, c);
+	put(f, &c, 1);
 }
 
 static void puts_(struct fa_fmt *f, const char *s)
@@ -273,7 +282,8 @@ int fa_fmt_width(const char *s, size_t len)
 
 	while (s < end) {
 		if ((unsigned char)*s < 0x80) {
-			width += (unsigned char)*s >= 0x20 && *s != 0x7f;
+			if ((unsigned char)*s >= 0x20 && *s != 0x7f)
+				width++;
 			s++;
 			continue;
 		}
@@ -503,17 +513,19 @@ static void tsv_row(struct fa_fmt *f, const char *const *vals,
 /* Writes the csv or tsv header line from the caller's column names. */
 static void text_header(struct fa_fmt *f, const struct fa_fmt_col *cols)
 {
+	const char *name;
 	int i;
 
 	for (i = 0; i < f->ncols; i++) {
+		name = cols[i].name ? cols[i].name : "";
 		if (f->opt.kind == FA_FMT_CSV) {
 			if (i > 0)
 				putch(f, f->opt.csv_delim);
-			csv_field(f, cols[i].name, strlen(cols[i].name), false);
+			csv_field(f, name, strlen(name), false);
 		} else {
 			if (i > 0)
 				putch(f, '\t');
-			tsv_field(f, cols[i].name, strlen(cols[i].name));
+			tsv_field(f, name, strlen(name));
 		}
 	}
 	putch(f, '\n');
@@ -642,7 +654,9 @@ static void table_title(struct fa_fmt *f, unsigned int total)
 	if (format_cell(&f->text, f->opt.title, strlen(f->opt.title), &c)
 	    == FA_OK && c.width < total)
 		repeat(f, ' ', (total - c.width) / 2);
-	f->text.len = mark;
+	f->text.len = mark;	/* it was only measured */
+	if (f->text.data)
+		f->text.data[mark] = '\0';
 	puts_(f, f->opt.title);
 	putch(f, '\n');
 }

@@ -34,9 +34,12 @@
  *          chunk_rows rows, each chunk sized on its own and the header only
  *          above the first, exactly as psql does with FETCH_COUNT.
  *          expanded = 1 is psql's \x ("-[ RECORD 1 ]-+---"); expanded = 2
- *          is \x auto, decided per chunk: expanded when the aligned table
- *          would be wider than term_width (never when term_width <= 0,
- *          like psql writing to a pipe) and there is more than one column.
+ *          is \x auto: expanded when the aligned table would be wider
+ *          than term_width (never when term_width <= 0, like psql writing
+ *          to a pipe) and there is more than one column; with chunks,
+ *          decided per chunk, except that once a first chunk of
+ *          chunk_rows rows fills up the whole result is expanded, as psql
+ *          does with FETCH_COUNT.
  *  csv     psql --csv: header line, fields quoted when they contain the
  *          delimiter, a quote, CR or LF or are exactly "\.", quotes
  *          doubled, "\n" line ends, spaces never quoted, NULL written as
@@ -109,7 +112,7 @@ struct fa_fmt_opts {
 	const char *title;	/* table: line above the header, or NULL */
 	char csv_delim;		/* csv field separator; 0 means ',' */
 	size_t chunk_rows;	/* table: print every chunk_rows rows; 0 = all */
-	size_t mem_max;		/* table: cap on buffered row bytes; 0 = none */
+	size_t mem_max;		/* table: cap on each buffer of held rows; 0 none */
 };
 
 /* A result column: name (copied by fa_fmt_begin) and type OID. */

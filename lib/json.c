@@ -39,6 +39,20 @@ int fa_json_utf8_decode(const char *s, size_t n, unsigned int *cp)
 	return len;
 }
 
+/*
+ * fa_buf_append() without the call while b has room (fa_buf keeps
+ * cap <= max + 1, and the data NUL-terminated, which this does too).
+ */
+static inline enum fa_err append(struct fa_buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->len <= n)
+		return fa_buf_append(b, p, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return FA_OK;
+}
+
 /* An ASCII byte that goes into a JSON string as it is. */
 static int plain(unsigned char c)
 {
@@ -83,17 +97,17 @@ static enum fa_err put_escape(struct fa_buf *b, unsigned char c)
 	char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
 
 	switch (c) {
-	case '"':  return fa_buf_append(b, "\\\"", 2);
-	case '\\': return fa_buf_append(b, "\\\\", 2);
-	case '\n': return fa_buf_append(b, "\\n", 2);
-	case '\t': return fa_buf_append(b, "\\t", 2);
-	case '\r': return fa_buf_append(b, "\\r", 2);
-	case '\b': return fa_buf_append(b, "\\b", 2);
-	case '\f': return fa_buf_append(b, "\\f", 2);
+	case '"':  return append(b, "\\\"", 2);
+	case '\\': return append(b, "\\\\", 2);
+	case '\n': return append(b, "\\n", 2);
+	case '\t': return append(b, "\\t", 2);
+	case '\r': return append(b, "\\r", 2);
+	case '\b': return append(b, "\\b", 2);
+	case '\f': return append(b, "\\f", 2);
 	}
 	if (c >= 0x80)		/* a byte of invalid UTF-8 */
-		return fa_buf_append(b, "\\ufffd", 6);
-	return fa_buf_append(b, u, sizeof(u));
+		return append(b, "\\ufffd", 6);
+	return append(b, u, sizeof(u));
 }
 
 enum fa_err fa_json_put_string(struct fa_buf *b, const char *s, size_t len)
@@ -104,7 +118,7 @@ enum fa_err fa_json_put_string(struct fa_buf *b, const char *s, size_t len)
 	int n;
 
 	/* Room for the common case up front: nothing to escape. */
-	if (fa_buf_grow(b, len + 2) != FA_OK || fa_buf_putc(b, '"') != FA_OK)
+	if (fa_buf_grow(b, len + 2) != FA_OK || append(b, "\"", 1) != FA_OK)
 		return FA_ENOMEM;
 	for (;;) {
 		p = skip_plain(p, end);
@@ -117,21 +131,21 @@ enum fa_err fa_json_put_string(struct fa_buf *b, const char *s, size_t len)
 				continue;
 			}
 		}
-		if (fa_buf_append(b, run, p - run) != FA_OK ||
+		if (append(b, run, p - run) != FA_OK ||
 		    put_escape(b, *p) != FA_OK)
 			return FA_ENOMEM;
 		run = ++p;
 	}
-	if (fa_buf_append(b, run, end - run) != FA_OK)
+	if (append(b, run, end - run) != FA_OK)
 		return FA_ENOMEM;
-	return fa_buf_putc(b, '"');
+	return append(b, "\"", 1);
 }
 
 enum fa_err fa_json_put_key(struct fa_buf *b, const char *name, size_t len)
 {
 	if (fa_json_put_string(b, name, len) != FA_OK)
 		return FA_ENOMEM;
-	return fa_buf_putc(b, ':');
+	return append(b, ":", 1);
 }
 
 /* Skips one or more digits at s[*i]; false when there is none. */

@@ -272,6 +272,7 @@ static enum fa_err write_config(const struct fa_local *l, struct fa_error *err)
 	fprintf(f, "\n# fa embedded default: unix socket only\n"
 		"listen_addresses = ''\n"
 		"unix_socket_directories = '%s'\n"
+		"unix_socket_permissions = 0700\n"
 		"port = " PORT "\n"
 		"max_connections = 200\n", l->sock);
 	if (fclose(f) != 0)
@@ -360,7 +361,7 @@ static enum fa_err ensure_locked(struct fa_local *l, enum fa_local_event *ev,
 	if (fa_local_running(l))
 		return FA_OK;   /* another process got here first */
 	if ((rc = make_dir(l, l->dir, 0755, true, err)) ||
-	    (rc = make_dir(l, l->sock, 0755, true, err)))
+	    (rc = make_dir(l, l->sock, 0700, true, err)))
 		return rc;
 	if (!fa_local_exists(l)) {
 		if ((rc = create_cluster(l, err)) || (rc = start_server(l, err)) ||

@@ -74,7 +74,6 @@ static void drop_query(struct fa_sqlsplit *s)
 	s->line_nl = false;
 }
 
-
 static int too_long(struct fa_sqlsplit *s)
 {
 	s->err_line = s->query.len ? s->query_line : s->lineno;
@@ -776,4 +775,83 @@ enum fa_err fa_sql_quote_literal(struct fa_buf *b, const char *s)
 enum fa_err fa_sql_quote_ident(struct fa_buf *b, const char *s)
 {
 	return quote_doubling(b, "\"", s, "\"", '"');
+}
+
+/* Skips a quoted run starting at q (the opening quote); E'' honours backslashes. */
+static const char *skip_quoted(const char *q, bool backslash)
+{
+	char c = *q++;
+
+	while (*q) {
+		if (backslash && *q == '\\' && q[1])
+			q += 2;
+		else if (*q == c && q[1] == c)
+			q += 2;
+		else if (*q++ == c)
+			break;
+	}
+	return q;
+}
+
+static const char *skip_comment(const char *q)
+{
+	int depth = 0;
+
+	do {
+		if (q[0] == '/' && q[1] == '*')
+			depth++, q += 2;
+		else if (q[0] == '*' && q[1] == '/')
+			depth--, q += 2;
+		else
+			q++;
+	} while (*q && depth > 0);
+	return q;
+}
+
+/* At '$': past a $tag$...$tag$ string, or just past the '$'. */
+static const char *skip_dollar(const char *q)
+{
+	const char *e = q + 1, *end;
+	size_t n;
+
+	if (is_ident_start(*e))
+		while (is_var_char(*e))         /* a tag has no '$' of its own */
+			e++;
+	if (*e != '$')
+		return q + 1;
+	n = (size_t)(e - q + 1);
+	for (end = e + 1; (end = strchr(end, '$')); end++)
+		if (strncmp(end, q, n) == 0)
+			return end + n;
+	return q + strlen(q);
+}
+
+int fa_sql_max_param(const char *q)
+{
+	int max = 0;
+
+	while (*q) {
+		if (*q == '\'' || *q == '"') {
+			q = skip_quoted(q, false);
+		} else if ((*q == 'E' || *q == 'e') && q[1] == '\'') {
+			q = skip_quoted(q + 1, true);
+		} else if (q[0] == '-' && q[1] == '-') {
+			q += strcspn(q, "\n");
+		} else if (q[0] == '/' && q[1] == '*') {
+			q = skip_comment(q);
+		} else if (*q == '$' && q[1] >= '0' && q[1] <= '9') {
+			long n = strtol(q + 1, (char **)&q, 10);
+
+			if (n > max && n <= 65535)
+				max = (int)n;
+		} else if (*q == '$') {
+			q = skip_dollar(q);
+		} else if (is_ident_cont(*q)) {
+			while (is_ident_cont(*q))       /* a$1 is an identifier */
+				q++;
+		} else {
+			q++;
+		}
+	}
+	return max;
 }

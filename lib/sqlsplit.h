@@ -115,7 +115,8 @@ enum fa_err fa_sqlsplit_feed(struct fa_sqlsplit *s, const char *line,
  * Lexes on and returns 1 with the next item in *item (the caller frees
  * item->text), 0 when the line is used up, or -1 when a statement or
  * meta-command outgrew the cap: it is dropped (a statement up to its ';'),
- * s->err_line says where it began, and the next call carries on.
+ * s->err_line says where it began, and the next call carries on.  *item
+ * is only filled when 1 is returned.
  */
 int fa_sqlsplit_next(struct fa_sqlsplit *s, struct fa_sql_item *item);
 
@@ -162,5 +163,11 @@ enum fa_err fa_sql_quote_literal(struct fa_buf *b, const char *s);
 
 /* Append s as a quoted identifier: "a""b".  FA_ENOMEM when b is full. */
 enum fa_err fa_sql_quote_ident(struct fa_buf *b, const char *s);
+
+/*
+ * The highest positional parameter ($1, $2...) the statement uses, outside
+ * quotes, comments and dollar-quoted strings; 0 when none.
+ */
+int fa_sql_max_param(const char *sql);
 
 #endif

@@ -1,4 +1,5 @@
 #include "batch.h"
+#include "sqlsplit.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -67,12 +68,13 @@ static void item_result(struct fa_pgq *q, PGresult *res)
 	if (st == PGRES_PIPELINE_ABORTED) {
 		it->aborted = true;
 	} else if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR) {
-		fa_buf_printf(&it->err, "fa-pg:%s: ", it->where);
+		if (it->where[0])
+			fa_buf_printf(&it->err, "fa-pg:%s: ", it->where);
 		fa_pg_error_render(&it->err, res, it->sql, false);
 		it->rc = FA_EWORK;
 	} else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
-		fa_buf_printf(&it->err, "fa-pg:%s: COPY is not supported with -j or --pipeline "
-			      "(use fa-copy)\n", it->where);
+		fa_buf_printf(&it->err, "fa-pg:%s%sCOPY is not supported with -j or --pipeline "
+			      "(use fa-copy)\n", it->where, it->where[0] ? ": " : " ");
 		it->rc = FA_EWORK;
 	} else {
 		print_result(it->b->s, res, it->sql, it->where, &it->fmt, &it->begun, &it->rows);
@@ -88,7 +90,7 @@ static void item_done(struct fa_pgq *q, enum fa_err rc, const char *msg)
 	struct batch *b = it->b;
 
 	if (rc != FA_OK) {
-		fa_buf_printf(&it->err, "fa-pg:%s: %s\n", it->where,
+		fa_buf_printf(&it->err, "fa-pg:%s%s%s\n", it->where, it->where[0] ? ": " : " ",
 			      rc == FA_ECONNECT ? "connection to server lost" : msg ? msg : "failed");
 		it->rc = rc;
 	}
@@ -191,11 +193,11 @@ static enum fa_err add_item(struct batch *b, const char *sql, const char *where)
 	}
 	it->b = b;
 	it->sql = strdup(sql);
-	snprintf(it->where, sizeof(it->where), "%s", where);
+	snprintf(it->where, sizeof(it->where), "%s", where ? where : "");
 	fa_buf_init(&it->out, 0);
 	fa_buf_init(&it->err, 0);
 	fa_fmt_init(&it->fmt, &b->s->fmt, &it->out);
-	it->q = (struct fa_pgq){ .sql = it->sql, .nparams = max_param(sql),
+	it->q = (struct fa_pgq){ .sql = it->sql, .nparams = fa_sql_max_param(sql),
 				 .params = b->s->params, .single_row = true,
 				 .on_result = item_result, .on_done = item_done, .ctx = it };
 	b->items[b->n++] = it;
@@ -205,14 +207,12 @@ static enum fa_err add_item(struct batch *b, const char *sql, const char *where)
 enum fa_err batch_add(struct batch *b, const char *sql, const char *where)
 {
 	enum fa_err rc;
+	int np;
 
 	if (b->stop)
 		return b->rc;
-	if (max_param(sql) > b->s->nparams) {
-		fprintf(stderr, "fa-pg:%s: statement uses $%d, but %d parameters were given after --\n",
-			where, max_param(sql), b->s->nparams);
-		return FA_EUSAGE;
-	}
+	if ((rc = check_params(b->s, sql, where, &np)))
+		return rc;
 	if (!b->pool && (rc = start_pool(b)))
 		return rc;
 	if ((rc = add_item(b, sql, where)))

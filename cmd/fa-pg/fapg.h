@@ -18,6 +18,7 @@
 #include "vars.h"
 
 #define OUT_FLUSH_AT (64 * 1024)
+#define TABLE_CHUNK_ROWS 100000
 
 /* Latency samples kept per statement text for \timing summaries. */
 struct stmt_timing {
@@ -63,6 +64,9 @@ struct session {
 extern volatile sig_atomic_t interrupted;
 void cancel_arm(PGconn *c);
 void cancel_disarm(void);
+
+/* Where timing and echo lines go: stdout, but stderr for json/ndjson. */
+void out_note(struct session *s, const char *text, size_t n);
 
 /* Output (stdout or \o), buffered; flushed at OUT_FLUSH_AT and at the end. */
 void out_write(struct session *s, const void *p, size_t n);
@@ -140,7 +144,8 @@ char *meta_arg(const char **p);
 /* True for the meta-commands that use up the query buffer (\\g, \\r...). */
 bool meta_takes_buffer(const char *cmd);
 
-/* Highest $n used in the statement (outside quotes and comments). */
-int max_param(const char *sql);
+/* Sets *np to the statement's highest $n; FA_EUSAGE (said on stderr) past the operands. */
+enum fa_err check_params(const struct session *s, const char *sql, const char *where, int *np);
+
 
 #endif

@@ -58,7 +58,8 @@ static const struct fa_opt_tool tool = {
 	.footer = "Without -c or -f, statements come from stdin: the interactive shell when\n"
 		  "stdin is a terminal, a script otherwise.\n\n"
 		  "Exit status: 0 success, 1 a statement failed, 2 usage error, 3 cannot\n"
-		  "connect, 4 input unreadable or malformed, 130 interrupted.\n",
+		  "connect, 4 input unreadable or malformed, 5 memory limit reached,\n"
+		  "130 interrupted.\n",
 };
 
 /* The -c and -f options, run in the order given. */
@@ -149,6 +150,9 @@ static void session_init(struct session *s)
 	s->fmt.null_str = s->fmt_null;
 	s->fmt.csv_delim = ',';
 	s->fmt.term_width = 80;
+	/* Tables hold rows to size their columns: past this many they print in
+	   chunks, each sized on its own, as psql does with FETCH_COUNT. */
+	s->fmt.chunk_rows = TABLE_CHUNK_ROWS;
 }
 
 static void session_release(struct session *s)
@@ -258,6 +262,9 @@ static int parse_args(struct session *s, struct args *a, int argc, char **argv)
 	s->params = (const char *const *)argv + optind;
 	if (s->pipeline && s->jobs > 1)
 		return usage_error("--pipeline and --jobs do not combine: choose one");
+	if (s->jobs > 1 && s->single_txn)
+		return usage_error("--jobs runs statements on separate connections, so it cannot "
+				   "be one transaction: drop --single-transaction or --jobs");
 	if (s->pipeline && s->single_txn)
 		return usage_error("--pipeline already runs each batch in one transaction; "
 				   "use --batch to size it instead of --single-transaction");

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fapg.h"
+#include "sqlsplit.h"
 #include "opt.h"
 
 static const char help_text[] =
@@ -284,7 +285,7 @@ static enum fa_err cmd_gset(struct session *s, const char *args, char **query)
 		return meta_usage("gset", "the query buffer is empty");
 	}
 	remember(s, q);
-	r = PQexecParams(s->conn, s->last_query, max_param(s->last_query), NULL, s->params,
+	r = PQexecParams(s->conn, s->last_query, fa_sql_max_param(s->last_query), NULL, s->params,
 			 NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		report_error(s, r, s->last_query, NULL);

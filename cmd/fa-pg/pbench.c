@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fapg.h"
+#include "sqlsplit.h"
 #include "loop.h"
 #include "opt.h"
 #include "pgpool.h"
@@ -158,7 +159,7 @@ enum fa_err pool_bench(struct session *s, const char *args)
 	t0 = fa_now_ns();
 	b.deadline = a.secs ? t0 + (uint64_t)a.secs * 1000000000u : 0;
 	for (long i = 0; i < a.conns && more(&b); i++) {
-		b.qs[i] = (struct fa_pgq){ .sql = a.sql, .nparams = max_param(a.sql),
+		b.qs[i] = (struct fa_pgq){ .sql = a.sql, .nparams = fa_sql_max_param(a.sql),
 					   .params = s->params, .on_result = bench_result,
 					   .on_done = bench_done, .ctx = &b };
 		start_one(&b, &b.qs[i]);

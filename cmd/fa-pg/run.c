@@ -185,7 +185,7 @@ static void print_timing(struct session *s, const char *sql, double ms)
 		return;
 	fa_buf_init(&b, 0);
 	timing_format(&b, ms, h);
-	out_write(s, b.data, b.len);
+	out_note(s, b.data, b.len);
 	fa_buf_release(&b);
 }
 
@@ -196,10 +196,10 @@ static enum fa_err lost_connection(struct session *s)
 	return FA_ECONNECT;
 }
 
-static enum fa_err check_params(const struct session *s, const char *sql, const char *where,
+enum fa_err check_params(const struct session *s, const char *sql, const char *where,
 				int *np)
 {
-	*np = max_param(sql);
+	*np = fa_sql_max_param(sql);
 	if (*np <= s->nparams)
 		return FA_OK;
 	fprintf(stderr, "fa-pg:%s%sstatement uses $%d, but %d parameter%s given after --\n",
@@ -222,8 +222,8 @@ enum fa_err run_statement(struct session *s, const char *sql, const char *where)
 	if ((rc = check_params(s, sql, where, &np)))
 		return rc;
 	if (s->echo) {
-		out_write(s, sql, strlen(sql));
-		out_write(s, "\n", 1);
+		out_note(s, sql, strlen(sql));
+		out_note(s, "\n", 1);
 	}
 	t0 = fa_now_ns();
 	cancel_arm(s->conn);
@@ -259,49 +259,4 @@ enum fa_err run_statement(struct session *s, const char *sql, const char *where)
 	if (interrupted && !s->interactive)
 		return FA_EINTR;
 	return rc;
-}
-
-/* TODO(move to sqlsplit): highest $n outside quotes, comments, dollar quotes. */
-int max_param(const char *q)
-{
-	int max = 0;
-
-	while (*q) {
-		if (*q == '\'' || *q == '"') {
-			char c = *q++;
-
-			while (*q && *q != c)
-				q++;
-			if (*q)
-				q++;
-		} else if (q[0] == '-' && q[1] == '-') {
-			q += strcspn(q, "\n");
-		} else if (q[0] == '/' && q[1] == '*') {
-			const char *e = strstr(q + 2, "*/");
-
-			q = e ? e + 2 : q + strlen(q);
-		} else if (*q == '$' && q[1] >= '0' && q[1] <= '9') {
-			int n = (int)strtol(q + 1, (char **)&q, 10);
-
-			if (n > max)
-				max = n;
-		} else if (*q == '$') {
-			const char *e = q + 1 + strspn(q + 1, "abcdefghijklmnopqrstuvwxyz"
-							  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-
-			if (*e == '$') {
-				size_t n = (size_t)(e - q + 1);
-				const char *end = q + n;
-
-				while ((end = strchr(end, '$')) && strncmp(end, q, n))
-					end++;
-				q = end ? end + n : q + strlen(q);
-			} else {
-				q++;
-			}
-		} else {
-			q++;
-		}
-	}
-	return max;
 }

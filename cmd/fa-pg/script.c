@@ -84,6 +84,8 @@ static void run_item(struct script *sc, struct fa_sql_item *it)
 	r = run_meta(s, it->text + 1, &pending, sc->name ? where : NULL, &sc->quit);
 	if (meta_takes_buffer(it->text + 1))
 		fa_sqlsplit_reset(&sc->split);
+	if (r != FA_OK)
+		fa_sqlsplit_skip_line(&sc->split);      /* as psql does */
 	free(pending);
 	note_result(sc, r);
 	if (sc->quit)
@@ -93,8 +95,15 @@ static void run_item(struct script *sc, struct fa_sql_item *it)
 static void drain_items(struct script *sc)
 {
 	struct fa_sql_item it;
+	int got;
 
-	while (!sc->stop && fa_sqlsplit_next(&sc->split, &it)) {
+	while (!sc->stop && (got = fa_sqlsplit_next(&sc->split, &it)) != 0) {
+		if (got < 0) {
+			fprintf(stderr, "fa-pg:%s:%d: statement longer than %u MiB\n",
+				sc->name ? sc->name : "", sc->split.err_line, MAX_STATEMENT >> 20);
+			note_result(sc, FA_EINPUT);
+			continue;
+		}
 		run_item(sc, &it);
 		free(it.text);
 		if (interrupted)
@@ -114,13 +123,7 @@ void script_init(struct script *sc, struct session *s, const char *name)
 
 enum fa_err script_feed(struct script *sc, const char *line, size_t n, int lineno)
 {
-	if (fa_sqlsplit_feed(&sc->split, line, n, lineno) != FA_OK) {
-		fprintf(stderr, "fa-pg:%s:%d: statement longer than %u MiB\n",
-			sc->name ? sc->name : "", lineno, MAX_STATEMENT >> 20);
-		fa_sqlsplit_reset(&sc->split);
-		note_result(sc, FA_EINPUT);
-		return FA_EINPUT;
-	}
+	fa_sqlsplit_feed(&sc->split, line, n, lineno);
 	drain_items(sc);
 	return sc->rc;
 }

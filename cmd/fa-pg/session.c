@@ -120,6 +120,16 @@ void out_write(struct session *s, const void *p, size_t n)
 		out_flush(s);
 }
 
+void out_note(struct session *s, const char *text, size_t n)
+{
+	if (s->fmt.kind == FA_FMT_JSON || s->fmt.kind == FA_FMT_NDJSON) {
+		out_flush(s);
+		fwrite(text, 1, n, stderr);
+	} else {
+		out_write(s, text, n);
+	}
+}
+
 enum fa_err session_target(struct session *s, const char *db, struct fa_error *err)
 {
 	struct fa_buf note;
