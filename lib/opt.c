@@ -171,8 +171,10 @@ void fa_opt_complete(const struct fa_opt_tool *t, int cword, int nwords,
 	int i;
 
 	for (i = 1; i < cword && i < nwords; i++)
-		if (strcmp(words[i], "--") == 0)
-			return;         /* operands only: parameters */
+		if (strcmp(words[i], "--") == 0) {
+			complete_words(t->operands, cur, out);  /* operands only */
+			return;
+		}
 	if (cword >= 1 && cword - 1 < nwords && (o = wants_arg(t->opts, words[cword - 1]))) {
 		complete_words(o->words, cur, out);
 		return;
@@ -198,7 +200,7 @@ void fa_opt_complete(const struct fa_opt_tool *t, int cword, int nwords,
 				fa_buf_printf(out, "--%s\n", o->name);
 		return;
 	}
-	fa_buf_puts(out, "@file\n");
+	complete_words(t->operands, cur, out);
 }
 
 enum fa_err fa_opt_int(const char *name, const char *arg, long min, long max,

@@ -40,6 +40,7 @@ struct fa_opt_tool {
 	const char *summary;    /* one sentence */
 	const struct fa_opt *opts;  /* terminated by an entry with name NULL */
 	const char *footer;     /* text after the options, or NULL */
+	const char *operands;   /* completion of operands, as fa_opt.words */
 };
 
 struct fa_opt_parser {
