@@ -112,7 +112,8 @@ static enum fa_err run_listing(struct session *s, struct fa_buf *q, const char *
 		snprintf(empty, sizeof(empty), "Did not find any relations.");
 	fa_buf_printf(q, " ORDER BY %s", order);
 	rc = meta_query(s, q->data, title, n, (const char *const *)params,
-			relations ? empty : NULL, NULL);
+			relations ? empty : NULL,
+			strcmp(title, "List of roles") == 0 ? "" : NULL);  /* as psql: no count */
 	free(params[0]);
 	free(params[1]);
 	fa_buf_release(q);
@@ -130,6 +131,7 @@ static enum fa_err list_relations(struct session *s, const char *kinds, bool plu
 {
 	struct fa_buf q;
 	bool index = strchr(kinds, 'i') != NULL;
+	bool am = strpbrk(kinds, "rmi") != NULL;       /* psql shows it only for these */
 
 	fa_buf_init(&q, 0);
 	fa_buf_printf(&q, "SELECT n.nspname AS \"Schema\", c.relname AS \"Name\", %s AS \"Type\", "
@@ -137,11 +139,11 @@ static enum fa_err list_relations(struct session *s, const char *kinds, bool plu
 	if (index)
 		fa_buf_puts(&q, ", c2.relname AS \"Table\"");
 	if (plus)
-		fa_buf_puts(&q, ", CASE c.relpersistence WHEN 'p' THEN 'permanent' WHEN 't' THEN "
-			    "'temporary' WHEN 'u' THEN 'unlogged' END AS \"Persistence\", "
-			    "am.amname AS \"Access method\", "
+		fa_buf_printf(&q, ", CASE c.relpersistence WHEN 'p' THEN 'permanent' WHEN 't' THEN "
+			    "'temporary' WHEN 'u' THEN 'unlogged' END AS \"Persistence\"%s, "
 			    "pg_catalog.pg_size_pretty(pg_catalog.pg_table_size(c.oid)) AS \"Size\", "
-			    "pg_catalog.obj_description(c.oid, 'pg_class') AS \"Description\"");
+			    "pg_catalog.obj_description(c.oid, 'pg_class') AS \"Description\"",
+			    am ? ", am.amname AS \"Access method\"" : "");
 	fa_buf_puts(&q, " FROM pg_catalog.pg_class c"
 		    " LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 		    " LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam");
@@ -169,8 +171,14 @@ static enum fa_err list_functions(struct session *s, bool plus, bool system, con
 	if (plus)
 		fa_buf_puts(&q, ", CASE p.provolatile WHEN 'i' THEN 'immutable' WHEN 's' THEN "
 			    "'stable' ELSE 'volatile' END AS \"Volatility\", "
+			    "CASE p.proparallel WHEN 'r' THEN 'restricted' WHEN 's' THEN 'safe' "
+			    "ELSE 'unsafe' END AS \"Parallel\", "
 			    "pg_catalog.pg_get_userbyid(p.proowner) AS \"Owner\", "
+			    "CASE WHEN p.prosecdef THEN 'definer' ELSE 'invoker' END AS \"Security\", "
+			    "pg_catalog.array_to_string(p.proacl, E'\\n') AS \"Access privileges\", "
 			    "l.lanname AS \"Language\", "
+			    "CASE WHEN l.lanname IN ('internal', 'c') THEN NULL ELSE p.prosrc END "
+			    "AS \"Source code\", "
 			    "pg_catalog.obj_description(p.oid, 'pg_proc') AS \"Description\"");
 	fa_buf_puts(&q, " FROM pg_catalog.pg_proc p"
 		    " LEFT JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
@@ -208,13 +216,17 @@ static enum fa_err list_roles(struct session *s, bool plus, bool system, const c
 		    "CASE WHEN r.rolcreatedb THEN 'Create DB' END, "
 		    "CASE WHEN NOT r.rolcanlogin THEN 'Cannot login' END, "
 		    "CASE WHEN r.rolreplication THEN 'Replication' END, "
-		    "CASE WHEN r.rolbypassrls THEN 'Bypass RLS' END) AS \"Attributes\"");
+		    "CASE WHEN r.rolbypassrls THEN 'Bypass RLS' END) AS \"Attributes\", "
+		    "ARRAY(SELECT b.rolname FROM pg_catalog.pg_auth_members m "
+		    "JOIN pg_catalog.pg_roles b ON m.roleid = b.oid WHERE m.member = r.oid) "
+		    "AS \"Member of\"");
 	if (plus)
 		fa_buf_puts(&q, ", pg_catalog.shobj_description(r.oid, 'pg_authid') AS \"Description\"");
 	fa_buf_puts(&q, " FROM pg_catalog.pg_roles r WHERE true");
 	if (!system && !pat)
 		fa_buf_puts(&q, " AND r.rolname !~ '^pg_'");
 	return run_listing(s, &q, "List of roles", pat, true, "r.rolname", "r.rolname", NULL, "1");
+	/* psql prints \du without a row count: run_listing knows the title */
 }
 
 static enum fa_err list_databases(struct session *s, bool plus, const char *pat)
@@ -226,6 +238,8 @@ static enum fa_err list_databases(struct session *s, bool plus, const char *pat)
 		    "pg_catalog.pg_get_userbyid(d.datdba) AS \"Owner\", "
 		    "pg_catalog.pg_encoding_to_char(d.encoding) AS \"Encoding\", "
 		    "d.datcollate AS \"Collate\", d.datctype AS \"Ctype\", "
+		    "d.daticulocale AS \"ICU Locale\", CASE d.datlocprovider WHEN 'c' THEN 'libc' "
+		    "WHEN 'i' THEN 'icu' END AS \"Locale Provider\", "
 		    "pg_catalog.array_to_string(d.datacl, E'\\n') AS \"Access privileges\"");
 	if (plus)
 		fa_buf_puts(&q, ", CASE WHEN pg_catalog.has_database_privilege(d.datname, 'CONNECT') "
@@ -302,7 +316,8 @@ enum fa_err meta_query(struct session *s, const char *sql, const char *title,
 		if (s->out.len && s->out.data[s->out.len - 1] == '\n' && s->out.len > 1 &&
 		    s->out.data[s->out.len - 2] == '\n')
 			s->out.len--;
-		fa_buf_printf(&s->out, "%s\n", footer);
+		fa_buf_printf(&s->out, "%s%s\n", footer,
+			      *footer && footer[strlen(footer) - 1] != '\n' ? "\n" : "");
 	}
 	out_flush(s);
 	PQclear(r);
@@ -363,9 +378,38 @@ static const char columns_sql[] =
 	"pg_catalog.pg_get_expr(d.adbin, d.adrelid, true) || ') stored' "
 	"ELSE COALESCE(pg_catalog.pg_get_expr(d.adbin, d.adrelid, true), '') END AS \"Default\"";
 
-static enum fa_err describe_columns(struct session *s, const char *oid, const char *kind,
+static const char *kind_title(char k);
+
+/* psql's \d lays out every column left-aligned: a number is shown as text. */
+#define STATS_TARGET_SQL "CASE WHEN a.attstattarget = -1 THEN NULL " \
+	"ELSE a.attstattarget::pg_catalog.text END AS \"Stats target\""
+
+static const char storage_sql[] =
+	", CASE a.attstorage WHEN 'p' THEN 'plain' WHEN 'e' THEN 'external' "
+	"WHEN 'm' THEN 'main' WHEN 'x' THEN 'extended' END AS \"Storage\"";
+static const char table_plus_sql[] =
+	", CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' ELSE '' END "
+	"AS \"Compression\", " STATS_TARGET_SQL;
+
+/* The footers of \d+ : a view's definition, a table's access method. */
+static void plus_footers(struct session *s, struct fa_buf *out, const char *oid, bool view)
+{
+	PGresult *r = PQexecParams(s->conn, view ?
+		"SELECT pg_catalog.pg_get_viewdef($1::pg_catalog.oid, true)" :
+		"SELECT am.amname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_am am "
+		"ON am.oid = c.relam WHERE c.oid = $1", 1, NULL, &oid, NULL, NULL, 0);
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		fa_buf_printf(out, "%s%s%s", out->len && out->data[out->len - 1] != '\n' ? "\n" : "",
+			      view ? "View definition:\n" : "Access method: ", PQgetvalue(r, 0, 0));
+	PQclear(r);
+}
+
+static enum fa_err describe_columns(struct session *s, const char *oid, char kind,
 				    const char *qualname, bool plus)
 {
+	bool table = kind == 'r' || kind == 'p' || kind == 'm';
+	bool view = kind == 'v' || kind == 'm';
 	struct fa_buf q, title, foot;
 	enum fa_err rc;
 
@@ -374,16 +418,16 @@ static enum fa_err describe_columns(struct session *s, const char *oid, const ch
 	fa_buf_init(&foot, 0);
 	fa_buf_puts(&q, columns_sql);
 	if (plus)
-		fa_buf_puts(&q, ", pg_catalog.col_description(a.attrelid, a.attnum) AS \"Description\"");
+		fa_buf_printf(&q, "%s%s, pg_catalog.col_description(a.attrelid, a.attnum) "
+			      "AS \"Description\"", storage_sql, table ? table_plus_sql : "");
 	fa_buf_puts(&q, " FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d "
 		    "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
 		    "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum");
-	fa_buf_printf(&title, "%s \"%s\"", kind, qualname);
-	if (!strcmp(kind, "Table") || !strcmp(kind, "Partitioned table"))
+	fa_buf_printf(&title, "%s \"%s\"", kind_title(kind), qualname);
+	if (kind == 'r' || kind == 'p')
 		table_footers(s, &foot, oid);
-	else if (plus && strstr(kind, "iew"))
-		footer_section(s, &foot, "View definition",
-			       "SELECT pg_catalog.pg_get_viewdef($1::pg_catalog.oid, true)", oid);
+	if (plus && (view || kind == 'r'))
+		plus_footers(s, &foot, oid, view);
 	rc = meta_query(s, q.data, title.data, 1, &oid, NULL, foot.len ? foot.data : "");
 	fa_buf_release(&q);
 	fa_buf_release(&title);
@@ -405,22 +449,75 @@ static const char *kind_title(char k)
 	}
 }
 
+/* psql: "primary key, btree, for table "s.t"" under an index. */
+static void index_footer(struct session *s, struct fa_buf *out, const char *oid)
+{
+	PGresult *r = PQexecParams(s->conn,
+		"SELECT CASE WHEN i.indisprimary THEN 'primary key, ' WHEN i.indisunique THEN "
+		"'unique, ' ELSE '' END || am.amname || ', for table \"' || "
+		"n.nspname || '.' || t.relname || '\"' || CASE WHEN i.indpred IS NOT NULL THEN "
+		"', predicate (' || pg_catalog.pg_get_expr(i.indpred, i.indrelid, true) || ')' "
+		"ELSE '' END || CASE WHEN NOT i.indisvalid THEN ', invalid' ELSE '' END "
+		"FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
+		"JOIN pg_catalog.pg_am am ON am.oid = c.relam "
+		"JOIN pg_catalog.pg_class t ON t.oid = i.indrelid "
+		"JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace WHERE i.indexrelid = $1",
+		1, NULL, &oid, NULL, NULL, 0);
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		fa_buf_puts(out, PQgetvalue(r, 0, 0));
+	PQclear(r);
+}
+
+/* psql: which column owns the sequence, if any. */
+static void sequence_footer(struct session *s, struct fa_buf *out, const char *oid)
+{
+	PGresult *r = PQexecParams(s->conn,
+		"SELECT CASE d.deptype WHEN 'i' THEN 'Sequence for identity column: ' "
+		"ELSE 'Owned by: ' END || n.nspname || '.' || c.relname || '.' || a.attname "
+		"FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class c ON c.oid = d.refobjid "
+		"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		"JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid "
+		"WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+		"AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+		"AND d.objid = $1 AND d.deptype IN ('a', 'i')", 1, NULL, &oid, NULL, NULL, 0);
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		fa_buf_puts(out, PQgetvalue(r, 0, 0));
+	PQclear(r);
+}
+
 static enum fa_err describe_index_or_seq(struct session *s, const char *oid, char kind,
-					 const char *qualname)
+					 const char *qualname, bool plus)
 {
 	char title[600];
-	const char *sql = kind == 'S' ?
-		"SELECT pg_catalog.format_type(seqtypid, NULL) AS \"Type\", seqstart AS \"Start\", "
-		"seqmin AS \"Minimum\", seqmax AS \"Maximum\", seqincrement AS \"Increment\", "
-		"CASE WHEN seqcycle THEN 'yes' ELSE 'no' END AS \"Cycles?\", seqcache AS \"Cache\" "
-		"FROM pg_catalog.pg_sequence WHERE seqrelid = $1" :
-		"SELECT a.attname AS \"Column\", pg_catalog.format_type(a.atttypid, a.atttypmod) "
-		"AS \"Type\", 'yes' AS \"Key?\", pg_catalog.pg_get_indexdef(a.attrelid, a.attnum, true) "
-		"AS \"Definition\" FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1 "
-		"AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
+	struct fa_buf q, foot;
+	enum fa_err rc;
 
+	fa_buf_init(&q, 0);
+	fa_buf_init(&foot, 0);
+	if (kind == 'S') {
+		fa_buf_puts(&q, "SELECT pg_catalog.format_type(seqtypid, NULL) AS \"Type\", "
+			    "seqstart AS \"Start\", seqmin AS \"Minimum\", seqmax AS \"Maximum\", "
+			    "seqincrement AS \"Increment\", CASE WHEN seqcycle THEN 'yes' ELSE 'no' END "
+			    "AS \"Cycles?\", seqcache AS \"Cache\" "
+			    "FROM pg_catalog.pg_sequence WHERE seqrelid = $1");
+		sequence_footer(s, &foot, oid);
+	} else {
+		fa_buf_printf(&q, "SELECT a.attname AS \"Column\", "
+			      "pg_catalog.format_type(a.atttypid, a.atttypmod) AS \"Type\", "
+			      "'yes' AS \"Key?\", pg_catalog.pg_get_indexdef(a.attrelid, a.attnum, true) "
+			      "AS \"Definition\"%s%s FROM pg_catalog.pg_attribute a "
+			      "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped "
+			      "ORDER BY a.attnum", plus ? storage_sql : "",
+			      plus ? ", " STATS_TARGET_SQL : "");
+		index_footer(s, &foot, oid);
+	}
 	snprintf(title, sizeof(title), "%s \"%s\"", kind_title(kind), qualname);
-	return meta_query(s, sql, title, 1, &oid, NULL, "");
+	rc = meta_query(s, q.data, title, 1, &oid, NULL, foot.len ? foot.data : "");
+	fa_buf_release(&q);
+	fa_buf_release(&foot);
+	return rc;
 }
 
 enum fa_err describe_object(struct session *s, const char *pat, bool plus, bool system)
@@ -457,10 +554,10 @@ enum fa_err describe_object(struct session *s, const char *pat, bool plus, bool 
 		char k = PQgetvalue(r, i, 1)[0];
 
 		if (k == 'i' || k == 'I' || k == 'S')
-			rc = describe_index_or_seq(s, PQgetvalue(r, i, 0), k, PQgetvalue(r, i, 2));
+			rc = describe_index_or_seq(s, PQgetvalue(r, i, 0), k, PQgetvalue(r, i, 2),
+						   plus);
 		else
-			rc = describe_columns(s, PQgetvalue(r, i, 0), kind_title(k),
-					      PQgetvalue(r, i, 2), plus);
+			rc = describe_columns(s, PQgetvalue(r, i, 0), k, PQgetvalue(r, i, 2), plus);
 	}
 	PQclear(r);
 	return rc;
