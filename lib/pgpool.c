@@ -14,6 +14,16 @@ struct pconn {
 	struct fa_pgq *head, *tail;     /* sent, awaiting results, in order */
 	int batches;                    /* batches in flight */
 	bool head_started;              /* results of head have begun */
+	char **prepared;                /* sql of statement "fa_<i>", owned */
+	int nprepared;
+};
+
+/* The pool's own Prepare in the queue: its error belongs to the query. */
+struct prep {
+	struct fa_pgq q;
+	struct fa_pgq *user;
+	struct pconn *c;
+	int slot;
 };
 
 struct fa_pool {
@@ -21,6 +31,7 @@ struct fa_pool {
 	struct pconn *conns;
 	int n, depth, pending;
 	struct fa_pgq *qhead, *qtail;   /* waiting for a connection */
+	bool unnamed;
 	char lasterr[512];
 };
 
@@ -28,7 +39,8 @@ static void conn_io(struct fa_io *io, uint32_t ev);
 
 static void finish(struct fa_pool *p, struct fa_pgq *q, enum fa_err rc, const char *msg)
 {
-	p->pending--;
+	if (!q->internal)
+		p->pending--;
 	q->on_done(q, rc, msg);
 }
 
@@ -91,6 +103,79 @@ static void arm_head(struct pconn *c)
 		c->head_started = true;
 }
 
+static void enqueue(struct pconn *c, struct fa_pgq *q)
+{
+	q->next = NULL;
+	if (c->tail)
+		c->tail->next = q;
+	else
+		c->head = q;
+	c->tail = q;
+}
+
+static void prep_result(struct fa_pgq *pq, PGresult *res)
+{
+	struct prep *pr = pq->ctx;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		/* forget it, so the next call prepares again, and tell the query */
+		free(pr->c->prepared[pr->slot]);
+		pr->c->prepared[pr->slot] = NULL;
+		pr->user->on_result(pr->user, res);
+		return;
+	}
+	PQclear(res);
+}
+
+static void prep_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
+{
+	free(pq->ctx);
+}
+
+/* The statement name for q's text on c, sending a Prepare the first time. */
+static const char *prepared_name(struct pconn *c, struct fa_pgq *q, char *name, size_t n)
+{
+	struct prep *pr;
+	int i, free_slot = -1;
+
+	for (i = 0; i < c->nprepared; i++) {
+		if (c->prepared[i] && strcmp(c->prepared[i], q->sql) == 0) {
+			snprintf(name, n, "fa_%d", i);
+			return name;
+		}
+		if (!c->prepared[i] && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0 && c->nprepared == FA_POOL_MAX_PREPARED)
+		return NULL;
+	i = free_slot >= 0 ? free_slot : c->nprepared;
+	snprintf(name, n, "fa_%d", i);
+	if (!(pr = calloc(1, sizeof(*pr))) || !(c->prepared[i] = strdup(q->sql)) ||
+	    !PQsendPrepare(c->pg, name, q->sql, q->nparams, NULL)) {
+		free(pr);
+		return NULL;
+	}
+	if (i == c->nprepared)
+		c->nprepared++;
+	*pr = (struct prep){ .q = { .on_result = prep_result, .on_done = prep_done,
+				    .internal = true }, .user = q, .c = c, .slot = i };
+	pr->q.ctx = pr;
+	enqueue(c, &pr->q);
+	return name;
+}
+
+static bool send_one(struct pconn *c, struct fa_pgq *q)
+{
+	const char *name = NULL;
+	char buf[32];
+
+	if (q->prepare && !c->pool->unnamed)
+		name = prepared_name(c, q, buf, sizeof(buf));
+	if (name)
+		return PQsendQueryPrepared(c->pg, name, q->nparams, q->params, NULL, NULL, 0);
+	return PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, q->params, NULL, NULL, 0);
+}
+
 /* Moves one queued batch onto connection c. */
 static bool send_batch(struct pconn *c)
 {
@@ -102,16 +187,11 @@ static bool send_batch(struct pconn *c)
 		p->qhead = q->next;
 		if (!p->qhead)
 			p->qtail = NULL;
-		q->next = NULL;
-		if (!PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, q->params, NULL, NULL, 0)) {
+		if (!send_one(c, q)) {
 			finish(p, q, FA_EWORK, PQerrorMessage(c->pg));
 			continue;
 		}
-		if (c->tail)
-			c->tail->next = q;
-		else
-			c->head = q;
-		c->tail = q;
+		enqueue(c, q);
 		if (q->last_in_batch)
 			break;
 	}
@@ -272,6 +352,8 @@ static bool conn_start(struct fa_pool *p, struct pconn *c, const struct fa_pg_ta
 {
 	c->pool = p;
 	c->state = C_DEAD;
+	if (!(c->prepared = calloc(FA_POOL_MAX_PREPARED, sizeof(*c->prepared))))
+		return false;
 	if (!(c->pg = fa_pg_connect_start(t, app, err)))
 		return false;
 	c->state = C_CONNECTING;
@@ -295,6 +377,7 @@ struct fa_pool *fa_pool_new(struct fa_loop *loop, const struct fa_pg_target *t,
 	p->loop = loop;
 	p->n = o->size;
 	p->depth = o->depth > 0 ? o->depth : 1;
+	p->unnamed = o->unnamed;
 	for (int i = 0; i < p->n; i++)
 		started += conn_start(p, &p->conns[i], t, o->app ? o->app : "fa", err);
 	if (!started) {
@@ -336,6 +419,9 @@ void fa_pool_free(struct fa_pool *p)
 			fa_loop_del(p->loop, &c->io);
 		fail_queue(p, &c->head, FA_EINTR);
 		PQfinish(c->pg);
+		for (int j = 0; j < c->nprepared; j++)
+			free(c->prepared[j]);
+		free(c->prepared);
 	}
 	fail_queue(p, &p->qhead, FA_EINTR);
 	free(p->conns);

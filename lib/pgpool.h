@@ -9,6 +9,9 @@
  * depth batches may be in flight per connection: depth 1 gives one round
  * trip per batch with clear error semantics; more overlaps round trips.
  *
+ * A query marked prepare is prepared once per connection (the pool names
+ * it) and then executed by name: parse and plan once, not per call.
+ *
  * Results are handed to the query's on_result callback, which owns and
  * must PQclear() them; on_done runs once when the query's results end.
  * Queries are caller-owned and must stay alive until on_done.
@@ -28,19 +31,25 @@ struct fa_pgq {
 	int nparams;
 	const char *const *params;
 	bool single_row;                /* stream rows as PGRES_SINGLE_TUPLE */
+	bool prepare;                   /* prepare once per connection, run by name */
 	void (*on_result)(struct fa_pgq *q, PGresult *res);
 	void (*on_done)(struct fa_pgq *q, enum fa_err rc, const char *msg);
 	void *ctx;
 	/* private */
 	struct fa_pgq *next;
 	bool last_in_batch;
+	bool internal;                  /* the pool's own Prepare, not counted */
 };
 
 struct fa_pool_opts {
 	int size;                       /* connections */
 	int depth;                      /* batches in flight per connection */
 	const char *app;                /* application_name */
+	bool unnamed;                   /* never prepare by name (PgBouncer < 1.21) */
 };
+
+/* Statements a connection keeps prepared; past this they run unnamed. */
+#define FA_POOL_MAX_PREPARED 256
 
 struct fa_pool;
 

@@ -306,6 +306,14 @@ SQL
 	run fa-pg -c '\bench -n 5 select 1/0'
 	assert_status 1
 	assert_contains "$output" "division by zero"
+	# statements are prepared once per connection: parameters bind, and a
+	# statement that cannot be prepared reports the server's error
+	run fa-pg -c '\bench -c 2 -n 300 select $1::int * 2' -- 21
+	assert_status 0
+	assert_contains "$output" "300 statements in"
+	run fa-pg -c '\bench -n 5 select nosuch'
+	assert_status 1
+	assert_contains "$output" 'column "nosuch" does not exist'
 }
 
 @test "results stream: peak memory stays flat from 200k to 2M rows" {

@@ -160,6 +160,7 @@ enum fa_err pool_bench(struct session *s, const char *args)
 	b.deadline = a.secs ? t0 + (uint64_t)a.secs * 1000000000u : 0;
 	for (long i = 0; i < a.conns && more(&b); i++) {
 		b.qs[i] = (struct fa_pgq){ .sql = a.sql, .nparams = fa_sql_max_param(a.sql),
+					   .prepare = true,
 					   .params = s->params, .on_result = bench_result,
 					   .on_done = bench_done, .ctx = &b };
 		start_one(&b, &b.qs[i]);
