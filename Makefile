@@ -20,9 +20,9 @@ BINDIR   ?= bin
 TOOLS    := fa-pg
 VERSION  := 0.1.0
 
-PKGS     := libpq readline
+PKGS     := libpq readline zlib libzstd jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -lreadline)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -lreadline -lz -lzstd -ljansson)
 
 CFLAGS   ?= $(OPT) -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
