@@ -55,102 +55,159 @@ static const char *const metas[] = {
 	"\\unset", "\\watch", "\\x", NULL
 };
 
-/* Completion candidates, refreshed from the catalog after each statement. */
-static struct {
-	char **words;
+/*
+ * Completion candidates, refreshed from the catalog after each statement:
+ * relations (quoted where they need it) and, separately, columns.
+ */
+struct words {
+	char **w;
 	int n;
+};
+
+static struct {
+	struct words rels, cols;
 	bool stale;
-} cat = { NULL, 0, true };
+} cat = { .stale = true };
+
+static void words_free(struct words *w)
+{
+	for (int i = 0; i < w->n; i++)
+		free(w->w[i]);
+	free(w->w);
+	w->w = NULL;
+	w->n = 0;
+}
+
+static void words_load(struct session *s, struct words *w, const char *sql)
+{
+	PGresult *r = PQexec(s->conn, sql);
+
+	words_free(w);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK &&
+	    (w->w = calloc((size_t)PQntuples(r) + 1, sizeof(char *))))
+		for (int i = 0; i < PQntuples(r); i++)
+			w->w[w->n++] = strdup(PQgetvalue(r, i, 0));
+	PQclear(r);
+}
+
+#define USER_SCHEMAS "n.nspname <> 'pg_catalog' AND n.nspname <> 'information_schema' " \
+	"AND n.nspname !~ '^pg_toast'"
 
 static void catalog_refresh(struct session *s)
 {
-	PGresult *r;
-
 	if (!cat.stale)
 		return;
-	for (int i = 0; i < cat.n; i++)
-		free(cat.words[i]);
-	free(cat.words);
-	cat.words = NULL;
-	cat.n = 0;
 	cat.stale = false;
-	r = PQexec(s->conn,
-		   "SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relkind IN "
-		   "('r','p','v','m','f','S') AND pg_catalog.pg_table_is_visible(c.oid) "
-		   "UNION SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c "
+	words_load(s, &cat.rels,
+		   "SELECT pg_catalog.quote_ident(c.relname) FROM pg_catalog.pg_class c "
 		   "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN "
-		   "('r','p','v','m','f') AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' "
-		   "UNION SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c "
-		   "ON c.oid = a.attrelid WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN "
-		   "('r','p','v','m','f') AND pg_catalog.pg_table_is_visible(c.oid) LIMIT 20000");
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && (cat.words = calloc((size_t)PQntuples(r) + 1,
-									 sizeof(char *)))) {
-		for (int i = 0; i < PQntuples(r); i++)
-			cat.words[cat.n++] = strdup(PQgetvalue(r, i, 0));
-	}
-	PQclear(r);
+		   "('r','p','v','m','f','S') AND pg_catalog.pg_table_is_visible(c.oid) AND "
+		   USER_SCHEMAS " UNION SELECT pg_catalog.quote_ident(n.nspname) || '.' || "
+		   "pg_catalog.quote_ident(c.relname) FROM pg_catalog.pg_class c "
+		   "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN "
+		   "('r','p','v','m','f') AND " USER_SCHEMAS " LIMIT 10000");
+	words_load(s, &cat.cols,
+		   "SELECT DISTINCT pg_catalog.quote_ident(a.attname) FROM pg_catalog.pg_attribute a "
+		   "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n "
+		   "ON n.oid = c.relnamespace WHERE a.attnum > 0 AND NOT a.attisdropped AND "
+		   "c.relkind IN ('r','p','v','m','f') AND pg_catalog.pg_table_is_visible(c.oid) AND "
+		   USER_SCHEMAS " LIMIT 10000");
+}
+
+/* The word before position start, as [*b, *e). */
+static void previous_word(const char *buf, int start, int *b, int *e)
+{
+	*e = start;
+	while (*e > 0 && isspace((unsigned char)buf[*e - 1]))
+		(*e)--;
+	*b = *e;
+	while (*b > 0 && !isspace((unsigned char)buf[*b - 1]))
+		(*b)--;
 }
 
 static bool after_relation_word(const char *buf, int start)
 {
 	static const char *const rel[] = { "FROM", "JOIN", "INTO", "UPDATE", "TABLE", "\\d",
 					   "\\dt", "\\d+", "\\dv", "\\di", "TRUNCATE", NULL };
-	int e = start, b;
+	int b, e;
 
-	while (e > 0 && isspace((unsigned char)buf[e - 1]))
-		e--;
-	b = e;
-	while (b > 0 && !isspace((unsigned char)buf[b - 1]))
-		b--;
+	previous_word(buf, start, &b, &e);
 	for (int i = 0; rel[i]; i++)
 		if ((int)strlen(rel[i]) == e - b && strncasecmp(buf + b, rel[i], (size_t)(e - b)) == 0)
 			return true;
 	return false;
 }
 
+/* What a word may be, from where it stands. */
+enum context { C_META, C_START, C_RELATION, C_ANY };
+static enum context gen_ctx;
 static int gen_index, gen_phase;
-static bool gen_meta, gen_rel_only;
 
+/* Case-insensitive prefix match that looks through a candidate's opening quote. */
+static bool matches(const char *cand, const char *text, size_t n)
+{
+	if (cand[0] == '"' && text[0] != '"')
+		cand++;
+	return strncasecmp(cand, text, n) == 0;
+}
+
+static const char *const *phase_list(int phase, int *count)
+{
+	*count = 1 << 30;
+	switch (phase) {
+	case 0: return metas;
+	case 1: return keywords;
+	case 2: *count = cat.rels.n; return (const char *const *)cat.rels.w;
+	default: *count = cat.cols.n; return (const char *const *)cat.cols.w;
+	}
+}
+
+/* Phases: 0 metas, 1 keywords, 2 relations, 3 columns; the context picks a range. */
 static char *generate(const char *text, int state)
 {
+	static const int first[] = { 0, 1, 2, 1 }, last[] = { 0, 1, 2, 3 };
 	size_t n = strlen(text);
 	bool lower = n && islower((unsigned char)text[0]);
+	int count;
 
 	if (!state) {
 		gen_index = 0;
-		gen_phase = gen_meta ? 0 : gen_rel_only ? 2 : 1;
+		gen_phase = first[gen_ctx];
 	}
-	for (; gen_phase <= 2; gen_phase++, gen_index = 0) {
-		const char *const *list = gen_phase == 0 ? metas : gen_phase == 1 ? keywords :
-			(const char *const *)cat.words;
-		int count = gen_phase == 2 ? cat.n : 1 << 30;
+	for (; gen_phase <= last[gen_ctx]; gen_phase++, gen_index = 0) {
+		const char *const *list = phase_list(gen_phase, &count);
 
 		for (; list && gen_index < count && list[gen_index]; gen_index++) {
 			const char *w = list[gen_index];
+			char *c;
 
-			if (strncasecmp(w, text, n) != 0)
+			if (!matches(w, text, n))
 				continue;
 			gen_index++;
-			if (gen_phase == 1 && lower) {
-				char *c = strdup(w);
-
+			c = strdup(w);
+			if (gen_phase == 1 && lower)
 				for (char *p = c; *p; p++)
 					*p = (char)tolower((unsigned char)*p);
-				return c;
-			}
-			return strdup(w);
+			return c;
 		}
-		if (gen_meta)
-			break;
 	}
 	return NULL;
 }
 
 static char **complete(const char *text, int start, int end)
 {
+	int b, e;
+
 	rl_attempted_completion_over = 1;
-	gen_meta = text[0] == '\\';
-	gen_rel_only = after_relation_word(rl_line_buffer, start);
+	previous_word(rl_line_buffer, start, &b, &e);
+	if (text[0] == '\\')
+		gen_ctx = C_META;
+	else if (after_relation_word(rl_line_buffer, start))
+		gen_ctx = C_RELATION;
+	else if (b == e && fa_sqlsplit_state(&sh->sc.split) == '=')
+		gen_ctx = C_START;      /* the first word of a statement */
+	else
+		gen_ctx = C_ANY;
 	catalog_refresh(sh->s);
 	return rl_completion_matches(text, generate);
 }
@@ -230,6 +287,22 @@ static void handle_line(struct shell *x, char *line)
 	x->quit = x->sc.quit;
 }
 
+static volatile sig_atomic_t resized;
+
+static void on_winch(int sig)
+{
+	resized = 1;
+}
+
+/* poll() is interrupted by a resize; readline then learns the new size. */
+static void catch_resize(void)
+{
+	struct sigaction sa = { .sa_handler = on_winch };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGWINCH, &sa, NULL);
+}
+
 /* Waits for one line; Ctrl-C clears the line and the query buffer. */
 static char *read_line(struct shell *x, bool *eof)
 {
@@ -240,6 +313,10 @@ static char *read_line(struct shell *x, bool *eof)
 	rl_callback_handler_install(x->prompt, on_line);
 	while (!x->got_line) {
 		if (poll(&p, 1, -1) < 0) {
+			if (errno == EINTR && resized) {
+				resized = 0;
+				rl_resize_terminal();
+			}
 			if (errno == EINTR && interrupted) {
 				interrupted = 0;
 				rl_free_line_state();
@@ -257,6 +334,20 @@ static char *read_line(struct shell *x, bool *eof)
 	}
 	*eof = x->line == NULL;
 	return x->line;
+}
+
+/*
+ * A statement typed over several lines is one history entry; the history
+ * file holds one entry per line, so newlines are stored as \\x01 (as psql does).
+ */
+static void history_swap(char from, char to)
+{
+	HIST_ENTRY **list = history_list();
+
+	for (int i = 0; list && list[i]; i++)
+		for (char *p = list[i]->line; *p; p++)
+			if (*p == from)
+				*p = to;
 }
 
 static void history_path(struct shell *x)
@@ -282,6 +373,7 @@ enum fa_err run_shell(struct session *s)
 	x.sc.keep_going = true;
 	rl_catch_signals = 0;
 	signal(SIGPIPE, SIG_IGN);       /* a pager quit early is no reason to die */
+	catch_resize();
 	s->use_pager = isatty(1);
 	session_term_size(s);
 	rl_readline_name = "fa-pg";
@@ -290,8 +382,8 @@ enum fa_err run_shell(struct session *s)
 	history_path(&x);
 	using_history();
 	stifle_history(HISTORY_MAX);
-	if (x.history[0])
-		read_history(x.history);
+	if (x.history[0] && read_history(x.history) == 0)
+		history_swap('\x01', '\n');
 	printf("fa-pg %s (server %s)\nType \\? for help, \\q to quit.\n\n", FA_VERSION,
 	       sv ? sv : "?");
 	while (!x.quit) {
@@ -299,9 +391,13 @@ enum fa_err run_shell(struct session *s)
 
 		handle_line(&x, eof ? NULL : line);
 	}
+	history_swap('\n', '\x01');
 	if (x.history[0] && write_history(x.history) != 0)
 		fprintf(stderr, "fa-pg: cannot write history to '%s'\n", x.history);
+	fa_sqlsplit_reset(&x.sc.split);        /* like psql: Ctrl-D drops an unfinished statement */
 	script_finish(&x.sc, x.lineno);
 	fa_buf_release(&x.entry);
+	words_free(&cat.rels);
+	words_free(&cat.cols);
 	return FA_OK;
 }
