@@ -826,10 +826,12 @@ static const char *skip_dollar(const char *q)
 	return q + strlen(q);
 }
 
-int fa_sql_max_param(const char *q)
+/*
+ * The next $n outside quotes, comments and dollar quotes at or after q:
+ * returns where it starts and sets *n and *end; NULL when there is none.
+ */
+static const char *next_param(const char *q, long *n, const char **end)
 {
-	int max = 0;
-
 	while (*q) {
 		if (*q == '\'' || *q == '"') {
 			q = skip_quoted(q, false);
@@ -840,10 +842,8 @@ int fa_sql_max_param(const char *q)
 		} else if (q[0] == '/' && q[1] == '*') {
 			q = skip_comment(q);
 		} else if (*q == '$' && q[1] >= '0' && q[1] <= '9') {
-			long n = strtol(q + 1, (char **)&q, 10);
-
-			if (n > max && n <= 65535)
-				max = (int)n;
+			*n = strtol(q + 1, (char **)end, 10);
+			return q;
 		} else if (*q == '$') {
 			q = skip_dollar(q);
 		} else if (is_ident_cont(*q)) {
@@ -853,5 +853,38 @@ int fa_sql_max_param(const char *q)
 			q++;
 		}
 	}
+	return NULL;
+}
+
+int fa_sql_max_param(const char *q)
+{
+	const char *end;
+	long n;
+	int max = 0;
+
+	while ((q = next_param(q, &n, &end))) {
+		if (n > max && n <= 65535)
+			max = (int)n;
+		q = end;
+	}
 	return max;
+}
+
+enum fa_err fa_sql_bind_literals(struct fa_buf *out, const char *sql, int nvalues,
+				 const char *const *values)
+{
+	const char *p = sql, *at, *end;
+	long n;
+
+	while ((at = next_param(p, &n, &end))) {
+		if (n < 1 || n > nvalues)
+			return FA_EUSAGE;
+		fa_buf_append(out, p, (size_t)(at - p));
+		if (values[n - 1])
+			fa_sql_quote_literal(out, values[n - 1]);
+		else
+			fa_buf_puts(out, "NULL");
+		p = end;
+	}
+	return fa_buf_puts(out, p);
 }

@@ -170,4 +170,12 @@ enum fa_err fa_sql_quote_ident(struct fa_buf *b, const char *s);
  */
 int fa_sql_max_param(const char *sql);
 
+/*
+ * Appends sql with each $n replaced by values[n-1] as a quoted literal
+ * (NULL as NULL), for statements that cannot take bound parameters, such
+ * as COPY (query) TO STDOUT.  FA_EUSAGE when $n has no value.
+ */
+enum fa_err fa_sql_bind_literals(struct fa_buf *out, const char *sql, int nvalues,
+				 const char *const *values);
+
 #endif

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "fapg.h"
+#include "pgrows.h"
 #include "sqlsplit.h"
 
 #define MAX_TIMED_TEXTS 1000
@@ -25,41 +26,12 @@ void report_error(struct session *s, const PGresult *res, const char *sql,
 	s->last_error_verbose = fa_buf_detach(&b, NULL);
 }
 
-static void begin_rows(struct fa_fmt *f, const PGresult *res)
-{
-	int n = PQnfields(res);
-	struct fa_fmt_col *cols = calloc((size_t)n + 1, sizeof(*cols));
-
-	for (int i = 0; i < n; i++) {
-		cols[i].name = PQfname(res, i);
-		cols[i].type = PQftype(res, i);
-	}
-	fa_fmt_begin(f, n, cols);
-	free(cols);
-}
-
 static void add_rows(struct session *s, struct fa_fmt *f, const PGresult *res, long *rows)
 {
-	int nf = PQnfields(res), nt = PQntuples(res);
-	const char *stackv[64];
-	int stackl[64];
-	const char **vals = nf <= 64 ? stackv : malloc((size_t)nf * sizeof(*vals));
-	int *lens = nf <= 64 ? stackl : malloc((size_t)nf * sizeof(*lens));
-
-	for (int r = 0; r < nt; r++) {
-		for (int c = 0; c < nf; c++) {
-			vals[c] = PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
-			lens[c] = PQgetlength(res, r, c);
-		}
-		fa_fmt_row(f, vals, lens);
-		if (f->out == &s->out && s->out.len >= OUT_FLUSH_AT)
-			out_flush(s);
-	}
-	*rows += nt;
-	if (vals != stackv) {
-		free(vals);
-		free(lens);
-	}
+	fa_pgrows_add(f, res);
+	*rows += PQntuples(res);
+	if (f->out == &s->out && s->out.len >= OUT_FLUSH_AT)
+		out_flush(s);
 }
 
 /* JSON consumers read stdout as JSON: command tags would break it. */
@@ -74,13 +46,13 @@ enum fa_err print_result(struct session *s, PGresult *res, const char *sql,
 	switch (PQresultStatus(res)) {
 	case PGRES_SINGLE_TUPLE:
 		if (!*begun)
-			begin_rows(f, res);
+			fa_pgrows_begin(f, res);
 		*begun = true;
 		add_rows(s, f, res, rows);
 		return FA_OK;
 	case PGRES_TUPLES_OK:
 		if (!*begun)
-			begin_rows(f, res);
+			fa_pgrows_begin(f, res);
 		add_rows(s, f, res, rows);
 		fa_fmt_end(f);
 		*begun = false;

@@ -629,6 +629,22 @@ static void test_max_param(void)
 	CHECK(fa_sql_max_param("select $$unterminated $4") == 0);
 }
 
+static void test_bind_literals(void)
+{
+	const char *v[] = { "O'Brien", "a\\b", NULL };
+	struct fa_buf b;
+
+	fa_buf_init(&b, 0);
+	CHECK(fa_sql_bind_literals(&b, "select $1, '$2', $3 -- $2\n, $2", 3, v) == FA_OK);
+	CHECK_STR(b.data, "select 'O''Brien', '$2', NULL -- $2\n,  E'a\\\\b'");
+	fa_buf_reset(&b);
+	CHECK(fa_sql_bind_literals(&b, "select $4", 3, v) == FA_EUSAGE);
+	fa_buf_reset(&b);
+	CHECK(fa_sql_bind_literals(&b, "select 1", 0, NULL) == FA_OK);
+	CHECK_STR(b.data, "select 1");
+	fa_buf_release(&b);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned seed = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10)
@@ -652,6 +668,7 @@ int main(int argc, char **argv)
 	test_api();
 	test_quote_helpers();
 	test_max_param();
+	test_bind_literals();
 	test_random_roundtrip(seed);
 	test_random_junk(seed);
 	test_speed();
