@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "csvrec.h"
 #include "ndjson.h"
+#include "pgbinary.h"
 #include "sqlsplit.h"
 
 #include <jansson.h>
@@ -45,7 +46,9 @@ struct worker {
 	struct fa_copyin *c;
 	PGconn *pg;
 	PGcancel *cancel;
-	struct fa_buf conv;             /* NDJSON rows, converted */
+	struct fa_buf conv;             /* rows encoded in binary */
+	struct fa_buf scratch;          /* decoded fields */
+	struct fa_rec_field *fields;    /* ncols + 1, to catch an extra field */
 	struct fa_ndjson nd;
 	bool nd_ready;
 	uint64_t loaded, rejected;      /* in the batch being run */
@@ -58,6 +61,7 @@ struct fa_copyin {
 	unsigned int *types;
 	int ncols;
 	char *copy_sql;                 /* COPY t (cols) FROM STDIN WITH (...) */
+	char *copy_sql_bin;             /* the same in binary, when every type allows */
 	bool prepared;
 
 	struct fa_rec_opts ro;
@@ -288,6 +292,17 @@ static void put_char_option(struct fa_buf *b, const char *name, char ch)
 	fa_sql_quote_literal(b, s);
 }
 
+/* Binary COPY needs every loaded column's type encodable on the client. */
+static bool binary_possible(const struct fa_copyin *c)
+{
+	if (!c->o.binary || c->o.format == FA_CI_NDJSON || !c->ncols)
+		return false;
+	for (int i = 0; i < c->ncols; i++)
+		if (!fa_pgbin_supported(c->types[i]))
+			return false;
+	return true;
+}
+
 /* COPY t (columns) FROM STDIN WITH (...), for csv/text; NDJSON builds its own. */
 static void build_copy_sql(struct fa_copyin *c, PGconn *pg)
 {
@@ -316,6 +331,15 @@ static void build_copy_sql(struct fa_copyin *c, PGconn *pg)
 		fa_buf_puts(&b, ", FREEZE");
 	fa_buf_putc(&b, ')');
 	c->copy_sql = fa_buf_detach(&b, NULL);
+	if (binary_possible(c)) {
+		size_t at = strstr(c->copy_sql, " FROM STDIN WITH (") - c->copy_sql;
+
+		fa_buf_init(&b, 0);
+		fa_buf_printf(&b, "%.*s FROM STDIN WITH (FORMAT binary%s)", (int)at, c->copy_sql,
+			      c->o.freeze ? ", FREEZE" : "");
+		c->copy_sql_bin = fa_buf_detach(&b, NULL);
+		c->st.binary_used = true;
+	}
 }
 
 /* ---- NDJSON: records are non-blank lines ---- */
@@ -638,6 +662,9 @@ static enum fa_err prepare(struct fa_copyin *c, const char *hnames, int nh, stru
 		rc = truncate_table(c, pg, err);
 	if (!rc)
 		build_copy_sql(c, pg);
+	for (int i = 0; !rc && i < c->nworkers; i++)
+		if (!(c->workers[i].fields = calloc((size_t)c->ncols + 2, sizeof(struct fa_rec_field))))
+			rc = FA_ENOMEM;
 	if (!rc && c->o.format == FA_CI_NDJSON)
 		rc = start_ndjson(c, err);
 	c->prepared = rc == FA_OK;
@@ -963,6 +990,36 @@ static uint64_t first_record_newlines(const struct fa_rec_opts *ro, const char *
 	return n;
 }
 
+/*
+ * Encodes the records of data[0..len) in binary COPY format into w->conv.
+ * False when any record will not encode faithfully (a field count the
+ * table does not have, a value the server would reject or read through
+ * session settings): the caller then sends the text, and the server rules.
+ */
+static bool encode_binary(struct worker *w, const char *data, size_t len, uint64_t first_line)
+{
+	const struct fa_copyin *c = w->c;
+	struct fa_rec_iter it;
+	struct fa_rec_span sp;
+	struct fa_error err;
+	size_t nf;
+
+	fa_buf_reset(&w->conv);
+	fa_pgbin_header(&w->conv);
+	fa_rec_iter_init(&it, &c->ro, data, len, first_line);
+	while (fa_rec_iter_next(&it, &sp)) {
+		if (fa_rec_fields(&c->ro, data + sp.off, sp.len, sp.line, w->fields,
+				  (size_t)c->ncols + 1, &nf, &w->scratch, &err) ||
+		    nf != (size_t)c->ncols || fa_pgbin_row_begin(&w->conv, c->ncols))
+			return false;
+		for (size_t i = 0; i < nf; i++)
+			if (fa_pgbin_field(&w->conv, c->types[i], w->fields[i].ptr, w->fields[i].len,
+					   w->fields[i].is_null, &err))
+				return false;
+	}
+	return fa_pgbin_trailer(&w->conv) == FA_OK;
+}
+
 /* Loads records [lo, hi) of b (all of it when recs is NULL). */
 static enum fa_err copy_range(struct worker *w, const struct batch *b, const struct rec *recs,
 			      long lo, long hi, const unsigned char *skip, struct failure *f)
@@ -985,6 +1042,15 @@ static enum fa_err copy_range(struct worker *w, const struct batch *b, const str
 		data = b->data + recs[lo].off;
 		len = recs[hi - 1].off + recs[hi - 1].size - recs[lo].off;
 		first = recs[lo].line;
+	}
+	if (w->c->copy_sql_bin && encode_binary(w, data, len, first)) {
+		/* binary rows are one line each to COPY: the named line is a record */
+		rc = copy_data(w->pg, w->c->copy_sql_bin, w->conv.data, w->conv.len, f, &line);
+		if (rc && line >= 1 && recs)
+			f->bad = lo + line - 1 < hi ? lo + line - 1 : -1;
+		if (rc && line >= 1 && !recs)
+			f->line = 0;    /* known once the batch is split into records */
+		return rc;
 	}
 	rc = copy_data(w->pg, w->c->copy_sql, data, len, f, &line);
 	if (rc && line >= 1) {
@@ -1287,6 +1353,7 @@ static enum fa_err start_workers(struct fa_copyin *c, struct fa_error *err)
 
 		w->c = c;
 		fa_buf_init(&w->conv, 0);
+		fa_buf_init(&w->scratch, 0);
 		if (!(w->pg = fa_pg_connect(c->o.target, "fa-copy", err)))
 			return err->code;
 		PQsetNoticeProcessor(w->pg, quiet_notice, NULL);
@@ -1429,6 +1496,8 @@ void fa_copyin_free(struct fa_copyin *c)
 		PQfreeCancel(c->workers[i].cancel);
 		PQfinish(c->workers[i].pg);
 		fa_buf_release(&c->workers[i].conv);
+		fa_buf_release(&c->workers[i].scratch);
+		free(c->workers[i].fields);
 		if (c->workers[i].nd_ready)
 			fa_ndjson_release(&c->workers[i].nd);
 	}
@@ -1445,6 +1514,7 @@ void fa_copyin_free(struct fa_copyin *c)
 	free(c->types);
 	free(c->qualified);
 	free(c->copy_sql);
+	free(c->copy_sql_bin);
 	free(c->done);
 	free(c->ranges);
 	free(c->workers);

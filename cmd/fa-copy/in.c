@@ -288,11 +288,11 @@ static void summary_json(const struct copy_args *a, const struct input *in,
 	fa_json_put_string(&b, a->operands[0], strlen(a->operands[0]));
 	fa_buf_printf(&b, ",\"records\":%llu,\"loaded\":%llu,\"rejected\":%llu,"
 		      "\"skipped_resume\":%llu,\"bytes\":%llu,\"seconds\":%.3f,\"rows_per_s\":%.0f,"
-		      "\"batches_committed\":%llu,\"committed_lines\":",
+		      "\"batches_committed\":%llu,\"encoding\":\"%s\",\"committed_lines\":",
 		      (unsigned long long)st->records, (unsigned long long)st->loaded,
 		      (unsigned long long)st->rejected, (unsigned long long)st->skipped_resume,
 		      (unsigned long long)in->read, secs, secs > 0 ? (double)st->loaded / secs : 0.0,
-		      (unsigned long long)st->batches_committed);
+		      (unsigned long long)st->batches_committed, st->binary_used ? "binary" : "text");
 	fa_json_put_string(&b, st->committed, strlen(st->committed));
 	fa_buf_puts(&b, ",\"error\":");
 	if (error)
@@ -310,10 +310,10 @@ static void summary_text(const struct copy_args *a, const struct input *in,
 	char rate[32];
 
 	human(secs > 0 ? (double)st->loaded / secs : 0, rate, sizeof(rate));
-	fprintf(stderr, "fa-copy: %s %llu row%s into %s from %s in %.2f s (%s rows/s, %.1f MB/s)",
+	fprintf(stderr, "fa-copy: %s %llu row%s into %s from %s in %.2f s (%s rows/s, %.1f MB/s%s)",
 		rc ? "committed" : "loaded", (unsigned long long)st->loaded,
 		st->loaded == 1 ? "" : "s", a->operands[0], in->name, secs, rate,
-		secs > 0 ? (double)in->read / 1e6 / secs : 0);
+		secs > 0 ? (double)in->read / 1e6 / secs : 0, st->binary_used ? ", binary COPY" : "");
 	if (st->skipped_resume)
 		fprintf(stderr, "; %llu already loaded by an earlier run",
 			(unsigned long long)st->skipped_resume);
