@@ -31,6 +31,7 @@ struct batch {
 /* A record of a batch being isolated. */
 struct rec {
 	size_t off, size;               /* size includes the line terminator */
+	size_t len;                     /* without it */
 	uint64_t line;
 };
 
@@ -344,6 +345,17 @@ static void build_copy_sql(struct fa_copyin *c, PGconn *pg)
 
 /* ---- NDJSON: records are non-blank lines ---- */
 
+/* A record's length without its LF or CRLF. */
+static size_t record_len(const char *p, size_t n)
+{
+	if (n && p[n - 1] == '\n')
+		n--;
+	if (n && p[n - 1] == '\r')
+		n--;
+	return n;
+}
+
+
 static bool blank(const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -387,7 +399,8 @@ static struct rec *batch_records(const struct fa_copyin *c, const struct batch *
 			size_t end = nl ? (size_t)(nl - b->data) + 1 : b->len;
 
 			if (!blank(b->data + off, end - off - (nl != NULL)))
-				r[k++] = (struct rec){ off, end - off, line };
+				r[k++] = (struct rec){ off, end - off, record_len(b->data + off, end - off),
+						       line };
 			off = end;
 		}
 	} else {
@@ -396,7 +409,7 @@ static struct rec *batch_records(const struct fa_copyin *c, const struct batch *
 
 		fa_rec_iter_init(&it, &c->ro, b->data, b->len, b->first_line);
 		while (k < b->nrec && fa_rec_iter_next(&it, &sp))
-			r[k++] = (struct rec){ sp.off, sp.size, sp.line };
+			r[k++] = (struct rec){ sp.off, sp.size, sp.len, sp.line };
 	}
 	return r;
 }
@@ -491,23 +504,17 @@ static enum fa_err scan_more(struct fa_copyin *c, bool final, size_t max, size_t
 		*next_line = c->nd_line;
 		return FA_OK;
 	}
-	if (final && !max)
-		rc = fa_rec_finish(&c->scan, data ? data : "", n, used, err);
-	else
-		rc = fa_rec_scan(&c->scan, data ? data : "", n, max, used, err);
+	rc = fa_rec_scan(&c->scan, data ? data : "", n, max, used, err);
+	/* at the end, fewer records than asked means only an unterminated one is left */
+	if (!rc && final && (!max || c->scan.records - before < max)) {
+		size_t more = 0;
+
+		rc = fa_rec_finish(&c->scan, data + *used, n - *used, &more, err);
+		*used += more;
+	}
 	*nrec = (uint32_t)(c->scan.records - before);
 	*next_line = c->scan.line;
 	return rc;
-}
-
-/* A record's length without its LF or CRLF. */
-static size_t record_len(const char *p, size_t n)
-{
-	if (n && p[n - 1] == '\n')
-		n--;
-	if (n && p[n - 1] == '\r')
-		n--;
-	return n;
 }
 
 /* The header record: its field names, for --header=match and --create. */
@@ -1102,8 +1109,7 @@ static void reject(struct worker *w, const struct batch *b, const struct rec *r,
 	w->rejected++;
 	pthread_mutex_lock(&c->mu);
 	if (c->o.on_reject)
-		c->o.on_reject(c->o.ctx, r->line, b->data + r->off, record_len(b->data + r->off, r->size),
-			       sqlstate, message);
+		c->o.on_reject(c->o.ctx, r->line, b->data + r->off, r->len, sqlstate, message);
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -1336,6 +1342,10 @@ static enum fa_err setup_scanner(struct fa_copyin *c, struct fa_error *err)
 	}
 	if (c->o.null_str)
 		c->ro.null_str = c->o.null_str;
+	/* with rejects the server judges encodings record by record; the
+	   scanner could only stop the whole load */
+	if (c->o.rejects)
+		c->ro.validate_utf8 = false;
 	if (c->o.format == FA_CI_NDJSON)
 		return FA_OK;
 	return fa_rec_init(&c->scan, &c->ro, err);

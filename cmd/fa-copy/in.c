@@ -386,7 +386,8 @@ static int load_one(struct copy_args *a, const char *name, struct rejects *r, in
 	}
 	fa_copyin_stats(load, &st);
 	if (rc && rc != FA_EINTR)
-		fprintf(stderr, "fa-copy: %s %s\n", in.name, err.msg);
+		fprintf(stderr, "fa-copy: %s%s %s\n", in.name,
+			strncmp(err.msg, "line ", 5) ? ":" : "", err.msg);
 	if (!a->quiet && a->summary_json)
 		summary_json(a, &in, &st, (double)(fa_now_ns() - t0) / 1e9, rc ? err.msg : NULL);
 	else if (!a->quiet || rc)
