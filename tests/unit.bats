@@ -28,3 +28,15 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "unit: record splitter (csvrec)" {
+	run "$FA_UNIT/test_csvrec"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "unit: NDJSON row mapper (ndjson)" {
+	run "$FA_UNIT/test_ndjson"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
