@@ -280,17 +280,18 @@ static enum fa_err parse_int(const struct int_type *t, const char *s,
 {
 	size_t i = skip_space(s, len, 0);
 	bool neg = false;
-	uint64_t acc = 0, lim;
+	uint64_t acc = 0, lim, cut;
 
 	if (i < len && (s[i] == '-' || s[i] == '+'))
 		neg = s[i++] == '-';
 	if (i == len || !is_digit(s[i]))
 		return int_syntax(err, t->name, s, len);
 	lim = t->max + 1;
+	cut = lim / 10;
 	for (; i < len && is_digit(s[i]); i++) {
 		unsigned d = (unsigned)(s[i] - '0');
 
-		if (acc > (lim - d) / 10)
+		if (acc > cut || (acc == cut && d > lim % 10))
 			return out_of_range(err, t->name, s, len);
 		acc = acc * 10 + d;
 	}
@@ -386,6 +387,24 @@ static enum fa_err float_range(struct fa_error *err, bool single,
 			    shown((size_t)(end - num)), num);
 }
 
+/* float4send(), float8send(): the IEEE bits, big-endian. */
+static enum fa_err float_close(struct fa_buf *out, unsigned char *p,
+			       bool single, double d, struct fa_error *err)
+{
+	float f = (float)d;
+	uint32_t b32;
+	uint64_t b64;
+
+	if (single) {
+		memcpy(&b32, &f, 4);
+		put32(p, b32);
+		return field_close(out, 4, err);
+	}
+	memcpy(&b64, &d, 8);
+	put64(p, b64);
+	return field_close(out, 8, err);
+}
+
 /* The value is copied, NUL-terminated for strtod(), into the buffer past
  * the 8 payload bytes: no allocation however long it is. */
 static enum fa_err enc_float(struct fa_buf *out, bool single, const char *s,
@@ -395,7 +414,6 @@ static enum fa_err enc_float(struct fa_buf *out, bool single, const char *s,
 	unsigned char *p = field_open(out, 8 + len + 1, err);
 	char *copy, *num, *end;
 	double d;
-	float f;
 	int e, ok = 1;
 
 	if (!p)
@@ -418,21 +436,7 @@ static enum fa_err enc_float(struct fa_buf *out, bool single, const char *s,
 		end++;
 	if (ok < 0 || end != copy + len)
 		return bad_syntax(err, type, s, len);
-	if (single) {
-		uint32_t bits;
-
-		f = (float)d;
-		memcpy(&bits, &f, 4);
-		put32(p, bits);
-		return field_close(out, 4, err);
-	}
-	{
-		uint64_t bits;
-
-		memcpy(&bits, &d, 8);
-		put64(p, bits);
-	}
-	return field_close(out, 8, err);
+	return float_close(out, p, single, d, err);
 }
 
 /* ---- numeric: numeric_in(), set_var_from_str() of PostgreSQL 15 ---- */
@@ -938,10 +942,12 @@ static enum fa_err json_number(struct json *j)
 		i = k;
 	else
 		return json_bad(j, start);
-	if (i < j->len && s[i] == '.' && (k = json_digits(j, i + 1)) == i + 1)
-		return json_bad(j, start);
-	if (i < j->len && s[i] == '.')
+	if (i < j->len && s[i] == '.') {
+		k = json_digits(j, i + 1);
+		if (k == i + 1)
+			return json_bad(j, start);
 		i = k;
+	}
 	if (i < j->len && (s[i] == 'e' || s[i] == 'E')) {
 		i += 1 + (i + 1 < j->len && (s[i + 1] == '+' || s[i + 1] == '-'));
 		if ((k = json_digits(j, i)) == i)
@@ -1250,6 +1256,19 @@ static bool dt_time(const char *s, size_t len, size_t *ip, struct dt *t)
 	return true;
 }
 
+/* ":N" or ":NN" at *ip, if there. */
+static bool dt_colon_field(const char *s, size_t len, size_t *ip, int *v)
+{
+	size_t i = *ip + 1;
+
+	if (*ip >= len || s[*ip] != ':')
+		return true;
+	if (!dt_number(s, len, &i, 1, 2, v))
+		return false;
+	*ip = i;
+	return true;
+}
+
 /* DecodeTimezone(): +H[H][:M[M][:S[S]]] or +HMM, +HHMM. */
 static bool dt_offset(const char *s, size_t len, size_t *ip, struct dt *t)
 {
@@ -1263,12 +1282,12 @@ static bool dt_offset(const char *s, size_t len, size_t *ip, struct dt *t)
 			return false;
 		min = hr % 100;
 		hr /= 100;
-	} else if (i < len && s[i] == ':') {
-		i++;
-		if (!dt_number(s, len, &i, 1, 2, &min))
+	} else {
+		size_t after_hour = i;
+
+		if (!dt_colon_field(s, len, &i, &min))
 			return false;
-		if (i < len && s[i] == ':' &&
-		    (i++, !dt_number(s, len, &i, 1, 2, &sec)))
+		if (i > after_hour && !dt_colon_field(s, len, &i, &sec))
 			return false;
 	}
 	t->tz_bad = hr > MAX_TZDISP_HOUR || min >= 60 || sec >= 60;
@@ -1291,7 +1310,7 @@ static bool dt_zone(const char *s, size_t len, size_t *ip, struct dt *t)
 		n = 3;
 	else
 		return false;
-	if (i + n < len && json_alnum(s[i + n]))
+	if (i + n < len && lower(s[i + n]) >= 'a' && lower(s[i + n]) <= 'z')
 		return false;
 	t->has_tz = true;
 	t->tz = 0;
@@ -1508,6 +1527,8 @@ enum fa_err fa_pgbin_field(struct fa_buf *out, unsigned int type_oid,
 {
 	if (is_null)
 		return put_null(out, err);
+	if (!text)	/* an empty value given as NULL, 0 */
+		text = "";
 	switch (type_oid) {
 	case FA_PGBIN_BOOL: return enc_bool(out, text, len, err);
 	case FA_PGBIN_INT2: return enc_int(out, &int2_type, text, len, err);
