@@ -14,9 +14,6 @@
 /* gzip and zlib's windowBits for "gzip format only". */
 #define GZIP_WBITS (15 + 16)
 
-/* RFC 9659: zstd encoders for HTTP must not need more than 8 MiB window. */
-#define ZSTD_WINDOW_LOG_HTTP 23
-
 /* A zstd frame header fits in this; it starts the input slicing anew. */
 #define ZSTD_HEADER_PREFIX 5
 
@@ -232,7 +229,9 @@ static enum fa_err unzstd_run(struct fa_unz *u, const unsigned char *in,
 	ZSTD_inBuffer ib;
 	size_t ret, before;
 
-	while (ob.pos < ob.size && (*used < n || u->more)) {
+	/* At a frame's end with no input, nothing is held: do not start
+	 * another frame. */
+	while (ob.pos < ob.size && (*used < n || (u->more && !u->at_end))) {
 		ib.src = in ? in + *used : in;
 		ib.size = n - *used < u->hint ? n - *used : u->hint;
 		ib.pos = 0;
@@ -240,6 +239,8 @@ static enum fa_err unzstd_run(struct fa_unz *u, const unsigned char *in,
 		ret = ZSTD_decompressStream(u->zd, &ob, &ib);
 		if (ZSTD_isError(ret))
 			return unzstd_error(u, ret, err);
+		if (!ib.pos && ob.pos == before)
+			break;          /* wants more input */
 		*used += ib.pos;
 		u->in_total += ib.pos;
 		if (ret == 0) {
@@ -254,8 +255,6 @@ static enum fa_err unzstd_run(struct fa_unz *u, const unsigned char *in,
 			u->hint = ret;
 		}
 		u->more = 0;
-		if (!ib.pos && ob.pos == before)
-			break;          /* wants more input */
 	}
 	*made = ob.pos;
 	return FA_OK;

@@ -30,7 +30,9 @@
  *	fa_unz_release(&u);
  *
  * Concatenated gzip members (cat a.gz b.gz) and zstd frames decode as
- * one stream, as gzip -d and zstd -d do.  Errors name the compressed
+ * one stream, as gzip -d and zstd -d do; bytes after the last one that
+ * do not start another are corrupt input (gzip -d only warns about
+ * them, zstd -d refuses them too).  Errors name the compressed
  * byte offset, "corrupt gzip stream at byte 1042: invalid distance too
  * far back"; the caller puts the file name in front.  A gzip offset is
  * where zlib noticed the damage, a few bytes past it or, when only the
@@ -39,21 +41,22 @@
  * header or a window over the limit, of the frame.
  *
  * Encoding appends everything it produces to out, so out needs room for
- * it: drain out after each call.  Compressed data is never more than
- * about 0.1% plus a few dozen bytes larger than its input.  After
+ * it: drain out after each call.  Incompressible input grows by well
+ * under 0.1% plus the header, and each flush costs a few bytes.  After
  * fa_z_finish() the same struct fa_z starts a new stream on the next
  * write, so a server can keep one per connection instead of one per
  * response.  No call allocates once the contexts and out have grown.
  *
- * Memory (the contexts are allocated once, in _init):
- *	gzip decode	about 44 KiB (inflate state and 32 KiB window)
- *	zstd decode	about the frame's window plus 256 KiB; frames declare
- *			windows up to 2^window_log_max (default 2^27, so at
- *			most 128 MiB), 8 MiB for what fa_z writes at level 19
- *			and 2 MiB at the default level
- *	gzip encode	about 270 KiB at every level
- *	zstd encode	about 1.3 MiB at level 1, 3.2 MiB at the default
- *			level 3, 91 MiB at level 19
+ * Memory, allocated by _init or, for zstd, on the first frame, and kept
+ * (zstd's as measured with libzstd 1.5):
+ *	gzip decode	about 40 KiB (inflate state and its 32 KiB window)
+ *	zstd decode	the frame's window plus about 0.5 MiB: 2.5 MiB for
+ *			what fa_z writes at the default level, 8.5 MiB at
+ *			level 19; frames may ask for up to 2^window_log_max
+ *			(default 2^27: 128.5 MiB at most)
+ *	gzip encode	about 260 KiB at every level
+ *	zstd encode	1.3 MiB at level 1, 3.5 MiB at the default level 3,
+ *			90 MiB at level 19
  * plus the caller's out buffers.
  */
 #ifndef FA_ZCODEC_H

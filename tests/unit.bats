@@ -40,3 +40,15 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "unit: gzip and zstd streams (zcodec)" {
+	run "$FA_UNIT/test_zcodec"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "unit: binary COPY encoder (pgbinary)" {
+	run "$FA_UNIT/test_pgbinary"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}

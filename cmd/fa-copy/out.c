@@ -4,7 +4,9 @@
  * bound into the text as quoted literals, since COPY takes none); ndjson
  * and json stream the query's rows, bound properly, through the formatter.
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,6 +165,141 @@ static void summary(const struct copy_args *a, uint64_t rows, const struct sink 
 			secs > 0 ? (double)rows / secs : 0.0);
 }
 
+/*
+ * -j N on a table: N ranges of pages, each copied by its own connection
+ * (all in one exported snapshot, as pg_dump -j does) into a spool file;
+ * the parts are then written out in order, so the output is one stream.
+ */
+struct part {
+	const struct copy_args *a;
+	const char *snapshot;
+	char sql[1024];
+	FILE *spool;
+	uint64_t rows;
+	enum fa_err rc;
+	struct fa_error err;
+	pthread_t thread;
+};
+
+static void *part_main(void *arg)
+{
+	struct part *p = arg;
+	struct sink s = { 0 };
+	char set[128];
+	PGconn *pg = fa_pg_connect(&p->a->target, "fa-copy", &p->err);
+
+	if (!pg) {
+		p->rc = p->err.code;
+		return NULL;
+	}
+	snprintf(set, sizeof(set), "SET TRANSACTION SNAPSHOT '%s'", p->snapshot);
+	PQclear(PQexec(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ"));
+	PQclear(PQexec(pg, set));
+	fa_buf_init(&s.buf, 0);
+	s.fd = fileno(p->spool);
+	s.name = "a spool file";
+	p->rc = run_copy(pg, p->sql, &s, &p->rows, &p->err);
+	if (!p->rc)
+		p->rc = sink_flush(&s, &p->err);
+	fa_buf_release(&s.buf);
+	PQfinish(pg);
+	return NULL;
+}
+
+/* The table's size in pages, and a snapshot every part will read. */
+static enum fa_err plan_parts(PGconn *pg, const char *table, long *pages, char *snap,
+			      size_t n, struct fa_error *err)
+{
+	const char *p[1] = { table };
+	PGresult *r;
+
+	PQclear(PQexec(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ"));
+	r = PQexecParams(pg, "SELECT pg_catalog.pg_relation_size($1::pg_catalog.regclass) / "
+			 "pg_catalog.current_setting('block_size')::bigint, pg_catalog.pg_export_snapshot()",
+			 1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		enum fa_err rc = report(r, table, err);
+
+		PQclear(r);
+		return rc;
+	}
+	*pages = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	snprintf(snap, n, "%s", PQgetvalue(r, 0, 1));
+	PQclear(r);
+	return FA_OK;
+}
+
+/* Appends a finished part's spool to the output. */
+static enum fa_err drain_part(struct part *p, struct sink *out, struct fa_error *err)
+{
+	char buf[1 << 16];
+	size_t n;
+	enum fa_err rc = FA_OK;
+
+	rewind(p->spool);
+	while (!rc && (n = fread(buf, 1, sizeof(buf), p->spool)) > 0)
+		rc = sink_write(out, buf, n, err);
+	return rc;
+}
+
+static enum fa_err build_part(struct part *p, struct copy_args *a, PGconn *pg, const char *table,
+			      long from, long to, struct fa_error *err)
+{
+	struct fa_buf q, sql;
+	enum fa_err rc;
+
+	fa_buf_init(&q, 0);
+	fa_buf_init(&sql, 0);
+	fa_buf_printf(&q, "SELECT * FROM %s WHERE ctid >= '(%ld,0)'::pg_catalog.tid", table, from);
+	if (to >= 0)
+		fa_buf_printf(&q, " AND ctid < '(%ld,0)'::pg_catalog.tid", to);
+	rc = copy_sql(a, q.data, pg, &sql, err);
+	snprintf(p->sql, sizeof(p->sql), "%s", sql.data ? sql.data : "");
+	if (!rc && !(p->spool = tmpfile()))
+		rc = fa_error_set(err, FA_EWORK, "cannot create a spool file: %s", strerror(errno));
+	fa_buf_release(&q);
+	fa_buf_release(&sql);
+	return rc;
+}
+
+static enum fa_err run_parallel(struct copy_args *a, PGconn *pg, const char *table,
+				struct sink *out, uint64_t *rows, struct fa_error *err)
+{
+	struct part *parts = calloc((size_t)a->jobs, sizeof(*parts));
+	int header = a->header, started = 0;
+	enum fa_err rc;
+	char snap[64];
+	long pages = 0;
+
+	if (!parts)
+		return FA_ENOMEM;
+	rc = plan_parts(pg, table, &pages, snap, sizeof(snap), err);
+	for (int k = 0; !rc && k < a->jobs; k++) {
+		a->header = k == 0 ? header : 0;        /* one header, on the first part */
+		parts[k].a = a;
+		parts[k].snapshot = snap;
+		rc = build_part(&parts[k], a, pg, table, pages * k / a->jobs,
+				k == a->jobs - 1 ? -1 : pages * (k + 1) / a->jobs, err);
+		if (!rc && pthread_create(&parts[k].thread, NULL, part_main, &parts[k]) == 0)
+			started++;
+	}
+	a->header = header;
+	for (int k = 0; k < started; k++) {
+		pthread_join(parts[k].thread, NULL);
+		if (!rc && (rc = parts[k].rc))
+			*err = parts[k].err;
+		if (!rc)
+			rc = drain_part(&parts[k], out, err);
+		*rows += parts[k].rows;
+	}
+	for (int k = 0; k < a->jobs; k++)
+		if (parts[k].spool)
+			fclose(parts[k].spool);
+	free(parts);
+	PQclear(PQexec(pg, "COMMIT"));
+	return rc;
+}
+
 /* Closes the sink; its error counts only when nothing failed before. */
 static enum fa_err close_keeping(struct sink *out, enum fa_err rc, struct fa_error *err)
 {
@@ -193,7 +330,16 @@ int copy_out(struct copy_args *a)
 	fa_buf_init(&sql, 0);
 	if ((rc = sink_open(&out, a->output, kind, &err)))
 		goto done;
-	if (a->format == CF_NDJSON || a->format == CF_JSON)
+	if (a->jobs > 1 && (is_query(a->operands[0]) || a->format == CF_NDJSON ||
+			    a->format == CF_JSON))
+		rc = fa_error_set(&err, FA_EUSAGE, "out -j splits a table by pages: it takes a "
+				  "TABLE (not a query) in csv, tsv, text or binary");
+	else if (a->jobs > 1 && a->format == CF_BINARY)
+		rc = fa_error_set(&err, FA_EUSAGE, "out -j: binary parts cannot be joined into "
+				  "one stream; use csv, tsv or text");
+	else if (a->jobs > 1)
+		rc = run_parallel(a, pg, a->operands[0], &out, &rows, &err);
+	else if (a->format == CF_NDJSON || a->format == CF_JSON)
 		rc = run_rows(a, pg, a->operands[0], &out, &rows, &err);
 	else if (!(rc = copy_sql(a, a->operands[0], pg, &sql, &err)))
 		rc = run_copy(pg, sql.data, &out, &rows, &err);

@@ -52,6 +52,11 @@ enum fa_err sink_write(struct sink *s, const void *p, size_t n, struct fa_error 
 	return s->buf.len >= SINK_FLUSH_AT ? drain(s, err) : FA_OK;
 }
 
+enum fa_err sink_flush(struct sink *s, struct fa_error *err)
+{
+	return drain(s, err);
+}
+
 enum fa_err sink_close(struct sink *s, struct fa_error *err)
 {
 	enum fa_err rc = FA_OK;

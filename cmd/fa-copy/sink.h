@@ -22,6 +22,8 @@ struct sink {
 enum fa_err sink_open(struct sink *s, const char *path, enum fa_zkind kind,
 		      struct fa_error *err);
 enum fa_err sink_write(struct sink *s, const void *p, size_t n, struct fa_error *err);
+/* Writes out what is buffered (uncompressed sinks), keeping the file open. */
+enum fa_err sink_flush(struct sink *s, struct fa_error *err);
 /* Ends the compressed stream, writes everything, closes a file. */
 enum fa_err sink_close(struct sink *s, struct fa_error *err);
 
