@@ -304,6 +304,22 @@ static bool binary_possible(const struct fa_copyin *c)
 	return true;
 }
 
+/* Why binary COPY cannot be used, for --encode binary. */
+static const char *binary_obstacle(const struct fa_copyin *c)
+{
+	static __thread char why[256];
+
+	if (c->o.format == FA_CI_NDJSON)
+		return "NDJSON input is loaded as text";
+	for (int i = 0; i < c->ncols; i++)
+		if (!fa_pgbin_supported(c->types[i])) {
+			snprintf(why, sizeof(why), "column \"%s\" has a type (oid %u) encoded only as text",
+				 c->colnames[i], c->types[i]);
+			return why;
+		}
+	return "not possible here";
+}
+
 /* COPY t (columns) FROM STDIN WITH (...), for csv/text; NDJSON builds its own. */
 static void build_copy_sql(struct fa_copyin *c, PGconn *pg)
 {
@@ -665,10 +681,12 @@ static enum fa_err prepare(struct fa_copyin *c, const char *hnames, int nh, stru
 		rc = load_resume_state(c, pg, err);
 	if (!rc && c->o.atomic && exec_sql(pg, "BEGIN", 0, NULL, NULL, &f))
 		rc = fail_err(err, FA_EWORK, &f, "BEGIN");
-	if (!rc && c->o.truncate)
+	if (!rc && c->o.truncate && !c->ndone)  /* a rerun keeps what the first run loaded */
 		rc = truncate_table(c, pg, err);
 	if (!rc)
 		build_copy_sql(c, pg);
+	if (!rc && c->o.binary_only && !c->copy_sql_bin)
+		rc = fa_error_set(err, FA_EUSAGE, "--encode binary: %s", binary_obstacle(c));
 	for (int i = 0; !rc && i < c->nworkers; i++)
 		if (!(c->workers[i].fields = calloc((size_t)c->ncols + 2, sizeof(struct fa_rec_field))))
 			rc = FA_ENOMEM;
@@ -781,7 +799,7 @@ static enum fa_err cut(struct fa_copyin *c, bool final, struct fa_error *err)
 	}
 	/* a malformed record (UTF-8, quoting): the records before it still load */
 	if (rc == FA_EINPUT && c->batch_recs)
-		emit_batch(c, c->batch_line);
+		emit_batch(c, c->scan.line);
 	return rc;
 }
 
@@ -1027,6 +1045,28 @@ static bool encode_binary(struct worker *w, const char *data, size_t len, uint64
 	return fa_pgbin_trailer(&w->conv) == FA_OK;
 }
 
+/*
+ * The first line of a record of data: the nth (from 1), or the one that
+ * holds line end_line.
+ */
+static uint64_t record_start(const struct fa_rec_opts *ro, const char *data, size_t len,
+			     uint64_t first_line, uint64_t nth, uint64_t end_line)
+{
+	struct fa_rec_iter it;
+	struct fa_rec_span sp;
+	uint64_t k = 0, found = end_line;
+
+	fa_rec_iter_init(&it, ro, data, len, first_line);
+	while (fa_rec_iter_next(&it, &sp)) {
+		if (++k == nth)
+			return sp.line;
+		if (!nth && sp.line > end_line)
+			break;
+		found = sp.line;
+	}
+	return nth ? first_line : found;
+}
+
 /* Loads records [lo, hi) of b (all of it when recs is NULL). */
 static enum fa_err copy_range(struct worker *w, const struct batch *b, const struct rec *recs,
 			      long lo, long hi, const unsigned char *skip, struct failure *f)
@@ -1053,10 +1093,10 @@ static enum fa_err copy_range(struct worker *w, const struct batch *b, const str
 	if (w->c->copy_sql_bin && encode_binary(w, data, len, first)) {
 		/* binary rows are one line each to COPY: the named line is a record */
 		rc = copy_data(w->pg, w->c->copy_sql_bin, w->conv.data, w->conv.len, f, &line);
+		if (rc && line >= 1)
+			f->line = record_start(&w->c->ro, data, len, first, (uint64_t)line, 0);
 		if (rc && line >= 1 && recs)
 			f->bad = lo + line - 1 < hi ? lo + line - 1 : -1;
-		if (rc && line >= 1 && !recs)
-			f->line = 0;    /* known once the batch is split into records */
 		return rc;
 	}
 	rc = copy_data(w->pg, w->c->copy_sql, data, len, f, &line);
@@ -1066,9 +1106,13 @@ static enum fa_err copy_range(struct worker *w, const struct batch *b, const str
 		 * inside quotes, except in the stream's first record (it does
 		 * not know the line ending yet): add those back.
 		 */
-		f->line = first + (uint64_t)line - 1 + first_record_newlines(&w->c->ro, data, len, first);
+		uint64_t end = first + (uint64_t)line - 1 +
+			first_record_newlines(&w->c->ro, data, len, first);
+
 		if (recs)
-			f->bad = record_at_line(recs, lo, hi, f->line);
+			f->bad = record_at_line(recs, lo, hi, end);
+		/* name the record by its first line, as the reject log does */
+		f->line = record_start(&w->c->ro, data, len, first, 0, end);
 	}
 	return rc;
 }
@@ -1206,7 +1250,8 @@ static enum fa_err record_progress(struct worker *w, const struct batch *b, stru
 static enum fa_err load_batch(struct worker *w, const struct batch *b, struct failure *f)
 {
 	const struct fa_copyin *c = w->c;
-	bool txn = !c->o.atomic && (c->o.resume_id || c->o.rejects);
+	/* NDJSON may take several COPYs (one per key set): one transaction */
+	bool txn = !c->o.atomic && (c->o.resume_id || c->o.rejects || c->o.format == FA_CI_NDJSON);
 	bool sp = c->o.rejects && (txn || c->o.atomic);
 	unsigned char *skip = calloc(b->nrec + 1, 1);
 	struct rec *recs = NULL;

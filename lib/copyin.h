@@ -56,6 +56,7 @@ struct fa_copyin_opts {
 	bool freeze;                    /* COPY FREEZE (needs truncate; runs atomic) */
 	bool create;                    /* create a missing table from the header or NDJSON keys */
 	bool binary;                    /* encode csv/text as binary COPY when possible */
+	bool binary_only;               /* ... and fail when it is not */
 	const char *resume_id;          /* NULL: no resume bookkeeping */
 	bool rejects;                   /* isolate bad records instead of stopping */
 	/* a rejected record: its input line, raw bytes, the server's error */

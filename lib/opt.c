@@ -168,13 +168,14 @@ void fa_opt_complete(const struct fa_opt_tool *t, int cword, int nwords,
 	const char *cur = cword < nwords ? words[cword] : "";
 	const struct fa_opt *o;
 	const char *eq;
-	int i;
+	int i, operands = 0;
 
-	for (i = 1; i < cword && i < nwords; i++)
-		if (strcmp(words[i], "--") == 0) {
-			complete_words(t->operands, cur, out);  /* operands only */
-			return;
-		}
+	for (i = 1; i < cword && i < nwords; i++) {
+		if (strcmp(words[i], "--") == 0)
+			return;         /* parameters follow: nothing to offer */
+		if (words[i][0] != '-' && !(i > 1 && wants_arg(t->opts, words[i - 1])))
+			operands++;
+	}
 	if (cword >= 1 && cword - 1 < nwords && (o = wants_arg(t->opts, words[cword - 1]))) {
 		complete_words(o->words, cur, out);
 		return;
@@ -200,7 +201,7 @@ void fa_opt_complete(const struct fa_opt_tool *t, int cword, int nwords,
 				fa_buf_printf(out, "--%s\n", o->name);
 		return;
 	}
-	complete_words(t->operands, cur, out);
+	complete_words(operands ? t->later : t->operands, cur, out);
 }
 
 enum fa_err fa_opt_int(const char *name, const char *arg, long min, long max,

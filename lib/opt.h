@@ -40,7 +40,8 @@ struct fa_opt_tool {
 	const char *summary;    /* one sentence */
 	const struct fa_opt *opts;  /* terminated by an entry with name NULL */
 	const char *footer;     /* text after the options, or NULL */
-	const char *operands;   /* completion of operands, as fa_opt.words */
+	const char *operands;   /* completion of the first operand, as fa_opt.words */
+	const char *later;      /* completion of the operands after it */
 };
 
 struct fa_opt_parser {

@@ -8,7 +8,7 @@
 
 load helpers
 
-TOOLS="fa-pg"
+TOOLS="fa-pg fa-copy"
 
 setup() {
 	ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
@@ -67,6 +67,15 @@ man_options() {
 		sed -nE 's/^\.It Fl (([^ \\]) , Fl )?\\-([a-z][a-z0-9-]*).*/--\3 -\2/p' | sed 's/ -$//'
 }
 
+# The literal words that open the forms of a synopsis or usage text
+# given on stdin (lines starting with tool $1), such as the directions
+# "in" and "out" of "fa-copy in [OPTION]..."; nothing for forms that
+# open with options or operands.
+form_words() {
+	awk -v t="$1" '{ for (i = 1; i < NF; i++) if ($i == t) { print $(i + 1); next } }' |
+		grep -E '^[a-z][a-z0-9-]*$' || true
+}
+
 # Exit statuses listed in an EXIT STATUS section (".It N" items).
 man_exit_codes() {
 	man_section "$1" "EXIT STATUS" | sed -nE 's/^\.It ([0-9]+)$/\1/p'
@@ -93,7 +102,7 @@ man_exit_codes() {
 }
 
 @test "docs: SYNOPSIS has the forms and options of the usage lines" {
-	local t usage synopsis
+	local t usage synopsis words
 	built_tools
 	for t in $BUILT; do
 		usage=$("$t" --help | sed -n '1,/^$/p' | sed '/^$/d')
@@ -106,6 +115,13 @@ man_exit_codes() {
 			"$(echo "$usage" | grep -oE '(^|[ [])--?[A-Za-z0-9-]*' | tr -d ' [')" \
 			"man/$t.1 SYNOPSIS" \
 			"$(echo "$synopsis" | grep -oE '(^|[ [])--?[A-Za-z0-9-]*' | tr -d ' [')"
+		# The words that open the forms (fa-copy's "in" and "out"): the
+		# same in both, and what completion offers for the first word.
+		words=$(echo "$usage" | form_words "$t")
+		assert_same_set "$t --help usage form words" "$words" \
+			"man/$t.1 SYNOPSIS form words" "$(echo "$synopsis" | form_words "$t")"
+		assert_same_set "$t --help usage form words" "$words" \
+			"completion of '$t '" "$(complete_words "$t" '')"
 	done
 }
 
@@ -143,9 +159,16 @@ man_exit_codes() {
 	local t out
 	built_tools
 	for t in $BUILT; do
+		echo "# $t" >&2
 		assert_same "" "$(complete_words "$t" -- --)"
-		assert_same "" "$(complete_words "$t" -c 'SELECT $1' -- '')"
+		assert_same "" "$(complete_words "$t" -- '')"
 	done
+	if [ -x "$FA_BIN/fa-pg" ]; then
+		assert_same "" "$(complete_words fa-pg -c 'SELECT $1' -- '')"
+	fi
+	if [ -x "$FA_BIN/fa-copy" ]; then
+		assert_same "" "$(complete_words fa-copy out 'SELECT $1' -- '')"
+	fi
 	out=$(complete_words fa-no-such-tool -- 2>&1)
 	assert_same "" "$out"
 }

@@ -271,6 +271,7 @@ static void engine_opts(const struct copy_args *a, struct fa_copyin_opts *o, str
 	o->freeze = a->freeze;
 	o->create = a->create;
 	o->binary = a->encode != 1;
+	o->binary_only = a->encode == 2;
 	o->rejects = a->rejects != NULL;
 	o->on_reject = on_reject;
 	o->ctx = r;
@@ -324,6 +325,7 @@ static void summary_text(const struct copy_args *a, const struct input *in,
 	if (rc && rc != FA_EUSAGE)
 		fprintf(stderr, "fa-copy: committed input lines: %s; nothing else of %s was loaded%s\n",
 			st->committed[0] ? st->committed : "none", in->name,
+			a->atomic ? " (--atomic: all or nothing)" :
 			a->resume ? ": run the same command again to load the rest" :
 			" (with --resume ID a rerun loads only the rest)");
 }
@@ -347,7 +349,8 @@ static enum fa_err open_input(struct input *in, const char *name, struct fa_erro
 }
 
 /* Loads one input; returns its exit status. */
-static int load_one(struct copy_args *a, const char *name, struct rejects *r, int progress)
+static int load_one(struct copy_args *a, const char *name, struct rejects *r, int progress,
+		    bool first)
 {
 	struct fa_error err = { 0 }, ferr = { 0 };
 	struct fa_copyin_opts o;
@@ -363,6 +366,7 @@ static int load_one(struct copy_args *a, const char *name, struct rejects *r, in
 		return copy_fail(rc, "%s", err.msg);
 	r->file = in.name;
 	engine_opts(a, &o, r);
+	o.truncate = a->truncate && first;      /* several files: empty the table once */
 	if (a->resume) {
 		/* several inputs: each keeps its own batches */
 		snprintf(resume, sizeof(resume), "%s%s%s", a->resume, a->noperands > 2 ? ":" : "",
@@ -380,7 +384,8 @@ static int load_one(struct copy_args *a, const char *name, struct rejects *r, in
 		fa_copyin_cancel(load);
 	frc = fa_copyin_finish(load, &ferr);
 	progress_stop(&p);
-	if (!rc && frc) {
+	/* the engine's own account of a failure beats "the load stopped" */
+	if (frc && (!rc || rc == FA_EWORK)) {
 		rc = frc;
 		err = ferr;
 	}
@@ -419,7 +424,7 @@ int copy_in(struct copy_args *a)
 	progress = a->quiet || a->progress == 3 ? 0 : a->progress == 2 ? 2 :
 		a->progress == 1 || isatty(2) ? 1 : 0;
 	for (int i = 0; i < nfiles && !rc; i++)
-		rc = load_one(a, files[i], &r, progress);
+		rc = load_one(a, files[i], &r, progress, i == 0);
 	if (r.rows)
 		fclose(r.rows);
 	if (r.log)

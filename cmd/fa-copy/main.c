@@ -32,7 +32,7 @@ static const struct fa_opt options[] = {
 	{ "null", O_NULL, FA_OPT_REQUIRED, "STRING", "the text of NULL (csv: unquoted empty, text: \\N)", NULL },
 	{ "header", O_HEADER, FA_OPT_OPTIONAL, "match", "in: skip the header line, or map columns by its names (=match); out: write one", "match" },
 	{ "columns", O_COLUMNS, FA_OPT_REQUIRED, "LIST", "in: the columns the input holds, comma-separated, in order", NULL },
-	{ "jobs", 'j', FA_OPT_REQUIRED, "N", "load over N connections, batches committing independently", NULL },
+	{ "jobs", 'j', FA_OPT_REQUIRED, "N", "in: load over N connections (batches commit independently); out: a table in N parts", NULL },
 	{ "batch-rows", O_BATCH, FA_OPT_REQUIRED, "N", "records per batch (default 50000)", NULL },
 	{ "atomic", O_ATOMIC, FA_OPT_NONE, NULL, "in: one transaction on one connection: all or nothing", NULL },
 	{ "rejects", O_REJECTS, FA_OPT_REQUIRED, "FILE", "in: write bad records to FILE (and why to FILE.log) and go on", "@file" },
@@ -43,7 +43,7 @@ static const struct fa_opt options[] = {
 	{ "skip", O_SKIP, FA_OPT_REQUIRED, "N", "in: skip N records (after the header)", NULL },
 	{ "limit", O_LIMIT, FA_OPT_REQUIRED, "N", "in: load at most N records", NULL },
 	{ "encode", O_ENCODE, FA_OPT_REQUIRED, "HOW", "in: auto (binary COPY when every column type allows), text, binary", "auto text binary" },
-	{ "progress", O_PROGRESS, FA_OPT_REQUIRED, "KIND", "bar (default on a terminal), ndjson (periodic lines on stderr), none", "bar ndjson none" },
+	{ "progress", O_PROGRESS, FA_OPT_REQUIRED, "KIND", "in: auto (a bar on a terminal), bar, ndjson (lines on stderr), none", "auto bar ndjson none" },
 	{ "summary", O_SUMMARY, FA_OPT_REQUIRED, "KIND", "final summary on stderr: text (default) or json", "text json" },
 	{ "output", 'o', FA_OPT_REQUIRED, "FILE", "out: write to FILE (compressed by its .gz/.zst suffix)", "@file" },
 	{ "compress", O_COMPRESS, FA_OPT_REQUIRED, "KIND", "out: zstd, gzip or none", "zstd gzip none" },
@@ -61,6 +61,7 @@ static const struct fa_opt_tool tool = {
 		   "parallel batches, a reject file for bad records, resumable loads.",
 	.opts = options,
 	.operands = "in out",
+	.later = "@file",
 	.footer = "FILE '-' or none reads stdin.  A QUERY is anything with a space in it.\n\n"
 		  "Exit status: 0 success, 1 the load failed or records were rejected, 2 usage\n"
 		  "error, 3 cannot connect, 4 input unreadable or malformed, 5 memory limit\n"

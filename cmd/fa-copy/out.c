@@ -325,6 +325,12 @@ int copy_out(struct copy_args *a)
 
 	if (a->noperands != 1)
 		return copy_fail(FA_EUSAGE, "out takes one TABLE or QUERY (then -- and parameters)");
+	if (a->nparams && !is_query(a->operands[0]))
+		return copy_fail(FA_EUSAGE, "parameters after -- go with a QUERY, not a table");
+	if (a->rejects || a->resume || a->atomic || a->truncate || a->freeze || a->create ||
+	    a->skip || a->limit || a->columns || a->encode)
+		return copy_fail(FA_EUSAGE, "--rejects, --resume, --atomic, --truncate, --freeze, "
+				 "--create, --skip, --limit, --columns and --encode are for in");
 	if (!(pg = fa_pg_connect(&a->target, "fa-copy", &err)))
 		return copy_fail(err.code, "%s", err.msg);
 	fa_buf_init(&sql, 0);
@@ -333,7 +339,7 @@ int copy_out(struct copy_args *a)
 	if (a->jobs > 1 && (is_query(a->operands[0]) || a->format == CF_NDJSON ||
 			    a->format == CF_JSON))
 		rc = fa_error_set(&err, FA_EUSAGE, "out -j splits a table by pages: it takes a "
-				  "TABLE (not a query) in csv, tsv, text or binary");
+				  "TABLE (not a query) in csv, tsv or text");
 	else if (a->jobs > 1 && a->format == CF_BINARY)
 		rc = fa_error_set(&err, FA_EUSAGE, "out -j: binary parts cannot be joined into "
 				  "one stream; use csv, tsv or text");
