@@ -180,6 +180,7 @@ static enum fa_err describe_table(struct fa_copyin *c, PGconn *pg, const char *n
 		      "SELECT $1::pg_catalog.regclass::text, a.attname, a.atttypid "
 		      "FROM pg_catalog.pg_attribute a LEFT JOIN want w ON w.name = a.attname "
 		      "OR w.name = pg_catalog.quote_ident(a.attname) "
+		      "OR w.name = '\"' || pg_catalog.replace(a.attname, '\"', '\"\"') || '\"' "
 		      "WHERE a.attrelid = $1::pg_catalog.regclass AND a.attnum > 0 "
 		      "AND NOT a.attisdropped AND a.attgenerated = '' "
 		      "AND ($2 IS NULL OR w.name IS NOT NULL) ORDER BY COALESCE(w.o, a.attnum)",
@@ -801,6 +802,11 @@ static enum fa_err cut(struct fa_copyin *c, bool final, struct fa_error *err)
 	if (rc == FA_EINPUT && c->batch_recs)
 		emit_batch(c, c->scan.line);
 	return rc;
+}
+
+bool fa_copyin_input_done(const struct fa_copyin *c)
+{
+	return c->input_done;
 }
 
 enum fa_err fa_copyin_feed(struct fa_copyin *c, const void *data, size_t n,
@@ -1454,7 +1460,8 @@ static void describe_ranges(struct fa_copyin *c)
 	struct fa_buf b;
 	size_t i = 0;
 
-	qsort(c->ranges, c->nranges / 2, 2 * sizeof(*c->ranges), range_cmp);
+	if (c->nranges)
+		qsort(c->ranges, c->nranges / 2, 2 * sizeof(*c->ranges), range_cmp);
 	fa_buf_init(&b, sizeof(c->st.committed) - 1);
 	while (i < c->nranges) {
 		uint64_t first = c->ranges[i], last = c->ranges[i + 1];

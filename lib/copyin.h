@@ -95,6 +95,9 @@ struct fa_copyin *fa_copyin_new(const struct fa_copyin_opts *o, struct fa_error 
 enum fa_err fa_copyin_feed(struct fa_copyin *c, const void *data, size_t n,
 			   struct fa_error *err);
 
+/* True once the engine needs no more input (--limit reached). */
+bool fa_copyin_input_done(const struct fa_copyin *c);
+
 /* End of input: loads the rest, waits, commits an atomic load. */
 enum fa_err fa_copyin_finish(struct fa_copyin *c, struct fa_error *err);
 

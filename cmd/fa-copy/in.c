@@ -223,12 +223,15 @@ static enum fa_err feed_input(struct fa_copyin *load, struct input *in, struct f
 		in->read += (uint64_t)n;
 		rc = kind == FA_Z_NONE ? fa_copyin_feed(load, raw, (size_t)n, err) :
 			feed_unz(load, &u, raw, (size_t)n, &out, err);
-		if (!rc)
+		if (!rc && !fa_copyin_input_done(load))
 			n = read_some(in->fd, raw, READ_CHUNK);
+		else
+			n = 0;
 	}
 	if (n < 0 && !rc && !copy_interrupted)
 		rc = fa_error_set(err, FA_EINPUT, "cannot read: %s", strerror(errno));
-	if (!rc && !copy_interrupted && kind != FA_Z_NONE)
+	/* a load that stopped at --limit read only part of the stream, on purpose */
+	if (!rc && !copy_interrupted && kind != FA_Z_NONE && !fa_copyin_input_done(load))
 		rc = fa_unz_finish(&u, err);
 	if (kind != FA_Z_NONE)
 		fa_unz_release(&u);

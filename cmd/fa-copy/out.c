@@ -327,6 +327,9 @@ int copy_out(struct copy_args *a)
 		return copy_fail(FA_EUSAGE, "out takes one TABLE or QUERY (then -- and parameters)");
 	if (a->nparams && !is_query(a->operands[0]))
 		return copy_fail(FA_EUSAGE, "parameters after -- go with a QUERY, not a table");
+	if (a->nparams > fa_sql_max_param(a->operands[0]))
+		return copy_fail(FA_EUSAGE, "%d parameters after --, but the query uses %d "
+				 "(options go before --)", a->nparams, fa_sql_max_param(a->operands[0]));
 	if (a->rejects || a->resume || a->atomic || a->truncate || a->freeze || a->create ||
 	    a->skip || a->limit || a->columns || a->encode)
 		return copy_fail(FA_EUSAGE, "--rejects, --resume, --atomic, --truncate, --freeze, "
