@@ -204,6 +204,17 @@ void fa_opt_complete(const struct fa_opt_tool *t, int cword, int nwords,
 	complete_words(operands ? t->later : t->operands, cur, out);
 }
 
+enum fa_err fa_opt_complete_arg(const struct fa_opt_tool *t, const char *n, int nwords,
+				char **words, struct fa_buf *out)
+{
+	long cword;
+
+	if (fa_opt_int("complete", n, 0, 1000, &cword, NULL) != FA_OK)
+		return FA_EUSAGE;
+	fa_opt_complete(t, (int)cword, nwords, words, out);
+	return FA_OK;
+}
+
 enum fa_err fa_opt_int(const char *name, const char *arg, long min, long max,
 		       long *out, struct fa_error *err)
 {

@@ -72,6 +72,14 @@ void fa_opt_usage(const struct fa_opt_tool *t, struct fa_buf *out);
 void fa_opt_complete(const struct fa_opt_tool *t, int cword, int nwords,
 		     char **words, struct fa_buf *out);
 
+/*
+ * The --complete N WORDS... protocol every tool offers: n is the index
+ * of the word under the cursor among words (words[0] is the tool's name).
+ * FA_EUSAGE when n is not a number.
+ */
+enum fa_err fa_opt_complete_arg(const struct fa_opt_tool *t, const char *n, int nwords,
+				char **words, struct fa_buf *out);
+
 /* Parses a whole number in [min, max] for option name; FA_EUSAGE otherwise. */
 enum fa_err fa_opt_int(const char *name, const char *arg, long min, long max,
 		       long *out, struct fa_error *err);

@@ -137,15 +137,13 @@ static int print_text(int which)
 static int complete(int argc, char **argv, const char *n)
 {
 	struct fa_buf out;
-	long cword;
+	enum fa_err rc;
 
-	if (fa_opt_int("complete", n, 0, 1000, &cword, NULL) != FA_OK)
-		return FA_EUSAGE;
 	fa_buf_init(&out, 0);
-	fa_opt_complete(&tool, (int)cword, argc - optind, argv + optind, &out);
+	rc = fa_opt_complete_arg(&tool, n, argc - optind, argv + optind, &out);
 	fwrite(out.data ? out.data : "", 1, out.len, stdout);
 	fa_buf_release(&out);
-	return 0;
+	return rc;
 }
 
 /* Applies one option; -1 to go on, else an exit status. */

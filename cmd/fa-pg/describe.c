@@ -449,10 +449,20 @@ static const char *kind_title(char k)
 	}
 }
 
+/* Appends the one value sql yields for oid, if it yields one. */
+static void footer_value(struct session *s, struct fa_buf *out, const char *sql, const char *oid)
+{
+	PGresult *r = PQexecParams(s->conn, sql, 1, NULL, &oid, NULL, NULL, 0);
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		fa_buf_puts(out, PQgetvalue(r, 0, 0));
+	PQclear(r);
+}
+
 /* psql: "primary key, btree, for table "s.t"" under an index. */
 static void index_footer(struct session *s, struct fa_buf *out, const char *oid)
 {
-	PGresult *r = PQexecParams(s->conn,
+	footer_value(s, out,
 		"SELECT CASE WHEN i.indisprimary THEN 'primary key, ' WHEN i.indisunique THEN "
 		"'unique, ' ELSE '' END || am.amname || ', for table \"' || "
 		"n.nspname || '.' || t.relname || '\"' || CASE WHEN i.indpred IS NOT NULL THEN "
@@ -462,17 +472,13 @@ static void index_footer(struct session *s, struct fa_buf *out, const char *oid)
 		"JOIN pg_catalog.pg_am am ON am.oid = c.relam "
 		"JOIN pg_catalog.pg_class t ON t.oid = i.indrelid "
 		"JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace WHERE i.indexrelid = $1",
-		1, NULL, &oid, NULL, NULL, 0);
-
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-		fa_buf_puts(out, PQgetvalue(r, 0, 0));
-	PQclear(r);
+		oid);
 }
 
 /* psql: which column owns the sequence, if any. */
 static void sequence_footer(struct session *s, struct fa_buf *out, const char *oid)
 {
-	PGresult *r = PQexecParams(s->conn,
+	footer_value(s, out,
 		"SELECT CASE d.deptype WHEN 'i' THEN 'Sequence for identity column: ' "
 		"ELSE 'Owned by: ' END || n.nspname || '.' || c.relname || '.' || a.attname "
 		"FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class c ON c.oid = d.refobjid "
@@ -480,11 +486,7 @@ static void sequence_footer(struct session *s, struct fa_buf *out, const char *o
 		"JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid "
 		"WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
 		"AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-		"AND d.objid = $1 AND d.deptype IN ('a', 'i')", 1, NULL, &oid, NULL, NULL, 0);
-
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-		fa_buf_puts(out, PQgetvalue(r, 0, 0));
-	PQclear(r);
+		"AND d.objid = $1 AND d.deptype IN ('a', 'i')", oid);
 }
 
 static enum fa_err describe_index_or_seq(struct session *s, const char *oid, char kind,
