@@ -17,7 +17,7 @@ SANITIZE ?=
 BUILD    ?= build/obj
 BINDIR   ?= bin
 
-TOOLS    := fa-pg fa-copy
+TOOLS    := fa-pg fa-copy fa-serve
 VERSION  := 0.1.0
 
 PKGS     := libpq readline zlib libzstd jansson

@@ -52,3 +52,21 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "unit: annotated query files (sqlfile)" {
+	run "$FA_UNIT/test_sqlfile" "$BATS_TEST_DIRNAME/../examples/routes"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "unit: HTTP/1.1 parser and writer (h1)" {
+	run "$FA_UNIT/test_h1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "unit: HTTP mapping of errors and Accept (hmap)" {
+	run "$FA_UNIT/test_hmap"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}

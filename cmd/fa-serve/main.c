@@ -1,0 +1,317 @@
+/*
+ * fa-serve: annotated SQL files served over HTTP.  fa-serve routes.sql
+ * turns each route into an endpoint; see fa-sql(5) for the file format.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "opt.h"
+#include "serve.h"
+
+extern char **environ;
+
+enum {
+	O_POOL = FA_OPT_LONG, O_MAX_BODY, O_MAX_HEAD, O_HEADER_TO, O_BODY_TO, O_KA_TO, O_KA_REQ,
+	O_MAX_CONNS, O_ACCESS_LOG, O_LOG_FORMAT, O_CHECK, O_UNNAMED, O_COMPLETE, O_VERSION,
+};
+
+static const struct fa_opt options[] = {
+	{ "listen", 'l', FA_OPT_REQUIRED, "ADDR:PORT", "where to listen (default 127.0.0.1:8080; :0 picks a free port)", NULL },
+	{ "db", 'd', FA_OPT_REQUIRED, "CONNINFO", "database: URI, conninfo or name (default: DATABASE_URL, PG*, embedded)", NULL },
+	{ "threads", 't', FA_OPT_REQUIRED, "N", "worker threads, each with its own loop and connections (default: cores)", NULL },
+	{ "pool", O_POOL, FA_OPT_REQUIRED, "N", "database connections per worker (default 2)", NULL },
+	{ "max-body", O_MAX_BODY, FA_OPT_REQUIRED, "BYTES", "largest request body, 413 past it (default 1048576)", NULL },
+	{ "max-header", O_MAX_HEAD, FA_OPT_REQUIRED, "BYTES", "largest request head, 431 past it (default 16384)", NULL },
+	{ "header-timeout", O_HEADER_TO, FA_OPT_REQUIRED, "MS", "time to receive a request head, 408 past it (default 60000)", NULL },
+	{ "body-timeout", O_BODY_TO, FA_OPT_REQUIRED, "MS", "time to receive a body, 408 past it (default 60000)", NULL },
+	{ "keepalive-timeout", O_KA_TO, FA_OPT_REQUIRED, "MS", "idle keep-alive connections close after it (default 75000)", NULL },
+	{ "keepalive-requests", O_KA_REQ, FA_OPT_REQUIRED, "N", "requests per connection before it closes (default 1000)", NULL },
+	{ "max-conns", O_MAX_CONNS, FA_OPT_REQUIRED, "N", "connections per worker (default 10000)", NULL },
+	{ "access-log", O_ACCESS_LOG, FA_OPT_REQUIRED, "FILE", "log each request to FILE ('-': stderr)", "@file" },
+	{ "log-format", O_LOG_FORMAT, FA_OPT_REQUIRED, "KIND", "access log format: text or json", "text json" },
+	{ "check", O_CHECK, FA_OPT_NONE, NULL, "check the route files, print the routes, and exit", NULL },
+	{ "unnamed-statements", O_UNNAMED, FA_OPT_NONE, NULL, "never prepare named statements (for PgBouncer in transaction mode)", NULL },
+	{ "complete", O_COMPLETE, FA_OPT_REQUIRED, "N", "print shell completions for the word at index N of the words that follow", NULL },
+	{ "help", 'h', FA_OPT_NONE, NULL, "show this help", NULL },
+	{ "version", O_VERSION, FA_OPT_NONE, NULL, "show the version", NULL },
+	{ NULL, 0, 0, NULL, NULL, NULL },
+};
+
+static const struct fa_opt_tool tool = {
+	.name = "fa-serve",
+	.usage = "[OPTION]... FILE|DIR...",
+	.summary = "Serves annotated SQL files (see fa-sql(5)) as an HTTP API: JSON, NDJSON or CSV\n"
+		   "by Accept, parameters bound and type-checked, /live, /ready and /metrics.",
+	.opts = options,
+	.later = "@file",
+	.operands = "@file",
+	.footer = "Exit status: 0 success (stopped by SIGTERM or SIGINT after draining), 1 the\n"
+		  "server failed, 2 usage error, 3 cannot connect, 4 a route file is unreadable\n"
+		  "or malformed, 5 memory limit reached.\n",
+};
+
+static struct fa_hserver *running;
+
+static void on_signal(int sig)
+{
+	if (running)
+		fa_hserver_stop(running);       /* writes to eventfds: signal-safe */
+}
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "fa-serve: %s\nTry 'fa-serve --help' for more information.\n", msg);
+	return FA_EUSAGE;
+}
+
+static int load_file(struct app *a, const char *path)
+{
+	struct fa_error err = { 0 };
+	struct fa_buf b;
+	char chunk[65536];
+	size_t n;
+	FILE *f = fopen(path, "r");
+	enum fa_err rc;
+
+	if (!f) {
+		fprintf(stderr, "fa-serve: cannot open '%s': %s\n", path, strerror(errno));
+		return FA_EINPUT;
+	}
+	fa_buf_init(&b, 64u << 20);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fa_buf_append(&b, chunk, n);
+	fclose(f);
+	rc = fa_sqlfile_set_add(&a->routes, path, b.data ? b.data : "", b.len, &err);
+	fa_buf_release(&b);
+	if (rc)
+		fprintf(stderr, "fa-serve: %s\n", err.msg);
+	return rc;
+}
+
+static int name_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* A directory: its *.sql files, in name order. */
+static int load_dir(struct app *a, const char *dir)
+{
+	char **names = NULL;
+	int n = 0, rc = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d) {
+		fprintf(stderr, "fa-serve: cannot open '%s': %s\n", dir, strerror(errno));
+		return FA_EINPUT;
+	}
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 4 && !strcmp(de->d_name + len - 4, ".sql")) {
+			names = realloc(names, (size_t)(n + 1) * sizeof(*names));
+			names[n] = malloc(strlen(dir) + len + 2);
+			sprintf(names[n++], "%s/%s", dir, de->d_name);
+		}
+	}
+	closedir(d);
+	qsort(names, (size_t)n, sizeof(*names), name_cmp);
+	for (int i = 0; i < n; i++) {
+		if (!rc)
+			rc = load_file(a, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+static int load_routes(struct app *a, char **paths, int n)
+{
+	struct stat st;
+	int rc = 0;
+
+	for (int i = 0; i < n && !rc; i++)
+		rc = stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode) ? load_dir(a, paths[i]) :
+			load_file(a, paths[i]);
+	return rc;
+}
+
+static void print_routes(const struct app *a)
+{
+	for (size_t i = 0; i < a->routes.nqueries; i++) {
+		const struct fa_query *q = &a->routes.queries[i];
+
+		if (q->method)
+			printf("%-6s %-30s %s (%s:%d)\n", q->method, q->path, q->name, q->file, q->line);
+	}
+}
+
+struct serve_args {
+	struct fa_hserver_opts h;
+	const char *db;
+	const char *access_log;
+	bool check;
+};
+
+static int number(const char *opt, const char *arg, long min, long max, long *out)
+{
+	struct fa_error err = { 0 };
+
+	if (fa_opt_int(opt, arg, min, max, out, &err))
+		return usage_error(err.msg);
+	return -1;
+}
+
+static int print_help(void)
+{
+	struct fa_buf b;
+
+	fa_buf_init(&b, 0);
+	fa_opt_usage(&tool, &b);
+	fwrite(b.data, 1, b.len, stdout);
+	fa_buf_release(&b);
+	return 0;
+}
+
+static int complete(int argc, char **argv, const char *n)
+{
+	struct fa_buf out;
+	enum fa_err rc;
+
+	fa_buf_init(&out, 0);
+	rc = fa_opt_complete_arg(&tool, n, argc - optind, argv + optind, &out);
+	fwrite(out.data ? out.data : "", 1, out.len, stdout);
+	fa_buf_release(&out);
+	return rc;
+}
+
+static int apply(struct serve_args *s, struct app *a, int key, const char *arg, int argc,
+		 char **argv)
+{
+	long n = 0;
+	int rc = -1;
+
+	switch (key) {
+	case 'l': s->h.listen = arg; break;
+	case 'd': s->db = arg; break;
+	case 't': if ((rc = number("threads", arg, 1, 256, &n)) < 0) s->h.threads = (int)n; break;
+	case O_POOL: if ((rc = number("pool", arg, 1, 64, &n)) < 0) a->pool_size = (int)n; break;
+	case O_MAX_BODY: if ((rc = number("max-body", arg, 0, 1L << 34, &n)) < 0) s->h.max_body = (size_t)n; break;
+	case O_MAX_HEAD: if ((rc = number("max-header", arg, 1024, 1L << 20, &n)) < 0) s->h.max_head = (size_t)n; break;
+	case O_HEADER_TO: if ((rc = number("header-timeout", arg, 1, 3600000, &n)) < 0) s->h.header_timeout_ms = (int)n; break;
+	case O_BODY_TO: if ((rc = number("body-timeout", arg, 1, 3600000, &n)) < 0) s->h.body_timeout_ms = (int)n; break;
+	case O_KA_TO: if ((rc = number("keepalive-timeout", arg, 1, 3600000, &n)) < 0) s->h.keepalive_timeout_ms = (int)n; break;
+	case O_KA_REQ: if ((rc = number("keepalive-requests", arg, 1, 1L << 30, &n)) < 0) s->h.keepalive_requests = (int)n; break;
+	case O_MAX_CONNS: if ((rc = number("max-conns", arg, 1, 1L << 20, &n)) < 0) s->h.max_conns = (int)n; break;
+	case O_ACCESS_LOG: s->access_log = arg; break;
+	case O_LOG_FORMAT:
+		if (strcmp(arg, "text") && strcmp(arg, "json"))
+			return usage_error("--log-format takes text or json");
+		a->log_json = !strcmp(arg, "json");
+		break;
+	case O_CHECK: s->check = true; break;
+	case O_UNNAMED: a->unnamed = true; break;
+	case O_COMPLETE: return complete(argc, argv, arg);
+	case 'h': return print_help();
+	case O_VERSION: printf("fa-serve %s\n", FA_VERSION); return 0;
+	}
+	return rc;
+}
+
+static int parse(struct serve_args *s, struct app *a, int argc, char **argv)
+{
+	struct fa_opt_parser p;
+	struct fa_error err = { 0 };
+	const char *arg;
+	int key, rc;
+
+	fa_opt_parser_init(&p, options);
+	while ((key = fa_opt_next(&p, argc, argv, &arg, &err)) != -1) {
+		rc = key == '?' ? usage_error(err.msg) : apply(s, a, key, arg, argc, argv);
+		if (rc >= 0) {
+			fa_opt_parser_release(&p);
+			return rc;
+		}
+	}
+	fa_opt_parser_release(&p);
+	if (optind >= argc)
+		return usage_error("give the route files (FILE.sql or a directory of them)");
+	return -1;
+}
+
+static int serve(struct serve_args *s, struct app *a)
+{
+	struct fa_error err = { 0 };
+	struct fa_buf note;
+	int rc;
+
+	fa_buf_init(&note, 4096);
+	if ((rc = fa_pg_target_resolve(&a->target, s->db, environ, &note, &err))) {
+		fprintf(stderr, "fa-serve: %s\n", err.msg);
+		return rc;
+	}
+	if (note.len)
+		fprintf(stderr, "fa-serve: %s\n", note.data);
+	fa_buf_release(&note);
+	if (!(a->server = fa_hserver_new(&s->h, &err))) {
+		fprintf(stderr, "fa-serve: %s\n", err.msg);
+		return err.code;
+	}
+	a->nworkers = s->h.threads;
+	a->workers = calloc((size_t)a->nworkers, sizeof(*a->workers));
+	fprintf(stderr, "fa-serve: listening on %s (port %d), %d worker%s\n", s->h.listen,
+		fa_hserver_port(a->server), s->h.threads, s->h.threads == 1 ? "" : "s");
+	running = a->server;
+	rc = fa_hserver_run(a->server);
+	running = NULL;
+	fa_hserver_free(a->server);
+	free(a->workers);
+	fa_pg_target_release(&a->target);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct app a = { .pool_size = 2 };
+	struct serve_args s = { .h = {
+		.listen = "127.0.0.1:8080", .max_head = 16384, .max_body = 1 << 20,
+		.header_timeout_ms = 60000, .body_timeout_ms = 60000,
+		.keepalive_timeout_ms = 75000, .keepalive_requests = 1000, .max_conns = 10000,
+		.handler = serve_handle, .init_worker = serve_init_worker,
+		.done_worker = serve_done_worker, .on_done = serve_done } };
+	struct sigaction sa = { .sa_handler = on_signal };
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int rc;
+
+	setlocale(LC_ALL, "");
+	s.h.threads = cores > 0 ? (int)cores : 1;
+	s.h.app = &a;
+	fa_sqlfile_set_init(&a.routes);
+	if ((rc = parse(&s, &a, argc, argv)) >= 0)
+		return rc;
+	if ((rc = load_routes(&a, argv + optind, argc - optind)))
+		goto out;
+	if (s.check) {
+		print_routes(&a);
+		goto out;
+	}
+	if (s.access_log)
+		a.access_log = strcmp(s.access_log, "-") ? fopen(s.access_log, "a") : stderr;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	rc = serve(&s, &a);
+out:
+	if (a.access_log && a.access_log != stderr)
+		fclose(a.access_log);
+	fa_sqlfile_set_release(&a.routes);
+	return rc;
+}

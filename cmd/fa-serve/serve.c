@@ -1,0 +1,472 @@
+/*
+ * fa-serve: requests to queries.  A request is matched to a route, its
+ * parameters are gathered (path, query string, JSON or form body) and
+ * checked against their declared types, the statement runs on the
+ * worker's pool (prepared once per connection), and the rows go out as
+ * JSON, NDJSON or CSV as the client's Accept asks.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fmt.h"
+#include "hmap.h"
+#include "pgrows.h"
+#include "serve.h"
+#include "stats.h"
+
+#define BUFFER_BEFORE_STREAM (256 * 1024)
+
+/* One request in flight: its parameters, its query, its output. */
+struct call {
+	struct fa_hreq *rq;
+	struct wctx *w;
+	const struct fa_query *q;
+	struct fa_pgq pgq;
+	char **values;                  /* $1..$n, NULL for SQL NULL */
+	struct fa_fmt fmt;
+	struct fa_buf out;
+	const char *ctype;
+	int kind;
+	long rows;
+	bool begun, streaming, failed;
+	int status;
+	struct fa_buf err;
+	uint64_t t0;
+};
+
+static void answer_error(struct fa_hreq *rq, int status, const char *sqlstate,
+			 const char *message, const char *detail)
+{
+	struct fa_buf b;
+
+	fa_buf_init(&b, 0);
+	fa_hmap_error_json(&b, status, sqlstate, message, detail);
+	fa_hres_simple(rq, status, "application/json", b.data);
+	fa_buf_release(&b);
+}
+
+static void call_free(struct call *c)
+{
+	for (int i = 0; c->values && i < c->q->nparams; i++)
+		free(c->values[i]);
+	free(c->values);
+	fa_fmt_release(&c->fmt);
+	fa_buf_release(&c->out);
+	fa_buf_release(&c->err);
+	free(c);
+}
+
+/* ---- parameters ---- */
+
+static char *dup_decoded(const char *s, size_t n, bool plus, struct fa_error *err)
+{
+	char *d = malloc(n + 1);
+	size_t len = n;
+
+	if (!d || fa_h1_pct_decode(d, &len, s, n, plus, err)) {
+		free(d);
+		return NULL;
+	}
+	d[len] = '\0';
+	return d;
+}
+
+static int param_index(const struct fa_query *q, const char *name, size_t n)
+{
+	for (int i = 0; i < q->nparams; i++)
+		if (strlen(q->params[i].name) == n && !memcmp(q->params[i].name, name, n))
+			return i;
+	return -1;
+}
+
+/* name=value&... (a query string or a form body) into the values. */
+static enum fa_err take_pairs(struct call *c, const char *q, size_t n, struct fa_error *err)
+{
+	struct fa_h1_header pair;
+
+	while (q && fa_h1_query_next(&q, &n, &pair)) {
+		char *name = dup_decoded(pair.name, pair.name_len, true, err);
+		int i = name ? param_index(c->q, name, strlen(name)) : -1;
+
+		free(name);
+		if (!name)
+			return FA_EINPUT;
+		if (i < 0 || c->values[i])
+			continue;
+		if (!(c->values[i] = dup_decoded(pair.value, pair.value_len, true, err)))
+			return FA_EINPUT;
+	}
+	return FA_OK;
+}
+
+/* JSON values as PostgreSQL text: strings as they are, the rest as JSON. */
+static char *json_text(json_t *v)
+{
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	if (json_is_true(v))
+		return strdup("true");
+	if (json_is_false(v))
+		return strdup("false");
+	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static enum fa_err take_json(struct call *c, struct fa_error *err)
+{
+	json_error_t je;
+	json_t *obj = json_loadb(c->rq->body, c->rq->body_len, 0, &je);
+
+	if (!obj)
+		return fa_error_set(err, FA_EINPUT, "body: invalid JSON at byte %d: %s",
+				    je.position, je.text);
+	for (int i = 0; i < c->q->nparams; i++) {
+		const struct fa_qparam *p = &c->q->params[i];
+		json_t *v = json_is_object(obj) ? json_object_get(obj, p->name) : NULL;
+
+		if (c->values[i])
+			continue;
+		if (!v && !strcmp(p->name, "body"))
+			v = obj;        /* the whole body as one json parameter */
+		if (v && !json_is_null(v))
+			c->values[i] = json_text(v);
+		else if (v)
+			c->values[i] = NULL;
+	}
+	json_decref(obj);
+	return FA_OK;
+}
+
+static bool content_type_is(const struct fa_hreq *rq, const char *type)
+{
+	const struct fa_h1_header *h = fa_hreq_header(rq, "content-type");
+	size_t n = strlen(type);
+
+	return h && h->value_len >= n && !strncasecmp(h->value, type, n);
+}
+
+/* Path, query string, then body; defaults; then every value's type. */
+static enum fa_err gather(struct call *c, const struct fa_route_match *m, struct fa_error *err)
+{
+	enum fa_err rc = FA_OK;
+
+	c->values = calloc((size_t)c->q->nparams + 1, sizeof(*c->values));
+	for (int i = 0; i < m->nargs && !rc; i++)
+		if (!(c->values[m->args[i].param] = dup_decoded(m->args[i].value, m->args[i].len,
+								 false, err)))
+			rc = FA_EINPUT;
+	if (!rc && c->rq->query)
+		rc = take_pairs(c, c->rq->query, c->rq->query_len, err);
+	if (!rc && c->rq->body_len && content_type_is(c->rq, "application/x-www-form-urlencoded"))
+		rc = take_pairs(c, c->rq->body, c->rq->body_len, err);
+	else if (!rc && c->rq->body_len)
+		rc = take_json(c, err);
+	for (int i = 0; i < c->q->nparams && !rc; i++) {
+		const struct fa_qparam *p = &c->q->params[i];
+
+		if (!c->values[i] && p->optional && p->def)
+			c->values[i] = strdup(p->def);
+		else if (!c->values[i] && !p->optional)
+			rc = fa_error_set(err, FA_EINPUT, "missing parameter '%s' (%s)", p->name,
+					  fa_qtype_name(p->type));
+		else if (c->values[i] && fa_qparam_check(p, c->values[i], strlen(c->values[i]), err))
+			rc = FA_EINPUT;
+	}
+	return rc;
+}
+
+/* ---- results ---- */
+
+static void start_stream(struct call *c)
+{
+	if (!c->streaming) {
+		c->streaming = true;
+		fa_hres_start(c->rq, 200, c->ctype, -1);
+	}
+	fa_hres_write(c->rq, c->out.data, c->out.len);
+	fa_buf_reset(&c->out);
+}
+
+static void take_rows(struct call *c, PGresult *res, bool last)
+{
+	bool one = c->q->returns == FA_RETURNS_ONE;
+
+	if (!c->begun) {
+		fa_pgrows_begin(&c->fmt, res);
+		c->begun = true;
+	}
+	if (PQntuples(res) && (!one || !c->rows) && (!c->q->limit || c->rows < c->q->limit)) {
+		fa_pgrows_add(&c->fmt, res);
+		c->rows += PQntuples(res);
+	}
+	if (last && !one)
+		fa_fmt_end(&c->fmt);
+	if (!one && (c->q->returns == FA_RETURNS_STREAM || c->out.len >= BUFFER_BEFORE_STREAM))
+		start_stream(c);
+}
+
+static void on_result(struct fa_pgq *pq, PGresult *res)
+{
+	struct call *c = pq->ctx;
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
+		if (!c->failed)
+			take_rows(c, res, st == PGRES_TUPLES_OK);
+	} else if (st == PGRES_FATAL_ERROR && !c->failed) {
+		const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		c->failed = true;
+		c->status = fa_hmap_status(s);
+		fa_hmap_error_json(&c->err, c->status, s,
+				   PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
+				   PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+	}
+	PQclear(res);
+}
+
+static void finish_ok(struct call *c)
+{
+	struct fa_hreq *rq = c->rq;
+
+	switch (c->q->returns) {
+	case FA_RETURNS_NONE:
+		fa_hres_start(rq, 204, NULL, 0);
+		fa_hres_end(rq);
+		return;
+	case FA_RETURNS_ONE:
+		if (!c->rows) {
+			answer_error(rq, 404, NULL, "not found", NULL);
+			return;
+		}
+		break;
+	default:
+		if (!c->begun)          /* a write without RETURNING: an empty list */
+			fa_buf_puts(&c->out, c->kind == FA_FMT_JSON ? "[]\n" : "");
+		break;
+	}
+	if (c->streaming) {
+		start_stream(c);
+		fa_hres_end(rq);
+		return;
+	}
+	fa_hres_start(rq, 200, c->ctype, (int64_t)c->out.len);
+	fa_hres_write(rq, c->out.data, c->out.len);
+	fa_hres_end(rq);
+}
+
+static void on_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
+{
+	struct call *c = pq->ctx;
+
+	__atomic_add_fetch(&c->w->db_ns, fa_now_ns() - c->t0, __ATOMIC_RELAXED);
+	if (rc != FA_OK && !c->failed) {
+		c->failed = true;
+		c->status = 503;
+		fa_hmap_error_json(&c->err, 503, NULL, "database unavailable", msg);
+	}
+	if (c->failed && !c->streaming)
+		fa_hres_simple(c->rq, c->status, "application/json", c->err.data);
+	else if (c->failed)
+		fa_hres_end(c->rq);     /* the body stops short of a complete JSON value */
+	else
+		finish_ok(c);
+	call_free(c);
+}
+
+/* ---- routes ---- */
+
+static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_match *m)
+{
+	const struct fa_h1_header *acc = fa_hreq_header(rq, "accept");
+	struct call *c = calloc(1, sizeof(*c));
+	struct fa_fmt_opts o;
+	struct fa_error err = { 0 };
+	struct fa_pgq *one;
+
+	c->rq = rq;
+	c->w = w;
+	c->q = m->query;
+	fa_buf_init(&c->out, 0);
+	fa_buf_init(&c->err, 0);
+	c->kind = fa_hmap_accept(acc ? acc->value : NULL, acc ? acc->value_len : 0, &c->ctype);
+	if (c->kind < 0) {
+		answer_error(rq, 406, NULL, "this route answers application/json, "
+			     "application/x-ndjson or text/csv", NULL);
+		call_free(c);
+		return;
+	}
+	if (gather(c, m, &err)) {
+		answer_error(rq, 400, NULL, err.msg, NULL);
+		call_free(c);
+		return;
+	}
+	fa_fmt_opts_init(&o);
+	/* one row is an object: NDJSON's line, without the array */
+	o.kind = c->kind == FA_FMT_JSON && c->q->returns == FA_RETURNS_ONE ? FA_FMT_NDJSON : c->kind;
+	fa_fmt_init(&c->fmt, &o, &c->out);
+	c->t0 = fa_now_ns();
+	c->pgq = (struct fa_pgq){ .sql = c->q->sql, .nparams = c->q->nparams,
+				  .params = (const char *const *)c->values, .single_row = true,
+				  .prepare = !w->app->unnamed, .on_result = on_result,
+				  .on_done = on_done, .ctx = c };
+	one = &c->pgq;
+	fa_pool_submit(w->pool, &one, 1);
+}
+
+static void metrics(struct fa_hreq *rq, struct app *a)
+{
+	static const char *const le[] = { "0.001", "0.002", "0.005", "0.01", "0.025", "0.05",
+					  "0.1", "0.25", "0.5", "1", "2.5", "+Inf" };
+	uint64_t req = 0, e4 = 0, e5 = 0, db = 0, lat[12] = { 0 };
+	struct fa_buf b;
+
+	for (int i = 0; i < a->nworkers; i++) {
+		struct wctx *w = a->workers[i];
+
+		if (!w)
+			continue;
+		req += __atomic_load_n(&w->requests, __ATOMIC_RELAXED);
+		e4 += __atomic_load_n(&w->errors4xx, __ATOMIC_RELAXED);
+		e5 += __atomic_load_n(&w->errors5xx, __ATOMIC_RELAXED);
+		db += __atomic_load_n(&w->db_ns, __ATOMIC_RELAXED);
+		for (int k = 0; k < 12; k++)
+			lat[k] += __atomic_load_n(&w->lat[k], __ATOMIC_RELAXED);
+	}
+	fa_buf_init(&b, 0);
+	fa_buf_printf(&b, "# TYPE fa_http_requests_total counter\nfa_http_requests_total %llu\n"
+		      "# TYPE fa_http_errors_total counter\nfa_http_errors_total{class=\"4xx\"} %llu\n"
+		      "fa_http_errors_total{class=\"5xx\"} %llu\n"
+		      "# TYPE fa_db_seconds_total counter\nfa_db_seconds_total %.6f\n"
+		      "# TYPE fa_http_request_seconds histogram\n",
+		      (unsigned long long)req, (unsigned long long)e4, (unsigned long long)e5,
+		      (double)db / 1e9);
+	for (int k = 0, cum = 0; k < 12; k++) {
+		cum += (int)lat[k];
+		fa_buf_printf(&b, "fa_http_request_seconds_bucket{le=\"%s\"} %d\n", le[k], cum);
+	}
+	fa_buf_printf(&b, "fa_http_request_seconds_count %llu\n", (unsigned long long)req);
+	fa_hres_simple(rq, 200, "text/plain; version=0.0.4", b.data);
+	fa_buf_release(&b);
+}
+
+static void ready_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
+{
+	struct fa_hreq *rq = pq->ctx;
+
+	if (rc == FA_OK)
+		fa_hres_simple(rq, 200, "text/plain", "ready\n");
+	else
+		answer_error(rq, 503, NULL, "database unavailable", msg);
+	free(pq);
+}
+
+static void ready_result(struct fa_pgq *pq, PGresult *res)
+{
+	PQclear(res);
+}
+
+static bool is(const struct fa_hreq *rq, const char *path)
+{
+	return rq->path_len == strlen(path) && !memcmp(rq->path, path, rq->path_len);
+}
+
+void serve_handle(struct fa_hreq *rq, void *arg)
+{
+	struct app *a = arg;
+	struct wctx *w = rq->worker_ctx;
+	struct fa_route_match m;
+	char method[16];
+
+	if (is(rq, "/live"))
+		return fa_hres_simple(rq, 200, "text/plain", "ok\n");
+	if (is(rq, "/metrics"))
+		return metrics(rq, a);
+	if (is(rq, "/ready")) {
+		struct fa_pgq *pq = calloc(1, sizeof(*pq));
+
+		*pq = (struct fa_pgq){ .sql = "SELECT 1", .on_result = ready_result,
+				       .on_done = ready_done, .ctx = rq };
+		return fa_pool_submit(w->pool, &pq, 1);
+	}
+	snprintf(method, sizeof(method), "%.*s", (int)rq->method_len, rq->method);
+	if (!strcmp(method, "HEAD"))
+		snprintf(method, sizeof(method), "GET");
+	if (!fa_sqlfile_match(&a->routes, method, rq->path, rq->path_len, &m)) {
+		if (m.allow) {
+			char allow[64] = "";
+
+			for (int b = 0; b < 5; b++)
+				if (m.allow & (1u << b))
+					snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
+						 allow[0] ? ", " : "", (const char *[]){ "GET", "POST", "PUT",
+						 "PATCH", "DELETE" }[b]);
+			fa_hres_header(rq, "Allow", allow);
+			return answer_error(rq, 405, NULL, "method not allowed", NULL);
+		}
+		return answer_error(rq, 404, NULL, "no such route", NULL);
+	}
+	run_route(rq, w, &m);
+}
+
+/* ---- workers, logging ---- */
+
+void *serve_init_worker(int index, struct fa_loop *loop, void *arg)
+{
+	struct app *a = arg;
+	struct wctx *w = calloc(1, sizeof(*w));
+	struct fa_pool_opts o = { .size = a->pool_size, .depth = 64, .app = "fa-serve",
+				  .unnamed = a->unnamed };
+	struct fa_error err = { 0 };
+
+	w->app = a;
+	w->loop = loop;
+	if (!(w->pool = fa_pool_new(loop, &a->target, &o, &err)))
+		fprintf(stderr, "fa-serve: worker %d: %s\n", index, err.msg);
+	__atomic_store_n(&a->workers[index], w, __ATOMIC_RELEASE);
+	return w;
+}
+
+void serve_done_worker(int index, void *ctx, void *arg)
+{
+	struct wctx *w = ctx;
+	struct app *a = arg;
+
+	__atomic_store_n(&a->workers[index], NULL, __ATOMIC_RELEASE);
+	fa_pool_free(w->pool);
+	free(w);
+}
+
+static int bucket(double secs)
+{
+	static const double up[] = { 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+	int k = 0;
+
+	while (k < 11 && secs > up[k])
+		k++;
+	return k;
+}
+
+void serve_done(const struct fa_hreq *rq, void *arg)
+{
+	struct app *a = arg;
+	struct wctx *w = rq->worker_ctx;
+	double secs = (double)(fa_now_ns() - rq->t0) / 1e9;
+
+	if (w) {
+		__atomic_add_fetch(&w->requests, 1, __ATOMIC_RELAXED);
+		if (rq->status >= 500)
+			__atomic_add_fetch(&w->errors5xx, 1, __ATOMIC_RELAXED);
+		else if (rq->status >= 400)
+			__atomic_add_fetch(&w->errors4xx, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&w->lat[bucket(secs)], 1, __ATOMIC_RELAXED);
+	}
+	if (!a->access_log)
+		return;
+	fprintf(a->access_log, a->log_json ?
+		"{\"method\":\"%.*s\",\"path\":\"%.*s\",\"status\":%d,\"bytes\":%llu,\"seconds\":%.6f}\n" :
+		"- - - \"%.*s %.*s\" %d %llu %.6f\n", (int)rq->method_len, rq->method,
+		(int)rq->path_len, rq->path, rq->status, (unsigned long long)rq->bytes_out, secs);
+	fflush(a->access_log);
+}

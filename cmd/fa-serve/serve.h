@@ -1,0 +1,42 @@
+/*
+ * fa-serve internals: the application behind lib/hserver.  One struct
+ * app for the process, one struct wctx per worker thread (its own pool on
+ * its own loop: no locks on the request path).
+ */
+#ifndef FASERVE_H
+#define FASERVE_H
+
+#include <stdio.h>
+
+#include "hserver.h"
+#include "pgconn.h"
+#include "pgpool.h"
+#include "sqlfile.h"
+
+struct app {
+	struct fa_sqlfile_set routes;
+	struct fa_pg_target target;
+	int pool_size;
+	bool unnamed;
+	FILE *access_log;
+	bool log_json;
+	struct fa_hserver *server;
+	struct wctx **workers;          /* for /metrics */
+	int nworkers;
+};
+
+struct wctx {
+	struct app *app;
+	struct fa_loop *loop;
+	struct fa_pool *pool;
+	/* counters written by this worker only, read by /metrics */
+	uint64_t requests, errors5xx, errors4xx, db_ns;
+	uint64_t lat[12];               /* latency buckets, see serve.c */
+};
+
+void serve_handle(struct fa_hreq *rq, void *app);
+void *serve_init_worker(int index, struct fa_loop *loop, void *app);
+void serve_done_worker(int index, void *wctx, void *app);
+void serve_done(const struct fa_hreq *rq, void *app);
+
+#endif

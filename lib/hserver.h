@@ -1,0 +1,110 @@
+/*
+ * hserver: the HTTP server core.  N worker threads, each with its own
+ * event loop and its own listening socket on the same address
+ * (SO_REUSEPORT), so no lock is taken on the request path.  Connections
+ * are parsed by lib/h1 (HTTP/1.1; h2 and h3 come later behind the same
+ * request/response model).
+ *
+ * The application gives one handler.  It receives each request with a
+ * response to fill, on the worker thread that owns the connection, and may
+ * answer at once or later (after a database round trip) from the same
+ * thread:
+ *
+ *	static void handle(struct fa_hreq *rq, void *app)
+ *	{
+ *		fa_hres_start(rq, 200, "application/json", -1);
+ *		fa_hres_write(rq, "[]", 2);
+ *		fa_hres_end(rq);
+ *	}
+ *
+ * A response whose length is unknown (-1) goes out chunked.  Writes are
+ * buffered per connection; fa_hres_writable() tells a streaming producer
+ * to pause while the client is slow (backpressure).
+ */
+#ifndef FA_HSERVER_H
+#define FA_HSERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "h1.h"
+#include "loop.h"
+
+struct fa_hconn;
+
+/* One request, valid until fa_hres_end(); strings are not NUL-terminated. */
+struct fa_hreq {
+	struct fa_hconn *conn;
+	const char *method;
+	size_t method_len;
+	const char *path;
+	size_t path_len;
+	const char *query;
+	size_t query_len;
+	const struct fa_h1_header *headers;
+	int nheaders;
+	const char *body;
+	size_t body_len;
+	bool head;                      /* HEAD: the body is not sent */
+	int worker;                     /* index of the worker thread */
+	struct fa_loop *loop;           /* that thread's loop */
+	void *worker_ctx;               /* what init_worker returned for it */
+	uint64_t t0;                    /* when the head was complete (ns) */
+	int status;                     /* set by fa_hres_start() */
+	uint64_t bytes_out;
+};
+
+struct fa_hserver_opts {
+	const char *listen;             /* "host:port", "[::1]:port" or ":port" */
+	int threads;
+	size_t max_head;                /* 431 past this */
+	size_t max_body;                /* 413 past this */
+	int header_timeout_ms;          /* 408 when the head takes longer */
+	int body_timeout_ms;
+	int keepalive_timeout_ms;
+	int keepalive_requests;
+	int max_conns;                  /* per worker */
+	void (*handler)(struct fa_hreq *rq, void *app);
+	/* per worker thread, on that thread, before it serves: returns worker_ctx */
+	void *(*init_worker)(int index, struct fa_loop *loop, void *app);
+	void (*done_worker)(int index, void *worker_ctx, void *app);
+	/* after each response: for the access log and metrics */
+	void (*on_done)(const struct fa_hreq *rq, void *app);
+	void *app;
+};
+
+struct fa_hserver;
+
+/* Binds the listeners (so errors surface before serving); FA_EUSAGE, FA_EWORK. */
+struct fa_hserver *fa_hserver_new(const struct fa_hserver_opts *o, struct fa_error *err);
+
+/* The port actually bound (for ":0"). */
+int fa_hserver_port(const struct fa_hserver *s);
+
+/* Serves until fa_hserver_stop(); then drains in-flight requests and returns. */
+enum fa_err fa_hserver_run(struct fa_hserver *s);
+
+/* From any thread or after a signal: stop accepting, finish what is in flight. */
+void fa_hserver_stop(struct fa_hserver *s);
+
+void fa_hserver_free(struct fa_hserver *s);
+
+/* Starts the response: status, content type, length (-1: chunked). */
+void fa_hres_start(struct fa_hreq *rq, int status, const char *content_type, int64_t length);
+/* Adds a header before the body; name and value are copied. */
+void fa_hres_header(struct fa_hreq *rq, const char *name, const char *value);
+void fa_hres_write(struct fa_hreq *rq, const void *data, size_t n);
+/* Ends the response; the request and its strings are gone after this. */
+void fa_hres_end(struct fa_hreq *rq);
+/* A whole response in one call, for errors and small bodies. */
+void fa_hres_simple(struct fa_hreq *rq, int status, const char *content_type, const char *body);
+/* False while the connection's output buffer is over its high-water mark. */
+bool fa_hres_writable(const struct fa_hreq *rq);
+/* Calls resume once the buffer has drained below its low-water mark. */
+void fa_hres_on_drain(struct fa_hreq *rq, void (*resume)(struct fa_hreq *rq, void *arg), void *arg);
+/* Looks a request header up (case-insensitive); NULL when absent. */
+const struct fa_h1_header *fa_hreq_header(const struct fa_hreq *rq, const char *name);
+
+#endif

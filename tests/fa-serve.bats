@@ -1,0 +1,226 @@
+#!/usr/bin/env bats
+# fa-serve over HTTP/1.1 with curl and raw sockets: routes of every shape,
+# content negotiation, status mapping, limits, smuggling, draining.
+
+load helpers
+
+setup_file() {
+	psql_fa -q <<'SQL'
+DROP SCHEMA IF EXISTS faserve CASCADE;
+CREATE SCHEMA faserve;
+CREATE TABLE faserve.items (id int PRIMARY KEY, name text NOT NULL, price numeric(8,2) CHECK (price >= 0), tags text[]);
+INSERT INTO faserve.items VALUES (1, 'apple', 1.25, '{fruit,red}'), (2, 'pear, green', 0.5, '{fruit}'), (3, 'Zoë "quoted"', 10, '{}');
+SQL
+	dir=$BATS_FILE_TMPDIR/routes
+	mkdir -p "$dir"
+	cat > "$dir/items.sql" <<'SQL'
+-- name: list_items
+-- route: GET /items
+-- param: min_price numeric = 0  Cheapest price to list
+SELECT id, name, price, tags FROM faserve.items WHERE price >= :min_price ORDER BY id;
+
+-- name: get_item
+-- route: GET /items/:id
+-- param: id int  The item's id
+-- returns: one
+SELECT id, name, price FROM faserve.items WHERE id = :id;
+
+-- name: add_item
+-- route: POST /items
+-- param: id int
+-- param: name text
+-- param: price numeric
+-- returns: one
+INSERT INTO faserve.items (id, name, price) VALUES (:id, :name, :price) RETURNING id, name, price;
+
+-- name: delete_item
+-- route: DELETE /items/:id
+-- param: id int
+-- returns: none
+DELETE FROM faserve.items WHERE id = :id;
+SQL
+	fa-serve --listen 127.0.0.1:0 --threads 2 --header-timeout 2000 --max-body 4096 \
+		"$dir" 2> "$BATS_FILE_TMPDIR/serve.log" &
+	echo $! > "$BATS_FILE_TMPDIR/pid"
+	for _ in $(seq 100); do
+		grep -q 'listening on' "$BATS_FILE_TMPDIR/serve.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_FILE_TMPDIR/serve.log" | head -1 > "$BATS_FILE_TMPDIR/port"
+}
+
+teardown_file() {
+	kill -TERM "$(cat "$BATS_FILE_TMPDIR/pid")" 2>/dev/null || true
+	wait "$(cat "$BATS_FILE_TMPDIR/pid")" 2>/dev/null || true
+	psql_fa -q -c 'DROP SCHEMA IF EXISTS faserve CASCADE'
+}
+
+setup() {
+	port=$(cat "$BATS_FILE_TMPDIR/port")
+	base=http://127.0.0.1:$port
+}
+
+# Sends raw bytes, prints what comes back (the server closes or 2 s pass).
+raw() {
+	exec 3<>"/dev/tcp/127.0.0.1/$port"
+	printf "$1" >&3
+	timeout 3 cat <&3 || true
+	exec 3<&-
+}
+
+@test "/live and /ready answer 200" {
+	run curl -sS -w ' %{http_code}' "$base/live"
+	assert_same "ok
+ 200" "$output"
+	run curl -sS -w ' %{http_code}' "$base/ready"
+	assert_same "ready
+ 200" "$output"
+}
+
+@test "a list route is a JSON array with types kept" {
+	run curl -sS -w '\n%{http_code} %{content_type}' "$base/items"
+	[ "${lines[-1]}" = "200 application/json" ]
+	sed '$d' <<<"$output" | jq -e '. | length == 3 and .[0].id == 1 and .[0].price == 1.25 and .[2].name == "Zoë \"quoted\""'
+	run curl -sS "$base/items?min_price=1"
+	echo "$output" | jq -e 'map(.id) == [1,3]'
+}
+
+@test "Accept chooses CSV or NDJSON; an unmakeable type is 406" {
+	run curl -sS -H 'Accept: text/csv' "$base/items"
+	assert_same "$(printf 'id,name,price,tags\n1,apple,1.25,"{fruit,red}"\n2,"pear, green",0.50,{fruit}\n3,"Zoë ""quoted""",10.00,{}')" "$output"
+	run curl -sS -H 'Accept: application/x-ndjson' "$base/items"
+	[ "${#lines[@]}" -eq 3 ]
+	echo "${lines[1]}" | jq -e '.name == "pear, green"'
+	run curl -sS -o /dev/null -w '%{http_code}' -H 'Accept: image/png' "$base/items"
+	[ "$output" = 406 ]
+}
+
+@test "returns one is an object, or 404 with a JSON error" {
+	run curl -sS "$base/items/2"
+	echo "$output" | jq -e '.id == 2 and .name == "pear, green" and .price == 0.50'
+	run curl -sS -w '\n%{http_code}' "$base/items/99"
+	[ "${lines[-1]}" = 404 ]
+	echo "${lines[0]}" | jq -e '.error.status == 404'
+}
+
+@test "a bad parameter is a 400 naming it, before any query runs" {
+	run curl -sS -w '\n%{http_code}' "$base/items/abc"
+	[ "${lines[-1]}" = 400 ]
+	assert_contains "${lines[0]}" "id"
+	run curl -sS -w '\n%{http_code}' "$base/items?min_price=cheap"
+	[ "${lines[-1]}" = 400 ]
+	assert_contains "${lines[0]}" "min_price"
+}
+
+@test "POST with a JSON body; a duplicate is 409, a check violation 422" {
+	run curl -sS -w '\n%{http_code}' -H 'Content-Type: application/json' \
+		-d '{"id": 10, "name": "plum", "price": 2.5}' "$base/items"
+	[ "${lines[-1]}" = 200 ]
+	echo "${lines[0]}" | jq -e '.id == 10 and .name == "plum"'
+	run curl -sS -w '\n%{http_code}' -H 'Content-Type: application/json' \
+		-d '{"id": 10, "name": "plum", "price": 2.5}' "$base/items"
+	[ "${lines[-1]}" = 409 ]
+	echo "${lines[0]}" | jq -e '.error.sqlstate == "23505"'
+	run curl -sS -w '\n%{http_code}' -H 'Content-Type: application/json' \
+		-d '{"id": 11, "name": "x", "price": -1}' "$base/items"
+	[ "${lines[-1]}" = 422 ]
+	run curl -sS -w '\n%{http_code}' -d 'id=12&name=fig%20tree&price=3' "$base/items"
+	[ "${lines[-1]}" = 200 ]
+	echo "${lines[0]}" | jq -e '.name == "fig tree"'
+	run curl -sS -w '\n%{http_code}' -H 'Content-Type: application/json' -d '{"id": 1' "$base/items"
+	[ "${lines[-1]}" = 400 ]
+	assert_contains "${lines[0]}" "invalid JSON"
+}
+
+@test "DELETE returns none: 204; unknown routes 404; wrong methods 405 with Allow" {
+	run curl -sS -o /dev/null -w '%{http_code}' -X DELETE "$base/items/12"
+	[ "$output" = 204 ]
+	[ "$(psql_fa -tA -c 'select count(*) from faserve.items where id = 12')" = 0 ]
+	run curl -sS -o /dev/null -w '%{http_code}' "$base/nope"
+	[ "$output" = 404 ]
+	run curl -sS -D - -o /dev/null -X PUT "$base/items/1"
+	assert_contains "$output" "405"
+	assert_contains "$output" "Allow: GET, DELETE"
+}
+
+@test "HEAD answers the headers without a body" {
+	run curl -sS -I "$base/items/1"
+	assert_contains "$output" "HTTP/1.1 200"
+	assert_contains "$output" "Content-Length:"
+	run raw 'HEAD /live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+	assert_contains "$output" "Content-Length: 3"
+	[[ "$output" != *ok* ]]
+}
+
+@test "keep-alive and pipelining: two requests in one write, two answers in order" {
+	run raw 'GET /items/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /items/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+	[ "$(grep -c 'HTTP/1.1 200' <<<"$output")" -eq 2 ]
+	first=$(grep -n '"apple"' <<<"$output" | cut -d: -f1)
+	second=$(grep -n 'quoted' <<<"$output" | cut -d: -f1)
+	[ "$first" -lt "$second" ]
+	run curl -sS -v "$base/live" "$base/live"
+	assert_contains "$output" "Re-using existing connection"
+}
+
+@test "request smuggling shapes are refused with 400" {
+	run raw 'POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+	assert_contains "$output" "HTTP/1.1 400"
+	run raw 'POST /items HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello'
+	assert_contains "$output" "HTTP/1.1 400"
+	run raw 'GET /live HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n'
+	assert_contains "$output" "HTTP/1.1 400"
+	run raw 'GET /live HTTP/1.1\nHost: x\n\n'
+	assert_contains "$output" "HTTP/1.1 400"
+	run raw 'GET /live HTTP/1.1\r\nBad Name: x\r\nHost: x\r\n\r\n'
+	assert_contains "$output" "HTTP/1.1 400"
+	run raw 'GET /live HTTP/1.1\r\n\r\n'
+	assert_contains "$output" "HTTP/1.1 400"
+}
+
+@test "limits: a large body 413, a huge head 431, a slow head 408" {
+	head -c 10000 /dev/zero | tr '\0' ' ' > "$BATS_TEST_TMPDIR/big.json"
+	run curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+		--data-binary "@$BATS_TEST_TMPDIR/big.json" "$base/items"
+	[ "$output" = 413 ]
+	run curl -sS -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)" "$base/live"
+	[ "$output" = 431 ]
+	run raw 'GET /live HTTP/1.1\r\nHost: x\r\n'
+	assert_contains "$output" "HTTP/1.1 408"
+}
+
+@test "chunked request bodies are read" {
+	run curl -sS -w '\n%{http_code}' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+		-d '{"id": 20, "name": "kiwi", "price": 1}' "$base/items"
+	[ "${lines[-1]}" = 200 ]
+	echo "${lines[0]}" | jq -e '.name == "kiwi"'
+}
+
+@test "/metrics counts requests in Prometheus text" {
+	curl -sS -o /dev/null "$base/live"
+	run curl -sS "$base/metrics"
+	[[ "$output" =~ fa_http_requests_total\ [1-9][0-9]* ]]
+	assert_contains "$output" 'fa_http_request_seconds_bucket{le="+Inf"}'
+	assert_contains "$output" 'fa_http_errors_total{class="4xx"}'
+}
+
+@test "--check lists the routes; a broken file is exit 4 with file:line" {
+	run fa-serve --check "$BATS_FILE_TMPDIR/routes"
+	assert_status 0
+	assert_contains "$output" "GET    /items/:id"
+	printf -- '-- name: x\n-- route: GET /x\n-- param: id int\nSELECT 1;\n' > "$BATS_TEST_TMPDIR/bad.sql"
+	run fa-serve --check "$BATS_TEST_TMPDIR/bad.sql"
+	assert_status 4
+	assert_contains "$output" "bad.sql:"
+}
+
+@test "SIGTERM lets the server finish and exit 0" {
+	fa-serve --listen 127.0.0.1:0 --threads 1 "$BATS_FILE_TMPDIR/routes" 2> "$BATS_TEST_TMPDIR/log" &
+	pid=$!
+	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
+	p=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/log")
+	[ "$(curl -sS "http://127.0.0.1:$p/live")" = ok ]
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 0 ]
+}
