@@ -38,8 +38,14 @@ INSERT INTO faserve.items (id, name, price) VALUES (:id, :name, :price) RETURNIN
 -- param: id int
 -- returns: none
 DELETE FROM faserve.items WHERE id = :id;
+
+-- name: slow
+-- route: GET /slow
+-- timeout: 200ms
+SELECT pg_sleep(3);
 SQL
 	fa-serve --listen 127.0.0.1:0 --threads 2 --header-timeout 2000 --max-body 4096 \
+		--cors 'http://a.example, http://b.example' \
 		"$dir" 2> "$BATS_FILE_TMPDIR/serve.log" &
 	echo $! > "$BATS_FILE_TMPDIR/pid"
 	for _ in $(seq 100); do
@@ -223,4 +229,59 @@ raw() {
 	status=0
 	wait "$pid" || status=$?
 	[ "$status" -eq 0 ]
+}
+
+@test "a route's timeout cancels a slow statement: 504" {
+	run curl -sS -w '\n%{http_code}' "$base/slow"
+	[ "${lines[-1]}" = 504 ]
+	echo "${lines[0]}" | jq -e '.error.sqlstate == "57014"'
+}
+
+@test "GET answers carry an ETag; If-None-Match with it gets 304" {
+	etag=$(curl -sS -D - -o /dev/null "$base/items/1" | sed -n 's/^ETag: \(.*\)\r$/\1/p')
+	[ -n "$etag" ]
+	run curl -sS -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$base/items/1"
+	[ "$output" = 304 ]
+	run curl -sS -o /dev/null -w '%{http_code}' -H 'If-None-Match: "other"' "$base/items/1"
+	[ "$output" = 200 ]
+	# each representation has its own tag
+	csv=$(curl -sS -D - -o /dev/null -H 'Accept: text/csv' "$base/items/1" | sed -n 's/^ETag: \(.*\)\r$/\1/p')
+	[ "$csv" != "$etag" ]
+}
+
+@test "CORS: allowed origins get the headers; a preflight is answered 204" {
+	run curl -sS -D - -o /dev/null -H 'Origin: http://b.example' "$base/items/1"
+	assert_contains "$output" "Access-Control-Allow-Origin: http://b.example"
+	run curl -sS -D - -o /dev/null -H 'Origin: http://evil.example' "$base/items/1"
+	[[ "$output" != *Access-Control-Allow-Origin* ]]
+	run curl -sS -D - -o /dev/null -X OPTIONS -H 'Origin: http://a.example' \
+		-H 'Access-Control-Request-Method: POST' -H 'Access-Control-Request-Headers: content-type' "$base/items"
+	assert_contains "$output" "HTTP/1.1 204"
+	assert_contains "$output" "Access-Control-Allow-Methods: GET, POST"
+	assert_contains "$output" "Access-Control-Allow-Headers: content-type"
+}
+
+@test "SIGHUP reloads the routes; a broken file leaves the old ones serving" {
+	dir=$BATS_TEST_TMPDIR/r
+	mkdir -p "$dir"
+	printf -- '-- name: a\n-- route: GET /a\nSELECT 1 AS one;\n' > "$dir/a.sql"
+	fa-serve --listen 127.0.0.1:0 --threads 2 "$dir" 2> "$BATS_TEST_TMPDIR/log" &
+	pid=$!
+	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
+	p=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/log")
+	exec 4<>"/dev/tcp/127.0.0.1/$p"        # a connection that must survive the reloads
+	printf -- '-- name: b\n-- route: GET /b\nSELECT 2 AS two;\n' > "$dir/b.sql"
+	kill -HUP "$pid"
+	for _ in $(seq 50); do grep -q reloaded "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
+	[ "$(curl -sS "http://127.0.0.1:$p/b")" = '[{"two":2}]' ]
+	printf -- '-- name: c\n-- route: GET /c\n-- param: nope int\nSELECT 3;\n' > "$dir/c.sql"
+	kill -HUP "$pid"
+	for _ in $(seq 50); do grep -q 'reload failed' "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
+	grep -q 'reload failed; the old routes stay' "$BATS_TEST_TMPDIR/log"
+	[ "$(curl -sS "http://127.0.0.1:$p/a")" = '[{"one":1}]' ]
+	printf 'GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&4
+	assert_contains "$(timeout 3 cat <&4)" '[{"one":1}]'
+	exec 4<&-
+	kill -TERM "$pid"
+	wait "$pid"
 }

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <locale.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@ extern char **environ;
 
 enum {
 	O_POOL = FA_OPT_LONG, O_MAX_BODY, O_MAX_HEAD, O_HEADER_TO, O_BODY_TO, O_KA_TO, O_KA_REQ,
-	O_MAX_CONNS, O_ACCESS_LOG, O_LOG_FORMAT, O_CHECK, O_UNNAMED, O_COMPLETE, O_VERSION,
+	O_MAX_CONNS, O_ACCESS_LOG, O_LOG_FORMAT, O_CHECK, O_UNNAMED, O_CORS, O_COMPLETE, O_VERSION,
 };
 
 static const struct fa_opt options[] = {
@@ -36,6 +37,7 @@ static const struct fa_opt options[] = {
 	{ "max-conns", O_MAX_CONNS, FA_OPT_REQUIRED, "N", "connections per worker (default 10000)", NULL },
 	{ "access-log", O_ACCESS_LOG, FA_OPT_REQUIRED, "FILE", "log each request to FILE ('-': stderr)", "@file" },
 	{ "log-format", O_LOG_FORMAT, FA_OPT_REQUIRED, "KIND", "access log format: text or json", "text json" },
+	{ "cors", O_CORS, FA_OPT_REQUIRED, "ORIGINS", "allow these origins (comma-separated, or *) with CORS, preflights included", NULL },
 	{ "check", O_CHECK, FA_OPT_NONE, NULL, "check the route files, print the routes, and exit", NULL },
 	{ "unnamed-statements", O_UNNAMED, FA_OPT_NONE, NULL, "never prepare named statements (for PgBouncer in transaction mode)", NULL },
 	{ "complete", O_COMPLETE, FA_OPT_REQUIRED, "N", "print shell completions for the word at index N of the words that follow", NULL },
@@ -57,21 +59,13 @@ static const struct fa_opt_tool tool = {
 		  "or malformed, 5 memory limit reached.\n",
 };
 
-static struct fa_hserver *running;
-
-static void on_signal(int sig)
-{
-	if (running)
-		fa_hserver_stop(running);       /* writes to eventfds: signal-safe */
-}
-
 static int usage_error(const char *msg)
 {
 	fprintf(stderr, "fa-serve: %s\nTry 'fa-serve --help' for more information.\n", msg);
 	return FA_EUSAGE;
 }
 
-static int load_file(struct app *a, const char *path)
+static int load_file(struct fa_sqlfile_set *set, const char *path)
 {
 	struct fa_error err = { 0 };
 	struct fa_buf b;
@@ -88,7 +82,7 @@ static int load_file(struct app *a, const char *path)
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		fa_buf_append(&b, chunk, n);
 	fclose(f);
-	rc = fa_sqlfile_set_add(&a->routes, path, b.data ? b.data : "", b.len, &err);
+	rc = fa_sqlfile_set_add(set, path, b.data ? b.data : "", b.len, &err);
 	fa_buf_release(&b);
 	if (rc)
 		fprintf(stderr, "fa-serve: %s\n", err.msg);
@@ -101,7 +95,7 @@ static int name_cmp(const void *x, const void *y)
 }
 
 /* A directory: its *.sql files, in name order. */
-static int load_dir(struct app *a, const char *dir)
+static int load_dir(struct fa_sqlfile_set *set, const char *dir)
 {
 	char **names = NULL;
 	int n = 0, rc = 0;
@@ -125,28 +119,78 @@ static int load_dir(struct app *a, const char *dir)
 	qsort(names, (size_t)n, sizeof(*names), name_cmp);
 	for (int i = 0; i < n; i++) {
 		if (!rc)
-			rc = load_file(a, names[i]);
+			rc = load_file(set, names[i]);
 		free(names[i]);
 	}
 	free(names);
 	return rc;
 }
 
-static int load_routes(struct app *a, char **paths, int n)
+/* Loads every path into a new set; NULL (said on stderr) when any fails. */
+static struct fa_sqlfile_set *load_routes(char **paths, int n)
 {
+	struct fa_sqlfile_set *set = calloc(1, sizeof(*set));
 	struct stat st;
 	int rc = 0;
 
+	if (!set)
+		return NULL;
+	fa_sqlfile_set_init(set);
 	for (int i = 0; i < n && !rc; i++)
-		rc = stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode) ? load_dir(a, paths[i]) :
-			load_file(a, paths[i]);
-	return rc;
+		rc = stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode) ? load_dir(set, paths[i]) :
+			load_file(set, paths[i]);
+	if (!rc)
+		return set;
+	fa_sqlfile_set_release(set);
+	free(set);
+	return NULL;
+}
+
+/*
+ * SIGHUP: a new set replaces the old one whole, or, when a file is
+ * broken, the old routes stay.  Requests in flight may still point into
+ * the old set, so it is kept until exit.
+ */
+static void reload(struct app *a)
+{
+	struct fa_sqlfile_set *set = load_routes(a->paths, a->npaths), *old;
+
+	if (!set) {
+		fprintf(stderr, "fa-serve: reload failed; the old routes stay\n");
+		return;
+	}
+	old = __atomic_exchange_n(&a->routes, set, __ATOMIC_ACQ_REL);
+	a->retired = realloc(a->retired, (size_t)(a->nretired + 1) * sizeof(*a->retired));
+	a->retired[a->nretired++] = old;
+	fprintf(stderr, "fa-serve: reloaded %zu queries\n", set->nqueries);
+}
+
+/* Signals arrive here only: the other threads block them. */
+static void *signal_main(void *arg)
+{
+	struct app *a = arg;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	while (sigwait(&set, &sig) == 0) {
+		if (sig == SIGHUP) {
+			reload(a);
+			continue;
+		}
+		fa_hserver_stop(a->server);
+		break;
+	}
+	return NULL;
 }
 
 static void print_routes(const struct app *a)
 {
-	for (size_t i = 0; i < a->routes.nqueries; i++) {
-		const struct fa_query *q = &a->routes.queries[i];
+	for (size_t i = 0; i < a->routes->nqueries; i++) {
+		const struct fa_query *q = &a->routes->queries[i];
 
 		if (q->method)
 			printf("%-6s %-30s %s (%s:%d)\n", q->method, q->path, q->name, q->file, q->line);
@@ -218,6 +262,7 @@ static int apply(struct serve_args *s, struct app *a, int key, const char *arg, 
 		break;
 	case O_CHECK: s->check = true; break;
 	case O_UNNAMED: a->unnamed = true; break;
+	case O_CORS: a->cors = arg; break;
 	case O_COMPLETE: return complete(argc, argv, arg);
 	case 'h': return print_help();
 	case O_VERSION: printf("fa-serve %s\n", FA_VERSION); return 0;
@@ -250,6 +295,7 @@ static int serve(struct serve_args *s, struct app *a)
 {
 	struct fa_error err = { 0 };
 	struct fa_buf note;
+	pthread_t sigthread;
 	int rc;
 
 	fa_buf_init(&note, 4096);
@@ -268,9 +314,10 @@ static int serve(struct serve_args *s, struct app *a)
 	a->workers = calloc((size_t)a->nworkers, sizeof(*a->workers));
 	fprintf(stderr, "fa-serve: listening on %s (port %d), %d worker%s\n", s->h.listen,
 		fa_hserver_port(a->server), s->h.threads, s->h.threads == 1 ? "" : "s");
-	running = a->server;
+	pthread_create(&sigthread, NULL, signal_main, a);
 	rc = fa_hserver_run(a->server);
-	running = NULL;
+	pthread_kill(sigthread, SIGTERM);       /* stopped another way: end the waiter */
+	pthread_join(sigthread, NULL);
 	fa_hserver_free(a->server);
 	free(a->workers);
 	fa_pg_target_release(&a->target);
@@ -286,32 +333,43 @@ int main(int argc, char **argv)
 		.keepalive_timeout_ms = 75000, .keepalive_requests = 1000, .max_conns = 10000,
 		.handler = serve_handle, .init_worker = serve_init_worker,
 		.done_worker = serve_done_worker, .on_done = serve_done } };
-	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc;
 
 	setlocale(LC_ALL, "");
 	s.h.threads = cores > 0 ? (int)cores : 1;
 	s.h.app = &a;
-	fa_sqlfile_set_init(&a.routes);
 	if ((rc = parse(&s, &a, argc, argv)) >= 0)
 		return rc;
-	if ((rc = load_routes(&a, argv + optind, argc - optind)))
-		goto out;
+	rc = 0;
+	a.paths = argv + optind;
+	a.npaths = argc - optind;
+	if (!(a.routes = load_routes(a.paths, a.npaths)))
+		return FA_EINPUT;
 	if (s.check) {
 		print_routes(&a);
 		goto out;
 	}
 	if (s.access_log)
 		a.access_log = strcmp(s.access_log, "-") ? fopen(s.access_log, "a") : stderr;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* blocked everywhere, taken by signal_main with sigwait() */
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	rc = serve(&s, &a);
 out:
 	if (a.access_log && a.access_log != stderr)
 		fclose(a.access_log);
-	fa_sqlfile_set_release(&a.routes);
+	for (int i = 0; i < a.nretired; i++) {
+		fa_sqlfile_set_release(a.retired[i]);
+		free(a.retired[i]);
+	}
+	free(a.retired);
+	fa_sqlfile_set_release(a.routes);
+	free(a.routes);
 	return rc;
 }

@@ -24,6 +24,8 @@ struct call {
 	struct wctx *w;
 	const struct fa_query *q;
 	struct fa_pgq pgq;
+	struct fa_pgq setq;             /* SET LOCAL statement_timeout, same batch */
+	char setsql[64];
 	char **values;                  /* $1..$n, NULL for SQL NULL */
 	struct fa_fmt fmt;
 	struct fa_buf out;
@@ -214,6 +216,10 @@ static void on_result(struct fa_pgq *pq, PGresult *res)
 	if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
 		if (!c->failed)
 			take_rows(c, res, st == PGRES_TUPLES_OK);
+	} else if (st == PGRES_PIPELINE_ABORTED && !c->failed) {
+		c->failed = true;
+		c->status = 500;
+		fa_hmap_error_json(&c->err, 500, NULL, "the statement did not run", NULL);
 	} else if (st == PGRES_FATAL_ERROR && !c->failed) {
 		const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
@@ -224,6 +230,36 @@ static void on_result(struct fa_pgq *pq, PGresult *res)
 				   PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
 	}
 	PQclear(res);
+}
+
+/* FNV-1a over the representation: the body and its format. */
+static uint64_t body_hash(const struct call *c)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)c->kind;
+
+	for (size_t i = 0; i < c->out.len; i++)
+		h = (h ^ (unsigned char)c->out.data[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* Buffered GET answers carry an ETag; a matching If-None-Match gets 304. */
+static bool not_modified(struct call *c)
+{
+	const struct fa_h1_header *inm = fa_hreq_header(c->rq, "if-none-match");
+	char etag[24], age[32];
+
+	snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long)body_hash(c));
+	fa_hres_header(c->rq, "ETag", etag);
+	if (c->q->cache_s > 0) {
+		snprintf(age, sizeof(age), "max-age=%d", c->q->cache_s);
+		fa_hres_header(c->rq, "Cache-Control", age);
+	}
+	if (!inm || (!memmem(inm->value, inm->value_len, etag, strlen(etag)) &&
+		     !(inm->value_len == 1 && inm->value[0] == '*')))
+		return false;
+	fa_hres_start(c->rq, 304, NULL, 0);
+	fa_hres_end(c->rq);
+	return true;
 }
 
 static void finish_ok(struct call *c)
@@ -251,6 +287,8 @@ static void finish_ok(struct call *c)
 		fa_hres_end(rq);
 		return;
 	}
+	if (c->q->method_bit == FA_METHOD_GET && not_modified(c))
+		return;
 	fa_hres_start(rq, 200, c->ctype, (int64_t)c->out.len);
 	fa_hres_write(rq, c->out.data, c->out.len);
 	fa_hres_end(rq);
@@ -276,6 +314,15 @@ static void on_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 }
 
 /* ---- routes ---- */
+
+static void drop_result(struct fa_pgq *pq, PGresult *res)
+{
+	PQclear(res);
+}
+
+static void ignore_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
+{
+}
 
 static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_match *m)
 {
@@ -311,6 +358,16 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 				  .params = (const char *const *)c->values, .single_row = true,
 				  .prepare = !w->app->unnamed, .on_result = on_result,
 				  .on_done = on_done, .ctx = c };
+	if (c->q->timeout_ms > 0) {
+		struct fa_pgq *two[2] = { &c->setq, &c->pgq };
+
+		snprintf(c->setsql, sizeof(c->setsql), "SET LOCAL statement_timeout = %d",
+			 c->q->timeout_ms);
+		c->setq = (struct fa_pgq){ .sql = c->setsql, .on_result = drop_result,
+					   .on_done = ignore_done, .ctx = c };
+		fa_pool_submit(w->pool, two, 2);
+		return;
+	}
 	one = &c->pgq;
 	fa_pool_submit(w->pool, &one, 1);
 }
@@ -372,12 +429,57 @@ static bool is(const struct fa_hreq *rq, const char *path)
 	return rq->path_len == strlen(path) && !memcmp(rq->path, path, rq->path_len);
 }
 
+/* Is origin[0..n) in the --cors list? */
+static bool origin_allowed(const char *list, const char *origin, size_t n)
+{
+	while (list && *list) {
+		size_t len = strcspn(list, ",");
+
+		while (len && *list == ' ')
+			list++, len--;
+		if ((len == 1 && *list == '*') || (len == n && !strncasecmp(list, origin, n)))
+			return true;
+		list += len + (list[len] == ',');
+	}
+	return false;
+}
+
+/* CORS: the allow headers on every answer; preflights answered here. */
+static bool cors(struct fa_hreq *rq, const struct app *a)
+{
+	const struct fa_h1_header *o = fa_hreq_header(rq, "origin");
+	const struct fa_h1_header *rh = fa_hreq_header(rq, "access-control-request-headers");
+	char v[512];
+
+	if (!a->cors || !o || !origin_allowed(a->cors, o->value, o->value_len))
+		return false;
+	snprintf(v, sizeof(v), "%.*s", (int)o->value_len, o->value);
+	fa_hres_header(rq, "Access-Control-Allow-Origin", v);
+	fa_hres_header(rq, "Vary", "Origin");
+	if (rq->method_len != 7 || memcmp(rq->method, "OPTIONS", 7) ||
+	    !fa_hreq_header(rq, "access-control-request-method"))
+		return false;
+	fa_hres_header(rq, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
+	if (rh) {
+		snprintf(v, sizeof(v), "%.*s", (int)rh->value_len, rh->value);
+		fa_hres_header(rq, "Access-Control-Allow-Headers", v);
+	}
+	fa_hres_header(rq, "Access-Control-Max-Age", "600");
+	fa_hres_start(rq, 204, NULL, 0);
+	fa_hres_end(rq);
+	return true;
+}
+
 void serve_handle(struct fa_hreq *rq, void *arg)
 {
 	struct app *a = arg;
 	struct wctx *w = rq->worker_ctx;
+	struct fa_sqlfile_set *routes = __atomic_load_n(&a->routes, __ATOMIC_ACQUIRE);
 	struct fa_route_match m;
 	char method[16];
+
+	if (cors(rq, a))
+		return;         /* a preflight, answered */
 
 	if (is(rq, "/live"))
 		return fa_hres_simple(rq, 200, "text/plain", "ok\n");
@@ -393,7 +495,7 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 	snprintf(method, sizeof(method), "%.*s", (int)rq->method_len, rq->method);
 	if (!strcmp(method, "HEAD"))
 		snprintf(method, sizeof(method), "GET");
-	if (!fa_sqlfile_match(&a->routes, method, rq->path, rq->path_len, &m)) {
+	if (!fa_sqlfile_match(routes, method, rq->path, rq->path_len, &m)) {
 		if (m.allow) {
 			char allow[64] = "";
 

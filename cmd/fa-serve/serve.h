@@ -14,7 +14,12 @@
 #include "sqlfile.h"
 
 struct app {
-	struct fa_sqlfile_set routes;
+	struct fa_sqlfile_set *routes;  /* swapped whole on reload; read atomically */
+	struct fa_sqlfile_set **retired;        /* earlier sets, freed at exit */
+	int nretired;
+	char **paths;                   /* the route files and directories */
+	int npaths;
+	const char *cors;               /* allowed origins, comma-separated, or "*" */
 	struct fa_pg_target target;
 	int pool_size;
 	bool unnamed;
