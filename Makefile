@@ -42,7 +42,7 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 TOOL_BIN := $(TOOLS:%=$(BINDIR)/%)
 
-.PHONY: all deps check test demo bench install uninstall clean man-check unit
+.PHONY: all deps check test demo bench fuzz install uninstall clean
 all: $(TOOL_BIN) $(UNIT_BIN)
 
 # Rebuild everything when the compiler or its flags change.
@@ -96,6 +96,23 @@ demo: deps all
 
 bench: all
 	@bench/run
+
+# make fuzz: each libFuzzer target in tests/fuzz for FUZZ_SECONDS, starting
+# from its seed corpus (tests/fuzz/corpus/NAME); new inputs go to build/.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,build/fuzz/fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do n=$${f##*/fuzz_}; mkdir -p build/fuzz/corpus-$$n; \
+		seeds=$$( [ -d tests/fuzz/corpus/$$n ] && echo tests/fuzz/corpus/$$n ); \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			build/fuzz/corpus-$$n $$seeds || exit 1; done
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c lib/%.c lib/buf.c lib/err.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Ilib \
+		-o $@ $^
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -285,8 +285,8 @@ static bool word_plain(uint64_t w)
 	const uint64_t ones = 0x0101010101010101ULL;
 	uint64_t del = w ^ (ones * 0x7f);
 
-	return (((w - ones * 0x20) & ~w) | ((del - ones) & ~del)) &
-	       (ones * 0x80) ? false : true;
+	return ((((w - ones * 0x20) & ~w) | ((del - ones) & ~del)) &
+		(ones * 0x80)) == 0;
 }
 
 /* Whether s[0..n) holds only HTAB, SP, VCHAR and obs-text; a word at a

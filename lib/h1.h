@@ -28,9 +28,13 @@
  * Content-Length is a 400, even with the same value); Transfer-Encoding
  * must be exactly "chunked" (other codings 501, chunked not last 400),
  * never with Content-Length, never in HTTP/1.0; the request target is
- * origin-form, absolute-form (http or https, the path extracted),
- * asterisk-form for OPTIONS; CONNECT is a 501.  Empty lines (CRLF) before
- * the request line are skipped, as RFC 9112 section 2.2 asks.
+ * origin-form, absolute-form (http or https, no userinfo, the path
+ * extracted), asterisk-form for OPTIONS; CONNECT is a 501; the target
+ * holds RFC 3986 characters only (no '#', no raw non-ASCII) and whole
+ * %XX escapes; an HTTP/1.1 Expect other than 100-continue is a 417.
+ * Trailer fields follow the same rules and may not be Content-Length or
+ * Transfer-Encoding.  Empty lines (CRLF) before the request line are
+ * skipped, as RFC 9112 section 2.2 asks.
  *
  * Errors are found in byte order, so a prefix of a request either needs
  * more bytes or fails the same way the whole request does.
