@@ -91,6 +91,7 @@ struct parser {
 	bool in_stmt;
 	const char *last_name;  /* the last block done, for messages */
 	int last_line;
+	bool after_block;       /* nothing but code since it ended */
 	char subst[16];         /* the callback's "$n" */
 	struct fa_buf line;     /* a comment's text, NUL-terminated */
 	struct fa_query *out;
@@ -143,16 +144,17 @@ static const char *skip_blanks(const char *s)
 	return s;
 }
 
-/* [a-z_][a-z0-9_]*, at most NAME_MAX_LEN bytes; digit_ok lets it start with a digit. */
+/* [a-z0-9_]{1,63}, not starting with a digit unless digit_ok. */
 static bool is_ident(const char *s, size_t n, bool digit_ok)
 {
 	size_t i;
 
-	if (n == 0 || n > NAME_MAX_LEN || (!digit_ok && isdigit((unsigned char)s[0])))
+	if (n == 0 || n > NAME_MAX_LEN ||
+	    (!digit_ok && isdigit((unsigned char)s[0])))
 		return false;
 	for (i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
-		      s[i] == '_'))
+		if (!islower((unsigned char)s[i]) &&
+		    !isdigit((unsigned char)s[i]) && s[i] != '_')
 			return false;
 	return true;
 }
@@ -283,52 +285,64 @@ static int key_name(struct parser *p, struct block *b, const char *v, int line)
 	return (b->q.name = dup_s(p, v)) ? 0 : -1;
 }
 
+/* One segment of a route path: a literal or :name, not a repeated :name. */
+static int check_segment(struct parser *p, const struct fa_qseg *segs, int n,
+			 const char *s, size_t len, int line)
+{
+	static const char literal[] = "abcdefghijklmnopqrstuvwxyz"
+				      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~";
+	int i;
+
+	if (s[0] != ':') {
+		if (strspn(s, literal) < len || strncmp(s, ".", len) == 0 ||
+		    strncmp(s, "..", len) == 0)
+			return fail(p, line, "bad route segment '%.*s': use A-Z, "
+				    "a-z, 0-9, '-', '.', '_' and '~', or :name",
+				    (int)len, s);
+		return 0;
+	}
+	if (!is_ident(s + 1, len - 1, false))
+		return fail(p, line, "bad route parameter '%.*s': use :name with "
+			    "a-z, 0-9 and _", (int)len, s);
+	for (i = 0; i < n; i++)
+		if (segs[i].param == 0 && strlen(segs[i].text) == len - 1 &&
+		    memcmp(segs[i].text, s + 1, len - 1) == 0)
+			return fail(p, line, "route parameter '%.*s' appears twice",
+				    (int)len, s);
+	return 0;
+}
+
 /* "/a/:id/b" into segments; the :params are resolved when the block ends. */
 static int parse_path(struct parser *p, struct block *b, const char *path,
 		      int line)
 {
-	const char *s = path, *e;
+	const char *s, *e;
 	struct fa_qseg *segs;
-	int n = 0, i;
+	size_t len;
+	int n = 0;
 
-	if (*s != '/')
+	if (*path != '/')
 		return fail(p, line, "route path '%s' must start with '/'", path);
-	segs = calloc(ROUTE_MAX_SEGS, sizeof(*segs));
-	if (!segs)
+	if (!(segs = b->q.segs = calloc(ROUTE_MAX_SEGS, sizeof(*segs))))
 		return nomem(p);
-	b->q.segs = segs;
 	if (strcmp(path, "/") == 0)
 		return 0;
 	for (s = path + 1;; s = e + 1) {
-		size_t len;
-		bool param = *s == ':';
-
 		e = s + strcspn(s, "/");
 		len = (size_t)(e - s);
 		if (len == 0)
 			return fail(p, line, "route path '%s' has an empty segment "
 				    "(no '//' and no trailing '/')", path);
 		if (n == ROUTE_MAX_SEGS)
-			return fail(p, line, "route path '%s' has more than %d segments",
-				    path, ROUTE_MAX_SEGS);
-		if (param && !is_ident(s + 1, len - 1, false))
-			return fail(p, line, "bad route parameter '%.*s': use :name "
-				    "with a-z, 0-9 and _", (int)len, s);
-		if (!param && (strspn(s, "abcdefghijklmnopqrstuvwxyz"
-					 "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					 "0123456789-._~") < len ||
-			       strncmp(s, ".", len) == 0 || strncmp(s, "..", len) == 0))
-			return fail(p, line, "bad route segment '%.*s': use A-Z, a-z, "
-				    "0-9, '-', '.', '_' and '~', or :name",
-				    (int)len, s);
-		for (i = 0; param && i < n; i++)
-			if (segs[i].param == 0 && strlen(segs[i].text) == len - 1 &&
-			    memcmp(segs[i].text, s + 1, len - 1) == 0)
-				return fail(p, line, "route parameter '%.*s' appears twice",
-					    (int)len, s);
-		if (!(segs[n].text = param ? dup_n(p, s + 1, len - 1) : dup_n(p, s, len)))
+			return fail(p, line, "route path '%s' has more than %d "
+				    "segments", path, ROUTE_MAX_SEGS);
+		if (check_segment(p, segs, n, s, len, line) < 0)
 			return -1;
-		segs[n].param = param ? 0 : -1;    /* 0: a param, index set later */
+		segs[n].param = *s == ':' ? 0 : -1;    /* 0: index set later */
+		if (*s == ':')
+			s++, len--;
+		if (!(segs[n].text = dup_n(p, s, len)))
+			return -1;
 		b->q.nsegs = ++n;
 		if (*e == '\0')
 			return 0;
@@ -379,7 +393,7 @@ static int param_type(struct parser *p, struct fa_qparam *qp, const char *t,
 	return 0;
 }
 
-/* "= DEFAULT" where DEFAULT is a word, 'quoted text' or null; *s moves past it. */
+/* "= DEFAULT": a word, 'quoted text' or null; *s moves past it. */
 static int param_default(struct parser *p, struct fa_qparam *qp,
 			 const char **s, int line)
 {
@@ -401,7 +415,7 @@ static int param_default(struct parser *p, struct fa_qparam *qp,
 			return fail(p, line, "unterminated quoted default for "
 				    "parameter '%s'", qp->name);
 		}
-			if (!(qp->def = fa_buf_detach(&b, NULL)))
+		if (!(qp->def = fa_buf_detach(&b, NULL)))
 			return nomem(p);
 		e++;
 	} else {
@@ -492,7 +506,8 @@ static int key_limit(struct parser *p, struct block *b, const char *v, int line)
 	unsigned long long n;
 
 	if (!parse_count(v, strlen(v), LONG_MAX, &n) || n == 0)
-		return fail(p, line, "bad limit '%s': write a positive number of rows", v);
+		return fail(p, line, "bad limit '%s': write a positive number "
+			    "of rows", v);
 	b->q.limit = (long)n;
 	return 0;
 }
@@ -685,8 +700,8 @@ static int block_done(struct parser *p, struct block *b, const char *sql,
 	if (check_keys(p, b) < 0)
 		return -1;
 	if (n == 0 && !q->listen)
-		return fail(p, b->key_line[KEY_NAME], "no statement follows the annotations of "
-			    "'%s'", q->name);
+		return fail(p, b->key_line[KEY_NAME], "no statement follows "
+			    "the annotations of '%s'", q->name);
 	if ((pos = fa_sql_max_param(raw)) > 0)
 		return fail(p, sql_line, "positional parameter $%d: write :name "
 			    "placeholders", pos);
@@ -718,6 +733,7 @@ static int block_done(struct parser *p, struct block *b, const char *sql,
 	memset(q, 0, sizeof(*q));
 	p->last_name = p->out[p->nout - 1].name;
 	p->last_line = p->out[p->nout - 1].line;
+	p->after_block = true;
 	block_release(b);
 	return 0;
 }
@@ -782,12 +798,13 @@ static int on_statement(struct parser *p, const struct fa_sql_item *it,
 	if (it->kind == FA_SQL_META)
 		return fail(p, it->line, "psql meta-command '%s' in a query file",
 			    it->text);
-	if (!p->in_stmt && p->last_name)
+	if (!p->in_stmt && p->after_block)
 		return fail(p, it->line, "more than one statement in the block of "
 			    "'%s' (line %d): each needs its own '-- name:'",
 			    p->last_name, p->last_line);
 	if (!p->in_stmt)
-		return fail(p, it->line, "statement without a '-- name:' annotation");
+		return fail(p, it->line, "statement without a '-- name:' "
+			    "annotation");
 	p->in_stmt = false;
 	return block_done(p, &p->stmt, it->text, raw->text, it->line);
 }
@@ -869,9 +886,11 @@ static int parse_line(struct parser *p, const char *l, size_t n)
 	}
 	if (state == '=') {
 		if (i == n) {
+			p->after_block = false;
 			if (close_stmt(p) < 0 || block_bare(p, &p->group) < 0)
 				return -1;
 		} else if (n - i >= 2 && l[i] == '-' && l[i + 1] == '-') {
+			p->after_block = false;
 			if (close_stmt(p) < 0 ||
 			    comment_line(p, l + i + 2, n - i - 2) < 0)
 				return -1;
@@ -1251,7 +1270,7 @@ static enum verdict check_int(const char *s, size_t n, long long min,
 
 /* What numeric_in's limits depend on. */
 struct decimal {
-	long lead;              /* where the first non-zero digit is, vs the point */
+	long lead;              /* the first non-zero digit's place */
 	bool zero;              /* all digits are 0 */
 	long frac;              /* digits after the point */
 	long exp;               /* the exponent, saturated at +-1e9 */
@@ -1394,7 +1413,9 @@ static bool digits(const char *s, size_t n, size_t *i, int w, int *v)
 /* YYYY-MM-DD at s[*i], a real day of years 1 to 9999. */
 static enum verdict iso_date(const char *s, size_t n, size_t *i)
 {
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int mdays[] = {
+		31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
+	};
 	int y, m, d;
 	bool leap;
 
@@ -1708,7 +1729,8 @@ static bool valid_utf8(const char *s, size_t n)
 enum fa_err fa_qparam_check(const struct fa_qparam *p, const char *value,
 			    size_t len, struct fa_error *err)
 {
-	const char *tname = fa_qtype_name(p->type), *brackets = p->array ? "[]" : "";
+	const char *tname = fa_qtype_name(p->type);
+	const char *brackets = p->array ? "[]" : "";
 	struct array a = { .s = value, .n = len, .type = p->type };
 	char shown[64], why[160] = "";
 	enum verdict v;

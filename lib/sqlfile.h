@@ -70,10 +70,10 @@ enum fa_method {
 struct fa_qparam {
 	char *name;
 	enum fa_qtype type;
-	bool array;             /* TYPE[]: the value is an array literal {...} */
-	unsigned oid;           /* the type's PostgreSQL oid, e.g. 1007 for int[] */
+	bool array;             /* TYPE[]: the value is an array literal */
+	unsigned oid;           /* PostgreSQL's oid for it: 1007 for int[] */
 	bool optional;          /* declared with "= DEFAULT" */
-	char *def;              /* the default's text; NULL for "= null" */
+	char *def;              /* the default; NULL for "= null" or none */
 	bool in_path;           /* a :segment of the route */
 	char *description;      /* "" when none */
 	int line;
@@ -89,7 +89,7 @@ struct fa_query {
 	char *name;             /* unique in the set, [a-z0-9_]{1,63} */
 	const char *method;     /* "GET"...; NULL when not a route */
 	char *path;             /* "/items/:id"; NULL when not a route */
-	char *tool;             /* the MCP tool description; NULL when not a tool */
+	char *tool;             /* MCP tool description; NULL: not a tool */
 	char *description;      /* the plain comment lines; "" when none */
 	char *sql;              /* with $1..$n; "" for a bare listen route */
 	struct fa_qparam *params;       /* params[i] is $(i+1) */
@@ -99,8 +99,8 @@ struct fa_query {
 	long limit;             /* at most this many rows; 0: no limit */
 	char *listen;           /* NOTIFY channel streamed as SSE, or NULL */
 	int cache_s;            /* -1: no caching; 0: ETag only; else max-age */
-	const char *file;       /* the name given to fa_sqlfile_set_add() */
-	int line;               /* the block's first annotation line */
+	const char *file;       /* the name given to add, the set's copy */
+	int line;               /* the line of its "-- name:" */
 	int sql_line;           /* the statement's first line; 0 when none */
 	enum fa_method method_bit;      /* 0 when not a route */
 	struct fa_qseg *segs;   /* the route's path, split at '/' */
@@ -112,7 +112,7 @@ struct fa_sqlfile_set {
 	size_t nqueries;
 	size_t cap;             /* private */
 	char **files;           /* private: the names given to add */
-	size_t nfiles;
+	size_t nfiles;          /* private */
 };
 
 /* The most :param segments one route may have. */
@@ -129,7 +129,7 @@ struct fa_route_match {
 	const struct fa_query *query;   /* NULL when nothing matched */
 	int nargs;
 	struct fa_route_arg args[FA_ROUTE_MAX_ARGS];
-	unsigned allow;         /* no match: FA_METHOD_* bits of routes with this path */
+	unsigned allow;         /* FA_METHOD_* bits of the routes of this path */
 };
 
 void fa_sqlfile_set_init(struct fa_sqlfile_set *set);
@@ -155,18 +155,20 @@ const struct fa_query *fa_sqlfile_find(const struct fa_sqlfile_set *set,
  * The route for method and path (len bytes, stopping at a '?'), or NULL.
  * HEAD matches GET routes; one trailing '/' on the path is ignored; a
  * literal segment wins over a :param one, leftmost first.  m receives the
- * :param values, and on no match m->allow holds the methods that the
- * path has routes for (empty: 404, else 405).
+ * :param values (pointing into path) and, in m->allow, the methods the
+ * path has routes for: on NULL, none is a 404, some a 405.  No allocation.
  */
 const struct fa_query *fa_sqlfile_match(const struct fa_sqlfile_set *set,
 					const char *method, const char *path,
 					size_t len, struct fa_route_match *m);
 
 /*
- * Checks that value (len bytes, PostgreSQL's text form) is valid input for
- * p's type before the query runs, so a bad value is the client's error
- * naming the parameter, not the server's.  FA_EINPUT with a message such
- * as "parameter 'id': \"12x\" is not a valid bigint".
+ * Checks that value (len bytes, PostgreSQL's text form; arrays as {...})
+ * is valid input for p's type before the query runs, so a bad value is
+ * the client's error naming the parameter, not the server's.  Follows
+ * PostgreSQL 15's input functions, except that dates and times must be
+ * ISO 8601 (fa-sql(5)).  FA_EINPUT with a message such as
+ * "parameter 'id': \"12x\" is not a valid bigint".
  */
 enum fa_err fa_qparam_check(const struct fa_qparam *p, const char *value,
 			    size_t len, struct fa_error *err);

@@ -341,6 +341,10 @@ static void test_errors(void)
 		   "each needs its own '-- name:'");
 	LOAD_FAILS("-- just a comment\nSELECT 1;",
 		   "t.sql:2: statement without a '-- name:' annotation");
+	LOAD_FAILS("-- name: x\nSELECT 1;\n\nSELECT 2;",
+		   "t.sql:4: statement without a '-- name:' annotation");
+	LOAD_FAILS("-- name: x\nSELECT 1;\n-- the next\nSELECT 2;",
+		   "t.sql:4: statement without a '-- name:' annotation");
 	LOAD_FAILS("-- route: GET /x\nSELECT 1;",
 		   "t.sql:1: route without a name (add '-- name: NAME')");
 	LOAD_FAILS("-- About x\n-- returns: one\nSELECT 1;",
