@@ -46,8 +46,11 @@ struct fa_hconn {
 	struct fa_hreq rq;
 	int requests;
 	bool keep_alive, chunked_out, started, sent_continue;
+	bool dead;                      /* closed while the application answers */
 	void (*resume)(struct fa_hreq *rq, void *arg);
 	void *resume_arg;
+	void (*abort)(struct fa_hreq *rq, void *arg);
+	void *abort_arg;
 	struct fa_hconn *prev, *next;
 };
 
@@ -166,6 +169,10 @@ static void want(struct fa_hconn *c)
  */
 static bool flush_out(struct fa_hconn *c)
 {
+	if (c->dead) {
+		fa_buf_reset(&c->out);
+		return false;
+	}
 	while (c->out.len) {
 		ssize_t n = write(c->io.fd, c->out.data, c->out.len);
 
@@ -234,20 +241,32 @@ void fa_hserver_stop(struct fa_hserver *s)
 			continue;
 }
 
+/*
+ * Closes the socket.  A connection whose request the application is still
+ * answering is only marked dead: its memory stays until fa_hres_end().
+ */
 static void conn_close(struct fa_hconn *c)
 {
 	struct worker *w = c->w;
 
-	fa_timer_stop(w->loop, &c->timer);
-	fa_loop_del(w->loop, &c->io);
-	close(c->io.fd);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		w->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	w->nconns--;
+	if (!c->dead) {
+		fa_timer_stop(w->loop, &c->timer);
+		fa_loop_del(w->loop, &c->io);
+		close(c->io.fd);
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			w->conns = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		w->nconns--;
+	}
+	if (c->state == C_HANDLING && !c->dead) {
+		c->dead = true;
+		if (c->abort)
+			c->abort(&c->rq, c->abort_arg);
+		return;
+	}
 	fa_buf_release(&c->in);
 	fa_buf_release(&c->out);
 	fa_buf_release(&c->body);
@@ -666,12 +685,30 @@ static size_t request_size(const struct fa_hconn *c)
 	return c->h1.head_len + (c->h1.content_length > 0 ? (size_t)c->h1.content_length : 0);
 }
 
+void fa_hres_on_abort(struct fa_hreq *rq, void (*abort)(struct fa_hreq *, void *), void *arg)
+{
+	rq->conn->abort = abort;
+	rq->conn->abort_arg = arg;
+}
+
+bool fa_hres_gone(const struct fa_hreq *rq)
+{
+	return rq->conn->dead;
+}
+
 void fa_hres_end(struct fa_hreq *rq)
 {
 	struct fa_hconn *c = rq->conn;
 	struct worker *w = c->w;
 	const struct fa_hserver_opts *o = &w->s->o;
 
+	if (c->dead) {
+		c->state = C_CLOSING;   /* no longer answering: free it now */
+		if (o->on_done && rq->method)
+			o->on_done(rq, o->app);
+		conn_close(c);
+		return;
+	}
 	if (!c->started)
 		fa_hres_start(rq, 204, NULL, 0);
 	if (c->chunked_out)
@@ -681,6 +718,7 @@ void fa_hres_end(struct fa_hreq *rq)
 	fa_buf_consume(&c->in, request_size(c));
 	memset(&c->h1, 0, sizeof(c->h1));
 	c->resume = NULL;
+	c->abort = NULL;
 	if (!c->keep_alive || w->stopping || (o->keepalive_requests > 0 &&
 					       c->requests >= o->keepalive_requests)) {
 		c->state = C_CLOSING;

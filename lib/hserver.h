@@ -104,6 +104,16 @@ void fa_hres_simple(struct fa_hreq *rq, int status, const char *content_type, co
 bool fa_hres_writable(const struct fa_hreq *rq);
 /* Calls resume once the buffer has drained below its low-water mark. */
 void fa_hres_on_drain(struct fa_hreq *rq, void (*resume)(struct fa_hreq *rq, void *arg), void *arg);
+/*
+ * Calls abort if the client goes away before the response ends (for
+ * responses that never end by themselves, like event streams).  The
+ * request stays valid until fa_hres_end(), which the application must
+ * still call; writes after the client left are dropped.
+ */
+void fa_hres_on_abort(struct fa_hreq *rq, void (*abort)(struct fa_hreq *rq, void *arg), void *arg);
+/* True once the client has gone away. */
+bool fa_hres_gone(const struct fa_hreq *rq);
+
 /* Looks a request header up (case-insensitive); NULL when absent. */
 const struct fa_h1_header *fa_hreq_header(const struct fa_hreq *rq, const char *name);
 

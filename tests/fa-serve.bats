@@ -285,3 +285,11 @@ raw() {
 	kill -TERM "$pid"
 	wait "$pid"
 }
+
+@test "a client that leaves while its query runs does not hurt the server" {
+	for _ in 1 2 3; do timeout 0.05 curl -sS "$base/slow" || true; done
+	sleep 0.4
+	run curl -sS "$base/items/1"
+	echo "$output" | jq -e '.id == 1'
+	kill -0 "$(cat "$BATS_FILE_TMPDIR/pid")"
+}
