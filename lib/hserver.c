@@ -328,6 +328,13 @@ static void on_wake(struct fa_io *io, uint32_t ev)
 	for (c = w->conns; c; c = next) {
 		next = c->next;
 		c->keep_alive = false;
+		if (c->state == C_HANDLING && c->abort) {
+			void (*abort)(struct fa_hreq *, void *) = c->abort;
+
+			c->abort = NULL;        /* endless responses end now */
+			abort(&c->rq, c->abort_arg);
+			continue;
+		}
 		if ((c->state == C_HEAD && !c->in.len && !c->out.len) || c->state == C_LINGER)
 			conn_close(c);
 	}
@@ -636,6 +643,10 @@ void fa_hres_start(struct fa_hreq *rq, int status, const char *content_type, int
 		return;
 	c->started = true;
 	rq->status = status;
+	/* decide now whether this is the last response: the head must say so */
+	if (c->w->stopping || (c->w->s->o.keepalive_requests > 0 &&
+			       c->requests >= c->w->s->o.keepalive_requests))
+		c->keep_alive = false;
 	c->chunked_out = length < 0 && !rq->head && c->h1.minor >= 1;
 	if (length < 0 && c->h1.minor < 1)
 		c->keep_alive = false;  /* HTTP/1.0: the end of the body is the close */
@@ -655,12 +666,16 @@ void fa_hres_write(struct fa_hreq *rq, const void *data, size_t n)
 	if (!n || rq->head)
 		return;
 	rq->bytes_out += n;
+	if (c->dead)
+		return;
 	if (c->chunked_out)
 		fa_h1_chunk(&c->out, data, n);
 	else
 		fa_buf_append(&c->out, data, n);
 	if (c->out.len >= HIGH_WATER)
 		flush_out(c);
+	else if (!(c->io.events & FA_OUT))
+		want(c);        /* streamed bytes go out on the loop's next turn */
 }
 
 bool fa_hres_writable(const struct fa_hreq *rq)

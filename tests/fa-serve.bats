@@ -43,6 +43,10 @@ DELETE FROM faserve.items WHERE id = :id;
 -- route: GET /slow
 -- timeout: 200ms
 SELECT pg_sleep(3);
+
+-- name: events
+-- route: GET /events
+-- listen: faserve_events
 SQL
 	fa-serve --listen 127.0.0.1:0 --threads 2 --header-timeout 2000 --max-body 4096 \
 		--cors 'http://a.example, http://b.example' \
@@ -292,4 +296,41 @@ raw() {
 	run curl -sS "$base/items/1"
 	echo "$output" | jq -e '.id == 1'
 	kill -0 "$(cat "$BATS_FILE_TMPDIR/pid")"
+}
+
+@test "a listen route streams NOTIFY payloads as Server-Sent Events to every subscriber" {
+	for i in 1 2; do
+		timeout 3 curl -sS -N "$base/events" > "$BATS_TEST_TMPDIR/sse$i" &
+	done
+	for _ in $(seq 50); do
+		[ "$(cat "$BATS_TEST_TMPDIR"/sse* | grep -c listening)" = 2 ] && break
+		sleep 0.1
+	done
+	psql_fa -q -c "notify faserve_events, '{\"id\": 7}'" -c "notify faserve_other, 'no'" \
+		-c "notify faserve_events, 'two
+lines'"
+	wait
+	for i in 1 2; do
+		out=$(cat "$BATS_TEST_TMPDIR/sse$i")
+		assert_contains "$out" "$(printf 'event: faserve_events\ndata: {"id": 7}\n')"
+		assert_contains "$out" "$(printf 'data: two\ndata: lines\n')"
+		[[ "$out" != *no* ]]
+	done
+	run curl -sS -D - -o /dev/null --max-time 1 "$base/events"
+	assert_contains "$output" "Content-Type: text/event-stream"
+}
+
+@test "SIGTERM ends open event streams and the server exits 0" {
+	fa-serve --listen 127.0.0.1:0 --threads 1 "$BATS_FILE_TMPDIR/routes" 2> "$BATS_TEST_TMPDIR/log" &
+	pid=$!
+	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
+	p=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/log")
+	timeout 10 curl -sS -N "http://127.0.0.1:$p/events" > "$BATS_TEST_TMPDIR/sse" &
+	cpid=$!
+	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/sse" && break; sleep 0.1; done
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 0 ]
+	wait "$cpid"    # the stream ended, not the 10 s timeout
 }

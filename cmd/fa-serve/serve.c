@@ -495,7 +495,9 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 	snprintf(method, sizeof(method), "%.*s", (int)rq->method_len, rq->method);
 	if (!strcmp(method, "HEAD"))
 		snprintf(method, sizeof(method), "GET");
-	if (!fa_sqlfile_match(routes, method, rq->path, rq->path_len, &m)) {
+	if (fa_sqlfile_match(routes, method, rq->path, rq->path_len, &m) && m.query->listen)
+		return sse_subscribe(rq, w, m.query->listen);
+	if (!m.query) {
 		if (m.allow) {
 			char allow[64] = "";
 
@@ -536,6 +538,7 @@ void serve_done_worker(int index, void *ctx, void *arg)
 	struct app *a = arg;
 
 	__atomic_store_n(&a->workers[index], NULL, __ATOMIC_RELEASE);
+	sse_release(w);
 	fa_pool_free(w->pool);
 	free(w);
 }

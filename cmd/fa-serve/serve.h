@@ -30,16 +30,29 @@ struct app {
 	int nworkers;
 };
 
+struct sse_sub;
+
 struct wctx {
 	struct app *app;
 	struct fa_loop *loop;
 	struct fa_pool *pool;
+	/* listen routes: one LISTEN connection per worker, shared by all subscribers */
+	PGconn *listen;
+	struct fa_io listen_io;
+	struct fa_timer ping;
+	struct sse_sub *subs;
+	char **channels;                /* channels LISTENed to so far */
+	int nchannels;
 	/* counters written by this worker only, read by /metrics */
 	uint64_t requests, errors5xx, errors4xx, db_ns;
 	uint64_t lat[12];               /* latency buckets, see serve.c */
 };
 
 void serve_handle(struct fa_hreq *rq, void *app);
+/* A listen route: the request becomes a Server-Sent Events stream. */
+void sse_subscribe(struct fa_hreq *rq, struct wctx *w, const char *channel);
+/* Ends every stream of the worker (stop) and closes its LISTEN connection. */
+void sse_release(struct wctx *w);
 void *serve_init_worker(int index, struct fa_loop *loop, void *app);
 void serve_done_worker(int index, void *wctx, void *app);
 void serve_done(const struct fa_hreq *rq, void *app);

@@ -1,0 +1,175 @@
+/*
+ * fa-serve: listen routes.  Each subscriber's response is a Server-Sent
+ * Events stream; each worker keeps one LISTEN connection for all the
+ * channels its subscribers want, and fans every NOTIFY out to them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve.h"
+
+#define PING_MS 15000
+
+struct sse_sub {
+	struct fa_hreq *rq;
+	struct wctx *w;
+	char *channel;
+	struct sse_sub *next;
+};
+
+static void unlink_sub(struct wctx *w, struct sse_sub *s)
+{
+	for (struct sse_sub **p = &w->subs; *p; p = &(*p)->next)
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
+	free(s->channel);
+	free(s);
+}
+
+/* The client left, or the server stops: end this stream. */
+static void on_abort(struct fa_hreq *rq, void *arg)
+{
+	struct sse_sub *s = arg;
+	struct wctx *w = s->w;
+
+	unlink_sub(w, s);
+	fa_hres_end(rq);
+}
+
+/* "event: CHANNEL" and one "data:" line per payload line. */
+static void send_event(struct fa_hreq *rq, const char *channel, const char *payload)
+{
+	struct fa_buf b;
+	const char *p = payload;
+
+	fa_buf_init(&b, 0);
+	fa_buf_printf(&b, "event: %s\n", channel);
+	do {
+		size_t n = strcspn(p, "\n");
+
+		fa_buf_printf(&b, "data: %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	} while (*p);
+	fa_buf_putc(&b, '\n');
+	fa_hres_write(rq, b.data, b.len);
+	fa_buf_release(&b);
+}
+
+static void on_notify(struct fa_io *io, uint32_t ev)
+{
+	struct wctx *w = io->ctx;
+	PGnotify *n;
+
+	if (!PQconsumeInput(w->listen)) {
+		fprintf(stderr, "fa-serve: LISTEN connection lost: %s", PQerrorMessage(w->listen));
+		sse_release(w);
+		return;
+	}
+	while ((n = PQnotifies(w->listen))) {
+		for (struct sse_sub *s = w->subs; s; s = s->next)
+			if (!strcmp(s->channel, n->relname))
+				send_event(s->rq, n->relname, n->extra);
+		PQfreemem(n);
+	}
+}
+
+/* A comment line now and then keeps proxies from closing quiet streams. */
+static void on_ping(struct fa_timer *t)
+{
+	struct wctx *w = t->ctx;
+
+	for (struct sse_sub *s = w->subs; s; s = s->next)
+		fa_hres_write(s->rq, ": ping\n\n", 8);
+	if (w->subs)
+		fa_timer_start(w->loop, &w->ping, PING_MS);
+}
+
+static bool listening(struct wctx *w, const char *channel)
+{
+	for (int i = 0; i < w->nchannels; i++)
+		if (!strcmp(w->channels[i], channel))
+			return true;
+	return false;
+}
+
+/* Connects the worker's LISTEN connection and LISTENs to channel once. */
+static const char *ensure_listen(struct wctx *w, const char *channel)
+{
+	static __thread char msg[1100];
+	struct fa_error err = { 0 };
+	char *ident, sql[320];
+	PGresult *r;
+
+	if (!w->listen) {
+		if (!(w->listen = fa_pg_connect(&w->app->target, "fa-serve listen", &err))) {
+			snprintf(msg, sizeof(msg), "%s", err.msg);
+			return msg;
+		}
+		w->listen_io = (struct fa_io){ .fd = PQsocket(w->listen), .cb = on_notify, .ctx = w };
+		fa_loop_add(w->loop, &w->listen_io, FA_IN);
+		fa_timer_init(&w->ping, on_ping, w);
+	}
+	if (listening(w, channel))
+		return NULL;
+	ident = PQescapeIdentifier(w->listen, channel, strlen(channel));
+	snprintf(sql, sizeof(sql), "LISTEN %s", ident ? ident : "\"?\"");
+	PQfreemem(ident);
+	r = PQexec(w->listen, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		return msg;
+	}
+	PQclear(r);
+	w->channels = realloc(w->channels, (size_t)(w->nchannels + 1) * sizeof(*w->channels));
+	w->channels[w->nchannels++] = strdup(channel);
+	return NULL;
+}
+
+void sse_subscribe(struct fa_hreq *rq, struct wctx *w, const char *channel)
+{
+	const char *why = ensure_listen(w, channel);
+	struct sse_sub *s;
+
+	if (why || !(s = calloc(1, sizeof(*s)))) {
+		struct fa_buf b;
+
+		fa_buf_init(&b, 0);
+		fa_buf_printf(&b, "{\"error\":{\"status\":503,\"message\":\"cannot listen\"}}\n");
+		fa_hres_simple(rq, 503, "application/json", b.data);
+		fa_buf_release(&b);
+		return;
+	}
+	*s = (struct sse_sub){ .rq = rq, .w = w, .channel = strdup(channel), .next = w->subs };
+	w->subs = s;
+	fa_hres_header(rq, "Cache-Control", "no-cache");
+	fa_hres_start(rq, 200, "text/event-stream", -1);
+	fa_hres_on_abort(rq, on_abort, s);
+	fa_hres_write(rq, ": listening\n\n", 13);
+	fa_timer_start(w->loop, &w->ping, PING_MS);
+}
+
+void sse_release(struct wctx *w)
+{
+	while (w->subs) {
+		struct sse_sub *s = w->subs;
+		struct fa_hreq *rq = s->rq;
+
+		unlink_sub(w, s);
+		fa_hres_end(rq);
+	}
+	if (w->listen) {
+		fa_timer_stop(w->loop, &w->ping);
+		fa_loop_del(w->loop, &w->listen_io);
+		PQfinish(w->listen);
+		w->listen = NULL;
+	}
+	for (int i = 0; i < w->nchannels; i++)
+		free(w->channels[i]);
+	free(w->channels);
+	w->channels = NULL;
+	w->nchannels = 0;
+}
