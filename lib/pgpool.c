@@ -151,7 +151,7 @@ static const char *prepared_name(struct pconn *c, struct fa_pgq *q, char *name, 
 	i = free_slot >= 0 ? free_slot : c->nprepared;
 	snprintf(name, n, "fa_%d", i);
 	if (!(pr = calloc(1, sizeof(*pr))) || !(c->prepared[i] = strdup(q->sql)) ||
-	    !PQsendPrepare(c->pg, name, q->sql, q->nparams, NULL)) {
+	    !PQsendPrepare(c->pg, name, q->sql, q->nparams, q->types)) {
 		free(pr);
 		return NULL;
 	}
@@ -173,7 +173,7 @@ static bool send_one(struct pconn *c, struct fa_pgq *q)
 		name = prepared_name(c, q, buf, sizeof(buf));
 	if (name)
 		return PQsendQueryPrepared(c->pg, name, q->nparams, q->params, NULL, NULL, 0);
-	return PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, q->params, NULL, NULL, 0);
+	return PQsendQueryParams(c->pg, q->sql, q->nparams, q->types, q->params, NULL, NULL, 0);
 }
 
 /* Moves one queued batch onto connection c. */

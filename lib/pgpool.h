@@ -30,6 +30,7 @@ struct fa_pgq {
 	const char *sql;
 	int nparams;
 	const char *const *params;
+	const Oid *types;               /* parameter types, or NULL: the server infers */
 	bool single_row;                /* stream rows as PGRES_SINGLE_TUPLE */
 	bool prepare;                   /* prepare once per connection, run by name */
 	void (*on_result)(struct fa_pgq *q, PGresult *res);

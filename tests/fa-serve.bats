@@ -17,7 +17,9 @@ SQL
 -- name: list_items
 -- route: GET /items
 -- param: min_price numeric = 0  Cheapest price to list
-SELECT id, name, price, tags FROM faserve.items WHERE price >= :min_price ORDER BY id;
+-- param: name_like text = null  Only names like this
+SELECT id, name, price, tags FROM faserve.items WHERE price >= :min_price
+  AND (:name_like IS NULL OR name LIKE :name_like) ORDER BY id;
 
 -- name: get_item
 -- route: GET /items/:id
@@ -93,6 +95,9 @@ raw() {
 	sed '$d' <<<"$output" | jq -e '. | length == 3 and .[0].id == 1 and .[0].price == 1.25 and .[2].name == "Zoë \"quoted\""'
 	run curl -sS "$base/items?min_price=1"
 	echo "$output" | jq -e 'map(.id) == [1,3]'
+	# an optional parameter that stays NULL still has its declared type
+	run curl -sS "$base/items?name_like=p%25"
+	echo "$output" | jq -e 'map(.id) == [2]'
 }
 
 @test "Accept chooses CSV or NDJSON; an unmakeable type is 406" {

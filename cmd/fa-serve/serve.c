@@ -27,6 +27,7 @@ struct call {
 	struct fa_pgq setq;             /* SET LOCAL statement_timeout, same batch */
 	char setsql[64];
 	char **values;                  /* $1..$n, NULL for SQL NULL */
+	Oid *types;                     /* their declared types */
 	struct fa_fmt fmt;
 	struct fa_buf out;
 	const char *ctype;
@@ -54,6 +55,7 @@ static void call_free(struct call *c)
 	for (int i = 0; c->values && i < c->q->nparams; i++)
 		free(c->values[i]);
 	free(c->values);
+	free(c->types);
 	fa_fmt_release(&c->fmt);
 	fa_buf_release(&c->out);
 	fa_buf_release(&c->err);
@@ -353,9 +355,14 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 	/* one row is an object: NDJSON's line, without the array */
 	o.kind = c->kind == FA_FMT_JSON && c->q->returns == FA_RETURNS_ONE ? FA_FMT_NDJSON : c->kind;
 	fa_fmt_init(&c->fmt, &o, &c->out);
+	/* declared types go with the values: "x IS NULL OR col = x" needs them */
+	c->types = calloc((size_t)c->q->nparams + 1, sizeof(*c->types));
+	for (int i = 0; i < c->q->nparams; i++)
+		c->types[i] = c->q->params[i].oid;
 	c->t0 = fa_now_ns();
 	c->pgq = (struct fa_pgq){ .sql = c->q->sql, .nparams = c->q->nparams,
-				  .params = (const char *const *)c->values, .single_row = true,
+				  .params = (const char *const *)c->values, .types = c->types,
+				  .single_row = true,
 				  .prepare = !w->app->unnamed, .on_result = on_result,
 				  .on_done = on_done, .ctx = c };
 	if (c->q->timeout_ms > 0) {
