@@ -47,6 +47,7 @@ struct fa_hconn {
 	int requests;
 	bool keep_alive, chunked_out, started, sent_continue;
 	bool dead;                      /* closed while the application answers */
+	char peer[64];
 	void (*resume)(struct fa_hreq *rq, void *arg);
 	void *resume_arg;
 	void (*abort)(struct fa_hreq *rq, void *arg);
@@ -274,6 +275,16 @@ static void conn_close(struct fa_hconn *c)
 	free(c);
 }
 
+static void peer_name(int fd, char *out, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	snprintf(out, n, "-");
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		getnameinfo((struct sockaddr *)&ss, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST);
+}
+
 static void conn_new(struct worker *w, int fd)
 {
 	const struct fa_hserver_opts *o = &w->s->o;
@@ -285,6 +296,7 @@ static void conn_new(struct worker *w, int fd)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	peer_name(fd, c->peer, sizeof(c->peer));
 	c->w = w;
 	c->state = C_HEAD;
 	fa_buf_init(&c->in, o->max_head + o->max_body + READ_CHUNK);
@@ -546,6 +558,7 @@ static void dispatch(struct fa_hconn *c)
 	rq->loop = w->loop;
 	rq->worker_ctx = w->ctx;
 	rq->t0 = fa_now_ns();
+	rq->peer = c->peer;
 	want(c);
 	w->s->o.handler(rq, w->s->o.app);
 }

@@ -54,6 +54,8 @@ struct fa_hreq {
 	uint64_t t0;                    /* when the head was complete (ns) */
 	int status;                     /* set by fa_hres_start() */
 	uint64_t bytes_out;
+	const char *peer;               /* the client's address, "127.0.0.1" */
+	uint64_t app_ns;                /* time the application reports (the database's) */
 };
 
 struct fa_hserver_opts {

@@ -339,3 +339,22 @@ lines'"
 	[ "$status" -eq 0 ]
 	wait "$cpid"    # the stream ended, not the 10 s timeout
 }
+
+@test "the access log: combined format plus request and database seconds, or JSON" {
+	for fmt in text json; do
+		log=$BATS_TEST_TMPDIR/access-$fmt.log
+		fa-serve --listen 127.0.0.1:0 --threads 1 --access-log "$log" --log-format $fmt \
+			"$BATS_FILE_TMPDIR/routes" 2> "$BATS_TEST_TMPDIR/log-$fmt" &
+		pid=$!
+		for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/log-$fmt" && break; sleep 0.1; done
+		p=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/log-$fmt")
+		curl -sS -A 'bats "agent"' -o /dev/null "http://127.0.0.1:$p/items/1?x=1"
+		kill -TERM "$pid"
+		wait "$pid"
+		if [ $fmt = text ]; then
+			[[ "$(cat "$log")" =~ ^127\.0\.0\.1\ -\ -\ \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9:]{8}\ \+0000\]\ \"GET\ /items/1\?x=1\ HTTP/1\.1\"\ 200\ [0-9]+\ \"-\"\ \"bats\ \"agent\"\"\ [0-9.]+\ [0-9.]+$ ]]
+		else
+			jq -e '.client == "127.0.0.1" and .method == "GET" and .path == "/items/1" and .status == 200 and .user_agent == "bats \"agent\"" and .db_seconds >= 0' "$log"
+		fi
+	done
+}

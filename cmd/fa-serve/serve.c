@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "fmt.h"
 #include "hmap.h"
+#include "json.h"
 #include "pgrows.h"
 #include "serve.h"
 #include "stats.h"
@@ -300,7 +302,8 @@ static void on_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 {
 	struct call *c = pq->ctx;
 
-	__atomic_add_fetch(&c->w->db_ns, fa_now_ns() - c->t0, __ATOMIC_RELAXED);
+	c->rq->app_ns = fa_now_ns() - c->t0;
+	__atomic_add_fetch(&c->w->db_ns, c->rq->app_ns, __ATOMIC_RELAXED);
 	if (rc != FA_OK && !c->failed) {
 		c->failed = true;
 		c->status = 503;
@@ -560,6 +563,58 @@ static int bucket(double secs)
 	return k;
 }
 
+/* A header's value for the log, or "-". */
+static void log_header(struct fa_buf *b, const struct fa_hreq *rq, const char *name, bool json)
+{
+	const struct fa_h1_header *h = fa_hreq_header(rq, name);
+
+	if (json)
+		h ? fa_json_put_string(b, h->value, h->value_len) : fa_buf_puts(b, "null");
+	else
+		fa_buf_printf(b, "\"%.*s\"", h ? (int)h->value_len : 1, h ? h->value : "-");
+}
+
+/*
+ * nginx's combined format plus request and database seconds, or one JSON
+ * object per line.  One write per line: workers share the file.
+ */
+static void access_log(struct app *a, const struct fa_hreq *rq, double secs)
+{
+	char when[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	struct fa_buf b;
+
+	fa_buf_init(&b, 0);
+	if (a->log_json) {
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+		fa_buf_printf(&b, "{\"time\":\"%s\",\"client\":\"%s\",\"method\":", when, rq->peer);
+		fa_json_put_string(&b, rq->method, rq->method_len);
+		fa_buf_puts(&b, ",\"path\":");
+		fa_json_put_string(&b, rq->path, rq->path_len);
+		fa_buf_printf(&b, ",\"status\":%d,\"bytes\":%llu,\"referer\":", rq->status,
+			      (unsigned long long)rq->bytes_out);
+		log_header(&b, rq, "referer", true);
+		fa_buf_puts(&b, ",\"user_agent\":");
+		log_header(&b, rq, "user-agent", true);
+		fa_buf_printf(&b, ",\"seconds\":%.6f,\"db_seconds\":%.6f}\n", secs,
+			      (double)rq->app_ns / 1e9);
+	} else {
+		strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", gmtime_r(&now, &tm));
+		fa_buf_printf(&b, "%s - - [%s] \"%.*s %.*s%s%.*s HTTP/1.1\" %d %llu ", rq->peer, when,
+			      (int)rq->method_len, rq->method, (int)rq->path_len, rq->path,
+			      rq->query ? "?" : "", rq->query ? (int)rq->query_len : 0,
+			      rq->query ? rq->query : "", rq->status, (unsigned long long)rq->bytes_out);
+		log_header(&b, rq, "referer", false);
+		fa_buf_putc(&b, ' ');
+		log_header(&b, rq, "user-agent", false);
+		fa_buf_printf(&b, " %.3f %.3f\n", secs, (double)rq->app_ns / 1e9);
+	}
+	fwrite(b.data, 1, b.len, a->access_log);
+	fflush(a->access_log);
+	fa_buf_release(&b);
+}
+
 void serve_done(const struct fa_hreq *rq, void *arg)
 {
 	struct app *a = arg;
@@ -574,11 +629,6 @@ void serve_done(const struct fa_hreq *rq, void *arg)
 			__atomic_add_fetch(&w->errors4xx, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&w->lat[bucket(secs)], 1, __ATOMIC_RELAXED);
 	}
-	if (!a->access_log)
-		return;
-	fprintf(a->access_log, a->log_json ?
-		"{\"method\":\"%.*s\",\"path\":\"%.*s\",\"status\":%d,\"bytes\":%llu,\"seconds\":%.6f}\n" :
-		"- - - \"%.*s %.*s\" %d %llu %.6f\n", (int)rq->method_len, rq->method,
-		(int)rq->path_len, rq->path, rq->status, (unsigned long long)rq->bytes_out, secs);
-	fflush(a->access_log);
+	if (a->access_log)
+		access_log(a, rq, secs);
 }
