@@ -87,6 +87,9 @@ static enum fa_err split_addr(const char *addr, char *host, size_t hn, char *por
 	if (!colon || !colon[1])
 		return fa_error_set(err, FA_EUSAGE, "listen address '%s': want HOST:PORT", addr);
 	len = (size_t)(colon - addr);
+	if (strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5 ||
+	    atoi(colon + 1) > 65535)
+		return fa_error_set(err, FA_EUSAGE, "listen address '%s': port must be 0 to 65535", addr);
 	if (len >= 2 && addr[0] == '[' && addr[len - 1] == ']')
 		addr++, len -= 2;
 	if (len >= hn)
@@ -665,7 +668,9 @@ void fa_hres_start(struct fa_hreq *rq, int status, const char *content_type, int
 		c->keep_alive = false;  /* HTTP/1.0: the end of the body is the close */
 	r = (struct fa_h1_response){ .status = status, .headers = h,
 				     .nheaders = response_headers(c, content_type, date, h, 40),
-				     .content_length = length >= 0 ? length :
+				     /* 1xx, 204 and 304 carry no framing field */
+				     .content_length = status < 200 || status == 204 || status == 304 ?
+					     FA_H1_NO_LENGTH : length >= 0 ? length :
 					     c->chunked_out ? FA_H1_CHUNKED : FA_H1_NO_LENGTH,
 				     .keep_alive = c->keep_alive, .minor = c->h1.minor };
 	fa_h1_response_head(&c->out, &r, &err);
@@ -758,6 +763,15 @@ void fa_hres_end(struct fa_hreq *rq)
 	/* a pipelined request may be waiting already */
 	if (flush_out(c) && c->in.len)
 		advance(c);
+}
+
+void fa_hres_fail(struct fa_hreq *rq)
+{
+	struct fa_hconn *c = rq->conn;
+
+	c->chunked_out = false;         /* no last chunk */
+	c->keep_alive = false;
+	fa_hres_end(rq);
 }
 
 void fa_hres_simple(struct fa_hreq *rq, int status, const char *content_type, const char *body)

@@ -100,6 +100,12 @@ void fa_hres_header(struct fa_hreq *rq, const char *name, const char *value);
 void fa_hres_write(struct fa_hreq *rq, const void *data, size_t n);
 /* Ends the response; the request and its strings are gone after this. */
 void fa_hres_end(struct fa_hreq *rq);
+/*
+ * Ends a response that failed after its head went out: the connection
+ * closes without the body's proper end (no last chunk), so the client
+ * can tell the body was cut off.
+ */
+void fa_hres_fail(struct fa_hreq *rq);
 /* A whole response in one call, for errors and small bodies. */
 void fa_hres_simple(struct fa_hreq *rq, int status, const char *content_type, const char *body);
 /* False while the connection's output buffer is over its high-water mark. */

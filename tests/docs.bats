@@ -8,7 +8,7 @@
 
 load helpers
 
-TOOLS="fa-pg fa-copy"
+TOOLS="fa-pg fa-copy fa-serve"
 
 setup() {
 	ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
@@ -102,8 +102,11 @@ man_exit_codes() {
 }
 
 @test "docs: SYNOPSIS has the forms and options of the usage lines" {
-	local t usage synopsis words
+	local t usage synopsis words empty
 	built_tools
+	# Completion of the first word runs in an empty directory, so that a
+	# tool whose operands are files (fa-serve) offers no file names there.
+	empty=$(mktemp -d "$BATS_TEST_TMPDIR/empty.XXXXXX")
 	for t in $BUILT; do
 		usage=$("$t" --help | sed -n '1,/^$/p' | sed '/^$/d')
 		synopsis=$(groff -mdoc -Tutf8 -P-cbou "$ROOT/man/$t.1" 2>/dev/null |
@@ -121,7 +124,7 @@ man_exit_codes() {
 		assert_same_set "$t --help usage form words" "$words" \
 			"man/$t.1 SYNOPSIS form words" "$(echo "$synopsis" | form_words "$t")"
 		assert_same_set "$t --help usage form words" "$words" \
-			"completion of '$t '" "$(complete_words "$t" '')"
+			"completion of '$t '" "$(cd "$empty" && complete_words "$t" '')"
 	done
 }
 
@@ -153,6 +156,19 @@ man_exit_codes() {
 	: >"$file"
 	assert_same "$file" "$(complete_words fa-pg -f "$dir/scr")"
 	assert_same "$file" "$(complete_words fa-pg --file "$dir/")"
+}
+
+@test "docs: fa-serve completes --log-format values, and files for routes and --access-log" {
+	local dir file
+	[ -x "$FA_BIN/fa-serve" ] || skip "fa-serve is not built"
+	assert_same_set "expected" "$(printf '%s\n' text json)" \
+		"'fa-serve --log-format '" "$(complete_words fa-serve --log-format '')"
+	dir=$(mktemp -d "$BATS_TEST_TMPDIR/compl.XXXXXX")
+	file="$dir/routes-$RANDOM.sql"
+	: >"$file"
+	assert_same "$file" "$(complete_words fa-serve "$dir/rou")"
+	assert_same "$file" "$(complete_words fa-serve -t 2 "$dir/")"
+	assert_same "$file" "$(complete_words fa-serve --access-log "$dir/")"
 }
 
 @test "docs: completion offers nothing after --, and nothing for a missing tool" {

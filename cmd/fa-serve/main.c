@@ -351,8 +351,12 @@ int main(int argc, char **argv)
 		print_routes(&a);
 		goto out;
 	}
-	if (s.access_log)
-		a.access_log = strcmp(s.access_log, "-") ? fopen(s.access_log, "a") : stderr;
+	if (s.access_log &&
+	    !(a.access_log = strcmp(s.access_log, "-") ? fopen(s.access_log, "a") : stderr)) {
+		fprintf(stderr, "fa-serve: cannot open '%s': %s\n", s.access_log, strerror(errno));
+		rc = FA_EINPUT;
+		goto out;
+	}
 	/* blocked everywhere, taken by signal_main with sigwait() */
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);

@@ -27,7 +27,7 @@ struct call {
 	const struct fa_query *q;
 	struct fa_pgq pgq;
 	struct fa_pgq setq;             /* SET LOCAL statement_timeout, same batch */
-	char setsql[64];
+	char setsql[96];
 	char **values;                  /* $1..$n, NULL for SQL NULL */
 	Oid *types;                     /* their declared types */
 	struct fa_fmt fmt;
@@ -312,7 +312,7 @@ static void on_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 	if (c->failed && !c->streaming)
 		fa_hres_simple(c->rq, c->status, "application/json", c->err.data);
 	else if (c->failed)
-		fa_hres_end(c->rq);     /* the body stops short of a complete JSON value */
+		fa_hres_fail(c->rq);    /* a cut-off body must not look complete */
 	else
 		finish_ok(c);
 	call_free(c);
@@ -371,11 +371,17 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 	if (c->q->timeout_ms > 0) {
 		struct fa_pgq *two[2] = { &c->setq, &c->pgq };
 
-		snprintf(c->setsql, sizeof(c->setsql), "SET LOCAL statement_timeout = %d",
+		/* local to the batch's implicit transaction (SET LOCAL would warn) */
+		snprintf(c->setsql, sizeof(c->setsql),
+			 "SELECT pg_catalog.set_config('statement_timeout', '%d', true)",
 			 c->q->timeout_ms);
 		c->setq = (struct fa_pgq){ .sql = c->setsql, .on_result = drop_result,
 					   .on_done = ignore_done, .ctx = c };
 		fa_pool_submit(w->pool, two, 2);
+		return;
+	}
+	if (c->q->returns == FA_RETURNS_STREAM) {
+		stream_run(w, rq, &c->pgq);     /* its own connection: backpressure */
 		return;
 	}
 	one = &c->pgq;

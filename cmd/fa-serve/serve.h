@@ -49,6 +49,11 @@ struct wctx {
 };
 
 void serve_handle(struct fa_hreq *rq, void *app);
+/*
+ * A stream route: the statement runs on its own connection, read only as
+ * fast as the client takes the rows; results go to q's callbacks.
+ */
+void stream_run(struct wctx *w, struct fa_hreq *rq, struct fa_pgq *q);
 /* A listen route: the request becomes a Server-Sent Events stream. */
 void sse_subscribe(struct fa_hreq *rq, struct wctx *w, const char *channel);
 /* Ends every stream of the worker (stop) and closes its LISTEN connection. */
