@@ -55,6 +55,7 @@ static const struct media medias[] = {
 	{ "application/x-ndjson", FA_FMT_NDJSON, "application/x-ndjson" },
 	{ "application/jsonl", FA_FMT_NDJSON, "application/x-ndjson" },
 	{ "text/csv", FA_FMT_CSV, "text/csv; charset=utf-8" },
+	{ "text/*", FA_FMT_CSV, "text/csv; charset=utf-8" },
 	{ "application/*", FA_FMT_JSON, "application/json" },
 	{ "*/*", FA_FMT_JSON, "application/json" },
 	{ NULL, 0, NULL },

@@ -169,7 +169,7 @@ raw() {
 	[ "$output" = 404 ]
 	run curl -sS -D - -o /dev/null -X PUT "$base/items/1"
 	assert_contains "$output" "405"
-	assert_contains "$output" "Allow: GET, DELETE"
+	assert_contains "$output" "Allow: GET, HEAD, DELETE"
 }
 
 @test "HEAD answers the headers without a body" {

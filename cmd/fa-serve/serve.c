@@ -520,8 +520,8 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 			for (int b = 0; b < 5; b++)
 				if (m.allow & (1u << b))
 					snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
-						 allow[0] ? ", " : "", (const char *[]){ "GET", "POST", "PUT",
-						 "PATCH", "DELETE" }[b]);
+						 allow[0] ? ", " : "", (const char *[]){ "GET, HEAD", "POST",
+						 "PUT", "PATCH", "DELETE" }[b]);
 			fa_hres_header(rq, "Allow", allow);
 			return answer_error(rq, 405, NULL, "method not allowed", NULL);
 		}

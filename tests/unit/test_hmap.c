@@ -43,6 +43,8 @@ int main(void)
 	CHECK(accept_of("text/csv;q=0.2,application/x-ndjson;q=0.9", &ct) == FA_FMT_NDJSON);
 	CHECK(accept_of("TEXT/CSV", &ct) == FA_FMT_CSV);
 	CHECK(accept_of("image/png", &ct) == -1);
+	CHECK(accept_of("text/*", &ct) == FA_FMT_CSV);
+	CHECK(accept_of("text/*;q=0.5, application/json", &ct) == FA_FMT_JSON);
 	CHECK(accept_of("text/csv;q=0", &ct) == -1);
 	printf("test_hmap: %d checks, %d failed\n", checks, failures);
 	return failures != 0;
