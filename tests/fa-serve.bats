@@ -50,6 +50,14 @@ SELECT pg_sleep(3);
 -- route: GET /events
 -- listen: faserve_events
 
+-- name: echo_num
+-- route: POST /echo
+-- param: n numeric
+-- param: big numeric = 0
+-- param: note text = null
+-- returns: one
+SELECT :n::text AS n, :big::text AS big, :note AS note;
+
 -- name: sleepy
 -- route: GET /sleepy
 SELECT pg_sleep(0.4) AS slept;
@@ -418,4 +426,13 @@ own_server() {
 	run curl -sS -D - -o /dev/null -H "If-None-Match: $etag" "$base/items/1"
 	assert_contains "$output" "304"
 	[[ "$output" != *Content-Length* ]]
+}
+
+@test "JSON body numbers reach parameters exactly as written" {
+	run curl -sS -H 'Content-Type: application/json' \
+		-d '{"n": 0.1, "big": 123456789012345678901234567890.50, "note": "tab\there"}' "$base/echo"
+	echo "$output" | jq -e '.n == "0.1" and .big == "123456789012345678901234567890.50" and .note == "tab\there"'
+	run curl -sS -w '\n%{http_code}' -H 'Content-Type: application/json' -d '{"n": 1, "n": 2}' "$base/echo"
+	[ "${lines[-1]}" = 400 ]
+	assert_contains "${lines[0]}" "duplicate"
 }

@@ -5,7 +5,6 @@
  * worker's pool (prepared once per connection), and the rows go out as
  * JSON, NDJSON or CSV as the client's Accept asks.
  */
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +13,7 @@
 #include "fmt.h"
 #include "hmap.h"
 #include "json.h"
+#include "ndjson.h"
 #include "pgrows.h"
 #include "serve.h"
 #include "stats.h"
@@ -107,41 +107,88 @@ static enum fa_err take_pairs(struct call *c, const char *q, size_t n, struct fa
 	return FA_OK;
 }
 
-/* JSON values as PostgreSQL text: strings as they are, the rest as JSON. */
-static char *json_text(json_t *v)
+/* One field of a COPY text row, unescaped; NULL for \N. */
+static char *copy_field(const char *p, size_t n)
 {
-	if (json_is_string(v))
-		return strdup(json_string_value(v));
-	if (json_is_true(v))
-		return strdup("true");
-	if (json_is_false(v))
-		return strdup("false");
-	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *v, *d;
+
+	if (n == 2 && p[0] == '\\' && p[1] == 'N')
+		return NULL;
+	if (!(v = d = malloc(n + 1)))
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '\\' || i + 1 == n) {
+			*d++ = p[i];
+			continue;
+		}
+		switch (p[++i]) {
+		case 't': *d++ = '\t'; break;
+		case 'n': *d++ = '\n'; break;
+		case 'r': *d++ = '\r'; break;
+		case 'b': *d++ = '\b'; break;
+		case 'f': *d++ = '\f'; break;
+		case 'v': *d++ = '\v'; break;
+		default: *d++ = p[i]; break;
+		}
+	}
+	*d = '\0';
+	return v;
 }
 
+/* Whether the body is a JSON object (else it can only be the body parameter). */
+static bool body_is_object(const struct fa_hreq *rq)
+{
+	for (size_t i = 0; i < rq->body_len; i++)
+		if (!strchr(" \t\r\n", rq->body[i]))
+			return rq->body[i] == '{';
+	return false;
+}
+
+/*
+ * A JSON body: object keys to parameters, through lib/ndjson so numbers
+ * arrive exactly as written (0.1 stays 0.1); a parameter named body takes
+ * the whole body when no key names it.
+ */
 static enum fa_err take_json(struct call *c, struct fa_error *err)
 {
-	json_error_t je;
-	json_t *obj = json_loadb(c->rq->body, c->rq->body_len, 0, &je);
+	int n = c->q->nparams, body = param_index(c->q, "body", 4);
+	struct fa_ndjson_col *cols = calloc((size_t)n + 1, sizeof(*cols));
+	uint64_t present[FA_NDJSON_WORDS(64 * 16)];
+	struct fa_ndjson m;
+	struct fa_buf row;
+	enum fa_err rc = FA_OK;
+	const char *p;
 
-	if (!obj)
-		return fa_error_set(err, FA_EINPUT, "body: invalid JSON at byte %d: %s",
-				    je.position, je.text);
-	for (int i = 0; i < c->q->nparams; i++) {
-		const struct fa_qparam *p = &c->q->params[i];
-		json_t *v = json_is_object(obj) ? json_object_get(obj, p->name) : NULL;
-
-		if (c->values[i])
-			continue;
-		if (!v && !strcmp(p->name, "body"))
-			v = obj;        /* the whole body as one json parameter */
-		if (v && !json_is_null(v))
-			c->values[i] = json_text(v);
-		else if (v)
-			c->values[i] = NULL;
+	if (!body_is_object(c->rq) && body >= 0) {
+		free(cols);
+		if (!c->values[body])
+			c->values[body] = strndup(c->rq->body, c->rq->body_len);
+		return FA_OK;
 	}
-	json_decref(obj);
-	return FA_OK;
+	for (int i = 0; i < n; i++)
+		cols[i] = (struct fa_ndjson_col){ c->q->params[i].name, c->q->params[i].oid };
+	fa_buf_init(&row, 0);
+	if (!n || n > 64 * 16 || fa_ndjson_init(&m, cols, n, false, err)) {
+		free(cols);
+		return n ? FA_EINPUT : FA_OK;
+	}
+	if (fa_ndjson_parse(&m, c->rq->body, c->rq->body_len, present, err) < 0)
+		rc = fa_error_set(err, FA_EINPUT, "body: invalid JSON: %s", err->msg);
+	else if (!fa_ndjson_emit(&m, false, &row, err))
+		for (int i = 0, at = 0; i < n; i++) {
+			size_t len = strcspn(row.data + at, "\t\n");
+
+			p = row.data + at;
+			if (fa_ndjson_has(present, i) && !c->values[i])
+				c->values[i] = copy_field(p, len);
+			at += (int)len + 1;
+		}
+	if (!rc && body >= 0 && !fa_ndjson_has(present, body) && !c->values[body])
+		c->values[body] = strndup(c->rq->body, c->rq->body_len);
+	fa_ndjson_release(&m);
+	fa_buf_release(&row);
+	free(cols);
+	return rc;
 }
 
 static bool content_type_is(const struct fa_hreq *rq, const char *type)
