@@ -83,7 +83,7 @@ struct fa_copyin {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct batch *qhead, *qtail;
-	int queued, nworkers, idle;
+	int queued, nworkers;
 	bool closing, failed, cancelled;
 	enum fa_err fail_code;
 	pthread_t *threads;

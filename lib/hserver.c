@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hmap.h"
 #include "stats.h"
 
 #define MAX_HEADERS 100
@@ -447,14 +448,16 @@ static void dispatch(struct fa_hconn *c);
 /* An error before the application sees the request: answer and close. */
 static void refuse(struct fa_hconn *c, int status, const char *why)
 {
-	char body[512];
+	struct fa_buf body;
 
-	snprintf(body, sizeof(body), "{\"error\":{\"status\":%d,\"message\":\"%s\"}}\n", status, why);
+	fa_buf_init(&body, 0);
+	fa_hmap_error_json(&body, status, NULL, why, NULL);     /* why may hold quotes */
 	c->keep_alive = false;
 	memset(&c->rq, 0, sizeof(c->rq));
 	c->rq.conn = c;
 	c->state = C_HANDLING;
-	fa_hres_simple(&c->rq, status, "application/json", body);
+	fa_hres_simple(&c->rq, status, "application/json", body.data);
+	fa_buf_release(&body);
 }
 
 /* Body by Content-Length or chunks; true once it is all here. */

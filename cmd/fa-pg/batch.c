@@ -1,5 +1,4 @@
 #include "batch.h"
-#include "sqlsplit.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -174,7 +173,7 @@ static enum fa_err wait_some(struct batch *b, int timeout)
 	return FA_OK;
 }
 
-static enum fa_err add_item(struct batch *b, const char *sql, const char *where)
+static enum fa_err add_item(struct batch *b, const char *sql, const char *where, int np)
 {
 	struct batch_item *it = calloc(1, sizeof(*it));
 
@@ -197,7 +196,7 @@ static enum fa_err add_item(struct batch *b, const char *sql, const char *where)
 	fa_buf_init(&it->out, 0);
 	fa_buf_init(&it->err, 0);
 	fa_fmt_init(&it->fmt, &b->s->fmt, &it->out);
-	it->q = (struct fa_pgq){ .sql = it->sql, .nparams = fa_sql_max_param(sql),
+	it->q = (struct fa_pgq){ .sql = it->sql, .nparams = np,
 				 .params = b->s->params, .single_row = true,
 				 .on_result = item_result, .on_done = item_done, .ctx = it };
 	b->items[b->n++] = it;
@@ -215,7 +214,7 @@ enum fa_err batch_add(struct batch *b, const char *sql, const char *where)
 		return rc;
 	if (!b->pool && (rc = start_pool(b)))
 		return rc;
-	if ((rc = add_item(b, sql, where)))
+	if ((rc = add_item(b, sql, where, np)))
 		return rc;
 	pump(b);
 	while (!b->stop && b->n - b->head > MAX_BUFFERED_ITEMS)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
 #include "serve.h"
 
 #define PING_MS 15000
@@ -138,7 +139,7 @@ void sse_subscribe(struct fa_hreq *rq, struct wctx *w, const char *channel)
 		struct fa_buf b;
 
 		fa_buf_init(&b, 0);
-		fa_buf_printf(&b, "{\"error\":{\"status\":503,\"message\":\"cannot listen\"}}\n");
+		fa_hmap_error_json(&b, 503, NULL, "cannot listen", why);
 		fa_hres_simple(rq, 503, "application/json", b.data);
 		fa_buf_release(&b);
 		return;
