@@ -20,9 +20,9 @@ BINDIR   ?= bin
 TOOLS    := fa-pg fa-copy fa-serve
 VERSION  := 0.1.0
 
-PKGS     := libpq readline zlib libzstd jansson
+PKGS     := libpq readline zlib libzstd jansson libnghttp2 openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -lreadline -lz -lzstd -ljansson)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -lreadline -lz -lzstd -ljansson -lnghttp2 -lssl -lcrypto)
 
 CFLAGS   ?= $(OPT) -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter

@@ -565,6 +565,7 @@ static void dispatch(struct fa_hconn *c)
 	rq->worker_ctx = w->ctx;
 	rq->t0 = fa_now_ns();
 	rq->peer = c->peer;
+	rq->version = c->h1.minor >= 1 ? "HTTP/1.1" : "HTTP/1.0";
 	want(c);
 	w->s->o.handler(rq, w->s->o.app);
 }

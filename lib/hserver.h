@@ -55,6 +55,7 @@ struct fa_hreq {
 	int status;                     /* set by fa_hres_start() */
 	uint64_t bytes_out;
 	const char *peer;               /* the client's address, "127.0.0.1" */
+	const char *version;            /* "HTTP/1.1", "HTTP/1.0" or "HTTP/2.0" */
 	uint64_t app_ns;                /* time the application reports (the database's) */
 };
 
