@@ -34,21 +34,7 @@
 #include <stddef.h>
 
 #include "err.h"
-
-/* Parameter types; a param may also be an array of any of them. */
-enum fa_qtype {
-	FA_QTYPE_TEXT,
-	FA_QTYPE_INT,           /* int4 */
-	FA_QTYPE_BIGINT,        /* int8 */
-	FA_QTYPE_NUMERIC,
-	FA_QTYPE_FLOAT,         /* float8 */
-	FA_QTYPE_BOOL,
-	FA_QTYPE_DATE,
-	FA_QTYPE_TIMESTAMPTZ,
-	FA_QTYPE_UUID,
-	FA_QTYPE_JSON,
-	FA_QTYPE_JSONB,
-};
+#include "pgtext.h"
 
 enum fa_returns {
 	FA_RETURNS_MANY,        /* all rows, as an array (the default) */
@@ -163,17 +149,12 @@ const struct fa_query *fa_sqlfile_match(const struct fa_sqlfile_set *set,
 					size_t len, struct fa_route_match *m);
 
 /*
- * Checks that value (len bytes, PostgreSQL's text form; arrays as {...})
- * is valid input for p's type before the query runs, so a bad value is
- * the client's error naming the parameter, not the server's.  Follows
- * PostgreSQL 15's input functions, except that dates and times must be
- * ISO 8601 (fa-sql(5)).  FA_EINPUT with a message such as
- * "parameter 'id': \"12x\" is not a valid bigint".
+ * Checks value (len bytes, PostgreSQL's text form; arrays as {...}) for
+ * p's type with fa_pgtext_check(), so a bad value is the client's error
+ * naming the parameter, not the server's.  FA_EINPUT with a message such
+ * as "parameter 'id': \"12x\" is not a valid bigint".
  */
 enum fa_err fa_qparam_check(const struct fa_qparam *p, const char *value,
 			    size_t len, struct fa_error *err);
-
-/* "int", "timestamptz"... (without "[]"). */
-const char *fa_qtype_name(enum fa_qtype type);
 
 #endif

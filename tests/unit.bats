@@ -70,3 +70,9 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "unit: PostgreSQL text values per type (pgtext)" {
+	run "$FA_UNIT/test_pgtext"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}

@@ -222,7 +222,7 @@ static enum fa_err gather(struct call *c, const struct fa_route_match *m, struct
 			c->values[i] = strdup(p->def);
 		else if (!c->values[i] && !p->optional)
 			rc = fa_error_set(err, FA_EINPUT, "missing parameter '%s' (%s)", p->name,
-					  fa_qtype_name(p->type));
+					  fa_pgtext_type_name(p->type));
 		else if (c->values[i] && fa_qparam_check(p, c->values[i], strlen(c->values[i]), err))
 			rc = FA_EINPUT;
 	}
