@@ -371,12 +371,18 @@ lines'"
 		for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/log-$fmt" && break; sleep 0.1; done
 		p=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/log-$fmt")
 		curl -sS -A 'bats "agent"' -o /dev/null "http://127.0.0.1:$p/items/1?x=1"
+		curl -sS -0 -A 'back\slash' -e "$(printf 'ref\tx')" -o /dev/null "http://127.0.0.1:$p/items/1?q=%22"
 		kill -TERM "$pid"
 		wait "$pid"
 		if [ $fmt = text ]; then
-			[[ "$(cat "$log")" =~ ^127\.0\.0\.1\ -\ -\ \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9:]{8}\ \+0000\]\ \"GET\ /items/1\?x=1\ HTTP/1\.1\"\ 200\ [0-9]+\ \"-\"\ \"bats\ \"agent\"\"\ [0-9.]+\ [0-9.]+$ ]]
+			cat "$log"
+			[ "$(wc -l < "$log")" = 2 ]
+			[[ "$(sed -n 1p "$log")" =~ ^127\.0\.0\.1\ -\ -\ \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9:]{8}\ \+0000\]\ \"GET\ /items/1\?x=1\ HTTP/1\.1\"\ 200\ [0-9]+\ \"-\"\ \"bats\ \\x22agent\\x22\"\ [0-9.]+\ [0-9.]+$ ]]
+			# HTTP/1.0 is logged as such; '\' and control bytes are escaped too
+			assert_contains "$(sed -n 2p "$log")" '"GET /items/1?q=%22 HTTP/1.0" 200'
+			assert_contains "$(sed -n 2p "$log")" '"ref\x09x" "back\x5Cslash"'
 		else
-			jq -e '.client == "127.0.0.1" and .method == "GET" and .path == "/items/1" and .status == 200 and .user_agent == "bats \"agent\"" and .db_seconds >= 0' "$log"
+			head -1 "$log" | jq -e '.client == "127.0.0.1" and .method == "GET" and .path == "/items/1" and .status == 200 and .user_agent == "bats \"agent\"" and .db_seconds >= 0'
 		fi
 	done
 }

@@ -616,15 +616,35 @@ static int bucket(double secs)
 	return k;
 }
 
+/*
+ * Text for the combined format, escaped as nginx does: '"', '\', control
+ * bytes and bytes >= 0x7f as \xXX, so a field cannot end early or forge a
+ * line.
+ */
+static void log_escaped(struct fa_buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			fa_buf_printf(b, "\\x%02X", c);
+		else
+			fa_buf_putc(b, (char)c);
+	}
+}
+
 /* A header's value for the log, or "-". */
 static void log_header(struct fa_buf *b, const struct fa_hreq *rq, const char *name, bool json)
 {
 	const struct fa_h1_header *h = fa_hreq_header(rq, name);
 
-	if (json)
+	if (json) {
 		h ? fa_json_put_string(b, h->value, h->value_len) : fa_buf_puts(b, "null");
-	else
-		fa_buf_printf(b, "\"%.*s\"", h ? (int)h->value_len : 1, h ? h->value : "-");
+		return;
+	}
+	fa_buf_putc(b, '"');
+	h ? log_escaped(b, h->value, h->value_len) : fa_buf_putc(b, '-');
+	fa_buf_putc(b, '"');
 }
 
 /*
@@ -654,10 +674,16 @@ static void access_log(struct app *a, const struct fa_hreq *rq, double secs)
 			      (double)rq->app_ns / 1e9);
 	} else {
 		strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", gmtime_r(&now, &tm));
-		fa_buf_printf(&b, "%s - - [%s] \"%.*s %.*s%s%.*s HTTP/1.1\" %d %llu ", rq->peer, when,
-			      (int)rq->method_len, rq->method, (int)rq->path_len, rq->path,
-			      rq->query ? "?" : "", rq->query ? (int)rq->query_len : 0,
-			      rq->query ? rq->query : "", rq->status, (unsigned long long)rq->bytes_out);
+		fa_buf_printf(&b, "%s - - [%s] \"", rq->peer, when);
+		log_escaped(&b, rq->method, rq->method_len);
+		fa_buf_putc(&b, ' ');
+		log_escaped(&b, rq->path, rq->path_len);
+		if (rq->query) {
+			fa_buf_putc(&b, '?');
+			log_escaped(&b, rq->query, rq->query_len);
+		}
+		fa_buf_printf(&b, " %s\" %d %llu ", rq->version ? rq->version : "HTTP/1.1",
+			      rq->status, (unsigned long long)rq->bytes_out);
 		log_header(&b, rq, "referer", false);
 		fa_buf_putc(&b, ' ');
 		log_header(&b, rq, "user-agent", false);
