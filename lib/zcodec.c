@@ -380,11 +380,22 @@ static enum fa_err zstd_init(struct fa_z *z, struct fa_error *err)
 		return fa_error_set(err, FA_EUSAGE,
 				    "zstd rejects compression level %d",
 				    z->level);
+	if (z->window_log &&
+	    ZSTD_isError(ZSTD_CCtx_setParameter(z->zc, ZSTD_c_windowLog,
+						(int)z->window_log)))
+		return fa_error_set(err, FA_EUSAGE,
+				    "zstd rejects window log %u", z->window_log);
 	return FA_OK;
 }
 
 enum fa_err fa_z_init(struct fa_z *z, enum fa_zkind kind, int level,
 		      struct fa_error *err)
+{
+	return fa_z_init_window(z, kind, level, 0, err);
+}
+
+enum fa_err fa_z_init_window(struct fa_z *z, enum fa_zkind kind, int level,
+			     unsigned window_log, struct fa_error *err)
 {
 	int min, max, def;
 
@@ -398,6 +409,15 @@ enum fa_err fa_z_init(struct fa_z *z, enum fa_zkind kind, int level,
 		return fa_error_set(err, FA_EUSAGE,
 				    "%s level %d is out of range %d-%d",
 				    fa_z_name(kind), level, min, max);
+	if (kind == FA_Z_ZSTD && window_log &&
+	    (window_log < FA_Z_WINDOW_LOG_MIN ||
+	     window_log > FA_Z_WINDOW_LOG_MAX))
+		return fa_error_set(err, FA_EUSAGE,
+				    "zstd window log %u is out of range %d-%d",
+				    window_log, FA_Z_WINDOW_LOG_MIN,
+				    FA_Z_WINDOW_LOG_MAX);
+	if (kind == FA_Z_ZSTD)
+		z->window_log = window_log;
 	return kind == FA_Z_GZIP ? gzip_init(z, err) : zstd_init(z, err);
 }
 

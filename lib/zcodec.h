@@ -56,7 +56,8 @@
  *			(default 2^27: 128.5 MiB at most)
  *	gzip encode	about 260 KiB at every level
  *	zstd encode	1.3 MiB at level 1, 3.5 MiB at the default level 3,
- *			90 MiB at level 19
+ *			90 MiB at level 19; fa_z_init_window() trims it,
+ *			to 2.0 MiB at level 3 with a 2^19 window
  * plus the caller's out buffers.
  */
 #ifndef FA_ZCODEC_H
@@ -156,6 +157,7 @@ struct fa_z {
 	/* private */
 	struct z_stream_s *gz;
 	struct ZSTD_CCtx_s *zc;
+	unsigned window_log;    /* zstd: 0, or the window asked for, log2 */
 	int dirty;              /* input written since the last flush */
 	int failed;
 };
@@ -172,6 +174,19 @@ void fa_z_levels(enum fa_zkind kind, int *min, int *max, int *def);
  */
 enum fa_err fa_z_init(struct fa_z *z, enum fa_zkind kind, int level,
 		      struct fa_error *err);
+
+/* The zstd window logs fa_z_init_window() takes (2^23: RFC 9659's limit). */
+#define FA_Z_WINDOW_LOG_MIN 10
+#define FA_Z_WINDOW_LOG_MAX 23
+
+/*
+ * fa_z_init() with the zstd window set to 2^window_log bytes instead of
+ * what the level picks (0 keeps that), to bound the encoder's memory
+ * and the decoder's.  gzip's window is always 32 KiB and ignores it.
+ * FA_EUSAGE for a window log out of range as well.
+ */
+enum fa_err fa_z_init_window(struct fa_z *z, enum fa_zkind kind, int level,
+			     unsigned window_log, struct fa_error *err);
 
 /*
  * Compresses in[0..n), appending what is ready to out; the encoder keeps

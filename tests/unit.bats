@@ -76,3 +76,9 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "unit: HTTP content coding (hencode)" {
+	run "$FA_UNIT/test_hencode"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
