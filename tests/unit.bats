@@ -82,3 +82,9 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "unit: TLS server side, ALPN, reload (tls)" {
+	run "$FA_UNIT/test_tls"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
