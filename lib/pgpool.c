@@ -14,8 +14,19 @@ struct pconn {
 	struct fa_pgq *head, *tail;     /* sent, awaiting results, in order */
 	int batches;                    /* batches in flight */
 	bool head_started;              /* results of head have begun */
-	char **prepared;                /* sql of statement "fa_<i>", owned */
+	struct stmt *prepared;          /* statement "fa_<i>" is prepared[i] */
 	int nprepared;
+};
+
+/*
+ * A statement prepared on a connection.  Its parameter types are part of
+ * what it is: the same text with other types (a route reloaded with a
+ * param's type changed) is another statement.
+ */
+struct stmt {
+	char *sql;                      /* owned; NULL: the slot is free */
+	int nparams;
+	Oid *types;                     /* owned; NULL when the server infers them */
 };
 
 /* The pool's own Prepare in the queue: its error belongs to the query. */
@@ -113,14 +124,50 @@ static void enqueue(struct pconn *c, struct fa_pgq *q)
 	c->tail = q;
 }
 
+static void stmt_clear(struct stmt *st)
+{
+	free(st->sql);
+	free(st->types);
+	*st = (struct stmt){ 0 };
+}
+
+/* A NULL types array means every type is left to the server (0). */
+static Oid type_at(const Oid *types, int i)
+{
+	return types ? types[i] : 0;
+}
+
+static bool stmt_is(const struct stmt *st, const struct fa_pgq *q)
+{
+	if (!st->sql || st->nparams != q->nparams || strcmp(st->sql, q->sql))
+		return false;
+	for (int i = 0; i < q->nparams; i++)
+		if (type_at(st->types, i) != type_at(q->types, i))
+			return false;
+	return true;
+}
+
+/* Records q's text and types in a free slot; false when memory runs out. */
+static bool stmt_set(struct stmt *st, const struct fa_pgq *q)
+{
+	st->nparams = q->nparams;
+	if (!(st->sql = strdup(q->sql)) ||
+	    (q->nparams && !(st->types = calloc((size_t)q->nparams, sizeof(Oid))))) {
+		stmt_clear(st);
+		return false;
+	}
+	for (int i = 0; i < q->nparams; i++)
+		st->types[i] = type_at(q->types, i);
+	return true;
+}
+
 static void prep_result(struct fa_pgq *pq, PGresult *res)
 {
 	struct prep *pr = pq->ctx;
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		/* forget it, so the next call prepares again, and tell the query */
-		free(pr->c->prepared[pr->slot]);
-		pr->c->prepared[pr->slot] = NULL;
+		stmt_clear(&pr->c->prepared[pr->slot]);
 		pr->user->on_result(pr->user, res);
 		return;
 	}
@@ -132,26 +179,28 @@ static void prep_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 	free(pq->ctx);
 }
 
-/* The statement name for q's text on c, sending a Prepare the first time. */
+/* The statement name for q's text and types on c, sending a Prepare the first time. */
 static const char *prepared_name(struct pconn *c, struct fa_pgq *q, char *name, size_t n)
 {
 	struct prep *pr;
 	int i, free_slot = -1;
 
 	for (i = 0; i < c->nprepared; i++) {
-		if (c->prepared[i] && strcmp(c->prepared[i], q->sql) == 0) {
+		if (stmt_is(&c->prepared[i], q)) {
 			snprintf(name, n, "fa_%d", i);
 			return name;
 		}
-		if (!c->prepared[i] && free_slot < 0)
+		if (!c->prepared[i].sql && free_slot < 0)
 			free_slot = i;
 	}
 	if (free_slot < 0 && c->nprepared == FA_POOL_MAX_PREPARED)
 		return NULL;
 	i = free_slot >= 0 ? free_slot : c->nprepared;
 	snprintf(name, n, "fa_%d", i);
-	if (!(pr = calloc(1, sizeof(*pr))) || !(c->prepared[i] = strdup(q->sql)) ||
+	if (!(pr = calloc(1, sizeof(*pr))) || !stmt_set(&c->prepared[i], q) ||
 	    !PQsendPrepare(c->pg, name, q->sql, q->nparams, q->types)) {
+		if (pr)
+			stmt_clear(&c->prepared[i]);
 		free(pr);
 		return NULL;
 	}
@@ -419,8 +468,8 @@ void fa_pool_free(struct fa_pool *p)
 			fa_loop_del(p->loop, &c->io);
 		fail_queue(p, &c->head, FA_EINTR);
 		PQfinish(c->pg);
-		for (int j = 0; j < c->nprepared; j++)
-			free(c->prepared[j]);
+		for (int j = 0; c->prepared && j < c->nprepared; j++)
+			stmt_clear(&c->prepared[j]);
 		free(c->prepared);
 	}
 	fail_queue(p, &p->qhead, FA_EINTR);

@@ -10,7 +10,9 @@
  * trip per batch with clear error semantics; more overlaps round trips.
  *
  * A query marked prepare is prepared once per connection (the pool names
- * it) and then executed by name: parse and plan once, not per call.
+ * it) and then executed by name: parse and plan once, not per call.  A
+ * statement is its text and its parameter types together: the same text
+ * with other types is prepared again, under another name.
  *
  * Results are handed to the query's on_result callback, which owns and
  * must PQclear() them; on_done runs once when the query's results end.

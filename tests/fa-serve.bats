@@ -94,6 +94,12 @@ setup() {
 	base=http://127.0.0.1:$port
 }
 
+# A server a test started for itself ($spid) must not outlive a failure:
+# bats would wait for it.
+teardown() {
+	if [ -n "${spid:-}" ]; then kill -TERM "$spid" 2>/dev/null || true; fi
+}
+
 # Sends raw bytes, prints what comes back (the server closes or 2 s pass).
 raw() {
 	exec 3<>"/dev/tcp/127.0.0.1/$port"
@@ -315,6 +321,23 @@ raw() {
 	exec 4<&-
 	kill -TERM "$pid"
 	wait "$pid"
+}
+
+@test "SIGHUP: a route whose SQL stays but whose parameter types change is prepared anew" {
+	dir=$BATS_TEST_TMPDIR/r
+	mkdir -p "$dir"
+	printf -- '-- name: t\n-- route: GET /t\n-- param: x int\n-- returns: one\nSELECT pg_typeof(:x)::text AS t;\n' > "$dir/t.sql"
+	fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$dir" 2> "$BATS_TEST_TMPDIR/log" &
+	spid=$!
+	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
+	p=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/log")
+	[ "$(curl -sS "http://127.0.0.1:$p/t?x=1")" = '{"t":"integer"}' ]
+	sed -i 's/x int/x text/' "$dir/t.sql"
+	kill -HUP "$spid"
+	for _ in $(seq 50); do grep -q reloaded "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
+	[ "$(curl -sS "http://127.0.0.1:$p/t?x=1")" = '{"t":"text"}' ]
+	kill -TERM "$spid"
+	wait "$spid"
 }
 
 @test "a client that leaves while its query runs does not hurt the server" {
