@@ -657,6 +657,108 @@ static int order_params(struct parser *p, struct block *b)
 }
 
 /* Ends block b with its statement (sql "" when none) and keeps the query. */
+/* ---- limit -------------------------------------------------------------- */
+
+/* Past a quoted string, identifier, dollar quote or comment at s[i]; i when none. */
+static size_t skip_quoted(const char *s, size_t i)
+{
+	size_t j, tag;
+
+	if (s[i] == '-' && s[i + 1] == '-')
+		return i + strcspn(s + i, "\n");
+	if (s[i] == '/' && s[i + 1] == '*') {
+		int depth = 1;
+
+		for (j = i + 2; s[j] && depth; j++)
+			if (s[j] == '/' && s[j + 1] == '*')
+				depth++, j++;
+			else if (s[j] == '*' && s[j + 1] == '/')
+				depth--, j++;
+		return j;
+	}
+	if (s[i] == '\'' || s[i] == '"') {
+		bool esc = s[i] == '\'' && i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e');
+
+		for (j = i + 1; s[j]; j++) {
+			if (esc && s[j] == '\\' && s[j + 1])
+				j++;
+			else if (s[j] == s[i] && s[j + 1] == s[i])
+				j++;
+			else if (s[j] == s[i])
+				return j + 1;
+		}
+		return j;
+	}
+	if (s[i] == '$' && !isdigit((unsigned char)s[i + 1])) {
+		for (tag = i + 1; isalnum((unsigned char)s[tag]) || s[tag] == '_'; tag++)
+			;
+		if (s[tag] != '$')
+			return i;
+		tag = tag + 1 - i;      /* "$tag$" */
+		for (j = i + tag; s[j]; j++)
+			if (s[j] == '$' && !strncmp(s + j, s + i, tag))
+				return j + tag;
+		return j;
+	}
+	return i;
+}
+
+/*
+ * Whether sql can be wrapped as SELECT * FROM (sql) LIMIT n: a query
+ * (SELECT, VALUES, TABLE, or WITH over them), not a write and not SELECT
+ * INTO.  Any INSERT, UPDATE, DELETE, MERGE or INTO outside quotes and
+ * comments says no, so SELECT ... FOR UPDATE is cut by the client too.
+ */
+static bool limit_wraps(const char *sql)
+{
+	static const char *const writes[] = { "insert", "update", "delete", "merge", "into" };
+	bool first = true, query = false;
+	size_t i = 0, j, n;
+
+	while (sql[i]) {
+		if ((j = skip_quoted(sql, i)) != i) {
+			i = j;
+			continue;
+		}
+		if (!isalpha((unsigned char)sql[i]) && sql[i] != '_') {
+			i++;
+			continue;
+		}
+		for (n = 0; isalnum((unsigned char)sql[i + n]) || sql[i + n] == '_' ||
+		     sql[i + n] == '$'; n++)
+			;
+		if (first)
+			query = (n == 6 && !strncasecmp(sql + i, "select", 6)) ||
+				(n == 6 && !strncasecmp(sql + i, "values", 6)) ||
+				(n == 5 && !strncasecmp(sql + i, "table", 5)) ||
+				(n == 4 && !strncasecmp(sql + i, "with", 4));
+		first = false;
+		for (size_t k = 0; k < sizeof(writes) / sizeof(writes[0]); k++)
+			if (strlen(writes[k]) == n && !strncasecmp(sql + i, writes[k], n))
+				return false;
+		i += n;
+	}
+	return query;
+}
+
+/* The limit goes into the statement, so the server makes only those rows. */
+static int apply_limit(struct parser *p, struct fa_query *q)
+{
+	struct fa_buf b;
+
+	if (!q->limit || !q->sql[0] || !limit_wraps(q->sql))
+		return 0;
+	fa_buf_init(&b, 0);
+	/* own lines: a -- comment ending the statement must not eat the ")" */
+	if (fa_buf_printf(&b, "SELECT * FROM (\n%s\n) AS fa_limited LIMIT %ld", q->sql,
+			  q->limit) != FA_OK)
+		return fa_buf_release(&b), nomem(p);
+	free(q->sql);
+	q->sql = fa_buf_detach(&b, NULL);
+	q->limit_in_sql = true;
+	return 0;
+}
+
 static int block_done(struct parser *p, struct block *b, const char *sql,
 		      const char *raw, int sql_line)
 {
@@ -677,6 +779,8 @@ static int block_done(struct parser *p, struct block *b, const char *sql,
 	while (n > 0 && is_blank(sql[n - 1]))
 		n--;
 	if (!(q->sql = dup_n(p, sql, n)))
+		return -1;
+	if (apply_limit(p, q) < 0)
 		return -1;
 	if (!(q->description = dup_s(p, b->desc.data ? b->desc.data : "")))
 		return -1;

@@ -83,6 +83,12 @@ struct fa_query {
 	enum fa_returns returns;
 	int timeout_ms;         /* statement timeout; 0: the server's */
 	long limit;             /* at most this many rows; 0: no limit */
+	/*
+	 * The limit is in sql: a query is wrapped as SELECT * FROM (...) LIMIT
+	 * n, so the server stops after n rows.  False for writes (their rows
+	 * come from RETURNING): the caller must cut the rows itself.
+	 */
+	bool limit_in_sql;
 	char *listen;           /* NOTIFY channel streamed as SSE, or NULL */
 	int cache_s;            /* -1: no caching; 0: ETag only; else max-age */
 	const char *file;       /* the name given to add, the set's copy */

@@ -10,6 +10,9 @@ DROP SCHEMA IF EXISTS faserve CASCADE;
 CREATE SCHEMA faserve;
 CREATE TABLE faserve.items (id int PRIMARY KEY, name text NOT NULL, price numeric(8,2) CHECK (price >= 0), tags text[]);
 INSERT INTO faserve.items VALUES (1, 'apple', 1.25, '{fruit,red}'), (2, 'pear, green', 0.5, '{fruit}'), (3, 'Zoë "quoted"', 10, '{}');
+-- fails when asked for an 11th row: proves a limit stopped the server
+CREATE FUNCTION faserve.upto10(i int) RETURNS int LANGUAGE plpgsql VOLATILE AS $$
+BEGIN IF i > 10 THEN RAISE EXCEPTION 'row % was made', i; END IF; RETURN i; END $$;
 SQL
 	dir=$BATS_FILE_TMPDIR/routes
 	mkdir -p "$dir"
@@ -66,6 +69,17 @@ SELECT pg_sleep(0.4) AS slept;
 -- route: GET /big
 -- returns: stream
 SELECT i, md5(i::text) AS h FROM generate_series(1, 1000000) i;
+
+-- name: first3
+-- route: GET /first3
+-- limit: 3
+SELECT faserve.upto10(i) AS n FROM generate_series(1, 1000000) i;
+
+-- name: add_many
+-- route: POST /many
+-- limit: 2
+INSERT INTO faserve.items (id, name, price) SELECT i, 'n' || i, 1 FROM generate_series(100, 104) i
+RETURNING id;
 
 -- name: breaks
 -- route: GET /breaks
@@ -455,6 +469,16 @@ own_server() {
 	run curl -sS -D - -o /dev/null -H "If-None-Match: $etag" "$base/items/1"
 	assert_contains "$output" "304"
 	[[ "$output" != *Content-Length* ]]
+}
+
+@test "limit: a query stops on the server after its rows; a write runs whole and is cut" {
+	run curl -sS -o "$BATS_TEST_TMPDIR/body" -w '%{http_code} %{time_total}' "$base/first3"
+	echo "$output"
+	[ "${output%% *}" = 200 ]
+	awk -v t="${output#* }" 'BEGIN { exit !(t < 2) }'
+	[ "$(jq -c . "$BATS_TEST_TMPDIR/body")" = '[{"n":1},{"n":2},{"n":3}]' ]
+	[ "$(curl -sS -X POST "$base/many" | jq -c .)" = '[{"id":100},{"id":101}]' ]
+	[ "$(psql_fa -tA -c 'select count(*) from faserve.items where id between 100 and 104')" = 5 ]
 }
 
 @test "JSON body numbers reach parameters exactly as written" {

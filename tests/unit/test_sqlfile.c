@@ -130,8 +130,8 @@ static void test_every_key(void)
 		"-- cache: etag\n"
 		"SELECT * FROM p WHERE (:category IS NULL OR c = :category)\n"
 		"  AND t && :tags AND l = :label LIMIT :max\n",
-		"SELECT * FROM p WHERE ($1 IS NULL OR c = $1)\n"
-		"  AND t && $2 AND l = $3 LIMIT $4");
+		"SELECT * FROM (\nSELECT * FROM p WHERE ($1 IS NULL OR c = $1)\n"
+		"  AND t && $2 AND l = $3 LIMIT $4\n) AS fa_limited LIMIT 1000");
 	if (!q)
 		return;
 	CHECK_STR(q->description, "Products, newest first.\n\n"
@@ -506,6 +506,29 @@ static void test_routes(void)
 	CHECK_STR(route("get", "/items"), "- allow=1");
 }
 
+/* limit: queries are wrapped so the server stops; writes are not. */
+static void test_limit(void)
+{
+	const struct fa_query *q;
+
+	q = LOAD_ONE("-- name: q\n-- limit: 3\nSELECT i FROM t -- the rows\n;\n",
+		     "SELECT * FROM (\nSELECT i FROM t -- the rows\n) AS fa_limited LIMIT 3");
+	CHECK(q && q->limit == 3 && q->limit_in_sql);
+	q = LOAD_ONE("-- name: q\n-- limit: 5\n/* c */ (VALUES (1))",
+		     "SELECT * FROM (\n/* c */ (VALUES (1))\n) AS fa_limited LIMIT 5");
+	q = LOAD_ONE("-- name: q\n-- limit: 2\nWITH x AS (SELECT 'insert' AS \"update\", $$delete$$) TABLE x",
+		     "SELECT * FROM (\nWITH x AS (SELECT 'insert' AS \"update\", $$delete$$) TABLE x\n) AS fa_limited LIMIT 2");
+	q = LOAD_ONE("-- name: q\n-- limit: 2\nWITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x",
+		     "WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x");
+	CHECK(q && q->limit == 2 && !q->limit_in_sql);
+	q = LOAD_ONE("-- name: q\n-- limit: 2\nINSERT INTO t SELECT 1 RETURNING *",
+		     "INSERT INTO t SELECT 1 RETURNING *");
+	CHECK(q && !q->limit_in_sql);
+	q = LOAD_ONE("-- name: q\n-- limit: 2\nSELECT * FROM t FOR UPDATE", "SELECT * FROM t FOR UPDATE");
+	q = LOAD_ONE("-- name: q\nSELECT 1", "SELECT 1");
+	CHECK(q && !q->limit_in_sql);
+}
+
 /* fa_qparam_check() is fa_pgtext_check() with the parameter's name in front. */
 static void test_values(void)
 {
@@ -571,6 +594,7 @@ int main(int argc, char **argv)
 	test_files();
 	test_routes();
 	test_values();
+	test_limit();
 	test_examples(argc > 1 ? argv[1] : "examples/routes");
 	fa_sqlfile_set_release(&set);
 	printf("test_sqlfile: %d checks, %d failures\n", checks, failures);
