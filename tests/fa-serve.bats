@@ -252,12 +252,33 @@ raw() {
 	echo "${lines[0]}" | jq -e '.name == "kiwi"'
 }
 
-@test "/metrics counts requests in Prometheus text" {
-	curl -sS -o /dev/null "$base/live"
-	run curl -sS "$base/metrics"
-	[[ "$output" =~ fa_http_requests_total\ [1-9][0-9]* ]]
-	assert_contains "$output" 'fa_http_request_seconds_bucket{le="+Inf"}'
-	assert_contains "$output" 'fa_http_errors_total{class="4xx"}'
+@test "/metrics counts requests by route and status, with a latency histogram per route" {
+	own_server
+	for _ in 1 2 3; do curl -sS -o /dev/null "$sbase/items/1"; done
+	curl -sS -o /dev/null "$sbase/items/99"
+	curl -sS -o /dev/null "$sbase/items/abc"
+	curl -sS -o /dev/null "$sbase/nope"
+	curl -sS -o /dev/null "$sbase/live"
+	curl -sS -o "$BATS_TEST_TMPDIR/m" "$sbase/metrics"
+	kill -TERM "$spid"
+	wait "$spid"
+	m=$BATS_TEST_TMPDIR/m
+	cat "$m"
+	grep -qx 'fa_http_requests_total{route="get_item",status="200"} 3' "$m"
+	grep -qx 'fa_http_requests_total{route="get_item",status="404"} 1' "$m"
+	grep -qx 'fa_http_requests_total{route="get_item",status="400"} 1' "$m"
+	grep -qx 'fa_http_requests_total{route="-",status="404"} 1' "$m"
+	grep -qx 'fa_http_requests_total{route="-",status="200"} 1' "$m"
+	grep -qx '# TYPE fa_http_request_duration_seconds histogram' "$m"
+	grep -qx 'fa_http_request_duration_seconds_count{route="get_item"} 5' "$m"
+	grep -qx 'fa_http_request_duration_seconds_bucket{route="get_item",le="+Inf"} 5' "$m"
+	grep -q '^fa_http_request_duration_seconds_sum{route="get_item"} [0-9.]*$' "$m"
+	# buckets are cumulative and in order of le, and every sample line parses
+	awk '/^fa_http_request_duration_seconds_bucket\{route="get_item"/ {
+		split($0, f, "le=\""); split(f[2], g, "\""); le = g[1] == "+Inf" ? 1e9 : g[1] + 0
+		if (le <= last_le || $2 < last_n) exit 1; last_le = le; last_n = $2; n++ }
+		END { exit n != 12 }' "$m"
+	awk '!/^#/ && NF != 2 { exit 1 } !/^#/ && $2 !~ /^[0-9.]+$/ { exit 1 }' "$m"
 }
 
 @test "--check lists the routes; a broken file is exit 4 with file:line" {

@@ -437,36 +437,24 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 
 static void metrics(struct fa_hreq *rq, struct app *a)
 {
-	static const char *const le[] = { "0.001", "0.002", "0.005", "0.01", "0.025", "0.05",
-					  "0.1", "0.25", "0.5", "1", "2.5", "+Inf" };
-	uint64_t req = 0, e4 = 0, e5 = 0, db = 0, lat[12] = { 0 };
+	uint64_t e4 = 0, e5 = 0, db = 0;
 	struct fa_buf b;
 
 	for (int i = 0; i < a->nworkers; i++) {
-		struct wctx *w = a->workers[i];
+		struct wctx *w = __atomic_load_n(&a->workers[i], __ATOMIC_ACQUIRE);
 
 		if (!w)
 			continue;
-		req += __atomic_load_n(&w->requests, __ATOMIC_RELAXED);
 		e4 += __atomic_load_n(&w->errors4xx, __ATOMIC_RELAXED);
 		e5 += __atomic_load_n(&w->errors5xx, __ATOMIC_RELAXED);
 		db += __atomic_load_n(&w->db_ns, __ATOMIC_RELAXED);
-		for (int k = 0; k < 12; k++)
-			lat[k] += __atomic_load_n(&w->lat[k], __ATOMIC_RELAXED);
 	}
 	fa_buf_init(&b, 0);
-	fa_buf_printf(&b, "# TYPE fa_http_requests_total counter\nfa_http_requests_total %llu\n"
-		      "# TYPE fa_http_errors_total counter\nfa_http_errors_total{class=\"4xx\"} %llu\n"
+	metrics_write(&b, a);
+	fa_buf_printf(&b, "# TYPE fa_http_errors_total counter\nfa_http_errors_total{class=\"4xx\"} %llu\n"
 		      "fa_http_errors_total{class=\"5xx\"} %llu\n"
-		      "# TYPE fa_db_seconds_total counter\nfa_db_seconds_total %.6f\n"
-		      "# TYPE fa_http_request_seconds histogram\n",
-		      (unsigned long long)req, (unsigned long long)e4, (unsigned long long)e5,
-		      (double)db / 1e9);
-	for (int k = 0, cum = 0; k < 12; k++) {
-		cum += (int)lat[k];
-		fa_buf_printf(&b, "fa_http_request_seconds_bucket{le=\"%s\"} %d\n", le[k], cum);
-	}
-	fa_buf_printf(&b, "fa_http_request_seconds_count %llu\n", (unsigned long long)req);
+		      "# TYPE fa_db_seconds_total counter\nfa_db_seconds_total %.6f\n",
+		      (unsigned long long)e4, (unsigned long long)e5, (double)db / 1e9);
 	fa_hres_simple(rq, 200, "text/plain; version=0.0.4", b.data);
 	fa_buf_release(&b);
 }
@@ -589,6 +577,7 @@ void *serve_init_worker(int index, struct fa_loop *loop, void *arg)
 
 	w->app = a;
 	w->loop = loop;
+	w->metrics = metrics_new();
 	if (!(w->pool = fa_pool_new(loop, &a->target, &o, &err)))
 		fprintf(stderr, "fa-serve: worker %d: %s\n", index, err.msg);
 	__atomic_store_n(&a->workers[index], w, __ATOMIC_RELEASE);
@@ -603,17 +592,8 @@ void serve_done_worker(int index, void *ctx, void *arg)
 	__atomic_store_n(&a->workers[index], NULL, __ATOMIC_RELEASE);
 	sse_release(w);
 	fa_pool_free(w->pool);
+	metrics_free(w->metrics);
 	free(w);
-}
-
-static int bucket(double secs)
-{
-	static const double up[] = { 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
-	int k = 0;
-
-	while (k < 11 && secs > up[k])
-		k++;
-	return k;
 }
 
 /*
@@ -694,20 +674,34 @@ static void access_log(struct app *a, const struct fa_hreq *rq, double secs)
 	fa_buf_release(&b);
 }
 
+/* The route a finished request went to, found again: "" when none. */
+static const char *route_of(const struct fa_hreq *rq, struct app *a)
+{
+	struct fa_sqlfile_set *routes = __atomic_load_n(&a->routes, __ATOMIC_ACQUIRE);
+	struct fa_route_match m;
+	char method[16];
+
+	if (is(rq, "/live") || is(rq, "/metrics") || is(rq, "/ready"))
+		return "";
+	snprintf(method, sizeof(method), "%.*s", (int)rq->method_len, rq->method);
+	if (!strcmp(method, "HEAD"))
+		snprintf(method, sizeof(method), "GET");
+	return fa_sqlfile_match(routes, method, rq->path, rq->path_len, &m) ? m.query->name : "";
+}
+
 void serve_done(const struct fa_hreq *rq, void *arg)
 {
 	struct app *a = arg;
 	struct wctx *w = rq->worker_ctx;
-	double secs = (double)(fa_now_ns() - rq->t0) / 1e9;
+	uint64_t ns = fa_now_ns() - rq->t0;
 
 	if (w) {
-		__atomic_add_fetch(&w->requests, 1, __ATOMIC_RELAXED);
 		if (rq->status >= 500)
-			__atomic_add_fetch(&w->errors5xx, 1, __ATOMIC_RELAXED);
+			__atomic_store_n(&w->errors5xx, w->errors5xx + 1, __ATOMIC_RELAXED);
 		else if (rq->status >= 400)
-			__atomic_add_fetch(&w->errors4xx, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&w->lat[bucket(secs)], 1, __ATOMIC_RELAXED);
+			__atomic_store_n(&w->errors4xx, w->errors4xx + 1, __ATOMIC_RELAXED);
+		metrics_count(w->metrics, route_of(rq, a), rq->status, ns);
 	}
 	if (a->access_log)
-		access_log(a, rq, secs);
+		access_log(a, rq, (double)ns / 1e9);
 }

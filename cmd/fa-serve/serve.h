@@ -44,11 +44,18 @@ struct wctx {
 	char **channels;                /* channels LISTENed to so far */
 	int nchannels;
 	/* counters written by this worker only, read by /metrics */
-	uint64_t requests, errors5xx, errors4xx, db_ns;
-	uint64_t lat[12];               /* latency buckets, see serve.c */
+	uint64_t errors5xx, errors4xx, db_ns;
+	struct wmetrics *metrics;       /* by route and status, see metrics.c */
 };
 
 void serve_handle(struct fa_hreq *rq, void *app);
+/* A worker's counters by route; written only by that worker. */
+struct wmetrics *metrics_new(void);
+void metrics_free(struct wmetrics *m);
+/* Counts one answer of route (NULL or "": no route, counted as "-"). */
+void metrics_count(struct wmetrics *m, const char *route, int status, uint64_t ns);
+/* Appends every worker's sums in the Prometheus text format. */
+void metrics_write(struct fa_buf *b, struct app *a);
 /*
  * A stream route: the statement runs on its own connection, read only as
  * fast as the client takes the rows; results go to q's callbacks.
