@@ -1,10 +1,9 @@
-#include "hserver.h"
+#include "hserver_int.h"
 
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,66 +14,10 @@
 
 #include "hmap.h"
 #include "stats.h"
+#include "tls.h"
 
-#define MAX_HEADERS 100
 #define READ_CHUNK 65536
-#define HIGH_WATER (256 * 1024)
-#define LOW_WATER (64 * 1024)
-
-/*
- * C_LINGER: the last response is out and writing is shut down; input is
- * read and dropped until the client closes (or LINGER_MS pass), because
- * closing with unread input makes the kernel reset the connection, and a
- * reset can destroy the response before the client reads it.
- */
-enum conn_state { C_HEAD, C_BODY, C_HANDLING, C_CLOSING, C_LINGER };
-
 #define LINGER_MS 2000
-
-struct worker;
-
-struct fa_hconn {
-	struct worker *w;
-	struct fa_io io;
-	struct fa_timer timer;
-	enum conn_state state;
-	struct fa_buf in, out, body, extra;     /* extra: headers added before start */
-	struct fa_h1_request h1;
-	struct fa_h1_header hdrs[MAX_HEADERS];
-	struct fa_h1_chunked chunked;
-	struct fa_h1_header trailers[16];
-	size_t chunked_used;            /* request bytes the decoder has taken */
-	struct fa_hreq rq;
-	int requests;
-	bool keep_alive, chunked_out, started, sent_continue;
-	bool dead;                      /* closed while the application answers */
-	char peer[64];
-	void (*resume)(struct fa_hreq *rq, void *arg);
-	void *resume_arg;
-	void (*abort)(struct fa_hreq *rq, void *arg);
-	void *abort_arg;
-	struct fa_hconn *prev, *next;
-};
-
-struct worker {
-	struct fa_hserver *s;
-	int index;
-	pthread_t thread;
-	struct fa_loop *loop;
-	struct fa_io listen_io, wake_io;
-	int wake_fd;
-	void *ctx;
-	struct fa_hconn *conns;
-	int nconns;
-	bool stopping;
-};
-
-struct fa_hserver {
-	struct fa_hserver_opts o;
-	struct worker *workers;
-	int port;
-	volatile int stop;
-};
 
 /* ---- listening ---- */
 
@@ -151,20 +94,68 @@ static int listen_on(const char *addr, int *port, struct fa_error *err)
 	return fd;
 }
 
+/* ---- transport: the socket, or TLS over it ---- */
+
+ssize_t hs_recv(struct fa_hconn *c, void *p, size_t n)
+{
+	ssize_t r;
+	int want = 0;
+
+	if (c->ssl) {
+		c->tls_want_out = false;
+		if ((r = fa_tls_read(c->ssl, p, n, &want)) >= 0)
+			return r;
+		c->tls_want_out = want == FA_TLS_WANT_WRITE;
+		return want ? -1 : -2;
+	}
+	do
+		r = read(c->io.fd, p, n);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
+	return r;
+}
+
+ssize_t hs_send(struct fa_hconn *c, const void *p, size_t n)
+{
+	ssize_t r;
+	int want = 0;
+
+	if (c->ssl) {
+		if ((r = fa_tls_write(c->ssl, p, n, &want)) > 0)
+			return r;
+		return want ? -1 : -2;
+	}
+	do
+		r = send(c->io.fd, p, n, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
+	return r;
+}
+
 /* ---- output ---- */
 
-static void conn_close(struct fa_hconn *c);
 static void advance(struct fa_hconn *c);
 static void refuse(struct fa_hconn *c, int status, const char *why);
 
-static void want(struct fa_hconn *c)
+void hs_want(struct fa_hconn *c)
 {
 	uint32_t ev = 0;
 
-	if (c->state == C_HEAD || c->state == C_BODY)
-		ev |= FA_IN;
-	if (c->out.len)
-		ev |= FA_OUT;
+	if (c->dead)
+		return;
+	if (c->state == C_H2) {
+		if (fa_h2_want_read(c->h2) && !c->h2_broken)
+			ev |= FA_IN;
+		if (c->out.len || c->kick || fa_h2_want_write(c->h2))
+			ev |= FA_OUT;
+	} else {
+		if (c->state == C_HEAD || c->state == C_BODY || c->state == C_LINGER)
+			ev |= FA_IN;
+		if (c->out.len || c->tls_want_out)
+			ev |= FA_OUT;
+	}
 	fa_loop_mod(c->w->loop, &c->io, ev);
 }
 
@@ -174,38 +165,45 @@ static void want(struct fa_hconn *c)
  */
 static bool flush_out(struct fa_hconn *c)
 {
+	bool progress = false;
+
 	if (c->dead) {
 		fa_buf_reset(&c->out);
 		return false;
 	}
 	while (c->out.len) {
-		ssize_t n = write(c->io.fd, c->out.data, c->out.len);
+		ssize_t n = hs_send(c, c->out.data, c->out.len);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n == -1)
 			break;
-		if (n <= 0) {
-			conn_close(c);
+		if (n < 0) {
+			hs_conn_close(c);
 			return false;
 		}
 		fa_buf_consume(&c->out, (size_t)n);
+		progress = true;
 	}
+	if (c->out.len && c->state == C_HANDLING && (progress || c->timer.slot < 0))
+		hs_arm(c, c->w->s->o.send_timeout_ms);  /* a send timeout from the last progress */
+	else if (!c->out.len && c->state == C_HANDLING)
+		fa_timer_stop(c->w->loop, &c->timer);
 	if (!c->out.len && c->state == C_CLOSING) {
 		c->state = C_LINGER;
+		if (c->ssl)
+			SSL_shutdown(c->ssl);
 		shutdown(c->io.fd, SHUT_WR);
 		fa_timer_start(c->w->loop, &c->timer, LINGER_MS);
 		fa_loop_mod(c->w->loop, &c->io, FA_IN);
 		return false;
 	}
-	if (c->resume && c->out.len < LOW_WATER) {
-		void (*resume)(struct fa_hreq *, void *) = c->resume;
+	if (c->res.resume && c->out.len < HS_LOW_WATER) {
+		void (*resume)(struct fa_hreq *, void *) = c->res.resume;
 
-		c->resume = NULL;
-		resume(&c->rq, c->resume_arg);
+		c->res.resume = NULL;
+		resume(&c->rq, c->res.resume_arg);
 		return false;   /* the producer may have ended (or closed) it */
 	}
-	want(c);
+	hs_want(c);
 	return true;
 }
 
@@ -217,20 +215,27 @@ static void on_timeout(struct fa_timer *t)
 {
 	struct fa_hconn *c = t->ctx;
 
-	if (c->state == C_LINGER) {
-		conn_close(c);
+	if (c->state == C_H2) {
+		hs_h2_timeout(c);
 		return;
 	}
-	if (c->state == C_HANDLING)
-		return;         /* the application answers; its own timeouts apply */
+	if (c->state == C_LINGER) {
+		hs_conn_close(c);
+		return;
+	}
+	if (c->state == C_HANDLING || c->state == C_CLOSING) {
+		if (c->out.len)
+			hs_conn_close(c);       /* the send timeout: the client took nothing */
+		return;         /* else the application answers; its own timeouts apply */
+	}
 	if (c->state == C_HEAD && !c->in.len) {
-		conn_close(c);  /* an idle keep-alive connection */
+		hs_conn_close(c);       /* an idle keep-alive connection */
 		return;
 	}
 	refuse(c, 408, "request timeout");
 }
 
-static void arm(struct fa_hconn *c, int ms)
+void hs_arm(struct fa_hconn *c, int ms)
 {
 	if (ms > 0)
 		fa_timer_start(c->w->loop, &c->timer, (uint64_t)ms);
@@ -246,17 +251,39 @@ void fa_hserver_stop(struct fa_hserver *s)
 			continue;
 }
 
+static void res_release(struct hs_res *res)
+{
+	fa_buf_release(&res->extra);
+	fa_henc_release(&res->enc);
+}
+
+/* Frees a closed connection once no request of it is left to answer. */
+void hs_conn_free(struct fa_hconn *c)
+{
+	if (c->reqs || (c->state == C_HANDLING && c->dead))
+		return;
+	fa_buf_release(&c->in);
+	fa_buf_release(&c->out);
+	fa_buf_release(&c->body);
+	res_release(&c->res);
+	free(c);
+}
+
 /*
- * Closes the socket.  A connection whose request the application is still
- * answering is only marked dead: its memory stays until fa_hres_end().
+ * Closes the socket.  A connection with requests the application is
+ * still answering is only marked dead: its memory stays until their
+ * fa_hres_end().
  */
-static void conn_close(struct fa_hconn *c)
+void hs_conn_close(struct fa_hconn *c)
 {
 	struct worker *w = c->w;
 
 	if (!c->dead) {
 		fa_timer_stop(w->loop, &c->timer);
 		fa_loop_del(w->loop, &c->io);
+		if (c->ssl)
+			fa_tls_conn_free(c->ssl);
+		c->ssl = NULL;
 		close(c->io.fd);
 		if (c->prev)
 			c->prev->next = c->next;
@@ -265,18 +292,18 @@ static void conn_close(struct fa_hconn *c)
 		if (c->next)
 			c->next->prev = c->prev;
 		w->nconns--;
-	}
-	if (c->state == C_HANDLING && !c->dead) {
 		c->dead = true;
-		if (c->abort)
-			c->abort(&c->rq, c->abort_arg);
-		return;
+		if (c->state == C_H2) {
+			hs_h2_closed(c);
+		} else if (c->state == C_HANDLING && c->res.abort) {
+			void (*abort)(struct fa_hreq *, void *) = c->res.abort;
+
+			c->res.abort = NULL;
+			abort(&c->rq, c->res.abort_arg);
+			return;         /* which may have ended the request and freed c */
+		}
 	}
-	fa_buf_release(&c->in);
-	fa_buf_release(&c->out);
-	fa_buf_release(&c->body);
-	fa_buf_release(&c->extra);
-	free(c);
+	hs_conn_free(c);
 }
 
 static void peer_name(int fd, char *out, size_t n)
@@ -289,13 +316,19 @@ static void peer_name(int fd, char *out, size_t n)
 		getnameinfo((struct sockaddr *)&ss, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST);
 }
 
-static void conn_new(struct worker *w, int fd)
+static void conn_new(struct worker *w, int fd, bool tls)
 {
 	const struct fa_hserver_opts *o = &w->s->o;
 	struct fa_hconn *c;
+	struct fa_error err;
 	int one = 1;
 
 	if (w->nconns >= o->max_conns || !(c = calloc(1, sizeof(*c)))) {
+		close(fd);
+		return;
+	}
+	if (tls && !(c->ssl = fa_tls_conn_new(o->tls, fd, &err))) {
+		free(c);
 		close(fd);
 		return;
 	}
@@ -306,7 +339,7 @@ static void conn_new(struct worker *w, int fd)
 	fa_buf_init(&c->in, o->max_head + o->max_body + READ_CHUNK);
 	fa_buf_init(&c->out, 0);
 	fa_buf_init(&c->body, o->max_body);
-	fa_buf_init(&c->extra, 64 * 1024);
+	fa_buf_init(&c->res.extra, 64 * 1024);
 	fa_timer_init(&c->timer, on_timeout, c);
 	c->io = (struct fa_io){ .fd = fd, .cb = conn_io, .ctx = c };
 	c->next = w->conns;
@@ -315,16 +348,17 @@ static void conn_new(struct worker *w, int fd)
 	w->conns = c;
 	w->nconns++;
 	fa_loop_add(w->loop, &c->io, FA_IN);
-	arm(c, o->header_timeout_ms);
+	hs_arm(c, o->header_timeout_ms);
 }
 
 static void on_accept(struct fa_io *io, uint32_t ev)
 {
-	struct worker *w = io->ctx;
+	struct listener *l = io->ctx;
+	struct worker *w = l->w;
 	int fd;
 
 	while (!w->stopping && (fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
-		conn_new(w, fd);
+		conn_new(w, fd, l->tls);
 }
 
 /* Stop: no new connections; idle ones close; busy ones finish first. */
@@ -339,20 +373,26 @@ static void on_wake(struct fa_io *io, uint32_t ev)
 	if (!w->s->stop || w->stopping)
 		return;
 	w->stopping = true;
-	fa_loop_del(w->loop, &w->listen_io);
-	close(w->listen_io.fd);
+	for (int i = 0; i < w->nls; i++) {
+		fa_loop_del(w->loop, &w->ls[i].io);
+		close(w->ls[i].io.fd);
+	}
 	for (c = w->conns; c; c = next) {
 		next = c->next;
 		c->keep_alive = false;
-		if (c->state == C_HANDLING && c->abort) {
-			void (*abort)(struct fa_hreq *, void *) = c->abort;
+		if (c->state == C_H2) {
+			hs_h2_stop(c);
+			continue;
+		}
+		if (c->state == C_HANDLING && c->res.abort) {
+			void (*abort)(struct fa_hreq *, void *) = c->res.abort;
 
-			c->abort = NULL;        /* endless responses end now */
-			abort(&c->rq, c->abort_arg);
+			c->res.abort = NULL;    /* endless responses end now */
+			abort(&c->rq, c->res.abort_arg);
 			continue;
 		}
 		if ((c->state == C_HEAD && !c->in.len && !c->out.len) || c->state == C_LINGER)
-			conn_close(c);
+			hs_conn_close(c);
 	}
 }
 
@@ -363,7 +403,8 @@ static void *worker_main(void *arg)
 
 	if (o->init_worker)
 		w->ctx = o->init_worker(w->index, w->loop, o->app);
-	fa_loop_add(w->loop, &w->listen_io, FA_IN);
+	for (int i = 0; i < w->nls; i++)
+		fa_loop_add(w->loop, &w->ls[i].io, FA_IN);
 	fa_loop_add(w->loop, &w->wake_io, FA_IN);
 	while (!w->stopping || w->conns)
 		if (fa_loop_run_once(w->loop, 1000) < 0 && errno != EINTR)
@@ -373,43 +414,78 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+static enum fa_err add_listener(struct worker *w, const char *addr, int *port, bool tls,
+				struct fa_error *err)
+{
+	struct listener *l = &w->ls[w->nls];
+	int fd = listen_on(addr, port, err);
+
+	if (fd < 0)
+		return err->code;
+	w->nls++;
+	*l = (struct listener){ .io = { .fd = fd, .cb = on_accept, .ctx = l }, .w = w, .tls = tls };
+	return FA_OK;
+}
+
+static enum fa_err worker_init(struct fa_hserver *s, struct worker *w, int i, struct fa_error *err)
+{
+	const struct fa_hserver_opts *o = &s->o;
+
+	w->s = s;
+	w->index = i;
+	w->wake_fd = -1;
+	if (o->listen && add_listener(w, o->listen, &s->port, false, err))
+		return err->code;
+	if (o->tls_listen && add_listener(w, o->tls_listen, &s->tls_port, true, err))
+		return err->code;
+	if (!(w->loop = fa_loop_new(err)))
+		return err->code;
+	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->wake_io = (struct fa_io){ .fd = w->wake_fd, .cb = on_wake, .ctx = w };
+	return FA_OK;
+}
+
 struct fa_hserver *fa_hserver_new(const struct fa_hserver_opts *o, struct fa_error *err)
 {
 	struct fa_hserver *s = calloc(1, sizeof(*s));
+	int n = o->threads > 0 ? o->threads : 1;
 
-	if (!s || !(s->workers = calloc((size_t)(o->threads > 0 ? o->threads : 1),
-					sizeof(*s->workers)))) {
+	if (!s || !(s->workers = calloc((size_t)n, sizeof(*s->workers)))) {
 		free(s);
 		fa_error_set(err, FA_ENOMEM, "out of memory");
 		return NULL;
 	}
 	s->o = *o;
-	if (s->o.threads <= 0)
-		s->o.threads = 1;
-	for (int i = 0; i < s->o.threads; i++) {
-		struct worker *w = &s->workers[i];
-		int fd;
-
-		w->s = s;
-		w->index = i;
-		w->wake_fd = -1;
-		if ((fd = listen_on(o->listen, &s->port, err)) < 0 || !(w->loop = fa_loop_new(err))) {
-			if (fd >= 0)
-				close(fd);
-			s->o.threads = i;
+	s->o.threads = n;
+	if (!o->listen && !o->tls_listen) {
+		fa_error_set(err, FA_EUSAGE, "nothing to listen on");
+		s->o.threads = 0;
+		fa_hserver_free(s);
+		return NULL;
+	}
+	if (o->tls_listen && !o->tls) {
+		fa_error_set(err, FA_EUSAGE, "a TLS listener needs a certificate");
+		s->o.threads = 0;
+		fa_hserver_free(s);
+		return NULL;
+	}
+	for (int i = 0; i < n; i++)
+		if (worker_init(s, &s->workers[i], i, err)) {
+			s->o.threads = i + 1;
 			fa_hserver_free(s);
 			return NULL;
 		}
-		w->listen_io = (struct fa_io){ .fd = fd, .cb = on_accept, .ctx = w };
-		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		w->wake_io = (struct fa_io){ .fd = w->wake_fd, .cb = on_wake, .ctx = w };
-	}
 	return s;
 }
 
 int fa_hserver_port(const struct fa_hserver *s)
 {
 	return s->port;
+}
+
+int fa_hserver_tls_port(const struct fa_hserver *s)
+{
+	return s->tls_port;
 }
 
 enum fa_err fa_hserver_run(struct fa_hserver *s)
@@ -430,20 +506,27 @@ void fa_hserver_free(struct fa_hserver *s)
 		struct worker *w = &s->workers[i];
 
 		while (w->conns)
-			conn_close(w->conns);
-		if (!w->stopping && w->listen_io.fd > 0)
-			close(w->listen_io.fd);
+			hs_conn_close(w->conns);
+		if (!w->stopping)
+			for (int k = 0; k < w->nls; k++)
+				close(w->ls[k].io.fd);
 		if (w->wake_fd >= 0)
 			close(w->wake_fd);
-		fa_loop_free(w->loop);
+		if (w->loop)
+			fa_loop_free(w->loop);
 	}
 	free(s->workers);
 	free(s);
 }
 
-/* ---- requests ---- */
+/* ---- HTTP/1.1 requests ---- */
 
 static void dispatch(struct fa_hconn *c);
+
+void hs_error_body(struct fa_buf *body, int status, const char *why)
+{
+	fa_hmap_error_json(body, status, NULL, why, NULL);      /* why may hold quotes */
+}
 
 /* An error before the application sees the request: answer and close. */
 static void refuse(struct fa_hconn *c, int status, const char *why)
@@ -451,11 +534,12 @@ static void refuse(struct fa_hconn *c, int status, const char *why)
 	struct fa_buf body;
 
 	fa_buf_init(&body, 0);
-	fa_hmap_error_json(&body, status, NULL, why, NULL);     /* why may hold quotes */
+	hs_error_body(&body, status, why);
 	c->keep_alive = false;
 	memset(&c->rq, 0, sizeof(c->rq));
 	c->rq.conn = c;
 	c->state = C_HANDLING;
+	hs_res_reset(&c->res);
 	fa_hres_simple(&c->rq, status, "application/json", body.data);
 	fa_buf_release(&body);
 }
@@ -505,7 +589,7 @@ static bool take_head(struct fa_hconn *c)
 	fa_h1_limits_init(&lim);
 	lim.max_head = o->max_head;
 	lim.max_body = (int64_t)o->max_body;
-	r = fa_h1_parse_request(c->in.data, c->in.len, &lim, c->hdrs, MAX_HEADERS, &c->h1,
+	r = fa_h1_parse_request(c->in.data, c->in.len, &lim, c->hdrs, HS_MAX_HEADERS, &c->h1,
 				&status, &err);
 
 	if (r == 0) {
@@ -528,13 +612,32 @@ static bool take_head(struct fa_hconn *c)
 		fa_buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
 		c->sent_continue = true;
 	}
-	arm(c, o->body_timeout_ms);
+	hs_arm(c, o->body_timeout_ms);
+	return true;
+}
+
+/*
+ * A cleartext connection that opens with the HTTP/2 preface: true once
+ * it has switched, or while the bytes so far could still be the preface.
+ */
+static bool prior_knowledge(struct fa_hconn *c)
+{
+	size_t n = c->in.len < FA_H2_PREFACE_LEN ? c->in.len : FA_H2_PREFACE_LEN;
+
+	if (c->ssl || c->requests || !c->w->s->o.h2 || memcmp(c->in.data, FA_H2_PREFACE, n))
+		return false;
+	if (n == FA_H2_PREFACE_LEN) {
+		hs_h2_start(c, c->in.data, c->in.len);
+		return true;
+	}
 	return true;
 }
 
 /* Parses what has arrived: head, body, then the application. */
 static void advance(struct fa_hconn *c)
 {
+	if (c->state == C_HEAD && c->in.len && prior_knowledge(c))
+		return;
 	if (c->state == C_HEAD && c->in.len && !take_head(c))
 		return;
 	if (c->state == C_BODY && read_body(c))
@@ -548,7 +651,7 @@ static void dispatch(struct fa_hconn *c)
 
 	c->state = C_HANDLING;
 	c->requests++;
-	c->started = false;
+	hs_res_reset(&c->res);
 	c->sent_continue = false;
 	fa_timer_stop(w->loop, &c->timer);
 	rq->method = c->h1.method;
@@ -566,8 +669,26 @@ static void dispatch(struct fa_hconn *c)
 	rq->t0 = fa_now_ns();
 	rq->peer = c->peer;
 	rq->version = c->h1.minor >= 1 ? "HTTP/1.1" : "HTTP/1.0";
-	want(c);
+	if (!c->ssl && w->s->o.h2 && hs_h2_upgrade(c))
+		return;
+	hs_want(c);
 	w->s->o.handler(rq, w->s->o.app);
+}
+
+/* After the TLS handshake: ALPN may have chosen HTTP/2. */
+static bool tls_ready(struct fa_hconn *c)
+{
+	const char *alpn;
+
+	if (c->tls_ready || !SSL_is_init_finished(c->ssl))
+		return false;
+	c->tls_ready = true;
+	alpn = fa_tls_alpn(c->ssl);
+	if (!alpn || strcmp(alpn, "h2") || !c->w->s->o.h2)
+		return false;
+	hs_h2_start(c, c->in.data, c->in.len);
+	fa_buf_reset(&c->in);
+	return true;
 }
 
 static void read_in(struct fa_hconn *c)
@@ -579,20 +700,24 @@ static void read_in(struct fa_hconn *c)
 			refuse(c, c->state == C_HEAD ? 431 : 413, "request too large");
 			return;
 		}
-		n = read(c->io.fd, c->in.data + c->in.len, c->in.cap - c->in.len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		n = hs_recv(c, c->in.data + c->in.len, c->in.cap - c->in.len - 1);
+		if (n == -1)
 			break;
 		if (n <= 0) {
-			conn_close(c);
+			hs_conn_close(c);
 			return;
 		}
 		c->in.len += (size_t)n;
 		c->in.data[c->in.len] = '\0';
 		if (c->state == C_HEAD && c->in.len == (size_t)n)
-			arm(c, c->w->s->o.header_timeout_ms);   /* a new request began */
+			hs_arm(c, c->w->s->o.header_timeout_ms);        /* a new request began */
+		if (c->ssl && tls_ready(c))
+			return;
 	}
+	if (c->ssl && tls_ready(c))
+		return;
+	if (c->tls_want_out)
+		hs_want(c);
 	advance(c);
 }
 
@@ -600,6 +725,10 @@ static void conn_io(struct fa_io *io, uint32_t ev)
 {
 	struct fa_hconn *c = io->ctx;
 
+	if (c->state == C_H2) {
+		hs_h2_io(c, ev);
+		return;
+	}
 	if (c->state == C_LINGER) {
 		char drop[4096];
 		ssize_t n;
@@ -607,10 +736,10 @@ static void conn_io(struct fa_io *io, uint32_t ev)
 		while ((n = read(c->io.fd, drop, sizeof(drop))) > 0)
 			;
 		if (n == 0 || (errno != EAGAIN && errno != EINTR))
-			conn_close(c);
+			hs_conn_close(c);
 		return;
 	}
-	if (ev & FA_OUT) {
+	if (ev & FA_OUT && !c->tls_want_out) {
 		flush_out(c);
 		return;         /* the connection may be gone */
 	}
@@ -620,16 +749,29 @@ static void conn_io(struct fa_io *io, uint32_t ev)
 
 /* ---- responses ---- */
 
+void hs_res_reset(struct hs_res *res)
+{
+	res->started = res->ended = false;
+	res->resume = NULL;
+	res->abort = NULL;
+	fa_buf_reset(&res->extra);
+}
+
+static struct hs_res *res_of(struct fa_hreq *rq)
+{
+	return rq->h2 ? &rq->h2->res : &rq->conn->res;
+}
+
 void fa_hres_header(struct fa_hreq *rq, const char *name, const char *value)
 {
-	fa_buf_printf(&rq->conn->extra, "%s: %s\n", name, value);
+	fa_buf_printf(&res_of(rq)->extra, "%s: %s\n", name, value);
 }
 
 /* Server, Date, Content-Type and the headers the application added, as an array. */
-static int response_headers(struct fa_hconn *c, const char *content_type, char *date,
-			    struct fa_h1_header *h, int cap)
+int hs_response_headers(struct hs_res *res, const char *content_type, char *date,
+			struct fa_h1_header *h, int cap)
 {
-	const char *p = c->extra.data, *end = p ? p + c->extra.len : NULL;
+	const char *p = res->extra.data, *end = p ? p + res->extra.len : NULL;
 	int n = 0;
 
 	fa_h1_date(date, time(NULL));
@@ -651,7 +793,76 @@ static int response_headers(struct fa_hconn *c, const char *content_type, char *
 	return n;
 }
 
-void fa_hres_start(struct fa_hreq *rq, int status, const char *content_type, int64_t length)
+/* The coding a response would get; FA_Z_NONE when it goes as it is. */
+int fa_hres_coding(const struct fa_hreq *rq, const char *content_type, int64_t length)
+{
+	const struct fa_hserver_opts *o = &rq->conn->w->s->o;
+	const struct fa_h1_header *ae;
+	enum fa_zkind kind;
+
+	if (!content_type || !fa_henc_compressible(content_type) ||
+	    (length >= 0 && (size_t)length < o->compress_min) ||
+	    !(ae = fa_hreq_header(rq, "accept-encoding")))
+		return FA_Z_NONE;
+	kind = fa_henc_choose(ae->value, ae->value_len);
+	/* a coding switched off (level 0) is as if the client had not offered it */
+	if ((kind == FA_Z_ZSTD && !o->zstd_level) || (kind == FA_Z_GZIP && !o->gzip_level))
+		return FA_Z_NONE;
+	return kind;
+}
+
+/* Rewrites an ETag the application set into the coded representation's. */
+static void etag_for(struct hs_res *res, enum fa_zkind kind)
+{
+	char *p = res->extra.data ? strstr(res->extra.data, "ETag: ") : NULL;
+	char *eol, tag[128], coded[160];
+	struct fa_buf b;
+	size_t n;
+
+	if (!p || !(eol = strchr(p, '\n')) || (n = (size_t)(eol - p - 6)) >= sizeof(tag))
+		return;
+	memcpy(tag, p + 6, n);
+	tag[n] = '\0';
+	if (!fa_henc_etag(coded, sizeof(coded), tag, kind))
+		return;
+	fa_buf_init(&b, 0);
+	fa_buf_append(&b, res->extra.data, (size_t)(p - res->extra.data));
+	fa_buf_printf(&b, "ETag: %s", coded);
+	fa_buf_puts(&b, eol);
+	fa_buf_reset(&res->extra);
+	fa_buf_append(&res->extra, b.data, b.len);
+	fa_buf_release(&b);
+}
+
+void hs_encode_start(struct fa_hreq *rq, struct hs_res *res, const char *content_type,
+		     int64_t *length, int status)
+{
+	const struct fa_hserver_opts *o = &rq->conn->w->s->o;
+	enum fa_zkind kind;
+	struct fa_error err;
+
+	res->enc.kind = FA_Z_NONE;
+	if (status < 200 || status == 204 || status == 304 || *length == 0 || !content_type ||
+	    !fa_henc_compressible(content_type) || (!o->zstd_level && !o->gzip_level))
+		return;
+	fa_buf_puts(&res->extra, "Vary: Accept-Encoding\n");
+	if ((kind = (enum fa_zkind)fa_hres_coding(rq, content_type, *length)) == FA_Z_NONE)
+		return;
+	if (fa_henc_init(&res->enc, kind, kind == FA_Z_ZSTD ? o->zstd_level : o->gzip_level,
+			 &err)) {
+		fa_henc_release(&res->enc);
+		res->enc.kind = FA_Z_NONE;
+		return;
+	}
+	res->enc.min_size = 0;
+	rq->encoding = fa_z_name(kind);
+	fa_buf_printf(&res->extra, "Content-Encoding: %s\n", rq->encoding);
+	etag_for(res, kind);
+	*length = -1;
+}
+
+/* The HTTP/1.1 head. */
+static void h1_start(struct fa_hreq *rq, int status, const char *content_type, int64_t length)
 {
 	struct fa_hconn *c = rq->conn;
 	struct fa_h1_header h[40];
@@ -659,10 +870,6 @@ void fa_hres_start(struct fa_hreq *rq, int status, const char *content_type, int
 	struct fa_error err;
 	char date[30];
 
-	if (c->started)
-		return;
-	c->started = true;
-	rq->status = status;
 	/* decide now whether this is the last response: the head must say so */
 	if (c->w->stopping || (c->w->s->o.keepalive_requests > 0 &&
 			       c->requests >= c->w->s->o.keepalive_requests))
@@ -671,45 +878,106 @@ void fa_hres_start(struct fa_hreq *rq, int status, const char *content_type, int
 	if (length < 0 && c->h1.minor < 1)
 		c->keep_alive = false;  /* HTTP/1.0: the end of the body is the close */
 	r = (struct fa_h1_response){ .status = status, .headers = h,
-				     .nheaders = response_headers(c, content_type, date, h, 40),
+				     .nheaders = hs_response_headers(&c->res, content_type, date,
+								     h, 40),
 				     /* 1xx, 204 and 304 carry no framing field */
 				     .content_length = status < 200 || status == 204 || status == 304 ?
 					     FA_H1_NO_LENGTH : length >= 0 ? length :
 					     c->chunked_out ? FA_H1_CHUNKED : FA_H1_NO_LENGTH,
 				     .keep_alive = c->keep_alive, .minor = c->h1.minor };
 	fa_h1_response_head(&c->out, &r, &err);
-	fa_buf_reset(&c->extra);
 }
 
-void fa_hres_write(struct fa_hreq *rq, const void *data, size_t n)
+void fa_hres_start(struct fa_hreq *rq, int status, const char *content_type, int64_t length)
+{
+	struct hs_res *res = res_of(rq);
+
+	if (res->started)
+		return;
+	res->started = true;
+	rq->status = status;
+	hs_encode_start(rq, res, content_type, &length, status);
+	if (rq->h2)
+		hs_h2_res_start(rq->h2, status, content_type, length);
+	else
+		h1_start(rq, status, content_type, length);
+	fa_buf_reset(&res->extra);
+}
+
+/* Bytes as they go on the wire (after content coding). */
+static void send_body(struct fa_hreq *rq, const void *data, size_t n)
 {
 	struct fa_hconn *c = rq->conn;
 
-	if (!n || rq->head)
+	if (!n)
 		return;
-	rq->bytes_out += n;
+	if (rq->h2) {
+		hs_h2_res_send(rq->h2, data, n);
+		return;
+	}
 	if (c->dead)
 		return;
 	if (c->chunked_out)
 		fa_h1_chunk(&c->out, data, n);
 	else
 		fa_buf_append(&c->out, data, n);
-	if (c->out.len >= HIGH_WATER)
+	if (c->out.len >= HS_HIGH_WATER)
 		flush_out(c);
 	else if (!(c->io.events & FA_OUT))
-		want(c);        /* streamed bytes go out on the loop's next turn */
+		hs_want(c);     /* streamed bytes go out on the loop's next turn */
+}
+
+/* Runs the encoder step and sends what it produced. */
+static void encoded(struct fa_hreq *rq, int step, const void *data, size_t n)
+{
+	struct hs_res *res = res_of(rq);
+	struct fa_buf z;
+	struct fa_error err;
+	enum fa_err rc;
+
+	fa_buf_init(&z, 0);
+	rc = step == 0 ? fa_henc_write(&res->enc, data, n, &z, &err) :
+	     step == 1 ? fa_henc_flush(&res->enc, &z, &err) :
+			 fa_henc_finish(&res->enc, &z, &err);
+	if (!rc)
+		send_body(rq, z.data, z.len);
+	fa_buf_release(&z);
+}
+
+void fa_hres_write(struct fa_hreq *rq, const void *data, size_t n)
+{
+	if (!n || rq->head)
+		return;
+	rq->bytes_out += n;
+	if (res_of(rq)->enc.kind != FA_Z_NONE)
+		encoded(rq, 0, data, n);
+	else
+		send_body(rq, data, n);
+}
+
+void fa_hres_flush(struct fa_hreq *rq)
+{
+	if (res_of(rq)->enc.kind != FA_Z_NONE && !rq->head)
+		encoded(rq, 1, NULL, 0);
 }
 
 bool fa_hres_writable(const struct fa_hreq *rq)
 {
-	return rq->conn->out.len < HIGH_WATER;
+	if (rq->h2)
+		return hs_h2_res_writable(rq->h2);
+	return rq->conn->out.len < HS_HIGH_WATER;
 }
 
 void fa_hres_on_drain(struct fa_hreq *rq, void (*resume)(struct fa_hreq *, void *), void *arg)
 {
-	rq->conn->resume = resume;
-	rq->conn->resume_arg = arg;
-	want(rq->conn);
+	struct hs_res *res = res_of(rq);
+
+	res->resume = resume;
+	res->resume_arg = arg;
+	if (rq->h2)
+		hs_h2_res_on_drain(rq->h2);
+	else
+		hs_want(rq->conn);
 }
 
 /* Bytes of the finished request in c->in: its head and its body. */
@@ -724,16 +992,29 @@ static size_t request_size(const struct fa_hconn *c)
 
 void fa_hres_on_abort(struct fa_hreq *rq, void (*abort)(struct fa_hreq *, void *), void *arg)
 {
-	rq->conn->abort = abort;
-	rq->conn->abort_arg = arg;
+	struct hs_res *res = res_of(rq);
+
+	res->abort = abort;
+	res->abort_arg = arg;
 }
 
 bool fa_hres_gone(const struct fa_hreq *rq)
 {
-	return rq->conn->dead;
+	return rq->h2 ? !rq->h2->st : rq->conn->dead;
 }
 
-void fa_hres_end(struct fa_hreq *rq)
+/* The encoder's last bytes, and its memory back. */
+static void finish_coding(struct fa_hreq *rq, bool failed)
+{
+	struct hs_res *res = res_of(rq);
+
+	if (res->enc.kind != FA_Z_NONE && !failed && !rq->head)
+		encoded(rq, 2, NULL, 0);
+	fa_henc_release(&res->enc);
+	memset(&res->enc, 0, sizeof(res->enc));
+}
+
+static void h1_end(struct fa_hreq *rq)
 {
 	struct fa_hconn *c = rq->conn;
 	struct worker *w = c->w;
@@ -743,19 +1024,17 @@ void fa_hres_end(struct fa_hreq *rq)
 		c->state = C_CLOSING;   /* no longer answering: free it now */
 		if (o->on_done && rq->method)
 			o->on_done(rq, o->app);
-		conn_close(c);
+		hs_conn_free(c);
 		return;
 	}
-	if (!c->started)
-		fa_hres_start(rq, 204, NULL, 0);
 	if (c->chunked_out)
 		fa_h1_chunk(&c->out, NULL, 0);
 	if (o->on_done && rq->method)
 		o->on_done(rq, o->app);
 	fa_buf_consume(&c->in, request_size(c));
 	memset(&c->h1, 0, sizeof(c->h1));
-	c->resume = NULL;
-	c->abort = NULL;
+	c->res.resume = NULL;
+	c->res.abort = NULL;
 	if (!c->keep_alive || w->stopping || (o->keepalive_requests > 0 &&
 					       c->requests >= o->keepalive_requests)) {
 		c->state = C_CLOSING;
@@ -763,19 +1042,46 @@ void fa_hres_end(struct fa_hreq *rq)
 		return;
 	}
 	c->state = C_HEAD;
-	arm(c, c->in.len ? o->header_timeout_ms : o->keepalive_timeout_ms);
+	hs_arm(c, c->in.len ? o->header_timeout_ms : o->keepalive_timeout_ms);
 	/* a pipelined request may be waiting already */
 	if (flush_out(c) && c->in.len)
 		advance(c);
 }
 
+static void end(struct fa_hreq *rq, bool failed)
+{
+	struct hs_res *res = res_of(rq);
+
+	if (res->ended)
+		return;
+	if (!res->started)
+		fa_hres_start(rq, 204, NULL, 0);
+	finish_coding(rq, failed);
+	res->ended = true;
+	if (rq->h2) {
+		hs_h2_res_end(rq->h2, failed);
+		return;
+	}
+	if (failed) {
+		rq->conn->chunked_out = false;  /* no last chunk */
+		rq->conn->keep_alive = false;
+	}
+	h1_end(rq);
+}
+
+void fa_hres_end(struct fa_hreq *rq)
+{
+	end(rq, false);
+}
+
+/*
+ * A response that failed after its head went out: HTTP/1.1 closes the
+ * connection without the last chunk, HTTP/2 resets the stream, so the
+ * client can tell the body was cut off.
+ */
 void fa_hres_fail(struct fa_hreq *rq)
 {
-	struct fa_hconn *c = rq->conn;
-
-	c->chunked_out = false;         /* no last chunk */
-	c->keep_alive = false;
-	fa_hres_end(rq);
+	end(rq, true);
 }
 
 void fa_hres_simple(struct fa_hreq *rq, int status, const char *content_type, const char *body)

@@ -2,8 +2,11 @@
  * hserver: the HTTP server core.  N worker threads, each with its own
  * event loop and its own listening socket on the same address
  * (SO_REUSEPORT), so no lock is taken on the request path.  Connections
- * are parsed by lib/h1 (HTTP/1.1; h2 and h3 come later behind the same
- * request/response model).
+ * speak HTTP/1.1 (lib/h1) or HTTP/2 (lib/h2: by ALPN over TLS, by prior
+ * knowledge or "Upgrade: h2c" in cleartext) behind one request/response
+ * model, so the application never asks which protocol carries a request.
+ * Responses are compressed (zstd or gzip, lib/hencode) when the request's
+ * Accept-Encoding allows it and the content type is worth it.
  *
  * The application gives one handler.  It receives each request with a
  * response to fill, on the worker thread that owns the connection, and may
@@ -33,6 +36,8 @@
 #include "loop.h"
 
 struct fa_hconn;
+struct fa_tls;
+struct hs_h2req;
 
 /* One request, valid until fa_hres_end(); strings are not NUL-terminated. */
 struct fa_hreq {
@@ -57,10 +62,15 @@ struct fa_hreq {
 	const char *peer;               /* the client's address, "127.0.0.1" */
 	const char *version;            /* "HTTP/1.1", "HTTP/1.0" or "HTTP/2.0" */
 	uint64_t app_ns;                /* time the application reports (the database's) */
+	const char *encoding;           /* the content coding sent: "gzip", "zstd" or NULL */
+	/* private */
+	struct hs_h2req *h2;            /* the HTTP/2 stream's state; NULL on HTTP/1 */
 };
 
 struct fa_hserver_opts {
-	const char *listen;             /* "host:port", "[::1]:port" or ":port" */
+	const char *listen;             /* "host:port", "[::1]:port" or ":port"; NULL: none */
+	const char *tls_listen;         /* the same, for TLS (needs tls) */
+	struct fa_tls *tls;             /* certificates; owned by the caller */
 	int threads;
 	size_t max_head;                /* 431 past this */
 	size_t max_body;                /* 413 past this */
@@ -69,6 +79,13 @@ struct fa_hserver_opts {
 	int keepalive_timeout_ms;
 	int keepalive_requests;
 	int max_conns;                  /* per worker */
+	int send_timeout_ms;            /* a client that takes nothing for this long is closed */
+	/* HTTP/2 settings */
+	uint32_t h2_max_streams, h2_window, h2_max_frame, h2_max_header_list;
+	bool h2;                        /* false: HTTP/1.1 only */
+	/* content coding: level 0 means off */
+	int zstd_level, gzip_level;
+	size_t compress_min;            /* bodies of known length below it go as they are */
 	void (*handler)(struct fa_hreq *rq, void *app);
 	/* per worker thread, on that thread, before it serves: returns worker_ctx */
 	void *(*init_worker)(int index, struct fa_loop *loop, void *app);
@@ -83,8 +100,9 @@ struct fa_hserver;
 /* Binds the listeners (so errors surface before serving); FA_EUSAGE, FA_EWORK. */
 struct fa_hserver *fa_hserver_new(const struct fa_hserver_opts *o, struct fa_error *err);
 
-/* The port actually bound (for ":0"). */
+/* The ports actually bound (for ":0"); 0 when that listener is off. */
 int fa_hserver_port(const struct fa_hserver *s);
+int fa_hserver_tls_port(const struct fa_hserver *s);
 
 /* Serves until fa_hserver_stop(); then drains in-flight requests and returns. */
 enum fa_err fa_hserver_run(struct fa_hserver *s);
@@ -120,6 +138,17 @@ void fa_hres_on_drain(struct fa_hreq *rq, void (*resume)(struct fa_hreq *rq, voi
  * still call; writes after the client left are dropped.
  */
 void fa_hres_on_abort(struct fa_hreq *rq, void (*abort)(struct fa_hreq *rq, void *arg), void *arg);
+/*
+ * Marks a boundary in a streamed body (a row batch, an event): what was
+ * written so far is compressed and sent rather than held for more.
+ */
+void fa_hres_flush(struct fa_hreq *rq);
+/*
+ * The content coding a response of this type and length would get
+ * (FA_Z_NONE, FA_Z_GZIP, FA_Z_ZSTD), so the application can name the
+ * representation's ETag before it starts the response.
+ */
+int fa_hres_coding(const struct fa_hreq *rq, const char *content_type, int64_t length);
 /* True once the client has gone away. */
 bool fa_hres_gone(const struct fa_hreq *rq);
 

@@ -15,16 +15,34 @@
 
 #include "opt.h"
 #include "serve.h"
+#include "tls.h"
 
 extern char **environ;
+
+static struct fa_tls *tls_ctx;          /* for SIGHUP */
 
 enum {
 	O_POOL = FA_OPT_LONG, O_MAX_BODY, O_MAX_HEAD, O_HEADER_TO, O_BODY_TO, O_KA_TO, O_KA_REQ,
 	O_MAX_CONNS, O_ACCESS_LOG, O_LOG_FORMAT, O_CHECK, O_UNNAMED, O_CORS, O_COMPLETE, O_VERSION,
+	O_TLS_LISTEN, O_TLS_CERT, O_TLS_KEY, O_TLS_SELF, O_NO_H2, O_H2_STREAMS, O_H2_WINDOW,
+	O_H2_FRAME, O_H2_HEADERS, O_SEND_TO, O_COMPRESS_MIN, O_ZSTD, O_GZIP,
 };
 
 static const struct fa_opt options[] = {
 	{ "listen", 'l', FA_OPT_REQUIRED, "ADDR:PORT", "where to listen (default 127.0.0.1:8080; :0 picks a free port)", NULL },
+	{ "tls-listen", O_TLS_LISTEN, FA_OPT_REQUIRED, "ADDR:PORT", "also listen for TLS there: HTTP/2 or HTTP/1.1 by ALPN (alone, no cleartext default)", NULL },
+	{ "tls-cert", O_TLS_CERT, FA_OPT_REQUIRED, "FILE", "PEM certificate, then its chain (reloaded on SIGHUP)", "@file" },
+	{ "tls-key", O_TLS_KEY, FA_OPT_REQUIRED, "FILE", "PEM private key (default: in the --tls-cert file)", "@file" },
+	{ "tls-self-signed", O_TLS_SELF, FA_OPT_NONE, NULL, "a throwaway certificate for localhost (its fingerprint is printed)", NULL },
+	{ "no-http2", O_NO_H2, FA_OPT_NONE, NULL, "HTTP/1.1 only: no h2 by ALPN, no h2c", NULL },
+	{ "h2-max-streams", O_H2_STREAMS, FA_OPT_REQUIRED, "N", "concurrent HTTP/2 streams per connection (default 100)", NULL },
+	{ "h2-window", O_H2_WINDOW, FA_OPT_REQUIRED, "BYTES", "HTTP/2 initial stream window for request bodies (default 65535)", NULL },
+	{ "h2-max-frame", O_H2_FRAME, FA_OPT_REQUIRED, "BYTES", "largest HTTP/2 frame we accept (default 16384)", NULL },
+	{ "h2-max-header-list", O_H2_HEADERS, FA_OPT_REQUIRED, "BYTES", "largest decoded HTTP/2 header list, 431 past it (default 32768)", NULL },
+	{ "send-timeout", O_SEND_TO, FA_OPT_REQUIRED, "MS", "close a client that takes no response bytes for this long (default 60000)", NULL },
+	{ "compress-min", O_COMPRESS_MIN, FA_OPT_REQUIRED, "BYTES", "bodies of known length below it are not compressed (default 1024)", NULL },
+	{ "zstd-level", O_ZSTD, FA_OPT_REQUIRED, "N", "zstd level for Accept-Encoding: zstd, 0 turns zstd off (default 3)", NULL },
+	{ "gzip-level", O_GZIP, FA_OPT_REQUIRED, "N", "gzip level for Accept-Encoding: gzip, 0 turns gzip off (default 6)", NULL },
 	{ "db", 'd', FA_OPT_REQUIRED, "CONNINFO", "database: URI, conninfo or name (default: DATABASE_URL, PG*, embedded)", NULL },
 	{ "threads", 't', FA_OPT_REQUIRED, "N", "worker threads, each with its own loop and connections (default: cores)", NULL },
 	{ "pool", O_POOL, FA_OPT_REQUIRED, "N", "database connections per worker (default 2)", NULL },
@@ -165,6 +183,19 @@ static void reload(struct app *a)
 	fprintf(stderr, "fa-serve: reloaded %zu queries\n", set->nqueries);
 }
 
+/* New certificates for new connections; open ones keep theirs. */
+static void reload_tls(void)
+{
+	struct fa_error err = { 0 };
+
+	if (!tls_ctx)
+		return;
+	if (fa_tls_reload(tls_ctx, &err))
+		fprintf(stderr, "fa-serve: %s; the old certificate stays\n", err.msg);
+	else
+		fprintf(stderr, "fa-serve: certificate SHA-256 %s\n", fa_tls_fingerprint(tls_ctx));
+}
+
 /* Signals arrive here only: the other threads block them. */
 static void *signal_main(void *arg)
 {
@@ -179,6 +210,7 @@ static void *signal_main(void *arg)
 	while (sigwait(&set, &sig) == 0) {
 		if (sig == SIGHUP) {
 			reload(a);
+			reload_tls();
 			continue;
 		}
 		fa_hserver_stop(a->server);
@@ -199,6 +231,8 @@ static void print_routes(const struct app *a)
 
 struct serve_args {
 	struct fa_hserver_opts h;
+	struct fa_tls_opts tls;
+	bool listen_given;
 	const char *db;
 	const char *access_log;
 	bool check;
@@ -243,7 +277,20 @@ static int apply(struct serve_args *s, struct app *a, int key, const char *arg, 
 	int rc = -1;
 
 	switch (key) {
-	case 'l': s->h.listen = arg; break;
+	case 'l': s->h.listen = arg; s->listen_given = true; break;
+	case O_TLS_LISTEN: s->h.tls_listen = arg; break;
+	case O_TLS_CERT: s->tls.cert_file = arg; break;
+	case O_TLS_KEY: s->tls.key_file = arg; break;
+	case O_TLS_SELF: s->tls.self_signed = true; break;
+	case O_NO_H2: s->h.h2 = false; break;
+	case O_H2_STREAMS: if ((rc = number("h2-max-streams", arg, 1, 1L << 20, &n)) < 0) s->h.h2_max_streams = (uint32_t)n; break;
+	case O_H2_WINDOW: if ((rc = number("h2-window", arg, 1, 2147483647L, &n)) < 0) s->h.h2_window = (uint32_t)n; break;
+	case O_H2_FRAME: if ((rc = number("h2-max-frame", arg, 16384, 16777215L, &n)) < 0) s->h.h2_max_frame = (uint32_t)n; break;
+	case O_H2_HEADERS: if ((rc = number("h2-max-header-list", arg, 1024, 1L << 24, &n)) < 0) s->h.h2_max_header_list = (uint32_t)n; break;
+	case O_SEND_TO: if ((rc = number("send-timeout", arg, 1, 3600000, &n)) < 0) s->h.send_timeout_ms = (int)n; break;
+	case O_COMPRESS_MIN: if ((rc = number("compress-min", arg, 0, 1L << 30, &n)) < 0) s->h.compress_min = (size_t)n; break;
+	case O_ZSTD: if ((rc = number("zstd-level", arg, 0, 19, &n)) < 0) s->h.zstd_level = (int)n; break;
+	case O_GZIP: if ((rc = number("gzip-level", arg, 0, 9, &n)) < 0) s->h.gzip_level = (int)n; break;
 	case 'd': s->db = arg; break;
 	case 't': if ((rc = number("threads", arg, 1, 256, &n)) < 0) s->h.threads = (int)n; break;
 	case O_POOL: if ((rc = number("pool", arg, 1, 64, &n)) < 0) a->pool_size = (int)n; break;
@@ -288,6 +335,14 @@ static int parse(struct serve_args *s, struct app *a, int argc, char **argv)
 	fa_opt_parser_release(&p);
 	if (optind >= argc)
 		return usage_error("give the route files (FILE.sql or a directory of them)");
+	if (s->h.tls_listen && !s->tls.cert_file && !s->tls.self_signed)
+		return usage_error("--tls-listen needs --tls-cert FILE or --tls-self-signed");
+	if ((s->tls.cert_file || s->tls.key_file || s->tls.self_signed) && !s->h.tls_listen)
+		return usage_error("--tls-cert, --tls-key and --tls-self-signed go with --tls-listen");
+	if (s->tls.cert_file && s->tls.self_signed)
+		return usage_error("--tls-cert and --tls-self-signed exclude each other");
+	if (s->h.tls_listen && !s->listen_given)
+		s->h.listen = NULL;     /* TLS alone unless cleartext is asked for too */
 	return -1;
 }
 
@@ -306,14 +361,27 @@ static int serve(struct serve_args *s, struct app *a)
 	if (note.len)
 		fprintf(stderr, "fa-serve: %s\n", note.data);
 	fa_buf_release(&note);
+	static const char *const alpn_h2[] = { "h2", "http/1.1", NULL };
+	static const char *const alpn_h1[] = { "http/1.1", NULL };
+
+	s->tls.alpn = s->h.h2 ? alpn_h2 : alpn_h1;
+	if (s->h.tls_listen && !(tls_ctx = s->h.tls = fa_tls_new(&s->tls, &err))) {
+		fprintf(stderr, "fa-serve: %s\n", err.msg);
+		return err.code;
+	}
 	if (!(a->server = fa_hserver_new(&s->h, &err))) {
 		fprintf(stderr, "fa-serve: %s\n", err.msg);
 		return err.code;
 	}
 	a->nworkers = s->h.threads;
 	a->workers = calloc((size_t)a->nworkers, sizeof(*a->workers));
-	fprintf(stderr, "fa-serve: listening on %s (port %d), %d worker%s\n", s->h.listen,
-		fa_hserver_port(a->server), s->h.threads, s->h.threads == 1 ? "" : "s");
+	if (s->h.listen)
+		fprintf(stderr, "fa-serve: listening on %s (port %d), %d worker%s\n", s->h.listen,
+			fa_hserver_port(a->server), s->h.threads, s->h.threads == 1 ? "" : "s");
+	if (s->h.tls_listen)
+		fprintf(stderr, "fa-serve: TLS on %s (port %d), %d worker%s, certificate SHA-256 %s\n",
+			s->h.tls_listen, fa_hserver_tls_port(a->server), s->h.threads,
+			s->h.threads == 1 ? "" : "s", fa_tls_fingerprint(tls_ctx));
 	pthread_create(&sigthread, NULL, signal_main, a);
 	rc = fa_hserver_run(a->server);
 	pthread_kill(sigthread, SIGTERM);       /* stopped another way: end the waiter */
@@ -331,6 +399,8 @@ int main(int argc, char **argv)
 		.listen = "127.0.0.1:8080", .max_head = 16384, .max_body = 1 << 20,
 		.header_timeout_ms = 60000, .body_timeout_ms = 60000,
 		.keepalive_timeout_ms = 75000, .keepalive_requests = 1000, .max_conns = 10000,
+		.send_timeout_ms = 60000, .h2 = true, .zstd_level = 3, .gzip_level = 6,
+		.compress_min = 1024,
 		.handler = serve_handle, .init_worker = serve_init_worker,
 		.done_worker = serve_done_worker, .on_done = serve_done } };
 	sigset_t block;
