@@ -53,6 +53,12 @@ SELECT pg_sleep(3);
 -- route: GET /events
 -- listen: faserve_events
 
+-- name: events_snap
+-- route: GET /events/snap
+-- listen: faserve_snap
+-- param: upto int = 2
+SELECT id FROM faserve.items WHERE id <= :upto ORDER BY id;
+
 -- name: echo_num
 -- route: POST /echo
 -- param: n numeric
@@ -403,6 +409,24 @@ lines'"
 	done
 	run curl -sS -D - -o /dev/null --max-time 1 "$base/events"
 	assert_contains "$output" "Content-Type: text/event-stream"
+}
+
+@test "a listen route with a statement sends its rows first, as the snapshot event" {
+	timeout 3 curl -sS -N "$base/events/snap?upto=2" > "$BATS_TEST_TMPDIR/sse" &
+	for _ in $(seq 50); do grep -q snapshot "$BATS_TEST_TMPDIR/sse" && break; sleep 0.1; done
+	psql_fa -q -c "notify faserve_snap, 'changed'"
+	wait
+	cat "$BATS_TEST_TMPDIR/sse"
+	# the snapshot's data lines joined are the JSON array of rows, before the NOTIFY
+	awk '/^event: snapshot/ { s = 1; next } s && /^data: / { d = d substr($0, 7) "\n" } s && /^$/ { exit }
+		END { printf "%s", d }' "$BATS_TEST_TMPDIR/sse" | jq -e -c '. == [{"id":1},{"id":2}]'
+	snap=$(grep -n '^event: snapshot' "$BATS_TEST_TMPDIR/sse" | cut -d: -f1)
+	note=$(grep -n '^event: faserve_snap' "$BATS_TEST_TMPDIR/sse" | cut -d: -f1)
+	[ -n "$snap" ] && [ -n "$note" ] && [ "$snap" -lt "$note" ]
+	grep -qx 'data: changed' "$BATS_TEST_TMPDIR/sse"
+	# a bad parameter is still a 400, before any stream
+	run curl -sS -o /dev/null -w '%{http_code}' "$base/events/snap?upto=x"
+	[ "$output" = 400 ]
 }
 
 @test "SIGTERM ends open event streams and the server exits 0" {

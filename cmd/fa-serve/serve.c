@@ -39,6 +39,7 @@ struct call {
 	int status;
 	struct fa_buf err;
 	uint64_t t0;
+	struct sse_sub *sse;            /* a listen route's snapshot, or NULL */
 };
 
 static void answer_error(struct fa_hreq *rq, int status, const char *sqlstate,
@@ -255,7 +256,8 @@ static void take_rows(struct call *c, PGresult *res, bool last)
 	}
 	if (last && !one)
 		fa_fmt_end(&c->fmt);
-	if (!one && (c->q->returns == FA_RETURNS_STREAM || c->out.len >= BUFFER_BEFORE_STREAM))
+	if (!one && !c->sse &&
+	    (c->q->returns == FA_RETURNS_STREAM || c->out.len >= BUFFER_BEFORE_STREAM))
 		start_stream(c);
 }
 
@@ -356,7 +358,11 @@ static void on_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 		c->status = 503;
 		fa_hmap_error_json(&c->err, 503, NULL, "database unavailable", msg);
 	}
-	if (c->failed && !c->streaming)
+	if (c->sse && c->failed)
+		sse_cancel(c->sse);
+	if (c->sse && !c->failed)
+		sse_start(c->sse, c->out.data ? c->out.data : "[]", c->out.data ? c->out.len : 2);
+	else if (c->failed && !c->streaming)
 		fa_hres_simple(c->rq, c->status, "application/json", c->err.data);
 	else if (c->failed)
 		fa_hres_fail(c->rq);    /* a cut-off body must not look complete */
@@ -376,7 +382,8 @@ static void ignore_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 {
 }
 
-static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_match *m)
+static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_match *m,
+		      struct sse_sub *sse)
 {
 	const struct fa_h1_header *acc = fa_hreq_header(rq, "accept");
 	struct call *c = calloc(1, sizeof(*c));
@@ -389,7 +396,9 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 	c->q = m->query;
 	fa_buf_init(&c->out, 0);
 	fa_buf_init(&c->err, 0);
-	c->kind = fa_hmap_accept(acc ? acc->value : NULL, acc ? acc->value_len : 0, &c->ctype);
+	c->sse = sse;
+	c->kind = sse ? FA_FMT_JSON : fa_hmap_accept(acc ? acc->value : NULL,
+						       acc ? acc->value_len : 0, &c->ctype);
 	if (c->kind < 0) {
 		answer_error(rq, 406, NULL, "this route answers application/json, "
 			     "application/x-ndjson or text/csv", NULL);
@@ -397,6 +406,8 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 		return;
 	}
 	if (gather(c, m, &err)) {
+		if (sse)
+			sse_cancel(sse);
 		answer_error(rq, 400, NULL, err.msg, NULL);
 		call_free(c);
 		return;
@@ -427,7 +438,7 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 		fa_pool_submit(w->pool, two, 2);
 		return;
 	}
-	if (c->q->returns == FA_RETURNS_STREAM) {
+	if (c->q->returns == FA_RETURNS_STREAM && !sse) {
 		stream_run(w, rq, &c->pgq);     /* its own connection: backpressure */
 		return;
 	}
@@ -546,8 +557,15 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 	snprintf(method, sizeof(method), "%.*s", (int)rq->method_len, rq->method);
 	if (!strcmp(method, "HEAD"))
 		snprintf(method, sizeof(method), "GET");
-	if (fa_sqlfile_match(routes, method, rq->path, rq->path_len, &m) && m.query->listen)
-		return sse_subscribe(rq, w, m.query->listen);
+	if (fa_sqlfile_match(routes, method, rq->path, rq->path_len, &m) && m.query->listen) {
+		struct sse_sub *s;
+
+		if (!m.query->sql[0])
+			return sse_subscribe(rq, w, m.query->listen);
+		if ((s = sse_open(rq, w, m.query->listen)))
+			run_route(rq, w, &m, s);
+		return;
+	}
 	if (!m.query) {
 		if (m.allow) {
 			char allow[64] = "";
@@ -562,7 +580,7 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 		}
 		return answer_error(rq, 404, NULL, "no such route", NULL);
 	}
-	run_route(rq, w, &m);
+	run_route(rq, w, &m, NULL);
 }
 
 /* ---- workers, logging ---- */

@@ -63,6 +63,15 @@ void metrics_write(struct fa_buf *b, struct app *a);
 void stream_run(struct wctx *w, struct fa_hreq *rq, struct fa_pgq *q);
 /* A listen route: the request becomes a Server-Sent Events stream. */
 void sse_subscribe(struct fa_hreq *rq, struct wctx *w, const char *channel);
+/*
+ * A listen route with a statement, in three steps: sse_open LISTENs and
+ * holds notifications (NULL: it answered 503); the statement runs; then
+ * sse_start sends its rows (a JSON array) as the "snapshot" event and the
+ * held notifications, or sse_cancel forgets the subscriber when it failed.
+ */
+struct sse_sub *sse_open(struct fa_hreq *rq, struct wctx *w, const char *channel);
+void sse_start(struct sse_sub *s, const char *snapshot, size_t len);
+void sse_cancel(struct sse_sub *s);
 /* Ends every stream of the worker (stop) and closes its LISTEN connection. */
 void sse_release(struct wctx *w);
 void *serve_init_worker(int index, struct fa_loop *loop, void *app);

@@ -12,20 +12,34 @@
 
 #define PING_MS 15000
 
+/*
+ * A subscriber.  While its route's statement runs (pending), the
+ * notifications that arrive are held, to follow the snapshot: LISTEN came
+ * first, so none is lost between the snapshot and the stream.
+ */
 struct sse_sub {
 	struct fa_hreq *rq;
 	struct wctx *w;
 	char *channel;
+	bool pending;
+	bool dropped;                   /* the worker stopped while it was pending */
+	struct fa_buf held;             /* events that came while pending */
 	struct sse_sub *next;
 };
 
-static void unlink_sub(struct wctx *w, struct sse_sub *s)
+static void forget_sub(struct wctx *w, struct sse_sub *s)
 {
 	for (struct sse_sub **p = &w->subs; *p; p = &(*p)->next)
 		if (*p == s) {
 			*p = s->next;
 			break;
 		}
+}
+
+static void unlink_sub(struct wctx *w, struct sse_sub *s)
+{
+	forget_sub(w, s);
+	fa_buf_release(&s->held);
 	free(s->channel);
 	free(s);
 }
@@ -40,22 +54,32 @@ static void on_abort(struct fa_hreq *rq, void *arg)
 	fa_hres_end(rq);
 }
 
-/* "event: CHANNEL" and one "data:" line per payload line. */
-static void send_event(struct fa_hreq *rq, const char *channel, const char *payload)
+/* "event: NAME" and one "data:" line per payload line, into b. */
+static void put_event(struct fa_buf *b, const char *name, const char *payload)
 {
-	struct fa_buf b;
 	const char *p = payload;
 
-	fa_buf_init(&b, 0);
-	fa_buf_printf(&b, "event: %s\n", channel);
+	fa_buf_printf(b, "event: %s\n", name);
 	do {
 		size_t n = strcspn(p, "\n");
 
-		fa_buf_printf(&b, "data: %.*s\n", (int)n, p);
+		fa_buf_printf(b, "data: %.*s\n", (int)n, p);
 		p += n + (p[n] == '\n');
 	} while (*p);
-	fa_buf_putc(&b, '\n');
-	fa_hres_write(rq, b.data, b.len);
+	fa_buf_putc(b, '\n');
+}
+
+static void send_event(struct sse_sub *s, const char *channel, const char *payload)
+{
+	struct fa_buf b;
+
+	if (s->pending) {
+		put_event(&s->held, channel, payload);
+		return;
+	}
+	fa_buf_init(&b, 0);
+	put_event(&b, channel, payload);
+	fa_hres_write(s->rq, b.data, b.len);
 	fa_buf_release(&b);
 }
 
@@ -72,7 +96,7 @@ static void on_notify(struct fa_io *io, uint32_t ev)
 	while ((n = PQnotifies(w->listen))) {
 		for (struct sse_sub *s = w->subs; s; s = s->next)
 			if (!strcmp(s->channel, n->relname))
-				send_event(s->rq, n->relname, n->extra);
+				send_event(s, n->relname, n->extra);
 		PQfreemem(n);
 	}
 }
@@ -83,7 +107,8 @@ static void on_ping(struct fa_timer *t)
 	struct wctx *w = t->ctx;
 
 	for (struct sse_sub *s = w->subs; s; s = s->next)
-		fa_hres_write(s->rq, ": ping\n\n", 8);
+		if (!s->pending)
+			fa_hres_write(s->rq, ": ping\n\n", 8);
 	if (w->subs)
 		fa_timer_start(w->loop, &w->ping, PING_MS);
 }
@@ -130,27 +155,86 @@ static const char *ensure_listen(struct wctx *w, const char *channel)
 	return NULL;
 }
 
-void sse_subscribe(struct fa_hreq *rq, struct wctx *w, const char *channel)
+static void unavailable(struct fa_hreq *rq, const char *why)
+{
+	struct fa_buf b;
+
+	fa_buf_init(&b, 0);
+	fa_hmap_error_json(&b, 503, NULL, "cannot listen", why);
+	fa_hres_simple(rq, 503, "application/json", b.data);
+	fa_buf_release(&b);
+}
+
+struct sse_sub *sse_open(struct fa_hreq *rq, struct wctx *w, const char *channel)
 {
 	const char *why = ensure_listen(w, channel);
 	struct sse_sub *s;
 
 	if (why || !(s = calloc(1, sizeof(*s)))) {
-		struct fa_buf b;
+		unavailable(rq, why);
+		return NULL;
+	}
+	*s = (struct sse_sub){ .rq = rq, .w = w, .channel = strdup(channel), .pending = true,
+			       .next = w->subs };
+	fa_buf_init(&s->held, 16u << 20);
+	w->subs = s;
+	return s;
+}
 
-		fa_buf_init(&b, 0);
-		fa_hmap_error_json(&b, 503, NULL, "cannot listen", why);
-		fa_hres_simple(rq, 503, "application/json", b.data);
-		fa_buf_release(&b);
+void sse_start(struct sse_sub *s, const char *snapshot, size_t len)
+{
+	struct fa_hreq *rq = s->rq;
+	struct wctx *w = s->w;
+	struct fa_buf b;
+
+	if (s->dropped || fa_hres_gone(rq)) {
+		if (!s->dropped)
+			forget_sub(w, s);
+		s->dropped ? unavailable(rq, "the server is stopping") : fa_hres_end(rq);
+		fa_buf_release(&s->held);
+		free(s->channel);
+		free(s);
 		return;
 	}
-	*s = (struct sse_sub){ .rq = rq, .w = w, .channel = strdup(channel), .next = w->subs };
-	w->subs = s;
+	s->pending = false;
 	fa_hres_header(rq, "Cache-Control", "no-cache");
 	fa_hres_start(rq, 200, "text/event-stream", -1);
 	fa_hres_on_abort(rq, on_abort, s);
-	fa_hres_write(rq, ": listening\n\n", 13);
+	fa_buf_init(&b, 0);
+	fa_buf_puts(&b, ": listening\n\n");
+	if (snapshot) {
+		struct fa_buf rows;
+
+		fa_buf_init(&rows, 0);
+		fa_buf_append(&rows, snapshot, len);
+		while (rows.len && rows.data[rows.len - 1] == '\n')
+			rows.len--;
+		fa_buf_putc(&rows, '\0');
+		put_event(&b, "snapshot", rows.data);
+		fa_buf_release(&rows);
+	}
+	fa_buf_append(&b, s->held.data ? s->held.data : "", s->held.len);
+	fa_hres_write(rq, b.data, b.len);
+	fa_buf_release(&b);
+	fa_buf_release(&s->held);
 	fa_timer_start(w->loop, &w->ping, PING_MS);
+}
+
+void sse_cancel(struct sse_sub *s)
+{
+	if (!s->dropped)
+		forget_sub(s->w, s);
+	fa_buf_release(&s->held);
+	free(s->channel);
+	free(s);
+}
+
+void sse_subscribe(struct fa_hreq *rq, struct wctx *w, const char *channel)
+{
+	struct sse_sub *s = sse_open(rq, w, channel);
+
+	if (s)
+		sse_start(s, NULL, 0);
 }
 
 void sse_release(struct wctx *w)
@@ -159,6 +243,11 @@ void sse_release(struct wctx *w)
 		struct sse_sub *s = w->subs;
 		struct fa_hreq *rq = s->rq;
 
+		if (s->pending) {       /* its statement's end frees it */
+			forget_sub(w, s);
+			s->dropped = true;
+			continue;
+		}
 		unlink_sub(w, s);
 		fa_hres_end(rq);
 	}
