@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "fmt.h"
+#include "hencode.h"
 #include "hmap.h"
 #include "json.h"
 #include "ndjson.h"
@@ -295,21 +296,31 @@ static uint64_t body_hash(const struct call *c)
 	return h;
 }
 
-/* Buffered GET answers carry an ETag; a matching If-None-Match gets 304. */
+/*
+ * Buffered GET answers carry an ETag; a matching If-None-Match gets 304.
+ * A compressed representation's tag has its coding appended (lib/hencode),
+ * so the tag compared is the one this request's Accept-Encoding selects.
+ */
 static bool not_modified(struct call *c)
 {
 	const struct fa_h1_header *inm = fa_hreq_header(c->rq, "if-none-match");
-	char etag[24], age[32];
+	int coding = fa_hres_coding(c->rq, c->ctype, (int64_t)c->out.len);
+	char etag[24], coded[48], age[32];
 
 	snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long)body_hash(c));
-	fa_hres_header(c->rq, "ETag", etag);
+	fa_henc_etag(coded, sizeof(coded), etag, (enum fa_zkind)coding);
 	if (c->q->cache_s > 0) {
 		snprintf(age, sizeof(age), "max-age=%d", c->q->cache_s);
 		fa_hres_header(c->rq, "Cache-Control", age);
 	}
-	if (!inm || (!memmem(inm->value, inm->value_len, etag, strlen(etag)) &&
-		     !(inm->value_len == 1 && inm->value[0] == '*')))
+	if (!inm || (!memmem(inm->value, inm->value_len, coded, strlen(coded)) &&
+		     !(inm->value_len == 1 && inm->value[0] == '*'))) {
+		fa_hres_header(c->rq, "ETag", etag);    /* the server codes it with the body */
 		return false;
+	}
+	fa_hres_header(c->rq, "ETag", coded);
+	if (fa_henc_compressible(c->ctype))
+		fa_hres_header(c->rq, "Vary", "Accept-Encoding");
 	fa_hres_start(c->rq, 304, NULL, 0);
 	fa_hres_end(c->rq);
 	return true;

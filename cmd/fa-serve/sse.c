@@ -80,6 +80,7 @@ static void send_event(struct sse_sub *s, const char *channel, const char *paylo
 	fa_buf_init(&b, 0);
 	put_event(&b, channel, payload);
 	fa_hres_write(s->rq, b.data, b.len);
+	fa_hres_flush(s->rq);
 	fa_buf_release(&b);
 }
 
@@ -107,8 +108,10 @@ static void on_ping(struct fa_timer *t)
 	struct wctx *w = t->ctx;
 
 	for (struct sse_sub *s = w->subs; s; s = s->next)
-		if (!s->pending)
+		if (!s->pending) {
 			fa_hres_write(s->rq, ": ping\n\n", 8);
+			fa_hres_flush(s->rq);
+		}
 	if (w->subs)
 		fa_timer_start(w->loop, &w->ping, PING_MS);
 }
@@ -215,6 +218,7 @@ void sse_start(struct sse_sub *s, const char *snapshot, size_t len)
 	}
 	fa_buf_append(&b, s->held.data ? s->held.data : "", s->held.len);
 	fa_hres_write(rq, b.data, b.len);
+	fa_hres_flush(rq);
 	fa_buf_release(&b);
 	fa_buf_release(&s->held);
 	fa_timer_start(w->loop, &w->ping, PING_MS);

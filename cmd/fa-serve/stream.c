@@ -49,6 +49,7 @@ static void pump(struct stream *s)
 			return;
 		}
 	}
+	fa_hres_flush(s->rq);   /* waiting on the database: let the rows so far go */
 }
 
 static void resume(struct fa_hreq *rq, void *arg)
