@@ -441,6 +441,18 @@ int fa_pool_pending(const struct fa_pool *p)
 	return p->pending;
 }
 
+void fa_pool_stats(const struct fa_pool *p, struct fa_pool_stats *st)
+{
+	*st = (struct fa_pool_stats){ .pending = p->pending };
+	for (int i = 0; i < p->n; i++) {
+		const struct pconn *c = &p->conns[i];
+
+		st->ready += c->state == C_READY;
+		st->connecting += c->state == C_CONNECTING;
+		st->dead += c->state == C_DEAD;
+	}
+}
+
 void fa_pool_cancel(struct fa_pool *p)
 {
 	char errbuf[256];

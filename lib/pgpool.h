@@ -69,6 +69,13 @@ void fa_pool_submit(struct fa_pool *p, struct fa_pgq **qs, int n);
 /* Queries queued or in flight. */
 int fa_pool_pending(const struct fa_pool *p);
 
+/* The pool's state, for metrics; read on the pool's own thread. */
+struct fa_pool_stats {
+	int ready, connecting, dead;    /* connections by state */
+	int pending;                    /* queries queued or in flight */
+};
+void fa_pool_stats(const struct fa_pool *p, struct fa_pool_stats *st);
+
 /* Sends a cancel request for everything in flight. */
 void fa_pool_cancel(struct fa_pool *p);
 

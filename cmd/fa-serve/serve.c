@@ -457,11 +457,25 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 	fa_pool_submit(w->pool, &one, 1);
 }
 
+/* The pool's gauges, for /metrics on whichever worker answers it. */
+static void publish_pool(struct wctx *w)
+{
+	struct fa_pool_stats st;
+
+	fa_pool_stats(w->pool, &st);
+	__atomic_store_n(&w->pool_now.ready, st.ready, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->pool_now.connecting, st.connecting, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->pool_now.dead, st.dead, __ATOMIC_RELAXED);
+	__atomic_store_n(&w->pool_now.pending, st.pending, __ATOMIC_RELAXED);
+}
+
 static void metrics(struct fa_hreq *rq, struct app *a)
 {
 	uint64_t e4 = 0, e5 = 0, db = 0;
+	long ready = 0, connecting = 0, dead = 0, pending = 0;
 	struct fa_buf b;
 
+	publish_pool(rq->worker_ctx);
 	for (int i = 0; i < a->nworkers; i++) {
 		struct wctx *w = __atomic_load_n(&a->workers[i], __ATOMIC_ACQUIRE);
 
@@ -470,6 +484,10 @@ static void metrics(struct fa_hreq *rq, struct app *a)
 		e4 += __atomic_load_n(&w->errors4xx, __ATOMIC_RELAXED);
 		e5 += __atomic_load_n(&w->errors5xx, __ATOMIC_RELAXED);
 		db += __atomic_load_n(&w->db_ns, __ATOMIC_RELAXED);
+		ready += __atomic_load_n(&w->pool_now.ready, __ATOMIC_RELAXED);
+		connecting += __atomic_load_n(&w->pool_now.connecting, __ATOMIC_RELAXED);
+		dead += __atomic_load_n(&w->pool_now.dead, __ATOMIC_RELAXED);
+		pending += __atomic_load_n(&w->pool_now.pending, __ATOMIC_RELAXED);
 	}
 	fa_buf_init(&b, 0);
 	metrics_write(&b, a);
@@ -477,6 +495,14 @@ static void metrics(struct fa_hreq *rq, struct app *a)
 		      "fa_http_errors_total{class=\"5xx\"} %llu\n"
 		      "# TYPE fa_db_seconds_total counter\nfa_db_seconds_total %.6f\n",
 		      (unsigned long long)e4, (unsigned long long)e5, (double)db / 1e9);
+	fa_buf_printf(&b, "# HELP fa_pool_connections Database connections of all workers, by state"
+		      " (as of each worker's last answer).\n# TYPE fa_pool_connections gauge\n"
+		      "fa_pool_connections{state=\"ready\"} %ld\n"
+		      "fa_pool_connections{state=\"connecting\"} %ld\n"
+		      "fa_pool_connections{state=\"broken\"} %ld\n"
+		      "# HELP fa_pool_queries Queries queued or in flight.\n"
+		      "# TYPE fa_pool_queries gauge\nfa_pool_queries %ld\n",
+		      ready, connecting, dead, pending);
 	fa_hres_simple(rq, 200, "text/plain; version=0.0.4", b.data);
 	fa_buf_release(&b);
 }
@@ -730,6 +756,7 @@ void serve_done(const struct fa_hreq *rq, void *arg)
 		else if (rq->status >= 400)
 			__atomic_store_n(&w->errors4xx, w->errors4xx + 1, __ATOMIC_RELAXED);
 		metrics_count(w->metrics, route_of(rq, a), rq->status, ns);
+		publish_pool(w);
 	}
 	if (a->access_log)
 		access_log(a, rq, (double)ns / 1e9);

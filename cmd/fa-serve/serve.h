@@ -45,6 +45,7 @@ struct wctx {
 	int nchannels;
 	/* counters written by this worker only, read by /metrics */
 	uint64_t errors5xx, errors4xx, db_ns;
+	struct fa_pool_stats pool_now;  /* published after each request */
 	struct wmetrics *metrics;       /* by route and status, see metrics.c */
 };
 
