@@ -285,6 +285,10 @@ raw() {
 		if (le <= last_le || $2 < last_n) exit 1; last_le = le; last_n = $2; n++ }
 		END { exit n != 12 }' "$m"
 	awk '!/^#/ && NF != 2 { exit 1 } !/^#/ && $2 !~ /^[0-9.]+$/ { exit 1 }' "$m"
+	# the pools: connections up, none broken, nothing pending once answered
+	awk '$1 == "fa_pool_connections{state=\"ready\"}" && $2 >= 1 { ok = 1 } END { exit !ok }' "$m"
+	grep -qx 'fa_pool_connections{state="broken"} 0' "$m"
+	grep -qx 'fa_pool_queries 0' "$m"
 }
 
 @test "--check lists the routes; a broken file is exit 4 with file:line" {
