@@ -148,7 +148,7 @@ void hs_want(struct fa_hconn *c)
 	if (c->state == C_H2) {
 		if (fa_h2_want_read(c->h2) && !c->h2_broken)
 			ev |= FA_IN;
-		if (c->out.len || c->kick || fa_h2_want_write(c->h2))
+		if (c->out.len || fa_h2_want_write(c->h2))
 			ev |= FA_OUT;
 	} else {
 		if (c->state == C_HEAD || c->state == C_BODY || c->state == C_LINGER)
@@ -262,6 +262,11 @@ void hs_conn_free(struct fa_hconn *c)
 {
 	if (c->reqs || (c->state == C_HANDLING && c->dead))
 		return;
+	for (struct fa_hconn **p = &c->w->dirty; c->dirty && *p; p = &(*p)->dirty_next)
+		if (*p == c) {
+			*p = c->dirty_next;
+			break;
+		}
 	fa_buf_release(&c->in);
 	fa_buf_release(&c->out);
 	fa_buf_release(&c->body);
@@ -396,6 +401,30 @@ static void on_wake(struct fa_io *io, uint32_t ev)
 	}
 }
 
+void hs_dirty(struct fa_hconn *c)
+{
+	if (c->dirty || c->dead)
+		return;
+	c->dirty = true;
+	c->dirty_next = c->w->dirty;
+	c->w->dirty = c;
+}
+
+/* Output produced during this turn goes out now, before the next wait. */
+static void send_dirty(struct worker *w)
+{
+	struct fa_hconn *c;
+
+	while ((c = w->dirty)) {
+		w->dirty = c->dirty_next;
+		c->dirty = false;
+		if (c->state == C_H2)
+			hs_h2_pump(c);
+		else
+			flush_out(c);
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -406,9 +435,11 @@ static void *worker_main(void *arg)
 	for (int i = 0; i < w->nls; i++)
 		fa_loop_add(w->loop, &w->ls[i].io, FA_IN);
 	fa_loop_add(w->loop, &w->wake_io, FA_IN);
-	while (!w->stopping || w->conns)
-		if (fa_loop_run_once(w->loop, 1000) < 0 && errno != EINTR)
+	while (!w->stopping || w->conns) {
+		if (fa_loop_run_once(w->loop, w->dirty ? 0 : 1000) < 0 && errno != EINTR)
 			break;
+		send_dirty(w);
+	}
 	if (o->done_worker)
 		o->done_worker(w->index, w->ctx, o->app);
 	return NULL;
@@ -713,6 +744,8 @@ static void read_in(struct fa_hconn *c)
 			hs_arm(c, c->w->s->o.header_timeout_ms);        /* a new request began */
 		if (c->ssl && tls_ready(c))
 			return;
+		if (!c->ssl && (size_t)n < c->in.cap - (c->in.len - (size_t)n) - 1)
+			break;  /* the socket is empty: no second read to learn EAGAIN */
 	}
 	if (c->ssl && tls_ready(c))
 		return;
@@ -768,15 +801,19 @@ void fa_hres_header(struct fa_hreq *rq, const char *name, const char *value)
 }
 
 /* Server, Date, Content-Type and the headers the application added, as an array. */
-int hs_response_headers(struct hs_res *res, const char *content_type, char *date,
+int hs_response_headers(struct worker *w, struct hs_res *res, const char *content_type,
 			struct fa_h1_header *h, int cap)
 {
 	const char *p = res->extra.data, *end = p ? p + res->extra.len : NULL;
+	time_t now = time(NULL);
 	int n = 0;
 
-	fa_h1_date(date, time(NULL));
+	if (now != w->date_t) {
+		fa_h1_date(w->date, now);
+		w->date_t = now;
+	}
 	h[n++] = (struct fa_h1_header){ "Server", "fa-serve", 6, 8 };
-	h[n++] = (struct fa_h1_header){ "Date", date, 4, strlen(date) };
+	h[n++] = (struct fa_h1_header){ "Date", w->date, 4, strlen(w->date) };
 	if (content_type)
 		h[n++] = (struct fa_h1_header){ "Content-Type", content_type, 12,
 						strlen(content_type) };
@@ -868,7 +905,6 @@ static void h1_start(struct fa_hreq *rq, int status, const char *content_type, i
 	struct fa_h1_header h[40];
 	struct fa_h1_response r;
 	struct fa_error err;
-	char date[30];
 
 	/* decide now whether this is the last response: the head must say so */
 	if (c->w->stopping || (c->w->s->o.keepalive_requests > 0 &&
@@ -878,7 +914,7 @@ static void h1_start(struct fa_hreq *rq, int status, const char *content_type, i
 	if (length < 0 && c->h1.minor < 1)
 		c->keep_alive = false;  /* HTTP/1.0: the end of the body is the close */
 	r = (struct fa_h1_response){ .status = status, .headers = h,
-				     .nheaders = hs_response_headers(&c->res, content_type, date,
+				     .nheaders = hs_response_headers(c->w, &c->res, content_type,
 								     h, 40),
 				     /* 1xx, 204 and 304 carry no framing field */
 				     .content_length = status < 200 || status == 204 || status == 304 ?
@@ -924,7 +960,7 @@ static void send_body(struct fa_hreq *rq, const void *data, size_t n)
 	if (c->out.len >= HS_HIGH_WATER)
 		flush_out(c);
 	else if (!(c->io.events & FA_OUT))
-		hs_want(c);     /* streamed bytes go out on the loop's next turn */
+		hs_dirty(c);    /* streamed bytes go out at the end of this turn */
 }
 
 /* Runs the encoder step and sends what it produced. */

@@ -35,8 +35,7 @@ static void req_free(struct hs_h2req *r)
 
 static void kick(struct fa_hconn *c)
 {
-	c->kick = true;
-	hs_want(c);
+	hs_dirty(c);
 }
 
 static void on_request(void *ctx, struct fa_h2_stream *st, const struct fa_h2_request *h)
@@ -115,13 +114,13 @@ static void on_close(void *ctx, struct fa_h2_stream *st, void *user)
 void hs_h2_res_start(struct hs_h2req *r, int status, const char *content_type, int64_t length)
 {
 	struct fa_h1_header h[42];
-	char date[30], len[24];
+	char len[24];
 	bool bodyless = status < 200 || status == 204 || status == 304;
 	int n;
 
 	if (!r->st)
 		return;
-	n = hs_response_headers(&r->res, content_type, date, h, 40);
+	n = hs_response_headers(r->c->w, &r->res, content_type, h, 40);
 	if (length >= 0 && !bodyless) {
 		snprintf(len, sizeof(len), "%lld", (long long)length);
 		h[n++] = (struct fa_h1_header){ "content-length", len, 14, strlen(len) };
@@ -254,7 +253,6 @@ void hs_h2_pump(struct fa_hconn *c)
 	struct fa_error err;
 	bool progress = false;
 
-	c->kick = false;
 	run_resumes(c);
 	for (int round = 0; !c->dead && round < 16; round++) {
 		if (!c->out.len && fa_h2_send(c->h2, &c->out, OUT_LIMIT, &err)) {
@@ -407,6 +405,8 @@ void hs_h2_io(struct fa_hconn *c, uint32_t ev)
 		feed(c, buf, (size_t)n);
 		if (c->dead)
 			return;
+		if (!c->ssl && (size_t)n < sizeof(buf))
+			break;  /* the socket is empty */
 	}
 	hs_h2_pump(c);
 }

@@ -13,6 +13,7 @@
 #define FA_HSERVER_INT_H
 
 #include <pthread.h>
+#include <time.h>
 #include <openssl/ssl.h>
 
 #include "h2.h"
@@ -79,7 +80,8 @@ struct fa_hconn {
 	struct fa_h2 *h2;
 	struct hs_h2req *reqs;          /* requests not yet ended or not yet closed */
 	int timer_kind;                 /* what the timer measures now */
-	bool kick;                      /* streams have something to send */
+	bool dirty;                     /* on the worker's list of output to send */
+	struct fa_hconn *dirty_next;
 	bool h2_broken;                 /* the peer broke the protocol: GOAWAY, no more input */
 	bool in_close;                  /* hs_conn_close() is running */
 	struct fa_hconn *prev, *next;
@@ -103,6 +105,10 @@ struct worker {
 	void *ctx;
 	struct fa_hconn *conns;
 	int nconns;
+	/* connections with output to send once the callbacks of this turn are done */
+	struct fa_hconn *dirty;
+	char date[30];                  /* the Date header of this second */
+	time_t date_t;
 	bool stopping;
 };
 
@@ -118,10 +124,12 @@ void hs_want(struct fa_hconn *c);
 void hs_conn_close(struct fa_hconn *c);
 void hs_conn_free(struct fa_hconn *c);
 void hs_arm(struct fa_hconn *c, int ms);
+/* Sends c's output at the end of this loop turn (one write for many pieces). */
+void hs_dirty(struct fa_hconn *c);
 /* >0 bytes, 0 the peer closed, -1 try later, -2 failed */
 ssize_t hs_recv(struct fa_hconn *c, void *p, size_t n);
 ssize_t hs_send(struct fa_hconn *c, const void *p, size_t n);
-int hs_response_headers(struct hs_res *res, const char *content_type, char *date,
+int hs_response_headers(struct worker *w, struct hs_res *res, const char *content_type,
 			struct fa_h1_header *h, int cap);
 void hs_res_reset(struct hs_res *res);
 void hs_error_body(struct fa_buf *body, int status, const char *why);
