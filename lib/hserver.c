@@ -151,7 +151,13 @@ void hs_want(struct fa_hconn *c)
 		if (c->out.len || fa_h2_want_write(c->h2))
 			ev |= FA_OUT;
 	} else {
-		if (c->state == C_HEAD || c->state == C_BODY || c->state == C_LINGER)
+		/*
+		 * Reading stays armed while a request is answered, so that the
+		 * common case costs no epoll_ctl; input that arrives meanwhile
+		 * (a pipelined request) disarms it until the answer is done.
+		 */
+		if (c->state == C_HEAD || c->state == C_BODY || c->state == C_LINGER ||
+		    (c->state == C_HANDLING && !c->in_paused))
 			ev |= FA_IN;
 		if (c->out.len || c->tls_want_out)
 			ev |= FA_OUT;
@@ -776,8 +782,12 @@ static void conn_io(struct fa_io *io, uint32_t ev)
 		flush_out(c);
 		return;         /* the connection may be gone */
 	}
-	if (c->state == C_HEAD || c->state == C_BODY)
+	if (c->state == C_HEAD || c->state == C_BODY) {
 		read_in(c);
+	} else if (c->state == C_HANDLING || c->state == C_CLOSING) {
+		c->in_paused = true;    /* read it once the answer is out */
+		hs_want(c);
+	}
 }
 
 /* ---- responses ---- */
@@ -1078,6 +1088,7 @@ static void h1_end(struct fa_hreq *rq)
 		return;
 	}
 	c->state = C_HEAD;
+	c->in_paused = false;
 	hs_arm(c, c->in.len ? o->header_timeout_ms : o->keepalive_timeout_ms);
 	/* a pipelined request may be waiting already */
 	if (flush_out(c) && c->in.len)

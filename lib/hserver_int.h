@@ -74,6 +74,7 @@ struct fa_hconn {
 	struct hs_res res;              /* and its response */
 	int requests;
 	bool keep_alive, chunked_out, sent_continue;
+	bool in_paused;                 /* input arrived while answering: not read until done */
 	bool dead;                      /* closed while the application answers */
 	char peer[64];
 	/* HTTP/2 */
