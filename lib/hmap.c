@@ -61,6 +61,26 @@ static const struct media medias[] = {
 	{ NULL, 0, NULL },
 };
 
+/*
+ * An RFC 9110 qvalue, "0" to "1" with up to three decimals, read within
+ * n bytes, in thousandths; anything else counts as 0.
+ */
+static int qvalue(const char *s, size_t n)
+{
+	int v, scale = 100;
+	size_t i = 1;
+
+	if (!n || (s[0] != '0' && s[0] != '1'))
+		return 0;
+	v = (s[0] - '0') * 1000;
+	if (n > 1 && s[1] == '.')
+		for (i = 2; i < n && i < 5 && s[i] >= '0' && s[i] <= '9'; i++, scale /= 10)
+			v += (s[i] - '0') * scale;
+	if (v > 1000 || (i < n && s[i] != ';' && s[i] != ' ' && s[i] != '\t' && s[i] != ','))
+		return 0;
+	return v;
+}
+
 /* One "type/sub;q=0.5" element of the list: its media entry and q (0..1000). */
 static const struct media *element(const char *p, size_t n, int *q)
 {
@@ -78,7 +98,7 @@ static const struct media *element(const char *p, size_t n, int *q)
 		while (s < p + n && (*s == ' ' || *s == '\t'))
 			s++;
 		if (s + 2 <= p + n && (s[0] == 'q' || s[0] == 'Q') && s[1] == '=')
-			*q = (int)(strtod(s + 2, NULL) * 1000 + 0.5);
+			*q = qvalue(s + 2, (size_t)(p + n - s - 2));
 	}
 	for (const struct media *m = medias; m->type; m++)
 		if (strlen(m->type) == tlen && !strncasecmp(m->type, p, tlen))

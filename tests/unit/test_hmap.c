@@ -46,6 +46,11 @@ int main(void)
 	CHECK(accept_of("text/*", &ct) == FA_FMT_CSV);
 	CHECK(accept_of("text/*;q=0.5, application/json", &ct) == FA_FMT_JSON);
 	CHECK(accept_of("text/csv;q=0", &ct) == -1);
+	/* qvalues are read as RFC 9110 has them, not by strtod */
+	CHECK(accept_of("text/csv;q=0.501, application/json;q=0.5", &ct) == FA_FMT_CSV);
+	CHECK(accept_of("text/csv;q=1.5, application/json;q=0.5", &ct) == FA_FMT_JSON);
+	CHECK(accept_of("text/csv;q=5e-1, application/json;q=0.1", &ct) == FA_FMT_JSON);
+	CHECK(accept_of("text/csv;q=0.0001", &ct) == -1);
 	printf("test_hmap: %d checks, %d failed\n", checks, failures);
 	return failures != 0;
 }
