@@ -112,7 +112,10 @@ fuzz: $(FUZZERS)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c lib/%.c lib/buf.c lib/err.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Ilib \
-		-o $@ $^
+		-o $@ $^ $(FUZZ_LIBS)
+# what a target needs beyond its module
+build/fuzz/fuzz_h2: lib/h1.c
+FUZZ_LIBS := -lnghttp2
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
