@@ -424,6 +424,8 @@ static void send_dirty(struct worker *w)
 	while ((c = w->dirty)) {
 		w->dirty = c->dirty_next;
 		c->dirty = false;
+		if (c->dead)
+			continue;
 		if (c->state == C_H2)
 			hs_h2_pump(c);
 		else
