@@ -459,8 +459,17 @@ enum fa_err fa_h2_recv(struct fa_h2 *h2, const void *data, size_t n, struct fa_e
 {
 	ssize_t rc = nghttp2_session_mem_recv(h2->s, data, n);
 
-	if (rc < 0)
+	if (rc < 0) {
+		/*
+		 * Errors nghttp2 calls fatal (floods of SETTINGS or PING acks,
+		 * too many CONTINUATIONs) queue no GOAWAY: queue one, so the
+		 * client learns why and the server knows the session is over.
+		 */
+		nghttp2_session_terminate_session(h2->s, rc == NGHTTP2_ERR_FLOODED ||
+						  rc == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS ?
+						  NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
 		return fa_error_set(err, FA_EINPUT, "HTTP/2: %s", nghttp2_strerror((int)rc));
+	}
 	return FA_OK;
 }
 

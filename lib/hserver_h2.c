@@ -38,11 +38,65 @@ static void kick(struct fa_hconn *c)
 	hs_dirty(c);
 }
 
+/* Copies n bytes to *p, NUL-terminated, and moves *p past them. */
+static const char *put(char **p, const char *s, size_t n)
+{
+	char *at = *p;
+
+	if (n)
+		memcpy(at, s, n);
+	at[n] = '\0';
+	*p += n + 1;
+	return at;
+}
+
+/*
+ * A request with its own copy of what the stream holds (method, target,
+ * headers, body), after the struct in one allocation: the stream's
+ * storage goes when it closes (RST_STREAM, the connection lost), while
+ * the application may still be running the request and read them after.
+ */
+static struct hs_h2req *req_new(const struct fa_h2_request *h)
+{
+	/* the target as sent: the query stays right after the path and its '?' */
+	size_t target = h->query ? (size_t)(h->query + h->query_len - h->path) : h->path_len;
+	size_t n = h->method_len + target + h->body_len + 3;
+	struct fa_h1_header *hd;
+	struct hs_h2req *r;
+	char *p;
+
+	for (int i = 0; i < h->nheaders; i++)
+		n += h->headers[i].name_len + h->headers[i].value_len + 2;
+	if (!(r = calloc(1, sizeof(*r) + (size_t)h->nheaders * sizeof(*hd) + n)))
+		return NULL;
+	hd = (struct fa_h1_header *)(r + 1);
+	p = (char *)(hd + h->nheaders);
+	r->rq.method = put(&p, h->method, h->method_len);
+	r->rq.method_len = h->method_len;
+	r->rq.path = put(&p, h->path, target);
+	r->rq.path_len = h->path_len;
+	if (h->query) {
+		r->rq.query = r->rq.path + (h->query - h->path);
+		r->rq.query_len = h->query_len;
+	}
+	for (int i = 0; i < h->nheaders; i++) {
+		hd[i].name = put(&p, h->headers[i].name, h->headers[i].name_len);
+		hd[i].name_len = h->headers[i].name_len;
+		hd[i].value = put(&p, h->headers[i].value, h->headers[i].value_len);
+		hd[i].value_len = h->headers[i].value_len;
+	}
+	r->rq.headers = hd;
+	r->rq.nheaders = h->nheaders;
+	r->rq.body = put(&p, h->body, h->body_len);
+	r->rq.body_len = h->body_len;
+	return r;
+}
+
 static void on_request(void *ctx, struct fa_h2_stream *st, const struct fa_h2_request *h)
 {
 	struct fa_hconn *c = ctx;
 	struct worker *w = c->w;
-	struct hs_h2req *r = calloc(1, sizeof(*r));
+	struct hs_h2req *r = req_new(h);
 	struct fa_hreq *rq;
 
 	if (!r) {
@@ -59,13 +113,14 @@ static void on_request(void *ctx, struct fa_h2_stream *st, const struct fa_h2_re
 	fa_h2_stream_set_user(st, r);
 	c->requests++;
 	rq = &r->rq;
-	*rq = (struct fa_hreq){ .conn = c, .h2 = r, .method = h->method,
-				.method_len = h->method_len, .path = h->path,
-				.path_len = h->path_len, .query = h->query, .query_len = h->query_len,
-				.headers = h->headers, .nheaders = h->nheaders, .body = h->body,
-				.body_len = h->body_len, .worker = w->index, .loop = w->loop,
-				.worker_ctx = w->ctx, .t0 = fa_now_ns(), .peer = c->peer,
-				.version = "HTTP/2.0" };
+	rq->conn = c;
+	rq->h2 = r;
+	rq->worker = w->index;
+	rq->loop = w->loop;
+	rq->worker_ctx = w->ctx;
+	rq->t0 = fa_now_ns();
+	rq->peer = c->peer;
+	rq->version = "HTTP/2.0";
 	rq->head = h->method_len == 4 && !memcmp(h->method, "HEAD", 4);
 	if (h->error) {
 		struct fa_buf body;
@@ -247,8 +302,12 @@ static void run_resumes(struct fa_hconn *c)
 	}
 }
 
-/* Frames out to the socket until it is full or nothing is left. */
-void hs_h2_pump(struct fa_hconn *c)
+/*
+ * Frames out to the socket until it is full or nothing is left.  True
+ * when the connection was closed: c may be freed then, and is not to be
+ * touched.
+ */
+static bool pump(struct fa_hconn *c)
 {
 	struct fa_error err;
 	bool progress = false;
@@ -257,7 +316,7 @@ void hs_h2_pump(struct fa_hconn *c)
 	for (int round = 0; !c->dead && round < 16; round++) {
 		if (!c->out.len && fa_h2_send(c->h2, &c->out, OUT_LIMIT, &err)) {
 			hs_conn_close(c);
-			return;
+			return true;
 		}
 		if (!c->out.len)
 			break;
@@ -267,19 +326,27 @@ void hs_h2_pump(struct fa_hconn *c)
 			break;
 		if (n < 0) {
 			hs_conn_close(c);
-			return;
+			return true;
 		}
 		fa_buf_consume(&c->out, (size_t)n);
 		progress = true;
 	}
 	if (c->dead)
-		return;
-	if (!c->out.len && !fa_h2_want_read(c->h2) && !fa_h2_want_write(c->h2)) {
-		hs_conn_close(c);       /* GOAWAY went out, or the session ended */
-		return;
+		return true;
+	/* GOAWAY went out, or the session ended; a broken one reads no more */
+	if (!c->out.len && !fa_h2_want_write(c->h2) &&
+	    (c->h2_broken || !fa_h2_want_read(c->h2))) {
+		hs_conn_close(c);
+		return true;
 	}
 	update_timer(c, progress);
 	hs_want(c);
+	return false;
+}
+
+void hs_h2_pump(struct fa_hconn *c)
+{
+	pump(c);
 }
 
 static void feed(struct fa_hconn *c, const void *p, size_t n)
@@ -421,9 +488,8 @@ void hs_h2_timeout(struct fa_hconn *c)
 	}
 	fa_h2_terminate(c->h2, 0);              /* NO_ERROR: we simply stop waiting */
 	c->h2_broken = true;
-	hs_h2_pump(c);
-	if (!c->dead)
-		hs_conn_close(c);
+	if (!pump(c))
+		hs_conn_close(c);               /* the GOAWAY could not go out whole */
 }
 
 /* Server shutdown: GOAWAY; endless streams (events) end now, others finish. */
