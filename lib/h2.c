@@ -288,8 +288,10 @@ static ssize_t read_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 		st->deferred = true;
 		return NGHTTP2_ERR_DEFERRED;
 	}
-	memcpy(buf, st->out.data, n);
-	fa_buf_consume(&st->out, n);
+	if (n) {
+		memcpy(buf, st->out.data, n);
+		fa_buf_consume(&st->out, n);
+	}
 	if (!st->out.len && st->eof)
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
 	if (st->full && st->out.len < h2->lim.stream_buffer / 4) {

@@ -181,6 +181,11 @@ static int weight(int q, int star, int otherwise)
 
 enum fa_zkind fa_henc_choose(const char *s, size_t len)
 {
+	return fa_henc_choose_among(s, len, true, true);
+}
+
+enum fa_zkind fa_henc_choose_among(const char *s, size_t len, bool zstd_ok, bool gzip_ok)
+{
 	struct weights w = { Q_UNLISTED, Q_UNLISTED, Q_UNLISTED, Q_UNLISTED };
 	struct cur c;
 	const char *name;
@@ -202,8 +207,8 @@ enum fa_zkind fa_henc_choose(const char *s, size_t len)
 			note(&w, name, nlen, q);
 		skip_element(&c);
 	}
-	zstd = weight(w.zstd, w.star, 0);
-	gzip = weight(w.gzip, w.star, 0);
+	zstd = zstd_ok ? weight(w.zstd, w.star, 0) : 0;
+	gzip = gzip_ok ? weight(w.gzip, w.star, 0) : 0;
 	/* Unlisted identity stays acceptable, below any listed coding. */
 	identity = weight(w.identity, w.star, 1);
 	if (zstd > 0 && zstd >= gzip && zstd >= identity)

@@ -80,6 +80,10 @@
  */
 enum fa_zkind fa_henc_choose(const char *s, size_t len);
 
+/* The same choice among the codings the server has on: one that is off
+   counts as not offered, so "zstd, gzip" with zstd off gets gzip. */
+enum fa_zkind fa_henc_choose_among(const char *s, size_t len, bool zstd_ok, bool gzip_ok);
+
 /*
  * Whether a body of Content-Type ctype is worth compressing: any text
  * type, application/json, application/x-ndjson, application/javascript,

@@ -853,10 +853,9 @@ int fa_hres_coding(const struct fa_hreq *rq, const char *content_type, int64_t l
 	    (length >= 0 && (size_t)length < o->compress_min) ||
 	    !(ae = fa_hreq_header(rq, "accept-encoding")))
 		return FA_Z_NONE;
-	kind = fa_henc_choose(ae->value, ae->value_len);
 	/* a coding switched off (level 0) is as if the client had not offered it */
-	if ((kind == FA_Z_ZSTD && !o->zstd_level) || (kind == FA_Z_GZIP && !o->gzip_level))
-		return FA_Z_NONE;
+	kind = fa_henc_choose_among(ae->value, ae->value_len, o->zstd_level > 0,
+				    o->gzip_level > 0);
 	return kind;
 }
 

@@ -346,35 +346,25 @@ static int parse(struct serve_args *s, struct app *a, int argc, char **argv)
 	return -1;
 }
 
-static int serve(struct serve_args *s, struct app *a)
+/* The certificate first: a bad one fails before any database is started. */
+static int start_tls(struct serve_args *s)
 {
-	struct fa_error err = { 0 };
-	struct fa_buf note;
-	pthread_t sigthread;
-	int rc;
-
-	fa_buf_init(&note, 4096);
-	if ((rc = fa_pg_target_resolve(&a->target, s->db, environ, &note, &err))) {
-		fprintf(stderr, "fa-serve: %s\n", err.msg);
-		return rc;
-	}
-	if (note.len)
-		fprintf(stderr, "fa-serve: %s\n", note.data);
-	fa_buf_release(&note);
 	static const char *const alpn_h2[] = { "h2", "http/1.1", NULL };
 	static const char *const alpn_h1[] = { "http/1.1", NULL };
+	struct fa_error err = { 0 };
 
+	if (!s->h.tls_listen)
+		return FA_OK;
 	s->tls.alpn = s->h.h2 ? alpn_h2 : alpn_h1;
-	if (s->h.tls_listen && !(tls_ctx = s->h.tls = fa_tls_new(&s->tls, &err))) {
+	if (!(tls_ctx = s->h.tls = fa_tls_new(&s->tls, &err))) {
 		fprintf(stderr, "fa-serve: %s\n", err.msg);
 		return err.code;
 	}
-	if (!(a->server = fa_hserver_new(&s->h, &err))) {
-		fprintf(stderr, "fa-serve: %s\n", err.msg);
-		return err.code;
-	}
-	a->nworkers = s->h.threads;
-	a->workers = calloc((size_t)a->nworkers, sizeof(*a->workers));
+	return FA_OK;
+}
+
+static void say_where(const struct serve_args *s, const struct app *a)
+{
 	if (s->h.listen)
 		fprintf(stderr, "fa-serve: listening on %s (port %d), %d worker%s\n", s->h.listen,
 			fa_hserver_port(a->server), s->h.threads, s->h.threads == 1 ? "" : "s");
@@ -382,13 +372,41 @@ static int serve(struct serve_args *s, struct app *a)
 		fprintf(stderr, "fa-serve: TLS on %s (port %d), %d worker%s, certificate SHA-256 %s\n",
 			s->h.tls_listen, fa_hserver_tls_port(a->server), s->h.threads,
 			s->h.threads == 1 ? "" : "s", fa_tls_fingerprint(tls_ctx));
+}
+
+static int serve(struct serve_args *s, struct app *a)
+{
+	struct fa_error err = { 0 };
+	struct fa_buf note;
+	pthread_t sigthread;
+	int rc;
+
+	if ((rc = start_tls(s)))
+		return rc;
+	fa_buf_init(&note, 4096);
+	rc = fa_pg_target_resolve(&a->target, s->db, environ, &note, &err);
+	if (note.len)
+		fprintf(stderr, "fa-serve: %s\n", note.data);
+	fa_buf_release(&note);
+	if (!rc && !(a->server = fa_hserver_new(&s->h, &err)))
+		rc = err.code;
+	if (rc) {
+		fprintf(stderr, "fa-serve: %s\n", err.msg);
+		goto out;
+	}
+	a->nworkers = s->h.threads;
+	a->workers = calloc((size_t)a->nworkers, sizeof(*a->workers));
+	say_where(s, a);
 	pthread_create(&sigthread, NULL, signal_main, a);
 	rc = fa_hserver_run(a->server);
 	pthread_kill(sigthread, SIGTERM);       /* stopped another way: end the waiter */
 	pthread_join(sigthread, NULL);
+out:
 	fa_hserver_free(a->server);
 	free(a->workers);
 	fa_pg_target_release(&a->target);
+	fa_tls_free(tls_ctx);                   /* after every connection is gone */
+	tls_ctx = NULL;
 	return rc;
 }
 

@@ -187,6 +187,12 @@ static void test_choose(void)
 	CHECK(fa_henc_choose(NULL, 0) == FA_Z_NONE, "NULL");
 	CHECK(fa_henc_choose(NULL, 12) == FA_Z_NONE, "NULL with a length");
 	CHECK(fa_henc_choose("gzip", 0) == FA_Z_NONE, "empty");
+	/* a coding the server has off counts as not offered */
+	CHECK(fa_henc_choose_among("zstd, gzip", 10, false, true) == FA_Z_GZIP, "zstd off");
+	CHECK(fa_henc_choose_among("zstd, gzip", 10, true, false) == FA_Z_ZSTD, "gzip off");
+	CHECK(fa_henc_choose_among("*", 1, false, true) == FA_Z_GZIP, "* with zstd off");
+	CHECK(fa_henc_choose_among("zstd", 4, false, true) == FA_Z_NONE, "only zstd, off");
+	CHECK(fa_henc_choose_among("gzip, zstd", 10, false, false) == FA_Z_NONE, "both off");
 	printf("  %zu Accept-Encoding cases\n", i);
 }
 
