@@ -1,7 +1,8 @@
 /*
- * hserver_int: what lib/hserver.c (workers, sockets, TLS, HTTP/1.1) and
- * lib/hserver_h2.c (HTTP/2 streams) share.  Not for applications: they
- * see lib/hserver.h only.
+ * hserver_int: what lib/hserver.c (workers, sockets, TLS, HTTP/1.1),
+ * lib/hserver_h2.c (HTTP/2 streams) and lib/hserver_res.c (responses,
+ * content coding) share.  Not for applications: they see lib/hserver.h
+ * only.
  *
  * A connection belongs to one worker thread.  It starts as HTTP/1.1 (or
  * as TLS, whose ALPN may pick h2); a cleartext one switches to HTTP/2 on
@@ -132,6 +133,12 @@ ssize_t hs_recv(struct fa_hconn *c, void *p, size_t n);
 ssize_t hs_send(struct fa_hconn *c, const void *p, size_t n);
 int hs_response_headers(struct worker *w, struct hs_res *res, const char *content_type,
 			struct fa_h1_header *h, int cap);
+/* HTTP/1.1 framing of a response (hserver.c) */
+void hs_h1_start(struct fa_hreq *rq, int status, const char *content_type, int64_t length);
+void hs_h1_send(struct fa_hconn *c, const void *data, size_t n);
+void hs_h1_end(struct fa_hreq *rq);
+
+/* hserver_res.c */
 void hs_res_reset(struct hs_res *res);
 void hs_error_body(struct fa_buf *body, int status, const char *why);
 /* Starts content coding for a response when the request allows it. */
