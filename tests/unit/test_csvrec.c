@@ -16,42 +16,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-static int checks, failures;
+#include "check.h"
 
-static void check(bool ok, const char *file, int line, const char *what)
-{
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d %s\n", file, line, what);
-}
-
-static void check_str(const char *got, const char *want, const char *file,
-		      int line, const char *what)
-{
-	checks++;
-	if (got && want && strcmp(got, want) == 0)
-		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d %s\n  got:  [%s]\n  want: [%s]\n", file,
-		line, what, got ? got : "(null)", want ? want : "(null)");
-}
-
-#define CHECK(cond) check((cond), __FILE__, __LINE__, #cond)
-#define CHECK_STR(got, want) check_str((got), (want), __FILE__, __LINE__, "")
 #define CHECK_STR_AT(got, want, what) \
-	check_str((got), (want), __FILE__, __LINE__, (what))
-
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return n ? (uint32_t)((rng_state >> 11) % n) : 0;
-}
+	check_str(__FILE__, __LINE__, (got), (want), (what))
 
 static struct fa_rec_opts opts(enum fa_rec_format f, bool validate)
 {
@@ -172,21 +140,21 @@ static void check_splits(const struct fa_rec_opts *o, const char *in,
 	char what[64];
 
 	run(o, in, n, NULL, 0, 0, &got);
-	check_str(got.data, expect, file, line, "whole");
+	check_str(file, line, got.data, expect, "whole");
 	for (k = 0; k <= n; k++) {
 		cuts[0] = k;
 		run(o, in, n, cuts, 1, 0, &got);
 		snprintf(what, sizeof(what), "split at %zu", k);
-		check_str(got.data, expect, file, line, what);
+		check_str(file, line, got.data, expect, what);
 	}
 	for (k = 0; k < n && k < 4096; k++)
 		cuts[k] = k;
 	run(o, in, n, cuts, k, 0, &got);
-	check_str(got.data, expect, file, line, "byte by byte");
+	check_str(file, line, got.data, expect, "byte by byte");
 	run(o, in, n, cuts, k, 1, &got);
-	check_str(got.data, expect, file, line, "byte by byte, one record");
+	check_str(file, line, got.data, expect, "byte by byte, one record");
 	run(o, in, n, NULL, 0, 1, &got);
-	check_str(got.data, expect, file, line, "one record a call");
+	check_str(file, line, got.data, expect, "one record a call");
 }
 
 #define CHECK_SPLITS(o, in, expect) \
@@ -541,10 +509,10 @@ static void ref_split(const struct fa_rec_opts *o, const unsigned char *p,
 static void run_random(const struct fa_rec_opts *o, const char *in, size_t n,
 		       struct fa_buf *out)
 {
-	size_t cuts[64], ncuts = rnd(8), k;
+	size_t cuts[64], ncuts = rnd_below(8), k;
 
 	for (k = 0; k < ncuts; k++)
-		cuts[k] = n ? rnd((uint32_t)n + 1) : 0;
+		cuts[k] = n ? rnd_below((uint32_t)n + 1) : 0;
 	for (k = 1; k < ncuts; k++)     /* insertion sort */
 		for (size_t j = k; j > 0 && cuts[j - 1] > cuts[j]; j--) {
 			size_t t = cuts[j];
@@ -552,16 +520,16 @@ static void run_random(const struct fa_rec_opts *o, const char *in, size_t n,
 			cuts[j] = cuts[j - 1];
 			cuts[j - 1] = t;
 		}
-	run(o, in, n, cuts, ncuts, rnd(4), out);
+	run(o, in, n, cuts, ncuts, rnd_below(4), out);
 }
 
 static void random_opts(struct fa_rec_opts *o)
 {
 	static const char esc[] = "\"\\";
 
-	*o = opts(rnd(2) ? FA_REC_CSV : FA_REC_TEXT, false);
+	*o = opts(rnd_below(2) ? FA_REC_CSV : FA_REC_TEXT, false);
 	if (o->format == FA_REC_CSV)
-		o->escape = esc[rnd(2)];
+		o->escape = esc[rnd_below(2)];
 }
 
 static void test_against_reference(void)
@@ -574,9 +542,9 @@ static void test_against_reference(void)
 
 	for (round = 0; round < 200000 && bad < 5; round++) {
 		random_opts(&o);
-		n = rnd(sizeof(in));
+		n = rnd_below(sizeof(in));
 		for (k = 0; k < n; k++)
-			in[k] = alphabet[rnd(sizeof(alphabet) - 1)];
+			in[k] = alphabet[rnd_below(sizeof(alphabet) - 1)];
 		ref_split(&o, (const unsigned char *)in, n, &want);
 		run_random(&o, in, n, &got);
 		if (strcmp(got.data, want.data) == 0)
@@ -640,12 +608,12 @@ static void test_utf8_random(void)
 
 	for (round = 0; round < 100000; round++) {
 		for (n = 0; n < 64;) {
-			if (rnd(16) == 0) {     /* no quote: no quoting errors */
-				in[n] = (char)rnd(256);
+			if (rnd_below(16) == 0) {     /* no quote: no quoting errors */
+				in[n] = (char)rnd_below(256);
 				n += in[n] != '"' && in[n] != '|';
 				continue;
 			}
-			strcpy(in + n, pieces[rnd(10)]);
+			strcpy(in + n, pieces[rnd_below(10)]);
 			n += strlen(in + n);
 		}
 		bad = ref_utf8_bad((const unsigned char *)in, n);
@@ -682,12 +650,12 @@ static void random_row(struct row *r)
 {
 	size_t k, len;
 
-	r->n = 1 + rnd(6);
+	r->n = 1 + rnd_below(6);
 	for (k = 0; k < r->n; k++) {
-		r->null[k] = rnd(8) == 0;
+		r->null[k] = rnd_below(8) == 0;
 		r->val[k][0] = '\0';
-		for (len = rnd(8); len > 0 && !r->null[k]; len--)
-			strcat(r->val[k], field_pieces[rnd(NPIECES)]);
+		for (len = rnd_below(8); len > 0 && !r->null[k]; len--)
+			strcat(r->val[k], field_pieces[rnd_below(NPIECES)]);
 	}
 }
 
@@ -702,7 +670,7 @@ static void csv_encode(const struct row *r, struct fa_buf *b)
 			fa_buf_putc(b, ',');
 		if (r->null[k])
 			continue;
-		if (*v && !strpbrk(v, ",\"\r\n") && rnd(4)) {
+		if (*v && !strpbrk(v, ",\"\r\n") && rnd_below(4)) {
 			fa_buf_puts(b, v);
 			continue;
 		}
@@ -720,13 +688,13 @@ static void text_encode_char(char c, struct fa_buf *b)
 {
 	switch (c) {
 	case '\\': fa_buf_puts(b, "\\\\"); return;
-	case '\t': fa_buf_puts(b, rnd(2) ? "\\t" : "\\\t"); return;
-	case '\r': fa_buf_puts(b, rnd(2) ? "\\r" : "\\015"); return;
-	case '\n': fa_buf_puts(b, rnd(2) ? "\\n" : "\\\n"); return;
+	case '\t': fa_buf_puts(b, rnd_below(2) ? "\\t" : "\\\t"); return;
+	case '\r': fa_buf_puts(b, rnd_below(2) ? "\\r" : "\\015"); return;
+	case '\n': fa_buf_puts(b, rnd_below(2) ? "\\n" : "\\\n"); return;
 	}
-	if (c == 'a' && rnd(2))
-		fa_buf_puts(b, rnd(2) ? "\\x61" : "\\141");
-	else if (c == 'b' && rnd(2))
+	if (c == 'a' && rnd_below(2))
+		fa_buf_puts(b, rnd_below(2) ? "\\x61" : "\\141");
+	else if (c == 'b' && rnd_below(2))
 		fa_buf_puts(b, "\\x62");
 	else
 		fa_buf_putc(b, c);
@@ -793,7 +761,7 @@ static void round_trip(enum fa_rec_format format)
 	struct fa_rec_scanner s;
 	struct fa_error err;
 	struct fa_buf in;
-	size_t nrows = 1 + rnd(200), k, next = 0, off = 0, used, end = 0;
+	size_t nrows = 1 + rnd_below(200), k, next = 0, off = 0, used, end = 0;
 	size_t mark;
 
 	fa_buf_init(&in, 0);
@@ -806,15 +774,15 @@ static void round_trip(enum fa_rec_format format)
 		mark = in.len;
 		(format == FA_REC_CSV ? csv_encode : text_encode)(&rows[k], &in);
 		/* the last one may go without, unless that would lose it */
-		if (k + 1 < nrows || rnd(2) || in.len == mark)
-			fa_buf_puts(&in, rnd(2) ? "\n" : "\r\n");
+		if (k + 1 < nrows || rnd_below(2) || in.len == mark)
+			fa_buf_puts(&in, rnd_below(2) ? "\n" : "\r\n");
 	}
 	fa_rec_init(&s, &o, &err);
 	while (off < in.len) {
-		end += rnd(200);        /* never less than the last time */
+		end += rnd_below(200);        /* never less than the last time */
 		end = end > in.len ? in.len : end;
 		line = s.line;
-		CHECK(fa_rec_scan(&s, in.data + off, end - off, rnd(5), &used,
+		CHECK(fa_rec_scan(&s, in.data + off, end - off, rnd_below(5), &used,
 				  &err) == FA_OK);
 		check_batch(&o, in.data + off, used, line, rows, nrows, row_line,
 			    &next);
@@ -828,14 +796,6 @@ static void round_trip(enum fa_rec_format format)
 		    &next);
 	CHECK(next == nrows && s.records == nrows && s.offset == in.len);
 	fa_buf_release(&in);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /*
@@ -853,13 +813,13 @@ static size_t make_bench_input(struct fa_buf *b, size_t size, bool utf8)
 	fa_buf_reset(b);
 	while (b->len < size) {
 		fa_buf_printf(b, "%u,%s %s,user%u@example.com,2024-%02u-%02u,",
-			      rnd(1000000), names[rnd(3) + (utf8 ? 3 : 0)],
-			      names[rnd(3) + (utf8 ? 3 : 0)], rnd(100000),
-			      1 + rnd(12), 1 + rnd(28));
-		if (rnd(4) == 0)
+			      rnd_below(1000000), names[rnd_below(3) + (utf8 ? 3 : 0)],
+			      names[rnd_below(3) + (utf8 ? 3 : 0)], rnd_below(100000),
+			      1 + rnd_below(12), 1 + rnd_below(28));
+		if (rnd_below(4) == 0)
 			fa_buf_puts(b, "\"Some text, with a comma\"");
 		else
-			fa_buf_printf(b, "%u.%02u", rnd(10000), rnd(100));
+			fa_buf_printf(b, "%u.%02u", rnd_below(10000), rnd_below(100));
 		fa_buf_puts(b, "\n");
 		rows++;
 	}
@@ -915,11 +875,10 @@ static void test_throughput(void)
 
 int main(int argc, char **argv)
 {
-	unsigned long seed = argc > 1 ? strtoul(argv[1], NULL, 10)
-				      : (unsigned long)time(NULL);
+	uint64_t seed = rnd_seed("test_csvrec", argc, argv);
 	int k;
 
-	printf("test_csvrec: seed %lu\n", seed);
+	/* mixed as before, so that old seeds replay */
 	rng_state = seed * 2654435761u + 1;
 	fa_buf_init(&got, 0);
 	fa_buf_init(&want, 0);
@@ -943,6 +902,5 @@ int main(int argc, char **argv)
 	test_throughput();
 	fa_buf_release(&got);
 	fa_buf_release(&want);
-	printf("test_csvrec: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_report("test_csvrec");
 }

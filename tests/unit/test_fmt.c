@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-static int checks, failures;
+#include "check.h"
 
 /* Prints s with control and non-ASCII bytes visible, for failure reports. */
 static void show(const char *s)
@@ -34,30 +34,22 @@ static void show(const char *s)
 	fputc('\n', stderr);
 }
 
-static void expect_str(const char *file, int line, const char *got,
+/* One check that got is exactly want; a failure shows both. */
+static void check_text(const char *file, int line, const char *got,
 		       const char *want)
 {
-	checks++;
-	if (strcmp(got, want) == 0)
+	bool same = strcmp(got, want) == 0;
+
+	check(file, line, same, "output differs");
+	if (same)
 		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d output differs\nwant:\n\t", file, line);
+	fprintf(stderr, "want:\n\t");
 	show(want);
 	fprintf(stderr, "got:\n\t");
 	show(got);
 }
 
-static void expect(const char *file, int line, int ok, const char *what)
-{
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d %s\n", file, line, what);
-}
-
-#define EXPECT_STR(got, want) expect_str(__FILE__, __LINE__, got, want)
-#define EXPECT(cond) expect(__FILE__, __LINE__, (cond), #cond)
+#define CHECK_TEXT(got, want) check_text(__FILE__, __LINE__, got, want)
 
 /* A result set as libpq would hand it over; NULL is SQL NULL. */
 struct rs {
@@ -81,10 +73,10 @@ static void feed(struct fa_fmt *f, const struct rs *r)
 {
 	int i;
 
-	EXPECT(fa_fmt_begin(f, r->ncols, r->cols) == FA_OK);
+	CHECK(fa_fmt_begin(f, r->ncols, r->cols) == FA_OK);
 	for (i = 0; i < r->nrows; i++)
-		EXPECT(fa_fmt_row(f, r->v[i], NULL) == FA_OK);
-	EXPECT(fa_fmt_end(f) == FA_OK);
+		CHECK(fa_fmt_row(f, r->v[i], NULL) == FA_OK);
+	CHECK(fa_fmt_end(f) == FA_OK);
 }
 
 /* Formats r with o; the result lives until the next call. */
@@ -158,7 +150,7 @@ static void test_table_basic(void)
 	struct fa_fmt_opts o = opts(FA_FMT_TABLE);
 
 	/* psql -c "$D1" */
-	EXPECT_STR(render(&o, &d1),
+	CHECK_TEXT(render(&o, &d1),
 		" n | e |  c  |  nl   | num |   u   |  x  \n"
 		"---+---+-----+-------+-----+-------+-----\n"
 		"   |   | a,b | l1   +|  42 | é日本 | 3.5\n"
@@ -168,7 +160,7 @@ static void test_table_basic(void)
 
 	/* psql -t -c "$D1" */
 	o.header = o.footer = false;
-	EXPECT_STR(render(&o, &d1),
+	CHECK_TEXT(render(&o, &d1),
 		"   |   | a,b | l1   +|  42 | é日本 | 3.5\n"
 		"   |   |     | line2 |     |       | \n"
 		"\n");
@@ -176,7 +168,7 @@ static void test_table_basic(void)
 	/* psql -P footer=off -P null=NULL -c "$D1" */
 	o.header = true;
 	o.null_str = "NULL";
-	EXPECT_STR(render(&o, &d1),
+	CHECK_TEXT(render(&o, &d1),
 		"  n   | e |  c  |  nl   | num |   u   |  x  \n"
 		"------+---+-----+-------+-----+-------+-----\n"
 		" NULL |   | a,b | l1   +|  42 | é日本 | 3.5\n"
@@ -186,7 +178,7 @@ static void test_table_basic(void)
 	/* psql -P 'title=List of relations' -c "$D1" */
 	o = opts(FA_FMT_TABLE);
 	o.title = "List of relations";
-	EXPECT_STR(render(&o, &d1),
+	CHECK_TEXT(render(&o, &d1),
 		"            List of relations\n"
 		" n | e |  c  |  nl   | num |   u   |  x  \n"
 		"---+---+-----+-------+-----+-------+-----\n"
@@ -197,7 +189,7 @@ static void test_table_basic(void)
 
 	/* psql -P 'title=A title that is longer ...' -c "$D1" */
 	o.title = "A title that is longer than the table is wide, really long";
-	EXPECT_STR(render(&o, &d1),
+	CHECK_TEXT(render(&o, &d1),
 		"A title that is longer than the table is wide, really long\n"
 		" n | e |  c  |  nl   | num |   u   |  x  \n"
 		"---+---+-----+-------+-----+-------+-----\n"
@@ -231,7 +223,7 @@ static void test_table_types(void)
 		  { NULL } },
 	};
 
-	EXPECT_STR(render(&o, &r),
+	CHECK_TEXT(render(&o, &r),
 		" i2 | i8 | f4  | f8  | n | o | x | c |   m   | b |    j    \n"
 		"----+----+-----+-----+---+---+---+---+-------+---+---------\n"
 		"  1 | 22 | 1.5 | 2.5 | 3 | 4 | 5 | 6 | $7.00 | t | {\"a\":1}\n"
@@ -255,7 +247,7 @@ static void test_table_controls(void)
 	};
 
 	/* psql -c "$above" */
-	EXPECT_STR(render(&o, &r),
+	CHECK_TEXT(render(&o, &r),
 		"     t     |     c      |   c1    |        t2         |  cr  \n"
 		"-----------+------------+---------+-------------------+------\n"
 		" a       b | x\\x01y\\x7F | \\u0085z | ab      c       d | cr\\r+\n"
@@ -265,7 +257,7 @@ static void test_table_controls(void)
 
 	/* psql -x -c "$above" */
 	o.expanded = 1;
-	EXPECT_STR(render(&o, &r),
+	CHECK_TEXT(render(&o, &r),
 		"-[ RECORD 1 ]---------\n"
 		"t  | a       b\n"
 		"c  | x\\x01y\\x7F\n"
@@ -288,7 +280,7 @@ static void test_table_multiline_header(void)
 		{ { "1", "v", "a\nb\nc" } },
 	};
 
-	EXPECT_STR(render(&o, &r),
+	CHECK_TEXT(render(&o, &r),
 		" multi+| b | c \n"
 		" line  |   |   \n"
 		"-------+---+---\n"
@@ -300,7 +292,7 @@ static void test_table_multiline_header(void)
 
 	/* psql -x */
 	o.expanded = 1;
-	EXPECT_STR(render(&o, &r),
+	CHECK_TEXT(render(&o, &r),
 		"-[ RECORD 1 ]\n"
 		"multi+| 1\n"
 		"line  |\n"
@@ -316,11 +308,11 @@ static void test_table_zero(void)
 	struct fa_fmt_opts o = opts(FA_FMT_TABLE);
 
 	/* psql -c "select" */
-	EXPECT_STR(render(&o, &zero_cols), "--\n(1 row)\n\n");
+	CHECK_TEXT(render(&o, &zero_cols), "--\n(1 row)\n\n");
 	/* psql -c "select where false" */
-	EXPECT_STR(render(&o, &zero_cols_rows), "--\n(0 rows)\n\n");
+	CHECK_TEXT(render(&o, &zero_cols_rows), "--\n(0 rows)\n\n");
 	/* psql -c "select 1 as a, 'b' as b where false" */
-	EXPECT_STR(render(&o, &zero_rows),
+	CHECK_TEXT(render(&o, &zero_rows),
 		" a | b \n"
 		"---+---\n"
 		"(0 rows)\n"
@@ -328,8 +320,8 @@ static void test_table_zero(void)
 
 	/* psql -x -c "select"; psql -x -c "select 1 as a, 'b' as b where false" */
 	o.expanded = 1;
-	EXPECT_STR(render(&o, &zero_cols), "(1 row)\n\n");
-	EXPECT_STR(render(&o, &zero_rows), "(0 rows)\n\n");
+	CHECK_TEXT(render(&o, &zero_cols), "(1 row)\n\n");
+	CHECK_TEXT(render(&o, &zero_rows), "(0 rows)\n\n");
 }
 
 static void test_expanded(void)
@@ -338,7 +330,7 @@ static void test_expanded(void)
 
 	o.expanded = 1;
 	/* psql -x -c "$D1" */
-	EXPECT_STR(render(&o, &d1),
+	CHECK_TEXT(render(&o, &d1),
 		"-[ RECORD 1 ]\n"
 		"n   | \n"
 		"e   | \n"
@@ -351,7 +343,7 @@ static void test_expanded(void)
 		"\n");
 
 	/* psql -x -c "$D6" */
-	EXPECT_STR(render(&o, &d6),
+	CHECK_TEXT(render(&o, &d6),
 		"-[ RECORD 1 ]-----\n"
 		"a          | 1\n"
 		"longername | hello\n"
@@ -370,7 +362,7 @@ static void test_expanded(void)
 
 	/* psql -x -t -c "$D6" */
 	o.header = o.footer = false;
-	EXPECT_STR(render(&o, &d6),
+	CHECK_TEXT(render(&o, &d6),
 		"a          | 1\n"
 		"longername | hello\n"
 		"n          | \n"
@@ -389,7 +381,7 @@ static void test_expanded(void)
 	/* psql -x -c "select g as a from generate_series(1,12) g" */
 	o = opts(FA_FMT_TABLE);
 	o.expanded = 1;
-	EXPECT_STR(render(&o, &d7),
+	CHECK_TEXT(render(&o, &d7),
 		"-[ RECORD 1 ]\na | 1\n-[ RECORD 2 ]\na | 2\n"
 		"-[ RECORD 3 ]\na | 3\n-[ RECORD 4 ]\na | 4\n"
 		"-[ RECORD 5 ]\na | 5\n-[ RECORD 6 ]\na | 6\n"
@@ -430,16 +422,16 @@ static void test_expanded_auto(void)
 	o.expanded = 2;
 	/* psql -P expanded=auto -P columns=20 -c "$D5": 18 wide, fits */
 	o.term_width = 20;
-	EXPECT_STR(render(&o, &d5), D5_ALIGNED);
+	CHECK_TEXT(render(&o, &d5), D5_ALIGNED);
 	/* psql -P expanded=auto -P columns=16 -c "$D5" */
 	o.term_width = 16;
-	EXPECT_STR(render(&o, &d5), D5_EXPANDED);
+	CHECK_TEXT(render(&o, &d5), D5_EXPANDED);
 	/* no width known (psql writing to a pipe): never expanded */
 	o.term_width = 0;
-	EXPECT_STR(render(&o, &d5), D5_ALIGNED);
+	CHECK_TEXT(render(&o, &d5), D5_ALIGNED);
 	/* psql -P expanded=auto -P columns=5 -c "select 'abcdefghij' as b" */
 	o.term_width = 5;
-	EXPECT_STR(render(&o, &one),
+	CHECK_TEXT(render(&o, &one),
 		"     b      \n"
 		"------------\n"
 		" abcdefghij\n"
@@ -453,7 +445,7 @@ static void test_chunks(void)
 
 	/* psql -v FETCH_COUNT=2 -c "$D5": each chunk sized on its own */
 	o.chunk_rows = 2;
-	EXPECT_STR(render(&o, &d5),
+	CHECK_TEXT(render(&o, &d5),
 		" b  |  a   | c \n"
 		"----+------+---\n"
 		" x  | 1000 | z\n"
@@ -466,7 +458,7 @@ static void test_chunks(void)
 
 	/* psql -v FETCH_COUNT=2 -t -c "$D5" */
 	o.header = o.footer = false;
-	EXPECT_STR(render(&o, &d5),
+	CHECK_TEXT(render(&o, &d5),
 		" x  | 1000 | z\n"
 		" xx | 2000 | z\n"
 		" xxx  | 3000 | z\n"
@@ -476,7 +468,7 @@ static void test_chunks(void)
 
 	/* psql -v FETCH_COUNT=2 -x -t -c "$D5" */
 	o.expanded = 1;
-	EXPECT_STR(render(&o, &d5),
+	CHECK_TEXT(render(&o, &d5),
 		"b | x\na | 1000\nc | z\n--+-----\n"
 		"b | xx\na | 2000\nc | z\n--+-----\n"
 		"b | xxx\na | 3000\nc | z\n--+-----\n"
@@ -486,21 +478,21 @@ static void test_chunks(void)
 
 	/* psql -v FETCH_COUNT=2 -x -c "$D5" */
 	o.header = o.footer = true;
-	EXPECT_STR(render(&o, &d5), D5_EXPANDED);
+	CHECK_TEXT(render(&o, &d5), D5_EXPANDED);
 
 	/* psql -v FETCH_COUNT=2 -P expanded=auto -P columns=200 -c "$D5":
 	 * more than one chunk forces expanded, however wide the terminal */
 	o.expanded = 2;
 	o.term_width = 200;
-	EXPECT_STR(render(&o, &d5), D5_EXPANDED);
+	CHECK_TEXT(render(&o, &d5), D5_EXPANDED);
 	/* psql -v FETCH_COUNT=10 -P expanded=auto -P columns=200 -c "$D5" */
 	o.chunk_rows = 10;
-	EXPECT_STR(render(&o, &d5), D5_ALIGNED);
+	CHECK_TEXT(render(&o, &d5), D5_ALIGNED);
 
 	/* psql -v FETCH_COUNT=5 -c "select g as a from generate_series(1,12) g" */
 	o = opts(FA_FMT_TABLE);
 	o.chunk_rows = 5;
-	EXPECT_STR(render(&o, &d7),
+	CHECK_TEXT(render(&o, &d7),
 		" a \n---\n 1\n 2\n 3\n 4\n 5\n"
 		"  6\n  7\n  8\n  9\n 10\n"
 		" 11\n 12\n"
@@ -521,16 +513,16 @@ static void test_chunks_stream(void)
 	o.chunk_rows = 100;
 	fa_buf_init(&out, 0);
 	fa_fmt_init(&f, &o, &out);
-	EXPECT(fa_fmt_begin(&f, 1, d5.cols) == FA_OK);
+	CHECK(fa_fmt_begin(&f, 1, d5.cols) == FA_OK);
 	for (i = 0; i < 99; i++)
-		EXPECT(fa_fmt_row(&f, row, NULL) == FA_OK);
+		CHECK(fa_fmt_row(&f, row, NULL) == FA_OK);
 	before = out.len;
-	EXPECT(before == 0);
-	EXPECT(fa_fmt_row(&f, row, NULL) == FA_OK);
-	EXPECT(out.len > before);
-	EXPECT(f.cells.len == 0 && f.text.len == 0);
-	EXPECT(fa_fmt_end(&f) == FA_OK);
-	EXPECT(strstr(out.data, "(100 rows)\n\n") != NULL);
+	CHECK(before == 0);
+	CHECK(fa_fmt_row(&f, row, NULL) == FA_OK);
+	CHECK(out.len > before);
+	CHECK(f.cells.len == 0 && f.text.len == 0);
+	CHECK(fa_fmt_end(&f) == FA_OK);
+	CHECK(strstr(out.data, "(100 rows)\n\n") != NULL);
 	fa_fmt_release(&f);
 	fa_buf_release(&out);
 }
@@ -548,7 +540,7 @@ static void test_reuse(void)
 	feed(&f, &zero_cols);
 	feed(&f, &zero_rows);
 	/* psql -c "select 1 as a, 'b' as b where false" -c "select" -c ... */
-	EXPECT_STR(out.data,
+	CHECK_TEXT(out.data,
 		" a | b \n---+---\n(0 rows)\n\n"
 		"--\n(1 row)\n\n"
 		" a | b \n---+---\n(0 rows)\n\n");
@@ -558,17 +550,17 @@ static void test_reuse(void)
 
 static void test_width(void)
 {
-	EXPECT(fa_fmt_width("abc", 3) == 3);
-	EXPECT(fa_fmt_width("é", strlen("é")) == 1);
-	EXPECT(fa_fmt_width("日本", strlen("日本")) == 4);
-	EXPECT(fa_fmt_width("e\xcc\x81", 3) == 1);	/* e + U+0301 */
-	EXPECT(fa_fmt_width("\xe2\x80\x8b", 3) == 1);	/* U+200B, as psql */
-	EXPECT(fa_fmt_width("\xd9\x8b", 2) == 0);	/* U+064B arabic mark */
-	EXPECT(fa_fmt_width("\xf0\x9f\x98\x80", 4) == 2);	/* U+1F600 */
-	EXPECT(fa_fmt_width("\xed\x95\x9c", 3) == 2);	/* U+D55C hangul */
-	EXPECT(ucs_width(0xa0) == 1 && ucs_width(0x1100) == 2 &&
-	       ucs_width(0x115f) == 2 && ucs_width(0x1160) == 1 &&
-	       ucs_width(0x3fffd) == 2 && ucs_width(0x10ffff) == 1);
+	CHECK(fa_fmt_width("abc", 3) == 3);
+	CHECK(fa_fmt_width("é", strlen("é")) == 1);
+	CHECK(fa_fmt_width("日本", strlen("日本")) == 4);
+	CHECK(fa_fmt_width("e\xcc\x81", 3) == 1);	/* e + U+0301 */
+	CHECK(fa_fmt_width("\xe2\x80\x8b", 3) == 1);	/* U+200B, as psql */
+	CHECK(fa_fmt_width("\xd9\x8b", 2) == 0);	/* U+064B arabic mark */
+	CHECK(fa_fmt_width("\xf0\x9f\x98\x80", 4) == 2);	/* U+1F600 */
+	CHECK(fa_fmt_width("\xed\x95\x9c", 3) == 2);	/* U+D55C hangul */
+	CHECK(ucs_width(0xa0) == 1 && ucs_width(0x1100) == 2 &&
+	      ucs_width(0x115f) == 2 && ucs_width(0x1160) == 1 &&
+	      ucs_width(0x3fffd) == 2 && ucs_width(0x10ffff) == 1);
 }
 
 static void test_csv(void)
@@ -600,32 +592,32 @@ static void test_csv(void)
 	 * psql -c "copy (select null::text as n, ''::text as e, 'a,b' as c)
 	 *   to stdout (format csv, header)" does: ",\"\",\"a,b\"".
 	 */
-	EXPECT_STR(render(&o, &d1),
+	CHECK_TEXT(render(&o, &d1),
 		"n,e,c,nl,num,u,x\n"
 		",\"\",\"a,b\",\"l1\n"
 		"line2\",42,é日本,3.5\n");
 
 	/* psql --csv -c "$above" */
-	EXPECT_STR(render(&o, &q),
+	CHECK_TEXT(render(&o, &q),
 		"d,q,s,cr,lf,\"c,d\",\"q\"\"h\"\n"
 		"\"\\.\",\"q\"\"x\", sp ,\"cr\r\",\"lf\n"
 		"x\",\"a,b\",é日本\n");
 
 	/* psql --csv -c "select 1 as a, 'b' as b where false"; "select" */
-	EXPECT_STR(render(&o, &zero_rows), "a,b\n");
-	EXPECT_STR(render(&o, &zero_cols), "\n");
+	CHECK_TEXT(render(&o, &zero_rows), "a,b\n");
+	CHECK_TEXT(render(&o, &zero_cols), "\n");
 
 	/* psql --csv -t -c "$above" */
 	o.header = false;
-	EXPECT_STR(render(&o, &q),
+	CHECK_TEXT(render(&o, &q),
 		"\"\\.\",\"q\"\"x\", sp ,\"cr\r\",\"lf\n"
 		"x\",\"a,b\",é日本\n");
-	EXPECT_STR(render(&o, &zero_cols), "");
+	CHECK_TEXT(render(&o, &zero_cols), "");
 
 	/* psql --csv -P csv_fieldsep=';' -c "$above" */
 	o = opts(FA_FMT_CSV);
 	o.csv_delim = ';';
-	EXPECT_STR(render(&o, &semi), "x;y;z\n\"a;b\";a,b;\n");
+	CHECK_TEXT(render(&o, &semi), "x;y;z\n\"a;b\";a,b;\n");
 
 	/* psql --csv -P null=NULL -c "select null as n, 'x' as v"; a
 	 * value spelled like null_str is quoted (COPY's rule again) */
@@ -637,7 +629,7 @@ static void test_csv(void)
 			2, { { NULL, "x" }, { "NULL", "" } },
 		};
 
-		EXPECT_STR(render(&o, &r), "n,v\nNULL,x\n\"NULL\",\n");
+		CHECK_TEXT(render(&o, &r), "n,v\nNULL,x\n\"NULL\",\n");
 	}
 }
 
@@ -658,12 +650,12 @@ static void test_tsv(void)
 	/* copy (select from generate_series(1,2)) to stdout (header) */
 	static const struct rs z = { 0, { { NULL, 0 } }, 2, { { NULL } } };
 
-	EXPECT_STR(render(&o, &r),
+	CHECK_TEXT(render(&o, &r),
 		"x\\\\ty\tn\te\tctl\tu\n"
 		"a\\tb\\nc\\\\d\\re\t\\N\t\t\001\\b\\v\\f\té日本\n");
-	EXPECT_STR(render(&o, &z), "\n\n\n");
+	CHECK_TEXT(render(&o, &z), "\n\n\n");
 	o.header = false;
-	EXPECT_STR(render(&o, &z), "\n\n");
+	CHECK_TEXT(render(&o, &z), "\n\n");
 }
 
 /*
@@ -714,24 +706,24 @@ static void test_json(void)
 	};
 	struct rs two = jtypes;
 
-	EXPECT_STR(render(&o, &jtypes), JTYPES_OBJECT "\n");
-	EXPECT_STR(render(&o, &zero_rows), "");
-	EXPECT_STR(render(&o, &zero_cols), "{}\n");
-	EXPECT_STR(render(&o, &odd),
+	CHECK_TEXT(render(&o, &jtypes), JTYPES_OBJECT "\n");
+	CHECK_TEXT(render(&o, &zero_rows), "");
+	CHECK_TEXT(render(&o, &zero_cols), "{}\n");
+	CHECK_TEXT(render(&o, &odd),
 		"{\"i\":\"+1\",\"f\":\"1.\",\"b\":\"true\",\"j\":\"\"}\n"
 		"{\"i\":\"01\",\"f\":-0,\"b\":false,\"j\":null}\n");
 	/* invalid UTF-8 becomes U+FFFD, one per byte, in keys and values */
-	EXPECT_STR(render(&o, &bad),
+	CHECK_TEXT(render(&o, &bad),
 		"{\"k\\ufffd\":\"a\\ufffd(\\ufffd\\ufffd\"}\n");
 
 	o.kind = FA_FMT_JSON;
-	EXPECT_STR(render(&o, &jtypes), "[" JTYPES_OBJECT "]\n");
+	CHECK_TEXT(render(&o, &jtypes), "[" JTYPES_OBJECT "]\n");
 	two.nrows = 2;
 	memcpy(two.v[1], jtypes.v[0], sizeof(two.v[1]));
-	EXPECT_STR(render(&o, &two),
+	CHECK_TEXT(render(&o, &two),
 		"[" JTYPES_OBJECT ",\n" JTYPES_OBJECT "]\n");
-	EXPECT_STR(render(&o, &zero_rows), "[]\n");
-	EXPECT_STR(render(&o, &zero_cols), "[{}]\n");
+	CHECK_TEXT(render(&o, &zero_rows), "[]\n");
+	CHECK_TEXT(render(&o, &zero_cols), "[{}]\n");
 }
 
 /* Values are taken by length, not up to a NUL. */
@@ -745,10 +737,10 @@ static void test_lengths(void)
 
 	fa_buf_init(&out, 0);
 	fa_fmt_init(&f, &o, &out);
-	EXPECT(fa_fmt_begin(&f, 2, d5.cols) == FA_OK);
-	EXPECT(fa_fmt_row(&f, vals, lens) == FA_OK);
-	EXPECT(fa_fmt_end(&f) == FA_OK);
-	EXPECT_STR(out.data, "b,a\nabc,x\n");
+	CHECK(fa_fmt_begin(&f, 2, d5.cols) == FA_OK);
+	CHECK(fa_fmt_row(&f, vals, lens) == FA_OK);
+	CHECK(fa_fmt_end(&f) == FA_OK);
+	CHECK_TEXT(out.data, "b,a\nabc,x\n");
 	fa_fmt_release(&f);
 	fa_buf_release(&out);
 }
@@ -762,15 +754,15 @@ static void test_errors(void)
 
 	fa_buf_init(&out, 16);
 	fa_fmt_init(&f, &o, &out);
-	EXPECT(fa_fmt_row(&f, big, NULL) == FA_EUSAGE);	/* before begin */
-	EXPECT(fa_fmt_begin(&f, 1, d5.cols) == FA_OK);
-	EXPECT(fa_fmt_row(&f, big, NULL) == FA_ENOMEM);	/* out is full */
+	CHECK(fa_fmt_row(&f, big, NULL) == FA_EUSAGE);	/* before begin */
+	CHECK(fa_fmt_begin(&f, 1, d5.cols) == FA_OK);
+	CHECK(fa_fmt_row(&f, big, NULL) == FA_ENOMEM);	/* out is full */
 	fa_buf_reset(&out);
-	EXPECT(fa_fmt_row(&f, big, NULL) == FA_ENOMEM);	/* and it sticks */
-	EXPECT(fa_fmt_end(&f) == FA_ENOMEM);
-	EXPECT(fa_fmt_end(&f) == FA_EUSAGE);
-	EXPECT(fa_fmt_begin(&f, 1, d5.cols) == FA_OK);	/* until begin */
-	EXPECT(fa_fmt_end(&f) == FA_OK);
+	CHECK(fa_fmt_row(&f, big, NULL) == FA_ENOMEM);	/* and it sticks */
+	CHECK(fa_fmt_end(&f) == FA_ENOMEM);
+	CHECK(fa_fmt_end(&f) == FA_EUSAGE);
+	CHECK(fa_fmt_begin(&f, 1, d5.cols) == FA_OK);	/* until begin */
+	CHECK(fa_fmt_end(&f) == FA_OK);
 	fa_fmt_release(&f);
 	fa_buf_release(&out);
 
@@ -779,19 +771,19 @@ static void test_errors(void)
 	o.mem_max = 32;
 	fa_buf_init(&out, 0);
 	fa_fmt_init(&f, &o, &out);
-	EXPECT(fa_fmt_begin(&f, 1, d5.cols) == FA_OK);
-	EXPECT(fa_fmt_row(&f, big, NULL) == FA_ENOMEM);
-	EXPECT(fa_fmt_end(&f) == FA_ENOMEM);
+	CHECK(fa_fmt_begin(&f, 1, d5.cols) == FA_OK);
+	CHECK(fa_fmt_row(&f, big, NULL) == FA_ENOMEM);
+	CHECK(fa_fmt_end(&f) == FA_ENOMEM);
 	fa_fmt_release(&f);
 	fa_buf_release(&out);
 
-	EXPECT(fa_fmt_kind_parse("table") == FA_FMT_TABLE);
-	EXPECT(fa_fmt_kind_parse("aligned") == FA_FMT_TABLE);
-	EXPECT(fa_fmt_kind_parse("csv") == FA_FMT_CSV);
-	EXPECT(fa_fmt_kind_parse("tsv") == FA_FMT_TSV);
-	EXPECT(fa_fmt_kind_parse("json") == FA_FMT_JSON);
-	EXPECT(fa_fmt_kind_parse("ndjson") == FA_FMT_NDJSON);
-	EXPECT(fa_fmt_kind_parse("xml") == -1);
+	CHECK(fa_fmt_kind_parse("table") == FA_FMT_TABLE);
+	CHECK(fa_fmt_kind_parse("aligned") == FA_FMT_TABLE);
+	CHECK(fa_fmt_kind_parse("csv") == FA_FMT_CSV);
+	CHECK(fa_fmt_kind_parse("tsv") == FA_FMT_TSV);
+	CHECK(fa_fmt_kind_parse("json") == FA_FMT_JSON);
+	CHECK(fa_fmt_kind_parse("ndjson") == FA_FMT_NDJSON);
+	CHECK(fa_fmt_kind_parse("xml") == -1);
 }
 
 /*
@@ -887,10 +879,10 @@ static void test_round_trip(enum fa_fmt_kind kind)
 	o.header = false;
 	fa_buf_init(&out, 0);
 	fa_fmt_init(&f, &o, &out);
-	EXPECT(fa_fmt_begin(&f, RT_COLS, cols) == FA_OK);
+	CHECK(fa_fmt_begin(&f, RT_COLS, cols) == FA_OK);
 	for (r = 0; r < RT_ROWS; r++)
-		EXPECT(fa_fmt_row(&f, rt_ptrs[r], NULL) == FA_OK);
-	EXPECT(fa_fmt_end(&f) == FA_OK);
+		CHECK(fa_fmt_row(&f, rt_ptrs[r], NULL) == FA_OK);
+	CHECK(fa_fmt_end(&f) == FA_OK);
 	p = out.data;
 	for (r = 0; r < RT_ROWS; r++) {
 		for (c = 0; c < RT_COLS; c++) {
@@ -901,8 +893,8 @@ static void test_round_trip(enum fa_fmt_kind kind)
 				bad++;
 		}
 	}
-	EXPECT(bad == 0);
-	EXPECT(*p == '\0');
+	CHECK(bad == 0);
+	CHECK(*p == '\0');
 	fa_fmt_release(&f);
 	fa_buf_release(&out);
 }
@@ -933,6 +925,5 @@ int main(int argc, char **argv)
 	rt_fill();
 	test_round_trip(FA_FMT_CSV);
 	test_round_trip(FA_FMT_TSV);
-	printf("test_fmt: %d checks, %d failed\n", checks, failures);
-	return failures != 0;
+	return check_report("test_fmt");
 }

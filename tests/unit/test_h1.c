@@ -20,40 +20,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-static int checks, failures;
-
-static void check(bool ok, const char *file, int line, const char *what)
-{
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d %s\n", file, line, what);
-}
-
-static void check_str(const char *got, const char *want, const char *file,
-		      int line, const char *what)
-{
-	checks++;
-	if (got && want && strcmp(got, want) == 0)
-		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d %s\n  got:  [%s]\n  want: [%s]\n", file,
-		line, what, got ? got : "(null)", want ? want : "(null)");
-}
-
-#define CHECK(cond) check((cond), __FILE__, __LINE__, #cond)
-#define CHECK_STR(got, want) check_str((got), (want), __FILE__, __LINE__, "")
-
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return n ? (uint32_t)((rng_state >> 11) % n) : 0;
-}
+#include "check.h"
 
 /* Appends p[0..n) with CR, LF, tab, NUL and other controls escaped. */
 static void put_shown(struct fa_buf *out, const char *p, size_t n)
@@ -140,18 +107,21 @@ static int parse_into(const struct fa_h1_limits *lim, const char *in,
 				 &status, &err);
 	render(out, rc, status, &err, &req);
 	if (rc > 0) {
-		check((size_t)rc == req.head_len && req.head_len <= n, file,
-		      line, "head length within the input");
+		check(file, line,
+		      (size_t)rc == req.head_len && req.head_len <= n,
+		      "head length within the input");
 		for (i = 0; i < req.nheaders; i++)
-			check(req.headers[i].name >= copy &&
+			check(file, line, req.headers[i].name >= copy &&
 			      req.headers[i].value + req.headers[i].value_len <=
-			      copy + rc, file, line, "field inside the head");
-		check(req.method >= copy && req.target + req.target_len <=
-		      copy + rc, file, line, "request line inside the head");
+			      copy + rc, "field inside the head");
+		check(file, line, req.method >= copy &&
+		      req.target + req.target_len <= copy + rc,
+		      "request line inside the head");
 	}
 	if (rc < 0)
-		check(status >= 400 && status <= 505 && err.code == FA_EINPUT,
-		      file, line, "error status and code");
+		check(file, line,
+		      status >= 400 && status <= 505 && err.code == FA_EINPUT,
+		      "error status and code");
 	free(copy);
 	return rc;
 }
@@ -173,9 +143,9 @@ static void check_prefixes(const struct fa_h1_limits *lim, const char *in,
 		if (rc == 0)
 			continue;
 		snprintf(what, sizeof(what), "prefix of %zu bytes", k);
-		check_str(tmp.data, whole, file, line, what);
+		check_str(file, line, tmp.data, whole, what);
 		if (whole_rc > 0)
-			check((size_t)rc == (size_t)whole_rc, file, line, what);
+			check(file, line, (size_t)rc == (size_t)whole_rc, what);
 	}
 }
 
@@ -187,17 +157,18 @@ static void check_parse(const struct fa_h1_limits *lim, const char *in,
 	int rc;
 
 	rc = parse_into(lim, in, n, &got, file, line);
-	check_str(got.data, expect, file, line, "whole");
+	check_str(file, line, got.data, expect, "whole");
 	if (rc > 0)     /* every test input is one head, nothing after it */
-		check((size_t)rc == n, file, line, "head length");
+		check(file, line, (size_t)rc == n, "head length");
 	check_prefixes(lim, in, n, got.data, rc, file, line);
 	if (rc != 0) {
 		fa_buf_init(&both, 0);
 		fa_buf_append(&both, in, n);
 		fa_buf_puts(&both, next);
-		check(parse_into(lim, both.data, both.len, &tmp, file, line) ==
-		      rc, file, line, "pipelined head length");
-		check_str(tmp.data, expect, file, line, "pipelined");
+		check(file, line,
+		      parse_into(lim, both.data, both.len, &tmp, file, line) == rc,
+		      "pipelined head length");
+		check_str(file, line, tmp.data, expect, "pipelined");
 		fa_buf_release(&both);
 	}
 }
@@ -750,17 +721,17 @@ static void check_chunked(const struct dech *d, const char *in, size_t n,
 	char what[64];
 
 	dechunk(d, in, n, NULL, 0, &got);
-	check_str(got.data, expect, file, line, "whole");
+	check_str(file, line, got.data, expect, "whole");
 	for (k = 0; k <= n; k++) {
 		cuts[0] = k;
 		dechunk(d, in, n, cuts, 1, &got);
 		snprintf(what, sizeof(what), "split at %zu", k);
-		check_str(got.data, expect, file, line, what);
+		check_str(file, line, got.data, expect, what);
 	}
 	for (k = 0; k < n && k < 2048; k++)
 		cuts[k] = k;
 	dechunk(d, in, n, cuts, k, &got);
-	check_str(got.data, expect, file, line, "byte by byte");
+	check_str(file, line, got.data, expect, "byte by byte");
 }
 
 static const struct dech plain = { -1, 8, 0 };
@@ -947,11 +918,11 @@ static void test_chunk_round_trip(void)
 		fa_buf_reset(&enc);
 		fa_buf_reset(&pend);
 		fa_buf_reset(&dec);
-		n = rnd(5000);
+		n = rnd_below(5000);
 		for (k = 0; k < n; k++)
-			fa_buf_putc(&body, (char)rnd(256));
+			fa_buf_putc(&body, (char)rnd_below(256));
 		for (k = 0; k < n; k += piece) {
-			piece = 1 + rnd(700);
+			piece = 1 + rnd_below(700);
 			if (piece > n - k)
 				piece = n - k;
 			fa_h1_chunk(&enc, body.data + k, piece);
@@ -959,7 +930,7 @@ static void test_chunk_round_trip(void)
 		fa_h1_chunk(&enc, NULL, 0);
 		fa_h1_chunked_init(&c, -1, NULL, 0);
 		for (fed = 0; fed < enc.len && !c.done; fed += piece) {
-			piece = 1 + rnd(rnd(2) ? 10 : 2000);
+			piece = 1 + rnd_below(rnd_below(2) ? 10 : 2000);
 			if (piece > enc.len - fed)
 				piece = enc.len - fed;
 			fa_buf_append(&pend, enc.data + fed, piece);
@@ -1161,7 +1132,7 @@ static void test_date(void)
 					      "Jun", "Jul", "Aug", "Sep", "Oct",
 					      "Nov", "Dec" };
 
-		t = (time_t)((int64_t)rnd(1u << 31) * 2 + rnd(2));
+		t = (time_t)((int64_t)rnd_below(1u << 31) * 2 + rnd_below(2));
 		gmtime_r(&t, &tm);
 		snprintf(want_d, sizeof(want_d),
 			 "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
@@ -1305,7 +1276,7 @@ static void rand_str(char *s, int n, const char *alphabet)
 	int i;
 
 	for (i = 0; i < n; i++)
-		s[i] = alphabet[rnd((uint32_t)m)];
+		s[i] = alphabet[rnd_below((uint32_t)m)];
 	s[n] = '\0';
 }
 
@@ -1321,25 +1292,25 @@ static void gen_request(struct gen *g, struct fa_buf *out)
 	int i;
 
 	memset(g, 0, sizeof(*g));
-	if (rnd(4))
-		strcpy(g->method, methods[rnd(6)]);
+	if (rnd_below(4))
+		strcpy(g->method, methods[rnd_below(6)]);
 	else
-		rand_str(g->method, 1 + (int)rnd(10), tchars);
+		rand_str(g->method, 1 + (int)rnd_below(10), tchars);
 	g->path[0] = '/';
-	rand_str(g->path + 1, (int)rnd(30), pchars);
-	g->has_query = rnd(2);
+	rand_str(g->path + 1, (int)rnd_below(30), pchars);
+	g->has_query = rnd_below(2);
 	if (g->has_query)
-		rand_str(g->query, (int)rnd(30), "ab=&%2F?/+");
+		rand_str(g->query, (int)rnd_below(30), "ab=&%2F?/+");
 	for (k = 0; g->query[k]; k++)      /* keep escapes whole */
 		if (g->query[k] == '%')
 			g->query[k] = 'p';
-	g->minor = (int)rnd(2);
-	g->nh = (int)rnd(6);
+	g->minor = (int)rnd_below(2);
+	g->nh = (int)rnd_below(6);
 	for (i = 0; i < g->nh; i++) {
-		rand_str(g->names[i], 1 + (int)rnd(12), tchars);
+		rand_str(g->names[i], 1 + (int)rnd_below(12), tchars);
 		g->names[i][0] = 'X';   /* never one of the special fields */
 		g->names[i][1] = '\0' == g->names[i][1] ? '\0' : '-';
-		rand_str(g->values[i], (int)rnd(20), "abc \t\"',;=XYZ\x80\xff");
+		rand_str(g->values[i], (int)rnd_below(20), "abc \t\"',;=XYZ\x80\xff");
 		k = strlen(g->values[i]);
 		while (k > 0 && (g->values[i][k - 1] == ' ' ||
 				 g->values[i][k - 1] == '\t'))
@@ -1347,12 +1318,12 @@ static void gen_request(struct gen *g, struct fa_buf *out)
 		if (k && (g->values[i][0] == ' ' || g->values[i][0] == '\t'))
 			g->values[i][0] = 'v';
 	}
-	g->framing = (int)rnd(g->minor ? 3 : 2);
-	g->close = rnd(3) == 0;
+	g->framing = (int)rnd_below(g->minor ? 3 : 2);
+	g->close = rnd_below(3) == 0;
 	if (g->framing)
-		g->body_len = rnd(sizeof(g->body));
+		g->body_len = rnd_below(sizeof(g->body));
 	for (k = 0; k < g->body_len; k++)
-		g->body[k] = (char)rnd(256);
+		g->body[k] = (char)rnd_below(256);
 
 	fa_buf_printf(out, "%s %s%s%s HTTP/1.%d\r\n", g->method, g->path,
 		      g->has_query ? "?" : "", g->query, g->minor);
@@ -1360,8 +1331,8 @@ static void gen_request(struct gen *g, struct fa_buf *out)
 		fa_buf_puts(out, "Host: example.com\r\n");
 	for (i = 0; i < g->nh; i++)
 		fa_buf_printf(out, "%s:%s%s%s\r\n", g->names[i],
-			      rnd(2) ? " " : "", g->values[i],
-			      rnd(2) ? " \t" : "");
+			      rnd_below(2) ? " " : "", g->values[i],
+			      rnd_below(2) ? " \t" : "");
 	if (g->close)
 		fa_buf_puts(out, "Connection: close\r\n");
 	else if (!g->minor)
@@ -1430,7 +1401,7 @@ static void test_pipeline(void)
 	for (round = 0; round < 500; round++) {
 		fa_buf_reset(&stream);
 		fa_buf_reset(&pend);
-		n = 1 + (int)rnd(6);
+		n = 1 + (int)rnd_below(6);
 		for (i = 0; i < n; i++)
 			gen_request(&g[i], &stream);
 		fed = 0;
@@ -1442,7 +1413,7 @@ static void test_pipeline(void)
 							 &status, &err);
 				if (rc != 0 || fed == stream.len)
 					break;
-				piece = 1 + rnd(rnd(2) ? 8 : 400);
+				piece = 1 + rnd_below(rnd_below(2) ? 8 : 400);
 				if (piece > stream.len - fed)
 					piece = stream.len - fed;
 				fa_buf_append(&pend, stream.data + fed, piece);
@@ -1459,7 +1430,7 @@ static void test_pipeline(void)
 			fa_buf_reset(&body);
 			if (req.content_length >= 0) {
 				while (pend.len < (size_t)req.content_length) {
-					piece = 1 + rnd(100);
+					piece = 1 + rnd_below(100);
 					if (piece > stream.len - fed)
 						piece = stream.len - fed;
 					fa_buf_append(&pend, stream.data + fed,
@@ -1481,7 +1452,7 @@ static void test_pipeline(void)
 					fa_buf_consume(&pend, used);
 					if (c.done || fed == stream.len)
 						break;
-					piece = 1 + rnd(60);
+					piece = 1 + rnd_below(60);
 					if (piece > stream.len - fed)
 						piece = stream.len - fed;
 					fa_buf_append(&pend, stream.data + fed,
@@ -1519,12 +1490,12 @@ static void test_mutations(void)
 	for (round = 0; round < 1500 && failures == before; round++) {
 		fa_buf_reset(&b);
 		gen_request(&g, &b);
-		for (k = 1 + (int)rnd(3); k > 0 && b.len > 0; k--) {
-			size_t at = rnd((uint32_t)b.len);
-			char c = rnd(2) ? bytes[rnd(sizeof(bytes) - 1)]
-					: (char)rnd(256);
+		for (k = 1 + (int)rnd_below(3); k > 0 && b.len > 0; k--) {
+			size_t at = rnd_below((uint32_t)b.len);
+			char c = rnd_below(2) ? bytes[rnd_below(sizeof(bytes) - 1)]
+					: (char)rnd_below(256);
 
-			switch (rnd(3)) {
+			switch (rnd_below(3)) {
 			case 0:
 				b.data[at] = c;
 				break;
@@ -1562,28 +1533,24 @@ static void test_throughput(void)
 		"\r\n";
 	struct fa_h1_request req;
 	struct fa_error err;
-	struct timespec t0, t1;
 	int k, status, n = 200000;
 	long sum = 0;
-	double s;
+	double s = now();
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (k = 0; k < n; k++)
 		sum += fa_h1_parse_request(in, sizeof(in) - 1, NULL, hdr, 64,
 					   &req, &status, &err);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s = now() - s;
 	CHECK(sum == (long)n * (long)(sizeof(in) - 1));
-	s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("test_h1: parse a %zu-byte head: %.2f M requests/s, %.0f MB/s\n",
 	       sizeof(in) - 1, n / s / 1e6, n * (double)(sizeof(in) - 1) / s / 1e6);
 }
 
 int main(int argc, char **argv)
 {
-	unsigned long seed = argc > 1 ? strtoul(argv[1], NULL, 10)
-				      : (unsigned long)time(NULL);
+	uint64_t seed = rnd_seed("test_h1", argc, argv);
 
-	printf("test_h1: seed %lu\n", seed);
+	/* mixed as before, so that old seeds replay */
 	rng_state = seed * 2654435761u + 1;
 	fa_buf_init(&got, 0);
 	fa_buf_init(&want, 0);
@@ -1607,6 +1574,5 @@ int main(int argc, char **argv)
 	fa_buf_release(&got);
 	fa_buf_release(&want);
 	fa_buf_release(&tmp);
-	printf("test_h1: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_report("test_h1");
 }

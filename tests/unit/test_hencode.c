@@ -15,7 +15,6 @@
 #include <zstd.h>
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,43 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int checks, failures;
-static uint64_t rng_state;
-
-#define CHECK(cond, ...) check(__FILE__, __LINE__, (cond), #cond, __VA_ARGS__)
-
-static void check(const char *file, int line, int ok, const char *what,
-		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void check(const char *file, int line, int ok, const char *what,
-		  const char *fmt, ...)
-{
-	va_list ap;
-
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d %s: ", file, line, what);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-/* A number in [lo, hi]. */
-static size_t rnd_in(size_t lo, size_t hi)
-{
-	return lo + (size_t)(rnd() % (hi - lo + 1));
-}
+#include "check.h"
 
 static const char *kname(enum fa_zkind k)
 {
@@ -768,25 +731,9 @@ static void test_roundtrips(void)
 
 /* ------------------------------------------------------------ main */
 
-#define RUN(test) run(#test, test)
-
-static void run(const char *name, void (*test)(void))
-{
-	int before = failures;
-
-	test();
-	printf("%s: %s\n", name, failures == before ? "ok" : "FAILED");
-	fflush(stdout);
-}
-
 int main(int argc, char **argv)
 {
-	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0)
-				 : (uint64_t)time(NULL) ^
-				   (uint64_t)getpid() << 32;
-
-	rng_state = seed ? seed : 1;
-	printf("test_hencode: seed %" PRIu64 "\n", seed);
+	rnd_seed("test_hencode", argc, argv);
 	RUN(test_choose);
 	RUN(test_choose_long);
 	RUN(test_choose_random);
@@ -795,6 +742,5 @@ int main(int argc, char **argv)
 	RUN(test_window);
 	RUN(test_min_size);
 	RUN(test_roundtrips);
-	printf("test_hencode: %d checks, %d failed\n", checks, failures);
-	return failures != 0;
+	return check_report("test_hencode");
 }

@@ -3,9 +3,7 @@
 
 #include <stdio.h>
 
-static int failures, checks;
-
-#define CHECK(c) do { checks++; if (!(c)) { fprintf(stderr, "FAIL %s:%d %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "check.h"
 
 static int accept_of(const char *a, const char **ct)
 {
@@ -51,6 +49,5 @@ int main(void)
 	CHECK(accept_of("text/csv;q=1.5, application/json;q=0.5", &ct) == FA_FMT_JSON);
 	CHECK(accept_of("text/csv;q=5e-1, application/json;q=0.1", &ct) == FA_FMT_JSON);
 	CHECK(accept_of("text/csv;q=0.0001", &ct) == -1);
-	printf("test_hmap: %d checks, %d failed\n", checks, failures);
-	return failures != 0;
+	return check_report("test_hmap");
 }

@@ -14,38 +14,25 @@
 #include <string.h>
 #include <time.h>
 
-static int checks, failures;
-
-static void expect(const char *file, int line, int ok, const char *what)
-{
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d %s\n", file, line, what);
-}
-
-#define EXPECT(cond) expect(__FILE__, __LINE__, (cond), #cond)
+#include "check.h"
 
 /* fa_json_put_string(s[0..len)) must give exactly want. */
-static void expect_json(const char *file, int line, const char *s,
-			size_t len, const char *want)
+static void check_json(const char *file, int line, const char *s,
+		       size_t len, const char *want)
 {
 	struct fa_buf b;
+	bool same;
 
 	fa_buf_init(&b, 0);
-	checks++;
-	if (fa_json_put_string(&b, s, len) != FA_OK ||
-	    strcmp(b.data, want) != 0) {
-		failures++;
-		fprintf(stderr, "FAIL %s:%d\n  want %s\n  got  %s\n", file,
-			line, want, b.data ? b.data : "(error)");
-	}
+	same = fa_json_put_string(&b, s, len) == FA_OK &&
+	       strcmp(b.data, want) == 0;
+	check_fmt(file, line, same, "", "\n  want %s\n  got  %s", want,
+		  b.data ? b.data : "(error)");
 	fa_buf_release(&b);
 }
 
-#define EXPECT_JSON(s, want) \
-	expect_json(__FILE__, __LINE__, s, sizeof(s) - 1, want)
+#define CHECK_JSON(s, want) \
+	check_json(__FILE__, __LINE__, s, sizeof(s) - 1, want)
 
 static void test_escapes(void)
 {
@@ -53,34 +40,34 @@ static void test_escapes(void)
 	 * psql -At -c "select to_json(string_agg(chr(g), '') || 'x\"y\\z' ||
 	 *   chr(127) || 'é日本😀' || chr(8232)) from generate_series(1,31) g"
 	 */
-	EXPECT_JSON("\001\002\003\004\005\006\007\b\t\n\013\f\r\016\017\020"
-		    "\021\022\023\024\025\026\027\030\031\032\033\034\035\036"
-		    "\037x\"y\\z\177é日本😀\u2028",
-		    "\"\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t"
-		    "\\n\\u000b\\f\\r\\u000e\\u000f\\u0010\\u0011\\u0012\\u0013"
-		    "\\u0014\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b"
-		    "\\u001c\\u001d\\u001e\\u001fx\\\"y\\\\z\177é日本😀\u2028\"");
-	EXPECT_JSON("", "\"\"");
-	EXPECT_JSON("plain ascii, long enough for two words", 
-		    "\"plain ascii, long enough for two words\"");
-	EXPECT_JSON("nul\0inside", "\"nul\\u0000inside\"");
+	CHECK_JSON("\001\002\003\004\005\006\007\b\t\n\013\f\r\016\017\020"
+		   "\021\022\023\024\025\026\027\030\031\032\033\034\035\036"
+		   "\037x\"y\\z\177é日本😀\u2028",
+		   "\"\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t"
+		   "\\n\\u000b\\f\\r\\u000e\\u000f\\u0010\\u0011\\u0012\\u0013"
+		   "\\u0014\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b"
+		   "\\u001c\\u001d\\u001e\\u001fx\\\"y\\\\z\177é日本😀\u2028\"");
+	CHECK_JSON("", "\"\"");
+	CHECK_JSON("plain ascii, long enough for two words", 
+		   "\"plain ascii, long enough for two words\"");
+	CHECK_JSON("nul\0inside", "\"nul\\u0000inside\"");
 }
 
 static void test_invalid_utf8(void)
 {
-	EXPECT_JSON("a\xff" "b", "\"a\\ufffdb\"");
-	EXPECT_JSON("\x80", "\"\\ufffd\"");			/* lone continuation */
-	EXPECT_JSON("\xc3", "\"\\ufffd\"");			/* truncated at the end */
-	EXPECT_JSON("\xe6\x97" "x", "\"\\ufffd\\ufffdx\"");	/* truncated */
-	EXPECT_JSON("\xc0\x80", "\"\\ufffd\\ufffd\"");		/* overlong NUL */
-	EXPECT_JSON("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"");	/* overlong */
-	EXPECT_JSON("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");	/* surrogate */
-	EXPECT_JSON("\xf4\x90\x80\x80",
-		    "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");	/* > U+10FFFF */
-	EXPECT_JSON("\xf5", "\"\\ufffd\"");
-	EXPECT_JSON("\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\"");	/* U+10FFFF */
-	EXPECT_JSON("\xed\x9f\xbf", "\"\xed\x9f\xbf\"");	/* U+D7FF */
-	EXPECT_JSON("\xee\x80\x80", "\"\xee\x80\x80\"");	/* U+E000 */
+	CHECK_JSON("a\xff" "b", "\"a\\ufffdb\"");
+	CHECK_JSON("\x80", "\"\\ufffd\"");			/* lone continuation */
+	CHECK_JSON("\xc3", "\"\\ufffd\"");			/* truncated at the end */
+	CHECK_JSON("\xe6\x97" "x", "\"\\ufffd\\ufffdx\"");	/* truncated */
+	CHECK_JSON("\xc0\x80", "\"\\ufffd\\ufffd\"");		/* overlong NUL */
+	CHECK_JSON("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"");	/* overlong */
+	CHECK_JSON("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");	/* surrogate */
+	CHECK_JSON("\xf4\x90\x80\x80",
+		   "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");	/* > U+10FFFF */
+	CHECK_JSON("\xf5", "\"\\ufffd\"");
+	CHECK_JSON("\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\"");	/* U+10FFFF */
+	CHECK_JSON("\xed\x9f\xbf", "\"\xed\x9f\xbf\"");	/* U+D7FF */
+	CHECK_JSON("\xee\x80\x80", "\"\xee\x80\x80\"");	/* U+E000 */
 }
 
 /* A special byte at every offset, so both the word and byte loops see it. */
@@ -97,15 +84,15 @@ static void test_offsets(void)
 		snprintf(want, sizeof(want), "\"%.*s\\\"%.*s\"", (int)i, in,
 			 (int)(sizeof(in) - i - 1), in + i + 1);
 		fa_buf_reset(&b);
-		EXPECT(fa_json_put_string(&b, in, sizeof(in)) == FA_OK);
-		EXPECT(strcmp(b.data, want) == 0);
+		CHECK(fa_json_put_string(&b, in, sizeof(in)) == FA_OK);
+		CHECK(strcmp(b.data, want) == 0);
 
 		in[i] = '\xe9';		/* invalid alone */
 		snprintf(want, sizeof(want), "\"%.*s\\ufffd%.*s\"", (int)i, in,
 			 (int)(sizeof(in) - i - 1), in + i + 1);
 		fa_buf_reset(&b);
-		EXPECT(fa_json_put_string(&b, in, sizeof(in)) == FA_OK);
-		EXPECT(strcmp(b.data, want) == 0);
+		CHECK(fa_json_put_string(&b, in, sizeof(in)) == FA_OK);
+		CHECK(strcmp(b.data, want) == 0);
 	}
 	fa_buf_release(&b);
 }
@@ -115,16 +102,16 @@ static void test_key_and_cap(void)
 	struct fa_buf b;
 
 	fa_buf_init(&b, 0);
-	EXPECT(fa_json_put_key(&b, "a\"b", 3) == FA_OK);
-	EXPECT(strcmp(b.data, "\"a\\\"b\":") == 0);
+	CHECK(fa_json_put_key(&b, "a\"b", 3) == FA_OK);
+	CHECK(strcmp(b.data, "\"a\\\"b\":") == 0);
 	fa_buf_release(&b);
 
 	fa_buf_init(&b, 8);
-	EXPECT(fa_json_put_string(&b, "abcdef", 6) == FA_OK);	/* 8 bytes */
+	CHECK(fa_json_put_string(&b, "abcdef", 6) == FA_OK);	/* 8 bytes */
 	fa_buf_reset(&b);
-	EXPECT(fa_json_put_string(&b, "abcdefg", 7) == FA_ENOMEM);
+	CHECK(fa_json_put_string(&b, "abcdefg", 7) == FA_ENOMEM);
 	fa_buf_reset(&b);
-	EXPECT(fa_json_put_string(&b, "\001\001", 2) == FA_ENOMEM);
+	CHECK(fa_json_put_string(&b, "\001\001", 2) == FA_ENOMEM);
 	fa_buf_release(&b);
 }
 
@@ -141,25 +128,25 @@ static void test_numbers(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		EXPECT(fa_json_is_number(yes[i], strlen(yes[i])));
+		CHECK(fa_json_is_number(yes[i], strlen(yes[i])));
 	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		EXPECT(!fa_json_is_number(no[i], strlen(no[i])));
-	EXPECT(!fa_json_is_number("12", 0));
-	EXPECT(fa_json_is_number("12x", 2));	/* only len bytes count */
+		CHECK(!fa_json_is_number(no[i], strlen(no[i])));
+	CHECK(!fa_json_is_number("12", 0));
+	CHECK(fa_json_is_number("12x", 2));	/* only len bytes count */
 }
 
 static void test_decode(void)
 {
 	unsigned int cp = 0;
 
-	EXPECT(fa_json_utf8_decode("A", 1, &cp) == 1 && cp == 'A');
-	EXPECT(fa_json_utf8_decode("é", 2, &cp) == 2 && cp == 0xe9);
-	EXPECT(fa_json_utf8_decode("日", 3, &cp) == 3 && cp == 0x65e5);
-	EXPECT(fa_json_utf8_decode("😀", 4, &cp) == 4 && cp == 0x1f600);
-	EXPECT(fa_json_utf8_decode("日", 2, &cp) == 0);	/* n too small */
-	EXPECT(fa_json_utf8_decode("\xc1\xbf", 2, &cp) == 0);
-	EXPECT(fa_json_utf8_decode("\xf0\x8f\xbf\xbf", 4, &cp) == 0);
-	EXPECT(fa_json_utf8_decode("", 0, &cp) == 0);
+	CHECK(fa_json_utf8_decode("A", 1, &cp) == 1 && cp == 'A');
+	CHECK(fa_json_utf8_decode("é", 2, &cp) == 2 && cp == 0xe9);
+	CHECK(fa_json_utf8_decode("日", 3, &cp) == 3 && cp == 0x65e5);
+	CHECK(fa_json_utf8_decode("😀", 4, &cp) == 4 && cp == 0x1f600);
+	CHECK(fa_json_utf8_decode("日", 2, &cp) == 0);	/* n too small */
+	CHECK(fa_json_utf8_decode("\xc1\xbf", 2, &cp) == 0);
+	CHECK(fa_json_utf8_decode("\xf0\x8f\xbf\xbf", 4, &cp) == 0);
+	CHECK(fa_json_utf8_decode("", 0, &cp) == 0);
 }
 
 /*
@@ -227,7 +214,7 @@ static void test_random(void)
 			len += strlen(a);
 		}
 		fa_buf_reset(&b);
-		EXPECT(fa_json_put_string(&b, in, len) == FA_OK);
+		CHECK(fa_json_put_string(&b, in, len) == FA_OK);
 		n = read_json_string(b.data, b.len, back);
 		if (n < 0) {
 			bad++;
@@ -240,7 +227,7 @@ static void test_random(void)
 		if ((size_t)n != len || memcmp(back, in, len) != 0)
 			bad++;
 	}
-	EXPECT(bad == 0);
+	CHECK(bad == 0);
 	fa_buf_release(&b);
 }
 
@@ -258,6 +245,5 @@ int main(int argc, char **argv)
 	test_numbers();
 	test_decode();
 	test_random();
-	printf("test_json: %d checks, %d failed\n", checks, failures);
-	return failures != 0;
+	return check_report("test_json");
 }

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int checks, failures;
+#include "check.h"
 
 static void hex(const unsigned char *p, size_t n, char *outs)
 {
@@ -35,20 +35,19 @@ static void hex(const unsigned char *p, size_t n, char *outs)
 	outs[2 * n] = '\0';
 }
 
-/* Reports a failure; fmt has three %s (or %.*s-free) slots, each shown
- * clipped to 200 bytes so that huge test values stay readable. */
-static void fail(const char *file, int line, const char *fmt, const char *a,
-		 const char *b, const char *c)
+enum { WHY_SIZE = 800 };
+
+/* Says why a check failed; fmt has three %s (or %.*s-free) slots, each
+ * shown clipped to 200 bytes so that huge test values stay readable. */
+static void why_failed(char why[WHY_SIZE], const char *fmt, const char *a,
+		       const char *b, const char *c)
 {
 	char ca[204], cb[204], cc[204];
 
-	failures++;
 	snprintf(ca, sizeof(ca), "%.200s", a);
 	snprintf(cb, sizeof(cb), "%.200s", b);
 	snprintf(cc, sizeof(cc), "%.200s", c);
-	fprintf(stderr, "FAIL %s:%d ", file, line);
-	fprintf(stderr, fmt, ca, cb, cc);
-	fputc('\n', stderr);
+	snprintf(why, WHY_SIZE, fmt, ca, cb, cc);
 }
 
 /* Encodes text as one field; the payload's hex goes to hexout. */
@@ -83,38 +82,39 @@ static enum fa_err encode(unsigned int oid, const char *text, size_t len,
 static void expect_bytes(const char *file, int line, unsigned int oid,
 			 const char *text, const char *want)
 {
-	char got[4096];
+	char got[4096], why[WHY_SIZE] = "";
 	struct fa_error err;
 	enum fa_err rc;
 	char oids[16];
 
-	checks++;
 	rc = encode(oid, text, strlen(text), got, sizeof(got), &err);
 	snprintf(oids, sizeof(oids), "%u", oid);
 	if (rc != FA_OK)
-		fail(file, line, "type %s, \"%s\": %s", oids, text, err.msg);
+		why_failed(why, "type %s, \"%s\": %s", oids, text, err.msg);
 	else if (strcmp(got, want) != 0)
-		fail(file, line, "type %s, \"%s\": got %s", oids, text, got);
+		why_failed(why, "type %s, \"%s\": got %s", oids, text, got);
+	check(file, line, why[0] == '\0', why);
 }
 
 static void expect_error(const char *file, int line, unsigned int oid,
 			 const char *text, size_t len, enum fa_err code,
 			 const char *want)
 {
-	char got[4096], oids[16];
+	char got[4096], oids[16], why[WHY_SIZE] = "";
 	struct fa_error err;
 	enum fa_err rc;
 
-	checks++;
 	rc = encode(oid, text, len, got, sizeof(got), &err);
 	snprintf(oids, sizeof(oids), "%u", oid);
 	if (rc != code)
-		fail(file, line, "type %s, \"%s\": wrong result (%s)", oids, text,
-		     rc == FA_OK ? got : err.msg);
+		why_failed(why, "type %s, \"%s\": wrong result (%s)", oids, text,
+			   rc == FA_OK ? got : err.msg);
 	else if (got[0])
-		fail(file, line, "type %s, \"%s\": %s", oids, text, got);
+		why_failed(why, "type %s, \"%s\": %s", oids, text, got);
 	else if (want && strcmp(err.msg, want) != 0)
-		fail(file, line, "type %s, \"%s\": message %s", oids, text, err.msg);
+		why_failed(why, "type %s, \"%s\": message %s", oids, text,
+			   err.msg);
+	check(file, line, why[0] == '\0', why);
 }
 
 #define BYTES(oid, text, want) expect_bytes(__FILE__, __LINE__, oid, text, want)
@@ -122,8 +122,6 @@ static void expect_error(const char *file, int line, unsigned int oid,
 	expect_error(__FILE__, __LINE__, oid, text, strlen(text), FA_EINPUT, msg)
 #define FALLBACK(oid, text) \
 	expect_error(__FILE__, __LINE__, oid, text, strlen(text), FA_EUSAGE, NULL)
-#define EXPECT(cond) do { checks++; if (!(cond)) \
-	fail(__FILE__, __LINE__, "%s%s%s", #cond, "", ""); } while (0)
 
 
 /* ---- the unit tests ---- */
@@ -440,7 +438,7 @@ static void test_edges(void)
 	for (i = 0; i < 4096; i++)
 		buf[i] = '[', buf[8193 - i] = ']';
 	buf[4096] = '1', buf[4097] = ' ', buf[8194] = '\0';
-	EXPECT(encode(114, buf, 8194, h, sizeof(h), &err) == FA_OK);
+	CHECK(encode(114, buf, 8194, h, sizeof(h), &err) == FA_OK);
 	memmove(buf + 1, buf, 8195);
 	buf[0] = '[';
 	strcat(buf, "]");
@@ -456,32 +454,32 @@ static void test_framing(void)
 	char h[128];
 
 	fa_buf_init(&b, 0);
-	EXPECT(fa_pgbin_header(&b) == FA_OK && b.len == 19);
+	CHECK(fa_pgbin_header(&b) == FA_OK && b.len == 19);
 	hex((unsigned char *)b.data, b.len, h);
-	EXPECT(strcmp(h, header) == 0);
+	CHECK(strcmp(h, header) == 0);
 	fa_buf_reset(&b);
-	EXPECT(fa_pgbin_row_begin(&b, 3) == FA_OK);
-	EXPECT(fa_pgbin_field(&b, 23, NULL, 0, true, &err) == FA_OK);
-	EXPECT(fa_pgbin_field(&b, 1186, NULL, 0, true, &err) == FA_OK);
-	EXPECT(fa_pgbin_field(&b, 25, "a", 1, false, &err) == FA_OK);
-	EXPECT(fa_pgbin_trailer(&b) == FA_OK);
-	EXPECT(b.data[b.len] == '\0');
+	CHECK(fa_pgbin_row_begin(&b, 3) == FA_OK);
+	CHECK(fa_pgbin_field(&b, 23, NULL, 0, true, &err) == FA_OK);
+	CHECK(fa_pgbin_field(&b, 1186, NULL, 0, true, &err) == FA_OK);
+	CHECK(fa_pgbin_field(&b, 25, "a", 1, false, &err) == FA_OK);
+	CHECK(fa_pgbin_trailer(&b) == FA_OK);
+	CHECK(b.data[b.len] == '\0');
 	hex((unsigned char *)b.data, b.len, h);
-	EXPECT(strcmp(h, "0003" "ffffffff" "ffffffff" "0000000161" "ffff") == 0);
-	EXPECT(fa_pgbin_row_begin(&b, -1) == FA_EUSAGE);
-	EXPECT(fa_pgbin_row_begin(&b, 32768) == FA_EUSAGE);
-	EXPECT(fa_pgbin_field(&b, 23, "x", 1, false, &err) == FA_EINPUT && b.len == 17);
-	EXPECT(b.data[b.len] == '\0');
-	EXPECT(fa_pgbin_field(&b, 25, NULL, 0, false, &err) == FA_OK && b.len == 21);
+	CHECK(strcmp(h, "0003" "ffffffff" "ffffffff" "0000000161" "ffff") == 0);
+	CHECK(fa_pgbin_row_begin(&b, -1) == FA_EUSAGE);
+	CHECK(fa_pgbin_row_begin(&b, 32768) == FA_EUSAGE);
+	CHECK(fa_pgbin_field(&b, 23, "x", 1, false, &err) == FA_EINPUT && b.len == 17);
+	CHECK(b.data[b.len] == '\0');
+	CHECK(fa_pgbin_field(&b, 25, NULL, 0, false, &err) == FA_OK && b.len == 21);
 	b.len = 17;
-	EXPECT(err.code == FA_EINPUT);
-	EXPECT(fa_pgbin_field(&b, 23, "1", 1, false, NULL) == FA_OK && b.len == 25);
+	CHECK(err.code == FA_EINPUT);
+	CHECK(fa_pgbin_field(&b, 23, "1", 1, false, NULL) == FA_OK && b.len == 25);
 	fa_buf_release(&b);
 	fa_buf_init(&b, 10);
-	EXPECT(fa_pgbin_header(&b) == FA_ENOMEM);
-	EXPECT(fa_pgbin_field(&b, 20, "1", 1, false, &err) == FA_ENOMEM && b.len == 0);
-	EXPECT(err.code == FA_ENOMEM && strstr(err.msg, "10 bytes"));
-	EXPECT(fa_pgbin_field(&b, 23, "1", 1, false, &err) == FA_OK && b.len == 8);
+	CHECK(fa_pgbin_header(&b) == FA_ENOMEM);
+	CHECK(fa_pgbin_field(&b, 20, "1", 1, false, &err) == FA_ENOMEM && b.len == 0);
+	CHECK(err.code == FA_ENOMEM && strstr(err.msg, "10 bytes"));
+	CHECK(fa_pgbin_field(&b, 23, "1", 1, false, &err) == FA_OK && b.len == 8);
 	fa_buf_release(&b);
 }
 
@@ -494,14 +492,13 @@ static void test_supported(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		EXPECT(fa_pgbin_supported(yes[i]));
-	EXPECT(!fa_pgbin_supported(0));
-	EXPECT(!fa_pgbin_supported(1186));	/* interval */
-	EXPECT(!fa_pgbin_supported(1083));	/* time */
-	EXPECT(!fa_pgbin_supported(18));	/* char */
+		CHECK(fa_pgbin_supported(yes[i]));
+	CHECK(!fa_pgbin_supported(0));
+	CHECK(!fa_pgbin_supported(1186));	/* interval */
+	CHECK(!fa_pgbin_supported(1083));	/* time */
+	CHECK(!fa_pgbin_supported(18));	/* char */
 }
 
-static uint64_t rnd(void);
 static unsigned rn(unsigned n);
 
 /* Random bytes, biased to what parsers look at: every call must end in a
@@ -530,9 +527,7 @@ static void test_random_bytes(void)
 		    (rc != FA_OK && err.code != rc))
 			bad++;
 	}
-	checks++;
-	if (bad)
-		fail(__FILE__, __LINE__, "%s%s%s", "random bytes: ", "bad results", "");
+	CHECK(bad == 0, "random bytes: bad results");
 }
 
 static void test_cases(void)
@@ -732,16 +727,6 @@ static int drive_check(void)
 }
 
 /* ---- driver: value generators ---- */
-
-static uint64_t rng = 88172645463325252u;
-
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
 
 static unsigned rn(unsigned n)
 {
@@ -1162,7 +1147,7 @@ static int drive_gen_rows(unsigned long seed, long n)
 	size_t c;
 	long r;
 
-	rng ^= seed * 0x9E3779B97F4A7C15u;
+	rng_state ^= seed * 0x9E3779B97F4A7C15u;
 	fa_buf_init(&v, 0);
 	fa_buf_init(&scratch, 0);
 	for (r = 1; r <= n; r++) {
@@ -1365,7 +1350,7 @@ static int drive_gen_values(unsigned long seed, long n)
 	size_t t, k;
 	long i;
 
-	rng ^= seed * 0x9E3779B97F4A7C15u;
+	rng_state ^= seed * 0x9E3779B97F4A7C15u;
 	fa_buf_init(&v, 0);
 	for (t = 0; t < sizeof(type_edges) / sizeof(type_edges[0]); t++) {
 		unsigned int oid = type_edges[t].oid;
@@ -1403,6 +1388,7 @@ static int print_columns(void)
 
 int main(int argc, char **argv)
 {
+	rng_state = 88172645463325252u;  /* --gen-* mix their seed into it */
 	if (argc == 3 && strcmp(argv[1], "--encode") == 0)
 		return drive_encode(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "--check") == 0)
@@ -1414,6 +1400,5 @@ int main(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "--columns") == 0)
 		return print_columns();
 	test_cases();
-	printf("test_pgbinary: %d checks, %d failures\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_report("test_pgbinary");
 }

@@ -7,29 +7,7 @@
 
 #include <stdio.h>
 
-static int checks, failures;
-
-static void check(bool ok, const char *file, int line, const char *what)
-{
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d %s\n", file, line, what);
-}
-
-static void check_str(const char *got, const char *want, const char *file,
-		      int line)
-{
-	checks++;
-	if ((!got && !want) || (got && want && strcmp(got, want) == 0))
-		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d\n  got:  [%s]\n  want: [%s]\n", file, line,
-		got ? got : "(null)", want ? want : "(null)");
-}
-
-#define CHECK(cond) check((cond), __FILE__, __LINE__, #cond)
+#include "check.h"
 
 /* Checks value against type t ("int", "int[]"); want NULL means valid. */
 static void value(const char *t, const char *v, size_t len, const char *want,
@@ -40,14 +18,14 @@ static void value(const char *t, const char *v, size_t len, const char *want,
 	size_t n = strlen(t);
 	bool array = n > 2 && strcmp(t + n - 2, "[]") == 0;
 
-	check(fa_pgtext_type_parse(t, n - (array ? 2 : 0), &type), file, line, t);
+	check(file, line, fa_pgtext_type_parse(t, n - (array ? 2 : 0), &type), t);
 	fa_error_clear(&e);
 	if (fa_pgtext_check(type, array, v, len, &e) == FA_OK) {
-		check_str(want ? "(valid)" : NULL, want, file, line);
+		check_str(file, line, want ? "(valid)" : NULL, want, NULL);
 		return;
 	}
-	check(e.code == FA_EINPUT, file, line, "FA_EINPUT");
-	check_str(e.msg, want ? want : "(valid)", file, line);
+	check(file, line, e.code == FA_EINPUT, "FA_EINPUT");
+	check_str(file, line, e.msg, want ? want : "(valid)", NULL);
 }
 #define VALID(t, v) value((t), (v), strlen(v), NULL, __FILE__, __LINE__)
 #define INVALID(t, v, msg) value((t), (v), strlen(v), (msg), __FILE__, __LINE__)
@@ -267,6 +245,5 @@ int main(void)
 {
 	test_types();
 	test_values();
-	printf("test_pgtext: %d checks, %d failures\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_report("test_pgtext");
 }

@@ -9,30 +9,7 @@
 
 #include <stdio.h>
 
-static int checks, failures;
-
-static void check(bool ok, const char *file, int line, const char *what)
-{
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d %s\n", file, line, what);
-}
-
-static void check_str(const char *got, const char *want, const char *file,
-		      int line)
-{
-	checks++;
-	if ((!got && !want) || (got && want && strcmp(got, want) == 0))
-		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d\n  got:  [%s]\n  want: [%s]\n", file, line,
-		got ? got : "(null)", want ? want : "(null)");
-}
-
-#define CHECK(cond) check((cond), __FILE__, __LINE__, #cond)
-#define CHECK_STR(got, want) check_str((got), (want), __FILE__, __LINE__)
+#include "check.h"
 
 static struct fa_sqlfile_set set;
 static struct fa_error err;
@@ -51,9 +28,9 @@ static void load_fails(const char *text, const char *msg, const char *file,
 {
 	enum fa_err rc = load(text);
 
-	check(rc == FA_EINPUT, file, line, "load() returns FA_EINPUT");
-	check_str(rc == FA_OK ? "(loaded)" : err.msg, msg, file, line);
-	check(set.nqueries == 0, file, line, "the set stays empty");
+	check(file, line, rc == FA_EINPUT, "load() returns FA_EINPUT");
+	check_str(file, line, rc == FA_OK ? "(loaded)" : err.msg, msg, NULL);
+	check(file, line, set.nqueries == 0, "the set stays empty");
 }
 #define LOAD_FAILS(text, msg) load_fails((text), (msg), __FILE__, __LINE__)
 
@@ -62,11 +39,11 @@ static const struct fa_query *load_one(const char *text, const char *sql,
 				       const char *file, int line)
 {
 	if (load(text) != FA_OK) {
-		check(false, file, line, err.msg);
+		check(file, line, false, err.msg);
 		return NULL;
 	}
-	check(set.nqueries == 1, file, line, "one query");
-	check_str(set.queries[0].sql, sql, file, line);
+	check(file, line, set.nqueries == 1, "one query");
+	check_str(file, line, set.queries[0].sql, sql, NULL);
 	return &set.queries[0];
 }
 #define LOAD_ONE(text, sql) load_one((text), (sql), __FILE__, __LINE__)
@@ -557,7 +534,7 @@ static void test_examples(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/shop.sql", dir);
 	if (!(f = fopen(path, "rb"))) {
-		check(false, __FILE__, __LINE__, path);
+		check(__FILE__, __LINE__, false, path);
 		return;
 	}
 	n = fread(text, 1, sizeof(text), f);
@@ -597,6 +574,5 @@ int main(int argc, char **argv)
 	test_limit();
 	test_examples(argc > 1 ? argv[1] : "examples/routes");
 	fa_sqlfile_set_release(&set);
-	printf("test_sqlfile: %d checks, %d failures\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_report("test_sqlfile");
 }

@@ -12,30 +12,7 @@
 #include <stdio.h>
 #include <time.h>
 
-static int checks, failures;
-
-static void check(bool ok, const char *file, int line, const char *what)
-{
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d %s\n", file, line, what);
-}
-
-static void check_str(const char *got, const char *want, const char *file,
-		      int line)
-{
-	checks++;
-	if (got && want && strcmp(got, want) == 0)
-		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d\n  got:  [%s]\n  want: [%s]\n", file, line,
-		got ? got : "(null)", want ? want : "(null)");
-}
-
-#define CHECK(cond) check((cond), __FILE__, __LINE__, #cond)
-#define CHECK_STR(got, want) check_str((got), (want), __FILE__, __LINE__)
+#include "check.h"
 
 /* psql variables for the tests; \set in a script updates them. */
 struct vars {
@@ -557,14 +534,6 @@ static void test_random_junk(unsigned seed)
 	CHECK(true);
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 enum { SPEED_N = 10000 };
 static char speed_lines[SPEED_N][96];
 
@@ -578,7 +547,7 @@ static double split_timed(int *count)
 
 	*count = 0;
 	fa_sqlsplit_init(&s, 1 << 20, get_var, &vars);
-	t0 = now_ms();
+	t0 = now();
 	for (i = 0; i < SPEED_N; i++) {
 		fa_sqlsplit_feed(&s, speed_lines[i], strlen(speed_lines[i]), i + 1);
 		while (fa_sqlsplit_next(&s, &it) > 0) {
@@ -586,7 +555,7 @@ static double split_timed(int *count)
 			free(it.text);
 		}
 	}
-	ms = now_ms() - t0;
+	ms = (now() - t0) * 1e3;
 	fa_sqlsplit_release(&s);
 	return ms;
 }
@@ -673,6 +642,5 @@ int main(int argc, char **argv)
 	test_random_junk(seed);
 	test_speed();
 	fa_buf_release(&vars.out);
-	printf("test_sqlsplit: %d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_report("test_sqlsplit");
 }

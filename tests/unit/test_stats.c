@@ -3,9 +3,7 @@
 
 #include <stdio.h>
 
-static int failures;
-
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "FAIL %s:%d %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#include "check.h"
 
 int main(void)
 {
@@ -47,6 +45,5 @@ int main(void)
 	CHECK(h.total == 11000);
 	fa_hist_release(&h);
 	fa_hist_release(&g);
-	printf("test_stats: %s\n", failures ? "FAILED" : "ok");
-	return failures != 0;
+	return check_report("test_stats");
 }

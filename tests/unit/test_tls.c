@@ -15,7 +15,6 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,37 +29,7 @@
 
 #define FP_SIZE FA_TLS_FINGERPRINT_SIZE
 
-static int checks, failures;
-static uint64_t rng_state;
-
-#define CHECK(cond, ...) check(__FILE__, __LINE__, (cond), #cond, __VA_ARGS__)
-
-static void check(const char *file, int line, int ok, const char *what,
-		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void check(const char *file, int line, int ok, const char *what,
-		  const char *fmt, ...)
-{
-	va_list ap;
-
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d %s: ", file, line, what);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
+#include "check.h"
 
 static void put_file(const char *path, const char *text)
 {
@@ -873,25 +842,11 @@ static void cleanup(const char *dir)
 	CHECK(chdir("/") == 0 && rmdir(dir) == 0, "cannot remove %s", dir);
 }
 
-#define RUN(test) run(#test, test)
-
-static void run(const char *name, void (*test)(void))
-{
-	int before = failures;
-
-	test();
-	printf("%s: %s\n", name, failures == before ? "ok" : "FAILED");
-}
-
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/test_tls.XXXXXX";
-	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0)
-				 : (uint64_t)time(NULL) ^
-				   (uint64_t)getpid() << 32;
 
-	rng_state = seed ? seed : 1;
-	printf("test_tls: seed %" PRIu64 "\n", seed);
+	rnd_seed("test_tls", argc, argv);
 	signal(SIGPIPE, SIG_IGN);       /* as lib/tls.h asks */
 	if (!mkdtemp(dir) || chdir(dir) != 0) {
 		perror(dir);
@@ -909,6 +864,5 @@ int main(int argc, char **argv)
 	RUN(test_reload);
 	RUN(test_reload_threads);
 	cleanup(dir);
-	printf("test_tls: %d checks, %d failed\n", checks, failures);
-	return failures != 0;
+	return check_report("test_tls");
 }

@@ -18,51 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int checks, failures;
-static uint64_t rng_state;
-
-#define CHECK(cond, ...) check(__FILE__, __LINE__, (cond), #cond, __VA_ARGS__)
-
-static void check(const char *file, int line, int ok, const char *what,
-		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void check(const char *file, int line, int ok, const char *what,
-		  const char *fmt, ...)
-{
-	va_list ap;
-
-	checks++;
-	if (ok)
-		return;
-	failures++;
-	fprintf(stderr, "FAIL %s:%d %s: ", file, line, what);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-/* A number in [lo, hi]. */
-static size_t rnd_in(size_t lo, size_t hi)
-{
-	return lo + (size_t)(rnd() % (hi - lo + 1));
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "check.h"
 
 /* Resident memory now, in KiB (Linux /proc), or -1. */
 static long rss_kib(void)
@@ -1025,28 +981,9 @@ static void test_speed(void)
 	free(d.p);
 }
 
-/* Runs one test and says how long it took, so slow ones show. */
-#define RUN(test) run(#test, test)
-
-static void run(const char *name, void (*test)(void))
-{
-	double t = now();
-	int before = failures;
-
-	test();
-	printf("%s: %s (%.1f s)\n", name, failures == before ? "ok" : "FAILED",
-	       now() - t);
-	fflush(stdout);
-}
-
 int main(int argc, char **argv)
 {
-	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0)
-				 : (uint64_t)time(NULL) ^
-				   (uint64_t)getpid() << 32;
-
-	rng_state = seed ? seed : 1;
-	printf("test_zcodec: seed %" PRIu64 "\n", seed);
+	rnd_seed("test_zcodec", argc, argv);
 	RUN(test_detect);
 	RUN(test_levels);
 	RUN(test_roundtrips);
@@ -1059,6 +996,5 @@ int main(int argc, char **argv)
 	RUN(test_bomb);
 	RUN(test_interop);
 	RUN(test_speed);
-	printf("test_zcodec: %d checks, %d failed\n", checks, failures);
-	return failures != 0;
+	return check_report("test_zcodec");
 }
