@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -169,14 +170,10 @@ void hs_want(struct fa_hconn *c)
  * Writes what it can; closes a closing connection once everything is out.
  * False when the connection is gone.
  */
-static bool flush_out(struct fa_hconn *c)
+int hs_write_out(struct fa_hconn *c)
 {
-	bool progress = false;
+	int progress = 0;
 
-	if (c->dead) {
-		fa_buf_reset(&c->out);
-		return false;
-	}
 	while (c->out.len) {
 		ssize_t n = hs_send(c, c->out.data, c->out.len);
 
@@ -184,12 +181,26 @@ static bool flush_out(struct fa_hconn *c)
 			break;
 		if (n < 0) {
 			hs_conn_close(c);
-			return false;
+			return -1;
 		}
 		fa_buf_consume(&c->out, (size_t)n);
-		progress = true;
+		progress = 1;
 	}
-	if (c->out.len && c->state == C_HANDLING && (progress || c->timer.slot < 0))
+	return progress;
+}
+
+static bool flush_out(struct fa_hconn *c)
+{
+	int progress;
+
+	if (c->dead) {
+		fa_buf_reset(&c->out);
+		return false;
+	}
+	if ((progress = hs_write_out(c)) < 0)
+		return false;
+	if (c->out.len && (c->state == C_HANDLING || c->state == C_CLOSING) &&
+	    (progress || c->timer.slot < 0))
 		hs_arm(c, c->w->s->o.send_timeout_ms);  /* a send timeout from the last progress */
 	else if (!c->out.len && c->state == C_HANDLING)
 		fa_timer_stop(c->w->loop, &c->timer);
@@ -268,16 +279,31 @@ void hs_conn_free(struct fa_hconn *c)
 {
 	if (c->reqs || (c->state == C_HANDLING && c->dead))
 		return;
+	if (c->buried)
+		return;
 	for (struct fa_hconn **p = &c->w->dirty; c->dirty && *p; p = &(*p)->dirty_next)
 		if (*p == c) {
 			*p = c->dirty_next;
 			break;
 		}
-	fa_buf_release(&c->in);
-	fa_buf_release(&c->out);
-	fa_buf_release(&c->body);
-	res_release(&c->res);
-	free(c);
+	c->buried = true;
+	c->next = c->w->graveyard;      /* no longer on w->conns */
+	c->w->graveyard = c;
+}
+
+/* Frees the connections closed during this turn. */
+static void bury(struct worker *w)
+{
+	struct fa_hconn *c;
+
+	while ((c = w->graveyard)) {
+		w->graveyard = c->next;
+		fa_buf_release(&c->in);
+		fa_buf_release(&c->out);
+		fa_buf_release(&c->body);
+		res_release(&c->res);
+		free(c);
+	}
 }
 
 /*
@@ -428,8 +454,8 @@ static void send_dirty(struct worker *w)
 			continue;
 		if (c->state == C_H2)
 			hs_h2_pump(c);
-		else
-			flush_out(c);
+		else if (flush_out(c) && c->state == C_HEAD && c->in.len)
+			advance(c);     /* a pipelined request: a loop here, not recursion */
 	}
 }
 
@@ -447,6 +473,7 @@ static void *worker_main(void *arg)
 		if (fa_loop_run_once(w->loop, w->dirty ? 0 : 1000) < 0 && errno != EINTR)
 			break;
 		send_dirty(w);
+		bury(w);
 	}
 	if (o->done_worker)
 		o->done_worker(w->index, w->ctx, o->app);
@@ -546,6 +573,7 @@ void fa_hserver_free(struct fa_hserver *s)
 
 		while (w->conns)
 			hs_conn_close(w->conns);
+		bury(w);
 		if (!w->stopping)
 			for (int k = 0; k < w->nls; k++)
 				close(w->ls[k].io.fd);
@@ -725,8 +753,7 @@ static bool tls_ready(struct fa_hconn *c)
 	alpn = fa_tls_alpn(c->ssl);
 	if (!alpn || strcmp(alpn, "h2") || !c->w->s->o.h2)
 		return false;
-	hs_h2_start(c, c->in.data, c->in.len);
-	fa_buf_reset(&c->in);
+	hs_h2_start(c, c->in.data, c->in.len);  /* takes c->in; c may be closed after */
 	return true;
 }
 
@@ -766,8 +793,14 @@ static void conn_io(struct fa_io *io, uint32_t ev)
 {
 	struct fa_hconn *c = io->ctx;
 
+	if (c->dead)
+		return;         /* closed earlier in this turn */
 	if (c->state == C_H2) {
 		hs_h2_io(c, ev);
+		return;
+	}
+	if ((ev & (EPOLLERR | EPOLLHUP)) && c->state != C_HEAD && c->state != C_BODY) {
+		hs_conn_close(c);       /* reset or gone: no answer can reach it */
 		return;
 	}
 	if (c->state == C_LINGER) {
@@ -829,10 +862,8 @@ void hs_h1_send(struct fa_hconn *c, const void *data, size_t n)
 		fa_h1_chunk(&c->out, data, n);
 	else
 		fa_buf_append(&c->out, data, n);
-	if (c->out.len >= HS_HIGH_WATER)
-		flush_out(c);
-	else if (!(c->io.events & FA_OUT))
-		hs_dirty(c);    /* streamed bytes go out at the end of this turn */
+	if (!(c->io.events & FA_OUT))
+		hs_dirty(c);    /* out at the end of this turn, never under the application */
 }
 
 /* Bytes of the finished request in c->in: its head and its body. */
@@ -875,7 +906,8 @@ void hs_h1_end(struct fa_hreq *rq)
 	c->state = C_HEAD;
 	c->in_paused = false;
 	hs_arm(c, c->in.len ? o->header_timeout_ms : o->keepalive_timeout_ms);
-	/* a pipelined request may be waiting already */
-	if (flush_out(c) && c->in.len)
-		advance(c);
+	if (c->in.len)
+		hs_dirty(c);    /* a pipelined request waits: taken after this turn's output */
+	else
+		flush_out(c);
 }

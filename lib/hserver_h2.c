@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "stats.h"
 
@@ -141,6 +142,7 @@ static void on_drain(void *ctx, struct fa_h2_stream *st, void *user)
 	struct hs_h2req *r = user;
 	void (*resume)(struct fa_hreq *, void *) = r->res.resume;
 
+	r->resume_now = false;
 	if (resume) {
 		r->res.resume = NULL;
 		resume(&r->rq, r->res.resume_arg);
@@ -259,6 +261,10 @@ static int timer_kind(struct fa_hconn *c, int *ms)
 		*ms = o->header_timeout_ms;
 		return T_HEAD;
 	}
+	if (c->out.len || fa_h2_want_write(c->h2)) {
+		*ms = o->send_timeout_ms;       /* frames the client does not take */
+		return T_SEND;
+	}
 	for (struct hs_h2req *r = c->reqs; r; r = r->next)
 		if (c->out.len || (r->st && fa_h2_buffered(r->st))) {
 			*ms = o->send_timeout_ms;
@@ -311,6 +317,7 @@ static bool pump(struct fa_hconn *c)
 {
 	struct fa_error err;
 	bool progress = false;
+	int wrote;
 
 	run_resumes(c);
 	for (int round = 0; !c->dead && round < 16; round++) {
@@ -320,16 +327,11 @@ static bool pump(struct fa_hconn *c)
 		}
 		if (!c->out.len)
 			break;
-		ssize_t n = hs_send(c, c->out.data, c->out.len);
-
-		if (n == -1)
-			break;
-		if (n < 0) {
-			hs_conn_close(c);
+		if ((wrote = hs_write_out(c)) < 0)
 			return true;
-		}
-		fa_buf_consume(&c->out, (size_t)n);
-		progress = true;
+		progress |= wrote > 0;
+		if (c->out.len)
+			break;          /* the socket is full */
 	}
 	if (c->dead)
 		return true;
@@ -460,6 +462,10 @@ void hs_h2_io(struct fa_hconn *c, uint32_t ev)
 {
 	char buf[32768];
 
+	if ((ev & (EPOLLERR | EPOLLHUP)) && !(ev & FA_IN)) {
+		hs_conn_close(c);       /* reset: nothing to read, nothing can be sent */
+		return;
+	}
 	while ((ev & FA_IN) && !c->h2_broken && fa_h2_want_read(c->h2)) {
 		ssize_t n = hs_recv(c, buf, sizeof(buf));
 
@@ -472,6 +478,8 @@ void hs_h2_io(struct fa_hconn *c, uint32_t ev)
 		feed(c, buf, (size_t)n);
 		if (c->dead)
 			return;
+		if (c->timer_kind == T_IDLE)
+			c->timer_kind = T_NONE; /* activity: the idle time starts again */
 		if (!c->ssl && (size_t)n < sizeof(buf))
 			break;  /* the socket is empty */
 	}

@@ -40,6 +40,7 @@ struct worker;
 struct hs_res {
 	struct fa_buf extra;            /* headers added before start */
 	bool started, ended;
+	bool coding_failed;             /* the body is broken: end it as failed */
 	struct fa_henc enc;             /* content coding, when enc.kind != NONE */
 	void (*resume)(struct fa_hreq *rq, void *arg);
 	void *resume_arg;
@@ -86,6 +87,7 @@ struct fa_hconn {
 	struct fa_hconn *dirty_next;
 	bool h2_broken;                 /* the peer broke the protocol: GOAWAY, no more input */
 	bool in_close;                  /* hs_conn_close() is running */
+	bool buried;                    /* on the worker's list to free after this turn */
 	struct fa_hconn *prev, *next;
 };
 
@@ -109,6 +111,11 @@ struct worker {
 	int nconns;
 	/* connections with output to send once the callbacks of this turn are done */
 	struct fa_hconn *dirty;
+	/*
+	 * Connections to free once this turn is over: the loop may still hold
+	 * an event for one, and the application may still be on the stack.
+	 */
+	struct fa_hconn *graveyard;
 	char date[30];                  /* the Date header of this second */
 	time_t date_t;
 	bool stopping;
@@ -131,6 +138,8 @@ void hs_dirty(struct fa_hconn *c);
 /* >0 bytes, 0 the peer closed, -1 try later, -2 failed */
 ssize_t hs_recv(struct fa_hconn *c, void *p, size_t n);
 ssize_t hs_send(struct fa_hconn *c, const void *p, size_t n);
+/* Writes c->out until it is empty or the socket is full: 1 progress, 0 none, -1 closed. */
+int hs_write_out(struct fa_hconn *c);
 int hs_response_headers(struct worker *w, struct hs_res *res, const char *content_type,
 			struct fa_h1_header *h, int cap);
 /* HTTP/1.1 framing of a response (hserver.c) */

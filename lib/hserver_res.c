@@ -11,7 +11,7 @@
 
 void hs_res_reset(struct hs_res *res)
 {
-	res->started = res->ended = false;
+	res->started = res->ended = res->coding_failed = false;
 	res->resume = NULL;
 	res->abort = NULL;
 	fa_buf_reset(&res->extra);
@@ -165,6 +165,8 @@ static void encoded(struct fa_hreq *rq, int step, const void *data, size_t n)
 			 fa_henc_finish(&res->enc, &z, &err);
 	if (!rc)
 		send_body(rq, z.data, z.len);
+	else
+		res->coding_failed = true;      /* the client must not take it as whole */
 	fa_buf_release(&z);
 }
 
@@ -237,6 +239,7 @@ static void end(struct fa_hreq *rq, bool failed)
 	if (!res->started)
 		fa_hres_start(rq, 204, NULL, 0);
 	finish_coding(rq, failed);
+	failed |= res->coding_failed;
 	res->ended = true;
 	if (rq->h2) {
 		hs_h2_res_end(rq->h2, failed);
