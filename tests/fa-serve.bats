@@ -71,6 +71,15 @@ SELECT :n::text AS n, :big::text AS big, :note AS note;
 -- route: GET /sleepy
 SELECT pg_sleep(0.4) AS slept;
 
+-- name: long
+-- route: GET /long
+SELECT pg_sleep(3) AS slept;
+
+-- name: rows
+-- route: GET /rows
+-- param: n int = 10
+SELECT i, md5(i::text) AS h FROM generate_series(1, :n) i;
+
 -- name: big
 -- route: GET /big
 -- returns: stream
@@ -537,4 +546,67 @@ own_server() {
 	run curl -sS -w '\n%{http_code}' -H 'Content-Type: application/json' -d '{"n": 1, "n": 2}' "$base/echo"
 	[ "${lines[-1]}" = 400 ]
 	assert_contains "${lines[0]}" "duplicate"
+}
+
+@test "a client reset while its answer waits on the database: no spin, no crash" {
+	own_server
+	port=${sbase##*:}
+	# three clients ask for /long (3 s) and reset their connections after 0.3 s
+	clients=()
+	for _ in 1 2 3; do
+		/usr/bin/python3 - "$port" <<'PY' &
+import socket, struct, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /long HTTP/1.1\r\nHost: x\r\n\r\n")
+time.sleep(0.3)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+PY
+		clients+=($!)
+	done
+	wait "${clients[@]}"
+	t0=$(awk '{print $14 + $15}' "/proc/$spid/stat")
+	sleep 2
+	t1=$(awk '{print $14 + $15}' "/proc/$spid/stat")
+	echo "CPU ticks while the three queries run on: $((t1 - t0))"
+	[ $((t1 - t0)) -lt 50 ]                 # a spinning worker burns ~200 in 2 s
+	sleep 1.5                               # the queries end; their answers go nowhere
+	[ "$(curl -sS "$sbase/live")" = ok ]
+	kill -TERM "$spid"
+	wait "$spid"
+}
+
+@test "a client that reads nothing is closed by --send-timeout, even on its last answer" {
+	fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 --send-timeout 1000 \
+		"$BATS_FILE_TMPDIR/routes" 2> "$BATS_TEST_TMPDIR/own.log" &
+	spid=$!
+	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/own.log" && break; sleep 0.1; done
+	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/own.log")
+	# a big answer that fills the socket, then a pipelined last one (Connection: close)
+	run /usr/bin/python3 - "$port" <<'PY'
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /rows?n=58500 HTTP/1.1\r\nHost: x\r\n\r\n"
+          b"GET /live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+time.sleep(3)
+s.settimeout(2)
+got = 0
+try:
+    while True:
+        d = s.recv(1 << 20)
+        if not d:
+            print("closed after", got)
+            break
+        got += len(d)
+except socket.timeout:
+    print("still open after", got)
+except ConnectionResetError:
+    print("reset after", got)
+PY
+	echo "$output"
+	[[ "$output" != *"still open"* ]]
+	kill -TERM "$spid"
+	wait "$spid"                            # and the drain does not wait for it
 }
