@@ -230,3 +230,27 @@ enum fa_err fa_opt_int(const char *name, const char *arg, long min, long max,
 	*out = v;
 	return FA_OK;
 }
+
+int fa_opt_print_usage(const struct fa_opt_tool *t, FILE *f)
+{
+	struct fa_buf b;
+
+	fa_buf_init(&b, 0);
+	fa_opt_usage(t, &b);
+	fwrite(b.data ? b.data : "", 1, b.len, f);
+	fa_buf_release(&b);
+	return 0;
+}
+
+int fa_opt_print_completions(const struct fa_opt_tool *t, const char *n, int nwords,
+			     char **words, FILE *f)
+{
+	struct fa_buf b;
+	enum fa_err rc;
+
+	fa_buf_init(&b, 0);
+	rc = fa_opt_complete_arg(t, n, nwords, words, &b);
+	fwrite(b.data ? b.data : "", 1, b.len, f);
+	fa_buf_release(&b);
+	return rc;
+}

@@ -18,6 +18,8 @@
 #ifndef FA_OPT_H
 #define FA_OPT_H
 
+#include <stdio.h>
+
 #include "buf.h"
 
 #define FA_OPT_LONG 256
@@ -79,6 +81,15 @@ void fa_opt_complete(const struct fa_opt_tool *t, int cword, int nwords,
  */
 enum fa_err fa_opt_complete_arg(const struct fa_opt_tool *t, const char *n, int nwords,
 				char **words, struct fa_buf *out);
+
+/*
+ * For a tool's --help and --complete: writes the usage text, or the
+ * completions of fa_opt_complete_arg(), to f (the caller's stdout).
+ * Returns the exit status: 0, or FA_EUSAGE for a bad n.
+ */
+int fa_opt_print_usage(const struct fa_opt_tool *t, FILE *f);
+int fa_opt_print_completions(const struct fa_opt_tool *t, const char *n, int nwords,
+			     char **words, FILE *f);
 
 /* Parses a whole number in [min, max] for option name; FA_EUSAGE otherwise. */
 enum fa_err fa_opt_int(const char *name, const char *arg, long min, long max,

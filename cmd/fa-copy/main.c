@@ -120,32 +120,6 @@ static int number(const char *opt, const char *arg, long min, long max, long *ou
 	return -1;
 }
 
-static int print_text(int which)
-{
-	struct fa_buf b;
-
-	fa_buf_init(&b, 0);
-	if (which)
-		fa_opt_usage(&tool, &b);
-	else
-		fa_buf_printf(&b, "fa-copy %s\n", FA_VERSION);
-	fwrite(b.data, 1, b.len, stdout);
-	fa_buf_release(&b);
-	return 0;
-}
-
-static int complete(int argc, char **argv, const char *n)
-{
-	struct fa_buf out;
-	enum fa_err rc;
-
-	fa_buf_init(&out, 0);
-	rc = fa_opt_complete_arg(&tool, n, argc - optind, argv + optind, &out);
-	fwrite(out.data ? out.data : "", 1, out.len, stdout);
-	fa_buf_release(&out);
-	return rc;
-}
-
 /* Applies one option; -1 to go on, else an exit status. */
 static int apply(struct copy_args *a, int key, const char *arg, int argc, char **argv)
 {
@@ -189,9 +163,9 @@ static int apply(struct copy_args *a, int key, const char *arg, int argc, char *
 		a->compress_set = true;
 		break;
 	case 'q': a->quiet = true; break;
-	case O_COMPLETE: return complete(argc, argv, arg);
-	case 'h': return print_text(1);
-	case O_VERSION: return print_text(0);
+	case O_COMPLETE: return fa_opt_print_completions(&tool, arg, argc - optind, argv + optind, stdout);
+	case 'h': return fa_opt_print_usage(&tool, stdout);
+	case O_VERSION: printf("fa-copy %s\n", FA_VERSION); return 0;
 	}
 	return rc;
 }
@@ -204,8 +178,8 @@ static int parse(struct copy_args *a, int argc, char **argv, const char **dir)
 	int key, rc, end = argc;
 
 	if (argc > 2 && strcmp(argv[1], "--complete") == 0) {
-		optind = 3;     /* the words may hold "--": take them all */
-		return complete(argc, argv, argv[2]);
+		/* the words may hold "--": take them all */
+		return fa_opt_print_completions(&tool, argv[2], argc - 3, argv + 3, stdout);
 	}
 	/* Parameters follow the first "--"; getopt would move it, so cut there. */
 	for (int i = 1; i < argc; i++)

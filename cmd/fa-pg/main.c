@@ -82,18 +82,6 @@ static int usage_error(const char *msg)
 	return FA_EUSAGE;
 }
 
-static int complete(int argc, char **argv, const char *n)
-{
-	struct fa_buf out;
-	enum fa_err rc;
-
-	fa_buf_init(&out, 0);
-	rc = fa_opt_complete_arg(&tool, n, argc - optind, argv + optind, &out);
-	fwrite(out.data ? out.data : "", 1, out.len, stdout);
-	fa_buf_release(&out);
-	return rc;
-}
-
 static int local_action(struct session *s, const char *action)
 {
 	struct fa_local l;
@@ -189,7 +177,6 @@ static int apply_option(struct session *s, struct args *a, int key, const char *
 			int argc, char **argv)
 {
 	struct fa_error err = { 0 };
-	struct fa_buf help;
 	long n;
 
 	switch (key) {
@@ -224,13 +211,8 @@ static int apply_option(struct session *s, struct args *a, int key, const char *
 	case 'e': s->echo = true; break;
 	case 'q': s->quiet = true; break;
 	case OPT_LOCAL: a->local = arg; break;
-	case OPT_COMPLETE: return complete(argc, argv, arg);
-	case 'h':
-		fa_buf_init(&help, 0);
-		fa_opt_usage(&tool, &help);
-		fwrite(help.data, 1, help.len, stdout);
-		fa_buf_release(&help);
-		return 0;
+	case OPT_COMPLETE: return fa_opt_print_completions(&tool, arg, argc - optind, argv + optind, stdout);
+	case 'h': return fa_opt_print_usage(&tool, stdout);
 	case OPT_VERSION: printf("fa-pg %s (libpq %d)\n", FA_VERSION, PQlibVersion()); return 0;
 	}
 	return -1;

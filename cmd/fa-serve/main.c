@@ -247,29 +247,6 @@ static int number(const char *opt, const char *arg, long min, long max, long *ou
 	return -1;
 }
 
-static int print_help(void)
-{
-	struct fa_buf b;
-
-	fa_buf_init(&b, 0);
-	fa_opt_usage(&tool, &b);
-	fwrite(b.data, 1, b.len, stdout);
-	fa_buf_release(&b);
-	return 0;
-}
-
-static int complete(int argc, char **argv, const char *n)
-{
-	struct fa_buf out;
-	enum fa_err rc;
-
-	fa_buf_init(&out, 0);
-	rc = fa_opt_complete_arg(&tool, n, argc - optind, argv + optind, &out);
-	fwrite(out.data ? out.data : "", 1, out.len, stdout);
-	fa_buf_release(&out);
-	return rc;
-}
-
 static int apply(struct serve_args *s, struct app *a, int key, const char *arg, int argc,
 		 char **argv)
 {
@@ -310,8 +287,8 @@ static int apply(struct serve_args *s, struct app *a, int key, const char *arg, 
 	case O_CHECK: s->check = true; break;
 	case O_UNNAMED: a->unnamed = true; break;
 	case O_CORS: a->cors = arg; break;
-	case O_COMPLETE: return complete(argc, argv, arg);
-	case 'h': return print_help();
+	case O_COMPLETE: return fa_opt_print_completions(&tool, arg, argc - optind, argv + optind, stdout);
+	case 'h': return fa_opt_print_usage(&tool, stdout);
 	case O_VERSION: printf("fa-serve %s\n", FA_VERSION); return 0;
 	}
 	return rc;
