@@ -204,8 +204,8 @@ man_exit_codes() {
 @test "docs: exit statuses in --help, err.h, fa(7) and each man page agree" {
 	local t help enum codes m
 	built_tools
-	enum=$(sed -nE 's/^[[:space:]]*FA_[A-Z]+ = ([0-9]+),.*/\1/p' "$ROOT/lib/err.h")
-	[ -n "$enum" ] || { echo "no codes found in lib/err.h" >&2; return 1; }
+	enum=$(sed -nE 's/^[[:space:]]*FA_[A-Z]+ = ([0-9]+),.*/\1/p' "$ROOT/lib/core/err.h")
+	[ -n "$enum" ] || { echo "no codes found in lib/core/err.h" >&2; return 1; }
 	for m in "$ROOT/man/fa.7" $(for t in $BUILT; do echo "$ROOT/man/$t.1"; done); do
 		assert_same_set "enum fa_err" "$enum" "EXIT STATUS of ${m##*/}" "$(man_exit_codes "$m")"
 	done

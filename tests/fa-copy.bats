@@ -133,7 +133,7 @@ truncate_copy() {
 	jq -e -s 'length == 2008 and (map(select(.id == 2))[0].t == "quote \" comma , nl\nx\r\ncrlf")' "$f"
 	run fa-copy in -q -F ndjson -j 2 --batch-rows 300 facopy.mixed_copy "$f"
 	assert_status 0
-	# lib/ndjson.h: nested values arrive compacted, so json keeps its meaning, not its spacing
+	# lib/pg/ndjson.h: nested values arrive compacted, so json keeps its meaning, not its spacing
 	cols='id, t, f::text, ts, i, n::text, j::jsonb, jb'
 	same_rows "SELECT $cols FROM facopy.mixed" "SELECT $cols FROM facopy.mixed_copy"
 }

@@ -7,9 +7,9 @@
 
 #include <stdbool.h>
 
-#include "err.h"
-#include "pgconn.h"
-#include "zcodec.h"
+#include "core/err.h"
+#include "pg/pgconn.h"
+#include "core/zcodec.h"
 
 enum copy_format { CF_CSV, CF_TSV, CF_TEXT, CF_BINARY, CF_NDJSON, CF_JSON };
 

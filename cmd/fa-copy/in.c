@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "copyin.h"
+#include "pg/copyin.h"
 #include "facopy.h"
-#include "json.h"
-#include "stats.h"
+#include "core/json.h"
+#include "core/stats.h"
 
 #define READ_CHUNK (1u << 20)
 

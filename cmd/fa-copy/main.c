@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "facopy.h"
-#include "opt.h"
+#include "core/opt.h"
 
 extern char **environ;
 

@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "facopy.h"
-#include "fmt.h"
-#include "pgrows.h"
+#include "core/fmt.h"
+#include "pg/pgrows.h"
 #include "sink.h"
-#include "sqlsplit.h"
-#include "stats.h"
+#include "pg/sqlsplit.h"
+#include "core/stats.h"
 
 static bool is_query(const char *s)
 {

@@ -7,8 +7,8 @@
 
 #include <stdint.h>
 
-#include "buf.h"
-#include "zcodec.h"
+#include "core/buf.h"
+#include "core/zcodec.h"
 
 struct sink {
 	int fd;

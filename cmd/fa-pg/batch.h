@@ -9,8 +9,8 @@
 #define FAPG_BATCH_H
 
 #include "fapg.h"
-#include "loop.h"
-#include "pgpool.h"
+#include "core/loop.h"
+#include "pg/pgpool.h"
 
 struct batch_item;
 

@@ -10,11 +10,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "buf.h"
-#include "err.h"
-#include "fmt.h"
-#include "pgconn.h"
-#include "stats.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/fmt.h"
+#include "pg/pgconn.h"
+#include "core/stats.h"
 #include "vars.h"
 
 #define OUT_FLUSH_AT (64 * 1024)

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "fapg.h"
-#include "log.h"
-#include "opt.h"
-#include "pglocal.h"
+#include "core/log.h"
+#include "core/opt.h"
+#include "pg/pglocal.h"
 
 extern char **environ;
 

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "fapg.h"
-#include "sqlsplit.h"
-#include "opt.h"
+#include "pg/sqlsplit.h"
+#include "core/opt.h"
 
 static const char help_text[] =
 	"General\n"

@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "fapg.h"
-#include "sqlsplit.h"
-#include "loop.h"
-#include "opt.h"
-#include "pgpool.h"
-#include "stats.h"
+#include "pg/sqlsplit.h"
+#include "core/loop.h"
+#include "core/opt.h"
+#include "pg/pgpool.h"
+#include "core/stats.h"
 
 struct bench {
 	struct session *s;

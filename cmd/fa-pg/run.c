@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include "fapg.h"
-#include "pgrows.h"
-#include "sqlsplit.h"
+#include "pg/pgrows.h"
+#include "pg/sqlsplit.h"
 
 #define MAX_TIMED_TEXTS 1000
 

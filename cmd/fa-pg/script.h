@@ -8,7 +8,7 @@
 
 #include "batch.h"
 #include "fapg.h"
-#include "sqlsplit.h"
+#include "pg/sqlsplit.h"
 
 struct script {
 	struct session *s;

@@ -4,7 +4,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "env.h"
+#include "core/env.h"
 
 #include "fapg.h"
 

@@ -13,7 +13,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
-#include "env.h"
+#include "core/env.h"
 #include "fapg.h"
 #include "script.h"
 

@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "opt.h"
+#include "core/opt.h"
 #include "serve.h"
-#include "tls.h"
+#include "http/tls.h"
 
 extern char **environ;
 

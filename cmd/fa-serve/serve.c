@@ -10,14 +10,14 @@
 #include <strings.h>
 #include <time.h>
 
-#include "fmt.h"
-#include "hencode.h"
-#include "hmap.h"
-#include "json.h"
-#include "ndjson.h"
-#include "pgrows.h"
+#include "core/fmt.h"
+#include "http/hencode.h"
+#include "http/hmap.h"
+#include "core/json.h"
+#include "pg/ndjson.h"
+#include "pg/pgrows.h"
 #include "serve.h"
-#include "stats.h"
+#include "core/stats.h"
 
 #define BUFFER_BEFORE_STREAM (256 * 1024)
 
@@ -147,7 +147,7 @@ static bool body_is_object(const struct fa_hreq *rq)
 }
 
 /*
- * A JSON body: object keys to parameters, through lib/ndjson so numbers
+ * A JSON body: object keys to parameters, through lib/pg/ndjson so numbers
  * arrive exactly as written (0.1 stays 0.1); a parameter named body takes
  * the whole body when no key names it.
  */
@@ -298,7 +298,7 @@ static uint64_t body_hash(const struct call *c)
 
 /*
  * Buffered GET answers carry an ETag; a matching If-None-Match gets 304.
- * A compressed representation's tag has its coding appended (lib/hencode),
+ * A compressed representation's tag has its coding appended (lib/http/hencode),
  * so the tag compared is the one this request's Accept-Encoding selects.
  */
 static bool not_modified(struct call *c)

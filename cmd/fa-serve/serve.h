@@ -1,5 +1,5 @@
 /*
- * fa-serve internals: the application behind lib/hserver.  One struct
+ * fa-serve internals: the application behind lib/http/hserver.  One struct
  * app for the process, one struct wctx per worker thread (its own pool on
  * its own loop: no locks on the request path).
  */
@@ -8,10 +8,10 @@
 
 #include <stdio.h>
 
-#include "hserver.h"
-#include "pgconn.h"
-#include "pgpool.h"
-#include "sqlfile.h"
+#include "http/hserver.h"
+#include "pg/pgconn.h"
+#include "pg/pgpool.h"
+#include "pg/sqlfile.h"
 
 struct app {
 	struct fa_sqlfile_set *routes;  /* swapped whole on reload; read atomically */

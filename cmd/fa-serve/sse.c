@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hmap.h"
+#include "http/hmap.h"
 #include "serve.h"
 
 #define PING_MS 15000

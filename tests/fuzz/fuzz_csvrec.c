@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for lib/csvrec.
+ * libFuzzer target for lib/pg/csvrec.
  *
  * The first two bytes choose the options, a record limit and where the
  * input is cut in two; the rest is the input.  It is scanned in one piece
@@ -8,10 +8,10 @@
  * fields, which must lie inside the record or the scratch buffer.
  *
  *	clang -fsanitize=fuzzer,address -Ilib tests/fuzz/fuzz_csvrec.c \
- *		lib/csvrec.c lib/buf.c lib/err.c -o fuzz_csvrec
+ *		lib/pg/csvrec.c lib/core/buf.c lib/core/err.c -o fuzz_csvrec
  *	./fuzz_csvrec -max_total_time=30
  */
-#include "csvrec.h"
+#include "pg/csvrec.h"
 
 #include <stdlib.h>
 #include <string.h>

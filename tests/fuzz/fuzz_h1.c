@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for lib/h1.
+ * libFuzzer target for lib/http/h1.
  *
  * The first byte chooses the limits (defaults or tiny ones) and the second
  * where the input is cut; the rest is the input.  The request parser runs
@@ -12,10 +12,10 @@
  * the input too: a head the writer accepts has no line break of its own.
  *
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
- *		tests/fuzz/fuzz_h1.c lib/h1.c lib/buf.c lib/err.c -o fuzz_h1
+ *		tests/fuzz/fuzz_h1.c lib/http/h1.c lib/core/buf.c lib/core/err.c -o fuzz_h1
  *	./fuzz_h1 -max_total_time=60 tests/fuzz/corpus/h1
  */
-#include "h1.h"
+#include "http/h1.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for lib/h2: arbitrary bytes after the client preface,
+ * libFuzzer target for lib/http/h2: arbitrary bytes after the client preface,
  * as a peer would send them, with an application that answers each
  * request (large bodies included, so flow control and drains run), resets
  * some, and leaves some open.
@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "h2.h"
+#include "http/h2.h"
 
 static struct fa_h2 *cur;
 

@@ -5,7 +5,7 @@
  * under test, then this header, and counts every assertion so that the
  * last line it prints says how many checks ran and how many failed:
  *
- *	#include "../../lib/foo.c"
+ *	#include "layer/foo.c"
  *	#include "check.h"
  *
  *	static void test_parse(void)

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/csvrec: record splitting and field parsing.
+ * Unit tests for lib/pg/csvrec: record splitting and field parsing.
  *
  * Most checks feed an input through run(), which drives the scanner the
  * way fa-copy does (pieces cut at given offsets, a kept tail, a record
@@ -11,7 +11,7 @@
  *
  * Usage: test_csvrec [seed]
  */
-#include "../../lib/csvrec.c"
+#include "pg/csvrec.c"
 
 #include <stdlib.h>
 #include <time.h>

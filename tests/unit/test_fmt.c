@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/fmt.
+ * Unit tests for lib/core/fmt.
  *
  * Every expected table and csv output below is what psql 15 printed for
  * the same values, copied byte for byte; the psql command is given above
@@ -9,7 +9,7 @@
  *
  * The file includes fmt.c to reach its static helpers.
  */
-#include "fmt.c"
+#include "core/fmt.c"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/h1: the HTTP/1.1 request parser, the chunked decoder,
+ * Unit tests for lib/http/h1: the HTTP/1.1 request parser, the chunked decoder,
  * the response writer and the URL helpers.
  *
  * Parser checks render the result as one line ("M=GET P=/ V=1 KA ...",
@@ -14,7 +14,7 @@
  *
  * Usage: test_h1 [seed]
  */
-#include "../../lib/h1.c"
+#include "http/h1.c"
 
 #include <inttypes.h>
 #include <stdlib.h>

@@ -1,15 +1,15 @@
 /*
- * Unit tests for lib/hencode: Accept-Encoding negotiation (a table of
+ * Unit tests for lib/http/hencode: Accept-Encoding negotiation (a table of
  * headers, each also read from an exactly sized buffer with no NUL so
  * that the sanitizers catch an overread, long headers and random junk),
  * compressible content types, ETag suffixing, the zstd window and the
  * encoder's memory at several windows (printed), min_size, and round
  * trips with flushes between rows: after each flush everything so far
- * decodes, the finished body decodes to the input through lib/zcodec and
+ * decodes, the finished body decodes to the input through lib/core/zcodec and
  * through the gzip and zstd commands.  Random data; the seed is printed
  * and may be given as the first argument.
  */
-#include "hencode.h"
+#include "http/hencode.h"
 
 #define ZSTD_STATIC_LINKING_ONLY        /* ZSTD_getFrameHeader, sizeof_CCtx */
 #include <zstd.h>

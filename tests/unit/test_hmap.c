@@ -1,5 +1,5 @@
-/* Unit test for lib/hmap.c: status mapping, error bodies, Accept negotiation. */
-#include "../../lib/hmap.c"
+/* Unit test for lib/http/hmap.c: status mapping, error bodies, Accept negotiation. */
+#include "http/hmap.c"
 
 #include <stdio.h>
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/json.
+ * Unit tests for lib/core/json.
  *
  * The escaping of valid text is checked against PostgreSQL's own to_json()
  * (the command is given above the expectation); invalid UTF-8, which the
@@ -7,7 +7,7 @@
  * printed, must come out as JSON that a strict reader accepts and that
  * decodes back to the input.
  */
-#include "json.c"
+#include "core/json.c"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/ndjson.
+ * Unit tests for lib/pg/ndjson.
  *
  * Fixed lines check each value kind, each escape and each error with its
  * byte position.  Then, with the seed printed (give one as argv[1] to
@@ -8,7 +8,7 @@
  * with what was written; and mutated lines must be accepted exactly when
  * jansson accepts them as an object.
  */
-#include "ndjson.c"
+#include "pg/ndjson.c"
 
 #include <inttypes.h>
 #include <jansson.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/pgbinary, and a small driver for tests/pgbinary.bats.
+ * Unit tests for lib/pg/pgbinary, and a small driver for tests/pgbinary.bats.
  *
  * Every expected payload below is what PostgreSQL 15 sent for the same
  * text, as hex: `SELECT encode(<type>send('<text>'::<type>), 'hex')`
@@ -16,7 +16,7 @@
  *   --gen-values SEED N    edge and random values for --check
  *   --gen-rows SEED N      random valid rows for the columns in ROW_TYPES
  */
-#include "pgbinary.h"
+#include "pg/pgbinary.h"
 
 #include <inttypes.h>
 #include <stdint.h>

@@ -1,9 +1,9 @@
 /*
- * Unit tests for lib/pgtext: values in PostgreSQL's text form, accepted
+ * Unit tests for lib/pg/pgtext: values in PostgreSQL's text form, accepted
  * or rejected per type as PostgreSQL 15's input functions would, with the
  * exact message for each rejection.
  */
-#include "../../lib/pgtext.c"
+#include "pg/pgtext.c"
 
 #include <stdio.h>
 

@@ -1,11 +1,11 @@
 /*
- * Unit tests for lib/sqlfile: annotated query files and route matching
+ * Unit tests for lib/pg/sqlfile: annotated query files and route matching
  * (the value checks themselves are in test_pgtext.c).
  *
  * Most checks load a file's text into a fresh set with load(), named
  * "t.sql"; errors are compared with the exact "t.sql:LINE: message".
  */
-#include "../../lib/sqlfile.c"
+#include "pg/sqlfile.c"
 
 #include <stdio.h>
 

@@ -1,12 +1,12 @@
 /*
- * Unit tests for lib/sqlsplit: psql-compatible statement splitting.
+ * Unit tests for lib/pg/sqlsplit: psql-compatible statement splitting.
  *
  * Most checks run a script through split(), which renders every item as
  * "<kind><line>:<text>|": S statement, M meta-command, P pending buffer
  * taken by \g, F the statement finish() returned, E<line> a too-long
  * statement, U<char><line> input ending inside a quote or comment.
  */
-#include "../../lib/sqlsplit.c"
+#include "pg/sqlsplit.c"
 
 #include <stdint.h>
 #include <stdio.h>

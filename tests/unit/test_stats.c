@@ -1,5 +1,5 @@
-/* Unit test for lib/stats.c: bucket bounds and percentiles. */
-#include "../../lib/stats.c"
+/* Unit test for lib/core/stats.c: bucket bounds and percentiles. */
+#include "core/stats.c"
 
 #include <stdio.h>
 

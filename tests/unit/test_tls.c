@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/tls: a server connection from fa_tls and an OpenSSL
+ * Unit tests for lib/http/tls: a server connection from fa_tls and an OpenSSL
  * client over a nonblocking socketpair, each driven in turn until both
  * are done.  Covers ALPN selection, bytes both ways (with a write that
  * fills the socket), clean close, EOF, reset, garbage, refused protocol
@@ -9,7 +9,7 @@
  * in a temporary directory under /tmp (the current directory meanwhile).
  * Random data; the seed is printed and may be given as the first argument.
  */
-#include "tls.h"
+#include "http/tls.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -847,7 +847,7 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/test_tls.XXXXXX";
 
 	rnd_seed("test_tls", argc, argv);
-	signal(SIGPIPE, SIG_IGN);       /* as lib/tls.h asks */
+	signal(SIGPIPE, SIG_IGN);       /* as lib/http/tls.h asks */
 	if (!mkdtemp(dir) || chdir(dir) != 0) {
 		perror(dir);
 		return 1;

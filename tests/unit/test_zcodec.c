@@ -1,12 +1,12 @@
 /*
- * Unit tests for lib/zcodec: gzip and zstd round trips fed in random
+ * Unit tests for lib/core/zcodec: gzip and zstd round trips fed in random
  * pieces, flushes, concatenated members and frames, truncated and
  * corrupt input, the bounded pull against a 1 GiB bomb, and the gzip and
  * zstd command-line tools on both sides (skipped with a note when one is
  * missing).  Random data; the seed is printed and may be given as the
  * first argument.  Throughput is printed, never asserted.
  */
-#include "zcodec.h"
+#include "core/zcodec.h"
 
 #define ZSTD_STATIC_LINKING_ONLY        /* ZSTD_getFrameHeader, estimates */
 #include <zstd.h>

@@ -1,0 +1,158 @@
+/*
+ * hserver: the HTTP server core.  N worker threads, each with its own
+ * event loop and its own listening socket on the same address
+ * (SO_REUSEPORT), so no lock is taken on the request path.  Connections
+ * speak HTTP/1.1 (lib/http/h1) or HTTP/2 (lib/http/h2: by ALPN over TLS, by prior
+ * knowledge or "Upgrade: h2c" in cleartext) behind one request/response
+ * model, so the application never asks which protocol carries a request.
+ * Responses are compressed (zstd or gzip, lib/http/hencode) when the request's
+ * Accept-Encoding allows it and the content type is worth it.
+ *
+ * The application gives one handler.  It receives each request with a
+ * response to fill, on the worker thread that owns the connection, and may
+ * answer at once or later (after a database round trip) from the same
+ * thread:
+ *
+ *	static void handle(struct fa_hreq *rq, void *app)
+ *	{
+ *		fa_hres_start(rq, 200, "application/json", -1);
+ *		fa_hres_write(rq, "[]", 2);
+ *		fa_hres_end(rq);
+ *	}
+ *
+ * A response whose length is unknown (-1) goes out chunked.  Writes are
+ * buffered per connection; fa_hres_writable() tells a streaming producer
+ * to pause while the client is slow (backpressure).
+ */
+#ifndef FA_HSERVER_H
+#define FA_HSERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "http/h1.h"
+#include "core/loop.h"
+
+struct fa_hconn;
+struct fa_tls;
+struct hs_h2req;
+
+/* One request, valid until fa_hres_end(); strings are not NUL-terminated. */
+struct fa_hreq {
+	struct fa_hconn *conn;
+	const char *method;
+	size_t method_len;
+	const char *path;
+	size_t path_len;
+	const char *query;
+	size_t query_len;
+	const struct fa_h1_header *headers;
+	int nheaders;
+	const char *body;
+	size_t body_len;
+	bool head;                      /* HEAD: the body is not sent */
+	int worker;                     /* index of the worker thread */
+	struct fa_loop *loop;           /* that thread's loop */
+	void *worker_ctx;               /* what init_worker returned for it */
+	uint64_t t0;                    /* when the head was complete (ns) */
+	int status;                     /* set by fa_hres_start() */
+	uint64_t bytes_out;
+	const char *peer;               /* the client's address, "127.0.0.1" */
+	const char *version;            /* "HTTP/1.1", "HTTP/1.0" or "HTTP/2.0" */
+	uint64_t app_ns;                /* time the application reports (the database's) */
+	const char *encoding;           /* the content coding sent: "gzip", "zstd" or NULL */
+	/* private */
+	struct hs_h2req *h2;            /* the HTTP/2 stream's state; NULL on HTTP/1 */
+};
+
+struct fa_hserver_opts {
+	const char *listen;             /* "host:port", "[::1]:port" or ":port"; NULL: none */
+	const char *tls_listen;         /* the same, for TLS (needs tls) */
+	struct fa_tls *tls;             /* certificates; owned by the caller */
+	int threads;
+	size_t max_head;                /* 431 past this */
+	size_t max_body;                /* 413 past this */
+	int header_timeout_ms;          /* 408 when the head takes longer */
+	int body_timeout_ms;
+	int keepalive_timeout_ms;
+	int keepalive_requests;
+	int max_conns;                  /* per worker */
+	int send_timeout_ms;            /* a client that takes nothing for this long is closed */
+	/* HTTP/2 settings */
+	uint32_t h2_max_streams, h2_window, h2_max_frame, h2_max_header_list;
+	bool h2;                        /* false: HTTP/1.1 only */
+	/* content coding: level 0 means off */
+	int zstd_level, gzip_level;
+	size_t compress_min;            /* bodies of known length below it go as they are */
+	void (*handler)(struct fa_hreq *rq, void *app);
+	/* per worker thread, on that thread, before it serves: returns worker_ctx */
+	void *(*init_worker)(int index, struct fa_loop *loop, void *app);
+	void (*done_worker)(int index, void *worker_ctx, void *app);
+	/* after each response: for the access log and metrics */
+	void (*on_done)(const struct fa_hreq *rq, void *app);
+	void *app;
+};
+
+struct fa_hserver;
+
+/* Binds the listeners (so errors surface before serving); FA_EUSAGE, FA_EWORK. */
+struct fa_hserver *fa_hserver_new(const struct fa_hserver_opts *o, struct fa_error *err);
+
+/* The ports actually bound (for ":0"); 0 when that listener is off. */
+int fa_hserver_port(const struct fa_hserver *s);
+int fa_hserver_tls_port(const struct fa_hserver *s);
+
+/* Serves until fa_hserver_stop(); then drains in-flight requests and returns. */
+enum fa_err fa_hserver_run(struct fa_hserver *s);
+
+/* From any thread or after a signal: stop accepting, finish what is in flight. */
+void fa_hserver_stop(struct fa_hserver *s);
+
+void fa_hserver_free(struct fa_hserver *s);
+
+/* Starts the response: status, content type, length (-1: chunked). */
+void fa_hres_start(struct fa_hreq *rq, int status, const char *content_type, int64_t length);
+/* Adds a header before the body; name and value are copied. */
+void fa_hres_header(struct fa_hreq *rq, const char *name, const char *value);
+void fa_hres_write(struct fa_hreq *rq, const void *data, size_t n);
+/* Ends the response; the request and its strings are gone after this. */
+void fa_hres_end(struct fa_hreq *rq);
+/*
+ * Ends a response that failed after its head went out: the connection
+ * closes without the body's proper end (no last chunk), so the client
+ * can tell the body was cut off.
+ */
+void fa_hres_fail(struct fa_hreq *rq);
+/* A whole response in one call, for errors and small bodies. */
+void fa_hres_simple(struct fa_hreq *rq, int status, const char *content_type, const char *body);
+/* False while the connection's output buffer is over its high-water mark. */
+bool fa_hres_writable(const struct fa_hreq *rq);
+/* Calls resume once the buffer has drained below its low-water mark. */
+void fa_hres_on_drain(struct fa_hreq *rq, void (*resume)(struct fa_hreq *rq, void *arg), void *arg);
+/*
+ * Calls abort if the client goes away before the response ends (for
+ * responses that never end by themselves, like event streams).  The
+ * request stays valid until fa_hres_end(), which the application must
+ * still call; writes after the client left are dropped.
+ */
+void fa_hres_on_abort(struct fa_hreq *rq, void (*abort)(struct fa_hreq *rq, void *arg), void *arg);
+/*
+ * Marks a boundary in a streamed body (a row batch, an event): what was
+ * written so far is compressed and sent rather than held for more.
+ */
+void fa_hres_flush(struct fa_hreq *rq);
+/*
+ * The content coding a response of this type and length would get
+ * (FA_Z_NONE, FA_Z_GZIP, FA_Z_ZSTD), so the application can name the
+ * representation's ETag before it starts the response.
+ */
+int fa_hres_coding(const struct fa_hreq *rq, const char *content_type, int64_t length);
+/* True once the client has gone away. */
+bool fa_hres_gone(const struct fa_hreq *rq);
+
+/* Looks a request header up (case-insensitive); NULL when absent. */
+const struct fa_h1_header *fa_hreq_header(const struct fa_hreq *rq, const char *name);
+
+#endif
