@@ -20,9 +20,16 @@ BINDIR   ?= bin
 TOOLS    := fa-pg fa-copy fa-serve
 VERSION  := 0.1.0
 
+# The libraries fa links, as pkg-config modules.  Their flags are read when
+# make starts, so 'check' and 'demo' install what is missing first and then
+# build in a sub-make that reads them afresh.  A module still missing when
+# something is compiled stops the build with its name, never empty flags.
 PKGS     := libpq readline zlib libzstd jansson libnghttp2 openssl
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -lreadline -lz -lzstd -ljansson -lnghttp2 -lssl -lcrypto)
+PKG_MISSING := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done)
+ifeq ($(PKG_MISSING),)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+endif
 
 CFLAGS   ?= $(OPT) -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
@@ -49,6 +56,10 @@ all: $(TOOL_BIN) $(UNIT_BIN)
 FLAGS_STAMP := $(BUILD)/.flags
 FLAGS_NOW := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)
 $(FLAGS_STAMP): FORCE
+ifneq ($(PKG_MISSING),)
+	@echo "make: pkg-config cannot find $(PKG_MISSING) (Debian's -dev packages);" \
+		"'make deps' installs what is missing" >&2; exit 1
+endif
 	@mkdir -p $(@D)
 	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_NOW)' ]; then echo '$(FLAGS_NOW)' > $@; fi
 FORCE:
@@ -81,6 +92,7 @@ deps:
 # make check: deps, a sanitizer build in build/san, every bats file.
 # bats prints TAP; the last line counts it.
 SAN_DIR := build/san
+# The build is a sub-make, so its pkg-config flags see what deps installed.
 check: deps
 	@$(MAKE) --no-print-directory BUILD=$(SAN_DIR)/obj BINDIR=$(SAN_DIR)/bin \
 		SANITIZE=address,undefined OPT=-O1 all
@@ -91,7 +103,9 @@ check: deps
 test: all
 	@FA_BIN=$(CURDIR)/$(BINDIR) FA_UNIT=$(CURDIR)/$(BUILD)/unit scripts/run-tests tests
 
-demo: deps all
+# deps first, then a sub-make: its pkg-config flags see what deps installed.
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/demo
 
 bench: all
