@@ -34,3 +34,28 @@ assert_contains() {
 	printf 'expected to find:\n%s\nin:\n%s\n' "$2" "$1" >&2
 	return 1
 }
+
+# pg_ctl on this run's cluster (FA_HOME/pg/data), as the user the server
+# runs as (postgres when we are root): pgctl stop -m immediate, pgctl start.
+pgctl() {
+	local bindir owner data="$FA_HOME/pg/data"
+	bindir=${FA_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
+	owner=$(stat -c %U "$data")
+	if [ "$(id -u)" -eq 0 ] && [ "$owner" != root ]; then
+		runuser -u "$owner" -- "$bindir/pg_ctl" -D "$data" -l "$FA_HOME/pg/log" "$@"
+	else
+		"$bindir/pg_ctl" -D "$data" -l "$FA_HOME/pg/log" "$@"
+	fi
+}
+
+# Restarts the cluster the way a crash would (-m immediate), waiting until
+# it accepts connections again.
+pg_restart_immediate() {
+	pgctl -w -m immediate restart >/dev/null
+}
+
+# Terminates every backend of application_name $1 (a LIKE pattern).
+pg_kill_backends() {
+	psql_fa -Atq -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name LIKE '$1' AND pid <> pg_backend_pid()"
+}
