@@ -136,7 +136,8 @@ static void report(struct session *s, struct bench *b, long conns, double secs)
 
 enum fa_err pool_bench(struct session *s, const char *args)
 {
-	struct fa_pool_opts o = { .depth = 1, .app = "fa-pg bench" };
+	struct fa_pool_opts o = { .depth = 1, .app = "fa-pg bench", .timeout_ms = -1,
+				  .fail_fast = true };
 	struct fa_error err = { 0 };
 	struct bench_args a;
 	struct bench b = { .s = s };

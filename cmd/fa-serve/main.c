@@ -24,6 +24,7 @@ static struct fa_tls *tls_ctx;          /* for SIGHUP */
 enum {
 	O_POOL = FA_OPT_LONG, O_MAX_BODY, O_MAX_HEAD, O_HEADER_TO, O_BODY_TO, O_KA_TO, O_KA_REQ,
 	O_MAX_CONNS, O_ACCESS_LOG, O_LOG_FORMAT, O_CHECK, O_UNNAMED, O_CORS, O_COMPLETE, O_VERSION,
+	O_POOL_TIMEOUT, O_POOL_LIFETIME,
 	O_TLS_LISTEN, O_TLS_CERT, O_TLS_KEY, O_TLS_SELF, O_NO_H2, O_H2_STREAMS, O_H2_WINDOW,
 	O_H2_FRAME, O_H2_HEADERS, O_SEND_TO, O_COMPRESS_MIN, O_ZSTD, O_GZIP,
 };
@@ -46,6 +47,8 @@ static const struct fa_opt options[] = {
 	{ "db", 'd', FA_OPT_REQUIRED, "CONNINFO", "database: URI, conninfo or name (default: DATABASE_URL, PG*, embedded)", NULL },
 	{ "threads", 't', FA_OPT_REQUIRED, "N", "worker threads, each with its own loop and connections (default: cores)", NULL },
 	{ "pool", O_POOL, FA_OPT_REQUIRED, "N", "database connections per worker (default 2)", NULL },
+	{ "pool-timeout", O_POOL_TIMEOUT, FA_OPT_REQUIRED, "MS", "longest wait for a database connection, then 503 (default 5000)", NULL },
+	{ "pool-max-lifetime", O_POOL_LIFETIME, FA_OPT_REQUIRED, "MS", "replace database connections older than this (default 0: never)", NULL },
 	{ "max-body", O_MAX_BODY, FA_OPT_REQUIRED, "BYTES", "largest request body, 413 past it (default 1048576)", NULL },
 	{ "max-header", O_MAX_HEAD, FA_OPT_REQUIRED, "BYTES", "largest request head, 431 past it (default 16384)", NULL },
 	{ "header-timeout", O_HEADER_TO, FA_OPT_REQUIRED, "MS", "time to receive a request head, 408 past it (default 60000)", NULL },
@@ -271,6 +274,8 @@ static int apply(struct serve_args *s, struct app *a, int key, const char *arg, 
 	case 'd': s->db = arg; break;
 	case 't': if ((rc = number("threads", arg, 1, 256, &n)) < 0) s->h.threads = (int)n; break;
 	case O_POOL: if ((rc = number("pool", arg, 1, 64, &n)) < 0) a->pool_size = (int)n; break;
+	case O_POOL_TIMEOUT: if ((rc = number("pool-timeout", arg, 1, 3600000, &n)) < 0) a->pool_timeout_ms = (int)n; break;
+	case O_POOL_LIFETIME: if ((rc = number("pool-max-lifetime", arg, 0, 1L << 30, &n)) < 0) a->pool_lifetime_ms = (int)n; break;
 	case O_MAX_BODY: if ((rc = number("max-body", arg, 0, 1L << 34, &n)) < 0) s->h.max_body = (size_t)n; break;
 	case O_MAX_HEAD: if ((rc = number("max-header", arg, 1024, 1L << 20, &n)) < 0) s->h.max_head = (size_t)n; break;
 	case O_HEADER_TO: if ((rc = number("header-timeout", arg, 1, 3600000, &n)) < 0) s->h.header_timeout_ms = (int)n; break;
@@ -365,6 +370,8 @@ static int serve(struct serve_args *s, struct app *a)
 	if (note.len)
 		fprintf(stderr, "fa-serve: %s\n", note.data);
 	fa_buf_release(&note);
+	if (!rc)
+		rc = fa_pg_target_check(&a->target, &err);
 	if (!rc && !(a->server = fa_hserver_new(&s->h, &err)))
 		rc = err.code;
 	if (rc) {
@@ -389,7 +396,7 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct app a = { .pool_size = 2 };
+	struct app a = { .pool_size = 2, .pool_timeout_ms = FA_POOL_TIMEOUT_MS };
 	struct serve_args s = { .h = {
 		.listen = "127.0.0.1:8080", .max_head = 16384, .max_body = 1 << 20,
 		.header_timeout_ms = 60000, .body_timeout_ms = 60000,

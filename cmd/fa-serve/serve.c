@@ -43,6 +43,18 @@ struct call {
 	struct sse_sub *sse;            /* a listen route's snapshot, or NULL */
 };
 
+/*
+ * A failure answered whole.  503 says the database is away for now (lost,
+ * restarting, no connection within --pool-timeout): Retry-After tells
+ * clients when to try again, since the pool reconnects by itself.
+ */
+static void answer_failed(struct fa_hreq *rq, int status, const char *body)
+{
+	if (status == 503)
+		fa_hres_header(rq, "Retry-After", "1");
+	fa_hres_simple(rq, status, "application/json", body);
+}
+
 static void answer_error(struct fa_hreq *rq, int status, const char *sqlstate,
 			 const char *message, const char *detail)
 {
@@ -50,7 +62,7 @@ static void answer_error(struct fa_hreq *rq, int status, const char *sqlstate,
 
 	fa_buf_init(&b, 0);
 	fa_hmap_error_json(&b, status, sqlstate, message, detail);
-	fa_hres_simple(rq, status, "application/json", b.data);
+	answer_failed(rq, status, b.data);
 	fa_buf_release(&b);
 }
 
@@ -374,7 +386,7 @@ static void on_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 	if (c->sse && !c->failed)
 		sse_start(c->sse, c->out.data ? c->out.data : "[]", c->out.data ? c->out.len : 2);
 	else if (c->failed && !c->streaming)
-		fa_hres_simple(c->rq, c->status, "application/json", c->err.data);
+		answer_failed(c->rq, c->status, c->err.data);
 	else if (c->failed)
 		fa_hres_fail(c->rq);    /* a cut-off body must not look complete */
 	else
@@ -436,7 +448,9 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 				  .params = (const char *const *)c->values, .types = c->types,
 				  .single_row = true,
 				  .prepare = !w->app->unnamed, .on_result = on_result,
-				  .on_done = on_done, .ctx = c };
+				  .on_done = on_done, .ctx = c,
+				  /* sent again after a lost connection only if it cannot write */
+				  .retry_safe = c->q->method_bit == FA_METHOD_GET && c->q->read_only };
 	if (c->q->timeout_ms > 0) {
 		struct fa_pgq *two[2] = { &c->setq, &c->pgq };
 
@@ -445,7 +459,7 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 			 "SELECT pg_catalog.set_config('statement_timeout', '%d', true)",
 			 c->q->timeout_ms);
 		c->setq = (struct fa_pgq){ .sql = c->setsql, .on_result = drop_result,
-					   .on_done = ignore_done, .ctx = c };
+					   .on_done = ignore_done, .ctx = c, .retry_safe = true };
 		fa_pool_submit(w->pool, two, 2);
 		return;
 	}
@@ -457,22 +471,100 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 	fa_pool_submit(w->pool, &one, 1);
 }
 
-/* The pool's gauges, for /metrics on whichever worker answers it. */
+/* Field by field, so /metrics on another worker reads no torn values. */
+static void stats_store(struct fa_pool_stats *dst, const struct fa_pool_stats *src)
+{
+	__atomic_store_n(&dst->ready, src->ready, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->connecting, src->connecting, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->dead, src->dead, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->pending, src->pending, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->reconnects, src->reconnects, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->connect_failures, src->connect_failures, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->timeouts, src->timeouts, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->retried, src->retried, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->lost, src->lost, __ATOMIC_RELAXED);
+	for (int k = 0; k <= FA_POOL_WAIT_BUCKETS; k++)
+		__atomic_store_n(&dst->wait[k], src->wait[k], __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->wait_count, src->wait_count, __ATOMIC_RELAXED);
+	__atomic_store_n(&dst->wait_ns, src->wait_ns, __ATOMIC_RELAXED);
+}
+
+static void stats_add(struct fa_pool_stats *sum, const struct fa_pool_stats *w)
+{
+	sum->ready += __atomic_load_n(&w->ready, __ATOMIC_RELAXED);
+	sum->connecting += __atomic_load_n(&w->connecting, __ATOMIC_RELAXED);
+	sum->dead += __atomic_load_n(&w->dead, __ATOMIC_RELAXED);
+	sum->pending += __atomic_load_n(&w->pending, __ATOMIC_RELAXED);
+	sum->reconnects += __atomic_load_n(&w->reconnects, __ATOMIC_RELAXED);
+	sum->connect_failures += __atomic_load_n(&w->connect_failures, __ATOMIC_RELAXED);
+	sum->timeouts += __atomic_load_n(&w->timeouts, __ATOMIC_RELAXED);
+	sum->retried += __atomic_load_n(&w->retried, __ATOMIC_RELAXED);
+	sum->lost += __atomic_load_n(&w->lost, __ATOMIC_RELAXED);
+	for (int k = 0; k <= FA_POOL_WAIT_BUCKETS; k++)
+		sum->wait[k] += __atomic_load_n(&w->wait[k], __ATOMIC_RELAXED);
+	sum->wait_count += __atomic_load_n(&w->wait_count, __ATOMIC_RELAXED);
+	sum->wait_ns += __atomic_load_n(&w->wait_ns, __ATOMIC_RELAXED);
+}
+
+/* The pool's state, for /metrics on whichever worker answers it. */
 static void publish_pool(struct wctx *w)
 {
 	struct fa_pool_stats st;
 
 	fa_pool_stats(w->pool, &st);
-	__atomic_store_n(&w->pool_now.ready, st.ready, __ATOMIC_RELAXED);
-	__atomic_store_n(&w->pool_now.connecting, st.connecting, __ATOMIC_RELAXED);
-	__atomic_store_n(&w->pool_now.dead, st.dead, __ATOMIC_RELAXED);
-	__atomic_store_n(&w->pool_now.pending, st.pending, __ATOMIC_RELAXED);
+	stats_store(&w->pool_now, &st);
+}
+
+static void publish_due(struct fa_timer *t)
+{
+	struct wctx *w = t->ctx;
+
+	publish_pool(w);
+	fa_timer_start(w->loop, &w->publish, 1000);
+}
+
+static void metrics_pool(struct fa_buf *b, const struct fa_pool_stats *st)
+{
+	uint64_t cum = 0;
+
+	fa_buf_printf(b, "# HELP fa_pool_connections Database connections of all workers, by state.\n"
+		      "# TYPE fa_pool_connections gauge\n"
+		      "fa_pool_connections{state=\"ready\"} %d\n"
+		      "fa_pool_connections{state=\"connecting\"} %d\n"
+		      "fa_pool_connections{state=\"broken\"} %d\n"
+		      "# HELP fa_pool_queries Queries queued or in flight.\n"
+		      "# TYPE fa_pool_queries gauge\nfa_pool_queries %d\n",
+		      st->ready, st->connecting, st->dead, st->pending);
+	fa_buf_printf(b, "# HELP fa_pool_reconnects_total Connections made again after one was lost or replaced.\n"
+		      "# TYPE fa_pool_reconnects_total counter\nfa_pool_reconnects_total %llu\n"
+		      "# HELP fa_pool_connect_failures_total Attempts to connect that failed.\n"
+		      "# TYPE fa_pool_connect_failures_total counter\nfa_pool_connect_failures_total %llu\n"
+		      "# HELP fa_pool_timeouts_total Queries that found no connection within --pool-timeout.\n"
+		      "# TYPE fa_pool_timeouts_total counter\nfa_pool_timeouts_total %llu\n"
+		      "# HELP fa_pool_retries_total Read-only queries sent again after a lost connection.\n"
+		      "# TYPE fa_pool_retries_total counter\nfa_pool_retries_total %llu\n"
+		      "# HELP fa_pool_lost_total Queries ended by a lost connection.\n"
+		      "# TYPE fa_pool_lost_total counter\nfa_pool_lost_total %llu\n",
+		      (unsigned long long)st->reconnects, (unsigned long long)st->connect_failures,
+		      (unsigned long long)st->timeouts, (unsigned long long)st->retried,
+		      (unsigned long long)st->lost);
+	fa_buf_puts(b, "# HELP fa_pool_wait_seconds Time queries waited for a database connection.\n"
+		    "# TYPE fa_pool_wait_seconds histogram\n");
+	for (int k = 0; k < FA_POOL_WAIT_BUCKETS; k++) {
+		cum += st->wait[k];
+		fa_buf_printf(b, "fa_pool_wait_seconds_bucket{le=\"%g\"} %llu\n", fa_pool_wait_le[k],
+			      (unsigned long long)cum);
+	}
+	fa_buf_printf(b, "fa_pool_wait_seconds_bucket{le=\"+Inf\"} %llu\n"
+		      "fa_pool_wait_seconds_sum %.6f\nfa_pool_wait_seconds_count %llu\n",
+		      (unsigned long long)(cum + st->wait[FA_POOL_WAIT_BUCKETS]),
+		      (double)st->wait_ns / 1e9, (unsigned long long)st->wait_count);
 }
 
 static void metrics(struct fa_hreq *rq, struct app *a)
 {
 	uint64_t e4 = 0, e5 = 0, db = 0;
-	long ready = 0, connecting = 0, dead = 0, pending = 0;
+	struct fa_pool_stats pool = { 0 };
 	struct fa_buf b;
 
 	publish_pool(rq->worker_ctx);
@@ -484,10 +576,7 @@ static void metrics(struct fa_hreq *rq, struct app *a)
 		e4 += __atomic_load_n(&w->errors4xx, __ATOMIC_RELAXED);
 		e5 += __atomic_load_n(&w->errors5xx, __ATOMIC_RELAXED);
 		db += __atomic_load_n(&w->db_ns, __ATOMIC_RELAXED);
-		ready += __atomic_load_n(&w->pool_now.ready, __ATOMIC_RELAXED);
-		connecting += __atomic_load_n(&w->pool_now.connecting, __ATOMIC_RELAXED);
-		dead += __atomic_load_n(&w->pool_now.dead, __ATOMIC_RELAXED);
-		pending += __atomic_load_n(&w->pool_now.pending, __ATOMIC_RELAXED);
+		stats_add(&pool, &w->pool_now);
 	}
 	fa_buf_init(&b, 0);
 	metrics_write(&b, a);
@@ -495,14 +584,7 @@ static void metrics(struct fa_hreq *rq, struct app *a)
 		      "fa_http_errors_total{class=\"5xx\"} %llu\n"
 		      "# TYPE fa_db_seconds_total counter\nfa_db_seconds_total %.6f\n",
 		      (unsigned long long)e4, (unsigned long long)e5, (double)db / 1e9);
-	fa_buf_printf(&b, "# HELP fa_pool_connections Database connections of all workers, by state"
-		      " (as of each worker's last answer).\n# TYPE fa_pool_connections gauge\n"
-		      "fa_pool_connections{state=\"ready\"} %ld\n"
-		      "fa_pool_connections{state=\"connecting\"} %ld\n"
-		      "fa_pool_connections{state=\"broken\"} %ld\n"
-		      "# HELP fa_pool_queries Queries queued or in flight.\n"
-		      "# TYPE fa_pool_queries gauge\nfa_pool_queries %ld\n",
-		      ready, connecting, dead, pending);
+	metrics_pool(&b, &pool);
 	fa_hres_simple(rq, 200, "text/plain; version=0.0.4", b.data);
 	fa_buf_release(&b);
 }
@@ -585,7 +667,15 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 	if (is(rq, "/metrics"))
 		return metrics(rq, a);
 	if (is(rq, "/ready")) {
-		struct fa_pgq *pq = calloc(1, sizeof(*pq));
+		struct fa_pool_stats st;
+		struct fa_pgq *pq;
+
+		/* no connection ready: say so now, not after --pool-timeout */
+		fa_pool_stats(w->pool, &st);
+		if (!st.ready)
+			return answer_error(rq, 503, NULL, "database unavailable",
+					    "no database connection is ready");
+		pq = calloc(1, sizeof(*pq));
 
 		*pq = (struct fa_pgq){ .sql = "SELECT 1", .on_result = ready_result,
 				       .on_done = ready_done, .ctx = rq };
@@ -627,7 +717,8 @@ void *serve_init_worker(int index, struct fa_loop *loop, void *arg)
 	struct app *a = arg;
 	struct wctx *w = calloc(1, sizeof(*w));
 	struct fa_pool_opts o = { .size = a->pool_size, .depth = 64, .app = "fa-serve",
-				  .unnamed = a->unnamed };
+				  .unnamed = a->unnamed, .timeout_ms = a->pool_timeout_ms,
+				  .lifetime_ms = a->pool_lifetime_ms };
 	struct fa_error err = { 0 };
 
 	w->app = a;
@@ -635,6 +726,9 @@ void *serve_init_worker(int index, struct fa_loop *loop, void *arg)
 	w->metrics = metrics_new();
 	if (!(w->pool = fa_pool_new(loop, &a->target, &o, &err)))
 		fprintf(stderr, "fa-serve: worker %d: %s\n", index, err.msg);
+	fa_timer_init(&w->publish, publish_due, w);
+	if (w->pool)
+		publish_due(&w->publish);
 	__atomic_store_n(&a->workers[index], w, __ATOMIC_RELEASE);
 	return w;
 }
@@ -645,6 +739,7 @@ void serve_done_worker(int index, void *ctx, void *arg)
 	struct app *a = arg;
 
 	__atomic_store_n(&a->workers[index], NULL, __ATOMIC_RELEASE);
+	fa_timer_stop(w->loop, &w->publish);
 	sse_release(w);
 	fa_pool_free(w->pool);
 	metrics_free(w->metrics);
@@ -756,7 +851,6 @@ void serve_done(const struct fa_hreq *rq, void *arg)
 		else if (rq->status >= 400)
 			__atomic_store_n(&w->errors4xx, w->errors4xx + 1, __ATOMIC_RELAXED);
 		metrics_count(w->metrics, route_of(rq, a), rq->status, ns);
-		publish_pool(w);
 	}
 	if (a->access_log)
 		access_log(a, rq, (double)ns / 1e9);

@@ -22,6 +22,8 @@ struct app {
 	const char *cors;               /* allowed origins, comma-separated, or "*" */
 	struct fa_pg_target target;
 	int pool_size;
+	int pool_timeout_ms;            /* wait for a connection, then 503 */
+	int pool_lifetime_ms;           /* replace older connections; 0: never */
 	bool unnamed;
 	FILE *access_log;
 	bool log_json;
@@ -45,7 +47,8 @@ struct wctx {
 	int nchannels;
 	/* counters written by this worker only, read by /metrics */
 	uint64_t errors5xx, errors4xx, db_ns;
-	struct fa_pool_stats pool_now;  /* published after each request */
+	struct fa_pool_stats pool_now;  /* published every second and on /metrics */
+	struct fa_timer publish;
 	struct wmetrics *metrics;       /* by route and status, see metrics.c */
 };
 

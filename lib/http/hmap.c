@@ -21,7 +21,8 @@ int fa_hmap_status(const char *st)
 	if (!strncmp(st, "08", 2) || !strcmp(st, "57P01") || !strcmp(st, "57P03") ||
 	    !strncmp(st, "53", 2))
 		return 503;
-	if (!strcmp(st, "40001") || !strcmp(st, "40P01"))
+	/* serialization, deadlock; a read-only standby after failover */
+	if (!strcmp(st, "40001") || !strcmp(st, "40P01") || !strcmp(st, "25006"))
 		return 503;
 	return 500;
 }

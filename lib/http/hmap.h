@@ -14,7 +14,8 @@
 /*
  * The HTTP status for a PostgreSQL error: unique and foreign key 409,
  * check and not-null 422, invalid text 400, statement timeout 504,
- * connection trouble 503, the rest 500.
+ * connection trouble, serialization failures, deadlocks and a read-only
+ * standby (25006, after failover) 503, the rest 500.
  */
 int fa_hmap_status(const char *sqlstate);
 

@@ -71,6 +71,29 @@ void fa_pg_target_release(struct fa_pg_target *t)
 	t->conninfo = NULL;
 }
 
+/* A bare database name is not parsed: libpq takes it as dbname. */
+enum fa_err fa_pg_target_check(const struct fa_pg_target *t, struct fa_error *err)
+{
+	const char *ci = t->conninfo;
+	PQconninfoOption *opts;
+	char *msg = NULL;
+	size_t n;
+
+	if (!strchr(ci, '=') && strncmp(ci, "postgres://", 11) && strncmp(ci, "postgresql://", 13))
+		return FA_OK;
+	if ((opts = PQconninfoParse(ci, &msg))) {
+		PQconninfoFree(opts);
+		return FA_OK;
+	}
+	fa_error_set(err, FA_EUSAGE, "invalid connection string (%s): %s",
+		     fa_pg_source_name(t->source), msg ? msg : "out of memory");
+	PQfreemem(msg);
+	n = strlen(err->msg);
+	while (n && err->msg[n - 1] == '\n')
+		err->msg[--n] = '\0';
+	return FA_EUSAGE;
+}
+
 const char *fa_pg_conn_message(PGconn *c, char *buf, size_t n)
 {
 	size_t len;

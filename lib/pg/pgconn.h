@@ -39,6 +39,12 @@ enum fa_err fa_pg_target_resolve(struct fa_pg_target *t, const char *db_flag,
 				 struct fa_error *err);
 void fa_pg_target_release(struct fa_pg_target *t);
 
+/*
+ * FA_EUSAGE when t's conninfo is a URI or key=value string that libpq
+ * cannot parse, so a tool can say so at once instead of at every attempt.
+ */
+enum fa_err fa_pg_target_check(const struct fa_pg_target *t, struct fa_error *err);
+
 /* A short description of where the target came from ("--db", ...). */
 const char *fa_pg_source_name(enum fa_pg_source s);
 

@@ -17,12 +17,28 @@
  * Results are handed to the query's on_result callback, which owns and
  * must PQclear() them; on_done runs once when the query's results end.
  * Queries are caller-owned and must stay alive until on_done.
+ *
+ * Faults are normal.  A connection that dies is replaced in the background:
+ * the first attempt at once, then after exponential backoff with jitter
+ * (100 ms doubling, capped at backoff_max_ms).  Meanwhile queries wait in
+ * the queue for a ready connection at most timeout_ms, then end with
+ * FA_ECONNECT.  Batches in flight on a connection that dies are sent again
+ * once, on another connection, when every query in them is retry_safe and
+ * none has delivered a result yet; the others end with FA_ECONNECT and a
+ * message saying their outcome is unknown.  A connection is closed and
+ * replaced, never reused, when a batch leaves it inside a transaction
+ * (BEGIN without COMMIT, or a failed one), when a statement fails with
+ * SQLSTATE 25006 (a standby after failover: the next connection finds the
+ * primary through target_session_attrs), and when it is older than
+ * lifetime_ms.  A connection idle for idle_check_ms is pinged (an empty
+ * query, one round trip) before it takes work again.
  */
 #ifndef FA_PGPOOL_H
 #define FA_PGPOOL_H
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core/err.h"
 #include "core/loop.h"
@@ -35,13 +51,17 @@ struct fa_pgq {
 	const Oid *types;               /* parameter types, or NULL: the server infers */
 	bool single_row;                /* stream rows as PGRES_SINGLE_TUPLE */
 	bool prepare;                   /* prepare once per connection, run by name */
+	bool retry_safe;                /* reads only: may run again after a lost connection */
 	void (*on_result)(struct fa_pgq *q, PGresult *res);
 	void (*on_done)(struct fa_pgq *q, enum fa_err rc, const char *msg);
 	void *ctx;
 	/* private */
 	struct fa_pgq *next;
+	uint64_t queued_ns;             /* when it began to wait for a connection */
 	bool last_in_batch;
-	bool internal;                  /* the pool's own Prepare, not counted */
+	bool internal;                  /* the pool's own Prepare or ping, not counted */
+	bool delivered;                 /* on_result has run: too late to retry */
+	bool retried;                   /* sent again once already */
 };
 
 struct fa_pool_opts {
@@ -49,30 +69,63 @@ struct fa_pool_opts {
 	int depth;                      /* batches in flight per connection */
 	const char *app;                /* application_name */
 	bool unnamed;                   /* never prepare by name (PgBouncer < 1.21) */
+	int timeout_ms;                 /* wait for a connection; 0: FA_POOL_TIMEOUT_MS, <0: no limit */
+	int lifetime_ms;                /* replace connections this old; 0: never */
+	int idle_check_ms;              /* ping after this long idle; 0: FA_POOL_IDLE_CHECK_MS, <0: never */
+	int backoff_max_ms;             /* reconnect backoff cap; 0: FA_POOL_BACKOFF_MAX_MS */
+	/*
+	 * For command-line tools: while no connection is ready or being
+	 * opened (every one failed its last attempt), queries fail at once
+	 * with the last error instead of waiting for the next attempt.
+	 */
+	bool fail_fast;
 };
+
+#define FA_POOL_TIMEOUT_MS 5000
+#define FA_POOL_IDLE_CHECK_MS 10000
+#define FA_POOL_BACKOFF_MAX_MS 5000
 
 /* Statements a connection keeps prepared; past this they run unnamed. */
 #define FA_POOL_MAX_PREPARED 256
 
 struct fa_pool;
 
-/* Starts size connections (nonblocking); FA_ECONNECT if none can start. */
+/*
+ * Starts size connections (nonblocking) to a copy of t; the ones that fail
+ * are retried in the background, so a database that is down at start is
+ * not an error.  NULL (FA_ENOMEM, or FA_ECONNECT for a conninfo libpq
+ * rejects) only when no connection can even be attempted.
+ */
 struct fa_pool *fa_pool_new(struct fa_loop *loop, const struct fa_pg_target *t,
 			    const struct fa_pool_opts *o, struct fa_error *err);
 
 /*
- * Queues a batch of n queries (n >= 1) for one connection.  If no
- * connection can be made, every query's on_done gets FA_ECONNECT.
+ * Queues a batch of n queries (n >= 1) for one connection.  When none is
+ * ready within timeout_ms, every query's on_done gets FA_ECONNECT.
  */
 void fa_pool_submit(struct fa_pool *p, struct fa_pgq **qs, int n);
 
 /* Queries queued or in flight. */
 int fa_pool_pending(const struct fa_pool *p);
 
+/* Upper bounds, in seconds, of the buckets of fa_pool_stats.wait. */
+#define FA_POOL_WAIT_BUCKETS 10
+extern const double fa_pool_wait_le[FA_POOL_WAIT_BUCKETS];
+
 /* The pool's state, for metrics; read on the pool's own thread. */
 struct fa_pool_stats {
 	int ready, connecting, dead;    /* connections by state */
 	int pending;                    /* queries queued or in flight */
+	/* counters since the pool began */
+	uint64_t reconnects;            /* connections made again after one was lost */
+	uint64_t connect_failures;      /* attempts to connect that failed */
+	uint64_t timeouts;              /* queries that found no connection in time */
+	uint64_t retried;               /* queries sent again after a lost connection */
+	uint64_t lost;                  /* queries ended by a lost connection */
+	/* how long batches waited for a connection: counts per bucket (not cumulative) */
+	uint64_t wait[FA_POOL_WAIT_BUCKETS + 1];        /* the last: above every bound */
+	uint64_t wait_count;
+	uint64_t wait_ns;               /* their sum */
 };
 void fa_pool_stats(const struct fa_pool *p, struct fa_pool_stats *st);
 

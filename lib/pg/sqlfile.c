@@ -704,12 +704,14 @@ static size_t skip_quoted(const char *s, size_t i)
 }
 
 /*
- * Whether sql can be wrapped as SELECT * FROM (sql) LIMIT n: a query
- * (SELECT, VALUES, TABLE, or WITH over them), not a write and not SELECT
- * INTO.  Any INSERT, UPDATE, DELETE, MERGE or INTO outside quotes and
- * comments says no, so SELECT ... FOR UPDATE is cut by the client too.
+ * Whether sql only reads, so it can be wrapped as SELECT * FROM (sql)
+ * LIMIT n and run again after a lost connection: a query (SELECT, VALUES,
+ * TABLE, or WITH over them), not a write and not SELECT INTO.  Any
+ * INSERT, UPDATE, DELETE, MERGE or INTO outside quotes and comments says
+ * no, so SELECT ... FOR UPDATE is cut by the client too.  A function
+ * called by a SELECT may still write: callers that retry say so.
  */
-static bool limit_wraps(const char *sql)
+static bool reads_only(const char *sql)
 {
 	static const char *const writes[] = { "insert", "update", "delete", "merge", "into" };
 	bool first = true, query = false;
@@ -746,7 +748,7 @@ static int apply_limit(struct parser *p, struct fa_query *q)
 {
 	struct fa_buf b;
 
-	if (!q->limit || !q->sql[0] || !limit_wraps(q->sql))
+	if (!q->limit || !q->sql[0] || !q->read_only)
 		return 0;
 	fa_buf_init(&b, 0);
 	/* own lines: a -- comment ending the statement must not eat the ")" */
@@ -780,6 +782,7 @@ static int block_done(struct parser *p, struct block *b, const char *sql,
 		n--;
 	if (!(q->sql = dup_n(p, sql, n)))
 		return -1;
+	q->read_only = reads_only(q->sql);
 	if (apply_limit(p, q) < 0)
 		return -1;
 	if (!(q->description = dup_s(p, b->desc.data ? b->desc.data : "")))

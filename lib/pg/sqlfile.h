@@ -89,6 +89,12 @@ struct fa_query {
 	 * come from RETURNING): the caller must cut the rows itself.
 	 */
 	bool limit_in_sql;
+	/*
+	 * The statement reads only, by its words: a query with no INSERT,
+	 * UPDATE, DELETE, MERGE or INTO outside quotes.  A function it calls
+	 * may still write, so fa-serve retries only GET routes that read.
+	 */
+	bool read_only;
 	char *listen;           /* NOTIFY channel streamed as SSE, or NULL */
 	int cache_s;            /* -1: no caching; 0: ETag only; else max-age */
 	const char *file;       /* the name given to add, the set's copy */
