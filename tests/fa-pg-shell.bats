@@ -29,6 +29,8 @@ setup() {
 teardown() {
 	local path
 
+	# A connection-loss test that failed half way leaves no server stopped.
+	pgctl status >/dev/null 2>&1 || pgctl -w start >/dev/null
 	path=$(tmux -L "$SOCK" display-message -p '#{socket_path}' 2>/dev/null) || return 0
 	tmux -L "$SOCK" kill-server 2>/dev/null || true
 	rm -f "$path"
@@ -458,4 +460,99 @@ quoted$$ as d')" "$(result_of "$DB\$# quoted\$\$ as d;")"
 	keys Home
 	type_text '/*x*/ '
 	poll visible_line_is "$DB=# /*x*/ select 'aaaaaaaaaabbbbbbbbbbccccccccc"
+}
+
+@test "a backend terminated: the shell resets, restores SET settings, keeps \\set, says the transaction was lost" {
+	shell_start
+	send_line 'SET search_path = shell_lost, public;'
+	send_line "SET application_name = 'fa-pg lost shell';"
+	send_line "SET TimeZone = 'Asia/Kolkata';"
+	send_line "SET fa_test.tenant = 'it''s 7';"
+	send_line '\set kept 42'
+	send_line 'begin;' '=*#'
+	assert_same 1 "$(pg_kill_backends 'fa-pg lost shell')"
+	send_line 'select 1 as lost; select 2 as never;'
+	# The error first, then psql's words for the reset, then what was lost
+	# and what came back.  The terminal shows libpq's tab as spaces.
+	assert_same 'FATAL:  57P01: terminating connection due to administrator command
+server closed the connection unexpectedly
+        This probably means the server terminated abnormally
+        before or while processing the request.
+The connection to the server was lost. Attempting reset: Succeeded.
+fa-pg: the transaction in progress was lost: nothing in it was committed
+fa-pg: restored 4 session settings: TimeZone, application_name, search_path, fa_test.tenant
+fa-pg: the rest of the line was not run (1 more)' \
+		"$(result_of "$DB=*# select 1 as lost; select 2 as never;")"
+
+	send_line "select current_setting('search_path') as path, current_setting('application_name') as app, current_setting('TimeZone') as tz, current_setting('fa_test.tenant') as tenant, :'kept' as kept;"
+	assert_same "$(psql_table -c "select 'shell_lost, public' as path, 'fa-pg lost shell' as app,
+		'Asia/Kolkata' as tz, 'it''s 7' as tenant, '42' as kept")" "$(result_of "$DB=# select current_setting('search_path') as path, current_setting('application_name') as app, current_setting('TimeZone') as tz, current_setting('fa_test.tenant') as tenant, :'kept' as kept;")"
+	type_text '\q'
+	keys Enter
+	wait_exit 0
+}
+
+@test "a server restart: the failed statement's error, 'Attempting reset: Succeeded.', settings back" {
+	shell_start
+	send_line 'SET search_path = shell_restart, public;'
+	send_line 'RESET search_path;'
+	send_line 'SET search_path = shell_restart2, public;'
+	pg_restart_immediate
+	send_line 'select 1 as after_restart;'
+	# The first lines are libpq's (a WARNING from the shutdown may come
+	# first): the last ones are fa-pg's.
+	assert_same 'server closed the connection unexpectedly
+        This probably means the server terminated abnormally
+        before or while processing the request.
+The connection to the server was lost. Attempting reset: Succeeded.
+fa-pg: restored 1 session setting: search_path' \
+		"$(result_of "$DB=# select 1 as after_restart;" | tail -n 5)"
+	send_line 'show search_path;'
+	assert_same "$(psql_table -c "select 'shell_restart2, public' as search_path")" \
+		"$(result_of "$DB=# show search_path;")"
+}
+
+# The lines after the screen line $1 up to the next line that starts with $2.
+lines_after() {
+	screen | awk -v cmd="$1" -v p="$2" '
+		on && index($0, p) == 1 { exit }
+		on { print }
+		$0 == cmd { on = 1 }'
+}
+
+@test "the server down: 'Attempting reset: Failed.', the !?> prompt, and the next statement reconnects" {
+	shell_start
+	send_line 'SET search_path = shell_down, public;'
+	pgctl -w -m immediate stop >/dev/null
+	type_text 'select 1 as down;'
+	poll last_line_ends 'select 1 as down;'
+	keys Enter
+	poll last_line_is '!?>'
+	run lines_after "$DB=# select 1 as down;" '!?>'
+	assert_contains "$output" 'The connection to the server was lost. Attempting reset: Failed.'
+	assert_same 'fa-pg: not connected: the next statement tries again' "$(echo "$output" | tail -n 1)"
+
+	# Still down: the next statement tries again, and fails again.
+	type_text 'select 2 as still_down;'
+	poll last_line_ends 'select 2 as still_down;'
+	keys Enter
+	poll last_line_is '!?>'
+	run lines_after '!?> select 2 as still_down;' '!?>'
+	assert_same 'The connection to the server was lost. Attempting reset: Failed.' \
+		"$(echo "$output" | head -n 1)"
+
+	pgctl -w start >/dev/null
+	type_text 'select 3 as back;'
+	poll last_line_ends 'select 3 as back;'
+	keys Enter
+	wait_prompt '=#'
+	assert_same "The connection to the server was lost. Attempting reset: Succeeded.
+fa-pg: restored 1 session setting: search_path
+$(psql_table -c 'select 3 as back')" "$(lines_after '!?> select 3 as back;' "$DB=#")"
+	send_line 'show search_path;'
+	assert_same "$(psql_table -c "select 'shell_down, public' as search_path")" \
+		"$(result_of "$DB=# show search_path;")"
+	type_text '\q'
+	keys Enter
+	wait_exit 0
 }

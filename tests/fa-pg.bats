@@ -341,6 +341,79 @@ SQL
 	assert_contains "$(cat "$BATS_TEST_TMPDIR/out")" "canceling statement due to user request"
 }
 
+# Runs until $1 (a LIKE pattern) is an active query, at most 10 s.
+wait_active() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(psql_fa -tA -c "select count(*) from pg_stat_activity
+			where state = 'active' and query like '$1'")" = 1 ] && return 0
+		sleep 0.1
+	done
+	echo "no active query like '$1' after 10 s" >&2
+	return 1
+}
+
+# Terminates the backends running a query like $1.
+terminate_query() {
+	psql_fa -tA -c "select count(pg_terminate_backend(pid)) from pg_stat_activity
+		where query like '$1' and pid <> pg_backend_pid()"
+}
+
+@test "a lost connection stops a script: exit 3, file:line and the statement whose outcome is unknown" {
+	local f="$BATS_TEST_TMPDIR/lost.sql" pid status=0
+	psql_fa -q -c 'create table fapg.lost (n int)'
+	cat >"$f" <<'SQL'
+insert into fapg.lost values (1);
+
+-- runs until its backend is terminated
+insert into fapg.lost
+  select 2 from pg_sleep(30);
+insert into fapg.lost values (3);
+SQL
+	fa-pg -f "$f" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_active 'insert into fapg.lost%pg_sleep(30)%'
+	assert_same 1 "$(terminate_query 'insert into fapg.lost%pg_sleep(30)%')"
+	wait "$pid" || status=$?
+	cat "$BATS_TEST_TMPDIR/err"
+	[ "$status" -eq 3 ]
+	assert_same 'INSERT 0 1' "$(cat "$BATS_TEST_TMPDIR/out")"
+	assert_same "fa-pg:$f:4: FATAL:  57P01: terminating connection due to administrator command" \
+		"$(head -n 1 "$BATS_TEST_TMPDIR/err")"
+	assert_same "fa-pg:$f:4: connection lost while running \"insert into fapg.lost ...\": its outcome is unknown; nothing after it was run" \
+		"$(tail -n 1 "$BATS_TEST_TMPDIR/err")"
+	# The terminated insert rolled back, and the one after it never ran.
+	assert_same 1 "$(psql_fa -tA -c 'select string_agg(n::text, $$,$$) from fapg.lost')"
+
+	# With -1, the open transaction is said to be lost: nothing was committed.
+	status=0
+	fa-pg -1 -f "$f" >/dev/null 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_active 'insert into fapg.lost%pg_sleep(30)%'
+	terminate_query 'insert into fapg.lost%pg_sleep(30)%'
+	wait "$pid" || status=$?
+	[ "$status" -eq 3 ]
+	assert_same 'fa-pg: the transaction in progress was lost: nothing in it was committed' \
+		"$(tail -n 1 "$BATS_TEST_TMPDIR/err")"
+	assert_same 1 "$(psql_fa -tA -c 'select count(*) from fapg.lost')"
+	psql_fa -q -c 'drop table fapg.lost'
+}
+
+@test "-j: a lost connection exits 3 naming the statement" {
+	local f="$BATS_TEST_TMPDIR/lost-j.sql" pid status=0
+	printf '%s\n' 'select 1;' 'select pg_sleep(30) as lost_j;' 'select 3;' >"$f"
+	fa-pg -j 2 -f "$f" >/dev/null 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_active 'select pg_sleep(30) as lost_j'
+	terminate_query 'select pg_sleep(30) as lost_j'
+	wait "$pid" || status=$?
+	cat "$BATS_TEST_TMPDIR/err"
+	[ "$status" -eq 3 ]
+	# Whether the pool's message or fa-pg's own: the statement is named.
+	assert_contains "$(tail -n 1 "$BATS_TEST_TMPDIR/err")" "fa-pg:$f:2: "
+	assert_contains "$(tail -n 1 "$BATS_TEST_TMPDIR/err")" '"select pg_sleep(30) as lost_j"'
+}
+
 @test "a closed pipe ends fa-pg quietly" {
 	run bash -c "fa-pg -F csv -t -c 'select generate_series(1, 1000000)' | head -2"
 	assert_status 0

@@ -15,6 +15,7 @@ struct batch_item {
 	struct fa_buf err;              /* error text, printed in turn */
 	struct fa_fmt fmt;
 	bool begun, done, aborted;
+	bool lost;                      /* the server ended its connection while it ran */
 	long rows;
 	uint64_t t0;
 	enum fa_err rc;
@@ -59,6 +60,17 @@ static void print_ready(struct batch *b)
 
 static void pump(struct batch *b);
 
+/*
+ * The errors after which the connection is gone: libpq's own (no SQLSTATE:
+ * "server closed the connection unexpectedly"), class 08, and the
+ * server's shutdown and termination of the backend.
+ */
+static bool ends_connection(const char *sqlstate)
+{
+	return !sqlstate || !strncmp(sqlstate, "08", 2) || !strcmp(sqlstate, "57P01") ||
+	       !strcmp(sqlstate, "57P02");
+}
+
 static void item_result(struct fa_pgq *q, PGresult *res)
 {
 	struct batch_item *it = q->ctx;
@@ -71,6 +83,7 @@ static void item_result(struct fa_pgq *q, PGresult *res)
 			fa_buf_printf(&it->err, "fa-pg:%s: ", it->where);
 		fa_pg_error_render(&it->err, res, it->sql, false);
 		it->rc = FA_EWORK;
+		it->lost |= ends_connection(PQresultErrorField(res, PG_DIAG_SQLSTATE));
 	} else if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
 		fa_buf_printf(&it->err, "fa-pg:%s%sCOPY is not supported with -j or --pipeline "
 			      "(use fa-copy)\n", it->where, it->where[0] ? ": " : " ");
@@ -87,10 +100,22 @@ static void item_done(struct fa_pgq *q, enum fa_err rc, const char *msg)
 {
 	struct batch_item *it = q->ctx;
 	struct batch *b = it->b;
+	char brief[128];
 
-	if (rc != FA_OK) {
+	statement_brief(brief, sizeof(brief), it->sql);
+	if (it->lost) {
+		/* the pool may end it with FA_ECONNECT too: one message */
+		fa_buf_printf(&it->err, "fa-pg:%s%sconnection lost while running \"%s\": its outcome "
+			      "is unknown; statements after it not yet started were not run\n",
+			      it->where, it->where[0] ? ": " : " ", brief);
+		it->rc = FA_ECONNECT;
+	} else if (rc == FA_ECONNECT) {
+		fa_buf_printf(&it->err, "fa-pg:%s%s\"%s\" did not complete: %s\n", it->where,
+			      it->where[0] ? ": " : " ", brief, msg ? msg : "connection to server lost");
+		it->rc = rc;
+	} else if (rc != FA_OK) {
 		fa_buf_printf(&it->err, "fa-pg:%s%s%s\n", it->where, it->where[0] ? ": " : " ",
-			      rc == FA_ECONNECT ? "connection to server lost" : msg ? msg : "failed");
+			      msg ? msg : "failed");
 		it->rc = rc;
 	}
 	if (it->begun)

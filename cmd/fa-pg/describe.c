@@ -260,6 +260,8 @@ enum fa_err describe(struct session *s, const char *cmd, const char *pattern)
 	char base[16];
 	bool system;
 
+	if (session_ready(s) == FA_ECONNECT)
+		return FA_ECONNECT;
 	if (plus)
 		n--;
 	system = n > 1 && cmd[n - 1] == 'S';

@@ -15,6 +15,7 @@
 #include "core/fmt.h"
 #include "pg/pgconn.h"
 #include "core/stats.h"
+#include "reconnect.h"
 #include "vars.h"
 
 #define OUT_FLUSH_AT (64 * 1024)
@@ -58,6 +59,13 @@ struct session {
 
 	struct stmt_timing *timings;
 	int ntimings;
+
+	/* A lost connection (reconnect.c) */
+	struct saved_settings settings; /* the shell's copy, put back after a reset */
+	PGTransactionStatusType txn;    /* when the last statement was sent */
+	bool lost;                      /* lost, and no reset tried since */
+	bool reset_failed;              /* the last reset failed: the next statement tries */
+	const char *lost_note;          /* what the loss did to a transaction, not yet said */
 };
 
 /* Set by the SIGINT handler; a running query is cancelled through cancel. */
@@ -76,6 +84,15 @@ void out_end(struct session *s);
 /* Reads the terminal's size into the session (expanded auto, pager). */
 void session_term_size(struct session *s);
 
+/*
+ * The shell: says the connection was lost and resets it as psql does,
+ * then restores the saved settings.  FA_OK, FA_ECONNECT when the reset
+ * failed, FA_EWORK when a setting could not be restored.
+ */
+enum fa_err session_reset(struct session *s);
+/* The shell: resets first when the connection is lost; FA_OK elsewhere. */
+enum fa_err session_ready(struct session *s);
+
 /* Resolves where to connect, announcing an embedded start on stderr. */
 enum fa_err session_target(struct session *s, const char *db, struct fa_error *err);
 
@@ -87,8 +104,9 @@ enum fa_err session_connect(struct session *s, struct fa_error *err);
 /*
  * Runs one statement on the main connection and prints its results.
  * where ("file:line") prefixes error messages, or NULL.  Returns FA_OK,
- * FA_EWORK on an SQL error, FA_ECONNECT when the connection is lost,
- * FA_EINTR when cancelled by Ctrl-C.
+ * FA_EWORK on an SQL error, FA_ECONNECT when the connection is lost (a
+ * script is told which statement's outcome is unknown; the shell resets
+ * after the line), FA_EINTR when cancelled by Ctrl-C.
  */
 enum fa_err run_statement(struct session *s, const char *sql, const char *where);
 

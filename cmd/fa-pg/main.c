@@ -58,8 +58,8 @@ static const struct fa_opt_tool tool = {
 	.footer = "Without -c or -f, statements come from stdin: the interactive shell when\n"
 		  "stdin is a terminal, a script otherwise.\n\n"
 		  "Exit status: 0 success, 1 a statement failed, 2 usage error, 3 cannot\n"
-		  "connect, 4 input unreadable or malformed, 5 memory limit reached,\n"
-		  "130 interrupted.\n",
+		  "connect or the connection was lost, 4 input unreadable or malformed,\n"
+		  "5 memory limit reached, 130 interrupted.\n",
 };
 
 /* The -c and -f options, run in the order given. */
@@ -128,6 +128,7 @@ static void session_init(struct session *s)
 	s->jobs = 1;
 	s->batch = 1000;
 	vars_init(&s->vars);
+	settings_init(&s->settings);
 	fa_buf_init(&s->out, 0);
 	s->fmt.kind = FA_FMT_TABLE;
 	s->fmt.header = true;
@@ -155,6 +156,7 @@ static void session_release(struct session *s)
 	free(s->timings);
 	fa_pg_target_release(&s->target);
 	vars_release(&s->vars);
+	settings_release(&s->settings);
 	fa_buf_release(&s->out);
 }
 

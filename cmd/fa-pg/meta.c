@@ -285,6 +285,10 @@ static enum fa_err cmd_gset(struct session *s, const char *args, char **query)
 		return meta_usage("gset", "the query buffer is empty");
 	}
 	remember(s, q);
+	if (session_ready(s) == FA_ECONNECT) {
+		free(prefix);
+		return FA_ECONNECT;
+	}
 	r = PQexecParams(s->conn, s->last_query, fa_sql_max_param(s->last_query), NULL, s->params,
 			 NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -368,6 +372,11 @@ static enum fa_err cmd_connect(struct session *s, const char *args)
 	} else {
 		PQfinish(s->conn);
 		s->conn = c;
+		/* a new session: nothing of the old one to restore or report */
+		settings_release(&s->settings);
+		s->lost = s->reset_failed = false;
+		s->lost_note = NULL;
+		s->txn = PQTRANS_IDLE;
 		say(s, "You are now connected to database \"%s\" as user \"%s\".\n", PQdb(c), PQuser(c));
 	}
 	free(db);

@@ -161,11 +161,44 @@ static void print_timing(struct session *s, const char *sql, double ms)
 	fa_buf_release(&b);
 }
 
-static enum fa_err lost_connection(struct session *s)
+/*
+ * A script names the statement whose outcome is unknown and stops; the
+ * shell's own statements leave the telling to its reset.  sent: the
+ * statement went to the server (else it did not run at all).
+ */
+static enum fa_err lost_connection(struct session *s, const char *sql, const char *where,
+				   bool sent)
 {
+	const char *fate = txn_fate(s->txn, sql);
+	char brief[128];
+
 	out_flush(s);
-	fprintf(stderr, "fa-pg: connection to server lost\n");
+	s->lost = true;
+	if (s->interactive && !where) {
+		s->lost_note = fate;
+		return FA_ECONNECT;
+	}
+	statement_brief(brief, sizeof(brief), sql);
+	if (sent)
+		fprintf(stderr, "fa-pg:%s%sconnection lost while running \"%s\": its outcome is "
+			"unknown; nothing after it was run\n", where ? where : "", where ? ": " : " ",
+			brief);
+	else
+		fprintf(stderr, "fa-pg:%s%sconnection lost before running \"%s\": neither it nor "
+			"anything after it was run\n", where ? where : "", where ? ": " : " ", brief);
+	if (fate)
+		fprintf(stderr, "fa-pg: %s\n", fate);
+	s->txn = PQTRANS_IDLE;  /* said */
 	return FA_ECONNECT;
+}
+
+/* An error of libpq's own, with no SQLSTATE: perhaps the connection is gone. */
+static bool client_error(const PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	return (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR) &&
+	       !PQresultErrorField(res, PG_DIAG_SQLSTATE);
 }
 
 enum fa_err check_params(const struct session *s, const char *sql, const char *where,
@@ -188,26 +221,40 @@ enum fa_err run_statement(struct session *s, const char *sql, const char *where)
 	long rows = 0;
 	uint64_t t0;
 	PGresult *res;
-	bool copied = false;
+	bool copied = false, gone_hint = false;
 	int np;
 
 	if ((rc = check_params(s, sql, where, &np)))
 		return rc;
+	if ((rc = session_ready(s))) {
+		if (rc == FA_EWORK)
+			fprintf(stderr, "fa-pg: the statement was not run, as not every setting "
+				"could be restored: run it again to run it all the same\n");
+		return rc;
+	}
 	if (s->echo) {
 		out_note(s, sql, strlen(sql));
 		out_note(s, "\n", 1);
 	}
 	t0 = fa_now_ns();
+	s->txn = PQtransactionStatus(s->conn);
 	cancel_arm(s->conn);
 	if (!PQsendQueryParams(s->conn, sql, np, NULL, s->params, NULL, NULL, 0)) {
+		char msg[512];
+
 		cancel_disarm();
-		return PQstatus(s->conn) == CONNECTION_BAD ? lost_connection(s) : FA_EWORK;
+		fprintf(stderr, "fa-pg:%s%s%s\n", where ? where : "", where ? ": " : " ",
+			fa_pg_conn_message(s->conn, msg, sizeof(msg)));
+		return conn_gone(s->conn, true) ? lost_connection(s, sql, where, false) : FA_EWORK;
 	}
 	PQsetSingleRowMode(s->conn);
 	fa_fmt_init(&f, &s->fmt, &s->out);
 	while ((res = PQgetResult(s->conn))) {
 		ExecStatusType st = PQresultStatus(res);
 
+		gone_hint |= client_error(res);
+		if (st == PGRES_COMMAND_OK && s->interactive)
+			settings_note(&s->settings, sql, PQcmdStatus(res));
 		if (st == PGRES_COPY_OUT)
 			r = copy_out(s), copied = true;
 		else if (st == PGRES_COPY_IN)
@@ -226,8 +273,9 @@ enum fa_err run_statement(struct session *s, const char *sql, const char *where)
 	fa_fmt_release(&f);
 	print_timing(s, sql, (double)(fa_now_ns() - t0) / 1e6);
 	out_end(s);
-	if (PQstatus(s->conn) == CONNECTION_BAD)
-		return lost_connection(s);
+	if (conn_gone(s->conn, gone_hint))
+		return lost_connection(s, sql, where, true);
+	s->txn = PQtransactionStatus(s->conn);
 	if (interrupted && !s->interactive)
 		return FA_EINTR;
 	return rc;

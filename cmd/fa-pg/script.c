@@ -39,9 +39,10 @@ static void note_result(struct script *sc, enum fa_err r)
 		return;
 	if (sc->rc == FA_OK || sc->rc == FA_EWORK)
 		sc->rc = r;
-	if (sc->keep_going)
+	if (sc->keep_going) {
 		sc->rc = FA_OK;
-	else if (r != FA_EWORK || !sc->s->continue_on_error)
+		sc->stop = r == FA_ECONNECT;    /* the shell drops the rest of the line */
+	} else if (r != FA_EWORK || !sc->s->continue_on_error)
 		sc->stop = true;
 }
 
@@ -141,6 +142,16 @@ static enum fa_err txn(struct session *s, const char *sql)
 
 	if (rc)
 		report_error(s, r, sql, NULL);
+	if (rc && conn_gone(s->conn, !PQresultErrorField(r, PG_DIAG_SQLSTATE))) {
+		s->lost = true;
+		rc = FA_ECONNECT;
+		if (!strcmp(sql, "COMMIT"))
+			fprintf(stderr, "fa-pg: connection lost while running the COMMIT of -1: "
+				"whether the transaction was committed is unknown\n");
+		else if (!strcmp(sql, "BEGIN"))
+			fprintf(stderr, "fa-pg: connection lost before the script began: "
+				"nothing was run\n");
+	}
 	PQclear(r);
 	return rc;
 }
@@ -182,7 +193,7 @@ enum fa_err single_transaction(struct session *s, enum fa_err (*body)(struct ses
 	rc = body(s, arg);
 	if (rc == FA_OK)
 		return txn(s, "COMMIT");
-	if (PQstatus(s->conn) == CONNECTION_OK) {
+	if (!s->lost && PQstatus(s->conn) == CONNECTION_OK) {
 		txn(s, "ROLLBACK");
 		fprintf(stderr, "fa-pg: the transaction was rolled back; nothing was committed\n");
 	}

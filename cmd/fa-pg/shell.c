@@ -219,6 +219,11 @@ static void make_prompt(struct shell *x)
 	PGTransactionStatusType ts = PQtransactionStatus(s->conn);
 	const char *su = PQparameterStatus(s->conn, "is_superuser");
 
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		/* psql's prompt without a connection: no database, '!', '?' */
+		snprintf(x->prompt, sizeof(x->prompt), "!?> ");
+		return;
+	}
 	snprintf(x->prompt, sizeof(x->prompt), "%s%c%s%c ", PQdb(s->conn), state,
 		 ts == PQTRANS_INTRANS ? "*" : ts == PQTRANS_INERROR ? "!" : "",
 		 su && !strcmp(su, "on") ? '#' : '>');
@@ -231,20 +236,50 @@ static void on_line(char *line)
 	rl_callback_handler_remove();
 }
 
-/* After each line: wait for -j/\\parallel work, recover a lost connection. */
+/*
+ * After each line: wait for -j/\\parallel work, then reset a connection
+ * just lost (once: after a failed reset the next statement tries again),
+ * or keep a copy of the settings a SET changed.
+ */
 static void after_line(struct shell *x)
 {
 	struct session *s = x->s;
 
 	script_drain(&x->sc);
+	x->sc.stop = x->sc.quit;        /* -j work lost its connection: the next line runs */
 	out_end(s);
 	interrupted = 0;
 	cat.stale = true;
-	if (PQstatus(s->conn) == CONNECTION_BAD) {
-		fprintf(stderr, "fa-pg: the connection to the server was lost; attempting reset: ");
-		PQreset(s->conn);
-		fprintf(stderr, "%s\n", PQstatus(s->conn) == CONNECTION_OK ? "succeeded" : "failed");
-	}
+	if (s->lost || (PQstatus(s->conn) == CONNECTION_BAD && !s->reset_failed))
+		session_reset(s);
+	else if (PQstatus(s->conn) == CONNECTION_OK)
+		settings_snapshot(&s->settings, s->conn);
+}
+
+/*
+ * A lost connection stops the line: what follows it on the line (a
+ * COMMIT, say) must not run in a new session.  Returns how many
+ * statements and meta-commands were dropped, the unfinished one included.
+ */
+static int drop_rest_of_line(struct shell *x)
+{
+	struct fa_sql_item it;
+	const char *rest;
+	int n = 0, got;
+
+	while ((got = fa_sqlsplit_next(&x->sc.split, &it)) != 0)
+		if (got > 0) {
+			free(it.text);
+			n++;
+		}
+	if ((rest = fa_sqlsplit_pending(&x->sc.split, NULL)))
+		while (*rest && isspace((unsigned char)*rest))
+			rest++;
+	if (rest && *rest)
+		n++;
+	fa_sqlsplit_reset(&x->sc.split);
+	x->sc.stop = false;
+	return n;
 }
 
 /* A statement typed over several lines is one history entry. */
@@ -258,6 +293,8 @@ static void add_history_entry(struct shell *x)
 
 static void handle_line(struct shell *x, char *line)
 {
+	int dropped = 0;
+
 	if (!line) {            /* Ctrl-D */
 		printf("\\q\n");
 		x->quit = true;
@@ -281,9 +318,13 @@ static void handle_line(struct shell *x, char *line)
 	fa_buf_puts(&x->entry, line);
 	session_term_size(x->s);
 	script_feed(&x->sc, line, strlen(line), ++x->lineno);
+	if (x->sc.stop && !x->sc.quit)
+		dropped = drop_rest_of_line(x);
 	free(line);
 	add_history_entry(x);
 	after_line(x);
+	if (dropped)
+		fprintf(stderr, "fa-pg: the rest of the line was not run (%d more)\n", dropped);
 	x->quit = x->sc.quit;
 }
 
