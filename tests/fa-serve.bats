@@ -96,6 +96,12 @@ SELECT faserve.upto10(i) AS n FROM generate_series(1, 1000000) i;
 INSERT INTO faserve.items (id, name, price) SELECT i, 'n' || i, 1 FROM generate_series(100, 104) i
 RETURNING id;
 
+-- name: div
+-- route: GET /div/:n
+-- param: n int
+-- returns: one
+SELECT 60 / :n AS q, :n AS n;
+
 -- name: breaks
 -- route: GET /breaks
 -- returns: stream
@@ -609,4 +615,23 @@ PY
 	[[ "$output" != *"still open"* ]]
 	kill -TERM "$spid"
 	wait "$spid"                            # and the drain does not wait for it
+}
+
+@test "reads that share one Sync: a neighbour's error fails only itself, the others run again alone" {
+	# one worker, one connection: concurrent reads go out together before one Sync
+	log=$BATS_TEST_TMPDIR/serve.log
+	fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$BATS_FILE_TMPDIR/routes" 2> "$log" &
+	spid=$!
+	for _ in $(seq 100); do grep -q 'listening on' "$log" 2>/dev/null && break; sleep 0.1; done
+	b=http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" | head -1)
+	# each line: n, status, body
+	seq 0 399 | xargs -P 16 -I{} sh -c 'n=$(( {} % 5 )); r=$(curl -s -w "\n%{http_code}" "$0/div/$n");
+		printf "%s %s %s\n" $n "$(echo "$r" | tail -1)" "$(echo "$r" | head -1)"' "$b" \
+		> "$BATS_TEST_TMPDIR/answers"
+	sort "$BATS_TEST_TMPDIR/answers" | uniq -c
+	# 80 each: n = 0 is its own division by zero (400), every other n its quotient
+	[ "$(grep -c '^0 400 .*"sqlstate":"22012"' "$BATS_TEST_TMPDIR/answers")" -eq 80 ]
+	for n in 1 2 3 4; do
+		[ "$(grep -c -x "$n 200 {\"q\":$((60 / n)),\"n\":$n}" "$BATS_TEST_TMPDIR/answers")" -eq 80 ]
+	done
 }

@@ -451,6 +451,7 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 				  .on_done = on_done, .ctx = c,
 				  /* sent again after a lost connection only if it cannot write */
 				  .retry_safe = c->q->method_bit == FA_METHOD_GET && c->q->read_only };
+	c->pgq.shareable = c->pgq.retry_safe;
 	if (c->q->timeout_ms > 0) {
 		struct fa_pgq *two[2] = { &c->setq, &c->pgq };
 

@@ -63,6 +63,7 @@ struct fa_pool {
 	int n, depth, pending;
 	struct fa_pgq *qhead, *qtail;   /* waiting for a connection */
 	struct fa_timer expire;         /* when the first waiting batch times out */
+	struct fa_timer kick;           /* dispatch at the end of this loop turn */
 	bool unnamed, fail_fast;
 	uint64_t timeout_ns, lifetime_ns, idle_check_ns, backoff_max_ms;
 	uint64_t rng;                   /* xorshift state, for jitter */
@@ -422,15 +423,29 @@ static void record_wait(struct fa_pool *p, uint64_t ns)
 	p->st.wait_ns += ns;
 }
 
-/* Moves one queued batch onto connection c. */
+/* A batch of one query that may share a Sync with others like it. */
+static bool can_share(const struct fa_pgq *q)
+{
+	return q->shareable && q->last_in_batch && !q->alone;
+}
+
+/*
+ * Moves one queued batch onto connection c, and with it the shareable
+ * queries that follow it, up to FA_POOL_SHARE_MAX, all before one Sync.
+ */
 static bool send_batch(struct pconn *c, uint64_t now)
 {
 	struct fa_pool *p = c->pool;
 	struct fa_pgq *q;
-	bool idle = c->head == NULL;
+	bool idle = c->head == NULL, share = can_share(p->qhead);
+	int sent = 0;
 
 	record_wait(p, now - p->qhead->queued_ns);
 	while ((q = p->qhead)) {
+		if (sent && share && !can_share(q))
+			break;
+		if (sent && share)
+			record_wait(p, now - q->queued_ns);
 		p->qhead = q->next;
 		if (!p->qhead)
 			p->qtail = NULL;
@@ -438,8 +453,10 @@ static bool send_batch(struct pconn *c, uint64_t now)
 			finish(p, q, FA_EWORK, PQerrorMessage(c->pg));
 			continue;
 		}
+		q->shared = share;
 		enqueue(c, q);
-		if (q->last_in_batch)
+		sent++;
+		if (q->last_in_batch && (!share || sent == FA_POOL_SHARE_MAX))
 			break;
 	}
 	if (PQpipelineSync(c->pg) != 1)
@@ -572,7 +589,7 @@ void fa_pool_submit(struct fa_pool *p, struct fa_pgq **qs, int n)
 		q->next = NULL;
 		q->last_in_batch = i == n - 1;
 		q->queued_ns = now;
-		q->delivered = q->retried = false;
+		q->delivered = q->retried = q->shared = q->alone = false;
 		if (p->qtail)
 			p->qtail->next = q;
 		else
@@ -584,9 +601,19 @@ void fa_pool_submit(struct fa_pool *p, struct fa_pgq **qs, int n)
 		fail_queue(p, FA_ECONNECT);
 		return;
 	}
-	dispatch(p);
-	if (p->qhead)
-		arm_expire(p, now + p->timeout_ns);
+	/*
+	 * Not at once: timers run after the turn's I/O, so the queries of
+	 * every request that arrived in this turn leave together, and the
+	 * shareable ones share a Sync.
+	 */
+	if (p->kick.slot < 0)
+		fa_timer_start(p->loop, &p->kick, 0);
+	arm_expire(p, now + p->timeout_ns);
+}
+
+static void kick_due(struct fa_timer *t)
+{
+	dispatch(t->ctx);
 }
 
 /* The connection's health after a batch: a transaction left open is a leak. */
@@ -627,6 +654,14 @@ static bool server_ends(struct pconn *c, PGresult *res)
 	return true;
 }
 
+/* Queues q, aborted by a neighbour in a shared Sync, first, to go alone. */
+static void send_alone(struct fa_pool *p, struct fa_pgq *q)
+{
+	q->next = NULL;
+	q->shared = false;
+	queue_front(p, q, q);
+}
+
 /* One result of the head query; NULL ends it, SYNC ends the batch. */
 static void on_result(struct pconn *c, PGresult *res)
 {
@@ -640,11 +675,20 @@ static void on_result(struct pconn *c, PGresult *res)
 		if (!c->head)
 			c->tail = NULL;
 		c->head_started = false;
-		finish(c->pool, q, FA_OK, NULL);
+		if (q->alone && !q->delivered)
+			send_alone(c->pool, q);
+		else
+			finish(c->pool, q, FA_OK, NULL);
 		arm_head(c);
 		return;
 	}
 	st = PQresultStatus(res);
+	/* a neighbour's error aborted it: not its answer, it runs again alone */
+	if (st == PGRES_PIPELINE_ABORTED && q && q->shared && !q->delivered) {
+		q->alone = true;
+		PQclear(res);
+		return;
+	}
 	if (st == PGRES_PIPELINE_SYNC) {
 		PQclear(res);
 		batch_ended(c);
@@ -808,6 +852,7 @@ struct fa_pool *fa_pool_new(struct fa_loop *loop, const struct fa_pg_target *t,
 		p->backoff_max_ms = 100;
 	p->rng = (fa_now_ns() ^ (uint64_t)(uintptr_t)p) | 1;
 	fa_timer_init(&p->expire, expire_due, p);
+	fa_timer_init(&p->kick, kick_due, p);
 	for (int i = 0; i < p->n; i++) {
 		struct pconn *c = &p->conns[i];
 
@@ -870,8 +915,10 @@ void fa_pool_free(struct fa_pool *p)
 	if (!p)
 		return;
 	snprintf(p->lasterr, sizeof(p->lasterr), "interrupted");
-	if (p->conns && p->loop)
+	if (p->conns && p->loop) {
 		fa_timer_stop(p->loop, &p->expire);
+		fa_timer_stop(p->loop, &p->kick);
+	}
 	for (int i = 0; p->conns && i < p->n; i++) {
 		struct pconn *c = &p->conns[i];
 		struct fa_pgq *head = c->head;

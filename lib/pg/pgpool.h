@@ -52,6 +52,14 @@ struct fa_pgq {
 	bool single_row;                /* stream rows as PGRES_SINGLE_TUPLE */
 	bool prepare;                   /* prepare once per connection, run by name */
 	bool retry_safe;                /* reads only: may run again after a lost connection */
+	/*
+	 * Reads only, alone in its batch: may share one Sync (one implicit
+	 * transaction, one flush) with other such queries.  A neighbour's
+	 * error cannot change it: it is sent again alone when that error
+	 * aborted it.  Never set it on a statement that may write: a later
+	 * neighbour's error would roll its write back after its success.
+	 */
+	bool shareable;
 	void (*on_result)(struct fa_pgq *q, PGresult *res);
 	void (*on_done)(struct fa_pgq *q, enum fa_err rc, const char *msg);
 	void *ctx;
@@ -62,6 +70,8 @@ struct fa_pgq {
 	bool internal;                  /* the pool's own Prepare or ping, not counted */
 	bool delivered;                 /* on_result has run: too late to retry */
 	bool retried;                   /* sent again once already */
+	bool shared;                    /* sent with others before one Sync */
+	bool alone;                     /* aborted by a neighbour: next time on its own */
 };
 
 struct fa_pool_opts {
@@ -84,6 +94,9 @@ struct fa_pool_opts {
 #define FA_POOL_TIMEOUT_MS 5000
 #define FA_POOL_IDLE_CHECK_MS 10000
 #define FA_POOL_BACKOFF_MAX_MS 5000
+
+/* The most shareable queries sent before one Sync. */
+#define FA_POOL_SHARE_MAX 32
 
 /* Statements a connection keeps prepared; past this they run unnamed. */
 #define FA_POOL_MAX_PREPARED 256
