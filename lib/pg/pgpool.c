@@ -752,6 +752,10 @@ static void connected(struct pconn *c)
 		p->st.reconnects++;
 	c->was_ready = true;
 	fa_loop_mod(p->loop, &c->io, FA_IN);
+	/* the database is back: the others need not wait out their backoff */
+	for (int i = 0; i < p->n; i++)
+		if (p->conns[i].state == C_DEAD && p->conns[i].failures)
+			fa_timer_start(p->loop, &p->conns[i].retry, 0);
 }
 
 static void connect_step(struct pconn *c)
