@@ -143,7 +143,7 @@ static void item_done(struct fa_pgq *q, enum fa_err rc, const char *msg)
 static enum fa_err start_pool(struct batch *b)
 {
 	struct fa_pool_opts o = { .size = b->s->pipeline ? 1 : b->s->jobs, .depth = 1,
-				  .app = "fa-pg" };
+				  .app = "fa-pg", .timeout_ms = -1, .fail_fast = true };
 	struct fa_error err = { 0 };
 
 	if (!b->loop && !(b->loop = fa_loop_new(&err)))
