@@ -37,6 +37,10 @@ INSERT INTO fafault.notes SELECT :note FROM pg_sleep(1.5);
 -- route: GET /notes/count
 -- returns: one
 SELECT count(*) AS n FROM fafault.notes;
+
+-- name: events
+-- route: GET /events
+-- listen: fafault_events
 SQL
 }
 
@@ -300,4 +304,39 @@ EOF
 	pg_restart_immediate
 	until_200 15 "$base/items/2"
 	[ "$(curl -s "$base/notes/count" | jq .n)" -ge 1 ]
+}
+
+# Waits until fa-serve's LISTEN connection listens.
+until_listening() {
+	for _ in $(seq 100); do
+		[ "$(psql_fa -Atq -c "SELECT count(*) FROM pg_stat_activity
+			WHERE application_name = 'fa-serve listen'")" -ge 1 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "faults: a restart ends event streams cleanly; clients that come back get events again" {
+	serve --threads 1
+	until_200 10 "$base/items/1"
+	curl -sN --max-time 30 "$base/events" > "$BATS_TEST_TMPDIR/ev1" &
+	cpid=$!
+	until_listening
+	psql_fa -q -c "NOTIFY fafault_events, 'before'"
+	pg_restart_immediate
+	# the stream ends (curl exits by itself, long before its 30 s)
+	t0=$(date +%s)
+	wait "$cpid" || true
+	[ $(( $(date +%s) - t0 )) -lt 15 ]
+	cat "$BATS_TEST_TMPDIR/ev1"
+	grep -qx 'data: before' "$BATS_TEST_TMPDIR/ev1"
+	# an EventSource reconnects: it is served, and hears what comes now
+	curl -sN --max-time 5 "$base/events" > "$BATS_TEST_TMPDIR/ev2" &
+	cpid=$!
+	until_listening
+	psql_fa -q -c "NOTIFY fafault_events, 'after'"
+	wait "$cpid" || true
+	cat "$BATS_TEST_TMPDIR/ev2"
+	grep -qx 'data: after' "$BATS_TEST_TMPDIR/ev2"
+	kill -0 "$spid"
 }
