@@ -27,6 +27,8 @@ struct copy_args {
 	bool atomic, truncate, freeze, create;
 	const char *rejects;
 	const char *resume;
+	int retries;                    /* with resume: reconnections per batch */
+	bool retries_set;
 	long skip, limit;
 	int encode;                     /* in: 0 auto, 1 text, 2 binary */
 	int progress;                   /* 0 auto, 1 bar, 2 ndjson, 3 none */

@@ -20,9 +20,11 @@
 
 #define READ_CHUNK (1u << 20)
 
-struct rejects {
-	FILE *rows, *log;
+/* Where the engine's callbacks write: rejected records, notices. */
+struct sinks {
+	FILE *rows, *log;               /* --rejects FILE and FILE.log */
 	const char *file;               /* the input the records came from */
+	bool bar;                       /* a progress bar shares the terminal line */
 };
 
 /* One input: its name, its descriptor, how much of it was read. */
@@ -47,7 +49,7 @@ struct progress {
 static void on_reject(void *ctx, uint64_t line, const char *rec, size_t len,
 		      const char *sqlstate, const char *message)
 {
-	struct rejects *r = ctx;
+	struct sinks *r = ctx;
 	struct fa_buf b;
 
 	fwrite(rec, 1, len, r->rows);
@@ -63,7 +65,15 @@ static void on_reject(void *ctx, uint64_t line, const char *rec, size_t len,
 	fa_buf_release(&b);
 }
 
-static int open_rejects(struct rejects *r, const char *path)
+/* A lost connection, a reconnection, a batch looked up: a line on stderr. */
+static void on_notice(void *ctx, const char *message)
+{
+	const struct sinks *r = ctx;
+
+	fprintf(stderr, "%sfa-copy: %s\n", r->bar ? "\r\033[K" : "", message);
+}
+
+static int open_rejects(struct sinks *r, const char *path)
 {
 	char log[4096];
 
@@ -254,7 +264,7 @@ static enum fa_copyin_format engine_format(const struct copy_args *a, char *deli
 	}
 }
 
-static void engine_opts(const struct copy_args *a, struct fa_copyin_opts *o, struct rejects *r)
+static void engine_opts(const struct copy_args *a, struct fa_copyin_opts *o, struct sinks *r)
 {
 	memset(o, 0, sizeof(*o));
 	o->target = &a->target;
@@ -276,7 +286,10 @@ static void engine_opts(const struct copy_args *a, struct fa_copyin_opts *o, str
 	o->binary = a->encode != 1;
 	o->binary_only = a->encode == 2;
 	o->rejects = a->rejects != NULL;
+	o->retries = a->retries;
+	o->interrupted = &copy_interrupted;
 	o->on_reject = on_reject;
+	o->on_notice = on_notice;
 	o->ctx = r;
 }
 
@@ -292,12 +305,16 @@ static void summary_json(const struct copy_args *a, const struct input *in,
 	fa_json_put_string(&b, a->operands[0], strlen(a->operands[0]));
 	fa_buf_printf(&b, ",\"records\":%llu,\"loaded\":%llu,\"rejected\":%llu,"
 		      "\"skipped_resume\":%llu,\"bytes\":%llu,\"seconds\":%.3f,\"rows_per_s\":%.0f,"
-		      "\"batches_committed\":%llu,\"encoding\":\"%s\",\"committed_lines\":",
+		      "\"batches_committed\":%llu,\"reconnects\":%llu,\"encoding\":\"%s\","
+		      "\"committed_lines\":",
 		      (unsigned long long)st->records, (unsigned long long)st->loaded,
 		      (unsigned long long)st->rejected, (unsigned long long)st->skipped_resume,
 		      (unsigned long long)in->read, secs, secs > 0 ? (double)st->loaded / secs : 0.0,
-		      (unsigned long long)st->batches_committed, st->binary_used ? "binary" : "text");
+		      (unsigned long long)st->batches_committed, (unsigned long long)st->reconnects,
+		      st->binary_used ? "binary" : "text");
 	fa_json_put_string(&b, st->committed, strlen(st->committed));
+	fa_buf_puts(&b, ",\"unknown_lines\":");
+	fa_json_put_string(&b, st->unknown, strlen(st->unknown));
 	fa_buf_puts(&b, ",\"error\":");
 	if (error)
 		fa_json_put_string(&b, error, strlen(error));
@@ -324,13 +341,21 @@ static void summary_text(const struct copy_args *a, const struct input *in,
 	if (st->rejected)
 		fprintf(stderr, "; %llu rejected: see %s and %s.log", (unsigned long long)st->rejected,
 			a->rejects, a->rejects);
+	if (st->reconnects)
+		fprintf(stderr, "; %llu reconnection%s", (unsigned long long)st->reconnects,
+			st->reconnects == 1 ? "" : "s");
 	fputc('\n', stderr);
-	if (rc && rc != FA_EUSAGE)
-		fprintf(stderr, "fa-copy: committed input lines: %s; nothing else of %s was loaded%s\n",
-			st->committed[0] ? st->committed : "none", in->name,
+	if (rc && rc != FA_EUSAGE) {
+		fprintf(stderr, "fa-copy: committed input lines: %s; ",
+			st->committed[0] ? st->committed : "none");
+		if (st->unknown[0])
+			fprintf(stderr, "commit unknown (the connection was lost before COMMIT "
+				"answered): %s; ", st->unknown);
+		fprintf(stderr, "nothing else of %s was loaded%s\n", in->name,
 			a->atomic ? " (--atomic: all or nothing)" :
 			a->resume ? ": run the same command again to load the rest" :
 			" (with --resume ID a rerun loads only the rest)");
+	}
 }
 
 static enum fa_err open_input(struct input *in, const char *name, struct fa_error *err)
@@ -352,7 +377,7 @@ static enum fa_err open_input(struct input *in, const char *name, struct fa_erro
 }
 
 /* Loads one input; returns its exit status. */
-static int load_one(struct copy_args *a, const char *name, struct rejects *r, int progress,
+static int load_one(struct copy_args *a, const char *name, struct sinks *r, int progress,
 		    bool first)
 {
 	struct fa_error err = { 0 }, ferr = { 0 };
@@ -368,6 +393,7 @@ static int load_one(struct copy_args *a, const char *name, struct rejects *r, in
 	if ((rc = open_input(&in, name, &err)))
 		return copy_fail(rc, "%s", err.msg);
 	r->file = in.name;
+	r->bar = progress == 1;
 	engine_opts(a, &o, r);
 	o.truncate = a->truncate && first;      /* several files: empty the table once */
 	if (a->resume) {
@@ -395,7 +421,7 @@ static int load_one(struct copy_args *a, const char *name, struct rejects *r, in
 	fa_copyin_stats(load, &st);
 	if (rc && rc != FA_EINTR)
 		fprintf(stderr, "fa-copy: %s%s %s\n", in.name,
-			strncmp(err.msg, "line ", 5) ? ":" : "", err.msg);
+			strncmp(err.msg, "line", 4) ? ":" : "", err.msg);
 	if (!a->quiet && a->summary_json)
 		summary_json(a, &in, &st, (double)(fa_now_ns() - t0) / 1e9, rc ? err.msg : NULL);
 	else if (!a->quiet || rc)
@@ -410,7 +436,7 @@ static int load_one(struct copy_args *a, const char *name, struct rejects *r, in
 
 int copy_in(struct copy_args *a)
 {
-	struct rejects r = { 0 };
+	struct sinks r = { 0 };
 	char *stdin_only[] = { "-" };
 	char **files = a->noperands > 1 ? a->operands + 1 : stdin_only;
 	int nfiles = a->noperands > 1 ? a->noperands - 1 : 1, rc = 0, progress;
@@ -419,6 +445,9 @@ int copy_in(struct copy_args *a)
 		return copy_fail(FA_EUSAGE, "in needs a TABLE (then files, or stdin)");
 	if (a->nparams)
 		return copy_fail(FA_EUSAGE, "in takes no parameters after --");
+	if (a->retries_set && !a->resume)
+		return copy_fail(FA_EUSAGE, "--retries needs --resume: only the progress table tells "
+				 "whether a batch whose COMMIT went unanswered was loaded");
 	if (a->format == CF_JSON || a->format == CF_BINARY)
 		return copy_fail(FA_EUSAGE, "in reads csv, tsv, text or ndjson%s",
 				 a->format == CF_BINARY ? " (binary input: use psql's \\copy for now)" : "");

@@ -21,7 +21,7 @@ volatile int copy_interrupted;
 enum {
 	O_DELIM = FA_OPT_LONG, O_QUOTE, O_NULL, O_HEADER, O_COLUMNS, O_BATCH, O_ATOMIC,
 	O_REJECTS, O_RESUME, O_TRUNCATE, O_FREEZE, O_CREATE, O_SKIP, O_LIMIT, O_ENCODE,
-	O_PROGRESS, O_SUMMARY, O_COMPRESS, O_COMPLETE, O_VERSION,
+	O_PROGRESS, O_SUMMARY, O_COMPRESS, O_COMPLETE, O_VERSION, O_RETRIES,
 };
 
 static const struct fa_opt options[] = {
@@ -37,6 +37,7 @@ static const struct fa_opt options[] = {
 	{ "atomic", O_ATOMIC, FA_OPT_NONE, NULL, "in: one transaction on one connection: all or nothing", NULL },
 	{ "rejects", O_REJECTS, FA_OPT_REQUIRED, "FILE", "in: write bad records to FILE (and why to FILE.log) and go on", "@file" },
 	{ "resume", O_RESUME, FA_OPT_REQUIRED, "ID", "in: record committed batches under ID; rerun to load only the rest", NULL },
+	{ "retries", O_RETRIES, FA_OPT_REQUIRED, "N", "in, with --resume: reconnect up to N times per batch when the connection is lost (default 8)", NULL },
 	{ "truncate", O_TRUNCATE, FA_OPT_NONE, NULL, "in: empty the table first", NULL },
 	{ "freeze", O_FREEZE, FA_OPT_NONE, NULL, "in: COPY FREEZE (with --truncate, as one transaction)", NULL },
 	{ "create", O_CREATE, FA_OPT_NONE, NULL, "in: create the table if missing, from the header or NDJSON keys", NULL },
@@ -148,6 +149,12 @@ static int apply(struct copy_args *a, int key, const char *arg, int argc, char *
 	case O_ATOMIC: a->atomic = true; break;
 	case O_REJECTS: a->rejects = arg; break;
 	case O_RESUME: a->resume = arg; break;
+	case O_RETRIES:
+		if ((rc = number("retries", arg, 0, 1000, &n)) < 0) {
+			a->retries = (int)n;
+			a->retries_set = true;
+		}
+		break;
 	case O_TRUNCATE: a->truncate = true; break;
 	case O_FREEZE: a->freeze = true; break;
 	case O_CREATE: a->create = true; break;
@@ -224,7 +231,7 @@ static void install_signals(void)
 
 int main(int argc, char **argv)
 {
-	struct copy_args a = { .envp = environ, .jobs = 1, .batch_rows = 50000 };
+	struct copy_args a = { .envp = environ, .jobs = 1, .batch_rows = 50000, .retries = 8 };
 	struct fa_error err = { 0 };
 	struct fa_buf note;
 	const char *dir = NULL;

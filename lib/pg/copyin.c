@@ -1,9 +1,11 @@
 #include "pg/copyin.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/buf.h"
 #include "pg/csvrec.h"
@@ -17,6 +19,11 @@
 #define PROGRESS_TABLE "fa_copy_progress"
 #define MAX_BATCH_BYTES (64u << 20)
 #define MAX_RECORD_BYTES (256u << 20)
+/* the rejected records of one batch, held until it commits */
+#define MAX_HELD_BYTES (2 * MAX_BATCH_BYTES + MAX_RECORD_BYTES)
+/* reconnecting: the first try at once, then waits from 0.5 s doubling to 5 s */
+#define RETRY_FIRST_MS 500
+#define RETRY_CAP_MS 5000
 
 struct batch {
 	uint64_t index;                 /* 0, 1, 2... in input order */
@@ -43,16 +50,28 @@ struct failure {
 	uint64_t line;                  /* input line, when known, else 0 */
 };
 
+/* Input line ranges, as (first, last) pairs. */
+struct ranges {
+	uint64_t *v;
+	size_t n, cap;
+};
+
 struct worker {
 	struct fa_copyin *c;
-	PGconn *pg;
-	PGcancel *cancel;
+	int id;                         /* 1, 2... in messages */
+	PGconn *pg;                     /* NULL after a loss, until reconnected */
+	PGcancel *cancel;               /* changes under c->mu */
 	struct fa_buf conv;             /* rows encoded in binary */
 	struct fa_buf scratch;          /* decoded fields */
 	struct fa_rec_field *fields;    /* ncols + 1, to catch an extra field */
 	struct fa_ndjson nd;
 	bool nd_ready;
 	uint64_t loaded, rejected;      /* in the batch being run */
+	struct fa_buf held;             /* its rejected records, until it commits */
+	bool end_sent;                  /* an autocommit COPY's end went out */
+	bool in_doubt;                  /* its COMMIT went out, the answer was lost */
+	bool progress_dup;              /* its progress row was there already */
+	uint64_t rng;                   /* for the jitter of reconnection waits */
 };
 
 struct fa_copyin {
@@ -86,11 +105,12 @@ struct fa_copyin {
 	int queued, nworkers;
 	bool closing, failed, cancelled;
 	enum fa_err fail_code;
+	uint64_t fail_last;             /* the last line of the batch that failed */
 	pthread_t *threads;
 	struct worker *workers;
 	struct fa_copyin_stats st;
-	uint64_t *ranges;               /* committed (first, last) line pairs */
-	size_t nranges, capranges;
+	struct ranges committed;        /* input lines of committed batches */
+	struct ranges unknown;          /* ... of batches that may have committed */
 };
 
 static void quiet_notice(void *arg, const char *msg)
@@ -433,19 +453,19 @@ static struct rec *batch_records(const struct fa_copyin *c, const struct batch *
 
 /* ---- the queue ---- */
 
-static void add_range(struct fa_copyin *c, uint64_t first, uint64_t last)
+static void add_range(struct ranges *r, uint64_t first, uint64_t last)
 {
-	if (c->nranges + 2 > c->capranges) {
-		size_t cap = c->capranges ? c->capranges * 2 : 64;
-		uint64_t *n = realloc(c->ranges, cap * sizeof(*n));
+	if (r->n + 2 > r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		uint64_t *n = realloc(r->v, cap * sizeof(*n));
 
 		if (!n)
 			return;
-		c->ranges = n;
-		c->capranges = cap;
+		r->v = n;
+		r->cap = cap;
 	}
-	c->ranges[c->nranges++] = first;
-	c->ranges[c->nranges++] = last;
+	r->v[r->n++] = first;
+	r->v[r->n++] = last;
 }
 
 static enum fa_err enqueue(struct fa_copyin *c, struct batch *b)
@@ -849,11 +869,14 @@ static void take_failure(PGconn *pg, PGresult *r, struct failure *f, long *line)
 
 /*
  * One COPY of data[0..len) with sql; on failure fills f and *line with the
- * server's line (from 1, within data) when it named one.
+ * server's line (from 1, within data) when it named one.  Sets end_sent
+ * once the end of the data went out: an autocommit COPY may commit from
+ * then on, whether or not its answer arrives.
  */
-static enum fa_err copy_data(PGconn *pg, const char *sql, const char *data, size_t len,
+static enum fa_err copy_data(struct worker *w, const char *sql, const char *data, size_t len,
 			     struct failure *f, long *line)
 {
+	PGconn *pg = w->pg;
 	PGresult *r = PQexec(pg, sql);
 	enum fa_err rc = FA_OK;
 	size_t off = 0;
@@ -871,7 +894,9 @@ static enum fa_err copy_data(PGconn *pg, const char *sql, const char *data, size
 			break;
 		off += n;
 	}
-	PQputCopyEnd(pg, off < len ? "fa-copy: could not send the data" : NULL);
+	if (PQputCopyEnd(pg, off < len ? "fa-copy: could not send the data" : NULL) == 1 &&
+	    off == len)
+		w->end_sent = true;
 	while ((r = PQgetResult(pg))) {
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == FA_OK) {
 			take_failure(pg, r, f, line);
@@ -962,7 +987,7 @@ static enum fa_err copy_group(struct worker *w, const struct group *g, struct fa
 	if (strncmp(sql.data, "INSERT", 6) == 0)
 		rc = exec_sql(w->pg, sql.data, 0, NULL, NULL, f);
 	else
-		rc = copy_data(w->pg, sql.data, g->rows.data ? g->rows.data : "", g->rows.len, f, &line);
+		rc = copy_data(w, sql.data, g->rows.data ? g->rows.data : "", g->rows.len, f, &line);
 	if (rc && line >= 1 && line <= g->n)
 		f->bad = g->idx[line - 1];
 	fa_buf_release(&sql);
@@ -1098,14 +1123,14 @@ static enum fa_err copy_range(struct worker *w, const struct batch *b, const str
 	}
 	if (w->c->copy_sql_bin && encode_binary(w, data, len, first)) {
 		/* binary rows are one line each to COPY: the named line is a record */
-		rc = copy_data(w->pg, w->c->copy_sql_bin, w->conv.data, w->conv.len, f, &line);
+		rc = copy_data(w, w->c->copy_sql_bin, w->conv.data, w->conv.len, f, &line);
 		if (rc && line >= 1)
 			f->line = record_start(&w->c->ro, data, len, first, (uint64_t)line, 0);
 		if (rc && line >= 1 && recs)
 			f->bad = lo + line - 1 < hi ? lo + line - 1 : -1;
 		return rc;
 	}
-	rc = copy_data(w->pg, w->c->copy_sql, data, len, f, &line);
+	rc = copy_data(w, w->c->copy_sql, data, len, f, &line);
 	if (rc && line >= 1) {
 		/*
 		 * COPY names the line where the record ends, counting newlines
@@ -1151,24 +1176,60 @@ static enum fa_err attempt(struct worker *w, const struct batch *b, const struct
 	return rc;
 }
 
-static void reject(struct worker *w, const struct batch *b, const struct rec *r,
-		   const char *sqlstate, const char *message)
-{
-	struct fa_copyin *c = w->c;
+/* A held reject in worker.held: this, the record, the message and its NUL. */
+struct held {
+	uint64_t line;
+	size_t len, mlen;
+	char sqlstate[8];
+};
 
+/*
+ * Holds a rejected record until its batch commits: a batch rolled back
+ * and loaded again (after a lost connection) must not reject it twice.
+ */
+static enum fa_err reject(struct worker *w, const struct batch *b, const struct rec *r,
+			  const char *sqlstate, const char *message, struct failure *f)
+{
+	struct held h = { .line = r->line, .len = r->len, .mlen = strlen(message) };
+
+	snprintf(h.sqlstate, sizeof(h.sqlstate), "%s", sqlstate);
+	if (fa_buf_append(&w->held, &h, sizeof(h)) ||
+	    fa_buf_append(&w->held, b->data + r->off, r->len) ||
+	    fa_buf_append(&w->held, message, h.mlen + 1)) {
+		snprintf(f->sqlstate, sizeof(f->sqlstate), "54000");
+		snprintf(f->message, sizeof(f->message), "the rejected records of one batch take "
+			 "over %u MiB: use a smaller --batch-rows", MAX_HELD_BYTES >> 20);
+		f->line = r->line;
+		return FA_ENOMEM;
+	}
 	w->rejected++;
-	pthread_mutex_lock(&c->mu);
-	if (c->o.on_reject)
-		c->o.on_reject(c->o.ctx, r->line, b->data + r->off, r->len, sqlstate, message);
-	pthread_mutex_unlock(&c->mu);
+	return FA_OK;
+}
+
+/* The held rejects of a committed batch to on_reject; with c->mu held. */
+static void deliver_rejects(struct worker *w)
+{
+	const struct fa_copyin *c = w->c;
+	size_t off = 0;
+
+	while (off + sizeof(struct held) <= w->held.len) {
+		struct held h;
+		const char *rec = w->held.data + off + sizeof(h);
+
+		memcpy(&h, w->held.data + off, sizeof(h));
+		if (c->o.on_reject)
+			c->o.on_reject(c->o.ctx, h.line, rec, h.len, h.sqlstate, rec + h.len);
+		off += sizeof(h) + h.len + h.mlen + 1;
+	}
+	fa_buf_reset(&w->held);
 }
 
 static enum fa_err isolate(struct worker *w, const struct batch *b, const struct rec *recs,
 			   long lo, long hi, unsigned char *skip, struct failure *f);
 
-/* Loads [lo, hi); what fails is isolated further. */
+/* Loads [lo, hi); what fails is isolated further.  An error that stops the batch goes to out. */
 static enum fa_err load_part(struct worker *w, const struct batch *b, const struct rec *recs,
-			     long lo, long hi, unsigned char *skip)
+			     long lo, long hi, unsigned char *skip, struct failure *out)
 {
 	struct failure f;
 	enum fa_err rc;
@@ -1180,14 +1241,17 @@ static enum fa_err load_part(struct worker *w, const struct batch *b, const stru
 		w->loaded += (uint64_t)n;
 		return FA_OK;
 	}
-	if (rc != FA_EWORK || fatal_state(f.sqlstate))
-		return rc;
-	return isolate(w, b, recs, lo, hi, skip, &f);
+	if (rc == FA_EWORK && !fatal_state(f.sqlstate))
+		rc = isolate(w, b, recs, lo, hi, skip, &f);
+	if (rc)
+		*out = f;
+	return rc;
 }
 
 /*
  * [lo, hi) failed with f: reject the record the server named and load the
- * rest around it, or split in two when it named none.
+ * rest around it, or split in two when it named none.  An error that stops
+ * the batch replaces f.
  */
 static enum fa_err isolate(struct worker *w, const struct batch *b, const struct rec *recs,
 			   long lo, long hi, unsigned char *skip, struct failure *f)
@@ -1201,15 +1265,15 @@ static enum fa_err isolate(struct worker *w, const struct batch *b, const struct
 		bad = lo;
 	}
 	if (bad >= lo && bad < hi && !(skip && skip[bad])) {
-		if ((rc = load_part(w, b, recs, lo, bad, skip)))
+		if ((rc = load_part(w, b, recs, lo, bad, skip, f)) ||
+		    (rc = reject(w, b, &recs[bad], f->sqlstate, f->message, f)))
 			return rc;
-		reject(w, b, &recs[bad], f->sqlstate, f->message);
-		return load_part(w, b, recs, bad + 1, hi, skip);
+		return load_part(w, b, recs, bad + 1, hi, skip, f);
 	}
 	mid = lo + (hi - lo) / 2;
-	if ((rc = load_part(w, b, recs, lo, mid, skip)))
+	if ((rc = load_part(w, b, recs, lo, mid, skip, f)))
 		return rc;
-	return load_part(w, b, recs, mid, hi, skip);
+	return load_part(w, b, recs, mid, hi, skip, f);
 }
 
 /* NDJSON lines are checked here first: a malformed one never reaches the server. */
@@ -1218,6 +1282,7 @@ static enum fa_err ndjson_check(struct worker *w, const struct batch *b, const s
 {
 	uint64_t sig[64];
 	struct fa_error err;
+	enum fa_err rc;
 
 	for (long i = 0; i < (long)b->nrec; i++) {
 		if (fa_ndjson_parse(&w->nd, b->data + recs[i].off,
@@ -1230,7 +1295,8 @@ static enum fa_err ndjson_check(struct worker *w, const struct batch *b, const s
 			return FA_EINPUT;
 		}
 		skip[i] = 1;
-		reject(w, b, &recs[i], "22P02", err.msg);
+		if ((rc = reject(w, b, &recs[i], "22P02", err.msg, f)))
+			return rc;
 	}
 	return FA_OK;
 }
@@ -1252,7 +1318,17 @@ static enum fa_err record_progress(struct worker *w, const struct batch *b, stru
 			"$7, $8)", 8, p, NULL, f);
 }
 
-/* Loads one batch: whole, or with its bad records isolated; commits it. */
+/* The connection is gone (rc may be a statement's error the loss caused). */
+static bool lost(const struct worker *w, enum fa_err rc)
+{
+	return rc == FA_ECONNECT || !w->pg || PQstatus(w->pg) == CONNECTION_BAD;
+}
+
+/*
+ * Loads one batch: whole, or with its bad records isolated; commits it.
+ * When the connection is lost after the COMMIT (or an autocommit COPY's
+ * end) went out, the batch may have committed: in_doubt says so.
+ */
 static enum fa_err load_batch(struct worker *w, const struct batch *b, struct failure *f)
 {
 	const struct fa_copyin *c = w->c;
@@ -1262,9 +1338,11 @@ static enum fa_err load_batch(struct worker *w, const struct batch *b, struct fa
 	unsigned char *skip = calloc(b->nrec + 1, 1);
 	struct rec *recs = NULL;
 	enum fa_err rc = FA_OK;
+	bool commit_sent = false;
 
-	if (txn && exec_sql(w->pg, "BEGIN", 0, NULL, NULL, f))
-		rc = FA_EWORK;
+	w->end_sent = w->in_doubt = w->progress_dup = false;
+	if (txn)
+		rc = exec_sql(w->pg, "BEGIN", 0, NULL, NULL, f);
 	if (!rc && c->o.format == FA_CI_NDJSON && (recs = batch_records(c, b)))
 		rc = ndjson_check(w, b, recs, skip, f);
 	if (!rc && (rc = attempt(w, b, recs, 0, b->nrec, skip, sp, f)) == FA_OK)
@@ -1274,12 +1352,283 @@ static enum fa_err load_batch(struct worker *w, const struct batch *b, struct fa
 			recs = batch_records(c, b);
 		rc = isolate(w, b, recs, 0, b->nrec, skip, f);
 	}
-	if (!rc && c->o.resume_id)
-		rc = record_progress(w, b, f);
-	if (txn && exec_sql(w->pg, rc ? "ROLLBACK" : "COMMIT", 0, NULL, NULL, rc ? NULL : f))
-		rc = rc ? rc : FA_EWORK;
+	if (!rc && c->o.resume_id && (rc = record_progress(w, b, f)) == FA_EWORK)
+		w->progress_dup = strcmp(f->sqlstate, "23505") == 0;
+	if (txn && !rc) {
+		commit_sent = true;
+		rc = exec_sql(w->pg, "COMMIT", 0, NULL, NULL, f);
+	} else if (txn && !lost(w, rc)) {
+		exec_sql(w->pg, "ROLLBACK", 0, NULL, NULL, NULL);
+	}
+	if (rc && lost(w, rc) && !c->o.atomic)
+		w->in_doubt = txn ? commit_sent : w->end_sent;
 	free(recs);
 	free(skip);
+	return rc;
+}
+
+/* ---- lost connections: reconnecting, and batches whose COMMIT went unanswered ---- */
+
+/* Formats a line for on_notice; the callback runs under c->mu, as on_reject does. */
+static void notice(struct fa_copyin *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void notice(struct fa_copyin *c, const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+
+	if (!c->o.on_notice)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&c->mu);
+	c->o.on_notice(c->o.ctx, msg);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* The first line of a message (libpq's go on with hints on further lines). */
+static const char *first_line(char *out, size_t n, const char *msg)
+{
+	size_t len = strcspn(msg, "\n");
+
+	snprintf(out, n, "%.*s", (int)len, msg);
+	return out;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * How long to wait before reconnection attempt n (from 1): not at all for
+ * the first, then 0.5 s doubling up to 5 s, each drawn from [d/2, d] so
+ * that workers which lost the server together do not come back together.
+ */
+static long backoff_ms(int n, uint64_t *rng)
+{
+	long d = RETRY_FIRST_MS;
+
+	if (n <= 1)
+		return 0;
+	for (int i = 2; i < n && d < RETRY_CAP_MS; i++)
+		d *= 2;
+	if (d > RETRY_CAP_MS)
+		d = RETRY_CAP_MS;
+	/* xorshift64 */
+	*rng ^= *rng << 13;
+	*rng ^= *rng >> 7;
+	*rng ^= *rng << 17;
+	return d / 2 + (long)(*rng % (uint64_t)(d / 2 + 1));
+}
+
+static bool interrupted(const struct fa_copyin *c)
+{
+	return c->o.interrupted && *c->o.interrupted;
+}
+
+/*
+ * Waits ms, or less when the load stops meanwhile: false then.  A signal
+ * wakes no condition variable, so the wait goes in slices of 0.1 s.
+ */
+static bool pause_ms(struct fa_copyin *c, long ms)
+{
+	uint64_t end = now_ms() + (uint64_t)ms, now;
+	struct timespec ts;
+	bool go;
+
+	pthread_mutex_lock(&c->mu);
+	while (!c->failed && !c->cancelled && !interrupted(c) && (now = now_ms()) < end) {
+		long slice = end - now < 100 ? (long)(end - now) : 100;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += slice * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+	}
+	go = !c->failed && !c->cancelled && !interrupted(c);
+	pthread_mutex_unlock(&c->mu);
+	return go;
+}
+
+/* Takes pg as the worker's connection (NULL: drops the one it has). */
+static void set_connection(struct worker *w, PGconn *pg)
+{
+	struct fa_copyin *c = w->c;
+	PGcancel *cancel = pg ? PQgetCancel(pg) : NULL, *old_cancel;
+	PGconn *old = w->pg;
+
+	if (pg)
+		PQsetNoticeProcessor(pg, quiet_notice, NULL);
+	pthread_mutex_lock(&c->mu);             /* fa_copyin_cancel reads it */
+	old_cancel = w->cancel;
+	w->cancel = cancel;
+	w->pg = pg;
+	pthread_mutex_unlock(&c->mu);
+	PQfreeCancel(old_cancel);
+	PQfinish(old);
+}
+
+/*
+ * After a lost connection (f says why): connects again, at once, then
+ * after growing waits, while the batch has attempts left (*attempt counts
+ * them).  FA_ECONNECT with f saying why when it gives up; FA_EINTR when
+ * the load stops meanwhile.
+ */
+static enum fa_err reconnect(struct worker *w, int *attempt, struct failure *f)
+{
+	struct fa_copyin *c = w->c;
+	struct fa_error err = { 0 };
+	char loss[400], reason[512], when[32];
+	uint64_t t0 = now_ms();
+	int first = *attempt + 1;
+
+	first_line(loss, sizeof(loss), f->message[0] ? f->message : "no answer");
+	snprintf(reason, sizeof(reason), "connection lost (%s)", loss);
+	set_connection(w, NULL);
+	while (*attempt < c->o.retries) {
+		long ms = backoff_ms(++*attempt, &w->rng);
+		PGconn *pg;
+
+		if (ms)
+			snprintf(when, sizeof(when), "in %.1f s", (double)ms / 1000);
+		else
+			snprintf(when, sizeof(when), "now");
+		notice(c, "worker %d: %s; reconnecting %s (attempt %d of %d)", w->id, reason, when,
+		       *attempt, c->o.retries);
+		if (!pause_ms(c, ms)) {
+			snprintf(f->message, sizeof(f->message), "connection lost (%s)", loss);
+			return c->cancelled || interrupted(c) ? FA_EINTR : FA_ECONNECT;
+		}
+		if ((pg = fa_pg_connect(c->o.target, "fa-copy", &err))) {
+			set_connection(w, pg);
+			pthread_mutex_lock(&c->mu);
+			c->st.reconnects++;
+			pthread_mutex_unlock(&c->mu);
+			notice(c, "worker %d: reconnected after %d attempt%s in %.1f s", w->id,
+			       *attempt - first + 1, *attempt > first ? "s" : "",
+			       (double)(now_ms() - t0) / 1000);
+			return FA_OK;
+		}
+		first_line(reason, sizeof(reason), err.msg);
+	}
+	snprintf(f->sqlstate, sizeof(f->sqlstate), "08006");
+	if (c->o.retries)
+		snprintf(f->message, sizeof(f->message), "connection lost (%s); no connection after "
+			 "%d attempts (--retries %d): %s", loss, *attempt, c->o.retries,
+			 *attempt >= first ? reason : "no attempts left for this batch");
+	else
+		snprintf(f->message, sizeof(f->message), "connection lost (%s); --retries 0", loss);
+	return FA_ECONNECT;
+}
+
+/* Whether batch b is recorded in fa_copy_progress; if so its counts become the worker's. */
+static enum fa_err look_up(struct worker *w, const struct batch *b, bool *found,
+			   struct failure *f)
+{
+	char idx[24];
+	const char *p[2] = { w->c->o.resume_id, idx };
+	PGresult *r;
+	enum fa_err rc;
+
+	snprintf(idx, sizeof(idx), "%llu", (unsigned long long)b->index);
+	rc = exec_sql(w->pg, "SELECT loaded, rejected FROM " PROGRESS_TABLE
+		      " WHERE id = $1 AND batch = $2", 2, p, &r, f);
+	if (rc)
+		return rc;
+	if ((*found = PQntuples(r) == 1)) {
+		w->loaded = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+		w->rejected = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+	}
+	PQclear(r);
+	return FA_OK;
+}
+
+/*
+ * Connects again after a loss and settles a COMMIT left in doubt by
+ * looking the batch up: *done when it committed.  Clears *doubt once
+ * settled either way.
+ */
+static enum fa_err recover(struct worker *w, const struct batch *b, int *attempt, bool *doubt,
+			   bool *done, struct failure *f)
+{
+	enum fa_err rc;
+	bool found;
+
+	*done = false;
+	for (;;) {
+		if ((rc = reconnect(w, attempt, f)) || !*doubt)
+			return rc;
+		if ((rc = look_up(w, b, &found, f)) == FA_OK)
+			break;
+		if (!lost(w, rc))
+			return rc;
+	}
+	*doubt = false;
+	*done = found;
+	notice(w->c, "batch %llu (lines %llu-%llu): commit unknown, %s",
+	       (unsigned long long)b->index, (unsigned long long)b->first_line,
+	       (unsigned long long)b->last_line,
+	       found ? "found committed" : "not committed: loading it again");
+	return FA_OK;
+}
+
+/*
+ * Runs one batch to its end.  With resume bookkeeping a lost connection is
+ * not the end: the worker reconnects (at most retries times for the batch)
+ * and loads the batch again, unless the lost attempt turns out to have
+ * committed.  A batch loaded again after its first attempt committed
+ * unseen (the server answered late) trips on its progress row's key: that
+ * settles it too, so a batch never loads twice.
+ */
+static enum fa_err run_batch(struct worker *w, const struct batch *b, struct failure *f)
+{
+	struct fa_copyin *c = w->c;
+	bool retry = c->o.resume_id && !c->o.atomic;
+	bool doubt = false, ever_doubt = false, done, found;
+	int attempt = 0;
+	enum fa_err rc;
+
+	for (;;) {
+		w->loaded = w->rejected = 0;
+		fa_buf_reset(&w->held);
+		memset(f, 0, sizeof(*f));
+		if (!w->pg) {
+			rc = FA_ECONNECT;
+			snprintf(f->message, sizeof(f->message), "no connection");
+		} else if ((rc = load_batch(w, b, f)) == FA_OK) {
+			return FA_OK;
+		}
+		if (ever_doubt && w->progress_dup && look_up(w, b, &found, f) == FA_OK && found) {
+			notice(c, "batch %llu (lines %llu-%llu): committed by the attempt whose COMMIT "
+			       "went unanswered", (unsigned long long)b->index,
+			       (unsigned long long)b->first_line, (unsigned long long)b->last_line);
+			return FA_OK;
+		}
+		doubt = doubt || w->in_doubt;
+		ever_doubt = ever_doubt || doubt;
+		if (!lost(w, rc))
+			break;
+		if (!retry) {
+			char why[400];
+
+			snprintf(f->message, sizeof(f->message), "connection lost (%s)",
+				 first_line(why, sizeof(why), f->message[0] ? f->message : "no answer"));
+			rc = FA_ECONNECT;
+			break;
+		}
+		if ((rc = recover(w, b, &attempt, &doubt, &done, f)) || done)
+			break;
+	}
+	w->in_doubt = doubt;
 	return rc;
 }
 
@@ -1295,12 +1644,16 @@ static void finish_batch(struct worker *w, const struct batch *b, enum fa_err rc
 		c->st.loaded += w->loaded;
 		c->st.rejected += w->rejected;
 		c->st.batches_committed++;
-		add_range(c, b->first_line, b->last_line);
+		add_range(&c->committed, b->first_line, b->last_line);
+		deliver_rejects(w);
 	} else {
 		c->st.batches_failed++;
+		if (w->in_doubt)
+			add_range(&c->unknown, b->first_line, b->last_line);
 		if (!c->failed && !c->cancelled) {
 			c->fail_code = rc;
 			c->st.fail_line = f->line ? f->line : b->first_line;
+			c->fail_last = b->last_line;
 			snprintf(c->st.fail_sqlstate, sizeof(c->st.fail_sqlstate), "%s", f->sqlstate);
 			snprintf(c->st.fail_message, sizeof(c->st.fail_message), "%s", f->message);
 		}
@@ -1345,9 +1698,7 @@ static void *worker_main(void *arg)
 		if (run) {
 			enum fa_err rc;
 
-			w->loaded = w->rejected = 0;
-			memset(&f, 0, sizeof(f));
-			rc = load_batch(w, b, &f);
+			rc = run_batch(w, b, &f);
 			finish_batch(w, b, rc, &f);
 		}
 		free(b->data);
@@ -1411,14 +1762,17 @@ static enum fa_err start_workers(struct fa_copyin *c, struct fa_error *err)
 		return fa_error_set(err, FA_ENOMEM, "out of memory");
 	for (int i = 0; i < c->nworkers; i++) {
 		struct worker *w = &c->workers[i];
+		PGconn *pg;
 
 		w->c = c;
+		w->id = i + 1;
+		w->rng = now_ms() * 0x9E3779B97F4A7C15ull + (uint64_t)w->id;
 		fa_buf_init(&w->conv, 0);
 		fa_buf_init(&w->scratch, 0);
-		if (!(w->pg = fa_pg_connect(c->o.target, "fa-copy", err)))
+		fa_buf_init(&w->held, MAX_HELD_BYTES);
+		if (!(pg = fa_pg_connect(c->o.target, "fa-copy", err)))
 			return err->code;
-		PQsetNoticeProcessor(w->pg, quiet_notice, NULL);
-		w->cancel = PQgetCancel(w->pg);
+		set_connection(w, pg);
 	}
 	for (int i = 0; i < c->nworkers; i++)
 		if (pthread_create(&c->threads[i], NULL, worker_main, &c->workers[i]) != 0)
@@ -1454,26 +1808,26 @@ static int range_cmp(const void *a, const void *b)
 	return x[0] < y[0] ? -1 : x[0] > y[0];
 }
 
-/* "1-50000, 100001-150000": the committed input lines, merged. */
-static void describe_ranges(struct fa_copyin *c)
+/* "1-50000, 100001-150000": input line ranges, merged, into out[0..n). */
+static void describe_ranges(struct ranges *r, char *out, size_t n)
 {
 	struct fa_buf b;
 	size_t i = 0;
 
-	if (c->nranges)
-		qsort(c->ranges, c->nranges / 2, 2 * sizeof(*c->ranges), range_cmp);
-	fa_buf_init(&b, sizeof(c->st.committed) - 1);
-	while (i < c->nranges) {
-		uint64_t first = c->ranges[i], last = c->ranges[i + 1];
+	if (r->n)
+		qsort(r->v, r->n / 2, 2 * sizeof(*r->v), range_cmp);
+	fa_buf_init(&b, n - 1);
+	while (i < r->n) {
+		uint64_t first = r->v[i], last = r->v[i + 1];
 
-		for (i += 2; i < c->nranges && c->ranges[i] <= last + 1; i += 2)
-			if (c->ranges[i + 1] > last)
-				last = c->ranges[i + 1];
+		for (i += 2; i < r->n && r->v[i] <= last + 1; i += 2)
+			if (r->v[i + 1] > last)
+				last = r->v[i + 1];
 		if (fa_buf_printf(&b, "%s%llu-%llu", b.len ? ", " : "", (unsigned long long)first,
 				  (unsigned long long)last))
 			break;
 	}
-	snprintf(c->st.committed, sizeof(c->st.committed), "%s", b.data ? b.data : "");
+	snprintf(out, n, "%s", b.data ? b.data : "");
 	fa_buf_release(&b);
 }
 
@@ -1493,7 +1847,7 @@ static enum fa_err end_atomic(struct fa_copyin *c, enum fa_err rc, struct fa_err
 		rc = fail_err(err, FA_EWORK, &f, "COMMIT");
 	c->st.loaded = 0;
 	c->st.batches_committed = 0;
-	c->nranges = 0;
+	c->committed.n = 0;
 	return rc;
 }
 
@@ -1513,10 +1867,15 @@ enum fa_err fa_copyin_finish(struct fa_copyin *c, struct fa_error *err)
 	memset(c->threads, 0, sizeof(*c->threads) * (size_t)c->nworkers);
 	if (c->o.atomic)
 		rc = end_atomic(c, rc, err);
-	describe_ranges(c);
+	describe_ranges(&c->committed, c->st.committed, sizeof(c->st.committed));
+	describe_ranges(&c->unknown, c->st.unknown, sizeof(c->st.unknown));
 	if (c->cancelled)
 		return fa_error_set(err, FA_EINTR, "interrupted");
-	if (c->failed && !rc)
+	if (c->failed && !rc && c->fail_code == FA_ECONNECT)
+		rc = fa_error_set(err, FA_ECONNECT, "lines %llu-%llu: %s",
+				  (unsigned long long)c->st.fail_line,
+				  (unsigned long long)c->fail_last, c->st.fail_message);
+	else if (c->failed && !rc)
 		rc = fa_error_set(err, c->fail_code ? c->fail_code : FA_EWORK, "line %llu: %s%s%s",
 				  (unsigned long long)c->st.fail_line, c->st.fail_sqlstate,
 				  c->st.fail_sqlstate[0] ? ": " : "", c->st.fail_message);
@@ -1530,10 +1889,11 @@ void fa_copyin_cancel(struct fa_copyin *c)
 	pthread_mutex_lock(&c->mu);
 	c->cancelled = true;
 	pthread_cond_broadcast(&c->cv);
-	pthread_mutex_unlock(&c->mu);
+	/* under the lock: a worker that reconnects replaces its cancel */
 	for (int i = 0; i < c->nworkers; i++)
 		if (c->workers[i].cancel)
 			PQcancel(c->workers[i].cancel, errbuf, sizeof(errbuf));
+	pthread_mutex_unlock(&c->mu);
 }
 
 void fa_copyin_stats(struct fa_copyin *c, struct fa_copyin_stats *st)
@@ -1559,6 +1919,7 @@ void fa_copyin_free(struct fa_copyin *c)
 		PQfinish(c->workers[i].pg);
 		fa_buf_release(&c->workers[i].conv);
 		fa_buf_release(&c->workers[i].scratch);
+		fa_buf_release(&c->workers[i].held);
 		free(c->workers[i].fields);
 		if (c->workers[i].nd_ready)
 			fa_ndjson_release(&c->workers[i].nd);
@@ -1578,7 +1939,8 @@ void fa_copyin_free(struct fa_copyin *c)
 	free(c->copy_sql);
 	free(c->copy_sql_bin);
 	free(c->done);
-	free(c->ranges);
+	free(c->committed.v);
+	free(c->unknown.v);
 	free(c->workers);
 	free(c->threads);
 	fa_buf_release(&c->pending);

@@ -14,7 +14,11 @@
  * with its input line and the server's error, and loaded + rejected =
  * read, exactly.  With a resume id each batch's commit records its number
  * in fa_copy_progress in the same transaction, so the same command run
- * again after a crash skips what committed and loads the rest.
+ * again after a crash skips what committed and loads the rest; and a
+ * worker whose connection is lost reconnects (up to retries times per
+ * batch, with exponential backoff and jitter) and goes on: a batch whose
+ * COMMIT got no answer is looked up in fa_copy_progress, skipped when it
+ * is there and loaded again when it is not, so every record loads once.
  *
  *	struct fa_copyin *c = fa_copyin_new(&opts, &err);
  *	while ((n = read(...)) > 0)
@@ -24,7 +28,8 @@
  *	fa_copyin_free(c);
  *
  * feed() blocks while the workers are busy (bounded memory: at most
- * 2 * jobs batches wait).  Callbacks run on worker threads, one at a time.
+ * 2 * jobs batches wait).  Callbacks run on worker threads, one at a time;
+ * a batch's rejected records reach on_reject once the batch commits.
  */
 #ifndef FA_COPYIN_H
 #define FA_COPYIN_H
@@ -58,10 +63,15 @@ struct fa_copyin_opts {
 	bool binary;                    /* encode csv/text as binary COPY when possible */
 	bool binary_only;               /* ... and fail when it is not */
 	const char *resume_id;          /* NULL: no resume bookkeeping */
+	int retries;                    /* with resume_id: reconnections per batch */
+	/* set by a signal handler to stop: a wait to reconnect ends within 0.1 s */
+	volatile int *interrupted;
 	bool rejects;                   /* isolate bad records instead of stopping */
 	/* a rejected record: its input line, raw bytes, the server's error */
 	void (*on_reject)(void *ctx, uint64_t line, const char *rec, size_t len,
 			  const char *sqlstate, const char *message);
+	/* a line for people: a lost connection, a reconnection, a batch looked up */
+	void (*on_notice)(void *ctx, const char *message);
 	void *ctx;
 };
 
@@ -73,6 +83,7 @@ struct fa_copyin_stats {
 	uint64_t bytes;                 /* input bytes fed */
 	uint64_t batches_committed;
 	uint64_t batches_failed;
+	uint64_t reconnects;            /* connections made again after a loss */
 	bool binary_used;
 	/* the failure that stopped the load, if any */
 	uint64_t fail_line;
@@ -80,6 +91,8 @@ struct fa_copyin_stats {
 	char fail_message[1024];
 	/* committed batches as input line ranges, "1-10000, 20001-30000" */
 	char committed[1024];
+	/* batches whose COMMIT was sent but never answered: maybe committed */
+	char unknown[256];
 };
 
 struct fa_copyin;
