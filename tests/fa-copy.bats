@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # fa-copy: round trips through every format and compressor, batches that
 # cut multi-line CSV, the reject file, stopping on the first error, resume
-# after kill -9, Ctrl-C, malformed input, NDJSON, the in options, the out
-# direction, usage errors and flat memory.
+# after kill -9, Ctrl-C, lost connections (a restart mid-load, retries used
+# up, COMMITs whose answer is lost), malformed input, NDJSON, the in
+# options, the out direction, usage errors and flat memory.
 
 bats_require_minimum_version 1.5.0
 
@@ -55,6 +56,9 @@ SQL
 }
 
 teardown_file() {
+	# a test that failed half way may have left these set
+	psql_fa -q -c "ALTER SYSTEM RESET synchronous_standby_names" \
+		-c "ALTER SYSTEM RESET synchronous_commit" -c "SELECT pg_reload_conf()" >/dev/null
 	psql_fa -q -c 'DROP SCHEMA IF EXISTS facopy CASCADE' \
 		-c "DO \$\$ BEGIN IF to_regclass('fa_copy_progress') IS NOT NULL THEN
 			DELETE FROM fa_copy_progress WHERE id LIKE 'facopy-%'; END IF; END \$\$"
@@ -453,6 +457,314 @@ wait_batches() {
 	[ "$(psql_fa -At -c 'select count(*), sum(id) from facopy.slow')" = "100000|5000050000" ]
 }
 
+# ---- lost connections ----
+
+# The lines "1-1000, 2001-3000" of a summary as an int8multirange literal.
+as_multirange() {
+	[ "$1" = none ] && set -- ""
+	printf "'{%s}'::int8multirange" "$(sed -E 's/([0-9]+)-([0-9]+)/[\1,\2]/g' <<<"$1")"
+}
+
+# Fails unless table $1 holds every line (= id) of the committed ranges $2,
+# and nothing outside them but lines of the unknown ranges $3.
+holds_committed() {
+	local got
+	got=$(psql_fa -At -F ' ' -c "SELECT
+		(SELECT count(*) FROM $1 WHERE id <@ $(as_multirange "$2")),
+		(SELECT coalesce(sum(upper(r) - lower(r)), 0) FROM unnest($(as_multirange "$2")) r),
+		(SELECT count(*) FROM $1 WHERE NOT id <@ ($(as_multirange "$2") + $(as_multirange "$3")))")
+	read -r inside want outside <<<"$got"
+	if [ "$inside" != "$want" ] || [ "$outside" != 0 ]; then
+		echo "$1: $inside of the $want committed lines, $outside rows outside committed and unknown" >&2
+		return 1
+	fi
+}
+
+# Makes the COMMITs of sessions started with PGOPTIONS='-c
+# synchronous_commit=on' wait for a synchronous standby that never comes:
+# the commit is durable here, the answer never sent.  Every other session
+# commits locally.  sync_rep off undoes it.  Both return once new sessions
+# see the change (the reload is asynchronous).
+sync_rep() {
+	local names=fa_nobody
+	if [ "$1" = on ]; then
+		psql_fa -q -c "ALTER SYSTEM SET synchronous_commit = local" \
+			-c "ALTER SYSTEM SET synchronous_standby_names = '$names'" \
+			-c "SELECT pg_reload_conf()" >/dev/null
+	else
+		names=
+		psql_fa -q -c "ALTER SYSTEM RESET synchronous_standby_names" \
+			-c "ALTER SYSTEM RESET synchronous_commit" -c "SELECT pg_reload_conf()" >/dev/null
+	fi
+	for _ in $(seq 100); do
+		[ "$(psql_fa -At -c 'SHOW synchronous_standby_names')" = "$names" ] && return 0
+		sleep 0.05
+	done
+	echo "synchronous_standby_names is not '$names' after the reload" >&2
+	return 1
+}
+
+# Waits until $1 fa-copy backends match the SQL condition $2.
+wait_backends() {
+	for _ in $(seq 200); do
+		[ "$(psql_fa -At -c "SELECT count(*) FROM pg_stat_activity
+			WHERE application_name = 'fa-copy' AND $2")" -ge "$1" ] && return 0
+		sleep 0.05
+	done
+	echo "no $1 fa-copy backends with $2 in:" >&2
+	psql_fa -c "SELECT pid, state, wait_event, query FROM pg_stat_activity
+		WHERE application_name = 'fa-copy'" >&2
+	return 1
+}
+
+@test "--resume across a PostgreSQL restart mid-load: -j 4 reconnects by itself, every row exactly once" {
+	psql_fa -q -c "CREATE TABLE facopy.big (id bigint PRIMARY KEY, v text)"
+	f="$BATS_TEST_TMPDIR/big.csv"
+	seq 1 2000000 | awk '{ print $1 ",row-" $1 "-" ($1 * 7919) % 1000003 }' >"$f"
+	want="2000000|$(awk -F, '{ printf "%s%s:%s", (NR > 1 ? "," : ""), $1, $2 }' "$f" | md5sum | cut -d' ' -f1)"
+	# little WAL to replay, so the restart takes seconds, not minutes
+	psql_fa -q -c CHECKPOINT
+	started=$(psql_fa -At -c "SELECT pg_postmaster_start_time()")
+	id=facopy-restart
+	fa-copy in -j 4 --batch-rows 20000 --resume "$id" --summary json facopy.big "$f" \
+		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_batches "$id" 10
+	fds=$(ls /proc/"$pid"/fd | wc -l)
+	pg_restart_immediate
+	kill -0 "$pid"          # still loading: the restart landed mid-load
+	# every worker used its connection, lost it and made a new one
+	for _ in $(seq 600); do
+		[ "$(grep -c 'reconnected after' "$BATS_TEST_TMPDIR/err")" -ge 4 ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid"          # still loading, so its descriptors can be counted
+	fds_after=$(ls /proc/"$pid"/fd | wc -l)
+	status=0
+	wait "$pid" || status=$?
+	err=$(cat "$BATS_TEST_TMPDIR/err")
+	echo "$err"
+	echo "# descriptors: $fds before the restart, $fds_after after reconnecting" >&3
+	[ "$status" -eq 0 ]
+	[ ! -s "$BATS_TEST_TMPDIR/out" ]
+	[ "$fds_after" -le "$fds" ]
+	[ "$(psql_fa -At -c "SELECT pg_postmaster_start_time()")" != "$started" ]
+	assert_contains "$err" "connection lost"
+	assert_contains "$err" "reconnecting now (attempt 1 of 8)"
+	summary "$err" | jq -e '.loaded == 2000000 and .skipped_resume == 0 and .reconnects >= 4
+		and .committed_lines == "1-2000000" and .error == null'
+	# batches committed before the restart and after it
+	psql_fa -At -c "SELECT count(*) FILTER (WHERE committed_at < pg_postmaster_start_time()),
+		count(*) FILTER (WHERE committed_at > pg_postmaster_start_time()), count(*), sum(loaded)
+		FROM fa_copy_progress WHERE id = '$id'" | {
+		IFS='|' read -r before after n rows
+		echo "batches committed: $before before the restart, $after after"
+		[ "$before" -ge 10 ] && [ "$after" -ge 1 ] && [ "$n" = 100 ] && [ "$rows" = 2000000 ]
+	}
+	assert_same "$want" "$(psql_fa -At -c "SELECT count(*), md5(string_agg(id || ':' || v, ',' ORDER BY id)) FROM facopy.big")"
+}
+
+@test "without --resume a lost connection stops the load: exit 3, the committed lines are in the table, nothing else but lines in doubt" {
+	psql_fa -q -c "CREATE TABLE facopy.cut (LIKE facopy.slow INCLUDING ALL);
+		CREATE TRIGGER nap AFTER INSERT ON facopy.cut FOR EACH STATEMENT EXECUTE FUNCTION facopy.nap()"
+	f="$BATS_TEST_TMPDIR/cut.csv"
+	seq 1 100000 | sed 's/$/,v/' >"$f"
+	fa-copy in -j 4 --batch-rows 1000 --summary json facopy.cut "$f" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	for _ in $(seq 200); do
+		[ "$(psql_fa -At -c 'select count(*) from facopy.cut')" -ge 5000 ] && break
+		sleep 0.05
+	done
+	pg_kill_backends fa-copy
+	status=0
+	wait "$pid" || status=$?
+	err=$(cat "$BATS_TEST_TMPDIR/err")
+	echo "$err"
+	[ "$status" -eq 3 ]
+	assert_contains "$err" "connection lost ("
+	[ "$(grep -c reconnecting <<<"$err")" = 0 ]
+	s=$(summary "$err")
+	holds_committed facopy.cut "$(jq -r .committed_lines <<<"$s")" "$(jq -r .unknown_lines <<<"$s")"
+	[ "$(jq .loaded <<<"$s")" -ge 5000 ]
+	jq -e '.error | test("^lines [0-9]+-[0-9]+: connection lost \\(")' <<<"$s"
+
+	# the text summary says the same, and how to do better
+	psql_fa -q -c "TRUNCATE facopy.cut"
+	fa-copy in -j 4 --batch-rows 1000 facopy.cut "$f" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	for _ in $(seq 200); do
+		[ "$(psql_fa -At -c 'select count(*) from facopy.cut')" -ge 5000 ] && break
+		sleep 0.05
+	done
+	pg_kill_backends fa-copy
+	status=0
+	wait "$pid" || status=$?
+	err=$(cat "$BATS_TEST_TMPDIR/err")
+	echo "$err"
+	[ "$status" -eq 3 ]
+	committed=$(sed -n 's/.*committed input lines: \([^;]*\);.*/\1/p' <<<"$err")
+	unknown=$(sed -n 's/.*before COMMIT answered): \([^;]*\);.*/\1/p' <<<"$err")
+	holds_committed facopy.cut "$committed" "$unknown"
+	assert_contains "$err" "(with --resume ID a rerun loads only the rest)"
+}
+
+@test "--retries 0, and retries used up while the database stays down: exit 3, what committed, how to resume; Ctrl-C while waiting; the rerun loads exactly the rest" {
+	psql_fa -q -c "TRUNCATE facopy.slow"
+	f="$BATS_TEST_TMPDIR/ints.csv"
+	seq 1 100000 | sed 's/$/,v/' >"$f"
+	id=facopy-giveup
+	cmd=(fa-copy in -j 2 --batch-rows 1000 --resume "$id")
+	args=(facopy.slow "$f")
+
+	# --retries 0: the first loss ends it
+	"${cmd[@]}" --retries 0 "${args[@]}" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_batches "$id" 5
+	pg_kill_backends fa-copy
+	status=0
+	wait "$pid" || status=$?
+	err=$(cat "$BATS_TEST_TMPDIR/err")
+	echo "$err"
+	[ "$status" -eq 3 ]
+	assert_contains "$err" "connection lost ("
+	assert_contains "$err" "; --retries 0"
+	[ "$(grep -c 'reconnecting' <<<"$err")" = 0 ]
+	assert_contains "$err" "run the same command again to load the rest"
+	committed1=$(sed -n 's/.*committed input lines: \([^;]*\);.*/\1/p' <<<"$err")
+	[ -n "$committed1" ] && [ "$committed1" != none ]
+	holds_committed facopy.slow "$committed1" "$(sed -n 's/.*before COMMIT answered): \([^;]*\);.*/\1/p' <<<"$err")"
+
+	# --retries 2 with the server stopped for good: two attempts, then the same account
+	first=$(psql_fa -At -c "select count(*) from fa_copy_progress where id = '$id'")
+	"${cmd[@]}" --retries 2 "${args[@]}" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_batches "$id" $((first + 5))
+	pgctl -w -m immediate stop >/dev/null
+	status=0
+	wait "$pid" || status=$?
+	pgctl -w start >/dev/null
+	err=$(cat "$BATS_TEST_TMPDIR/err")
+	echo "$err"
+	[ "$status" -eq 3 ]
+	assert_contains "$err" "reconnecting now (attempt 1 of 2)"
+	assert_contains "$err" "(attempt 2 of 2)"
+	assert_contains "$err" "no connection after 2 attempts (--retries 2)"
+	assert_contains "$err" "run the same command again to load the rest"
+	grep -q "^fa-copy: $f lines [0-9]*-[0-9]*: connection lost" <<<"$err"
+	[ "$(grep -c 'reconnected' <<<"$err")" = 0 ]
+	# what this run committed, besides what the first one did
+	committed=$(sed -n 's/.*committed input lines: \([^;]*\);.*/\1/p' <<<"$err")
+	unknown=$(sed -n 's/.*before COMMIT answered): \([^;]*\);.*/\1/p' <<<"$err")
+	holds_committed facopy.slow "$committed1, $committed" "$unknown"
+
+	# Ctrl-C while it waits to reconnect: exit 130 at once, not after the waits
+	"${cmd[@]}" "${args[@]}" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_batches "$id" $(($(psql_fa -At -c "select count(*) from fa_copy_progress where id = '$id'") + 3))
+	pgctl -w -m immediate stop >/dev/null
+	for _ in $(seq 200); do
+		grep -q 'reconnecting in' "$BATS_TEST_TMPDIR/err" && break
+		sleep 0.05
+	done
+	t0=$(date +%s%N)
+	kill -INT "$pid"
+	status=0
+	wait "$pid" || status=$?
+	t1=$(date +%s%N)
+	pgctl -w start >/dev/null
+	cat "$BATS_TEST_TMPDIR/err"
+	echo "# SIGINT during a reconnection wait: exit $status in $(((t1 - t0) / 1000000)) ms" >&3
+	[ "$status" -eq 130 ]
+	[ $((t1 - t0)) -lt 1000000000 ]
+	committed=$(sed -n 's/.*committed input lines: \([^;]*\);.*/\1/p' "$BATS_TEST_TMPDIR/err")
+	[ -n "$committed" ]
+
+	# once it is back, the same command loads exactly the rest
+	run --separate-stderr "${cmd[@]}" --summary json "${args[@]}"
+	echo "$stderr"
+	assert_status 0
+	summary "$stderr" | jq -e '.loaded + .skipped_resume == 100000 and .skipped_resume > 0'
+	[ "$(psql_fa -At -c 'select count(*), sum(id) from facopy.slow')" = "100000|5000050000" ]
+	[ "$(psql_fa -At -c "select count(*), sum(loaded) from fa_copy_progress where id = '$id'")" = "100|100000" ]
+}
+
+@test "a COMMIT whose answer is lost: looked up and found committed, or not found and loaded again, rejects written once; without --resume named apart" {
+	psql_fa -q -c "CREATE TABLE facopy.doubt (id bigint PRIMARY KEY, v text)"
+	clean="$BATS_TEST_TMPDIR/clean.csv"
+	seq 1 3000 | sed 's/$/,v/' >"$clean"
+	# one bad record in each of the two batches whose COMMIT is cut off
+	f="$BATS_TEST_TMPDIR/doubt.csv"
+	sed 's/^\(500\|1500\),/x&/' "$clean" >"$f"
+	rejected=$(printf 'x500,v\nx1500,v')
+
+	# the server commits, then waits for a standby that never answers; the
+	# connection is cut while it waits (fa_copy_progress is made beforehand,
+	# so that only the batches' COMMITs wait)
+	fa-copy in -q --resume facopy-doubt0 facopy.doubt </dev/null
+	sync_rep on
+	PGOPTIONS='-c synchronous_commit=on' fa-copy in -j 2 --batch-rows 1000 --resume facopy-doubt1 \
+		--rejects "$BATS_TEST_TMPDIR/rej1.csv" facopy.doubt "$f" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_backends 2 "wait_event = 'SyncRep'"
+	pg_kill_backends fa-copy
+	for _ in $(seq 100); do
+		[ "$(grep -c 'found committed' "$BATS_TEST_TMPDIR/err")" -ge 2 ] && break
+		sleep 0.05
+	done
+	sync_rep off
+	status=0
+	wait "$pid" || status=$?
+	err=$(cat "$BATS_TEST_TMPDIR/err")
+	echo "$err"
+	[ "$status" -eq 1 ]     # records were rejected
+	[ "$(grep -c 'commit unknown, found committed' <<<"$err")" = 2 ]
+	assert_contains "$err" "batch 0 (lines 1-1000): commit unknown, found committed"
+	assert_contains "$err" "loaded 2998 rows into facopy.doubt"
+	assert_contains "$err" "2 rejected"
+	[ "$(psql_fa -At -c 'select count(*), count(distinct id), sum(id) from facopy.doubt')" = "2998|2998|4499500" ]
+	assert_same "$rejected" "$(sort -V "$BATS_TEST_TMPDIR/rej1.csv")"
+
+	# the connection is cut while a deferred trigger runs in COMMIT: rolled back
+	psql_fa -q -c "TRUNCATE facopy.doubt;
+		CREATE FUNCTION facopy.nap_long() RETURNS trigger LANGUAGE plpgsql AS
+		  \$\$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END \$\$;
+		CREATE CONSTRAINT TRIGGER nap_at_commit AFTER INSERT ON facopy.doubt
+		  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.id % 1000 = 1)
+		  EXECUTE FUNCTION facopy.nap_long()"
+	fa-copy in -j 2 --batch-rows 1000 --resume facopy-doubt2 --rejects "$BATS_TEST_TMPDIR/rej2.csv" \
+		facopy.doubt "$f" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_backends 2 "wait_event = 'PgSleep' AND query = 'COMMIT'"
+	pg_kill_backends fa-copy
+	status=0
+	wait "$pid" || status=$?
+	err=$(cat "$BATS_TEST_TMPDIR/err")
+	echo "$err"
+	[ "$status" -eq 1 ]
+	[ "$(grep -c 'commit unknown, not committed: loading it again' <<<"$err")" = 2 ]
+	[ "$(psql_fa -At -c 'select count(*), count(distinct id), sum(id) from facopy.doubt')" = "2998|2998|4499500" ]
+	# the attempts cut off had isolated the same records: written once all the same
+	assert_same "$rejected" "$(sort -V "$BATS_TEST_TMPDIR/rej2.csv")"
+	psql_fa -q -c "DROP TRIGGER nap_at_commit ON facopy.doubt; TRUNCATE facopy.doubt"
+
+	# without --resume: the batches in doubt are named apart, and are in fact there
+	sync_rep on
+	PGOPTIONS='-c synchronous_commit=on' fa-copy in -j 2 --batch-rows 1000 facopy.doubt "$clean" \
+		2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	wait_backends 2 "wait_event = 'SyncRep'"
+	pg_kill_backends fa-copy
+	status=0
+	wait "$pid" || status=$?
+	sync_rep off
+	err=$(cat "$BATS_TEST_TMPDIR/err")
+	echo "$err"
+	[ "$status" -eq 3 ]
+	assert_contains "$err" "committed input lines: none; commit unknown (the connection was lost before COMMIT answered): 1-2000;"
+	[ "$(psql_fa -At -c 'select count(*), sum(id) from facopy.doubt')" = "2000|2001000" ]
+}
+
 # ---- malformed input ----
 
 @test "invalid UTF-8: the error names the line and byte offset, exit 4, the records before it load" {
@@ -798,6 +1110,8 @@ crlf"' "$output"
 	check 2 "unknown option '--bogus'" in --bogus facopy.s
 	check 2 "in reads csv, tsv, text or ndjson" in -F json facopy.s
 	check 2 "--resume with --atomic" in --resume x --atomic facopy.s
+	check 2 "--retries needs --resume" in --retries 3 facopy.s
+	check 2 "--retries" in --resume x --retries -1 facopy.s
 	check 2 "--freeze needs --truncate" in --freeze facopy.s
 	check 2 "--header takes no value, or =match" in --header=bogus facopy.s
 	check 2 "--header=match and --columns" in --header=match --columns a facopy.s
