@@ -493,6 +493,149 @@ coding_for() {
 	stop_server
 }
 
+# The three rows of /items/:id as curl gets them over TLS, one a line.
+item_bodies() {
+	for i in 1 2 3; do
+		printf '%s\n' "$(curl -sS -k --http1.1 "$tbase/items/$i")"
+	done
+}
+
+@test "HTTP/1.1 over TLS: pipelined requests in one record, in several, and sent while an answer is under way are all answered in order" {
+	# 1 slow request; 300 more in one write (one TLS record) while it runs,
+	# which pauses reading until its answer is out, and the client waits
+	# for all 301 answers before it sends again; then 600 in one write
+	# (two records back to back).  901 answers, under --keepalive-requests.
+	run timeout 60 "$PY" - "$tport" 300 600 <<'PY'
+import socket, ssl, sys, time
+
+port, n1, n2 = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.set_alpn_protocols(["http/1.1"])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)))
+s.settimeout(20)
+buf = b""
+
+
+def gets(first, n):
+    return b"".join(b"GET /items/%d HTTP/1.1\r\nHost: t\r\n\r\n" % (1 + (first + i) % 3)
+                    for i in range(n))
+
+
+def more():
+    global buf
+    d = s.recv(65536)
+    if not d:
+        sys.exit("the server closed the connection")
+    buf += d
+
+
+def answer():
+    """One response, by its Content-Length: 'STATUS BODY'."""
+    global buf
+    while b"\r\n\r\n" not in buf:
+        more()
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    lines = head.split(b"\r\n")
+    size = int(dict(l.split(b": ", 1) for l in lines[1:])[b"Content-Length"])
+    while len(buf) < size:
+        more()
+    body, buf = buf[:size], buf[size:]
+    return lines[0].split()[1].decode() + " " + body.decode().rstrip("\n")
+
+
+s.sendall(b"GET /sleepy HTTP/1.1\r\nHost: t\r\n\r\n")
+time.sleep(0.3)
+s.sendall(gets(0, n1))
+for _ in range(1 + n1):         # nothing more is sent until they are all in
+    print(answer())
+s.sendall(gets(n1, n2))
+for _ in range(n2):
+    print(answer())
+PY
+	[ "$status" -eq 0 ] || { echo "$output" | tail -5; false; }
+	mapfile -t body < <(item_bodies)
+	want=$(printf '200 {"slept":""}\n'; for ((i = 0; i < 900; i++)); do printf '200 %s\n' "${body[i % 3]}"; done)
+	assert_same "$want" "$output"
+}
+
+@test "h2 over TLS: streams sent right behind the client's Finished, in one segment and nothing after, are all answered" {
+	# The preface, SETTINGS and 20 requests go as records of their own in
+	# the same send() as the handshake's last message, and the client
+	# sends nothing more (not even a SETTINGS ack): records that OpenSSL
+	# took off the socket when HTTP/2 began must be read without waiting
+	# for an epoll event.
+	run timeout 30 "$PY" - "$tport" 20 <<'PY'
+import socket, ssl, struct, sys
+from hpack import Decoder, Encoder
+
+port, n = int(sys.argv[1]), int(sys.argv[2])
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+ctx.set_alpn_protocols(["h2"])
+sock = socket.create_connection(("127.0.0.1", port))
+sock.settimeout(20)
+rd, wr = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(rd, wr)
+
+
+def frame(ftype, flags, sid, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + struct.pack(">BBI", ftype, flags, sid) + payload
+
+
+def more():
+    d = sock.recv(65536)
+    if not d:
+        sys.exit("the server closed the connection")
+    rd.write(d)
+
+
+while True:
+    try:
+        tls.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        sock.sendall(wr.read())
+        more()
+if tls.selected_alpn_protocol() != "h2":
+    sys.exit("ALPN chose %s" % tls.selected_alpn_protocol())
+enc = Encoder()
+tls.write(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+tls.write(frame(4, 0, 0))
+for i in range(n):
+    tls.write(frame(1, 0x5, 2 * i + 1, enc.encode([
+        (":method", "GET"), (":scheme", "https"), (":path", "/items/%d" % (1 + i % 3)),
+        (":authority", "127.0.0.1")])))
+sock.sendall(wr.read())         # the client's Finished and all of the above
+
+dec, buf, status, body, ended = Decoder(), b"", {}, {}, set()
+while len(ended) < n:
+    try:
+        buf += tls.read(65536)
+    except ssl.SSLWantReadError:
+        more()
+        continue
+    while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+        size = int.from_bytes(buf[:3], "big")
+        ftype, flags, sid = buf[3], buf[4], struct.unpack(">I", buf[5:9])[0] & 0x7fffffff
+        payload, buf = buf[9:9 + size], buf[9 + size:]
+        if ftype == 1:
+            status[sid] = dict(dec.decode(payload))[":status"]
+        elif ftype == 0:
+            body[sid] = body.get(sid, b"") + payload
+        if ftype in (0, 1) and flags & 0x1:
+            ended.add(sid)
+for i in range(n):
+    print(status[2 * i + 1], body.get(2 * i + 1, b"").decode().rstrip("\n"))
+PY
+	[ "$status" -eq 0 ] || { echo "$output" | tail -5; false; }
+	mapfile -t body < <(item_bodies)
+	want=$(for ((i = 0; i < 20; i++)); do printf '200 %s\n' "${body[i % 3]}"; done)
+	assert_same "$want" "$output"
+}
+
 @test "--tls-cert and --tls-key: curl verifies with the CA file; the printed fingerprint is the certificate's" {
 	cp "$BATS_FILE_TMPDIR/a.crt" "$BATS_TEST_TMPDIR/cert.pem"
 	cp "$BATS_FILE_TMPDIR/a.key" "$BATS_TEST_TMPDIR/key.pem"

@@ -754,6 +754,13 @@ static bool tls_ready(struct fa_hconn *c)
 	if (!alpn || strcmp(alpn, "h2") || !c->w->s->o.h2)
 		return false;
 	hs_h2_start(c, c->in.data, c->in.len);  /* takes c->in; c may be closed after */
+	/*
+	 * Read on to FA_TLS_WANT_READ, as tls.h asks: what came after these
+	 * bytes may be inside OpenSSL already (read-ahead takes several
+	 * records at once), where no epoll event would announce it.
+	 */
+	if (!c->dead)
+		hs_h2_io(c, FA_IN);
 	return true;
 }
 
