@@ -52,8 +52,11 @@ teardown_file() {
 teardown() {
 	if [ -n "${spid:-}" ]; then kill -TERM "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true; fi
 	if [ -n "${bpid:-}" ]; then kill -TERM "$bpid" 2>/dev/null || true; wait "$bpid" 2>/dev/null || true; fi
-	# every test leaves the cluster running for the next
+	if [ -n "${home2:-}" ]; then FA_HOME=$home2 fa-pg --local remove >/dev/null 2>&1 || true; rm -rf "$home2"; fi
+	# every test leaves the cluster running and writable for the next
 	pgctl status >/dev/null 2>&1 || pgctl -w start >/dev/null
+	psql_fa -q -c "ALTER SYSTEM RESET default_transaction_read_only" -c "SELECT pg_reload_conf()" \
+		>/dev/null 2>&1 || true
 }
 
 # Starts fa-serve with the routes and the options given; sets spid and base.
@@ -339,4 +342,47 @@ until_listening() {
 	cat "$BATS_TEST_TMPDIR/ev2"
 	grep -qx 'data: after' "$BATS_TEST_TMPDIR/ev2"
 	kill -0 "$spid"
+}
+
+@test "faults: failover: libpq's multi-host string finds the primary; 25006 on a standby replaces the connection" {
+	# a second embedded cluster stands in for the other host
+	home2=$(mktemp -d /tmp/fa-test2.XXXXXX)
+	chmod 755 "$home2"
+	FA_HOME=$home2 fa-pg --local start >/dev/null
+	db2=$(FA_HOME=$home2 fa-pg --local conninfo)
+	psql2() { psql -X -v ON_ERROR_STOP=1 "$db2" "$@"; }
+	psql2 -q <<'SQL'
+CREATE SCHEMA fafault;
+CREATE TABLE fafault.items (id int PRIMARY KEY, name text NOT NULL);
+INSERT INTO fafault.items VALUES (1, 'apple on B'), (2, 'pear on B');
+CREATE TABLE fafault.notes (note text);
+SQL
+	sock1=$(sed -n "s/.*host=\([^ ]*\).*/\1/p" <<< "$FA_CONNINFO")
+	sock2=$(sed -n "s/.*host=\([^ ]*\).*/\1/p" <<< "$db2")
+	user=$(sed -n "s/.*user=\([^ ]*\).*/\1/p" <<< "$FA_CONNINFO")
+	serve --threads 1 --pool 2 --db "host=$sock1,$sock2 user=$user dbname=$user target_session_attrs=read-write"
+	until_200 10 "$base/items/1"
+	[ "$(curl -s "$base/items/1")" = '{"id":1,"name":"apple"}' ]
+	# A turns read-only, as a primary demoted to a standby: a write there is
+	# 25006 (503), its connection is replaced, and the next ones find B
+	psql_fa -q -c "ALTER SYSTEM SET default_transaction_read_only = on" -c "SELECT pg_reload_conf()"
+	sleep 0.5
+	run curl -s -i -d note=one "$base/notes"
+	echo "$output"
+	assert_contains "$output" "HTTP/1.1 503"
+	assert_contains "$output" '"sqlstate":"25006"'
+	# the other connection may meet A's read-only state once more
+	for _ in 1 2 3; do
+		c=$(code -d note=two "$base/notes")
+		echo "write: $c"
+		[ "$c" = 204 ] && break
+	done
+	[ "$c" = 204 ]
+	[ "$(psql2 -Atq -c 'SELECT count(*) FROM fafault.notes')" -ge 1 ]
+	until_200 10 "$base/items/1"
+	for _ in $(seq 30); do
+		[ "$(curl -s "$base/items/1")" = '{"id":1,"name":"apple on B"}' ] && break
+		sleep 0.1
+	done
+	[ "$(curl -s "$base/items/1")" = '{"id":1,"name":"apple on B"}' ]
 }

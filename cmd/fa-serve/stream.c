@@ -87,7 +87,10 @@ static void on_io(struct fa_io *io, uint32_t ev)
 			s->connecting = false;
 			send_query(s);
 		} else {
-			fa_loop_mod(s->w->loop, &s->io, st == PGRES_POLLING_READING ? FA_IN : FA_OUT);
+			/* a multi-host conninfo may switch sockets: see pgpool.c */
+			fa_loop_del(s->w->loop, &s->io);
+			s->io.fd = PQsocket(s->pg);
+			fa_loop_add(s->w->loop, &s->io, st == PGRES_POLLING_READING ? FA_IN : FA_OUT);
 		}
 		return;
 	}

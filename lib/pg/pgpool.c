@@ -770,13 +770,14 @@ static void connect_step(struct pconn *c)
 		break;
 	case PGRES_POLLING_READING:
 	case PGRES_POLLING_WRITING:
-		/* libpq may switch sockets while trying hosts in turn */
-		if (PQsocket(c->pg) != c->io.fd) {
-			fa_loop_del(c->pool->loop, &c->io);
-			c->io.fd = PQsocket(c->pg);
-			fa_loop_add(c->pool->loop, &c->io, 0);
-		}
-		fa_loop_mod(c->pool->loop, &c->io, c->poll == PGRES_POLLING_READING ? FA_IN : FA_OUT);
+		/*
+		 * libpq closes its socket and opens another while it tries hosts
+		 * in turn (target_session_attrs), and the new one may get the
+		 * same number, which epoll forgot with the close: register afresh.
+		 */
+		fa_loop_del(c->pool->loop, &c->io);
+		c->io.fd = PQsocket(c->pg);
+		fa_loop_add(c->pool->loop, &c->io, c->poll == PGRES_POLLING_READING ? FA_IN : FA_OUT);
 		break;
 	default:
 		break;
