@@ -131,7 +131,8 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c lib/core/buf.c lib/core/err.c
 build/fuzz/fuzz_csvrec: lib/pg/csvrec.c
 build/fuzz/fuzz_h1: lib/http/h1.c
 build/fuzz/fuzz_h2: lib/http/h2.c lib/http/h1.c
-FUZZ_LIBS := -lnghttp2
+build/fuzz/fuzz_jsonrpc: lib/mcp/jsonrpc.c
+FUZZ_LIBS := -lnghttp2 -ljansson
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

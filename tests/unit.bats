@@ -88,3 +88,9 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "unit: JSON-RPC messages (jsonrpc)" {
+	run "$FA_UNIT/test_jsonrpc"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}

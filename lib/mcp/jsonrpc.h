@@ -1,0 +1,94 @@
+/*
+ * jsonrpc: JSON-RPC 2.0 messages as MCP carries them.  It does no I/O:
+ * bytes in, a message out; a message's parts in, bytes appended to a
+ * caller's buffer.
+ *
+ * One message per parse: MCP has had no batches since 2025-06-18, so an
+ * array is an invalid request.  Ids are kept exactly as sent (a string or
+ * an integer) and echoed as they came.  A request's id must not be null.
+ *
+ *	struct fa_jr_msg m;
+ *	struct fa_error err;
+ *	int code = fa_jr_parse(&m, line, len, &err);
+ *	if (code)
+ *		fa_jr_put_error(&out, m.id, code, err.msg, NULL);   // m.id may be NULL
+ *	else if (m.kind == FA_JR_REQUEST)
+ *		... fa_jr_put_result(&out, m.id, result) ...
+ *	fa_jr_release(&m);
+ *
+ * Parsing uses jansson; the message owns its tree until fa_jr_release().
+ * The writers append one compact JSON text with no newline (the stdio
+ * transport adds it; a JSON text never holds a raw newline).
+ */
+#ifndef FA_JSONRPC_H
+#define FA_JSONRPC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+enum fa_jr_code {
+	FA_JR_PARSE_ERROR = -32700,      /* not JSON */
+	FA_JR_INVALID_REQUEST = -32600,  /* JSON, but not a JSON-RPC message */
+	FA_JR_METHOD_NOT_FOUND = -32601,
+	FA_JR_INVALID_PARAMS = -32602,
+	FA_JR_INTERNAL_ERROR = -32603,
+	FA_JR_RESOURCE_NOT_FOUND = -32002,       /* MCP: resources/read of an unknown URI */
+};
+
+enum fa_jr_kind {
+	FA_JR_REQUEST,          /* method and id */
+	FA_JR_NOTIFICATION,     /* method, no id */
+	FA_JR_RESULT,           /* id and result */
+	FA_JR_ERROR,            /* id (maybe null) and error */
+};
+
+struct fa_jr_msg {
+	enum fa_jr_kind kind;
+	json_t *root;           /* owned: the whole message */
+	json_t *id;             /* in root; NULL for a notification */
+	const char *method;     /* in root; requests and notifications */
+	json_t *params;         /* in root; NULL when absent */
+	json_t *result;         /* in root; FA_JR_RESULT */
+	int code;               /* FA_JR_ERROR: error.code */
+	const char *message;    /* FA_JR_ERROR: error.message */
+	json_t *data;           /* FA_JR_ERROR: error.data, or NULL */
+};
+
+/*
+ * Parses the JSON text buf[0..len) into m.  Returns 0, or the code to
+ * answer with: FA_JR_PARSE_ERROR when it is not JSON (err names the line
+ * and column), FA_JR_INVALID_REQUEST when it is JSON but not a message
+ * (err names the field).  m->id is set whenever an id could be read, so
+ * the error answer carries it; release m either way.
+ */
+int fa_jr_parse(struct fa_jr_msg *m, const char *buf, size_t len, struct fa_error *err);
+
+/* Frees what m owns; m may be released twice. */
+void fa_jr_release(struct fa_jr_msg *m);
+
+/* {"jsonrpc":"2.0","id":ID,"result":RESULT}; result NULL writes {}. */
+enum fa_err fa_jr_put_result(struct fa_buf *out, const json_t *id, const json_t *result);
+
+/*
+ * {"jsonrpc":"2.0","id":ID,"error":{"code":C,"message":M,"data":D}}; a
+ * NULL id is written as null (an error about a message whose id could
+ * not be read), a NULL data is left out.
+ */
+enum fa_err fa_jr_put_error(struct fa_buf *out, const json_t *id, int code,
+			    const char *message, const json_t *data);
+
+/* {"jsonrpc":"2.0","id":ID,"method":M,"params":P}; params may be NULL. */
+enum fa_err fa_jr_put_request(struct fa_buf *out, const json_t *id, const char *method,
+			      const json_t *params);
+
+/* {"jsonrpc":"2.0","method":M,"params":P}; params may be NULL. */
+enum fa_err fa_jr_put_notification(struct fa_buf *out, const char *method, const json_t *params);
+
+/* Appends v as compact JSON (keys in their order, no escaping of '/'). */
+enum fa_err fa_jr_put_json(struct fa_buf *out, const json_t *v);
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * Unit tests for lib/mcp/jsonrpc: every kind of message, every way a
+ * message can be wrong with the code it earns, ids echoed as sent, and
+ * random bytes that must never crash the parser (seed printed).
+ */
+#include "mcp/jsonrpc.c"
+
+#include "check.h"
+
+/* Parses s; checks the code returned and, when want_err, a part of the message. */
+static int parse_s(struct fa_jr_msg *m, const char *s, struct fa_error *err)
+{
+	return fa_jr_parse(m, s, strlen(s), err);
+}
+
+static void test_kinds(void)
+{
+	struct fa_jr_msg m;
+	struct fa_error err;
+
+	CHECK(parse_s(&m, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/list\",\"params\":{}}", &err) == 0);
+	CHECK(m.kind == FA_JR_REQUEST);
+	CHECK_STR(m.method, "tools/list");
+	CHECK(json_integer_value(m.id) == 7);
+	CHECK(json_is_object(m.params));
+	fa_jr_release(&m);
+
+	CHECK(parse_s(&m, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", &err) == 0);
+	CHECK(m.kind == FA_JR_NOTIFICATION && !m.id && !m.params);
+	fa_jr_release(&m);
+
+	CHECK(parse_s(&m, "{\"jsonrpc\":\"2.0\",\"id\":\"a-1\",\"result\":{\"x\":1}}", &err) == 0);
+	CHECK(m.kind == FA_JR_RESULT);
+	CHECK_STR(json_string_value(m.id), "a-1");
+	fa_jr_release(&m);
+
+	CHECK(parse_s(&m, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"bad\",\"data\":[1]}}",
+		      &err) == 0);
+	CHECK(m.kind == FA_JR_ERROR && m.code == -32700 && !m.id);
+	CHECK_STR(m.message, "bad");
+	CHECK(json_is_array(m.data));
+	fa_jr_release(&m);
+	fa_jr_release(&m);      /* twice is harmless */
+}
+
+static void check_bad(const char *file, int line, const char *s, int want, const char *part,
+		      bool has_id)
+{
+	struct fa_jr_msg m;
+	struct fa_error err = { 0 };
+	int code = parse_s(&m, s, &err);
+
+	check_fmt(file, line, code == want, s, "\n  want code %d, got %d (%s)", want, code, err.msg);
+	check_fmt(file, line, strstr(err.msg, part) != NULL, s, "\n  want '%s' in '%s'", part, err.msg);
+	check_fmt(file, line, (m.id != NULL) == has_id, s, "\n  id %s", m.id ? "read" : "not read");
+	fa_jr_release(&m);
+}
+
+#define CHECK_BAD(s, want, part, has_id) check_bad(__FILE__, __LINE__, s, want, part, has_id)
+
+static void test_bad(void)
+{
+	CHECK_BAD("", FA_JR_PARSE_ERROR, "not JSON", false);
+	CHECK_BAD("{\"jsonrpc\":\"2.0\",", FA_JR_PARSE_ERROR, "line 1, column", false);
+	CHECK_BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"} x", FA_JR_PARSE_ERROR, "not JSON", false);
+	CHECK_BAD("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"}]", FA_JR_INVALID_REQUEST, "batches", false);
+	CHECK_BAD("42", FA_JR_INVALID_REQUEST, "a JSON object", false);
+	CHECK_BAD("{\"id\":1,\"method\":\"a\"}", FA_JR_INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\"", true);
+	CHECK_BAD("{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"a\"}", FA_JR_INVALID_REQUEST, "\"2.0\"", true);
+	CHECK_BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":5}", FA_JR_INVALID_REQUEST, "\"method\" must be a string", true);
+	CHECK_BAD("{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"a\"}", FA_JR_INVALID_REQUEST, "\"id\" must be", false);
+	CHECK_BAD("{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"a\"}", FA_JR_INVALID_REQUEST, "\"id\" must be", false);
+	CHECK_BAD("{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"a\"}", FA_JR_INVALID_REQUEST, "\"id\" must be", false);
+	CHECK_BAD("{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"a\",\"params\":[1]}", FA_JR_INVALID_REQUEST,
+		  "\"params\" must be an object", true);
+	CHECK_BAD("{\"jsonrpc\":\"2.0\",\"id\":1}", FA_JR_INVALID_REQUEST, "no \"method\"", true);
+	CHECK_BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{},\"error\":{}}", FA_JR_INVALID_REQUEST, "not both", true);
+	CHECK_BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":\"x\",\"message\":\"m\"}}", FA_JR_INVALID_REQUEST,
+		  "error.code", true);
+	CHECK_BAD("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\",\"result\":1}", FA_JR_INVALID_REQUEST,
+		  "no \"result\"", true);
+}
+
+static void check_out(const char *file, int line, struct fa_buf *b, const char *want)
+{
+	check_fmt(file, line, b->data && !strcmp(b->data, want), "", "\n  want %s\n  got  %s", want,
+		  b->data ? b->data : "(nothing)");
+	fa_buf_reset(b);
+}
+
+#define CHECK_OUT(b, want) check_out(__FILE__, __LINE__, b, want)
+
+static void test_writers(void)
+{
+	struct fa_buf b;
+	json_t *id = json_string("q\"1"), *n = json_integer(12), *obj = json_pack("{s:i,s:[s]}", "b", 2, "a", "x/y");
+
+	fa_buf_init(&b, 0);
+	CHECK(fa_jr_put_result(&b, n, obj) == FA_OK);
+	CHECK_OUT(&b, "{\"jsonrpc\":\"2.0\",\"id\":12,\"result\":{\"b\":2,\"a\":[\"x/y\"]}}");
+	fa_jr_put_result(&b, id, NULL);
+	CHECK_OUT(&b, "{\"jsonrpc\":\"2.0\",\"id\":\"q\\\"1\",\"result\":{}}");
+	fa_jr_put_error(&b, NULL, FA_JR_PARSE_ERROR, "not JSON: line 1", NULL);
+	CHECK_OUT(&b, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"not JSON: line 1\"}}");
+	fa_jr_put_error(&b, n, FA_JR_INVALID_PARAMS, "bad", obj);
+	CHECK_OUT(&b, "{\"jsonrpc\":\"2.0\",\"id\":12,\"error\":{\"code\":-32602,\"message\":\"bad\",\"data\":{\"b\":2,\"a\":[\"x/y\"]}}}");
+	fa_jr_put_request(&b, n, "tools/call", obj);
+	CHECK_OUT(&b, "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"tools/call\",\"params\":{\"b\":2,\"a\":[\"x/y\"]}}");
+	fa_jr_put_notification(&b, "notifications/initialized", NULL);
+	CHECK_OUT(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+	/* what is written parses back to the same kind, id and method */
+	{
+		struct fa_jr_msg m;
+		struct fa_error err;
+
+		fa_jr_put_request(&b, id, "ping", NULL);
+		CHECK(fa_jr_parse(&m, b.data, b.len, &err) == 0 && m.kind == FA_JR_REQUEST);
+		CHECK(json_equal(m.id, id));
+		fa_jr_release(&m);
+		fa_buf_reset(&b);
+	}
+	json_decref(id);
+	json_decref(n);
+	json_decref(obj);
+	fa_buf_release(&b);
+}
+
+/* Random bytes and mutated messages: any answer, never a crash or a leak. */
+static void test_random(void)
+{
+	static const char base[] = "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\","
+				   "\"params\":{\"name\":\"x\",\"arguments\":{\"a\":[1,2,{\"b\":null}]}}}";
+	char buf[sizeof(base)];
+	int ok = 0;
+
+	for (int i = 0; i < 20000; i++) {
+		struct fa_jr_msg m;
+		struct fa_error err;
+		size_t n = sizeof(base) - 1;
+
+		memcpy(buf, base, sizeof(base));
+		for (int k = rnd_below(4); k >= 0; k--)
+			buf[rnd_below((uint32_t)n)] = (char)rnd_below(256);
+		if (rnd_below(4) == 0)
+			n = rnd_below((uint32_t)n);
+		ok += fa_jr_parse(&m, buf, n, &err) == 0;
+		fa_jr_release(&m);
+	}
+	CHECK(ok > 0 && ok < 20000, "%d of 20000 parsed", ok);
+}
+
+int main(int argc, char **argv)
+{
+	rnd_seed("test_jsonrpc", argc, argv);
+	RUN(test_kinds);
+	RUN(test_bad);
+	RUN(test_writers);
+	RUN(test_random);
+	return check_report("test_jsonrpc");
+}
