@@ -703,18 +703,22 @@ static size_t skip_quoted(const char *s, size_t i)
 	return i;
 }
 
+/* What the words of a statement say, outside quotes and comments. */
+enum { W_QUERY = 1, W_WRITE = 2, W_DESTROY = 4 };
+
 /*
- * Whether sql only reads, so it can be wrapped as SELECT * FROM (sql)
- * LIMIT n and run again after a lost connection: a query (SELECT, VALUES,
- * TABLE, or WITH over them), not a write and not SELECT INTO.  Any
- * INSERT, UPDATE, DELETE, MERGE or INTO outside quotes and comments says
- * no, so SELECT ... FOR UPDATE is cut by the client too.  A function
- * called by a SELECT may still write: callers that retry say so.
+ * The statement's words: W_QUERY when it starts as a query (SELECT,
+ * VALUES, TABLE, or WITH); W_WRITE for any INSERT, UPDATE, DELETE, MERGE
+ * or INTO (so SELECT ... FOR UPDATE and SELECT INTO count as writes);
+ * W_DESTROY for UPDATE, DELETE, MERGE, TRUNCATE or DROP, which change or
+ * remove what is there.
  */
-static bool reads_only(const char *sql)
+static unsigned sql_words(const char *sql)
 {
 	static const char *const writes[] = { "insert", "update", "delete", "merge", "into" };
-	bool first = true, query = false;
+	static const char *const destroys[] = { "update", "delete", "merge", "truncate", "drop" };
+	unsigned w = 0;
+	bool first = true;
 	size_t i = 0, j, n;
 
 	while (sql[i]) {
@@ -729,18 +733,21 @@ static bool reads_only(const char *sql)
 		for (n = 0; isalnum((unsigned char)sql[i + n]) || sql[i + n] == '_' ||
 		     sql[i + n] == '$'; n++)
 			;
-		if (first)
-			query = (n == 6 && !strncasecmp(sql + i, "select", 6)) ||
-				(n == 6 && !strncasecmp(sql + i, "values", 6)) ||
-				(n == 5 && !strncasecmp(sql + i, "table", 5)) ||
-				(n == 4 && !strncasecmp(sql + i, "with", 4));
+		if (first && ((n == 6 && !strncasecmp(sql + i, "select", 6)) ||
+			      (n == 6 && !strncasecmp(sql + i, "values", 6)) ||
+			      (n == 5 && !strncasecmp(sql + i, "table", 5)) ||
+			      (n == 4 && !strncasecmp(sql + i, "with", 4))))
+			w |= W_QUERY;
 		first = false;
 		for (size_t k = 0; k < sizeof(writes) / sizeof(writes[0]); k++)
 			if (strlen(writes[k]) == n && !strncasecmp(sql + i, writes[k], n))
-				return false;
+				w |= W_WRITE;
+		for (size_t k = 0; k < sizeof(destroys) / sizeof(destroys[0]); k++)
+			if (strlen(destroys[k]) == n && !strncasecmp(sql + i, destroys[k], n))
+				w |= W_DESTROY;
 		i += n;
 	}
-	return query;
+	return w;
 }
 
 /* The limit goes into the statement, so the server makes only those rows. */
@@ -766,6 +773,7 @@ static int block_done(struct parser *p, struct block *b, const char *sql,
 {
 	struct fa_query *q = &b->q, *grown;
 	size_t n = strlen(sql);
+	unsigned words;
 	int pos;
 
 	if (check_keys(p, b) < 0)
@@ -782,7 +790,9 @@ static int block_done(struct parser *p, struct block *b, const char *sql,
 		n--;
 	if (!(q->sql = dup_n(p, sql, n)))
 		return -1;
-	q->read_only = reads_only(q->sql);
+	words = sql_words(q->sql);
+	q->read_only = (words & (W_QUERY | W_WRITE)) == W_QUERY;
+	q->destructive = (words & W_DESTROY) != 0;
 	if (apply_limit(p, q) < 0)
 		return -1;
 	if (!(q->description = dup_s(p, b->desc.data ? b->desc.data : "")))

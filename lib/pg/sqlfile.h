@@ -95,6 +95,8 @@ struct fa_query {
 	 * may still write, so fa-serve retries only GET routes that read.
 	 */
 	bool read_only;
+	/* It has UPDATE, DELETE, MERGE, TRUNCATE or DROP: it may change or remove rows. */
+	bool destructive;
 	char *listen;           /* NOTIFY channel streamed as SSE, or NULL */
 	int cache_s;            /* -1: no caching; 0: ETag only; else max-age */
 	const char *file;       /* the name given to add, the set's copy */

@@ -506,6 +506,33 @@ static void test_limit(void)
 	CHECK(q && !q->limit_in_sql);
 }
 
+/* read_only and destructive, from the statement's words outside quotes. */
+static void test_kinds(void)
+{
+	static const struct { const char *sql; bool ro, destroys; } t[] = {
+		{ "SELECT 1", true, false },
+		{ "with x as (select 'delete' as \"update\", $$drop$$) table x", true, false },
+		{ "VALUES (1) -- insert\n", true, false },
+		{ "SELECT * FROM t FOR UPDATE", false, true },
+		{ "SELECT * INTO t2 FROM t", false, false },
+		{ "INSERT INTO t VALUES (1)", false, false },
+		{ "UPDATE t SET a = 1", false, true },
+		{ "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", false, true },
+		{ "TRUNCATE t", false, true },
+		{ "CALL p()", false, false },
+	};
+	char text[256];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const struct fa_query *q;
+
+		snprintf(text, sizeof(text), "-- name: q\n%s", t[i].sql);
+		q = LOAD_ONE(text, t[i].sql);
+		CHECK(q && q->read_only == t[i].ro, "%s: read_only %d", t[i].sql, q ? q->read_only : -1);
+		CHECK(q && q->destructive == t[i].destroys, "%s: destructive", t[i].sql);
+	}
+}
+
 /* fa_qparam_check() is fa_pgtext_check() with the parameter's name in front. */
 static void test_values(void)
 {
@@ -572,6 +599,7 @@ int main(int argc, char **argv)
 	test_routes();
 	test_values();
 	test_limit();
+	test_kinds();
 	test_examples(argc > 1 ? argv[1] : "examples/routes");
 	fa_sqlfile_set_release(&set);
 	return check_report("test_sqlfile");
