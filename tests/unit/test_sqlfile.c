@@ -512,7 +512,7 @@ static void test_kinds(void)
 	static const struct { const char *sql; bool ro, destroys; } t[] = {
 		{ "SELECT 1", true, false },
 		{ "with x as (select 'delete' as \"update\", $$drop$$) table x", true, false },
-		{ "VALUES (1) -- insert\n", true, false },
+		{ "VALUES (1) /* insert */", true, false },
 		{ "SELECT * FROM t FOR UPDATE", false, true },
 		{ "SELECT * INTO t2 FROM t", false, false },
 		{ "INSERT INTO t VALUES (1)", false, false },
