@@ -2,7 +2,6 @@
  * fa-serve: annotated SQL files served over HTTP.  fa-serve routes.sql
  * turns each route into an endpoint; see fa-sql(5) for the file format.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <locale.h>
 #include <pthread.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/opt.h"
+#include "pg/sqlload.h"
 #include "serve.h"
 #include "http/tls.h"
 
@@ -86,85 +86,15 @@ static int usage_error(const char *msg)
 	return FA_EUSAGE;
 }
 
-static int load_file(struct fa_sqlfile_set *set, const char *path)
-{
-	struct fa_error err = { 0 };
-	struct fa_buf b;
-	char chunk[65536];
-	size_t n;
-	FILE *f = fopen(path, "r");
-	enum fa_err rc;
-
-	if (!f) {
-		fprintf(stderr, "fa-serve: cannot open '%s': %s\n", path, strerror(errno));
-		return FA_EINPUT;
-	}
-	fa_buf_init(&b, 64u << 20);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fa_buf_append(&b, chunk, n);
-	fclose(f);
-	rc = fa_sqlfile_set_add(set, path, b.data ? b.data : "", b.len, &err);
-	fa_buf_release(&b);
-	if (rc)
-		fprintf(stderr, "fa-serve: %s\n", err.msg);
-	return rc;
-}
-
-static int name_cmp(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-/* A directory: its *.sql files, in name order. */
-static int load_dir(struct fa_sqlfile_set *set, const char *dir)
-{
-	char **names = NULL;
-	int n = 0, rc = 0;
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	if (!d) {
-		fprintf(stderr, "fa-serve: cannot open '%s': %s\n", dir, strerror(errno));
-		return FA_EINPUT;
-	}
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-
-		if (len > 4 && !strcmp(de->d_name + len - 4, ".sql")) {
-			names = realloc(names, (size_t)(n + 1) * sizeof(*names));
-			names[n] = malloc(strlen(dir) + len + 2);
-			sprintf(names[n++], "%s/%s", dir, de->d_name);
-		}
-	}
-	closedir(d);
-	qsort(names, (size_t)n, sizeof(*names), name_cmp);
-	for (int i = 0; i < n; i++) {
-		if (!rc)
-			rc = load_file(set, names[i]);
-		free(names[i]);
-	}
-	free(names);
-	return rc;
-}
-
 /* Loads every path into a new set; NULL (said on stderr) when any fails. */
 static struct fa_sqlfile_set *load_routes(char **paths, int n)
 {
-	struct fa_sqlfile_set *set = calloc(1, sizeof(*set));
-	struct stat st;
-	int rc = 0;
+	struct fa_error err = { 0 };
+	struct fa_sqlfile_set *set = fa_sqlload(paths, n, &err);
 
 	if (!set)
-		return NULL;
-	fa_sqlfile_set_init(set);
-	for (int i = 0; i < n && !rc; i++)
-		rc = stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode) ? load_dir(set, paths[i]) :
-			load_file(set, paths[i]);
-	if (!rc)
-		return set;
-	fa_sqlfile_set_release(set);
-	free(set);
-	return NULL;
+		fprintf(stderr, "fa-serve: %s\n", err.msg);
+	return set;
 }
 
 /*
