@@ -1,0 +1,373 @@
+/*
+ * fa-mcp: what each method answers, whichever transport carried it.
+ * tools/call runs the tool's statement on the worker's pool; everything
+ * else answers at once.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/fmt.h"
+#include "famcp.h"
+#include "mcp/mcp.h"
+#include "pg/pgrows.h"
+
+#define META_VERSION "io.modelcontextprotocol/protocolVersion"
+#define META_CAPS "io.modelcontextprotocol/clientCapabilities"
+#define LIST_TTL_MS 60000
+
+struct fa_sqlfile_set *app_files(struct app *a)
+{
+	return __atomic_load_n(&a->files, __ATOMIC_ACQUIRE);
+}
+
+static json_t *meta_of(const struct fa_jr_msg *m)
+{
+	return m->params ? json_object_get(m->params, "_meta") : NULL;
+}
+
+const char *mcp_meta_version(const struct fa_jr_msg *m)
+{
+	return json_string_value(json_object_get(meta_of(m), META_VERSION));
+}
+
+enum era mcp_era(const struct fa_jr_msg *m)
+{
+	return json_object_get(meta_of(m), META_VERSION) ? ERA_MODERN : ERA_LEGACY;
+}
+
+static void answer(struct reply *r, int status, struct fa_buf *b)
+{
+	r->done(r, status, b->data ? b->data : "", b->len);
+}
+
+void mcp_fail(struct reply *r, int status, int code, const char *message, json_t *data)
+{
+	struct fa_buf b;
+
+	fa_buf_init(&b, 0);
+	fa_jr_put_error(&b, r->id, code, message, data);
+	answer(r, status, &b);
+	fa_buf_release(&b);
+}
+
+static json_t *server_info(void)
+{
+	return json_pack("{s:s,s:s,s:s}", "name", "fa-mcp", "title", "fa-mcp: SQL files as MCP tools",
+			 "version", FA_VERSION);
+}
+
+/* A result object answered; modern results say they are complete. */
+static void answer_result(struct reply *r, json_t *result)
+{
+	struct fa_buf b;
+
+	if (r->era == ERA_MODERN) {
+		json_object_set_new(result, "resultType", json_string("complete"));
+		json_object_set_new(result, "_meta", json_pack("{s:o}", "io.modelcontextprotocol/serverInfo",
+								 server_info()));
+	}
+	fa_buf_init(&b, 0);
+	fa_jr_put_result(&b, r->id, result);
+	answer(r, 200, &b);
+	fa_buf_release(&b);
+	json_decref(result);
+}
+
+/* A list result that may be cached (2026): for ttlMs, by anyone. */
+static json_t *cacheable(struct reply *r, json_t *result)
+{
+	if (r->era == ERA_MODERN) {
+		json_object_set_new(result, "ttlMs", json_integer(LIST_TTL_MS));
+		json_object_set_new(result, "cacheScope", json_string("public"));
+	}
+	return result;
+}
+
+static json_t *capabilities(void)
+{
+	return json_pack("{s:{s:b}}", "tools", "listChanged", 0);
+}
+
+static void initialize(struct reply *r, const struct fa_jr_msg *m)
+{
+	const char *asked = json_string_value(json_object_get(m->params, "protocolVersion"));
+
+	if (!asked) {
+		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, "initialize: \"protocolVersion\" is required", NULL);
+		return;
+	}
+	answer_result(r, json_pack("{s:s,s:o,s:o,s:s}", "protocolVersion", fa_mcp_negotiate(asked),
+				   "capabilities", capabilities(), "serverInfo", server_info(),
+				   "instructions", "Each tool runs one SQL statement of fa-mcp's files "
+				   "against PostgreSQL; its rows come back as structuredContent.rows."));
+}
+
+static void discover(struct reply *r)
+{
+	json_t *versions = json_array();
+
+	for (int i = 0; fa_mcp_versions[i]; i++)
+		json_array_append_new(versions, json_string(fa_mcp_versions[i]));
+	answer_result(r, cacheable(r, json_pack("{s:o,s:o}", "supportedVersions", versions,
+						"capabilities", capabilities())));
+}
+
+/* A query is a tool when it says so and the server may run it. */
+static bool is_tool(const struct app *a, const struct fa_query *q)
+{
+	return q->tool && (!a->read_only || q->read_only);
+}
+
+static void tools_list(struct worker *w, struct reply *r, const struct fa_jr_msg *m)
+{
+	struct fa_sqlfile_set *set = app_files(w->app);
+	json_t *cursor = json_object_get(m->params, "cursor"), *tools = json_array();
+
+	/* one page: no cursor was ever given out, so only "" can come back */
+	if (cursor && !(json_is_string(cursor) && !json_string_value(cursor)[0])) {
+		json_decref(tools);
+		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, "tools/list: invalid cursor", NULL);
+		return;
+	}
+	for (size_t i = 0; i < set->nqueries; i++)
+		if (is_tool(w->app, &set->queries[i]))
+			json_array_append_new(tools, fa_mcp_tool(&set->queries[i]));
+	answer_result(r, cacheable(r, json_pack("{s:o}", "tools", tools)));
+}
+
+/* ---- tools/call ---- */
+
+struct call {
+	struct worker *w;
+	struct reply *r;
+	const struct fa_query *q;
+	struct fa_pgq setq, pgq;
+	char setsql[200];
+	char **values;
+	Oid *types;
+	struct fa_fmt fmt;
+	struct fa_buf rows;
+	long nrows;
+	bool begun, failed;
+	struct fa_buf err;
+	char sqlstate[6];
+};
+
+static void call_free(struct call *c)
+{
+	for (int i = 0; c->values && i < c->q->nparams; i++)
+		free(c->values[i]);
+	free(c->values);
+	free(c->types);
+	fa_fmt_release(&c->fmt);
+	fa_buf_release(&c->rows);
+	fa_buf_release(&c->err);
+	free(c);
+}
+
+static void call_result(struct fa_pgq *pq, PGresult *res)
+{
+	struct call *c = pq->ctx;
+	ExecStatusType st = PQresultStatus(res);
+
+	if ((st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) && !c->failed) {
+		if (!c->begun) {
+			fa_pgrows_begin(&c->fmt, res);
+			c->begun = true;
+		}
+		if (PQntuples(res) && (!c->q->limit || c->nrows < c->q->limit)) {
+			fa_pgrows_add(&c->fmt, res);
+			c->nrows += PQntuples(res);
+		}
+	} else if ((st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED) && !c->failed) {
+		const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+
+		c->failed = true;
+		snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", s ? s : "");
+		fa_buf_printf(&c->err, "ERROR %s: %s%s%s", s ? s : "", msg ? msg : "the statement did not run",
+			      detail ? "\nDETAIL: " : "", detail ? detail : "");
+	}
+	PQclear(res);
+}
+
+static void call_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
+{
+	struct call *c = pq->ctx;
+	struct fa_buf res, out;
+
+	c->w->inflight--;
+	fa_buf_init(&res, 0);
+	if (rc != FA_OK && !c->failed)
+		fa_buf_printf(&c->err, "database unavailable: %s", msg ? msg : "no connection");
+	if (rc != FA_OK || c->failed) {
+		fa_mcp_put_tool_error(&res, c->err.data, NULL);
+	} else {
+		if (c->begun)
+			fa_fmt_end(&c->fmt);
+		fa_mcp_put_rows(&res, c->q->returns, c->rows.data ? c->rows.data : "[]",
+				c->rows.data ? c->rows.len : 2);
+	}
+	if (c->r->era == ERA_MODERN && res.len && res.data[res.len - 1] == '}') {
+		res.data[--res.len] = '\0';
+		fa_buf_puts(&res, ",\"resultType\":\"complete\"}");
+	}
+	fa_buf_init(&out, 0);
+	fa_buf_puts(&out, "{\"jsonrpc\":\"2.0\",\"id\":");
+	fa_jr_put_json(&out, c->r->id);
+	fa_buf_puts(&out, ",\"result\":");
+	fa_buf_append(&out, res.data, res.len);
+	fa_buf_putc(&out, '}');
+	answer(c->r, 200, &out);
+	fa_buf_release(&out);
+	fa_buf_release(&res);
+	call_free(c);
+}
+
+static void drop_result(struct fa_pgq *pq, PGresult *res)
+{
+	PQclear(res);
+}
+
+static void ignore_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
+{
+}
+
+/* SET LOCAL for the call's implicit transaction: read-only, timeout. */
+static bool settings(struct call *c, bool read_only)
+{
+	int n = 0;
+
+	if (!read_only && c->q->timeout_ms <= 0)
+		return false;
+	n = snprintf(c->setsql, sizeof(c->setsql), "SELECT 1");
+	if (read_only)
+		n += snprintf(c->setsql + n, sizeof(c->setsql) - (size_t)n,
+			      ", pg_catalog.set_config('transaction_read_only', 'on', true)");
+	if (c->q->timeout_ms > 0)
+		snprintf(c->setsql + n, sizeof(c->setsql) - (size_t)n,
+			 ", pg_catalog.set_config('statement_timeout', '%d', true)", c->q->timeout_ms);
+	return true;
+}
+
+static void tools_call(struct worker *w, struct reply *r, const struct fa_jr_msg *m)
+{
+	const char *name = json_string_value(json_object_get(m->params, "name"));
+	const struct fa_query *q = name ? fa_sqlfile_find(app_files(w->app), name) : NULL;
+	struct fa_error err = { 0 };
+	struct fa_pgq *batch[2];
+	struct fa_fmt_opts o;
+	struct call *c;
+
+	if (!name) {
+		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, "tools/call: \"name\" is required", NULL);
+		return;
+	}
+	if (!q || !is_tool(w->app, q)) {
+		snprintf(err.msg, sizeof(err.msg), "unknown tool '%s'", name);
+		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, err.msg, NULL);
+		return;
+	}
+	if (!w->pool) {
+		mcp_fail(r, 200, FA_JR_INTERNAL_ERROR, "no database pool", NULL);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	c->w = w;
+	c->r = r;
+	c->q = q;
+	c->values = calloc((size_t)q->nparams + 1, sizeof(*c->values));
+	c->types = calloc((size_t)q->nparams + 1, sizeof(*c->types));
+	fa_buf_init(&c->rows, 0);
+	fa_buf_init(&c->err, 0);
+	if (fa_mcp_args(q, json_object_get(m->params, "arguments"), c->values, &err)) {
+		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, err.msg, NULL);
+		call_free(c);
+		return;
+	}
+	for (int i = 0; i < q->nparams; i++)
+		c->types[i] = q->params[i].oid;
+	fa_fmt_opts_init(&o);
+	o.kind = FA_FMT_JSON;
+	fa_fmt_init(&c->fmt, &o, &c->rows);
+	c->pgq = (struct fa_pgq){ .sql = q->sql, .nparams = q->nparams,
+				  .params = (const char *const *)c->values, .types = c->types,
+				  .single_row = true, .prepare = true, .on_result = call_result,
+				  .on_done = call_done, .ctx = c, .retry_safe = q->read_only };
+	w->inflight++;
+	if (settings(c, q->read_only || w->app->read_only)) {
+		c->setq = (struct fa_pgq){ .sql = c->setsql, .on_result = drop_result,
+					   .on_done = ignore_done, .ctx = c, .retry_safe = true };
+		batch[0] = &c->setq;
+		batch[1] = &c->pgq;
+		fa_pool_submit(w->pool, batch, 2);
+		return;
+	}
+	batch[0] = &c->pgq;
+	fa_pool_submit(w->pool, batch, 1);
+}
+
+/* ---- the methods ---- */
+
+/* A modern request's _meta: the version and the capabilities are required. */
+static bool modern_ok(struct reply *r, const struct fa_jr_msg *m)
+{
+	json_t *meta = meta_of(m), *supported;
+	const char *v = mcp_meta_version(m);
+
+	if (!v || !json_is_object(json_object_get(meta, META_CAPS))) {
+		mcp_fail(r, 400, FA_JR_INVALID_PARAMS, "_meta needs \"" META_VERSION "\" (a string) and \""
+			 META_CAPS "\" (an object)", NULL);
+		return false;
+	}
+	if (!strcmp(v, FA_MCP_STATELESS_VERSION))
+		return true;
+	supported = json_pack("{s:[s],s:s}", "supported", FA_MCP_STATELESS_VERSION, "requested", v);
+	mcp_fail(r, 400, -32022, "Unsupported protocol version", supported);
+	json_decref(supported);
+	return false;
+}
+
+void mcp_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r)
+{
+	const char *method = m->method;
+
+	if (!r)
+		return;         /* notifications: initialized, cancelled; nothing to do yet */
+	if (r->era == ERA_MODERN && !modern_ok(r, m))
+		return;
+	if (!strcmp(method, "tools/call"))
+		return tools_call(w, r, m);
+	if (!strcmp(method, "tools/list"))
+		return tools_list(w, r, m);
+	if (r->era == ERA_MODERN && !strcmp(method, "server/discover"))
+		return discover(r);
+	if (r->era == ERA_LEGACY && !strcmp(method, "initialize"))
+		return initialize(r, m);
+	if (r->era == ERA_LEGACY && !strcmp(method, "ping"))
+		return answer_result(r, json_object());
+	mcp_fail(r, r->era == ERA_MODERN ? 404 : 200, FA_JR_METHOD_NOT_FOUND, "method not found", NULL);
+}
+
+struct worker *worker_new(struct app *a, struct fa_loop *loop)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	struct fa_pool_opts o = { .size = a->pool_size, .depth = 64, .app = "fa-mcp",
+				  .timeout_ms = a->pool_timeout_ms };
+	struct fa_error err = { 0 };
+
+	w->app = a;
+	w->loop = loop;
+	if (!(w->pool = fa_pool_new(loop, &a->target, &o, &err)))
+		fprintf(stderr, "fa-mcp: %s\n", err.msg);
+	return w;
+}
+
+void worker_free(struct worker *w)
+{
+	if (!w)
+		return;
+	fa_pool_free(w->pool);
+	free(w);
+}

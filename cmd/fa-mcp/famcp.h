@@ -1,0 +1,102 @@
+/*
+ * fa-mcp internals: the SQL files' queries as MCP tools, served over stdio
+ * or Streamable HTTP, in both protocol eras: 2025-11-25 and before
+ * (initialize, sessions) and the stateless 2026-07-28 (a _meta block on
+ * every request, server/discover).
+ *
+ * One struct app for the process; one struct worker per event loop (the
+ * stdio loop, or each HTTP worker thread), with its own database pool.
+ * A message goes to mcp_dispatch() with a struct reply that says where its
+ * answer goes; the transport frees the reply in its done callback.
+ */
+#ifndef FAMCP_H
+#define FAMCP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "core/buf.h"
+#include "core/loop.h"
+#include "http/hserver.h"
+#include "mcp/jsonrpc.h"
+#include "pg/pgconn.h"
+#include "pg/pgpool.h"
+#include "pg/sqlfile.h"
+
+struct session;
+
+struct app {
+	struct fa_sqlfile_set *files;   /* swapped whole on SIGHUP; read atomically */
+	struct fa_sqlfile_set **retired;        /* earlier sets, freed at exit */
+	int nretired;
+	char **paths;
+	int npaths;
+	struct fa_pg_target target;
+	int pool_size;
+	int pool_timeout_ms;
+	bool read_only;                 /* every call in a READ ONLY transaction */
+	const char *origins;            /* allowed Origin values besides localhost */
+	const char *endpoint;           /* "/mcp" */
+	size_t max_message;
+	/* 2025-era sessions of the HTTP transport, shared by its workers */
+	pthread_mutex_t lock;
+	struct session *sessions;
+	int nsessions;
+	struct fa_hserver *server;
+};
+
+struct worker {
+	struct app *app;
+	struct fa_loop *loop;
+	struct fa_pool *pool;
+	int inflight;                   /* tool calls running */
+};
+
+enum era { ERA_LEGACY, ERA_MODERN };
+
+/*
+ * Where one request's answer goes.  done gets the HTTP status the answer
+ * would have on Streamable HTTP (200, 400 for a malformed modern request,
+ * 404 for an unknown modern method) and one JSON-RPC message; it must
+ * free the reply.  Notifications get no reply.
+ */
+struct reply {
+	void (*done)(struct reply *r, int status, const char *msg, size_t len);
+	void *ctx;
+	json_t *id;                     /* a reference of its own */
+	enum era era;
+};
+
+/* The era of a message: modern when its params carry a protocol version in _meta. */
+enum era mcp_era(const struct fa_jr_msg *m);
+
+/* The protocol version the _meta block of a modern message names, or NULL. */
+const char *mcp_meta_version(const struct fa_jr_msg *m);
+
+/*
+ * Answers one request or notification of era r->era on worker w (now, or
+ * later for tools/call).  r is NULL for a notification; a request's r is
+ * the caller's, done exactly once.
+ */
+void mcp_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r);
+
+/* Sends a JSON-RPC error as r's answer (and frees r). */
+void mcp_fail(struct reply *r, int status, int code, const char *message, json_t *data);
+
+/* A worker's pool and loop; NULL when the database target is unusable. */
+struct worker *worker_new(struct app *a, struct fa_loop *loop);
+void worker_free(struct worker *w);
+
+/* The current set of queries (reloads swap it). */
+struct fa_sqlfile_set *app_files(struct app *a);
+
+/* stdio: serves messages from stdin until it closes; returns the exit status. */
+int mcp_stdio(struct app *a);
+
+/* Streamable HTTP on the hserver: the request handler and worker hooks. */
+void mcp_http_handle(struct fa_hreq *rq, void *app);
+void *mcp_http_init_worker(int index, struct fa_loop *loop, void *app);
+void mcp_http_done_worker(int index, void *wctx, void *app);
+void mcp_sessions_release(struct app *a);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * fa-mcp: the stdio transport.  One JSON-RPC message per line on stdin,
+ * one per line on stdout, nothing else on stdout; logs go to stderr.
+ * Calls run concurrently on the pool, so answers may come out of order;
+ * each carries its request's id.  The server ends when stdin closes and
+ * the calls in flight have answered.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "famcp.h"
+
+struct sio {
+	struct app *a;
+	struct worker *w;
+	struct fa_io in;
+	struct fa_buf line;             /* a line not yet ended */
+	bool skipping;                  /* in a line over the size limit */
+	bool eof;
+};
+
+static volatile sig_atomic_t stop_sig;
+
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+}
+
+/* msg and a newline to stdout, whole, even when stdout is a slow pipe. */
+static void put_line(const char *msg, size_t len)
+{
+	struct part {
+		const char *p;
+		size_t n;
+	} parts[2] = { { msg, len }, { "\n", 1 } };
+
+	for (int i = 0; i < 2; i++)
+		while (parts[i].n) {
+			ssize_t k = write(STDOUT_FILENO, parts[i].p, parts[i].n);
+
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				return;         /* the client is gone; its answers with it */
+			parts[i].p += k;
+			parts[i].n -= (size_t)k;
+		}
+}
+
+static void reply_done(struct reply *r, int status, const char *msg, size_t len)
+{
+	put_line(msg, len);
+	json_decref(r->id);
+	free(r);
+}
+
+static void error_line(const json_t *id, int code, const char *message)
+{
+	struct fa_buf b;
+
+	fa_buf_init(&b, 0);
+	fa_jr_put_error(&b, id, code, message, NULL);
+	put_line(b.data, b.len);
+	fa_buf_release(&b);
+}
+
+static void handle_line(struct sio *s, const char *line, size_t len)
+{
+	struct fa_error err = { 0 };
+	struct fa_jr_msg m;
+	struct reply *r;
+	int code;
+
+	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	if (!len)
+		return;
+	if ((code = fa_jr_parse(&m, line, len, &err))) {
+		error_line(m.id, code, err.msg);
+		fa_jr_release(&m);
+		return;
+	}
+	if (m.kind == FA_JR_REQUEST) {
+		r = calloc(1, sizeof(*r));
+		*r = (struct reply){ .done = reply_done, .id = json_incref(m.id), .era = mcp_era(&m) };
+		mcp_dispatch(s->w, &m, r);
+	} else if (m.kind == FA_JR_NOTIFICATION) {
+		mcp_dispatch(s->w, &m, NULL);
+	}
+	/* responses: fa-mcp sends no requests, so none is awaited */
+	fa_jr_release(&m);
+}
+
+/* Splits what came in into lines; a line over the limit is refused whole. */
+static void take(struct sio *s, const char *p, size_t n)
+{
+	while (n) {
+		const char *nl = memchr(p, '\n', n);
+		size_t k = nl ? (size_t)(nl - p) : n;
+
+		if (!s->skipping && fa_buf_append(&s->line, p, k)) {
+			char msg[96];
+
+			snprintf(msg, sizeof(msg), "message over %zu bytes", s->a->max_message);
+			error_line(NULL, FA_JR_INVALID_REQUEST, msg);
+			fa_buf_reset(&s->line);
+			s->skipping = true;
+		}
+		if (!nl)
+			return;
+		if (!s->skipping)
+			handle_line(s, s->line.data ? s->line.data : "", s->line.len);
+		fa_buf_reset(&s->line);
+		s->skipping = false;
+		p += k + 1;
+		n -= k + 1;
+	}
+}
+
+static void on_stdin(struct fa_io *io, uint32_t ev)
+{
+	struct sio *s = io->ctx;
+	char chunk[65536];
+	ssize_t n;
+
+	while ((n = read(STDIN_FILENO, chunk, sizeof(chunk))) > 0)
+		take(s, chunk, (size_t)n);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		if (s->line.len && !s->skipping)
+			handle_line(s, s->line.data, s->line.len);     /* a last line without newline */
+		fa_loop_del(s->w->loop, &s->in);
+		s->eof = true;
+	}
+}
+
+/* stdin that epoll cannot watch (a regular file): read it as it comes. */
+static void read_blocking(struct sio *s, struct fa_loop *loop)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	while (!stop_sig && (n = read(STDIN_FILENO, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		take(s, chunk, (size_t)n);
+		while (!stop_sig && s->w->inflight > 0)
+			fa_loop_run_once(loop, 100);
+	}
+	if (s->line.len && !s->skipping)
+		handle_line(s, s->line.data, s->line.len);
+	s->eof = true;
+}
+
+int mcp_stdio(struct app *a)
+{
+	struct fa_error err = { 0 };
+	struct fa_loop *loop = fa_loop_new(&err);
+	struct sio s = { .a = a };
+	struct sigaction sa = { .sa_handler = on_signal };
+	int rc = 0;
+
+	if (!loop) {
+		fprintf(stderr, "fa-mcp: %s\n", err.msg);
+		return FA_EWORK;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	fa_buf_init(&s.line, a->max_message);
+	s.w = worker_new(a, loop);
+	s.in = (struct fa_io){ .fd = STDIN_FILENO, .cb = on_stdin, .ctx = &s };
+	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
+	if (fa_loop_add(loop, &s.in, FA_IN) != FA_OK) {
+		fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) & ~O_NONBLOCK);
+		read_blocking(&s, loop);
+	}
+	while (!stop_sig && (!s.eof || s.w->inflight > 0))
+		if (fa_loop_run_once(loop, -1) < 0 && errno != EINTR)
+			break;
+	if (stop_sig)
+		rc = FA_EINTR;
+	worker_free(s.w);
+	fa_buf_release(&s.line);
+	fa_loop_free(loop);
+	return rc;
+}

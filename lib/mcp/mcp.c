@@ -1,0 +1,342 @@
+#include "mcp/mcp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "mcp/jsonrpc.h"
+
+const char *const fa_mcp_versions[] = {
+	FA_MCP_STATELESS_VERSION, FA_MCP_SESSION_VERSION, "2025-06-18", "2025-03-26", NULL
+};
+
+bool fa_mcp_version_known(const char *v)
+{
+	for (int i = 0; v && fa_mcp_versions[i]; i++)
+		if (!strcmp(v, fa_mcp_versions[i]))
+			return true;
+	return false;
+}
+
+const char *fa_mcp_negotiate(const char *asked)
+{
+	if (fa_mcp_version_known(asked) && strcmp(asked, FA_MCP_STATELESS_VERSION))
+		return asked;
+	return FA_MCP_SESSION_VERSION;
+}
+
+/* ---- tools ---- */
+
+/* The JSON Schema of one value of type t (not an array). */
+static json_t *scalar_schema(enum fa_qtype t)
+{
+	switch (t) {
+	case FA_QTYPE_INT:
+	case FA_QTYPE_BIGINT:
+		return json_pack("{s:s}", "type", "integer");
+	case FA_QTYPE_NUMERIC:
+		/* a string keeps every digit that a JSON number would round */
+		return json_pack("{s:[s,s]}", "type", "number", "string");
+	case FA_QTYPE_FLOAT:
+		return json_pack("{s:s}", "type", "number");
+	case FA_QTYPE_BOOL:
+		return json_pack("{s:s}", "type", "boolean");
+	case FA_QTYPE_DATE:
+		return json_pack("{s:s,s:s}", "type", "string", "format", "date");
+	case FA_QTYPE_TIMESTAMPTZ:
+		return json_pack("{s:s,s:s}", "type", "string", "format", "date-time");
+	case FA_QTYPE_UUID:
+		return json_pack("{s:s,s:s}", "type", "string", "format", "uuid");
+	case FA_QTYPE_JSON:
+	case FA_QTYPE_JSONB:
+		return json_object();           /* any JSON value */
+	case FA_QTYPE_TEXT:
+	default:
+		return json_pack("{s:s}", "type", "string");
+	}
+}
+
+/* The default as JSON: a number or boolean when the type and text allow. */
+static json_t *default_json(const struct fa_qparam *p)
+{
+	json_t *v;
+
+	if (!p->def)
+		return json_null();
+	if (!p->array && p->type != FA_QTYPE_TEXT && p->type != FA_QTYPE_NUMERIC &&
+	    (v = json_loads(p->def, JSON_DECODE_ANY, NULL))) {
+		if (json_is_number(v) || json_is_boolean(v))
+			return v;
+		json_decref(v);
+	}
+	return json_string(p->def);
+}
+
+static json_t *param_schema(const struct fa_qparam *p)
+{
+	json_t *s = scalar_schema(p->type);
+
+	if (s && p->array)
+		s = json_pack("{s:s,s:o}", "type", "array", "items", s);
+	if (!s)
+		return NULL;
+	if (p->description && p->description[0])
+		json_object_set_new(s, "description", json_string(p->description));
+	if (p->optional)
+		json_object_set_new(s, "default", default_json(p));
+	return s;
+}
+
+static json_t *output_schema(enum fa_returns r)
+{
+	if (r == FA_RETURNS_ONE)
+		return json_pack("{s:s}", "type", "object");
+	return json_pack("{s:s,s:{s:{s:s,s:{s:s}}},s:[s]}", "type", "object", "properties", "rows",
+			 "type", "array", "items", "type", "object", "required", "rows");
+}
+
+json_t *fa_mcp_tool(const struct fa_query *q)
+{
+	json_t *props = json_object(), *req = json_array(), *tool;
+
+	for (int i = 0; props && req && i < q->nparams; i++) {
+		const struct fa_qparam *p = &q->params[i];
+
+		json_object_set_new(props, p->name, param_schema(p));
+		if (!p->optional)
+			json_array_append_new(req, json_string(p->name));
+	}
+	tool = json_pack("{s:s,s:s,s:{s:s,s:o,s:o,s:b}}", "name", q->name,
+			 "description", q->tool && q->tool[0] ? q->tool : q->description,
+			 "inputSchema", "type", "object", "properties", props, "required", req,
+			 "additionalProperties", 0);
+	if (!tool)
+		return NULL;
+	json_object_set_new(tool, "outputSchema", output_schema(q->returns));
+	json_object_set_new(tool, "annotations",
+			    json_pack("{s:b,s:b,s:b,s:b}", "readOnlyHint", q->read_only,
+				      "destructiveHint", q->destructive,
+				      "idempotentHint", q->read_only, "openWorldHint", 0));
+	return tool;
+}
+
+/* ---- arguments ---- */
+
+/* One element of an array literal, quoted as array_in reads it. */
+static enum fa_err put_element(struct fa_buf *b, const char *s)
+{
+	enum fa_err rc = fa_buf_putc(b, '"');
+
+	for (; !rc && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			rc = fa_buf_putc(b, '\\');
+		if (!rc)
+			rc = fa_buf_putc(b, *s);
+	}
+	return rc ? rc : fa_buf_putc(b, '"');
+}
+
+static char *scalar_text(const json_t *v, bool as_json);
+
+/* A JSON array as a PostgreSQL array literal: {1,2}, {"a b",NULL}, {{1},{2}}. */
+static enum fa_err put_array(struct fa_buf *b, const json_t *a, bool as_json, const char *name,
+			     struct fa_error *err)
+{
+	size_t i;
+	json_t *v;
+	enum fa_err rc = fa_buf_putc(b, '{');
+
+	json_array_foreach(a, i, v) {
+		char *s;
+
+		if (!rc && i)
+			rc = fa_buf_putc(b, ',');
+		if (rc)
+			return rc;
+		if (json_is_array(v) && !as_json) {
+			rc = put_array(b, v, as_json, name, err);
+			continue;
+		}
+		if (json_is_null(v)) {
+			rc = fa_buf_puts(b, "NULL");
+			continue;
+		}
+		if (!(s = scalar_text(v, as_json)))
+			return fa_error_set(err, FA_EINPUT, "argument '%s': element %zu is an object", name, i);
+		rc = put_element(b, s);
+		free(s);
+	}
+	return rc ? rc : fa_buf_putc(b, '}');
+}
+
+/* A scalar's text: strings as they are, numbers and booleans as written. */
+static char *scalar_text(const json_t *v, bool as_json)
+{
+	if (as_json)
+		return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	if (json_is_number(v) || json_is_boolean(v))
+		return json_dumps(v, JSON_ENCODE_ANY);
+	return NULL;
+}
+
+/* One argument into the text PostgreSQL reads; NULL with err on failure. */
+static char *arg_text(const struct fa_qparam *p, const json_t *v, struct fa_error *err)
+{
+	bool as_json = p->type == FA_QTYPE_JSON || p->type == FA_QTYPE_JSONB;
+	struct fa_buf b;
+	char *s;
+
+	if (p->array) {
+		if (!json_is_array(v)) {
+			fa_error_set(err, FA_EINPUT, "argument '%s': want an array", p->name);
+			return NULL;
+		}
+		fa_buf_init(&b, 0);
+		if (put_array(&b, v, as_json, p->name, err)) {
+			if (!err->msg[0])
+				fa_error_set(err, FA_ENOMEM, "out of memory");
+			fa_buf_release(&b);
+			return NULL;
+		}
+		return fa_buf_detach(&b, NULL);
+	}
+	if (!(s = scalar_text(v, as_json)))
+		fa_error_set(err, FA_EINPUT, "argument '%s': want %s, not %s", p->name,
+			     fa_pgtext_type_name(p->type), json_is_array(v) ? "an array" : "an object");
+	return s;
+}
+
+enum fa_err fa_mcp_args(const struct fa_query *q, const json_t *args, char **values,
+			struct fa_error *err)
+{
+	const char *key;
+	json_t *v;
+
+	fa_error_clear(err);
+	if (args && !json_is_object(args))
+		return fa_error_set(err, FA_EINPUT, "\"arguments\" must be an object");
+	json_object_foreach((json_t *)args, key, v) {
+		bool known = false;
+
+		for (int i = 0; i < q->nparams && !known; i++)
+			known = !strcmp(q->params[i].name, key);
+		if (!known)
+			return fa_error_set(err, FA_EINPUT, "unknown argument '%s'", key);
+	}
+	for (int i = 0; i < q->nparams; i++) {
+		const struct fa_qparam *p = &q->params[i];
+
+		v = args ? json_object_get(args, p->name) : NULL;
+		if (!v || json_is_null(v)) {
+			if (!p->optional && !v)
+				return fa_error_set(err, FA_EINPUT, "missing argument '%s' (%s%s)", p->name,
+						    fa_pgtext_type_name(p->type), p->array ? "[]" : "");
+			if (!v && p->def && !(values[i] = strdup(p->def)))
+				return fa_error_set(err, FA_ENOMEM, "out of memory");
+			continue;
+		}
+		if (!(values[i] = arg_text(p, v, err)))
+			return err->code ? err->code : fa_error_set(err, FA_ENOMEM, "out of memory");
+		if (fa_qparam_check(p, values[i], strlen(values[i]), err))
+			return FA_EINPUT;
+	}
+	return FA_OK;
+}
+
+/* ---- results ---- */
+
+/*
+ * Appends JSON text as one line: fmt separates rows with newlines, and a
+ * raw newline can only be white space (inside strings it is escaped), so
+ * dropping them keeps the value and the stdio framing.
+ */
+static enum fa_err put_one_line(struct fa_buf *out, const char *s, size_t n)
+{
+	enum fa_err rc = FA_OK;
+
+	while (n && !rc) {
+		const char *nl = memchr(s, '\n', n);
+		size_t k = nl ? (size_t)(nl - s) : n;
+
+		rc = fa_buf_append(out, s, k);
+		k += nl != NULL;
+		s += k;
+		n -= k;
+	}
+	return rc;
+}
+
+/* The first element of a JSON array text, without its brackets; 0 when empty. */
+static size_t first_row(const char *rows, size_t len, const char **row)
+{
+	size_t a = 0, b = len;
+
+	while (a < b && rows[a] != '[')
+		a++;
+	while (b > a && rows[b - 1] != ']')
+		b--;
+	if (b <= a + 1)
+		return 0;
+	a++;
+	b--;
+	while (a < b && strchr(" \n\r\t", rows[a]))
+		a++;
+	while (b > a && strchr(" \n\r\t", rows[b - 1]))
+		b--;
+	*row = rows + a;
+	return b - a;
+}
+
+enum fa_err fa_mcp_put_rows(struct fa_buf *out, enum fa_returns returns, const char *rows,
+			    size_t len)
+{
+	const char *row = NULL;
+	size_t n;
+	enum fa_err rc;
+
+	while (len && strchr(" \n\r\t", rows[len - 1]))
+		len--;
+	if (returns == FA_RETURNS_ONE) {
+		if (!(n = first_row(rows, len, &row)))
+			return fa_mcp_put_tool_error(out, "not found: the query returned no row", NULL);
+		rc = fa_buf_puts(out, "{\"content\":[{\"type\":\"text\",\"text\":");
+		if (!rc)
+			rc = fa_json_put_string(out, row, n);
+		if (!rc)
+			rc = fa_buf_puts(out, "}],\"structuredContent\":");
+		if (!rc)
+			rc = put_one_line(out, row, n);
+		return rc ? rc : fa_buf_puts(out, ",\"isError\":false}");
+	}
+	if (!len)
+		rows = "[]", len = 2;
+	rc = fa_buf_puts(out, "{\"content\":[{\"type\":\"text\",\"text\":");
+	if (!rc)
+		rc = fa_json_put_string(out, rows, len);
+	if (!rc)
+		rc = fa_buf_puts(out, "}],\"structuredContent\":{\"rows\":");
+	if (!rc)
+		rc = put_one_line(out, rows, len);
+	return rc ? rc : fa_buf_puts(out, "},\"isError\":false}");
+}
+
+enum fa_err fa_mcp_put_tool_error(struct fa_buf *out, const char *message, const char *sqlstate)
+{
+	const char *m = message ? message : "the statement failed";
+	enum fa_err rc = fa_buf_puts(out, "{\"content\":[{\"type\":\"text\",\"text\":");
+
+	if (!rc)
+		rc = fa_json_put_string(out, m, strlen(m));
+	if (!rc)
+		rc = fa_buf_puts(out, "}]");
+	if (!rc && sqlstate) {
+		rc = fa_buf_puts(out, ",\"structuredContent\":{\"sqlstate\":");
+		if (!rc)
+			rc = fa_json_put_string(out, sqlstate, strlen(sqlstate));
+		if (!rc)
+			rc = fa_buf_putc(out, '}');
+	}
+	return rc ? rc : fa_buf_puts(out, ",\"isError\":true}");
+}

@@ -1,0 +1,78 @@
+/*
+ * mcp: Model Context Protocol messages for SQL files, without I/O.
+ *
+ * The versions fa-mcp speaks and how one is chosen, a query of a SQL file
+ * as an MCP tool (its JSON Schema from the "-- param:" lines, its
+ * annotations from the statement's words), tools/call arguments into the
+ * text values the statement binds, and the result of a call from the rows
+ * that fmt wrote as JSON.  Transports (stdio, Streamable HTTP) live with
+ * the tool; they hand messages here and write what comes back.
+ *
+ * jansson values returned are new references the caller owns.
+ */
+#ifndef FA_MCP_H
+#define FA_MCP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "pg/sqlfile.h"
+
+/* The protocol versions spoken, newest first; NULL-terminated. */
+extern const char *const fa_mcp_versions[];
+
+/* The newest version with sessions (initialize), and the stateless one. */
+#define FA_MCP_SESSION_VERSION "2025-11-25"
+#define FA_MCP_STATELESS_VERSION "2026-07-28"
+
+/* True when v (may be NULL) is one of fa_mcp_versions. */
+bool fa_mcp_version_known(const char *v);
+
+/*
+ * The version to answer an initialize that asked for asked (may be NULL):
+ * asked itself when it is a version with sessions that fa-mcp speaks,
+ * else FA_MCP_SESSION_VERSION, as the lifecycle's negotiation says.
+ */
+const char *fa_mcp_negotiate(const char *asked);
+
+/*
+ * The Tool object of query q: name, title, description, inputSchema (one
+ * property per parameter, required unless it has a default),
+ * outputSchema, and annotations (readOnlyHint, destructiveHint,
+ * idempotentHint, openWorldHint).  NULL when memory runs out.
+ */
+json_t *fa_mcp_tool(const struct fa_query *q);
+
+/*
+ * The arguments object of a tools/call into values[i] for q->params[i]:
+ * PostgreSQL's text form (arrays as {...} literals, json as its text),
+ * NULL for SQL NULL or an absent optional parameter (values[i] then takes
+ * the default).  Each value is checked against its declared type.
+ * FA_EINPUT with a message naming the argument ("argument 'id': ...",
+ * "missing argument 'id' (int)", "unknown argument 'x'"): the caller
+ * answers -32602.  The caller frees each values[i] with free().
+ */
+enum fa_err fa_mcp_args(const struct fa_query *q, const json_t *args, char **values,
+			struct fa_error *err);
+
+/*
+ * Appends the result object of a call whose rows are the JSON text
+ * rows[0..len) (an array, as fmt's json writes it): the rows as text
+ * content, and as structuredContent {"rows": [...]} (many), the row
+ * itself (one), or {"rows": []} with "done" (none).  A "one" call with no
+ * row is an error result saying so.
+ */
+enum fa_err fa_mcp_put_rows(struct fa_buf *out, enum fa_returns returns, const char *rows,
+			    size_t len);
+
+/*
+ * Appends the result object of a call that failed in the database: a
+ * tool error (isError) with the message, and the SQLSTATE in
+ * structuredContent when there is one.  A tool error, not a protocol
+ * error: the model reads it and may try again.
+ */
+enum fa_err fa_mcp_put_tool_error(struct fa_buf *out, const char *message, const char *sqlstate);
+
+#endif
