@@ -89,12 +89,15 @@ $(BUILD)/unit/%: tests/unit/%.c $(LIBFA) $(FLAGS_STAMP)
 deps:
 	@scripts/deps
 
+# The sub-makes of check and demo compile on every core.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 # make check: deps, a sanitizer build in build/san, every bats file.
 # bats prints TAP; the last line counts it.
 SAN_DIR := build/san
 # The build is a sub-make, so its pkg-config flags see what deps installed.
 check: deps
-	@$(MAKE) --no-print-directory BUILD=$(SAN_DIR)/obj BINDIR=$(SAN_DIR)/bin \
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(SAN_DIR)/obj BINDIR=$(SAN_DIR)/bin \
 		SANITIZE=address,undefined OPT=-O1 all
 	@FA_BIN=$(CURDIR)/$(SAN_DIR)/bin FA_UNIT=$(CURDIR)/$(SAN_DIR)/obj/unit \
 		scripts/run-tests tests
@@ -105,7 +108,7 @@ test: all
 
 # deps first, then a sub-make: its pkg-config flags see what deps installed.
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@scripts/demo
 
 bench: all
