@@ -71,14 +71,10 @@ static int usage_error(const char *msg)
 
 static int number(const char *opt, const char *arg, long min, long max, long *out)
 {
-	char *end, msg[160];
+	struct fa_error err = { 0 };
 
-	errno = 0;
-	*out = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || *out < min || *out > max) {
-		snprintf(msg, sizeof(msg), "--%s takes a number from %ld to %ld, not '%s'", opt, min, max, arg);
-		return usage_error(msg);
-	}
+	if (fa_opt_int(opt, arg, min, max, out, &err))
+		return usage_error(err.msg);
 	return -1;
 }
 
