@@ -37,13 +37,20 @@ static const struct {
 
 enum key {
 	KEY_NAME, KEY_ROUTE, KEY_TOOL, KEY_PARAM, KEY_RETURNS, KEY_TIMEOUT,
-	KEY_LIMIT, KEY_LISTEN, KEY_CACHE, NKEYS
+	KEY_LIMIT, KEY_LISTEN, KEY_CACHE, KEY_RESOURCE, KEY_PROMPT, KEY_ARG,
+	KEY_CONTENT, NKEYS
 };
 
 static const char *const key_names[NKEYS] = {
 	"name", "route", "tool", "param", "returns", "timeout", "limit",
-	"listen", "cache",
+	"listen", "cache", "resource", "prompt", "arg", "content",
 };
+
+/* Keys that may be given more than once. */
+static bool repeatable(enum key k)
+{
+	return k == KEY_PARAM || k == KEY_ARG || k == KEY_CONTENT;
+}
 
 /* A header being gathered, then the statement it annotates. */
 struct block {
@@ -203,6 +210,15 @@ static void query_release(struct fa_query *q)
 	free(q->description);
 	free(q->sql);
 	free(q->listen);
+	free(q->resource);
+	free(q->mime);
+	free(q->prompt);
+	for (i = 0; i < q->ncontent; i++) {
+		free(q->content[i].column);
+		free(q->content[i].mime);
+		free(q->content[i].uri);
+	}
+	free(q->content);
 	for (i = 0; i < q->nparams; i++) {
 		free(q->params[i].name);
 		free(q->params[i].def);
@@ -507,10 +523,68 @@ static int key_tool(struct parser *p, struct block *b, const char *v, int line)
 	return (b->q.tool = dup_s(p, v)) ? 0 : -1;
 }
 
+/* URI [MIME]: the statement's first row is the resource's content. */
+static int key_resource(struct parser *p, struct block *b, const char *v, int line)
+{
+	size_t n = strcspn(v, " \t");
+	const char *mime = skip_blanks(v + n);
+
+	if (n == 0 || !memchr(v, ':', n))
+		return fail(p, line, "bad resource '%s': give a URI such as "
+			    "shop://items/{id}, then a MIME type if not text/plain", v);
+	if (!(b->q.resource = dup_n(p, v, n)))
+		return -1;
+	return (b->q.mime = dup_s(p, *mime ? mime : "text/plain")) ? 0 : -1;
+}
+
+static int key_prompt(struct parser *p, struct block *b, const char *v, int line)
+{
+	return (b->q.prompt = dup_s(p, v)) ? 0 : -1;
+}
+
+/* NAME [DESCRIPTION]: a prompt's argument, a text parameter it needs. */
+static int key_arg(struct parser *p, struct block *b, const char *v, int line)
+{
+	size_t n = strcspn(v, " \t");
+	char *decl = malloc(strlen(v) + 8);
+	int rc;
+
+	if (!decl)
+		return nomem(p);
+	sprintf(decl, "%.*s text %s", (int)n, v, skip_blanks(v + n));
+	rc = key_param(p, b, decl, line);
+	free(decl);
+	return rc;
+}
+
+/* COLUMN MIME [URI]: that column of each row as an image, audio or resource block. */
+static int key_content(struct parser *p, struct block *b, const char *v, int line)
+{
+	struct fa_query *q = &b->q;
+	struct fa_qcontent *c, *grown;
+	size_t n = strcspn(v, " \t"), m;
+	const char *mime = skip_blanks(v + n), *uri;
+
+	m = strcspn(mime, " \t");
+	uri = skip_blanks(mime + m);
+	if (n == 0 || m == 0 || !memchr(mime, '/', m))
+		return fail(p, line, "bad content '%s': write COLUMN MIME [URI], as "
+			    "in 'img image/png'", v);
+	if (!(grown = realloc(q->content, ((size_t)q->ncontent + 1) * sizeof(*grown))))
+		return nomem(p);
+	q->content = grown;
+	c = &q->content[q->ncontent++];
+	*c = (struct fa_qcontent){ .line = line };
+	if (!(c->column = dup_n(p, v, n)) || !(c->mime = dup_n(p, mime, m)))
+		return -1;
+	return *uri && !(c->uri = dup_s(p, uri)) ? -1 : 0;
+}
+
 static int (*const key_parsers[NKEYS])(struct parser *, struct block *,
 				       const char *, int) = {
 	key_name, key_route, key_tool, key_param, key_returns, key_timeout,
-	key_limit, key_listen, key_cache,
+	key_limit, key_listen, key_cache, key_resource, key_prompt, key_arg,
+	key_content,
 };
 
 /* ---- comment lines ----------------------------------------------------- */
@@ -566,7 +640,7 @@ static int comment_line(struct parser *p, const char *t, size_t n)
 		return fail(p, p->lineno, "unknown key '%.*s:' (a description line "
 			    "may not start with a lower-case word and a colon)",
 			    (int)klen, s);
-	if (b->key_line[i] && i != KEY_PARAM)
+	if (b->key_line[i] && !repeatable(i))
 		return fail(p, p->lineno, "'%s:' given twice (first at line %d)",
 			    key_names[i], b->key_line[i]);
 	b->keys = true;
@@ -603,6 +677,33 @@ static int resolve_route(struct parser *p, struct block *b)
 }
 
 /* The checks between keys, once the whole header is known. */
+/*
+ * A resource URI's {name} parts are its parameters, and it has no other:
+ * a client reading the URI can give nothing else.  Each part must be a
+ * declared parameter.
+ */
+static int resource_params(struct parser *p, struct block *b)
+{
+	const struct fa_query *q = &b->q;
+	int used = 0;
+
+	for (const char *u = q->resource; (u = strchr(u, '{')); ) {
+		size_t n = strcspn(++u, "}");
+		int i = find_param(q, u, n);
+
+		if (!u[n] || i < 0)
+			return fail(p, b->key_line[KEY_RESOURCE], "resource '%s': {%.*s} %s",
+				    q->resource, (int)n, u, u[n] ? "is not a declared parameter" :
+				    "is not closed");
+		used++;
+		u += n;
+	}
+	if (used < q->nparams)
+		return fail(p, b->key_line[KEY_RESOURCE], "resource '%s': every parameter "
+			    "must be a {part} of its URI", q->resource);
+	return 0;
+}
+
 static int check_keys(struct parser *p, struct block *b)
 {
 	struct fa_query *q = &b->q;
@@ -627,6 +728,12 @@ static int check_keys(struct parser *p, struct block *b)
 			    "stream only");
 	if (q->cache_s >= 0 && q->method_bit != FA_METHOD_GET)
 		return fail(p, at[KEY_CACHE], "cache applies to GET routes only");
+	if (q->listen && (q->resource || q->prompt))
+		return fail(p, at[KEY_LISTEN], "a listen route cannot be a resource or a prompt");
+	if (q->ncontent && !q->tool)
+		return fail(p, at[KEY_CONTENT], "content applies to tools (add '-- tool:')");
+	if (q->resource && resource_params(p, b) < 0)
+		return -1;
 	return resolve_route(p, b);
 }
 

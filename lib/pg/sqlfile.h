@@ -71,6 +71,14 @@ struct fa_qseg {
 	int param;
 };
 
+/* A "-- content:" line: a column of a tool's rows as a content block. */
+struct fa_qcontent {
+	char *column;
+	char *mime;             /* image/... and audio/... make those blocks */
+	char *uri;              /* set: an embedded resource with this URI */
+	int line;
+};
+
 struct fa_query {
 	char *name;             /* unique in the set, [a-z0-9_]{1,63} */
 	const char *method;     /* "GET"...; NULL when not a route */
@@ -98,6 +106,11 @@ struct fa_query {
 	/* It has UPDATE, DELETE, MERGE, TRUNCATE or DROP: it may change or remove rows. */
 	bool destructive;
 	char *listen;           /* NOTIFY channel streamed as SSE, or NULL */
+	char *resource;         /* MCP resource URI ({name}: a template), or NULL */
+	char *mime;             /* the resource's MIME type (text/plain unless given) */
+	char *prompt;           /* MCP prompt description, or NULL: not a prompt */
+	struct fa_qcontent *content;    /* "-- content:" lines, in order */
+	int ncontent;
 	int cache_s;            /* -1: no caching; 0: ETag only; else max-age */
 	const char *file;       /* the name given to add, the set's copy */
 	int line;               /* the line of its "-- name:" */

@@ -506,6 +506,42 @@ static void test_limit(void)
 	CHECK(q && !q->limit_in_sql);
 }
 
+/* resource, prompt, arg and content: the keys fa-mcp reads. */
+static void test_mcp_keys(void)
+{
+	const struct fa_query *q;
+
+	q = LOAD_ONE("-- name: item_doc\n-- resource: shop://items/{id} application/json\n"
+		     "-- param: id int\nSELECT row_to_json(i) FROM items i WHERE id = :id",
+		     "SELECT row_to_json(i) FROM items i WHERE id = $1");
+	CHECK(q && !strcmp(q->resource, "shop://items/{id}") && !strcmp(q->mime, "application/json"));
+	q = LOAD_ONE("-- name: r\n-- resource: test://static-text\nSELECT 'x'", "SELECT 'x'");
+	CHECK(q && !strcmp(q->mime, "text/plain"));
+	q = LOAD_ONE("-- name: greet\n-- prompt: Say hello\n-- arg: who  Whom to greet\n"
+		     "SELECT 'user' AS role, 'Hello ' || :who AS content",
+		     "SELECT 'user' AS role, 'Hello ' || $1 AS content");
+	CHECK(q && !strcmp(q->prompt, "Say hello") && q->nparams == 1);
+	CHECK(q && q->params[0].type == FA_QTYPE_TEXT && !q->params[0].optional);
+	CHECK(q && !strcmp(q->params[0].description, "Whom to greet"));
+	q = LOAD_ONE("-- name: pic\n-- tool:\n-- content: img image/png\n"
+		     "-- content: doc text/plain test://doc\nSELECT 1 AS img, 2 AS doc",
+		     "SELECT 1 AS img, 2 AS doc");
+	CHECK(q && q->ncontent == 2 && !strcmp(q->content[0].column, "img") &&
+	      !strcmp(q->content[0].mime, "image/png") && !q->content[0].uri &&
+	      !strcmp(q->content[1].uri, "test://doc"));
+	LOAD_FAILS("-- name: r\n-- resource: shop://items/{id}\nSELECT 1",
+		   "t.sql:2: resource 'shop://items/{id}': {id} is not a declared parameter");
+	LOAD_FAILS("-- name: r\n-- resource: shop://items\n-- param: id int\nSELECT :id",
+		   "t.sql:2: resource 'shop://items': every parameter must be a {part} of its URI");
+	LOAD_FAILS("-- name: r\n-- resource: items\nSELECT 1",
+		   "t.sql:2: bad resource 'items': give a URI such as shop://items/{id}, then a "
+		   "MIME type if not text/plain");
+	LOAD_FAILS("-- name: r\n-- content: img\nSELECT 1",
+		   "t.sql:2: bad content 'img': write COLUMN MIME [URI], as in 'img image/png'");
+	LOAD_FAILS("-- name: r\n-- content: img image/png\nSELECT 1",
+		   "t.sql:2: content applies to tools (add '-- tool:')");
+}
+
 /* read_only and destructive, from the statement's words outside quotes. */
 static void test_kinds(void)
 {
@@ -600,6 +636,7 @@ int main(int argc, char **argv)
 	test_values();
 	test_limit();
 	test_kinds();
+	test_mcp_keys();
 	test_examples(argc > 1 ? argv[1] : "examples/routes");
 	fa_sqlfile_set_release(&set);
 	return check_report("test_sqlfile");
