@@ -97,6 +97,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SAN_DIR := build/san
 # The build is a sub-make, so its pkg-config flags see what deps installed.
 check: deps
+	@scripts/npm-deps
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(SAN_DIR)/obj BINDIR=$(SAN_DIR)/bin \
 		SANITIZE=address,undefined OPT=-O1 all
 	@FA_BIN=$(CURDIR)/$(SAN_DIR)/bin FA_UNIT=$(CURDIR)/$(SAN_DIR)/obj/unit \
