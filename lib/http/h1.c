@@ -111,6 +111,7 @@ void fa_h1_limits_init(struct fa_h1_limits *lim)
 struct ctx {
 	int *status;
 	struct fa_error *err;
+	int line;               /* of the head, counted by fields() */
 };
 
 static int fail(struct ctx *x, int status, const char *msg)
@@ -353,6 +354,7 @@ static int fields(struct ctx *x, const char *b, size_t *pos, size_t win,
 	const char *lf;
 
 	for (;;) {
+		x->line++;
 		if (p == win)
 			return 0;
 		if (b[p] == '\r') {
@@ -541,7 +543,7 @@ int fa_h1_parse_request(const char *buf, size_t len,
 			struct fa_h1_request *req, int *status,
 			struct fa_error *err)
 {
-	struct ctx x = { status, err };
+	struct ctx x = { .status = status, .err = err };
 	struct fa_h1_limits def;
 	size_t max_head, win, pos = 0;
 	int cap, rc;
@@ -587,6 +589,184 @@ more:
 	if (len >= max_head)
 		return fail(&x, 431, "request header section too large");
 	return 0;
+}
+
+const struct fa_h1_header *fa_h1_find(const struct fa_h1_header *h, int n,
+				      const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (fa_h1_header_eq(&h[i], name))
+			return &h[i];
+	return NULL;
+}
+
+/*
+ * "HTTP/1.x SP 3DIGIT [ SP reason ] CRLF" at the front of b[0..win): 1 with
+ * *pos after it, 0 when the window ends first, -1 on error.
+ */
+static int status_line(struct ctx *x, const char *b, size_t *pos, size_t win,
+		       struct fa_h1_response_head *res)
+{
+	static const char start[] = "HTTP/#.# ###";
+	size_t k, i;
+	char c;
+
+	for (k = 0; start[k]; k++) {
+		if (k == win)
+			return 0;
+		c = b[k];
+		if (start[k] == '#' ? c >= '0' && c <= '9' : c == start[k])
+			continue;
+		return fail(x, 0, k <= 8 ? "invalid HTTP version"
+					 : "invalid status code");
+	}
+	if (b[5] != '1')
+		return fail(x, 0, "HTTP version not supported");
+	res->minor = b[7] == '0' ? 0 : 1;
+	res->status = (b[9] - '0') * 100 + (b[10] - '0') * 10 + b[11] - '0';
+	if (res->status < 100 || res->status > 599)
+		return fail(x, 0, "status code out of range");
+	i = k;
+	if (i < win && b[i] == ' ')
+		i++;
+	else if (i < win && b[i] != '\r' && b[i] != '\n')
+		return fail(x, 0, "invalid status code");
+	res->reason = b + i;
+	while (i < win && is(b[i], C_FIELD))
+		i++;
+	if (i == win)
+		return 0;
+	if (b[i] == '\n')
+		return fail(x, 0, "bare LF in status line");
+	if (b[i] != '\r')
+		return fail(x, 0, "invalid character in reason phrase");
+	if (i + 1 == win)
+		return 0;
+	if (b[i + 1] != '\n')
+		return fail(x, 0, "bare CR in status line");
+	res->reason_len = (size_t)(b + i - res->reason);
+	*pos = i + 2;
+	return 1;
+}
+
+/* Sums up one field line of a response into hi: framing and Connection. */
+static int response_field(struct ctx *x, const struct fa_h1_header *h,
+			  struct fa_h1_response_head *res,
+			  struct head_info *hi)
+{
+	const char *p = h->value, *end = p + h->value_len, *e;
+	size_t n;
+
+	if (fa_h1_header_eq(h, "Content-Length")) {
+		if (++hi->lengths > 1)
+			return fail(x, 0, "more than one Content-Length field");
+		return content_length(x, h, &res->content_length);
+	}
+	if (fa_h1_header_eq(h, "Transfer-Encoding")) {
+		hi->te = true;
+		while (list_next(&p, end, &e, &n)) {
+			if (!token_ok(e, n))
+				hi->te_bad = true;
+			if (hi->chunked_last)
+				hi->chunked_early = true;
+			hi->chunked_last = ieq(e, n, "chunked");
+			hi->codings++;
+		}
+	} else if (fa_h1_header_eq(h, "Connection")) {
+		while (list_next(&p, end, &e, &n)) {
+			hi->close |= ieq(e, n, "close");
+			hi->keep |= ieq(e, n, "keep-alive");
+		}
+	}
+	return 0;
+}
+
+/* How the body of a complete response head is framed (RFC 9112 6.3). */
+static int response_framing(struct ctx *x, struct fa_h1_response_head *res,
+			    bool head_request)
+{
+	struct head_info hi;
+	int i;
+
+	memset(&hi, 0, sizeof(hi));
+	for (i = 0; i < res->nheaders; i++)
+		if (response_field(x, &res->headers[i], res, &hi) < 0)
+			return -1;
+	if (hi.te) {
+		if (res->minor == 0)
+			return fail(x, 0, "Transfer-Encoding in HTTP/1.0");
+		if (hi.lengths)
+			return fail(x, 0, "both Content-Length and "
+				    "Transfer-Encoding");
+		if (hi.te_bad)
+			return fail(x, 0, "invalid Transfer-Encoding");
+		if (hi.chunked_early)
+			return fail(x, 0, "chunked is not the final "
+				    "transfer coding");
+		if (!hi.chunked_last || hi.codings > 1)
+			return fail(x, 0, "transfer coding not supported");
+		res->chunked = true;
+	}
+	res->keep_alive = !hi.close && (res->minor == 1 || hi.keep);
+	if (head_request || res->status < 200 || res->status == 204 ||
+	    res->status == 304) {
+		res->no_body = true;
+		res->chunked = false;
+		res->content_length = -1;
+	} else if (!res->chunked && res->content_length < 0) {
+		res->until_close = true;
+		res->keep_alive = false;
+	}
+	return 0;
+}
+
+/* Prefixes err's message with the line it is about, when there is one. */
+static int where(struct ctx *x)
+{
+	char msg[sizeof(x->err->msg)];
+
+	if (x->err && x->line > 0) {
+		memcpy(msg, x->err->msg, sizeof(msg));
+		fa_error_set(x->err, FA_EINPUT, "line %d: %s", x->line, msg);
+	}
+	return -1;
+}
+
+int fa_h1_parse_response(const char *buf, size_t len, size_t max_head,
+			 bool head_request, struct fa_h1_header *hdr_space,
+			 int hdr_cap, struct fa_h1_response_head *res,
+			 struct fa_error *err)
+{
+	struct ctx x = { .err = err, .line = 1 };
+	size_t win, pos = 0;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	res->headers = hdr_space;
+	res->content_length = -1;
+	if (max_head == 0)
+		max_head = FA_H1_MAX_HEAD;
+	if (max_head > INT_MAX)
+		max_head = INT_MAX;
+	win = len < max_head ? len : max_head;
+	rc = status_line(&x, buf, &pos, win, res);
+	if (rc > 0)
+		rc = fields(&x, buf, &pos, win, hdr_space,
+			    hdr_space && hdr_cap > 0 ? hdr_cap : 0,
+			    &res->nheaders, false);
+	if (rc < 0)
+		return where(&x);
+	if (rc == 0) {
+		if (len >= max_head)
+			return fail(&x, 0, "response head too large");
+		return 0;
+	}
+	res->head_len = pos;
+	if (response_framing(&x, res, head_request) < 0)
+		return -1;
+	return (int)pos;
 }
 
 enum { CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILERS, CH_DONE, CH_FAILED };
@@ -737,7 +917,7 @@ enum fa_err fa_h1_chunked_decode(struct fa_h1_chunked *c, const char *in,
 				 size_t n, struct fa_buf *out, size_t *used,
 				 int *status, struct fa_error *err)
 {
-	struct ctx x = { status, err };
+	struct ctx x = { .status = status, .err = err };
 	size_t pos = 0;
 	int rc;
 

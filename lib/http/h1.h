@@ -1,6 +1,7 @@
 /*
- * h1: a strict HTTP/1.1 request parser and response writer (RFC 9112,
- * RFC 9110).  It does no I/O and allocates nothing.
+ * h1: a strict HTTP/1.1 request parser and response writer, and the
+ * response-head parser of the client (RFC 9112, RFC 9110).  It does no I/O
+ * and allocates nothing.
  *
  * fa-serve appends what it reads from a socket to a buffer and asks the
  * parser for the request head at its front:
@@ -161,6 +162,57 @@ void fa_h1_chunked_init(struct fa_h1_chunked *c, int64_t max_body,
 enum fa_err fa_h1_chunked_decode(struct fa_h1_chunked *c, const char *in,
 				 size_t n, struct fa_buf *out, size_t *used,
 				 int *status, struct fa_error *err);
+
+/*
+ * A response head as the client reads it (fa_h1_parse_response).  Exactly
+ * one of no_body, content_length >= 0, chunked and until_close says how
+ * the body that follows the head is framed.
+ */
+struct fa_h1_response_head {
+	int status;             /* 100..599 */
+	int minor;              /* HTTP/1.minor: 0 or 1 (1.2 to 1.9 are 1) */
+	const char *reason;     /* the reason phrase, may be empty */
+	size_t reason_len;
+	struct fa_h1_header *headers;   /* hdr_space, in order received */
+	int nheaders;
+	int64_t content_length; /* body bytes; -1 when framed otherwise */
+	bool chunked;           /* Transfer-Encoding: chunked */
+	bool until_close;       /* no framing field: the body ends when the
+				   connection does */
+	bool no_body;           /* 1xx, 204, 304, or the answer to HEAD */
+	bool keep_alive;        /* the connection may carry another request:
+				   1.1 unless "close", 1.0 with "keep-alive",
+				   never with until_close */
+	size_t head_len;        /* bytes of the head, CRLFCRLF included */
+};
+
+/*
+ * Parses the response head at the front of buf[0..len) into res, its field
+ * lines into hdr_space[0..hdr_cap); head_request says the request was HEAD
+ * (whose answer has no body).  Returns the head length when the head is
+ * complete, 0 when more bytes are needed, -1 with err (FA_EINPUT, "line 3:
+ * bare LF in field section") when it is malformed or longer than max_head
+ * (0: FA_H1_MAX_HEAD).  A 1xx head (100 Continue, 103 Early Hints) is
+ * returned like any other, with no_body: the caller drops its head_len
+ * bytes and parses again for the final answer.
+ *
+ * As strict as the request parser: CRLF line ends only, no obs-fold, no
+ * whitespace before a colon, exactly "HTTP/1.x SP 3DIGIT", the status in
+ * 100..599, the reason phrase of HTAB, SP, VCHAR and obs-text (the SP
+ * before an empty reason may be missing, as many servers write it); one
+ * Content-Length of digits; Transfer-Encoding exactly "chunked", not with
+ * Content-Length and not in HTTP/1.0.  Framing fields are checked even
+ * when the status or the method means no body.  Errors are found in byte
+ * order, so a prefix needs more bytes or fails the same way.
+ */
+int fa_h1_parse_response(const char *buf, size_t len, size_t max_head,
+			 bool head_request, struct fa_h1_header *hdr_space,
+			 int hdr_cap, struct fa_h1_response_head *res,
+			 struct fa_error *err);
+
+/* The first of h[0..n) named name (case-insensitive), or NULL. */
+const struct fa_h1_header *fa_h1_find(const struct fa_h1_header *h, int n,
+				      const char *name);
 
 /* content_length values that are not lengths. */
 #define FA_H1_CHUNKED (-1)      /* Transfer-Encoding: chunked */

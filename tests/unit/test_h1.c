@@ -1,6 +1,6 @@
 /*
  * Unit tests for lib/http/h1: the HTTP/1.1 request parser, the chunked decoder,
- * the response writer and the URL helpers.
+ * the response writer, the URL helpers and the client's response parser.
  *
  * Parser checks render the result as one line ("M=GET P=/ V=1 KA ...",
  * "E400 <reason>" or "MORE") and compare it.  Every input is also parsed
@@ -1546,6 +1546,445 @@ static void test_throughput(void)
 	       sizeof(in) - 1, n / s / 1e6, n * (double)(sizeof(in) - 1) / s / 1e6);
 }
 
+/* ---- response head parser (the client's side) ---- */
+
+static void render_res(struct fa_buf *out, int rc, const struct fa_error *err,
+		       const struct fa_h1_response_head *r)
+{
+	int i;
+
+	fa_buf_reset(out);
+	if (rc < 0) {
+		fa_buf_printf(out, "E %s", err->msg);
+		return;
+	}
+	if (rc == 0) {
+		fa_buf_puts(out, "MORE");
+		return;
+	}
+	fa_buf_printf(out, "S=%d V=%d R=", r->status, r->minor);
+	put_shown(out, r->reason, r->reason_len);
+	if (r->content_length >= 0)
+		fa_buf_printf(out, " CL=%" PRId64, r->content_length);
+	if (r->chunked)
+		fa_buf_puts(out, " TE");
+	if (r->until_close)
+		fa_buf_puts(out, " UC");
+	if (r->no_body)
+		fa_buf_puts(out, " NB");
+	if (r->keep_alive)
+		fa_buf_puts(out, " KA");
+	for (i = 0; i < r->nheaders; i++) {
+		fa_buf_puts(out, " [");
+		put_shown(out, r->headers[i].name, r->headers[i].name_len);
+		fa_buf_puts(out, ":");
+		put_shown(out, r->headers[i].value, r->headers[i].value_len);
+		fa_buf_puts(out, "]");
+	}
+}
+
+struct res_opts {
+	size_t max_head;
+	bool head;
+	int cap;
+};
+
+/* Parses in[0..n) (an exact copy: ASan sees overreads) into out; checks
+   the invariants every result keeps. */
+static int parse_res_into(const struct res_opts *o, const char *in, size_t n,
+			  struct fa_buf *out, const char *file, int line)
+{
+	struct fa_h1_response_head res;
+	struct fa_error err = { FA_OK, "" };
+	char *copy = malloc(n ? n : 1);
+	int rc, i, framings;
+
+	memcpy(copy, in, n);
+	rc = fa_h1_parse_response(copy, n, o->max_head, o->head, hdr, o->cap,
+				  &res, &err);
+	render_res(out, rc, &err, &res);
+	if (rc > 0) {
+		framings = res.no_body + res.chunked + res.until_close +
+			   (res.content_length >= 0);
+		check(file, line, framings == 1, "exactly one framing");
+		check(file, line, (size_t)rc == res.head_len && res.head_len <= n &&
+		      memcmp(copy + rc - 4, "\r\n\r\n", 4) == 0, "head length");
+		check(file, line, !(res.until_close && res.keep_alive),
+		      "a close-delimited body is not kept alive");
+		for (i = 0; i < res.nheaders; i++)
+			check(file, line, res.headers[i].name >= copy &&
+			      res.headers[i].value + res.headers[i].value_len <=
+			      copy + rc, "field inside the head");
+	}
+	if (rc < 0)
+		check(file, line, rc == -1 && err.code == FA_EINPUT, "error code");
+	free(copy);
+	return rc;
+}
+
+/* The whole result, every prefix (more, or the same), and the head with a
+   body and a next response behind it (the same). */
+static void check_res(const struct res_opts *o, const char *in, size_t n,
+		      const char *expect, const char *file, int line)
+{
+	struct fa_buf more;
+	char what[64];
+	size_t k;
+	int rc, prc;
+
+	rc = parse_res_into(o, in, n, &got, file, line);
+	check_str(file, line, got.data, expect, "whole");
+	if (rc > 0)
+		check(file, line, (size_t)rc == n, "the whole input is the head");
+	for (k = 0; k < n; k++) {
+		prc = parse_res_into(o, in, k, &tmp, file, line);
+		if (prc == 0)
+			continue;
+		snprintf(what, sizeof(what), "prefix of %zu bytes", k);
+		check_str(file, line, tmp.data, got.data, what);
+	}
+	if (rc != 0) {
+		fa_buf_init(&more, 0);
+		fa_buf_append(&more, in, n);
+		fa_buf_puts(&more, "body\r\nHTTP/1.1 200 OK\r\n\r\n");
+		check(file, line, parse_res_into(o, more.data, more.len, &tmp,
+						 file, line) == rc, "followed");
+		check_str(file, line, tmp.data, got.data, "followed");
+		fa_buf_release(&more);
+	}
+}
+
+static const struct res_opts res_def = { 0, false, FA_H1_MAX_HEADERS };
+static const struct res_opts res_head = { 0, true, FA_H1_MAX_HEADERS };
+
+#define CHECK_RES(in, expect) \
+	check_res(&res_def, (in), sizeof(in) - 1, (expect), __FILE__, __LINE__)
+#define CHECK_RES_O(o, in, expect) \
+	check_res((o), (in), sizeof(in) - 1, (expect), __FILE__, __LINE__)
+
+static void test_response_valid(void)
+{
+	CHECK_RES("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+		  "S=200 V=1 R=OK CL=5 KA [Content-Length:5]");
+	CHECK_RES("HTTP/1.1 200 OK\r\ntransfer-encoding:  Chunked \r\n\r\n",
+		  "S=200 V=1 R=OK TE KA [transfer-encoding:Chunked]");
+	CHECK_RES("HTTP/1.1 200 OK\r\n\r\n", "S=200 V=1 R=OK UC");
+	CHECK_RES("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n",
+		  "S=200 V=1 R=OK UC [Connection:keep-alive]");
+	CHECK_RES("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+		  "S=200 V=0 R=OK CL=0 [Content-Length:0]");
+	CHECK_RES("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n"
+		  "Content-Length: 1\r\n\r\n",
+		  "S=200 V=0 R=OK CL=1 KA [Connection:Keep-Alive] "
+		  "[Content-Length:1]");
+	CHECK_RES("HTTP/1.1 200 OK\r\nConnection: foo, close\r\n"
+		  "Content-Length: 1\r\n\r\n",
+		  "S=200 V=1 R=OK CL=1 [Connection:foo, close] "
+		  "[Content-Length:1]");
+	CHECK_RES("HTTP/1.9 404 Not  Found \r\nContent-Length: 007\r\n\r\n",
+		  "S=404 V=1 R=Not  Found  CL=7 KA [Content-Length:007]");
+	/* no reason phrase, with and without its SP */
+	CHECK_RES("HTTP/1.1 200 \r\nContent-Length: 1\r\n\r\n",
+		  "S=200 V=1 R= CL=1 KA [Content-Length:1]");
+	CHECK_RES("HTTP/1.1 200\r\nContent-Length: 1\r\n\r\n",
+		  "S=200 V=1 R= CL=1 KA [Content-Length:1]");
+	CHECK_RES("HTTP/1.1 599 \xe9t\xe9\t!\r\n\r\n",
+		  "S=599 V=1 R=\\xe9t\\xe9\\x09! UC");
+	/* no body whatever the fields say */
+	CHECK_RES("HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n",
+		  "S=204 V=1 R=No Content NB KA [Content-Length:3]");
+	CHECK_RES("HTTP/1.1 304 Not Modified\r\n"
+		  "Transfer-Encoding: chunked\r\n\r\n",
+		  "S=304 V=1 R=Not Modified NB KA "
+		  "[Transfer-Encoding:chunked]");
+	CHECK_RES("HTTP/1.1 100 Continue\r\n\r\n",
+		  "S=100 V=1 R=Continue NB KA");
+	CHECK_RES("HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n"
+		  "\r\n", "S=103 V=1 R=Early Hints NB KA "
+		  "[Link:</a>; rel=preload]");
+	CHECK_RES_O(&res_head, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n",
+		    "S=200 V=1 R=OK NB KA [Content-Length:100]");
+	CHECK_RES_O(&res_head, "HTTP/1.0 200 OK\r\n\r\n", "S=200 V=0 R=OK NB");
+	CHECK_RES("HTTP/1.1 200 OK\r\nX-Empty:\r\nX-Tab:\tv\t\r\n"
+		  "Content-Length: 0\r\n\r\n",
+		  "S=200 V=1 R=OK CL=0 KA [X-Empty:] [X-Tab:v] "
+		  "[Content-Length:0]");
+	CHECK_RES("HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615"
+		  "\r\n\r\n", "E Content-Length too large");
+	CHECK_RES("HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775807"
+		  "\r\n\r\n", "S=200 V=1 R=OK CL=9223372036854775807 KA "
+		  "[Content-Length:9223372036854775807]");
+}
+
+static void test_response_errors(void)
+{
+	struct res_opts o = res_def;
+
+	CHECK_RES("HTTP/2 200 OK\r\n\r\n", "E line 1: invalid HTTP version");
+	CHECK_RES("HTTP/2.0 200 OK\r\n\r\n",
+		  "E line 1: HTTP version not supported");
+	CHECK_RES("HTTP/0.9 200 OK\r\n\r\n",
+		  "E line 1: HTTP version not supported");
+	CHECK_RES("http/1.1 200 OK\r\n\r\n", "E line 1: invalid HTTP version");
+	CHECK_RES("\r\nHTTP/1.1 200 OK\r\n\r\n",
+		  "E line 1: invalid HTTP version");
+	CHECK_RES("HTTP/1.1  200 OK\r\n\r\n", "E line 1: invalid status code");
+	CHECK_RES("HTTP/1.1 20 OK\r\n\r\n", "E line 1: invalid status code");
+	CHECK_RES("HTTP/1.1 2000 OK\r\n\r\n", "E line 1: invalid status code");
+	CHECK_RES("HTTP/1.1 099 Low\r\n\r\n",
+		  "E line 1: status code out of range");
+	CHECK_RES("HTTP/1.1 600 High\r\n\r\n",
+		  "E line 1: status code out of range");
+	CHECK_RES("HTTP/1.1 200 OK\n\r\n", "E line 1: bare LF in status line");
+	CHECK_RES("HTTP/1.1 200\n\r\n", "E line 1: bare LF in status line");
+	CHECK_RES("HTTP/1.1 200 OK\rX\r\n", "E line 1: bare CR in status line");
+	CHECK_RES("HTTP/1.1 200 O\x01K\r\n\r\n",
+		  "E line 1: invalid character in reason phrase");
+	CHECK_RES("HTTP/1.1 200 OK\r\nA: b\r\nContent-Length: 5\n\r\n",
+		  "E line 3: bare LF in field section");
+	CHECK_RES("HTTP/1.1 200 OK\r\nA: b\r\n folded\r\n\r\n",
+		  "E line 3: field line starts with whitespace (obs-fold)");
+	CHECK_RES("HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
+		  "E line 2: whitespace before a colon");
+	CHECK_RES("HTTP/1.1 200 OK\r\nX: a\x00z\r\n\r\n",
+		  "E line 2: invalid character in field value");
+	CHECK_RES("HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
+		  "E line 2: field line without a colon");
+	CHECK_RES("HTTP/1.1 200 OK\r\n\rX", "E line 2: bare CR in field section");
+	CHECK_RES("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n"
+		  "Content-Length: 1\r\n\r\n",
+		  "E more than one Content-Length field");
+	CHECK_RES("HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\n\r\n",
+		  "E invalid Content-Length");
+	CHECK_RES("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+		  "E invalid Content-Length");
+	CHECK_RES("HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n",
+		  "E invalid Content-Length");
+	CHECK_RES("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n"
+		  "Transfer-Encoding: chunked\r\n\r\n",
+		  "E both Content-Length and Transfer-Encoding");
+	CHECK_RES("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+		  "E transfer coding not supported");
+	CHECK_RES("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+		  "E transfer coding not supported");
+	CHECK_RES("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+		  "E chunked is not the final transfer coding");
+	CHECK_RES("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+		  "Transfer-Encoding: chunked\r\n\r\n",
+		  "E chunked is not the final transfer coding");
+	CHECK_RES("HTTP/1.1 200 OK\r\nTransfer-Encoding: \"chunked\"\r\n\r\n",
+		  "E invalid Transfer-Encoding");
+	CHECK_RES("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+		  "E Transfer-Encoding in HTTP/1.0");
+	/* framing is checked even when there is no body */
+	CHECK_RES_O(&res_head, "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+		    "E invalid Content-Length");
+	CHECK_RES("HTTP/1.1 204 OK\r\nContent-Length: 1\r\n"
+		  "Transfer-Encoding: chunked\r\n\r\n",
+		  "E both Content-Length and Transfer-Encoding");
+	/* limits */
+	o.max_head = 34;
+	CHECK_RES_O(&o, "HTTP/1.1 200 OK\r\nX: 0123456789\r\n\r\n",
+		    "S=200 V=1 R=OK UC [X:0123456789]");
+	CHECK_RES_O(&o, "HTTP/1.1 200 OK\r\nX: 01234567890\r\n\r\n",
+		    "E response head too large");
+	o.max_head = 0;
+	o.cap = 2;
+	CHECK_RES_O(&o, "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\n\r\n",
+		    "S=200 V=1 R=OK UC [A:1] [B:2]");
+	CHECK_RES_O(&o, "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
+		    "E line 4: too many header fields");
+	CHECK(fa_h1_parse_response("HTTP/1.1 200 OK\r\n\r\n", 19, 0, false,
+				   NULL, 0, &(struct fa_h1_response_head){ 0 },
+				   NULL) == 19);
+}
+
+static void test_response_find(void)
+{
+	static const char in[] = "HTTP/1.1 200 OK\r\ncontent-type: a\r\n"
+				 "Content-Type: b\r\nContent-Length: 0\r\n\r\n";
+	struct fa_h1_response_head r;
+	const struct fa_h1_header *h;
+
+	CHECK(fa_h1_parse_response(in, sizeof(in) - 1, 0, false, hdr, 8, &r,
+				   NULL) == (int)sizeof(in) - 1);
+	h = fa_h1_find(r.headers, r.nheaders, "Content-TYPE");
+	CHECK(h && h->value_len == 1 && h->value[0] == 'a');
+	CHECK(fa_h1_find(r.headers, r.nheaders, "Content-Typ") == NULL);
+	CHECK(fa_h1_find(r.headers, 0, "content-type") == NULL);
+}
+
+/* A random response: interim 1xx heads, then a final one whose body is
+   framed by Content-Length or chunked (or none); what it should read as. */
+struct gen_res {
+	int status, interim;
+	int framing;            /* 0 none (204/304), 1 length, 2 chunked */
+	size_t body_len;
+	char body[400];
+};
+
+static void gen_response(struct gen_res *g, struct fa_buf *out)
+{
+	static const int st[] = { 200, 201, 204, 304, 400, 404, 500, 503 };
+	size_t k, step;
+	int i;
+
+	memset(g, 0, sizeof(*g));
+	g->interim = (int)rnd_below(3);
+	for (i = 0; i < g->interim; i++)
+		fa_buf_printf(out, "HTTP/1.1 1%02u Info\r\nX-I: %d\r\n\r\n",
+			      rnd_below(4), i);
+	g->status = st[rnd_below(8)];
+	g->framing = g->status == 204 || g->status == 304 ? 0
+						     : 1 + (int)rnd_below(2);
+	if (g->framing)
+		g->body_len = rnd_below(sizeof(g->body));
+	for (k = 0; k < g->body_len; k++)
+		g->body[k] = (char)rnd_below(256);
+	fa_buf_printf(out, "HTTP/1.1 %d %s\r\nX-A: %u\r\n", g->status,
+		      fa_h1_reason(g->status), rnd_below(1000));
+	if (g->framing == 1)
+		fa_buf_printf(out, "Content-Length: %zu\r\n\r\n", g->body_len);
+	else if (g->framing == 2)
+		fa_buf_puts(out, "Transfer-Encoding: chunked\r\n\r\n");
+	else
+		fa_buf_puts(out, "\r\n");
+	if (g->framing == 1)
+		fa_buf_append(out, g->body, g->body_len);
+	if (g->framing == 2) {
+		step = 1 + rnd_below(100);
+		for (k = 0; k < g->body_len; k += step)
+			fa_h1_chunk(out, g->body + k, g->body_len - k < step ?
+				    g->body_len - k : step);
+		fa_buf_puts(out, rnd_below(2) ? "0\r\n\r\n"
+					      : "0\r\nX-T: 1\r\n\r\n");
+	}
+}
+
+/* What a client reading one response at a time does with the bytes it
+   has: 1 when the response at the front is whole (its body in body),
+   0 for more.  *used: the bytes the response took. */
+struct res_reader {
+	int stage;              /* 0 head, 1 length body, 2 chunked body */
+	struct fa_h1_response_head res;
+	struct fa_h1_chunked ch;
+	int64_t left;
+	int status;
+};
+
+static int read_res(struct res_reader *rr, struct fa_buf *in,
+		    struct fa_buf *body, struct fa_error *err)
+{
+	size_t used, k;
+	int rc, st;
+
+	for (;;) {
+		if (rr->stage == 0) {
+			rc = fa_h1_parse_response(in->data, in->len, 0, false,
+						  hdr, FA_H1_MAX_HEADERS,
+						  &rr->res, err);
+			if (rc <= 0)
+				return rc;
+			rr->status = rr->res.status;
+			fa_buf_consume(in, (size_t)rc);
+			if (rr->res.no_body && rr->res.status < 200)
+				continue;
+			if (rr->res.no_body)
+				return 1;
+			rr->stage = rr->res.chunked ? 2 : 1;
+			rr->left = rr->res.content_length;
+			fa_h1_chunked_init(&rr->ch, -1, NULL, 0);
+		}
+		if (rr->stage == 1) {
+			k = (size_t)rr->left < in->len ? (size_t)rr->left
+						       : in->len;
+			fa_buf_append(body, in->data, k);
+			fa_buf_consume(in, k);
+			rr->left -= (int64_t)k;
+			return rr->left == 0 ? 1 : 0;
+		}
+		if (fa_h1_chunked_decode(&rr->ch, in->data, in->len, body,
+					 &used, &st, err) != FA_OK)
+			return -1;
+		fa_buf_consume(in, used);
+		return rr->ch.done ? 1 : 0;
+	}
+}
+
+/* Random responses in one stream, fed in random pieces: each reads back
+   with its status and body, interim heads skipped. */
+static void test_response_stream(void)
+{
+	struct gen_res g[5];
+	struct fa_buf stream, in, body;
+	struct res_reader rr;
+	struct fa_error err;
+	size_t fed, piece;
+	int round, n, i, rc, bad = 0;
+
+	fa_buf_init(&stream, 0);
+	fa_buf_init(&in, 0);
+	fa_buf_init(&body, 0);
+	for (round = 0; round < 300 && !bad; round++) {
+		fa_buf_reset(&stream);
+		fa_buf_reset(&in);
+		n = 1 + (int)rnd_below(5);
+		for (i = 0; i < n; i++)
+			gen_response(&g[i], &stream);
+		memset(&rr, 0, sizeof(rr));
+		fa_buf_reset(&body);
+		i = 0;
+		for (fed = 0; fed < stream.len && !bad;) {
+			piece = 1 + rnd_below(rnd_below(2) ? 8 : 200);
+			if (piece > stream.len - fed)
+				piece = stream.len - fed;
+			fa_buf_append(&in, stream.data + fed, piece);
+			fed += piece;
+			while ((rc = read_res(&rr, &in, &body, &err)) > 0) {
+				bad |= i >= n || rr.status != g[i].status ||
+				       body.len != g[i].body_len ||
+				       memcmp(body.data ? body.data : "", g[i].body,
+					      body.len) != 0;
+				i++;
+				memset(&rr, 0, sizeof(rr));
+				fa_buf_reset(&body);
+			}
+			if (rc < 0) {
+				CHECK(0, "round %d: %s", round, err.msg);
+				bad = 1;
+			}
+		}
+		CHECK(!bad && i == n && in.len == 0,
+		      "round %d: %d of %d responses read", round, i, n);
+		bad |= i != n;
+	}
+	fa_buf_release(&stream);
+	fa_buf_release(&in);
+	fa_buf_release(&body);
+}
+
+/* Random byte mutations of a valid head keep the prefix rule. */
+static void test_response_mutations(void)
+{
+	static const char base[] = "HTTP/1.1 200 OK\r\nContent-Type: text/"
+				   "event-stream\r\nTransfer-Encoding: chunked"
+				   "\r\nConnection: keep-alive\r\n\r\n";
+	static const char alphabet[] = "\r\n :\t\x00\x7f\x80HTTP/1.0 2chunked,";
+	char m[sizeof(base)];
+	int round, k;
+
+	for (round = 0; round < 400; round++) {
+		memcpy(m, base, sizeof(base));
+		for (k = (int)rnd_below(4); k >= 0; k--)
+			m[rnd_below(sizeof(base) - 1)] =
+				alphabet[rnd_below(sizeof(alphabet) - 1)];
+		parse_res_into(&res_def, m, sizeof(base) - 1, &want, __FILE__,
+			       __LINE__);
+		check_res(&res_def, m, sizeof(base) - 1, want.data, __FILE__,
+			  __LINE__);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed = rnd_seed("test_h1", argc, argv);
@@ -1570,6 +2009,11 @@ int main(int argc, char **argv)
 	test_url();
 	test_pipeline();
 	test_mutations();
+	test_response_valid();
+	test_response_errors();
+	test_response_find();
+	test_response_stream();
+	test_response_mutations();
 	test_throughput();
 	fa_buf_release(&got);
 	fa_buf_release(&want);
