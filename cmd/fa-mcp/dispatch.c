@@ -15,6 +15,9 @@
 #define META_CAPS "io.modelcontextprotocol/clientCapabilities"
 #define LIST_TTL_MS 60000
 
+static void drop_result(struct fa_pgq *pq, PGresult *res);
+static void ignore_done(struct fa_pgq *pq, enum fa_err rc, const char *msg);
+
 struct fa_sqlfile_set *app_files(struct app *a)
 {
 	return __atomic_load_n(&a->files, __ATOMIC_ACQUIRE);
@@ -57,7 +60,7 @@ static json_t *server_info(void)
 }
 
 /* A result object answered; modern results say they are complete. */
-static void answer_result(struct reply *r, json_t *result)
+void mcp_answer(struct reply *r, json_t *result)
 {
 	struct fa_buf b;
 
@@ -74,7 +77,7 @@ static void answer_result(struct reply *r, json_t *result)
 }
 
 /* A list result that may be cached (2026): for ttlMs, by anyone. */
-static json_t *cacheable(struct reply *r, json_t *result)
+json_t *mcp_cacheable(struct reply *r, json_t *result)
 {
 	if (r->era == ERA_MODERN) {
 		json_object_set_new(result, "ttlMs", json_integer(LIST_TTL_MS));
@@ -85,7 +88,8 @@ static json_t *cacheable(struct reply *r, json_t *result)
 
 static json_t *capabilities(void)
 {
-	return json_pack("{s:{s:b}}", "tools", "listChanged", 0);
+	return json_pack("{s:{s:b},s:{s:b},s:{s:b,s:b}}", "tools", "listChanged", 0,
+			 "prompts", "listChanged", 0, "resources", "listChanged", 0, "subscribe", 0);
 }
 
 static void initialize(struct reply *r, const struct fa_jr_msg *m)
@@ -96,7 +100,7 @@ static void initialize(struct reply *r, const struct fa_jr_msg *m)
 		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, "initialize: \"protocolVersion\" is required", NULL);
 		return;
 	}
-	answer_result(r, json_pack("{s:s,s:o,s:o,s:s}", "protocolVersion", fa_mcp_negotiate(asked),
+	mcp_answer(r, json_pack("{s:s,s:o,s:o,s:s}", "protocolVersion", fa_mcp_negotiate(asked),
 				   "capabilities", capabilities(), "serverInfo", server_info(),
 				   "instructions", "Each tool runs one SQL statement of fa-mcp's files "
 				   "against PostgreSQL; its rows come back as structuredContent.rows."));
@@ -108,7 +112,7 @@ static void discover(struct reply *r)
 
 	for (int i = 0; fa_mcp_versions[i]; i++)
 		json_array_append_new(versions, json_string(fa_mcp_versions[i]));
-	answer_result(r, cacheable(r, json_pack("{s:o,s:o}", "supportedVersions", versions,
+	mcp_answer(r, mcp_cacheable(r, json_pack("{s:o,s:o}", "supportedVersions", versions,
 						"capabilities", capabilities())));
 }
 
@@ -132,7 +136,29 @@ static void tools_list(struct worker *w, struct reply *r, const struct fa_jr_msg
 	for (size_t i = 0; i < set->nqueries; i++)
 		if (is_tool(w->app, &set->queries[i]))
 			json_array_append_new(tools, fa_mcp_tool(&set->queries[i]));
-	answer_result(r, cacheable(r, json_pack("{s:o}", "tools", tools)));
+	mcp_answer(r, mcp_cacheable(r, json_pack("{s:o}", "tools", tools)));
+}
+
+/* ---- running a statement ---- */
+
+enum fa_err stmt_run_init(struct stmt_run *run, const struct fa_query *q, const json_t *args,
+			  struct fa_error *err)
+{
+	*run = (struct stmt_run){ 0 };
+	run->values = calloc((size_t)q->nparams + 1, sizeof(*run->values));
+	run->types = calloc((size_t)q->nparams + 1, sizeof(*run->types));
+	if (!run->values || !run->types)
+		return fa_error_set(err, FA_ENOMEM, "out of memory");
+	return fa_mcp_args(q, args, run->values, err);
+}
+
+void stmt_run_release(struct stmt_run *run, const struct fa_query *q)
+{
+	for (int i = 0; run->values && i < q->nparams; i++)
+		free(run->values[i]);
+	free(run->values);
+	free(run->types);
+	*run = (struct stmt_run){ 0 };
 }
 
 /* ---- tools/call ---- */
@@ -141,10 +167,7 @@ struct call {
 	struct worker *w;
 	struct reply *r;
 	const struct fa_query *q;
-	struct fa_pgq setq, pgq;
-	char setsql[200];
-	char **values;
-	Oid *types;
+	struct stmt_run run;
 	struct fa_fmt fmt;
 	struct fa_buf rows;
 	long nrows;
@@ -155,10 +178,7 @@ struct call {
 
 static void call_free(struct call *c)
 {
-	for (int i = 0; c->values && i < c->q->nparams; i++)
-		free(c->values[i]);
-	free(c->values);
-	free(c->types);
+	stmt_run_release(&c->run, c->q);
 	fa_fmt_release(&c->fmt);
 	fa_buf_release(&c->rows);
 	fa_buf_release(&c->err);
@@ -234,21 +254,46 @@ static void ignore_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 {
 }
 
-/* SET LOCAL for the call's implicit transaction: read-only, timeout. */
-static bool settings(struct call *c, bool read_only)
+/* SET LOCAL for the statement's implicit transaction: read-only, timeout. */
+static bool settings(struct stmt_run *run, const struct fa_query *q, bool read_only)
 {
 	int n = 0;
 
-	if (!read_only && c->q->timeout_ms <= 0)
+	if (!read_only && q->timeout_ms <= 0)
 		return false;
-	n = snprintf(c->setsql, sizeof(c->setsql), "SELECT 1");
+	n = snprintf(run->setsql, sizeof(run->setsql), "SELECT 1");
 	if (read_only)
-		n += snprintf(c->setsql + n, sizeof(c->setsql) - (size_t)n,
+		n += snprintf(run->setsql + n, sizeof(run->setsql) - (size_t)n,
 			      ", pg_catalog.set_config('transaction_read_only', 'on', true)");
-	if (c->q->timeout_ms > 0)
-		snprintf(c->setsql + n, sizeof(c->setsql) - (size_t)n,
-			 ", pg_catalog.set_config('statement_timeout', '%d', true)", c->q->timeout_ms);
+	if (q->timeout_ms > 0)
+		snprintf(run->setsql + n, sizeof(run->setsql) - (size_t)n,
+			 ", pg_catalog.set_config('statement_timeout', '%d', true)", q->timeout_ms);
 	return true;
+}
+
+void mcp_submit(struct worker *w, const struct fa_query *q, struct stmt_run *run, bool read_only)
+{
+	struct fa_pgq *batch[2];
+
+	for (int i = 0; i < q->nparams; i++)
+		run->types[i] = q->params[i].oid;
+	run->pgq.sql = q->sql;
+	run->pgq.nparams = q->nparams;
+	run->pgq.params = (const char *const *)run->values;
+	run->pgq.types = run->types;
+	run->pgq.prepare = true;
+	run->pgq.retry_safe = q->read_only;
+	w->inflight++;
+	if (settings(run, q, read_only || q->read_only || w->app->read_only)) {
+		run->setq = (struct fa_pgq){ .sql = run->setsql, .on_result = drop_result,
+					     .on_done = ignore_done, .retry_safe = true };
+		batch[0] = &run->setq;
+		batch[1] = &run->pgq;
+		fa_pool_submit(w->pool, batch, 2);
+		return;
+	}
+	batch[0] = &run->pgq;
+	fa_pool_submit(w->pool, batch, 1);
 }
 
 static void tools_call(struct worker *w, struct reply *r, const struct fa_jr_msg *m)
@@ -256,7 +301,6 @@ static void tools_call(struct worker *w, struct reply *r, const struct fa_jr_msg
 	const char *name = json_string_value(json_object_get(m->params, "name"));
 	const struct fa_query *q = name ? fa_sqlfile_find(app_files(w->app), name) : NULL;
 	struct fa_error err = { 0 };
-	struct fa_pgq *batch[2];
 	struct fa_fmt_opts o;
 	struct call *c;
 
@@ -273,39 +317,27 @@ static void tools_call(struct worker *w, struct reply *r, const struct fa_jr_msg
 		mcp_fail(r, 200, FA_JR_INTERNAL_ERROR, "no database pool", NULL);
 		return;
 	}
+	if (q->ncontent) {
+		mcp_tool_blocks(w, r, q, json_object_get(m->params, "arguments"));
+		return;
+	}
 	c = calloc(1, sizeof(*c));
 	c->w = w;
 	c->r = r;
 	c->q = q;
-	c->values = calloc((size_t)q->nparams + 1, sizeof(*c->values));
-	c->types = calloc((size_t)q->nparams + 1, sizeof(*c->types));
 	fa_buf_init(&c->rows, 0);
 	fa_buf_init(&c->err, 0);
-	if (fa_mcp_args(q, json_object_get(m->params, "arguments"), c->values, &err)) {
+	if (stmt_run_init(&c->run, q, json_object_get(m->params, "arguments"), &err)) {
 		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, err.msg, NULL);
 		call_free(c);
 		return;
 	}
-	for (int i = 0; i < q->nparams; i++)
-		c->types[i] = q->params[i].oid;
 	fa_fmt_opts_init(&o);
 	o.kind = FA_FMT_JSON;
 	fa_fmt_init(&c->fmt, &o, &c->rows);
-	c->pgq = (struct fa_pgq){ .sql = q->sql, .nparams = q->nparams,
-				  .params = (const char *const *)c->values, .types = c->types,
-				  .single_row = true, .prepare = true, .on_result = call_result,
-				  .on_done = call_done, .ctx = c, .retry_safe = q->read_only };
-	w->inflight++;
-	if (settings(c, q->read_only || w->app->read_only)) {
-		c->setq = (struct fa_pgq){ .sql = c->setsql, .on_result = drop_result,
-					   .on_done = ignore_done, .ctx = c, .retry_safe = true };
-		batch[0] = &c->setq;
-		batch[1] = &c->pgq;
-		fa_pool_submit(w->pool, batch, 2);
-		return;
-	}
-	batch[0] = &c->pgq;
-	fa_pool_submit(w->pool, batch, 1);
+	c->run.pgq = (struct fa_pgq){ .single_row = true, .on_result = call_result,
+				      .on_done = call_done, .ctx = c };
+	mcp_submit(w, q, &c->run, false);
 }
 
 /* ---- the methods ---- */
@@ -346,7 +378,17 @@ void mcp_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r)
 	if (r->era == ERA_LEGACY && !strcmp(method, "initialize"))
 		return initialize(r, m);
 	if (r->era == ERA_LEGACY && !strcmp(method, "ping"))
-		return answer_result(r, json_object());
+		return mcp_answer(r, json_object());
+	if (!strcmp(method, "resources/list"))
+		return mcp_resources_list(w, r, false);
+	if (!strcmp(method, "resources/templates/list"))
+		return mcp_resources_list(w, r, true);
+	if (!strcmp(method, "resources/read"))
+		return mcp_resources_read(w, r, m);
+	if (!strcmp(method, "prompts/list"))
+		return mcp_prompts_list(w, r);
+	if (!strcmp(method, "prompts/get"))
+		return mcp_prompts_get(w, r, m);
 	mcp_fail(r, r->era == ERA_MODERN ? 404 : 200, FA_JR_METHOD_NOT_FOUND, "method not found", NULL);
 }
 

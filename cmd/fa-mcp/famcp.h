@@ -80,6 +80,40 @@ const char *mcp_meta_version(const struct fa_jr_msg *m);
  */
 void mcp_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r);
 
+/* A statement's run on the pool: its values, types and queries. */
+struct stmt_run {
+	char **values;
+	Oid *types;
+	struct fa_pgq setq, pgq;        /* pgq's callbacks and ctx are the caller's */
+	char setsql[200];
+};
+
+/* Values from a call's arguments (checked: FA_EINPUT names the bad one). */
+enum fa_err stmt_run_init(struct stmt_run *run, const struct fa_query *q, const json_t *args,
+			  struct fa_error *err);
+void stmt_run_release(struct stmt_run *run, const struct fa_query *q);
+
+/*
+ * Submits q's statement with run's values on w's pool, in a READ ONLY
+ * transaction when read_only (or q reads only, or --read-only) and with
+ * q's timeout.  run->pgq's on_result, on_done and ctx must be set; its
+ * on_done must decrement w->inflight.
+ */
+void mcp_submit(struct worker *w, const struct fa_query *q, struct stmt_run *run, bool read_only);
+
+/* A result answered (modern: resultType and serverInfo added); takes result. */
+void mcp_answer(struct reply *r, json_t *result);
+
+/* A list result with the 2026 caching hints (ttlMs, cacheScope). */
+json_t *mcp_cacheable(struct reply *r, json_t *result);
+
+/* content.c: resources, prompts, and tools whose columns are content blocks. */
+void mcp_resources_list(struct worker *w, struct reply *r, bool templates);
+void mcp_resources_read(struct worker *w, struct reply *r, const struct fa_jr_msg *m);
+void mcp_prompts_list(struct worker *w, struct reply *r);
+void mcp_prompts_get(struct worker *w, struct reply *r, const struct fa_jr_msg *m);
+void mcp_tool_blocks(struct worker *w, struct reply *r, const struct fa_query *q, const json_t *args);
+
 /* Sends a JSON-RPC error as r's answer (and frees r). */
 void mcp_fail(struct reply *r, int status, int code, const char *message, json_t *data);
 

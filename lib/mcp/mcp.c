@@ -112,7 +112,8 @@ json_t *fa_mcp_tool(const struct fa_query *q)
 			 "additionalProperties", 0);
 	if (!tool)
 		return NULL;
-	json_object_set_new(tool, "outputSchema", output_schema(q->returns));
+	if (!q->ncontent)       /* content blocks have no structured result */
+		json_object_set_new(tool, "outputSchema", output_schema(q->returns));
 	json_object_set_new(tool, "annotations",
 			    json_pack("{s:b,s:b,s:b,s:b}", "readOnlyHint", q->read_only,
 				      "destructiveHint", q->destructive,
@@ -339,4 +340,166 @@ enum fa_err fa_mcp_put_tool_error(struct fa_buf *out, const char *message, const
 			rc = fa_buf_putc(out, '}');
 	}
 	return rc ? rc : fa_buf_puts(out, ",\"isError\":true}");
+}
+
+/* ---- content blocks, resources ---- */
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* n bytes as base64 (RFC 4648), NUL-terminated; NULL when memory runs out. */
+static char *base64(const unsigned char *p, size_t n)
+{
+	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+			     (i + 2 < n ? p[i + 2] : 0);
+
+		*o++ = b64[v >> 18 & 63];
+		*o++ = b64[v >> 12 & 63];
+		*o++ = i + 1 < n ? b64[v >> 6 & 63] : '=';
+		*o++ = i + 2 < n ? b64[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* PostgreSQL's \x hex text of a bytea as base64; NULL when malformed. */
+static char *bytea_base64(const char *v, size_t len)
+{
+	unsigned char *raw;
+	char *out;
+	size_t n;
+
+	if (len < 2 || v[0] != '\\' || v[1] != 'x' || (len - 2) % 2)
+		return NULL;
+	n = (len - 2) / 2;
+	if (!(raw = malloc(n + 1)))
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval(v[2 + 2 * i]), lo = hexval(v[3 + 2 * i]);
+
+		if (hi < 0 || lo < 0) {
+			free(raw);
+			return NULL;
+		}
+		raw[i] = (unsigned char)(hi << 4 | lo);
+	}
+	out = base64(raw, n);
+	free(raw);
+	return out;
+}
+
+/* The value as base64: decoded from bytea hex, or taken as base64 already. */
+static char *as_base64(const char *value, size_t len, bool bytea)
+{
+	return bytea ? bytea_base64(value, len) : strndup(value, len);
+}
+
+static bool is_text_mime(const char *mime)
+{
+	return !strncmp(mime, "text/", 5) || !strcmp(mime, "application/json") ||
+	       !strcmp(mime, "application/xml");
+}
+
+json_t *fa_mcp_resource_contents(const char *uri, const char *mime, const char *value, size_t len,
+				 bool bytea)
+{
+	json_t *r;
+	char *data;
+
+	if (!bytea && is_text_mime(mime))
+		return json_pack("{s:s,s:s,s:s%}", "uri", uri, "mimeType", mime, "text", value, len);
+	if (!(data = as_base64(value, len, bytea)))
+		return NULL;
+	r = json_pack("{s:s,s:s,s:s}", "uri", uri, "mimeType", mime, "blob", data);
+	free(data);
+	return r;
+}
+
+json_t *fa_mcp_block(const char *value, size_t len, bool bytea, const char *mime, const char *uri)
+{
+	const char *type = !strncmp(mime, "image/", 6) ? "image" : !strncmp(mime, "audio/", 6) ? "audio" : NULL;
+	json_t *b;
+	char *data;
+
+	if (uri) {
+		json_t *res = fa_mcp_resource_contents(uri, mime, value, len, bytea);
+
+		return res ? json_pack("{s:s,s:o}", "type", "resource", "resource", res) : NULL;
+	}
+	if (!type)
+		return json_pack("{s:s,s:s%}", "type", "text", "text", value, len);
+	if (!(data = as_base64(value, len, bytea)))
+		return NULL;
+	b = json_pack("{s:s,s:s,s:s}", "type", type, "data", data, "mimeType", mime);
+	free(data);
+	return b;
+}
+
+/* %XX escapes decoded; a malformed one stays as it is. */
+static char *pct_decoded(const char *s, size_t n)
+{
+	char *out = malloc(n + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+
+		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
+		    (lo = hexval(s[i + 2])) >= 0) {
+			*o++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+bool fa_mcp_uri_match(const struct fa_query *q, const char *uri, char **values, struct fa_error *err)
+{
+	const char *t = q->resource, *u = uri;
+
+	fa_error_clear(err);
+	while (*t) {
+		const char *open = strchr(t, '{');
+		size_t lit = open ? (size_t)(open - t) : strlen(t), vlen, n;
+		const char *next;
+		int i;
+
+		if (strncmp(t, u, lit))
+			return false;
+		t += lit;
+		u += lit;
+		if (!open)
+			return *u == '\0';
+		n = strcspn(t + 1, "}");
+		next = t + 1 + n + 1;
+		/* a part runs to the next literal character, never over a '/' */
+		vlen = *next ? strcspn(u, (char[]){ *next, '/', '\0' }) : strcspn(u, "/");
+		for (i = 0; i < q->nparams; i++)
+			if (strlen(q->params[i].name) == n && !strncmp(q->params[i].name, t + 1, n))
+				break;
+		if (i == q->nparams || !vlen)
+			return false;
+		free(values[i]);
+		if (!(values[i] = pct_decoded(u, vlen)))
+			return false;
+		if (fa_qparam_check(&q->params[i], values[i], strlen(values[i]), err))
+			return true;    /* it matches, with a bad value: the caller says so */
+		t = next;
+		u += vlen;
+	}
+	return *u == '\0';
 }

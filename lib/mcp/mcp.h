@@ -75,4 +75,29 @@ enum fa_err fa_mcp_put_rows(struct fa_buf *out, enum fa_returns returns, const c
  */
 enum fa_err fa_mcp_put_tool_error(struct fa_buf *out, const char *message, const char *sqlstate);
 
+/*
+ * A value of a row as an MCP content block, by its declared MIME type:
+ * image/... an image, audio/... audio (data in base64), a uri given an
+ * embedded resource (text, or a blob in base64 for a binary value), else
+ * text.  bytea says the value is PostgreSQL's hex text of a bytea
+ * (\x0a1b...), to be decoded first; other binary values are taken as
+ * base64 already.  NULL when the hex is malformed or memory runs out.
+ */
+json_t *fa_mcp_block(const char *value, size_t len, bool bytea, const char *mime, const char *uri);
+
+/*
+ * A resource's contents entry: {"uri", "mimeType", "text" | "blob"} (blob
+ * for a bytea value, in base64).
+ */
+json_t *fa_mcp_resource_contents(const char *uri, const char *mime, const char *value, size_t len,
+				 bool bytea);
+
+/*
+ * Matches uri against a resource URI template of query q ("shop://items/{id}")
+ * and puts each {part}'s text into values[i] for q->params[i] (malloc'd,
+ * percent-decoded).  False when it does not match; FA_EINPUT in err when
+ * it matches but a value is not valid for its parameter's type.
+ */
+bool fa_mcp_uri_match(const struct fa_query *q, const char *uri, char **values, struct fa_error *err);
+
 #endif

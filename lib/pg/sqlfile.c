@@ -730,8 +730,9 @@ static int check_keys(struct parser *p, struct block *b)
 		return fail(p, at[KEY_CACHE], "cache applies to GET routes only");
 	if (q->listen && (q->resource || q->prompt))
 		return fail(p, at[KEY_LISTEN], "a listen route cannot be a resource or a prompt");
-	if (q->ncontent && !q->tool)
-		return fail(p, at[KEY_CONTENT], "content applies to tools (add '-- tool:')");
+	if (q->ncontent && !q->tool && !q->prompt)
+		return fail(p, at[KEY_CONTENT], "content applies to tools and prompts "
+			    "(add '-- tool:' or '-- prompt:')");
 	if (q->resource && resource_params(p, b) < 0)
 		return -1;
 	return resolve_route(p, b);

@@ -539,7 +539,7 @@ static void test_mcp_keys(void)
 	LOAD_FAILS("-- name: r\n-- content: img\nSELECT 1",
 		   "t.sql:2: bad content 'img': write COLUMN MIME [URI], as in 'img image/png'");
 	LOAD_FAILS("-- name: r\n-- content: img image/png\nSELECT 1",
-		   "t.sql:2: content applies to tools (add '-- tool:')");
+		   "t.sql:2: content applies to tools and prompts (add '-- tool:' or '-- prompt:')");
 }
 
 /* read_only and destructive, from the statement's words outside quotes. */
