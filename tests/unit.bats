@@ -94,3 +94,9 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "unit: Server-Sent Events parser (sse)" {
+	run "$FA_UNIT/test_sse"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
