@@ -1,0 +1,87 @@
+-- The fixtures of the MCP conformance suite's server scenarios
+-- (@modelcontextprotocol/conformance 0.1.16) that a SQL file can declare:
+-- tools, resources and prompts, none needing a table.  tests/fa-mcp-interop.bats
+-- serves this file with fa-mcp serve --listen and runs the whole server
+-- suite against it, with conformance-expected-failures.yaml beside it.
+-- By hand:
+--   fa-mcp serve --listen 127.0.0.1:8000 tests/npm/conformance.sql &
+--   build/npm/node_modules/.bin/conformance server --url http://127.0.0.1:8000/mcp --suite all
+
+-- tools-call-simple-text checks for a non-empty text block.  fa-mcp's is
+-- the row as JSON, {"text":"This is a simple text response for testing."},
+-- not the bare sentence of the suite's description.
+-- name: test_simple_text
+-- tool: Returns the text "This is a simple text response for testing."
+-- returns: one
+SELECT 'This is a simple text response for testing.' AS text;
+
+-- tools-call-error: a statement that fails is a result with isError true.
+-- name: test_error_handling
+-- tool: Always fails, with "This tool intentionally returns an error for testing"
+-- returns: none
+DO $$ BEGIN RAISE EXCEPTION 'This tool intentionally returns an error for testing'; END $$;
+
+-- name: test_image_content
+-- tool: Returns an image: a PNG of one red pixel
+-- content: png image/png
+SELECT decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64') AS png;
+
+-- name: test_audio_content
+-- tool: Returns audio: a WAV with no samples
+-- content: wav audio/wav
+SELECT 'UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQAAAAA=' AS wav;
+
+-- name: test_embedded_resource
+-- tool: Returns an embedded text resource
+-- content: body text/plain test://embedded-resource
+SELECT 'This is an embedded resource content.' AS body;
+
+-- name: test_multiple_content_types
+-- tool: Returns text, an image and an embedded resource
+-- content: intro text/plain
+-- content: png image/png
+-- content: res application/json test://mixed-content-resource
+SELECT 'Multiple content types test:' AS intro,
+       decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64') AS png,
+       '{"test":"data","value":123}' AS res;
+
+-- A static text resource.
+-- name: static_text
+-- resource: test://static-text
+SELECT 'This is the content of the static text resource.';
+
+-- A static binary resource: a bytea is read as a base64 blob.
+-- name: static_binary
+-- resource: test://static-binary image/png
+SELECT decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64');
+
+-- A resource template: the id comes from the URI read.
+-- name: template_data
+-- resource: test://template/{id}/data application/json
+-- param: id text  The id in the URI
+SELECT json_build_object('id', :id, 'templateTest', true, 'data', 'Data for ID: ' || :id)::text;
+
+-- name: test_simple_prompt
+-- prompt: A simple prompt without arguments
+SELECT 'user' AS role, 'This is a simple prompt for testing.' AS content;
+
+-- name: test_prompt_with_arguments
+-- prompt: A prompt with two arguments
+-- arg: arg1  First argument
+-- arg: arg2  Second argument
+SELECT 'Prompt with arguments: arg1=''' || :arg1 || ''', arg2=''' || :arg2 || '''' AS content;
+
+-- prompts-get-embedded-resource passes an argument resourceUri, which
+-- fa-sql's lower-case names cannot declare: see the expected failures.
+-- name: test_prompt_with_embedded_resource
+-- prompt: A prompt with an embedded resource, then a request about it
+-- content: res text/plain test://example-resource
+-- content: note text/plain
+SELECT 'Embedded resource content for testing.' AS res, NULL AS note
+UNION ALL
+SELECT NULL, 'Please process the embedded resource above.';
+
+-- name: test_prompt_with_image
+-- prompt: A prompt with an image
+-- content: png image/png
+SELECT decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64') AS png;
