@@ -100,3 +100,9 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "unit: HTTP/1.1 client against an in-process server (hclient)" {
+	run "$FA_UNIT/test_hclient"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}

@@ -1,0 +1,140 @@
+/*
+ * hclient: an HTTP/1.1 client over the event loop, for fa-mcp's client
+ * and proxy and for fa-bench.  Nonblocking from the connect on; the
+ * protocol parts (the response head, the SSE stream) are pure functions
+ * in h1 and sse, so they are unit-tested and fuzzed apart from sockets.
+ *
+ * One struct fa_hclient is one connection to one origin, kept alive
+ * between requests and opened again when the server closed it.  Requests
+ * on it go one at a time: fa_hclient_request() queues them, and each gets
+ * exactly one on_done.
+ *
+ *	struct fa_url u;
+ *	fa_url_parse("http://127.0.0.1:8080/mcp", &u, &err);
+ *	struct fa_hclient_opts o = { .timeout_ms = 10000 };
+ *	struct fa_hclient *c = fa_hclient_new(loop, &u, &o, &err);
+ *	struct fa_hclient_req rq = { .method = "POST", .target = u.target,
+ *		.headers = hdrs, .nheaders = 2, .body = json, .body_len = n,
+ *		.on_done = done, .ctx = me };
+ *	fa_hclient_request(c, &rq);
+ *	while (!finished) fa_loop_run_once(loop, -1);
+ *	fa_hclient_free(c);
+ *
+ * A response body arrives whole in on_done (up to max_body), or, with
+ * stream set, piece by piece in on_data as it comes (for text/event-stream
+ * answers), on_done then ending it with no body.  Content-Length,
+ * chunked, and close-delimited bodies are all read.
+ *
+ * Ownership: the caller owns each request and what it points to until its
+ * on_done; the response and its strings are valid during the callback
+ * only.  Host, Content-Length and, unless the caller gives one,
+ * User-Agent are added; the caller's headers go as given.
+ *
+ * The connection: the host is resolved with getaddrinfo(), which blocks
+ * (fine for the numeric hosts and localhost this is used with; a name
+ * that needs DNS stalls the loop meanwhile), then each address is tried
+ * in turn with a nonblocking connect and TCP_NODELAY.  After a response
+ * the connection is kept for the next request unless either side said
+ * "Connection: close", the body ran to the end of the connection, or
+ * bytes came that nobody asked for.  When the server closes a kept-alive
+ * connection as the next request goes out, that request is sent once
+ * more on a new connection, but only if not one byte of its answer came
+ * (so a server that reads a request and closes without answering sees
+ * it twice, whatever the method).
+ *
+ * Callbacks may queue requests and may call fa_hclient_free(); the
+ * memory then goes when the callback returns.  Freeing the client from
+ * some other fd's callback is not safe while an event of this client may
+ * be pending in the same fa_loop_run_once() turn: free it from a timer
+ * callback (timers run after the turn's I/O) or between turns.
+ */
+#ifndef FA_HCLIENT_H
+#define FA_HCLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/err.h"
+#include "core/loop.h"
+#include "http/h1.h"
+
+/* http://host[:port][/path][?query]; https is parsed but not spoken yet. */
+struct fa_url {
+	char scheme[8];                 /* "http" or "https" */
+	char host[256];                 /* without brackets for IPv6 */
+	int port;                       /* 80 or 443 unless given */
+	char target[4096];              /* path and query, "/" when none */
+	char authority[300];            /* for the Host header: host[:port] as written */
+};
+
+/* FA_EUSAGE with a message naming the URL when it is not one of the above:
+   another scheme, user@ information, a '#' fragment, a bad host or port,
+   or a path with spaces, controls or raw non-ASCII bytes. */
+enum fa_err fa_url_parse(const char *url, struct fa_url *u, struct fa_error *err);
+
+struct fa_hclient_opts {
+	int connect_timeout_ms;         /* 0: 10000 */
+	int timeout_ms;                 /* a request's answer in full, from
+					   its start (connect included) to
+					   its last byte; 0: none */
+	size_t max_body;                /* a whole body's cap; 0: 64 MiB;
+					   not applied with stream */
+	const char *user_agent;         /* NULL: "fa/VERSION" */
+};
+
+struct fa_hclient_res {
+	int status;                     /* 0 when no response came */
+	const struct fa_h1_header *headers;
+	int nheaders;
+	const char *body;               /* the whole body, NUL-terminated (NULL
+					   with stream, or without FA_OK) */
+	size_t body_len;
+};
+
+struct fa_hclient_req {
+	const char *method;
+	const char *target;             /* "/mcp" */
+	const struct fa_h1_header *headers;
+	int nheaders;
+	const char *body;
+	size_t body_len;
+	bool stream;                    /* body to on_data as it arrives
+					   (de-chunked), whatever the status */
+	/* the head arrived (optional); with stream, on_data follows */
+	void (*on_head)(struct fa_hclient_req *rq, const struct fa_hclient_res *res);
+	void (*on_data)(struct fa_hclient_req *rq, const char *data, size_t n);
+	/*
+	 * Exactly once: rc FA_OK with the response, or FA_ECONNECT (cannot
+	 * connect, the connection broke, a timeout) or FA_EINPUT (a malformed
+	 * response, a body over max_body) with msg naming the host:port and
+	 * what happened; FA_EUSAGE for a request that cannot be written (a
+	 * method or field that is no token, CR or LF in a value, a Host,
+	 * Content-Length or Transfer-Encoding field of the caller's), FA_EINTR
+	 * when fa_hclient_free() came first.  res->status is that of the head
+	 * if one came, else 0.
+	 */
+	void (*on_done)(struct fa_hclient_req *rq, const struct fa_hclient_res *res,
+			enum fa_err rc, const char *msg);
+	void *ctx;
+	/* private */
+	struct fa_hclient_req *next;
+};
+
+struct fa_hclient;
+
+/* A client for u's origin (o may be NULL); it connects on the first
+   request.  NULL with err FA_EUSAGE for https, not supported yet. */
+struct fa_hclient *fa_hclient_new(struct fa_loop *loop, const struct fa_url *u,
+				  const struct fa_hclient_opts *o, struct fa_error *err);
+
+/* Queues rq; its on_done may run before this returns when it cannot start. */
+void fa_hclient_request(struct fa_hclient *c, struct fa_hclient_req *rq);
+
+/* Requests queued or in flight. */
+int fa_hclient_pending(const struct fa_hclient *c);
+
+/* Closes the connection; requests in flight or queued get on_done(FA_EINTR)
+   before it returns.  NULL is ignored. */
+void fa_hclient_free(struct fa_hclient *c);
+
+#endif
