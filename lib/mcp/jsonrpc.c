@@ -1,5 +1,7 @@
 #include "mcp/jsonrpc.h"
 
+#include "core/json.h"
+
 #include <string.h>
 
 static int invalid(struct fa_error *err, const char *why)
@@ -135,20 +137,20 @@ enum fa_err fa_jr_put_result(struct fa_buf *out, const json_t *id, const json_t 
 enum fa_err fa_jr_put_error(struct fa_buf *out, const json_t *id, int code,
 			    const char *message, const json_t *data)
 {
-	json_t *e = json_pack("{s:i,s:s}", "code", code, "message", message ? message : "");
-	enum fa_err rc;
+	const char *m = message ? message : "";
+	enum fa_err rc = put_head(out, id);
 
-	if (!e)
-		return FA_ENOMEM;
-	if (data)
-		json_object_set(e, "data", (json_t *)data);
-	rc = put_head(out, id);
+	/* the message may quote the input, invalid UTF-8 and all: escaped, never refused */
 	if (!rc)
-		rc = fa_buf_puts(out, ",\"error\":");
+		rc = fa_buf_printf(out, ",\"error\":{\"code\":%d,\"message\":", code);
 	if (!rc)
-		rc = fa_jr_put_json(out, e);
-	json_decref(e);
-	return rc ? rc : fa_buf_putc(out, '}');
+		rc = fa_json_put_string(out, m, strlen(m));
+	if (!rc && data) {
+		rc = fa_buf_puts(out, ",\"data\":");
+		if (!rc)
+			rc = fa_jr_put_json(out, data);
+	}
+	return rc ? rc : fa_buf_puts(out, "}}");
 }
 
 static enum fa_err put_call(struct fa_buf *out, const json_t *id, const char *method,

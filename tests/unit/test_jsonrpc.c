@@ -106,6 +106,11 @@ static void test_writers(void)
 	CHECK_OUT(&b, "{\"jsonrpc\":\"2.0\",\"id\":12,\"error\":{\"code\":-32602,\"message\":\"bad\",\"data\":{\"b\":2,\"a\":[\"x/y\"]}}}");
 	fa_jr_put_request(&b, n, "tools/call", obj);
 	CHECK_OUT(&b, "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"tools/call\",\"params\":{\"b\":2,\"a\":[\"x/y\"]}}");
+	/* a message quoting invalid UTF-8 of the input is escaped, not refused */
+	CHECK(fa_jr_put_error(&b, NULL, FA_JR_PARSE_ERROR, "near '\xcc\x84T'", NULL) == FA_OK);
+	CHECK_OUT(&b, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"near '\u0304T'\"}}");
+	fa_jr_put_error(&b, NULL, FA_JR_PARSE_ERROR, "near '\xccT'", NULL);
+	CHECK_OUT(&b, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"near '\\ufffdT'\"}}");
 	fa_jr_put_notification(&b, "notifications/initialized", NULL);
 	CHECK_OUT(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
 	/* what is written parses back to the same kind, id and method */
