@@ -206,9 +206,18 @@ static void requeue_or_fail(struct fa_pool *p, struct fa_pgq *q)
 		 "so its outcome is unknown: %s", p->lasterr);
 	snprintf(lost, sizeof(lost), "the connection was lost: %s", p->lasterr);
 	while (q) {
-		struct fa_pgq *first = q, *last = q;
+		struct fa_pgq *first = q, *last = q, *lead = q;
 		bool again = true;
 
+		/*
+		 * Only a whole batch may go again: when its first queries have
+		 * ended (a SET LOCAL of a read-only transaction, say), the rest
+		 * alone would run without them.
+		 */
+		while (lead->internal && lead->next && !lead->last_in_batch)
+			lead = lead->next;
+		if (!lead->first_in_batch)
+			again = false;
 		for (;; last = last->next) {
 			if (!last->internal && (!last->retry_safe || last->retried || last->delivered))
 				again = false;
@@ -587,6 +596,7 @@ void fa_pool_submit(struct fa_pool *p, struct fa_pgq **qs, int n)
 		struct fa_pgq *q = qs[i];
 
 		q->next = NULL;
+		q->first_in_batch = i == 0;
 		q->last_in_batch = i == n - 1;
 		q->queued_ns = now;
 		q->delivered = q->retried = q->shared = q->alone = false;

@@ -66,6 +66,7 @@ struct fa_pgq {
 	/* private */
 	struct fa_pgq *next;
 	uint64_t queued_ns;             /* when it began to wait for a connection */
+	bool first_in_batch;
 	bool last_in_batch;
 	bool internal;                  /* the pool's own Prepare or ping, not counted */
 	bool delivered;                 /* on_result has run: too late to retry */
