@@ -137,9 +137,13 @@ void mcp_resources_list(struct worker *w, struct reply *r, bool templates)
 
 		if (!q->resource || (strchr(q->resource, '{') != NULL) != templates)
 			continue;
-		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s}", templates ? "uriTemplate" : "uri",
-						      q->resource, "name", q->name, "description",
-						      q->description, "mimeType", q->mime));
+		json_t *item = json_pack("{s:s,s:s}", templates ? "uriTemplate" : "uri", q->resource,
+					 "name", q->name);
+
+		if (q->description[0])
+			json_object_set_new(item, "description", json_string(q->description));
+		json_object_set_new(item, "mimeType", json_string(q->mime));
+		json_array_append_new(list, item);
 	}
 	mcp_answer(r, mcp_cacheable(r, json_pack("{s:o}", templates ? "resourceTemplates" : "resources",
 						 list)));

@@ -173,7 +173,6 @@ struct call {
 	long nrows;
 	bool begun, failed;
 	struct fa_buf err;
-	char sqlstate[6];
 };
 
 static void call_free(struct call *c)
@@ -205,7 +204,6 @@ static void call_result(struct fa_pgq *pq, PGresult *res)
 		const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
 
 		c->failed = true;
-		snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", s ? s : "");
 		fa_buf_printf(&c->err, "ERROR %s: %s%s%s", s ? s : "", msg ? msg : "the statement did not run",
 			      detail ? "\nDETAIL: " : "", detail ? detail : "");
 	}
@@ -222,7 +220,7 @@ static void call_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 	if (rc != FA_OK && !c->failed)
 		fa_buf_printf(&c->err, "database unavailable: %s", msg ? msg : "no connection");
 	if (rc != FA_OK || c->failed) {
-		fa_mcp_put_tool_error(&res, c->err.data, NULL);
+		fa_mcp_put_tool_error(&res, c->err.data);
 	} else {
 		if (c->begun)
 			fa_fmt_end(&c->fmt);
@@ -230,8 +228,13 @@ static void call_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 				c->rows.data ? c->rows.len : 2);
 	}
 	if (c->r->era == ERA_MODERN && res.len && res.data[res.len - 1] == '}') {
+		json_t *info = server_info();
+
 		res.data[--res.len] = '\0';
-		fa_buf_puts(&res, ",\"resultType\":\"complete\"}");
+		fa_buf_puts(&res, ",\"resultType\":\"complete\",\"_meta\":{\"io.modelcontextprotocol/serverInfo\":");
+		fa_jr_put_json(&res, info);
+		fa_buf_puts(&res, "}}");
+		json_decref(info);
 	}
 	fa_buf_init(&out, 0);
 	fa_buf_puts(&out, "{\"jsonrpc\":\"2.0\",\"id\":");

@@ -124,6 +124,9 @@ void worker_free(struct worker *w);
 /* The current set of queries (reloads swap it). */
 struct fa_sqlfile_set *app_files(struct app *a);
 
+/* SIGHUP's work: the files read again; a broken one leaves the old set (said on stderr). */
+void mcp_reload(struct app *a);
+
 /* stdio: serves messages from stdin until it closes; returns the exit status. */
 int mcp_stdio(struct app *a);
 

@@ -24,11 +24,14 @@ struct sio {
 	bool eof;
 };
 
-static volatile sig_atomic_t stop_sig;
+static volatile sig_atomic_t stop_sig, reload_sig;
 
 static void on_signal(int sig)
 {
-	stop_sig = sig;
+	if (sig == SIGHUP)
+		reload_sig = 1;
+	else
+		stop_sig = sig;
 }
 
 /* msg and a newline to stdout, whole, even when stdout is a slow pipe. */
@@ -153,6 +156,10 @@ static void read_blocking(struct sio *s, struct fa_loop *loop)
 		take(s, chunk, (size_t)n);
 		while (!stop_sig && s->w->inflight > 0)
 			fa_loop_run_once(loop, 100);
+		if (reload_sig) {
+			reload_sig = 0;
+			mcp_reload(s->a);
+		}
 	}
 	if (s->line.len && !s->skipping)
 		handle_line(s, s->line.data, s->line.len);
@@ -173,6 +180,7 @@ int mcp_stdio(struct app *a)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	fa_buf_init(&s.line, a->max_message);
 	s.w = worker_new(a, loop);
@@ -182,9 +190,14 @@ int mcp_stdio(struct app *a)
 		fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) & ~O_NONBLOCK);
 		read_blocking(&s, loop);
 	}
-	while (!stop_sig && (!s.eof || s.w->inflight > 0))
+	while (!stop_sig && (!s.eof || s.w->inflight > 0)) {
 		if (fa_loop_run_once(loop, -1) < 0 && errno != EINTR)
 			break;
+		if (reload_sig) {
+			reload_sig = 0;
+			mcp_reload(a);
+		}
+	}
 	if (stop_sig)
 		rc = FA_EINTR;
 	worker_free(s.w);

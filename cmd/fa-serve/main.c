@@ -333,7 +333,7 @@ int main(int argc, char **argv)
 		.keepalive_timeout_ms = 75000, .keepalive_requests = 1000, .max_conns = 10000,
 		.send_timeout_ms = 60000, .h2 = true, .zstd_level = 3, .gzip_level = 6,
 		.compress_min = 1024,
-		.handler = serve_handle, .init_worker = serve_init_worker,
+		.server_name = "fa-serve", .handler = serve_handle, .init_worker = serve_init_worker,
 		.done_worker = serve_done_worker, .on_done = serve_done } };
 	sigset_t block;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);

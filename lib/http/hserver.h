@@ -86,6 +86,7 @@ struct fa_hserver_opts {
 	/* content coding: level 0 means off */
 	int zstd_level, gzip_level;
 	size_t compress_min;            /* bodies of known length below it go as they are */
+	const char *server_name;        /* the Server header; NULL: "fa" */
 	void (*handler)(struct fa_hreq *rq, void *app);
 	/* per worker thread, on that thread, before it serves: returns worker_ctx */
 	void *(*init_worker)(int index, struct fa_loop *loop, void *app);

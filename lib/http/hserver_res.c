@@ -32,6 +32,7 @@ int hs_response_headers(struct worker *w, struct hs_res *res, const char *conten
 			struct fa_h1_header *h, int cap)
 {
 	const char *p = res->extra.data, *end = p ? p + res->extra.len : NULL;
+	const char *server = w->s->o.server_name ? w->s->o.server_name : "fa";
 	time_t now = time(NULL);
 	int n = 0;
 
@@ -39,7 +40,7 @@ int hs_response_headers(struct worker *w, struct hs_res *res, const char *conten
 		fa_h1_date(w->date, now);
 		w->date_t = now;
 	}
-	h[n++] = (struct fa_h1_header){ "Server", "fa-serve", 6, 8 };
+	h[n++] = (struct fa_h1_header){ "Server", server, 6, strlen(server) };
 	h[n++] = (struct fa_h1_header){ "Date", w->date, 4, strlen(w->date) };
 	if (content_type)
 		h[n++] = (struct fa_h1_header){ "Content-Type", content_type, 12,

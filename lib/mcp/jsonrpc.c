@@ -33,10 +33,25 @@ static int parse_error_object(struct fa_jr_msg *m, json_t *e, struct fa_error *e
 	return 0;
 }
 
+/* An integral id that became a double (every integer does, past 64 bits) is an integer again. */
+static json_t *integer_id(json_t *root, json_t *id)
+{
+	double d;
+
+	if (!json_is_real(id))
+		return id;
+	d = json_real_value(id);
+	if (d != (double)(json_int_t)d || d > 9.0e18 || d < -9.0e18)
+		return id;
+	json_object_set_new(root, "id", json_integer((json_int_t)d));
+	return json_object_get(root, "id");
+}
+
 static int classify(struct fa_jr_msg *m, struct fa_error *err)
 {
 	json_t *root = m->root, *v = json_object_get(root, "jsonrpc");
-	json_t *id = json_object_get(root, "id"), *method = json_object_get(root, "method");
+	json_t *id = integer_id(root, json_object_get(root, "id"));
+	json_t *method = json_object_get(root, "method");
 	json_t *result = json_object_get(root, "result"), *error = json_object_get(root, "error");
 
 	if (id && id_ok(id))
@@ -83,7 +98,11 @@ int fa_jr_parse(struct fa_jr_msg *m, const char *buf, size_t len, struct fa_erro
 	json_error_t je;
 
 	*m = (struct fa_jr_msg){ 0 };
-	if (!(m->root = json_loadb(buf, len, JSON_DECODE_ANY, &je))) {
+	m->root = json_loadb(buf, len, JSON_DECODE_ANY, &je);
+	/* an integer past 64 bits is valid JSON: read it as JavaScript would, a double */
+	if (!m->root && strstr(je.text, "too big integer"))
+		m->root = json_loadb(buf, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &je);
+	if (!m->root) {
 		fa_error_set(err, FA_EINPUT, "not JSON: line %d, column %d: %s", je.line, je.column,
 			     je.text);
 		return FA_JR_PARSE_ERROR;

@@ -17,6 +17,9 @@
  *	fa_jr_release(&m);
  *
  * Parsing uses jansson; the message owns its tree until fa_jr_release().
+ * Numbers are what jansson makes of them: integers exact within 64 bits,
+ * other numbers as doubles (as a JavaScript peer holds them); a message
+ * with an integer past 64 bits is read with every integer as a double.
  * The writers append one compact JSON text with no newline (the stdio
  * transport adds it; a JSON text never holds a raw newline).
  */

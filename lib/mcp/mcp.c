@@ -56,13 +56,50 @@ static json_t *scalar_schema(enum fa_qtype t)
 	}
 }
 
-/* The default as JSON: a number or boolean when the type and text allow. */
+/* A scalar default's text as JSON: a number or boolean when the type allows. */
+static json_t *scalar_default(enum fa_qtype t, const char *s, size_t n)
+{
+	json_t *v;
+
+	if (t != FA_QTYPE_TEXT && t != FA_QTYPE_NUMERIC && (v = json_loadb(s, n, JSON_DECODE_ANY, NULL))) {
+		if (json_is_number(v) || json_is_boolean(v))
+			return v;
+		json_decref(v);
+	}
+	return json_stringn(s, n);
+}
+
+/* An array literal's default ({1,2}, {"a b",c}) as a JSON array. */
+static json_t *array_default(enum fa_qtype t, const char *s)
+{
+	json_t *a = json_array();
+	size_t n = strlen(s);
+
+	if (n < 2 || s[0] != '{' || s[n - 1] != '}')
+		return a;
+	for (const char *e = s + 1, *end = s + n - 1; e < end; ) {
+		size_t k = strcspn(e, ",}");
+
+		if (k >= 2 && e[0] == '"' && e[k - 1] == '"')
+			json_array_append_new(a, json_stringn(e + 1, k - 2));
+		else if (k == 4 && !strncasecmp(e, "null", 4))
+			json_array_append_new(a, json_null());
+		else if (k)
+			json_array_append_new(a, scalar_default(t, e, k));
+		e += k + 1;
+	}
+	return a;
+}
+
+/* The default as JSON, of the schema's type. */
 static json_t *default_json(const struct fa_qparam *p)
 {
 	json_t *v;
 
 	if (!p->def)
 		return json_null();
+	if (p->array)
+		return array_default(p->type, p->def);
 	if (!p->array && p->type != FA_QTYPE_TEXT && p->type != FA_QTYPE_NUMERIC &&
 	    (v = json_loads(p->def, JSON_DECODE_ANY, NULL))) {
 		if (json_is_number(v) || json_is_boolean(v))
@@ -170,6 +207,24 @@ static enum fa_err put_array(struct fa_buf *b, const json_t *a, bool as_json, co
 	return rc ? rc : fa_buf_putc(b, '}');
 }
 
+/*
+ * A real as the shortest text that reads back as the same double: what
+ * the client (JavaScript's JSON.stringify, say) wrote for it, so 0.1
+ * stays 0.1.  Digits past a double's precision were lost when the
+ * message was read; a numeric argument that needs them goes as a string.
+ */
+static char *real_text(double d)
+{
+	char buf[40];
+
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return strdup(buf);
+}
+
 /* A scalar's text: strings as they are, numbers and booleans as written. */
 static char *scalar_text(const json_t *v, bool as_json)
 {
@@ -177,6 +232,8 @@ static char *scalar_text(const json_t *v, bool as_json)
 		return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	if (json_is_string(v))
 		return strdup(json_string_value(v));
+	if (json_is_real(v))
+		return real_text(json_real_value(v));
 	if (json_is_number(v) || json_is_boolean(v))
 		return json_dumps(v, JSON_ENCODE_ANY);
 	return NULL;
@@ -202,6 +259,14 @@ static char *arg_text(const struct fa_qparam *p, const json_t *v, struct fa_erro
 			return NULL;
 		}
 		return fa_buf_detach(&b, NULL);
+	}
+	/* JSON Schema's integer takes 1e3 and 1000.0 as well as 1000 */
+	if (json_is_real(v) && (p->type == FA_QTYPE_INT || p->type == FA_QTYPE_BIGINT) &&
+	    json_real_value(v) == (double)(long long)json_real_value(v)) {
+		char buf[32];
+
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_real_value(v));
+		return strdup(buf);
 	}
 	if (!(s = scalar_text(v, as_json)))
 		fa_error_set(err, FA_EINPUT, "argument '%s': want %s, not %s", p->name,
@@ -234,6 +299,8 @@ enum fa_err fa_mcp_args(const struct fa_query *q, const json_t *args, char **val
 			if (!p->optional && !v)
 				return fa_error_set(err, FA_EINPUT, "missing argument '%s' (%s%s)", p->name,
 						    fa_pgtext_type_name(p->type), p->array ? "[]" : "");
+			if (!p->optional)
+				return fa_error_set(err, FA_EINPUT, "argument '%s' may not be null", p->name);
 			if (!v && p->def && !(values[i] = strdup(p->def)))
 				return fa_error_set(err, FA_ENOMEM, "out of memory");
 			continue;
@@ -301,7 +368,7 @@ enum fa_err fa_mcp_put_rows(struct fa_buf *out, enum fa_returns returns, const c
 		len--;
 	if (returns == FA_RETURNS_ONE) {
 		if (!(n = first_row(rows, len, &row)))
-			return fa_mcp_put_tool_error(out, "not found: the query returned no row", NULL);
+			return fa_mcp_put_tool_error(out, "not found: the query returned no row");
 		rc = fa_buf_puts(out, "{\"content\":[{\"type\":\"text\",\"text\":");
 		if (!rc)
 			rc = fa_json_put_string(out, row, n);
@@ -323,23 +390,14 @@ enum fa_err fa_mcp_put_rows(struct fa_buf *out, enum fa_returns returns, const c
 	return rc ? rc : fa_buf_puts(out, "},\"isError\":false}");
 }
 
-enum fa_err fa_mcp_put_tool_error(struct fa_buf *out, const char *message, const char *sqlstate)
+enum fa_err fa_mcp_put_tool_error(struct fa_buf *out, const char *message)
 {
 	const char *m = message ? message : "the statement failed";
 	enum fa_err rc = fa_buf_puts(out, "{\"content\":[{\"type\":\"text\",\"text\":");
 
 	if (!rc)
 		rc = fa_json_put_string(out, m, strlen(m));
-	if (!rc)
-		rc = fa_buf_puts(out, "}]");
-	if (!rc && sqlstate) {
-		rc = fa_buf_puts(out, ",\"structuredContent\":{\"sqlstate\":");
-		if (!rc)
-			rc = fa_json_put_string(out, sqlstate, strlen(sqlstate));
-		if (!rc)
-			rc = fa_buf_putc(out, '}');
-	}
-	return rc ? rc : fa_buf_puts(out, ",\"isError\":true}");
+	return rc ? rc : fa_buf_puts(out, "}],\"isError\":true}");
 }
 
 /* ---- content blocks, resources ---- */

@@ -69,11 +69,12 @@ enum fa_err fa_mcp_put_rows(struct fa_buf *out, enum fa_returns returns, const c
 
 /*
  * Appends the result object of a call that failed in the database: a
- * tool error (isError) with the message, and the SQLSTATE in
- * structuredContent when there is one.  A tool error, not a protocol
- * error: the model reads it and may try again.
+ * tool error (isError) with the message as its text ("ERROR 23505: ...",
+ * the SQLSTATE in it).  No structuredContent, which would have to match
+ * the outputSchema of rows.  A tool error, not a protocol error: the
+ * model reads it and may try again.
  */
-enum fa_err fa_mcp_put_tool_error(struct fa_buf *out, const char *message, const char *sqlstate);
+enum fa_err fa_mcp_put_tool_error(struct fa_buf *out, const char *message);
 
 /*
  * A value of a row as an MCP content block, by its declared MIME type:
