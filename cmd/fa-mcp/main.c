@@ -1,7 +1,9 @@
 /*
- * fa-mcp: annotated SQL files as a Model Context Protocol server.
+ * fa-mcp: annotated SQL files as a Model Context Protocol server, and a
+ * client of MCP servers for the shell.
  *
  *	fa-mcp serve [OPTION]... FILE|DIR...
+ *	fa-mcp call|list|discover [OPTION]... TARGET ...
  *
  * Every query with a "-- tool:" line is a tool; over stdio (the default)
  * or Streamable HTTP (--listen), in the 2025-11-25 era and the stateless
@@ -17,19 +19,20 @@
 #include <unistd.h>
 
 #include "core/opt.h"
+#include "commands.h"
 #include "famcp.h"
+#include "mcp/mcp.h"
 #include "pg/sqlload.h"
 
 extern char **environ;
 
 enum {
 	O_POOL = FA_OPT_LONG, O_POOL_TIMEOUT, O_READ_ONLY, O_ORIGIN, O_ENDPOINT, O_MAX_MESSAGE,
-	O_STDIO, O_COMPLETE, O_VERSION,
+	O_STDIO, O_ENV, O_BEARER, O_TIMEOUT, O_PROTOCOL, O_COMPLETE, O_VERSION,
 };
 
 static const struct fa_opt options[] = {
-	{ "stdio", O_STDIO, FA_OPT_NONE, NULL, "serve on stdin and stdout, one JSON message a line (the default)", NULL },
-	{ "listen", 'l', FA_OPT_REQUIRED, "ADDR:PORT", "serve Streamable HTTP there instead (:0 picks a free port)", NULL },
+	{ "listen", 'l', FA_OPT_REQUIRED, "ADDR:PORT", "serve: Streamable HTTP there instead of stdio (:0 picks a free port)", NULL },
 	{ "endpoint", O_ENDPOINT, FA_OPT_REQUIRED, "PATH", "the MCP endpoint's path over HTTP (default /mcp)", NULL },
 	{ "allow-origin", O_ORIGIN, FA_OPT_REQUIRED, "ORIGINS", "browser origins allowed besides localhost (comma-separated, or *)", NULL },
 	{ "db", 'd', FA_OPT_REQUIRED, "CONNINFO", "database: URI, conninfo or name (default: DATABASE_URL, PG*, embedded)", NULL },
@@ -38,6 +41,13 @@ static const struct fa_opt options[] = {
 	{ "pool-timeout", O_POOL_TIMEOUT, FA_OPT_REQUIRED, "MS", "longest wait for a database connection (default 5000)", NULL },
 	{ "read-only", O_READ_ONLY, FA_OPT_NONE, NULL, "offer only tools that read, each in a READ ONLY transaction", NULL },
 	{ "max-message", O_MAX_MESSAGE, FA_OPT_REQUIRED, "BYTES", "largest message accepted (default 4194304)", NULL },
+	{ "stdio", O_STDIO, FA_OPT_REQUIRED, "COMMAND", "client: run this server (split as a shell would, no shell) instead of a URL", NULL },
+	{ "env", O_ENV, FA_OPT_REQUIRED, "KEY=VALUE", "client: add to the --stdio server's environment (repeatable)", NULL },
+	{ "header", 'H', FA_OPT_REQUIRED, "NAME: VALUE", "client: send this HTTP header too (repeatable)", NULL },
+	{ "bearer", O_BEARER, FA_OPT_REQUIRED, "TOKEN", "client: send Authorization: Bearer TOKEN", NULL },
+	{ "timeout", O_TIMEOUT, FA_OPT_REQUIRED, "MS", "client: longest wait for each answer (default 30000)", NULL },
+	{ "protocol", O_PROTOCOL, FA_OPT_REQUIRED, "VERSION", "client: 2025-11-25, 2026-07-28 or auto (default: probe, then fall back)", "auto 2025-11-25 2026-07-28" },
+	{ "format", 'F', FA_OPT_REQUIRED, "KIND", "client: output as json, ndjson or text", "json ndjson text" },
 	{ "complete", O_COMPLETE, FA_OPT_REQUIRED, "N", "print shell completions for the word at index N of the words that follow", NULL },
 	{ "help", 'h', FA_OPT_NONE, NULL, "show this help", NULL },
 	{ "version", O_VERSION, FA_OPT_NONE, NULL, "show the version", NULL },
@@ -46,22 +56,36 @@ static const struct fa_opt options[] = {
 
 static const struct fa_opt_tool tool = {
 	.name = "fa-mcp",
-	.usage = "serve [OPTION]... FILE|DIR...",
+	.usage = "serve [OPTION]... FILE|DIR...\n"
+		 "call [OPTION]... TARGET TOOL [KEY=VALUE | KEY:=JSON]...\n"
+		 "list [OPTION]... TARGET [tools]\n"
+		 "discover [OPTION]... TARGET",
 	.summary = "Serves the queries of annotated SQL files (see fa-sql(5)) that have a \"tool:\"\n"
 		   "line as Model Context Protocol tools, over stdio or Streamable HTTP, to clients\n"
-		   "of protocol 2025-11-25 (and 2025-06-18, 2025-03-26) and the stateless 2026-07-28.",
+		   "of protocol 2025-11-25 (and 2025-06-18, 2025-03-26) and the stateless 2026-07-28;\n"
+		   "and calls MCP servers from the shell: TARGET is an http:// URL, or left out with\n"
+		   "--stdio COMMAND.",
 	.opts = options,
-	.operands = "serve",
+	.operands = "serve call list discover",
 	.later = "@file",
-	.footer = "Exit status: 0 success (stdin closed, or stopped by SIGTERM over HTTP), 1 the\n"
-		  "server failed, 2 usage error, 3 cannot connect, 4 a SQL file is unreadable or\n"
-		  "malformed, 130 interrupted (SIGINT or SIGTERM over stdio).\n",
+	.footer = "Exit status: 0 success (serve: stdin closed, or SIGTERM over HTTP), 1 the server\n"
+		  "failed (call: the tool answered isError), 2 usage error, 3 cannot connect (or\n"
+		  "start the --stdio server), 4 a SQL file is unreadable or malformed (client: a\n"
+		  "malformed answer or a protocol error), 130 interrupted.\n",
 };
 
 struct args {
 	struct fa_hserver_opts h;
 	const char *db;
+	struct cargs c;
 };
+
+/* Appends arg to a repeatable option's list. */
+static void add(char ***list, int *n, const char *arg)
+{
+	*list = realloc(*list, (size_t)(*n + 1) * sizeof(**list));
+	(*list)[(*n)++] = (char *)arg;
+}
 
 static int usage_error(const char *msg)
 {
@@ -84,7 +108,39 @@ static int apply(struct args *s, struct app *a, int key, const char *arg, int ar
 	int rc = -1;
 
 	switch (key) {
-	case O_STDIO: s->h.listen = NULL; break;
+	case O_STDIO: s->c.stdio = arg; break;
+	case O_ENV:
+		if (!strchr(arg, '=') || arg[0] == '=')
+			return usage_error("--env takes KEY=VALUE");
+		add(&s->c.env, &s->c.nenv, arg);
+		break;
+	case 'H':
+		if (!strchr(arg, ':') || arg[0] == ':')
+			return usage_error("--header takes 'Name: value'");
+		add(&s->c.headers, &s->c.nheaders, arg);
+		break;
+	case O_BEARER: s->c.bearer = arg; break;
+	case O_TIMEOUT: if ((rc = number("timeout", arg, 1, 86400000, &n)) < 0) s->c.timeout_ms = (int)n; break;
+	case O_PROTOCOL:
+		if (!strcmp(arg, "auto"))
+			s->c.era = CERA_AUTO;
+		else if (!strcmp(arg, FA_MCP_STATELESS_VERSION))
+			s->c.era = CERA_MODERN;
+		else if (fa_mcp_version_known(arg))
+			s->c.era = CERA_LEGACY;
+		else
+			return usage_error("--protocol takes auto, 2025-11-25 or 2026-07-28");
+		break;
+	case 'F':
+		if (!strcmp(arg, "json"))
+			s->c.format = CF_JSON;
+		else if (!strcmp(arg, "ndjson"))
+			s->c.format = CF_NDJSON;
+		else if (!strcmp(arg, "text"))
+			s->c.format = CF_TEXT;
+		else
+			return usage_error("--format takes json, ndjson or text");
+		break;
 	case 'l': s->h.listen = arg; break;
 	case O_ENDPOINT:
 		if (arg[0] != '/')
@@ -121,16 +177,30 @@ static int parse(struct args *s, struct app *a, int argc, char **argv)
 		}
 	}
 	fa_opt_parser_release(&p);
-	if (optind >= argc || strcmp(argv[optind], "serve"))
-		return usage_error(optind >= argc ? "give a command: serve" :
-				   "unknown command (the one command is serve)");
-	if (++optind >= argc)
-		return usage_error("give the SQL files (FILE.sql or a directory of them)");
+	if (optind >= argc)
+		return usage_error("give a command: serve, call, list or discover");
+	s->c.command = argv[optind++];
+	if (!strcmp(s->c.command, "serve")) {
+		if (optind >= argc)
+			return usage_error("give the SQL files (FILE.sql or a directory of them)");
+		return -1;
+	}
+	if (strcmp(s->c.command, "call") && strcmp(s->c.command, "list") &&
+	    strcmp(s->c.command, "discover"))
+		return usage_error("unknown command: the commands are serve, call, list and discover");
+	if (!s->c.stdio && optind >= argc)
+		return usage_error("give the server: an http:// URL, or --stdio COMMAND");
+	if (!s->c.stdio)
+		s->c.url = argv[optind++];
+	s->c.words = argv + optind;
+	s->c.nwords = argc - optind;
+	if (!strcmp(s->c.command, "call") && !s->c.nwords)
+		return usage_error("call: give the tool's name");
 	return -1;
 }
 
 /* SIGHUP: the new files replace the old whole; a broken one leaves the old. */
-static void reload(struct app *a)
+void mcp_reload(struct app *a)
 {
 	struct fa_error err = { 0 };
 	struct fa_sqlfile_set *set = fa_sqlload(a->paths, a->npaths, &err), *old;
@@ -157,7 +227,7 @@ static void *signal_main(void *arg)
 	sigaddset(&set, SIGTERM);
 	while (sigwait(&set, &sig) == 0) {
 		if (sig == SIGHUP) {
-			reload(a);
+			mcp_reload(a);
 			continue;
 		}
 		fa_hserver_stop(a->server);
@@ -174,6 +244,7 @@ static int serve_http(struct args *s, struct app *a)
 	int rc;
 
 	s->h.app = a;
+	s->h.server_name = "fa-mcp";
 	s->h.handler = mcp_http_handle;
 	s->h.init_worker = mcp_http_init_worker;
 	s->h.done_worker = mcp_http_done_worker;
@@ -215,8 +286,15 @@ int main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	s.h.threads = cores > 0 ? (int)cores : 1;
-	if ((rc = parse(&s, &a, argc, argv)) >= 0)
+	s.c.timeout_ms = 30000;
+	rc = parse(&s, &a, argc, argv);
+	if (rc < 0 && strcmp(s.c.command, "serve"))
+		rc = mcp_client_main(&s.c);
+	if (rc >= 0) {
+		free(s.c.env);
+		free(s.c.headers);
 		return rc;
+	}
 	a.paths = argv + optind;
 	a.npaths = argc - optind;
 	if (!(a.files = fa_sqlload(a.paths, a.npaths, &err))) {

@@ -1,0 +1,221 @@
+/*
+ * fa-mcp client: one session, in the era the server speaks.
+ *
+ * auto follows the 2026-07-28 versioning page: a server/discover probe
+ * with the _meta block first; a DiscoverResult, or a modern error naming
+ * supported versions (-32022), means the stateless era; anything else
+ * (another error, a 400 without a modern error, no answer in time) means
+ * a server of the initialize era, and the client falls back to it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "core/stats.h"
+#include "mcp/jsonrpc.h"
+#include "mcp/mcp.h"
+
+#define PROBE_TIMEOUT_MS 5000
+
+static struct client *of(struct ctransport *t)
+{
+	return t->client;
+}
+
+static void on_message(struct ctransport *t, const char *msg, size_t len)
+{
+	struct client *c = of(t);
+	struct fa_error err;
+	struct fa_jr_msg m;
+
+	if (fa_jr_parse(&m, msg, len, &err)) {
+		c->fail = FA_EINPUT;
+		snprintf(c->fail_msg, sizeof(c->fail_msg), "the server sent a malformed message: %.900s", err.msg);
+	} else if ((m.kind == FA_JR_RESULT || m.kind == FA_JR_ERROR) && json_is_integer(m.id) &&
+		   json_integer_value(m.id) == c->want_id) {
+		c->answer = json_incref(m.root);
+	}
+	/* notifications and the server's own requests: not asked for, let go */
+	fa_jr_release(&m);
+}
+
+static void on_fail(struct ctransport *t, enum fa_err rc, const char *msg)
+{
+	struct client *c = of(t);
+
+	if (c->fail)
+		return;
+	c->fail = rc;
+	snprintf(c->fail_msg, sizeof(c->fail_msg), "%s", msg);
+}
+
+static json_t *client_info(void)
+{
+	return json_pack("{s:s,s:s}", "name", "fa-mcp", "version", FA_VERSION);
+}
+
+/* params with the 2026 _meta block added (params may be NULL). */
+static json_t *with_meta(const struct client *c, json_t *params)
+{
+	json_t *meta;
+
+	if (!params)
+		params = json_object();
+	if (!(meta = json_object_get(params, "_meta"))) {
+		meta = json_object();
+		json_object_set_new(params, "_meta", meta);
+	}
+	json_object_set_new(meta, "io.modelcontextprotocol/protocolVersion", json_string(c->version));
+	json_object_set_new(meta, "io.modelcontextprotocol/clientCapabilities", json_object());
+	json_object_set_new(meta, "io.modelcontextprotocol/clientInfo", client_info());
+	return params;
+}
+
+/* Sends one message and runs the loop until its answer, a failure or the time. */
+static enum fa_err exchange(struct client *c, const char *method, json_t *params, bool notify,
+			    int timeout_ms, json_t **answer, struct fa_error *err)
+{
+	struct csend info = { .method = method, .version = c->version, .modern = c->era == CERA_MODERN };
+	json_t *id = notify ? NULL : json_integer(++c->next_id);
+	uint64_t until = fa_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	struct fa_buf b;
+	enum fa_err rc;
+
+	info.name = json_string_value(json_object_get(params, "name"));
+	if (!info.name)
+		info.name = json_string_value(json_object_get(params, "uri"));
+	fa_buf_init(&b, 0);
+	notify ? fa_jr_put_notification(&b, method, params) : fa_jr_put_request(&b, id, method, params);
+	c->want_id = notify ? -1 : c->next_id;
+	c->answer = NULL;
+	rc = c->t->send(c->t, b.data, b.len, &info, err);
+	fa_buf_release(&b);
+	json_decref(id);
+	while (!rc && !notify && !c->answer && !c->fail) {
+		uint64_t now = fa_now_ns();
+
+		if (now >= until)
+			return fa_error_set(err, FA_ECONNECT, "no answer to %s within %d ms", method, timeout_ms);
+		fa_loop_run_once(c->loop, (int)((until - now) / 1000000u) + 1);
+	}
+	if (!rc && c->fail)
+		rc = fa_error_set(err, c->fail, "%s", c->fail_msg);
+	*answer = c->answer;
+	c->answer = NULL;
+	return rc;
+}
+
+/* A response into its result, or its error into err (FA_EWORK). */
+static enum fa_err take(json_t *answer, json_t **result, int *code, struct fa_error *err)
+{
+	json_t *e = json_object_get(answer, "error");
+
+	*code = 0;
+	if (e) {
+		*code = (int)json_integer_value(json_object_get(e, "code"));
+		fa_error_set(err, FA_EWORK, "%s (%d)", json_string_value(json_object_get(e, "message")) ?
+			     json_string_value(json_object_get(e, "message")) : "error", *code);
+		json_decref(answer);
+		return FA_EWORK;
+	}
+	*result = json_incref(json_object_get(answer, "result"));
+	json_decref(answer);
+	if (!json_is_object(*result)) {
+		json_decref(*result);
+		*result = NULL;
+		return fa_error_set(err, FA_EINPUT, "the server's answer has no result object");
+	}
+	return FA_OK;
+}
+
+enum fa_err client_request(struct client *c, const char *method, json_t *params, json_t **result,
+			   struct fa_error *err)
+{
+	json_t *answer = NULL;
+	enum fa_err rc;
+	int code;
+
+	if (c->era == CERA_MODERN)
+		params = with_meta(c, params);
+	rc = exchange(c, method, params, false, c->timeout_ms, &answer, err);
+	json_decref(params);
+	return rc ? rc : take(answer, result, &code, err);
+}
+
+/* The 2025 handshake: initialize, then notifications/initialized. */
+static enum fa_err initialize(struct client *c, struct fa_error *err)
+{
+	json_t *params = json_pack("{s:s,s:{},s:o}", "protocolVersion", FA_MCP_SESSION_VERSION,
+				   "capabilities", "clientInfo", client_info());
+	json_t *answer = NULL, *result = NULL;
+	const char *v;
+	enum fa_err rc;
+	int code;
+
+	c->era = CERA_LEGACY;
+	c->version = NULL;
+	rc = exchange(c, "initialize", params, false, c->timeout_ms, &answer, err);
+	json_decref(params);
+	if (rc || (rc = take(answer, &result, &code, err)))
+		return rc;
+	v = json_string_value(json_object_get(result, "protocolVersion"));
+	if (!fa_mcp_version_known(v) || !strcmp(v, FA_MCP_STATELESS_VERSION)) {
+		rc = fa_error_set(err, FA_EINPUT, "the server answered initialize with protocol version %s%s%s",
+				  v ? "'" : "", v ? v : "none", v ? "', which fa-mcp does not speak" : "");
+		json_decref(result);
+		return rc;
+	}
+	c->version = v;         /* held by c->server */
+	c->server = result;
+	return exchange(c, "notifications/initialized", NULL, true, c->timeout_ms, &answer, err);
+}
+
+/* server/discover in the 2026 era; FA_OK when the server speaks it. */
+static enum fa_err discover(struct client *c, struct fa_error *err)
+{
+	json_t *answer = NULL, *result = NULL, *params;
+	enum fa_err rc;
+	int code;
+
+	c->era = CERA_MODERN;
+	c->version = FA_MCP_STATELESS_VERSION;
+	params = with_meta(c, NULL);
+	rc = exchange(c, "server/discover", params, false,
+		      c->timeout_ms < PROBE_TIMEOUT_MS ? c->timeout_ms : PROBE_TIMEOUT_MS, &answer, err);
+	json_decref(params);
+	if (rc || (rc = take(answer, &result, &code, err)))
+		return rc;
+	c->server = result;
+	return FA_OK;
+}
+
+enum fa_err client_open(struct client *c, struct fa_error *err)
+{
+	enum cera asked = c->era;
+	enum fa_err rc;
+
+	c->t->client = c;
+	c->t->on_message = on_message;
+	c->t->on_fail = on_fail;
+	if (asked == CERA_LEGACY)
+		return initialize(c, err);
+	rc = discover(c, err);
+	if (!rc || asked == CERA_MODERN)
+		return rc;
+	/* a broken transport or a malformed answer says nothing about the era */
+	if (c->fail)
+		return rc;
+	c->fail = FA_OK;
+	fa_error_clear(err);
+	return initialize(c, err);
+}
+
+void client_close(struct client *c)
+{
+	if (c->t)
+		c->t->close(c->t);
+	c->t = NULL;
+	json_decref(c->server);
+	c->server = NULL;
+}

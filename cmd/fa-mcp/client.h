@@ -1,0 +1,78 @@
+/*
+ * fa-mcp's client side: a session with one MCP server over a transport,
+ * in whichever era the server speaks, for the call, list and discover
+ * commands.  Requests go one at a time: client_request() runs the loop
+ * until its answer comes, the transport fails, or the timeout passes.
+ */
+#ifndef FAMCP_CLIENT_H
+#define FAMCP_CLIENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/err.h"
+#include "core/loop.h"
+
+/* What a transport needs beyond the message, for HTTP's headers. */
+struct csend {
+	const char *method;             /* the JSON-RPC method */
+	const char *name;               /* params.name or params.uri, or NULL */
+	const char *version;            /* the protocol version in use, or NULL before one is */
+	bool modern;                    /* 2026-07-28: Mcp-Method and Mcp-Name go too */
+};
+
+/*
+ * A way to the server.  send queues one message; every message that
+ * comes back goes to on_message; a failure of the transport (the child
+ * died, the connection broke, a malformed answer) to on_fail with
+ * FA_ECONNECT or FA_EINPUT.  close ends the session cleanly.
+ */
+struct ctransport {
+	enum fa_err (*send)(struct ctransport *t, const char *msg, size_t len,
+			    const struct csend *info, struct fa_error *err);
+	void (*close)(struct ctransport *t);
+	void (*on_message)(struct ctransport *t, const char *msg, size_t len);
+	void (*on_fail)(struct ctransport *t, enum fa_err rc, const char *msg);
+	void *client;                   /* set by the client */
+};
+
+/* A child process speaking MCP on its stdin and stdout (stderr passes through). */
+struct ctransport *cstdio_new(struct fa_loop *loop, const char *command, char **env, int nenv,
+			      struct fa_error *err);
+
+/* Streamable HTTP to url, with extra headers ("Name: value") and a bearer token. */
+struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **headers, int nheaders,
+			     const char *bearer, int timeout_ms, struct fa_error *err);
+
+enum cera { CERA_AUTO, CERA_LEGACY, CERA_MODERN };
+
+struct client {
+	struct fa_loop *loop;
+	struct ctransport *t;
+	enum cera era;                  /* asked for, then found */
+	const char *version;            /* in use once connected */
+	json_t *server;                 /* what initialize or discover answered */
+	long next_id;
+	int timeout_ms;
+	/* the request being waited for */
+	long want_id;
+	json_t *answer;                 /* the whole response message */
+	enum fa_err fail;
+	char fail_msg[1024];
+};
+
+/* Connects: probes the era (auto) and initializes when it is the 2025 one. */
+enum fa_err client_open(struct client *c, struct fa_error *err);
+
+/*
+ * Sends method with params (stolen) and waits for the answer: FA_OK with
+ * *result (a new reference), FA_EWORK with a JSON-RPC error's message in
+ * err, or the transport's failure.
+ */
+enum fa_err client_request(struct client *c, const char *method, json_t *params, json_t **result,
+			   struct fa_error *err);
+
+/* Ends the session (DELETE over HTTP, stdin closed for a child). */
+void client_close(struct client *c);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * fa-mcp's client commands (call, list, discover): what the command line
+ * asked for, and the entry point main() hands it to.
+ */
+#ifndef FAMCP_COMMANDS_H
+#define FAMCP_COMMANDS_H
+
+#include "client.h"
+
+enum cformat { CF_JSON, CF_NDJSON, CF_TEXT };
+
+struct cargs {
+	const char *command;            /* "call", "list" or "discover" */
+	const char *url;                /* the target, unless stdio */
+	const char *stdio;              /* a command line to run as the server */
+	char **env;                     /* K=V for the child */
+	int nenv;
+	char **headers;                 /* "Name: value" for HTTP */
+	int nheaders;
+	const char *bearer;
+	int timeout_ms;
+	enum cera era;
+	enum cformat format;
+	char **words;                   /* after the target: TOOL [ARG]..., or [tools] */
+	int nwords;
+};
+
+/* Runs the command; returns the exit status. */
+int mcp_client_main(struct cargs *a);
+
+#endif
