@@ -7,12 +7,11 @@
 --   fa-mcp serve --listen 127.0.0.1:8000 tests/npm/conformance.sql &
 --   build/npm/node_modules/.bin/conformance server --url http://127.0.0.1:8000/mcp --suite all
 
--- tools-call-simple-text checks for a non-empty text block.  fa-mcp's is
--- the row as JSON, {"text":"This is a simple text response for testing."},
--- not the bare sentence of the suite's description.
+-- tools-call-simple-text: the content line makes the column a bare text
+-- block, the sentence of the suite's description.
 -- name: test_simple_text
 -- tool: Returns the text "This is a simple text response for testing."
--- returns: one
+-- content: text text/plain
 SELECT 'This is a simple text response for testing.' AS text;
 
 -- tools-call-error: a statement that fails is a result with isError true.
