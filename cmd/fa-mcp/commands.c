@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "mcp/jsonrpc.h"
 
 /* The tool's declared JSON type of key, or NULL when unknown. */
 static const json_t *declared_type(const json_t *tool, const char *key)
@@ -79,11 +80,12 @@ static json_t *find_tool(struct client *c, const char *name)
 
 static void print_json(const json_t *v, bool pretty)
 {
-	char *s = json_dumps(v, JSON_ENCODE_ANY | (pretty ? JSON_INDENT(2) : JSON_COMPACT));
+	struct fa_buf b;
 
-	if (s)
-		puts(s);
-	free(s);
+	fa_buf_init(&b, 0);
+	if (!fa_jr_put_json_pretty(&b, v, pretty ? 2 : 0) && b.data)
+		puts(b.data);
+	fa_buf_release(&b);
 }
 
 /* The text blocks of content, one per line, to f; how many there were. */

@@ -2,6 +2,8 @@
 
 #include "core/json.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int invalid(struct fa_error *err, const char *why)
@@ -120,16 +122,100 @@ void fa_jr_release(struct fa_jr_msg *m)
 	*m = (struct fa_jr_msg){ 0 };
 }
 
-static int dump_cb(const char *s, size_t n, void *ctx)
+/* A double as the shortest text that reads back as it (jansson writes 17 digits). */
+static enum fa_err put_real(struct fa_buf *out, double d)
 {
-	return fa_buf_append(ctx, s, n) == FA_OK ? 0 : -1;
+	char buf[40];
+
+	if (d != d || d - d != 0)
+		return fa_buf_puts(out, "null");        /* NaN and infinities are not JSON */
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	/* still a JSON number that reads back as a real: 1 would be an integer */
+	if (!strpbrk(buf, ".eEn"))
+		strcat(buf, ".0");
+	return fa_buf_puts(out, buf);
+}
+
+static enum fa_err put_value(struct fa_buf *out, const json_t *v, int indent, int depth);
+
+static enum fa_err put_newline(struct fa_buf *out, int indent, int depth)
+{
+	enum fa_err rc = indent ? fa_buf_putc(out, '\n') : FA_OK;
+
+	for (int i = 0; !rc && i < indent * depth; i++)
+		rc = fa_buf_putc(out, ' ');
+	return rc;
+}
+
+static enum fa_err put_container(struct fa_buf *out, const json_t *v, int indent, int depth)
+{
+	bool obj = json_is_object(v);
+	size_t n = obj ? json_object_size(v) : json_array_size(v), i = 0;
+	enum fa_err rc = fa_buf_putc(out, obj ? '{' : '[');
+	const char *key;
+	json_t *x;
+
+	if (obj) {
+		json_object_foreach((json_t *)v, key, x) {
+			if (!rc && i++)
+				rc = fa_buf_putc(out, ',');
+			if (!rc)
+				rc = put_newline(out, indent, depth + 1);
+			if (!rc)
+				rc = fa_json_put_string(out, key, strlen(key));
+			if (!rc)
+				rc = fa_buf_puts(out, indent ? ": " : ":");
+			if (!rc)
+				rc = put_value(out, x, indent, depth + 1);
+		}
+	} else {
+		json_array_foreach(v, i, x) {
+			if (!rc && i)
+				rc = fa_buf_putc(out, ',');
+			if (!rc)
+				rc = put_newline(out, indent, depth + 1);
+			if (!rc)
+				rc = put_value(out, x, indent, depth + 1);
+		}
+	}
+	if (!rc && n)
+		rc = put_newline(out, indent, depth);
+	return rc ? rc : fa_buf_putc(out, obj ? '}' : ']');
+}
+
+static enum fa_err put_value(struct fa_buf *out, const json_t *v, int indent, int depth)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+	case JSON_ARRAY:
+		return put_container(out, v, indent, depth);
+	case JSON_STRING:
+		return fa_json_put_string(out, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		return fa_buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	case JSON_REAL:
+		return put_real(out, json_real_value(v));
+	case JSON_TRUE:
+		return fa_buf_puts(out, "true");
+	case JSON_FALSE:
+		return fa_buf_puts(out, "false");
+	default:
+		return fa_buf_puts(out, "null");
+	}
 }
 
 enum fa_err fa_jr_put_json(struct fa_buf *out, const json_t *v)
 {
-	if (json_dump_callback(v, dump_cb, out, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER))
-		return FA_ENOMEM;
-	return FA_OK;
+	return put_value(out, v, 0, 0);
+}
+
+enum fa_err fa_jr_put_json_pretty(struct fa_buf *out, const json_t *v, int indent)
+{
+	return put_value(out, v, indent, 0);
 }
 
 /* {"jsonrpc":"2.0","id":ID, with id null when absent. */

@@ -91,7 +91,14 @@ enum fa_err fa_jr_put_request(struct fa_buf *out, const json_t *id, const char *
 /* {"jsonrpc":"2.0","method":M,"params":P}; params may be NULL. */
 enum fa_err fa_jr_put_notification(struct fa_buf *out, const char *method, const json_t *params);
 
-/* Appends v as compact JSON (keys in their order, no escaping of '/'). */
+/*
+ * Appends v as compact JSON: keys in their order, strings escaped as
+ * core/json does (invalid UTF-8 as \ufffd), a real as the shortest text
+ * that reads back as the same double (6.49, not 6.4900000000000002).
+ */
 enum fa_err fa_jr_put_json(struct fa_buf *out, const json_t *v);
+
+/* The same, indented by indent spaces a level, for people. */
+enum fa_err fa_jr_put_json_pretty(struct fa_buf *out, const json_t *v, int indent);
 
 #endif

@@ -124,6 +124,18 @@ static void test_writers(void)
 		fa_jr_release(&m);
 		fa_buf_reset(&b);
 	}
+	/* reals as their shortest text; pretty output indents */
+	{
+		json_t *r = json_pack("{s:f,s:f,s:f,s:f,s:[],s:{}}", "a", 6.49, "b", 1.0, "c", 1e300,
+				      "d", 0.1 + 0.2, "e", "f");
+
+		fa_jr_put_json(&b, r);
+		CHECK_OUT(&b, "{\"a\":6.49,\"b\":1.0,\"c\":1e+300,\"d\":0.30000000000000004,\"e\":[],\"f\":{}}");
+		fa_jr_put_json_pretty(&b, r, 2);
+		CHECK(b.data && !strncmp(b.data, "{\n  \"a\": 6.49,\n  \"b\": 1.0,", 25), "%s", b.data);
+		fa_buf_reset(&b);
+		json_decref(r);
+	}
 	json_decref(id);
 	json_decref(n);
 	json_decref(obj);
