@@ -931,6 +931,7 @@ DETAIL: Key (id)=(1) already exists.' "$(answer 2 | jq -r '.result.content[0].te
 }
 
 @test "client: over HTTP in both eras, a session ended with DELETE; exit 1 for isError, 4 for a protocol error" {
+	start_own "$TOOLS"      # the shared server was stopped by the test before
 	run fa-mcp call "$url" divide n=4 -F ndjson
 	assert_status 0
 	assert_same '{"q":15}' "$output"
