@@ -930,7 +930,7 @@ DETAIL: Key (id)=(1) already exists.' "$(answer 2 | jq -r '.result.content[0].te
 	assert_same '"initialize" "2025-11-25" "fa-mcp"' "$(jq -c '.era, .protocolVersion, .server.serverInfo.name' <<< "$output" | paste -sd' ')"
 }
 
-@test "client: over HTTP in both eras, a session ended with DELETE; exit 1 for isError, 4 for a protocol error" {
+@test "client: over HTTP in both eras; exit 1 for isError, 4 for a protocol error, 2 for a bad argument" {
 	start_own "$TOOLS"      # the shared server was stopped by the test before
 	run fa-mcp call "$url" divide n=4 -F ndjson
 	assert_status 0
