@@ -83,8 +83,7 @@ int copy_fail(int code, const char *fmt, ...)
 
 static int usage_error(const char *msg)
 {
-	fprintf(stderr, "fa-copy: %s\nTry 'fa-copy --help' for more information.\n", msg);
-	return FA_EUSAGE;
+	return fa_opt_usage_error(&tool, msg, stderr);
 }
 
 static int choose(const char *opt, const char *arg, const char *const *names, int *out)

@@ -89,8 +89,7 @@ static void add(char ***list, int *n, const char *arg)
 
 static int usage_error(const char *msg)
 {
-	fprintf(stderr, "fa-mcp: %s\nTry 'fa-mcp --help' for more information.\n", msg);
-	return FA_EUSAGE;
+	return fa_opt_usage_error(&tool, msg, stderr);
 }
 
 static int number(const char *opt, const char *arg, long min, long max, long *out)
@@ -102,8 +101,19 @@ static int number(const char *opt, const char *arg, long min, long max, long *ou
 	return -1;
 }
 
-static int apply(struct args *s, struct app *a, int key, const char *arg, int argc, char **argv)
+/* What apply() works on: the arguments, the app, and argv for --complete. */
+struct parsing {
+	struct args *s;
+	struct app *a;
+	int argc;
+	char **argv;
+};
+
+static int apply(int key, const char *arg, void *ctx)
 {
+	struct parsing *ps = ctx;
+	struct args *s = ps->s;
+	struct app *a = ps->a;
 	long n;
 	int rc = -1;
 
@@ -154,7 +164,7 @@ static int apply(struct args *s, struct app *a, int key, const char *arg, int ar
 	case O_POOL_TIMEOUT: if ((rc = number("pool-timeout", arg, 1, 3600000, &n)) < 0) a->pool_timeout_ms = (int)n; break;
 	case O_READ_ONLY: a->read_only = true; break;
 	case O_MAX_MESSAGE: if ((rc = number("max-message", arg, 1024, 1L << 30, &n)) < 0) a->max_message = (size_t)n; break;
-	case O_COMPLETE: return fa_opt_print_completions(&tool, arg, argc - optind, argv + optind, stdout);
+	case O_COMPLETE: return fa_opt_print_completions(&tool, arg, ps->argc - optind, ps->argv + optind, stdout);
 	case 'h': return fa_opt_print_usage(&tool, stdout);
 	case O_VERSION: printf("fa-mcp %s\n", FA_VERSION); return 0;
 	}
@@ -163,20 +173,11 @@ static int apply(struct args *s, struct app *a, int key, const char *arg, int ar
 
 static int parse(struct args *s, struct app *a, int argc, char **argv)
 {
-	struct fa_opt_parser p;
-	struct fa_error err = { 0 };
-	const char *arg;
-	int key, rc;
+	struct parsing ps = { s, a, argc, argv };
+	int rc = fa_opt_each(&tool, argc, argv, apply, &ps, stderr);
 
-	fa_opt_parser_init(&p, options);
-	while ((key = fa_opt_next(&p, argc, argv, &arg, &err)) != -1) {
-		rc = key == '?' ? usage_error(err.msg) : apply(s, a, key, arg, argc, argv);
-		if (rc >= 0) {
-			fa_opt_parser_release(&p);
-			return rc;
-		}
-	}
-	fa_opt_parser_release(&p);
+	if (rc >= 0)
+		return rc;
 	if (optind >= argc)
 		return usage_error("give a command: serve, call, list or discover");
 	s->c.command = argv[optind++];

@@ -78,8 +78,7 @@ struct args {
 
 static int usage_error(const char *msg)
 {
-	fprintf(stderr, "fa-pg: %s\nTry 'fa-pg --help' for more information.\n", msg);
-	return FA_EUSAGE;
+	return fa_opt_usage_error(&tool, msg, stderr);
 }
 
 static int local_action(struct session *s, const char *action)

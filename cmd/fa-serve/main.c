@@ -82,8 +82,7 @@ static const struct fa_opt_tool tool = {
 
 static int usage_error(const char *msg)
 {
-	fprintf(stderr, "fa-serve: %s\nTry 'fa-serve --help' for more information.\n", msg);
-	return FA_EUSAGE;
+	return fa_opt_usage_error(&tool, msg, stderr);
 }
 
 /* Loads every path into a new set; NULL (said on stderr) when any fails. */
@@ -180,9 +179,19 @@ static int number(const char *opt, const char *arg, long min, long max, long *ou
 	return -1;
 }
 
-static int apply(struct serve_args *s, struct app *a, int key, const char *arg, int argc,
-		 char **argv)
+/* What apply() works on: the arguments, the app, and argv for --complete. */
+struct parsing {
+	struct serve_args *s;
+	struct app *a;
+	int argc;
+	char **argv;
+};
+
+static int apply(int key, const char *arg, void *ctx)
 {
+	struct parsing *ps = ctx;
+	struct serve_args *s = ps->s;
+	struct app *a = ps->a;
 	long n = 0;
 	int rc = -1;
 
@@ -222,7 +231,7 @@ static int apply(struct serve_args *s, struct app *a, int key, const char *arg, 
 	case O_CHECK: s->check = true; break;
 	case O_UNNAMED: a->unnamed = true; break;
 	case O_CORS: a->cors = arg; break;
-	case O_COMPLETE: return fa_opt_print_completions(&tool, arg, argc - optind, argv + optind, stdout);
+	case O_COMPLETE: return fa_opt_print_completions(&tool, arg, ps->argc - optind, ps->argv + optind, stdout);
 	case 'h': return fa_opt_print_usage(&tool, stdout);
 	case O_VERSION: printf("fa-serve %s\n", FA_VERSION); return 0;
 	}
@@ -231,20 +240,11 @@ static int apply(struct serve_args *s, struct app *a, int key, const char *arg, 
 
 static int parse(struct serve_args *s, struct app *a, int argc, char **argv)
 {
-	struct fa_opt_parser p;
-	struct fa_error err = { 0 };
-	const char *arg;
-	int key, rc;
+	struct parsing ps = { s, a, argc, argv };
+	int rc = fa_opt_each(&tool, argc, argv, apply, &ps, stderr);
 
-	fa_opt_parser_init(&p, options);
-	while ((key = fa_opt_next(&p, argc, argv, &arg, &err)) != -1) {
-		rc = key == '?' ? usage_error(err.msg) : apply(s, a, key, arg, argc, argv);
-		if (rc >= 0) {
-			fa_opt_parser_release(&p);
-			return rc;
-		}
-	}
-	fa_opt_parser_release(&p);
+	if (rc >= 0)
+		return rc;
 	if (optind >= argc)
 		return usage_error("give the route files (FILE.sql or a directory of them)");
 	if (s->h.tls_listen && !s->tls.cert_file && !s->tls.self_signed)

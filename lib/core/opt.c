@@ -254,3 +254,25 @@ int fa_opt_print_completions(const struct fa_opt_tool *t, const char *n, int nwo
 	fa_buf_release(&b);
 	return rc;
 }
+
+int fa_opt_usage_error(const struct fa_opt_tool *t, const char *msg, FILE *f)
+{
+	fprintf(f, "%s: %s\nTry '%s --help' for more information.\n", t->name, msg, t->name);
+	return FA_EUSAGE;
+}
+
+int fa_opt_each(const struct fa_opt_tool *t, int argc, char **argv,
+		int (*apply)(int key, const char *arg, void *ctx), void *ctx, FILE *f)
+{
+	struct fa_opt_parser p;
+	struct fa_error err = { 0 };
+	const char *arg;
+	int key, rc = -1;
+
+	if (fa_opt_parser_init(&p, t->opts) != FA_OK)
+		return fa_opt_usage_error(t, "out of memory", f);
+	while (rc < 0 && (key = fa_opt_next(&p, argc, argv, &arg, &err)) != -1)
+		rc = key == '?' ? fa_opt_usage_error(t, err.msg, f) : apply(key, arg, ctx);
+	fa_opt_parser_release(&p);
+	return rc;
+}

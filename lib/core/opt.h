@@ -91,6 +91,22 @@ int fa_opt_print_usage(const struct fa_opt_tool *t, FILE *f);
 int fa_opt_print_completions(const struct fa_opt_tool *t, const char *n, int nwords,
 			     char **words, FILE *f);
 
+/*
+ * A usage error as every tool says it, to f (the caller's stderr):
+ * "NAME: msg" and a line pointing at NAME --help.  Returns FA_EUSAGE.
+ */
+int fa_opt_usage_error(const struct fa_opt_tool *t, const char *msg, FILE *f);
+
+/*
+ * Reads the options of argv[0..argc) with t's table and calls apply with
+ * each one's key and argument.  An unknown option or a missing argument
+ * is a usage error, said to f.  Returns -1 once the options end (optind
+ * then indexes the first operand), or the first status >= 0 that apply
+ * returned (apply returns -1 to go on).
+ */
+int fa_opt_each(const struct fa_opt_tool *t, int argc, char **argv,
+		int (*apply)(int key, const char *arg, void *ctx), void *ctx, FILE *f);
+
 /* Parses a whole number in [min, max] for option name; FA_EUSAGE otherwise. */
 enum fa_err fa_opt_int(const char *name, const char *arg, long min, long max,
 		       long *out, struct fa_error *err);
