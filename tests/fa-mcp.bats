@@ -977,3 +977,25 @@ DETAIL: Key (id)=(1) already exists.' "$(answer 2 | jq -r '.result.content[0].te
 	assert_contains "$output" 'here'
 	assert_contains "$output" '{"q":10}'
 }
+
+@test "client: list resources, templates and prompts; read a resource; get a prompt" {
+	local S="fa-mcp serve '$BATS_FILE_TMPDIR/more'"
+	run fa-mcp list --stdio "$S" resources -F text
+	assert_status 0
+	assert_contains "$output" $'shop://motd\t'
+	run fa-mcp list --stdio "$S" templates -F text
+	assert_contains "$output" $'shop://items/{id}/name\tThe item\'s name.'
+	run fa-mcp read --stdio "$S" shop://items/1/name -F text
+	assert_status 0
+	assert_same 'apple' "$output"
+	run fa-mcp read --stdio "$S" shop://items/999/name
+	assert_status 4
+	assert_contains "$output" 'Resource not found: shop://items/999/name'
+	run fa-mcp prompt --stdio "$S" ask_about item=pear n=2 -F text
+	assert_status 0
+	assert_same $'user: Tell me about pear\nassistant: Sure, 2 question(s).' "$output"
+	run fa-mcp list --stdio "$S" prompts -F ndjson
+	assert_same '["item","n"]' "$(jq -c '[.arguments[].name]' <<< "$output")"
+	run fa-mcp list --stdio "$S" bogus
+	assert_status 2
+}

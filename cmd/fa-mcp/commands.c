@@ -169,27 +169,116 @@ static int cmd_call(struct client *c, struct cargs *a, struct fa_error *err)
 	return rc;
 }
 
+/* What list can list: the method, and the key of its array in the result. */
+static const struct {
+	const char *what, *method, *key;
+} lists[] = {
+	{ "tools", "tools/list", "tools" },
+	{ "resources", "resources/list", "resources" },
+	{ "templates", "resources/templates/list", "resourceTemplates" },
+	{ "prompts", "prompts/list", "prompts" },
+};
+
+/* An item's name and description, for -F text: a resource by its URI. */
+static void print_item(const json_t *it)
+{
+	const char *name = json_string_value(json_object_get(it, "uri"));
+
+	if (!name)
+		name = json_string_value(json_object_get(it, "uriTemplate"));
+	if (!name)
+		name = json_string_value(json_object_get(it, "name"));
+	printf("%s\t%s\n", name ? name : "", json_string_value(json_object_get(it, "description")) ?: "");
+}
+
 static int cmd_list(struct client *c, struct cargs *a, struct fa_error *err)
 {
 	const char *what = a->nwords ? a->words[0] : "tools";
 	json_t *res = NULL, *items, *it;
-	size_t i;
+	size_t i, k;
 	int rc;
 
-	if (strcmp(what, "tools"))
-		return fa_error_set(err, FA_EUSAGE, "list: '%s' is not offered yet (tools is)", what);
-	if ((rc = client_request(c, "tools/list", NULL, &res, err)))
+	for (k = 0; k < sizeof(lists) / sizeof(lists[0]) && strcmp(what, lists[k].what); k++)
+		;
+	if (k == sizeof(lists) / sizeof(lists[0]))
+		return fa_error_set(err, FA_EUSAGE, "list: '%s' is not one of tools, resources, "
+				    "templates or prompts", what);
+	if ((rc = client_request(c, lists[k].method, NULL, &res, err)))
 		return rc == FA_EWORK ? FA_EINPUT : rc;
-	items = json_object_get(res, "tools");
+	items = json_object_get(res, lists[k].key);
 	if (a->format == CF_TEXT)
 		json_array_foreach(items, i, it)
-			printf("%s\t%s\n", json_string_value(json_object_get(it, "name")) ?: "",
-			       json_string_value(json_object_get(it, "description")) ?: "");
+			print_item(it);
 	else if (a->format == CF_NDJSON)
 		json_array_foreach(items, i, it)
 			print_json(it, false);
 	else
 		print_json(items, true);
+	json_decref(res);
+	return FA_OK;
+}
+
+/* read URI: each content's text, or the whole contents as JSON (blobs, -F json). */
+static int cmd_read(struct client *c, struct cargs *a, struct fa_error *err)
+{
+	json_t *res = NULL, *contents, *it;
+	size_t i;
+	int rc;
+
+	if (a->nwords != 1)
+		return fa_error_set(err, FA_EUSAGE, "read: give one URI");
+	if ((rc = client_request(c, "resources/read", json_pack("{s:s}", "uri", a->words[0]), &res, err)))
+		return rc == FA_EWORK ? FA_EINPUT : rc;
+	contents = json_object_get(res, "contents");
+	if (a->format == CF_TEXT)
+		json_array_foreach(contents, i, it)
+			if (json_is_string(json_object_get(it, "text")))
+				printf("%s\n", json_string_value(json_object_get(it, "text")));
+	if (a->format == CF_NDJSON)
+		json_array_foreach(contents, i, it)
+			print_json(it, false);
+	if (a->format == CF_JSON)
+		print_json(contents, true);
+	json_decref(res);
+	return FA_OK;
+}
+
+/* prompt NAME [KEY=VALUE]...: the messages (arguments are strings). */
+static int cmd_prompt(struct client *c, struct cargs *a, struct fa_error *err)
+{
+	json_t *args = json_object(), *res = NULL, *msgs, *m;
+	size_t i;
+	int rc;
+
+	if (!a->nwords) {
+		json_decref(args);
+		return fa_error_set(err, FA_EUSAGE, "prompt: give the prompt's name");
+	}
+	for (int k = 1; k < a->nwords; k++) {
+		const char *eq = strchr(a->words[k], '=');
+		char key[256];
+
+		if (!eq || eq == a->words[k]) {
+			json_decref(args);
+			return fa_error_set(err, FA_EUSAGE, "argument '%s': want KEY=VALUE", a->words[k]);
+		}
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - a->words[k] < 255 ? eq - a->words[k] : 255),
+			 a->words[k]);
+		json_object_set_new(args, key, json_string(eq + 1));
+	}
+	if ((rc = client_request(c, "prompts/get", json_pack("{s:s,s:o}", "name", a->words[0],
+							     "arguments", args), &res, err)))
+		return rc == FA_EWORK ? FA_EINPUT : rc;
+	msgs = json_object_get(res, "messages");
+	if (a->format == CF_TEXT)
+		json_array_foreach(msgs, i, m)
+			printf("%s: %s\n", json_string_value(json_object_get(m, "role")) ?: "",
+			       json_string_value(json_object_get(json_object_get(m, "content"), "text")) ?: "");
+	else if (a->format == CF_NDJSON)
+		json_array_foreach(msgs, i, m)
+			print_json(m, false);
+	else
+		print_json(msgs, true);
 	json_decref(res);
 	return FA_OK;
 }
@@ -225,6 +314,10 @@ int mcp_client_main(struct cargs *a)
 		rc = cmd_call(&c, a, &err);
 	else if (!rc && !strcmp(a->command, "list"))
 		rc = cmd_list(&c, a, &err);
+	else if (!rc && !strcmp(a->command, "read"))
+		rc = cmd_read(&c, a, &err);
+	else if (!rc && !strcmp(a->command, "prompt"))
+		rc = cmd_prompt(&c, a, &err);
 	else if (!rc)
 		rc = cmd_discover(&c, a);
 	if (rc && rc != FA_EWORK)

@@ -58,7 +58,9 @@ static const struct fa_opt_tool tool = {
 	.name = "fa-mcp",
 	.usage = "serve [OPTION]... FILE|DIR...\n"
 		 "call [OPTION]... TARGET TOOL [KEY=VALUE | KEY:=JSON]...\n"
-		 "list [OPTION]... TARGET [tools]\n"
+		 "list [OPTION]... TARGET [tools | resources | templates | prompts]\n"
+		 "read [OPTION]... TARGET URI\n"
+		 "prompt [OPTION]... TARGET NAME [KEY=VALUE]...\n"
 		 "discover [OPTION]... TARGET",
 	.summary = "Serves the queries of annotated SQL files (see fa-sql(5)) that have a \"tool:\"\n"
 		   "line as Model Context Protocol tools, over stdio or Streamable HTTP, to clients\n"
@@ -66,7 +68,7 @@ static const struct fa_opt_tool tool = {
 		   "and calls MCP servers from the shell: TARGET is an http:// URL, or left out with\n"
 		   "--stdio COMMAND.",
 	.opts = options,
-	.operands = "serve call list discover",
+	.operands = "serve call list read prompt discover",
 	.later = "@file",
 	.footer = "Exit status: 0 success (serve: stdin closed, or SIGTERM over HTTP), 1 the server\n"
 		  "failed (call: the tool answered isError), 2 usage error, 3 cannot connect (or\n"
@@ -179,7 +181,7 @@ static int parse(struct args *s, struct app *a, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (optind >= argc)
-		return usage_error("give a command: serve, call, list or discover");
+		return usage_error("give a command: serve, call, list, read, prompt or discover");
 	s->c.command = argv[optind++];
 	if (!strcmp(s->c.command, "serve")) {
 		if (optind >= argc)
@@ -187,8 +189,10 @@ static int parse(struct args *s, struct app *a, int argc, char **argv)
 		return -1;
 	}
 	if (strcmp(s->c.command, "call") && strcmp(s->c.command, "list") &&
+	    strcmp(s->c.command, "read") && strcmp(s->c.command, "prompt") &&
 	    strcmp(s->c.command, "discover"))
-		return usage_error("unknown command: the commands are serve, call, list and discover");
+		return usage_error("unknown command: the commands are serve, call, list, read, prompt "
+				   "and discover");
 	if (!s->c.stdio && optind >= argc)
 		return usage_error("give the server: an http:// URL, or --stdio COMMAND");
 	if (!s->c.stdio)
