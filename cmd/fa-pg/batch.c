@@ -67,8 +67,7 @@ static void pump(struct batch *b);
  */
 static bool ends_connection(const char *sqlstate)
 {
-	return !sqlstate || !strncmp(sqlstate, "08", 2) || !strcmp(sqlstate, "57P01") ||
-	       !strcmp(sqlstate, "57P02");
+	return !sqlstate || fa_pg_sqlstate_ends_connection(sqlstate);
 }
 
 static void item_result(struct fa_pgq *q, PGresult *res)

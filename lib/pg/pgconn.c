@@ -94,6 +94,12 @@ enum fa_err fa_pg_target_check(const struct fa_pg_target *t, struct fa_error *er
 	return FA_EUSAGE;
 }
 
+bool fa_pg_sqlstate_ends_connection(const char *sqlstate)
+{
+	return sqlstate && (!strncmp(sqlstate, "08", 2) || !strcmp(sqlstate, "57P01") ||
+			    !strcmp(sqlstate, "57P02"));
+}
+
 const char *fa_pg_conn_message(PGconn *c, char *buf, size_t n)
 {
 	size_t len;

@@ -67,6 +67,14 @@ PGconn *fa_pg_connect_start(const struct fa_pg_target *t, const char *app,
 void fa_pg_error_render(struct fa_buf *out, const PGresult *res, const char *query,
 			bool verbose);
 
+/*
+ * True when an error with this SQLSTATE means the server is ending the
+ * connection: it shuts down or terminates the backend (57P01, 57P02), or
+ * the link broke (class 08).  NULL (libpq's own errors) is false: the
+ * caller looks at PQstatus() for those.
+ */
+bool fa_pg_sqlstate_ends_connection(const char *sqlstate);
+
 /* The connection's error message without libpq's trailing newline. */
 const char *fa_pg_conn_message(PGconn *c, char *buf, size_t n);
 

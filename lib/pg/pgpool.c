@@ -655,7 +655,7 @@ static bool server_ends(struct pconn *c, PGresult *res)
 		return false;
 	if (!strcmp(state, "25006"))
 		c->replace = true;
-	if (strcmp(state, "57P01") && strcmp(state, "57P02") && strncmp(state, "08", 2))
+	if (!fa_pg_sqlstate_ends_connection(state))
 		return false;
 	snprintf(c->pool->lasterr, sizeof(c->pool->lasterr), "%s (SQLSTATE %s)",
 		 msg ? msg : "the server closed the connection", state);
