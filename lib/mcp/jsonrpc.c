@@ -122,6 +122,16 @@ void fa_jr_release(struct fa_jr_msg *m)
 	*m = (struct fa_jr_msg){ 0 };
 }
 
+char *fa_jr_shortest(double d, char out[40])
+{
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(out, 40, "%.*g", prec, d);
+		if (strtod(out, NULL) == d)
+			break;
+	}
+	return out;
+}
+
 /* A double as the shortest text that reads back as it (jansson writes 17 digits). */
 static enum fa_err put_real(struct fa_buf *out, double d)
 {
@@ -129,11 +139,7 @@ static enum fa_err put_real(struct fa_buf *out, double d)
 
 	if (d != d || d - d != 0)
 		return fa_buf_puts(out, "null");        /* NaN and infinities are not JSON */
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(buf, sizeof(buf), "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			break;
-	}
+	fa_jr_shortest(d, buf);
 	/* still a JSON number that reads back as a real: 1 would be an integer */
 	if (!strpbrk(buf, ".eEn"))
 		strcat(buf, ".0");

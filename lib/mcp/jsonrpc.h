@@ -98,6 +98,12 @@ enum fa_err fa_jr_put_notification(struct fa_buf *out, const char *method, const
  */
 enum fa_err fa_jr_put_json(struct fa_buf *out, const json_t *v);
 
+/*
+ * The shortest %g text that reads back as d (0.1, not 0.10000000000000001),
+ * into out; d finite.  Returns out.
+ */
+char *fa_jr_shortest(double d, char out[40]);
+
 /* The same, indented by indent spaces a level, for people. */
 enum fa_err fa_jr_put_json_pretty(struct fa_buf *out, const json_t *v, int indent);
 

@@ -217,12 +217,7 @@ static char *real_text(double d)
 {
 	char buf[40];
 
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(buf, sizeof(buf), "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			break;
-	}
-	return strdup(buf);
+	return strdup(fa_jr_shortest(d, buf));
 }
 
 /* A scalar's text: strings as they are, numbers and booleans as written. */
