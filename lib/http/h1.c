@@ -497,6 +497,28 @@ static int note_field(struct ctx *x, const struct fa_h1_header *h,
 	return 0;
 }
 
+/*
+ * Transfer-Encoding, the same for requests and responses: only "chunked",
+ * last and alone, never in HTTP/1.0, never with Content-Length.  bad is
+ * the status for a malformed one, unsupported for other codings (a
+ * response has none: 0).
+ */
+static int transfer_coding(struct ctx *x, const struct head_info *hi, int minor, int bad,
+			   int unsupported)
+{
+	if (minor == 0)
+		return fail(x, bad, "Transfer-Encoding in HTTP/1.0");
+	if (hi->lengths)
+		return fail(x, bad, "both Content-Length and Transfer-Encoding");
+	if (hi->te_bad)
+		return fail(x, bad, "invalid Transfer-Encoding");
+	if (hi->chunked_early)
+		return fail(x, bad, "chunked is not the final transfer coding");
+	if (!hi->chunked_last || hi->codings > 1)
+		return fail(x, unsupported, "transfer coding not supported");
+	return 0;
+}
+
 /* What the whole head means: framing, Host, expectations, keep-alive. */
 static int semantics(struct ctx *x, struct fa_h1_request *req,
 		     const struct fa_h1_limits *lim)
@@ -510,21 +532,9 @@ static int semantics(struct ctx *x, struct fa_h1_request *req,
 			return -1;
 	if (req->minor == 1 && hi.hosts == 0)
 		return fail(x, 400, "missing Host field");
-	if (hi.te) {
-		if (req->minor == 0)
-			return fail(x, 400, "Transfer-Encoding in HTTP/1.0");
-		if (hi.lengths)
-			return fail(x, 400, "both Content-Length and "
-				    "Transfer-Encoding");
-		if (hi.te_bad)
-			return fail(x, 400, "invalid Transfer-Encoding");
-		if (hi.chunked_early)
-			return fail(x, 400, "chunked is not the final "
-				    "transfer coding");
-		if (!hi.chunked_last || hi.codings > 1)
-			return fail(x, 501, "transfer coding not supported");
-		req->chunked = true;
-	}
+	if (hi.te && transfer_coding(x, &hi, req->minor, 400, 501) < 0)
+		return -1;
+	req->chunked = hi.te;
 	if (lim->max_body >= 0 && req->content_length > lim->max_body)
 		return fail(x, 413, "request body too large");
 	if (req->minor == 1) {
@@ -694,21 +704,9 @@ static int response_framing(struct ctx *x, struct fa_h1_response_head *res,
 	for (i = 0; i < res->nheaders; i++)
 		if (response_field(x, &res->headers[i], res, &hi) < 0)
 			return -1;
-	if (hi.te) {
-		if (res->minor == 0)
-			return fail(x, 0, "Transfer-Encoding in HTTP/1.0");
-		if (hi.lengths)
-			return fail(x, 0, "both Content-Length and "
-				    "Transfer-Encoding");
-		if (hi.te_bad)
-			return fail(x, 0, "invalid Transfer-Encoding");
-		if (hi.chunked_early)
-			return fail(x, 0, "chunked is not the final "
-				    "transfer coding");
-		if (!hi.chunked_last || hi.codings > 1)
-			return fail(x, 0, "transfer coding not supported");
-		res->chunked = true;
-	}
+	if (hi.te && transfer_coding(x, &hi, res->minor, 0, 0) < 0)
+		return -1;
+	res->chunked = hi.te;
 	res->keep_alive = !hi.close && (res->minor == 1 || hi.keep);
 	if (head_request || res->status < 200 || res->status == 204 ||
 	    res->status == 304) {
