@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "http/hmap.h"
+#include "http/sse.h"
 #include "serve.h"
 
 #define PING_MS 15000
@@ -54,19 +55,10 @@ static void on_abort(struct fa_hreq *rq, void *arg)
 	fa_hres_end(rq);
 }
 
-/* "event: NAME" and one "data:" line per payload line, into b. */
+/* One event into b: the channel names it, the payload is its data. */
 static void put_event(struct fa_buf *b, const char *name, const char *payload)
 {
-	const char *p = payload;
-
-	fa_buf_printf(b, "event: %s\n", name);
-	do {
-		size_t n = strcspn(p, "\n");
-
-		fa_buf_printf(b, "data: %.*s\n", (int)n, p);
-		p += n + (p[n] == '\n');
-	} while (*p);
-	fa_buf_putc(b, '\n');
+	fa_sse_put_event(b, name, payload, strlen(payload));
 }
 
 static void send_event(struct sse_sub *s, const char *channel, const char *payload)

@@ -189,3 +189,22 @@ const char *fa_sse_last_id(const struct fa_sse *s, size_t *len)
 		*len = s->last_id.len;
 	return s->last_id.data ? s->last_id.data : "";
 }
+
+enum fa_err fa_sse_put_event(struct fa_buf *b, const char *name, const char *data, size_t n)
+{
+	size_t i = 0;
+
+	if (name)
+		fa_buf_printf(b, "event: %s\n", name);
+	do {
+		size_t k = i;
+
+		while (k < n && data[k] != '\r' && data[k] != '\n')
+			k++;
+		fa_buf_puts(b, "data: ");
+		fa_buf_append(b, data + i, k - i);
+		fa_buf_putc(b, '\n');
+		i = k + (k < n && data[k] == '\r' && k + 1 < n && data[k + 1] == '\n') + (k < n);
+	} while (i < n);
+	return fa_buf_putc(b, '\n');
+}

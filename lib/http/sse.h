@@ -94,4 +94,12 @@ int fa_sse_feed(struct fa_sse *s, const char *in, size_t n, size_t *used,
    "" when none was set; valid until the next feed. */
 const char *fa_sse_last_id(const struct fa_sse *s, size_t *len);
 
+/*
+ * The writing side: appends one event to b, "event: NAME" (none when name
+ * is NULL) and one "data:" line per line of data[0..n) (CR, LF and CRLF
+ * all end a line, so the reader gets the lines back joined by LF), then
+ * the blank line that dispatches it.
+ */
+enum fa_err fa_sse_put_event(struct fa_buf *b, const char *name, const char *data, size_t n);
+
 #endif

@@ -1,5 +1,7 @@
 #include "mcp/mcp.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -555,4 +557,104 @@ bool fa_mcp_uri_match(const struct fa_query *q, const char *uri, char **values, 
 		u += vlen;
 	}
 	return *u == '\0';
+}
+
+/* ---- log levels, cursors, progress ---- */
+
+static const char *const level_names[] = {
+	"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"
+};
+
+int fa_mcp_level(const char *name)
+{
+	for (int i = 0; name && i < 8; i++)
+		if (!strcmp(name, level_names[i]))
+			return i;
+	return -1;
+}
+
+const char *fa_mcp_level_name(enum fa_mcp_level level)
+{
+	return level_names[(unsigned)level < 8 ? level : FA_MCP_INFO];
+}
+
+enum fa_mcp_level fa_mcp_level_of_pg(const char *severity)
+{
+	if (!severity)
+		return FA_MCP_NOTICE;
+	if (!strncmp(severity, "DEBUG", 5))
+		return FA_MCP_DEBUG;
+	if (!strcmp(severity, "LOG") || !strcmp(severity, "INFO"))
+		return FA_MCP_INFO;
+	if (!strcmp(severity, "WARNING"))
+		return FA_MCP_WARNING;
+	if (!strcmp(severity, "ERROR"))
+		return FA_MCP_ERROR;
+	if (!strcmp(severity, "FATAL"))
+		return FA_MCP_CRITICAL;
+	if (!strcmp(severity, "PANIC"))
+		return FA_MCP_EMERGENCY;
+	return FA_MCP_NOTICE;
+}
+
+#define CURSOR_PREFIX "fa1."
+
+void fa_mcp_cursor(char *out, size_t n, size_t offset)
+{
+	snprintf(out, n, CURSOR_PREFIX "%zu", offset);
+}
+
+bool fa_mcp_cursor_offset(const char *cursor, size_t *offset)
+{
+	const char *p = cursor;
+	size_t v = 0;
+
+	if (!p || strncmp(p, CURSOR_PREFIX, 4))
+		return false;
+	p += 4;
+	if (*p < '0' || *p > '9' || (*p == '0' && p[1]))
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (SIZE_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (size_t)(*p - '0');
+	}
+	if (*p)
+		return false;
+	*offset = v;
+	return true;
+}
+
+/* A number at *p (digits with an optional fraction), moving *p past it. */
+static bool number_at(const char **p, double *v)
+{
+	char *end;
+
+	if (**p < '0' || **p > '9')
+		return false;
+	*v = strtod(*p, &end);
+	*p = end;
+	return true;
+}
+
+bool fa_mcp_progress_notice(const char *msg, double *done, double *total, const char **text)
+{
+	const char *p = msg;
+
+	if (!p || strncmp(p, "progress:", 9))
+		return false;
+	p += 9;
+	while (*p == ' ')
+		p++;
+	if (!number_at(&p, done))
+		return false;
+	*total = -1;
+	if (*p == '/' && (p++, !number_at(&p, total)))
+		return false;
+	if (*p && *p != ' ')
+		return false;
+	while (*p == ' ')
+		p++;
+	*text = *p ? p : NULL;
+	return true;
 }

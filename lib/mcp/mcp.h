@@ -101,4 +101,39 @@ json_t *fa_mcp_resource_contents(const char *uri, const char *mime, const char *
  */
 bool fa_mcp_uri_match(const struct fa_query *q, const char *uri, char **values, struct fa_error *err);
 
+/*
+ * Log levels of notifications/message, RFC 5424's severities from the
+ * least severe up: a client that set a level gets that level and above.
+ */
+enum fa_mcp_level {
+	FA_MCP_DEBUG, FA_MCP_INFO, FA_MCP_NOTICE, FA_MCP_WARNING,
+	FA_MCP_ERROR, FA_MCP_CRITICAL, FA_MCP_ALERT, FA_MCP_EMERGENCY
+};
+
+/* The level called name ("warning"), or -1 when name (may be NULL) is none. */
+int fa_mcp_level(const char *name);
+const char *fa_mcp_level_name(enum fa_mcp_level level);
+
+/* The level of a PostgreSQL notice by its severity word (NOTICE, WARNING,
+   INFO, LOG, DEBUG1..5): DEBUG is debug, LOG and INFO info, and so on. */
+enum fa_mcp_level fa_mcp_level_of_pg(const char *severity);
+
+/*
+ * Pagination: a list's next page starts at an offset, handed to the
+ * client as an opaque cursor and checked when it comes back.
+ * fa_mcp_cursor() writes the cursor of offset into out (at least 24
+ * bytes); fa_mcp_cursor_offset() reads one back, false when it is not one
+ * of ours.
+ */
+void fa_mcp_cursor(char *out, size_t n, size_t offset);
+bool fa_mcp_cursor_offset(const char *cursor, size_t *offset);
+
+/*
+ * A notice that reports progress: "progress: DONE[/TOTAL][ MESSAGE]"
+ * (numbers, as RAISE NOTICE 'progress: %/%', i, n writes them).  True
+ * with its parts when msg is one; *total is -1 without a total, *text
+ * NULL without a message (else it points into msg).
+ */
+bool fa_mcp_progress_notice(const char *msg, double *done, double *total, const char **text);
+
 #endif

@@ -34,6 +34,7 @@ struct pconn {
 	struct fa_pgq ping;
 	struct stmt *prepared;          /* statement "fa_<i>" is prepared[i] */
 	int nprepared;
+	PQnoticeReceiver notice_prev;   /* libpq's own (it ignores its arg), for the others */
 };
 
 /*
@@ -745,6 +746,21 @@ static void read_results(struct pconn *c)
 		conn_lost(c);
 }
 
+/*
+ * libpq parses a query's messages only after the results before it were
+ * taken (PQisBusy, PQgetResult), so a notice belongs to the head.
+ */
+static void on_notice(void *arg, const PGresult *res)
+{
+	struct pconn *c = arg;
+	struct fa_pgq *q = c->head;
+
+	if (q && !q->internal && q->on_notice)
+		q->on_notice(q, res);
+	else if (c->notice_prev)
+		c->notice_prev(NULL, res);
+}
+
 static void connected(struct pconn *c)
 {
 	struct fa_pool *p = c->pool;
@@ -753,6 +769,7 @@ static void connected(struct pconn *c)
 		conn_lost(c);
 		return;
 	}
+	c->notice_prev = PQsetNoticeReceiver(c->pg, on_notice, c);
 	c->state = C_READY;
 	c->failures = 0;
 	c->born_ns = c->idle_ns = fa_now_ns();

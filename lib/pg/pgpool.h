@@ -62,6 +62,13 @@ struct fa_pgq {
 	bool shareable;
 	void (*on_result)(struct fa_pgq *q, PGresult *res);
 	void (*on_done)(struct fa_pgq *q, enum fa_err rc, const char *msg);
+	/*
+	 * Optional: a NOTICE, WARNING, INFO or LOG the server sent while this
+	 * query ran (a RAISE in a function it called); notice is libpq's and
+	 * valid during the call only.  Without it, notices go where libpq's
+	 * default receiver sends them (stderr).
+	 */
+	void (*on_notice)(struct fa_pgq *q, const PGresult *notice);
 	void *ctx;
 	/* private */
 	struct fa_pgq *next;
