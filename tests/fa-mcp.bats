@@ -6,6 +6,7 @@
 # database restart.
 
 load helpers
+load mcp_helpers
 
 setup_file() {
 	psql_fa -q <<'SQL'
@@ -178,84 +179,6 @@ teardown() {
 	if [ -n "${spid:-}" ]; then kill -TERM "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true; fi
 }
 
-# stdio [OPTION]... -- MESSAGE...: each message one line on the stdin of
-# fa-mcp serve OPTION... $TOOLS; its stdout is the output, its stderr in
-# $BATS_TEST_TMPDIR/stderr.
-stdio() {
-	local opts=()
-	while [ "$1" != "--" ]; do opts+=("$1"); shift; done
-	shift
-	printf '%s\n' "$@" | timeout 60 fa-mcp serve "${opts[@]}" "$TOOLS" 2> "$BATS_TEST_TMPDIR/stderr"
-}
-
-# The answer with id $1 (JSON: 1 or "a") among the lines of $output, as
-# it was written (jq 1.6 would round integers past 2^53).
-answer() {
-	local line
-	while IFS= read -r line; do
-		if jq -e --argjson id "$1" '.id == $id' <<< "$line" > /dev/null 2>&1; then
-			printf '%s\n' "$line"
-		fi
-	done <<< "$output"
-}
-
-# A tools/call request: id, tool name, arguments object.
-call() {
-	printf '{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{"name":"%s","arguments":%s}}' "$1" "$2" "$3"
-}
-
-# post BODY [CURL-ARG]...: POSTs BODY to $url as JSON (Content-Type from
-# $CT when set); the status goes to $code, the body to $body, the headers
-# to $BATS_TEST_TMPDIR/headers.
-post() {
-	local data=$1
-	shift
-	code=$(curl -sS -o "$BATS_TEST_TMPDIR/body" -D "$BATS_TEST_TMPDIR/headers" -w '%{http_code}' \
-		-H "Content-Type: ${CT:-application/json}" -H 'Accept: application/json, text/event-stream' \
-		"$@" --data-binary "$data" "$url")
-	body=$(cat "$BATS_TEST_TMPDIR/body")
-}
-
-# post26 METHOD NAME BODY [CURL-ARG]...: a 2026-07-28 POST with the
-# headers that must match the body (no Mcp-Name when NAME is empty).
-post26() {
-	local method=$1 name=$2 data=$3
-	shift 3
-	post "$data" -H 'MCP-Protocol-Version: 2026-07-28' -H "Mcp-Method: $method" \
-		${name:+-H "Mcp-Name: $name"} "$@"
-}
-
-# The value of response header $1 of the last post.
-header() {
-	sed -n "s/^$1: *//Ip" "$BATS_TEST_TMPDIR/headers" | tr -d '\r'
-}
-
-# A 2025-11-25 session on $url: its id in $sid.
-open_session() {
-	post '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bats","version":"1"}}}'
-	assert_same 200 "$code"
-	sid=$(header Mcp-Session-Id)
-	[ -n "$sid" ]
-}
-
-# Starts fa-mcp serve --listen 127.0.0.1:0 ARG... of its own: $spid,
-# $url, stderr in $BATS_TEST_TMPDIR/own.log.
-start_own() {
-	fa-mcp serve --listen 127.0.0.1:0 --threads 1 "$@" 2> "$BATS_TEST_TMPDIR/own.log" &
-	spid=$!
-	for _ in $(seq 100); do
-		grep -q 'listening on' "$BATS_TEST_TMPDIR/own.log" 2>/dev/null && break
-		sleep 0.1
-	done
-	url=http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/own.log" | head -1)/mcp
-}
-
-# The sorted names of tools/list over 2026-07-28 on $url.
-tool_names() {
-	post26 tools/list '' '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{'"$META"'}}'
-	jq -r '[.result.tools[].name] | sort | join(" ")' <<< "$body"
-}
-
 # ---- stdio: lifecycle and lists ----
 
 @test "stdio: initialize answers the version asked when known, else 2025-11-25; ping; notifications get no answer" {
@@ -273,7 +196,7 @@ tool_names() {
 	assert_same '"2025-11-25"' "$(answer 2 | jq -c .result.protocolVersion)"
 	assert_same '"2025-11-25"' "$(answer 3 | jq -c .result.protocolVersion)"
 	assert_same '"2025-03-26"' "$(answer 4 | jq -c .result.protocolVersion)"
-	assert_same '{"prompts":{"listChanged":false},"resources":{"listChanged":false,"subscribe":false},"tools":{"listChanged":false}}' \
+	assert_same '{"completions":{},"logging":{},"prompts":{"listChanged":true},"resources":{"listChanged":true,"subscribe":true},"tools":{"listChanged":true}}' \
 		"$(answer 1 | jq -cS .result.capabilities)"
 	assert_same '"fa-mcp"' "$(answer 1 | jq -c .result.serverInfo.name)"
 	assert_same '{"jsonrpc":"2.0","id":"p","result":{}}' "$(answer '"p"')"
@@ -666,12 +589,14 @@ DETAIL: Key (id)=(1) already exists.' "$(answer 2 | jq -r '.result.content[0].te
 	assert_same 404 "$code"
 }
 
-@test "http: 415 for a wrong Content-Type, 405 for GET, 404 elsewhere, 400 with -32700 and -32600" {
+@test "http: 415 for a wrong Content-Type, 405 for PUT and a 2026 GET, 404 elsewhere, 400 with -32700 and -32600" {
 	CT=text/plain post '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}'
 	assert_same 415 "$code"
-	code=$(curl -sS -o /dev/null -D "$BATS_TEST_TMPDIR/headers" -w '%{http_code}' -H 'Accept: text/event-stream' "$url")
+	code=$(curl -sS -o /dev/null -D "$BATS_TEST_TMPDIR/headers" -w '%{http_code}' -X PUT "$url")
 	assert_same 405 "$code"
-	assert_same 'POST, DELETE' "$(header Allow)"
+	assert_same 'GET, POST, DELETE' "$(header Allow)"
+	code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'Accept: text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' "$url")
+	assert_same 405 "$code"
 	code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{}' "${url%/mcp}/other")
 	assert_same 404 "$code"
 	post 'garbage{'
@@ -775,8 +700,8 @@ DETAIL: Key (id)=(1) already exists.' "$(answer 2 | jq -r '.result.content[0].te
 	post26 server/discover '' '{"jsonrpc":"2.0","id":3,"method":"server/discover","params":{'"$META"'}}'
 	assert_same 200 "$code"
 	assert_same "$(jq -cS . <<< '{"supportedVersions":["2026-07-28","2025-11-25","2025-06-18","2025-03-26"],
-		"capabilities":{"tools":{"listChanged":false},"prompts":{"listChanged":false},
-			"resources":{"listChanged":false,"subscribe":false}},
+		"capabilities":{"tools":{"listChanged":true},"prompts":{"listChanged":true},
+			"resources":{"listChanged":true,"subscribe":true},"logging":{},"completions":{}},
 		"resultType":"complete","ttlMs":60000,"cacheScope":"public",
 		"server":"fa-mcp"}')" \
 		"$(jq -cS '.result | {supportedVersions, capabilities, resultType, ttlMs, cacheScope, server: ._meta["io.modelcontextprotocol/serverInfo"].name}' <<< "$body")"

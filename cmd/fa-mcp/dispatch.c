@@ -13,6 +13,7 @@
 
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
 #define META_CAPS "io.modelcontextprotocol/clientCapabilities"
+#define META_LOG_LEVEL "io.modelcontextprotocol/logLevel"
 #define LIST_TTL_MS 60000
 
 static void drop_result(struct fa_pgq *pq, PGresult *res);
@@ -88,8 +89,9 @@ json_t *mcp_cacheable(struct reply *r, json_t *result)
 
 static json_t *capabilities(void)
 {
-	return json_pack("{s:{s:b},s:{s:b},s:{s:b,s:b}}", "tools", "listChanged", 0,
-			 "prompts", "listChanged", 0, "resources", "listChanged", 0, "subscribe", 0);
+	return json_pack("{s:{s:b},s:{s:b},s:{s:b,s:b},s:{},s:{}}", "tools", "listChanged", 1,
+			 "prompts", "listChanged", 1, "resources", "listChanged", 1, "subscribe", 1,
+			 "logging", "completions");
 }
 
 static void initialize(struct reply *r, const struct fa_jr_msg *m)
@@ -208,6 +210,13 @@ static void call_result(struct fa_pgq *pq, PGresult *res)
 			      detail ? "\nDETAIL: " : "", detail ? detail : "");
 	}
 	PQclear(res);
+}
+
+static void call_notice(struct fa_pgq *pq, const PGresult *notice)
+{
+	struct call *c = pq->ctx;
+
+	mcp_notice(c->r, notice);
 }
 
 static void call_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
@@ -339,7 +348,7 @@ static void tools_call(struct worker *w, struct reply *r, const struct fa_jr_msg
 	o.kind = FA_FMT_JSON;
 	fa_fmt_init(&c->fmt, &o, &c->rows);
 	c->run.pgq = (struct fa_pgq){ .single_row = true, .on_result = call_result,
-				      .on_done = call_done, .ctx = c };
+				      .on_done = call_done, .on_notice = call_notice, .ctx = c };
 	mcp_submit(w, q, &c->run, false);
 }
 
@@ -364,14 +373,40 @@ static bool modern_ok(struct reply *r, const struct fa_jr_msg *m)
 	return false;
 }
 
+static void get_level(struct peer *p, void *arg)
+{
+	*(int *)arg = p->log_level;
+}
+
+/* What r may hear besides its answer: progress, log messages. */
+static void hearing(struct reply *r, const struct fa_jr_msg *m)
+{
+	json_t *meta = meta_of(m);
+
+	r->progress = json_incref(json_object_get(meta, "progressToken"));
+	r->log_level = -1;
+	if (r->era == ERA_MODERN)
+		r->log_level = fa_mcp_level(json_string_value(json_object_get(meta, META_LOG_LEVEL)));
+	else if (r->with_peer && !r->with_peer(r, get_level, &r->log_level))
+		r->log_level = -1;
+}
+
+static void notification(struct worker *w, const struct fa_jr_msg *m)
+{
+	if (!strcmp(m->method, "notifications/cancelled"))
+		mcp_listen_cancel(w, json_object_get(m->params, "requestId"));
+	/* initialized and the rest: nothing to do */
+}
+
 void mcp_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r)
 {
 	const char *method = m->method;
 
 	if (!r)
-		return;         /* notifications: initialized, cancelled; nothing to do yet */
+		return notification(w, m);
 	if (r->era == ERA_MODERN && !modern_ok(r, m))
 		return;
+	hearing(r, m);
 	if (!strcmp(method, "tools/call"))
 		return tools_call(w, r, m);
 	if (!strcmp(method, "tools/list"))
@@ -392,6 +427,16 @@ void mcp_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r)
 		return mcp_prompts_list(w, r);
 	if (!strcmp(method, "prompts/get"))
 		return mcp_prompts_get(w, r, m);
+	if (!strcmp(method, "completion/complete"))
+		return mcp_complete(w, r, m);
+	if (r->era == ERA_LEGACY && !strcmp(method, "logging/setLevel"))
+		return mcp_set_level(r, m);
+	if (r->era == ERA_LEGACY && !strcmp(method, "resources/subscribe"))
+		return mcp_subscribe(w, r, m, true);
+	if (r->era == ERA_LEGACY && !strcmp(method, "resources/unsubscribe"))
+		return mcp_subscribe(w, r, m, false);
+	if (r->era == ERA_MODERN && !strcmp(method, "subscriptions/listen"))
+		return mcp_listen(w, r, m);
 	mcp_fail(r, r->era == ERA_MODERN ? 404 : 200, FA_JR_METHOD_NOT_FOUND, "method not found", NULL);
 }
 
@@ -406,6 +451,7 @@ struct worker *worker_new(struct app *a, struct fa_loop *loop)
 	w->loop = loop;
 	if (!(w->pool = fa_pool_new(loop, &a->target, &o, &err)))
 		fprintf(stderr, "fa-mcp: %s\n", err.msg);
+	worker_listen(w);
 	return w;
 }
 
@@ -413,6 +459,8 @@ void worker_free(struct worker *w)
 {
 	if (!w)
 		return;
+	mcp_listeners_end(w);
+	worker_unlisten(w);
 	fa_pool_free(w->pool);
 	free(w);
 }

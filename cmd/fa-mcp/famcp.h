@@ -24,6 +24,20 @@
 #include "pg/sqlfile.h"
 
 struct session;
+struct listener;
+
+/*
+ * What a 2025-era client set for itself: over stdio the process's one
+ * client, over HTTP one session.  Reached only through reply.with_peer,
+ * which holds the transport's lock meanwhile.
+ */
+struct peer {
+	int log_level;                  /* enum fa_mcp_level; -1: logging/setLevel never came */
+	char **subs;                    /* resources/subscribe URIs (owned) */
+	int nsubs;
+};
+
+void peer_release(struct peer *p);
 
 struct app {
 	struct fa_sqlfile_set *files;   /* swapped whole on SIGHUP; read atomically */
@@ -43,6 +57,11 @@ struct app {
 	struct session *sessions;
 	int nsessions;
 	struct fa_hserver *server;
+	/* the workers, woken by reload to tell their listeners */
+	struct worker **workers;
+	int nworkers;
+	unsigned generation;            /* reloads so far */
+	int page_size;                  /* list entries per page */
 };
 
 struct worker {
@@ -50,7 +69,35 @@ struct worker {
 	struct fa_loop *loop;
 	struct fa_pool *pool;
 	int inflight;                   /* tool calls running */
+	struct listener *listeners;     /* streams of unsolicited notifications */
+	unsigned seen;                  /* the reload generation told to them */
+	int wake_fd;                    /* eventfd: a reload happened */
+	struct fa_io wake_io;
+	struct fa_timer ping;           /* keeps idle streams alive */
 };
+
+/*
+ * A stream that hears list_changed and resources/updated: the stdio
+ * client, a 2025 session's GET stream, a 2026 subscriptions/listen.  It
+ * lives on one worker, which calls send from its own thread.
+ */
+enum { LISTEN_TOOLS = 1, LISTEN_PROMPTS = 2, LISTEN_RESOURCES = 4, LISTEN_UPDATES = 8 };
+struct listener {
+	void (*send)(struct listener *l, const char *msg, size_t len);
+	/* whether uri was subscribed to (resources/updated) */
+	bool (*subscribed)(struct listener *l, const char *uri);
+	/* SSE comment to keep an idle HTTP stream open (optional) */
+	void (*keepalive)(struct listener *l);
+	/* the worker stops: end the stream, remove and free l (optional) */
+	void (*end)(struct listener *l);
+	unsigned wants;                 /* LISTEN_* */
+	json_t *sub_id;                 /* 2026: the subscriptionId tagging each one */
+	void *ctx;
+	struct listener *next;
+};
+
+void listener_add(struct worker *w, struct listener *l);
+void listener_remove(struct worker *w, struct listener *l);
 
 enum era { ERA_LEGACY, ERA_MODERN };
 
@@ -62,10 +109,48 @@ enum era { ERA_LEGACY, ERA_MODERN };
  */
 struct reply {
 	void (*done)(struct reply *r, int status, const char *msg, size_t len);
+	/*
+	 * Optional: a notification that belongs to this request (progress, a
+	 * log message), sent before done on the request's own stream.
+	 */
+	void (*notify)(struct reply *r, const char *msg, size_t len);
+	/* Optional (2025 era): runs fn on the client's peer under the
+	   transport's lock; false when there is none (a session gone). */
+	bool (*with_peer)(struct reply *r, void (*fn)(struct peer *p, void *arg), void *arg);
 	void *ctx;
 	json_t *id;                     /* a reference of its own */
 	enum era era;
+	/* set by a method whose answer may never come by itself (a listen):
+	   the transport calls it when the client went away, and it ends r */
+	void (*gone)(struct reply *r);
+	void *gone_arg;
+	/* set by mcp_dispatch */
+	int log_level;                  /* send log messages this severe and up; -1: none */
+	json_t *progress;               /* _meta.progressToken (a reference), or NULL */
 };
+
+/* A reply's own references (id, progress token) dropped: for transports' done. */
+void reply_release(struct reply *r);
+
+/* A notice the server raised during r's statement: a progress or a log notification. */
+void mcp_notice(struct reply *r, const PGresult *notice);
+
+/* notify.c: the methods about notifications, and reload's news. */
+void mcp_set_level(struct reply *r, const struct fa_jr_msg *m);
+void mcp_subscribe(struct worker *w, struct reply *r, const struct fa_jr_msg *m, bool on);
+void mcp_listen(struct worker *w, struct reply *r, const struct fa_jr_msg *m);
+void mcp_complete(struct worker *w, struct reply *r, const struct fa_jr_msg *m);
+/* Tells w's listeners what the reloads since the last call changed. */
+void mcp_changed(struct worker *w);
+/* Ends the subscriptions/listen whose request id is request_id; false when none. */
+bool mcp_listen_cancel(struct worker *w, const json_t *request_id);
+/* Ends every stream of w that can end (the worker stops). */
+void mcp_listeners_end(struct worker *w);
+/* A worker joins (or leaves) the app's list that reloads wake. */
+void worker_listen(struct worker *w);
+void worker_unlisten(struct worker *w);
+/* After a reload: each worker's listeners hear of it, on its own thread. */
+void mcp_wake_workers(struct app *a);
 
 /* The era of a message: modern when its params carry a protocol version in _meta. */
 enum era mcp_era(const struct fa_jr_msg *m);

@@ -6,8 +6,11 @@
  * tools/call, resources/read and prompts/get, Mcp-Name must agree with the
  * body, else 400 with -32020.  2025-11-25 and before: initialize opens a
  * session (Mcp-Session-Id), every later POST names it (400 without, 404
- * for one that is not open), DELETE ends it.  Answers are JSON; no SSE
- * stream is offered yet, so GET is 405.  A foreign Origin is 403.
+ * for one that is not open), DELETE ends it, and GET opens the session's
+ * stream of list_changed and resources/updated.  An answer is JSON, or an
+ * event stream when notifications of its own (progress, log messages) go
+ * before it and the client accepts text/event-stream.  A foreign Origin
+ * is 403.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #include <time.h>
 
 #include "famcp.h"
+#include "http/sse.h"
 #include "mcp/mcp.h"
 
 #define MAX_SESSIONS 10000
@@ -23,12 +27,17 @@
 struct session {
 	char id[33];
 	time_t last;
+	struct peer peer;
 };
 
 struct hreply {
 	struct reply r;
 	struct fa_hreq *rq;
+	struct app *a;
 	char session[33];               /* set on an initialize answer */
+	char sid[33];                   /* the session the request named */
+	bool sse;                       /* the answer became an event stream */
+	bool left;                      /* the client went away */
 };
 
 static bool hdr_is(const struct fa_h1_header *h, const char *v)
@@ -71,15 +80,58 @@ static void http_fail(struct fa_hreq *rq, int status, const json_t *id, int code
 	fa_buf_release(&b);
 }
 
+static void put_event(struct fa_hreq *rq, const char *msg, size_t len)
+{
+	struct fa_buf b;
+
+	fa_buf_init(&b, 0);
+	fa_sse_put_event(&b, "message", msg, len);
+	fa_hres_write(rq, b.data, b.len);
+	fa_hres_flush(rq);
+	fa_buf_release(&b);
+}
+
 static void hreply_done(struct reply *r, int status, const char *msg, size_t len)
 {
 	struct hreply *h = (struct hreply *)r;
 
-	if (h->session[0])
-		fa_hres_header(h->rq, "Mcp-Session-Id", h->session);
-	send_json(h->rq, status, msg, len);
-	json_decref(r->id);
+	if (h->sse) {
+		if (len && !h->left)
+			put_event(h->rq, msg, len);
+		fa_hres_end(h->rq);
+	} else {
+		if (h->session[0])
+			fa_hres_header(h->rq, "Mcp-Session-Id", h->session);
+		send_json(h->rq, status, msg, len);
+	}
+	reply_release(r);
 	free(h);
+}
+
+static void hreply_abort(struct fa_hreq *rq, void *arg)
+{
+	struct hreply *h = arg;
+
+	h->left = true;
+	if (h->r.gone)
+		h->r.gone(&h->r);
+}
+
+/* A notification of the request's own: the answer turns into an event stream. */
+static void hreply_notify(struct reply *r, const char *msg, size_t len)
+{
+	struct hreply *h = (struct hreply *)r;
+
+	if (!h->sse) {
+		h->sse = true;
+		if (h->session[0])
+			fa_hres_header(h->rq, "Mcp-Session-Id", h->session);
+		fa_hres_header(h->rq, "Cache-Control", "no-cache");
+		fa_hres_start(h->rq, 200, "text/event-stream", -1);
+		fa_hres_on_abort(h->rq, hreply_abort, h);
+	}
+	if (!h->left)
+		put_event(h->rq, msg, len);
 }
 
 /* ---- Origin ---- */
@@ -139,13 +191,14 @@ static void session_new(struct app *a, char id[33])
 		for (int i = 1; i < a->nsessions; i++)
 			if (a->sessions[i].last < a->sessions[oldest].last)
 				oldest = i;
+		peer_release(&a->sessions[oldest].peer);
 		a->sessions[oldest] = a->sessions[--a->nsessions];
 	}
 	if (!a->sessions)
 		a->sessions = calloc(MAX_SESSIONS, sizeof(*a->sessions));
 	if (a->sessions) {
-		memcpy(a->sessions[a->nsessions].id, id, 33);
-		a->sessions[a->nsessions++].last = time(NULL);
+		a->sessions[a->nsessions] = (struct session){ .last = time(NULL), .peer = { .log_level = -1 } };
+		memcpy(a->sessions[a->nsessions++].id, id, 33);
 	}
 	pthread_mutex_unlock(&a->lock);
 }
@@ -161,15 +214,43 @@ static bool session_find(struct app *a, const struct fa_h1_header *h, bool end)
 			continue;
 		found = true;
 		a->sessions[i].last = time(NULL);
-		if (end)
+		if (end) {
+			peer_release(&a->sessions[i].peer);
 			a->sessions[i] = a->sessions[--a->nsessions];
+		}
 	}
 	pthread_mutex_unlock(&a->lock);
 	return found;
 }
 
+/* Runs fn on the peer of session id under the lock; false when it is gone. */
+static bool session_peer(struct app *a, const char *id, void (*fn)(struct peer *p, void *arg),
+			 void *arg)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&a->lock);
+	for (int i = 0; i < a->nsessions && !found; i++)
+		if (!strcmp(a->sessions[i].id, id)) {
+			fn(&a->sessions[i].peer, arg);
+			found = true;
+		}
+	pthread_mutex_unlock(&a->lock);
+	return found;
+}
+
+static bool hreply_peer(struct reply *r, void (*fn)(struct peer *p, void *arg), void *arg)
+{
+	struct hreply *h = (struct hreply *)r;
+	const char *id = h->session[0] ? h->session : h->sid;
+
+	return id[0] && session_peer(h->a, id, fn, arg);
+}
+
 void mcp_sessions_release(struct app *a)
 {
+	for (int i = 0; i < a->nsessions; i++)
+		peer_release(&a->sessions[i].peer);
 	free(a->sessions);
 	a->sessions = NULL;
 	a->nsessions = 0;
@@ -238,6 +319,43 @@ static bool legacy_headers(struct fa_hreq *rq, struct app *a, const struct fa_jr
 	return true;
 }
 
+/* The session id a header names, trimmed, into out (33 bytes); "" when none. */
+static void sid_of(const struct fa_h1_header *h, char out[33])
+{
+	const char *p = h ? h->value : "";
+	size_t n = h ? h->value_len : 0;
+
+	while (n && (*p == ' ' || *p == '\t'))
+		p++, n--;
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	snprintf(out, 33, "%.*s", (int)(n < 32 ? n : 32), p);
+}
+
+static bool accepts_sse(const struct fa_hreq *rq)
+{
+	const struct fa_h1_header *acc = fa_hreq_header(rq, "accept");
+
+	return acc && memmem(acc->value, acc->value_len, "text/event-stream", 17);
+}
+
+static struct hreply *hreply_new(struct fa_hreq *rq, struct app *a, const struct fa_jr_msg *m,
+				 enum era era)
+{
+	struct hreply *h = calloc(1, sizeof(*h));
+
+	h->r = (struct reply){ .done = hreply_done, .id = json_incref(m->id), .era = era };
+	if (era == ERA_LEGACY)
+		h->r.with_peer = hreply_peer;
+	/* notifications of its own need a stream to go before the answer */
+	if (accepts_sse(rq))
+		h->r.notify = hreply_notify;
+	h->rq = rq;
+	h->a = a;
+	sid_of(fa_hreq_header(rq, "mcp-session-id"), h->sid);
+	return h;
+}
+
 static void post(struct fa_hreq *rq, struct app *a, struct worker *w)
 {
 	const struct fa_h1_header *ct = fa_hreq_header(rq, "content-type");
@@ -269,14 +387,111 @@ static void post(struct fa_hreq *rq, struct app *a, struct worker *w)
 		fa_hres_start(rq, 202, NULL, 0);
 		fa_hres_end(rq);
 	} else {
-		h = calloc(1, sizeof(*h));
-		h->r = (struct reply){ .done = hreply_done, .id = json_incref(m.id), .era = era };
-		h->rq = rq;
+		h = hreply_new(rq, a, &m, era);
 		if (era == ERA_LEGACY && !strcmp(m.method, "initialize"))
 			session_new(a, h->session);
 		mcp_dispatch(w, &m, &h->r);
 	}
 	fa_jr_release(&m);
+}
+
+/* ---- GET: a 2025 session's stream of unsolicited notifications ---- */
+
+struct gstream {
+	struct listener l;
+	struct fa_hreq *rq;
+	struct worker *w;
+	struct app *a;
+	char sid[33];
+};
+
+static void gstream_send(struct listener *l, const char *msg, size_t len)
+{
+	struct gstream *g = l->ctx;
+
+	put_event(g->rq, msg, len);
+}
+
+struct sub_check {
+	const char *uri;
+	bool yes;
+};
+
+static void check_sub(struct peer *p, void *arg)
+{
+	struct sub_check *c = arg;
+
+	for (int i = 0; i < p->nsubs && !c->yes; i++)
+		c->yes = !strcmp(p->subs[i], c->uri);
+}
+
+static bool gstream_subscribed(struct listener *l, const char *uri)
+{
+	struct gstream *g = l->ctx;
+	struct sub_check c = { uri, false };
+
+	session_peer(g->a, g->sid, check_sub, &c);
+	return c.yes;
+}
+
+static void gstream_keepalive(struct listener *l)
+{
+	struct gstream *g = l->ctx;
+
+	fa_hres_write(g->rq, ": ping\n\n", 8);
+	fa_hres_flush(g->rq);
+}
+
+static void gstream_end(struct listener *l)
+{
+	struct gstream *g = l->ctx;
+
+	listener_remove(g->w, l);
+	fa_hres_end(g->rq);
+	free(g);
+}
+
+static void gstream_abort(struct fa_hreq *rq, void *arg)
+{
+	struct gstream *g = arg;
+
+	gstream_end(&g->l);
+}
+
+static void get_stream(struct fa_hreq *rq, struct app *a, struct worker *w)
+{
+	const struct fa_h1_header *sid = fa_hreq_header(rq, "mcp-session-id");
+	struct gstream *g;
+
+	if (!accepts_sse(rq)) {
+		http_fail(rq, 406, NULL, FA_JR_INVALID_REQUEST, "GET opens an event stream: accept "
+			  "text/event-stream");
+		return;
+	}
+	if (!sid) {
+		http_fail(rq, 400, NULL, FA_JR_INVALID_REQUEST, "Mcp-Session-Id header is required: "
+			  "send initialize first");
+		return;
+	}
+	if (!session_find(a, sid, false)) {
+		http_fail(rq, 404, NULL, FA_JR_INVALID_REQUEST, "session not found: initialize again");
+		return;
+	}
+	g = calloc(1, sizeof(*g));
+	g->rq = rq;
+	g->w = w;
+	g->a = a;
+	sid_of(sid, g->sid);
+	g->l = (struct listener){ .send = gstream_send, .subscribed = gstream_subscribed,
+				  .keepalive = gstream_keepalive, .end = gstream_end,
+				  .wants = LISTEN_TOOLS | LISTEN_PROMPTS | LISTEN_RESOURCES | LISTEN_UPDATES,
+				  .ctx = g };
+	fa_hres_header(rq, "Cache-Control", "no-cache");
+	fa_hres_start(rq, 200, "text/event-stream", -1);
+	fa_hres_write(rq, ": stream open\n\n", 15);
+	fa_hres_flush(rq);
+	fa_hres_on_abort(rq, gstream_abort, g);
+	listener_add(w, &g->l);
 }
 
 void mcp_http_handle(struct fa_hreq *rq, void *arg)
@@ -307,8 +522,13 @@ void mcp_http_handle(struct fa_hreq *rq, void *arg)
 		fa_hres_end(rq);
 		return;
 	}
-	/* no server-initiated stream (GET) yet; DELETE without a session is moot */
-	fa_hres_header(rq, "Allow", "POST, DELETE");
+	if (rq->method_len == 3 && !memcmp(rq->method, "GET", 3) &&
+	    !hdr_is(fa_hreq_header(rq, "mcp-protocol-version"), FA_MCP_STATELESS_VERSION)) {
+		get_stream(rq, a, rq->worker_ctx);
+		return;
+	}
+	/* DELETE without a session is moot; 2026 has no GET stream */
+	fa_hres_header(rq, "Allow", "GET, POST, DELETE");
 	http_fail(rq, 405, NULL, FA_JR_INVALID_REQUEST, "method not allowed: POST JSON-RPC messages");
 }
 

@@ -218,6 +218,7 @@ void mcp_reload(struct app *a)
 	a->retired = realloc(a->retired, (size_t)(a->nretired + 1) * sizeof(*a->retired));
 	a->retired[a->nretired++] = old;
 	fprintf(stderr, "fa-mcp: reloaded %zu queries\n", set->nqueries);
+	mcp_wake_workers(a);
 }
 
 static void *signal_main(void *arg)

@@ -18,6 +18,8 @@
 struct sio {
 	struct app *a;
 	struct worker *w;
+	struct peer peer;               /* what the one client set */
+	struct listener hears;          /* the client, once it initialized */
 	struct fa_io in;
 	struct fa_buf line;             /* a line not yet ended */
 	bool skipping;                  /* in a line over the size limit */
@@ -57,9 +59,38 @@ static void put_line(const char *msg, size_t len)
 
 static void reply_done(struct reply *r, int status, const char *msg, size_t len)
 {
-	put_line(msg, len);
-	json_decref(r->id);
+	if (len)
+		put_line(msg, len);
+	reply_release(r);
 	free(r);
+}
+
+static void reply_notify(struct reply *r, const char *msg, size_t len)
+{
+	put_line(msg, len);
+}
+
+static bool with_peer(struct reply *r, void (*fn)(struct peer *p, void *arg), void *arg)
+{
+	struct sio *s = r->ctx;
+
+	fn(&s->peer, arg);
+	return true;
+}
+
+static void hears_send(struct listener *l, const char *msg, size_t len)
+{
+	put_line(msg, len);
+}
+
+static bool hears_subscribed(struct listener *l, const char *uri)
+{
+	struct sio *s = l->ctx;
+
+	for (int i = 0; i < s->peer.nsubs; i++)
+		if (!strcmp(s->peer.subs[i], uri))
+			return true;
+	return false;
 }
 
 static void error_line(const json_t *id, int code, const char *message)
@@ -90,7 +121,15 @@ static void handle_line(struct sio *s, const char *line, size_t len)
 	}
 	if (m.kind == FA_JR_REQUEST) {
 		r = calloc(1, sizeof(*r));
-		*r = (struct reply){ .done = reply_done, .id = json_incref(m.id), .era = mcp_era(&m) };
+		*r = (struct reply){ .done = reply_done, .notify = reply_notify, .with_peer = with_peer,
+				     .ctx = s, .id = json_incref(m.id), .era = mcp_era(&m) };
+		/* a 2025 client hears of reloads from its initialize on */
+		if (r->era == ERA_LEGACY && !strcmp(m.method, "initialize") && !s->hears.send) {
+			s->hears = (struct listener){ .send = hears_send, .subscribed = hears_subscribed,
+						      .wants = LISTEN_TOOLS | LISTEN_PROMPTS |
+						      LISTEN_RESOURCES | LISTEN_UPDATES, .ctx = s };
+			listener_add(s->w, &s->hears);
+		}
 		mcp_dispatch(s->w, &m, r);
 	} else if (m.kind == FA_JR_NOTIFICATION) {
 		mcp_dispatch(s->w, &m, NULL);
@@ -170,7 +209,7 @@ int mcp_stdio(struct app *a)
 {
 	struct fa_error err = { 0 };
 	struct fa_loop *loop = fa_loop_new(&err);
-	struct sio s = { .a = a };
+	struct sio s = { .a = a, .peer = { .log_level = -1 } };
 	struct sigaction sa = { .sa_handler = on_signal };
 	int rc = 0;
 
@@ -200,7 +239,10 @@ int mcp_stdio(struct app *a)
 	}
 	if (stop_sig)
 		rc = FA_EINTR;
+	if (s.hears.send)
+		listener_remove(s.w, &s.hears);
 	worker_free(s.w);
+	peer_release(&s.peer);
 	fa_buf_release(&s.line);
 	fa_loop_free(loop);
 	return rc;

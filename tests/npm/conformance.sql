@@ -44,6 +44,32 @@ SELECT 'Multiple content types test:' AS intro,
        decode('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64') AS png,
        '{"test":"data","value":123}' AS res;
 
+-- tools-call-with-logging: each RAISE INFO is a notifications/message at
+-- level info, sent before the answer to a client that set a level.
+-- name: test_tool_with_logging
+-- tool: Sends three log messages while it runs
+-- returns: none
+DO $$ BEGIN
+  RAISE INFO 'Tool execution started';
+  PERFORM pg_sleep(0.05);
+  RAISE INFO 'Tool processing data';
+  PERFORM pg_sleep(0.05);
+  RAISE INFO 'Tool execution completed';
+END $$;
+
+-- tools-call-with-progress: a notice "progress: DONE/TOTAL" is a
+-- notifications/progress for a call that gave a progressToken.
+-- name: test_tool_with_progress
+-- tool: Reports progress 0/100, 50/100 and 100/100 while it runs
+-- returns: none
+DO $$ BEGIN
+  RAISE NOTICE 'progress: 0/100';
+  PERFORM pg_sleep(0.05);
+  RAISE NOTICE 'progress: 50/100';
+  PERFORM pg_sleep(0.05);
+  RAISE NOTICE 'progress: 100/100';
+END $$;
+
 -- A static text resource.
 -- name: static_text
 -- resource: test://static-text
