@@ -266,23 +266,21 @@ static void ignore_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 {
 }
 
-/* SET LOCAL for the statement's implicit transaction: read-only, timeout. */
-static bool settings(struct stmt_run *run, const struct fa_query *q, bool read_only)
+/* SET LOCAL of the statement's timeout, for its implicit transaction. */
+static bool settings(struct stmt_run *run, const struct fa_query *q)
 {
-	int n = 0;
-
-	if (!read_only && q->timeout_ms <= 0)
+	if (q->timeout_ms <= 0)
 		return false;
-	n = snprintf(run->setsql, sizeof(run->setsql), "SELECT 1");
-	if (read_only)
-		n += snprintf(run->setsql + n, sizeof(run->setsql) - (size_t)n,
-			      ", pg_catalog.set_config('transaction_read_only', 'on', true)");
-	if (q->timeout_ms > 0)
-		snprintf(run->setsql + n, sizeof(run->setsql) - (size_t)n,
-			 ", pg_catalog.set_config('statement_timeout', '%d', true)", q->timeout_ms);
+	snprintf(run->setsql, sizeof(run->setsql),
+		 "SELECT pg_catalog.set_config('statement_timeout', '%d', true)", q->timeout_ms);
 	return true;
 }
 
+/*
+ * A read-only call runs in a READ ONLY transaction, which the pool opens;
+ * without a timeout of its own it may share a Sync with other such calls
+ * (nothing in it can write, so no neighbour's error can undo a write).
+ */
 void mcp_submit(struct worker *w, const struct fa_query *q, struct stmt_run *run, bool read_only)
 {
 	struct fa_pgq *batch[2];
@@ -295,8 +293,9 @@ void mcp_submit(struct worker *w, const struct fa_query *q, struct stmt_run *run
 	run->pgq.types = run->types;
 	run->pgq.prepare = true;
 	run->pgq.retry_safe = q->read_only;
+	run->pgq.read_only = read_only || q->read_only || w->app->read_only;
 	w->inflight++;
-	if (settings(run, q, read_only || q->read_only || w->app->read_only)) {
+	if (settings(run, q)) {
 		run->setq = (struct fa_pgq){ .sql = run->setsql, .on_result = drop_result,
 					     .on_done = ignore_done, .retry_safe = true };
 		batch[0] = &run->setq;
@@ -304,6 +303,7 @@ void mcp_submit(struct worker *w, const struct fa_query *q, struct stmt_run *run
 		fa_pool_submit(w->pool, batch, 2);
 		return;
 	}
+	run->pgq.shareable = run->pgq.read_only && q->read_only;
 	batch[0] = &run->pgq;
 	fa_pool_submit(w->pool, batch, 1);
 }

@@ -361,8 +361,15 @@ static void prep_result(struct fa_pgq *pq, PGresult *res)
 	struct prep *pr = pq->ctx;
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		/* forget it, so the next call prepares again, and tell the query */
+		/* forget it, so the next call prepares again */
 		stmt_clear(&pr->c->prepared[pr->slot]);
+		/* a neighbour's error aborted it: the query goes again alone */
+		if (PQresultStatus(res) == PGRES_PIPELINE_ABORTED && pr->user->shared &&
+		    !pr->user->delivered) {
+			PQclear(res);
+			return;
+		}
+		/* else the error is the query's own */
 		pr->user->delivered = true;
 		pr->user->on_result(pr->user, res);
 		return;
@@ -439,6 +446,46 @@ static bool can_share(const struct fa_pgq *q)
 	return q->shareable && q->last_in_batch && !q->alone;
 }
 
+/* Whether a query of the batch that starts at q wants a read-only transaction. */
+static bool batch_read_only(const struct fa_pgq *q)
+{
+	for (; q; q = q->next) {
+		if (q->read_only)
+			return true;
+		if (q->last_in_batch)
+			break;
+	}
+	return false;
+}
+
+static void drop_result(struct fa_pgq *q, PGresult *res)
+{
+	PQclear(res);
+}
+
+static void free_done(struct fa_pgq *q, enum fa_err rc, const char *msg)
+{
+	free(q);
+}
+
+/* The SET LOCAL of a read-only transaction, ahead of the batch it opens. */
+static bool send_read_only(struct pconn *c)
+{
+	struct fa_pgq *pre = calloc(1, sizeof(*pre));
+
+	if (!pre)
+		return false;
+	*pre = (struct fa_pgq){ .sql = "SELECT pg_catalog.set_config('transaction_read_only', 'on', true)",
+				.prepare = true, .internal = true, .on_result = drop_result,
+				.on_done = free_done };
+	if (!send_one(c, pre)) {
+		free(pre);
+		return false;
+	}
+	enqueue(c, pre);
+	return true;
+}
+
 /*
  * Moves one queued batch onto connection c, and with it the shareable
  * queries that follow it, up to FA_POOL_SHARE_MAX, all before one Sync.
@@ -447,12 +494,14 @@ static bool send_batch(struct pconn *c, uint64_t now)
 {
 	struct fa_pool *p = c->pool;
 	struct fa_pgq *q;
-	bool idle = c->head == NULL, share = can_share(p->qhead);
+	bool idle = c->head == NULL, share = can_share(p->qhead), ro = batch_read_only(p->qhead);
 	int sent = 0;
 
 	record_wait(p, now - p->qhead->queued_ns);
+	if (ro && !send_read_only(c))
+		return false;
 	while ((q = p->qhead)) {
-		if (sent && share && !can_share(q))
+		if (sent && share && (!can_share(q) || q->read_only != ro))
 			break;
 		if (sent && share)
 			record_wait(p, now - q->queued_ns);

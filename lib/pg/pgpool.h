@@ -32,6 +32,9 @@
  * primary through target_session_attrs), and when it is older than
  * lifetime_ms.  A connection idle for idle_check_ms is pinged (an empty
  * query, one round trip) before it takes work again.
+ *
+ * 25006 also comes from a query marked read_only that tried to write; the
+ * connection is replaced then too, which costs a reconnect, not a result.
  */
 #ifndef FA_PGPOOL_H
 #define FA_PGPOOL_H
@@ -60,6 +63,13 @@ struct fa_pgq {
 	 * neighbour's error would roll its write back after its success.
 	 */
 	bool shareable;
+	/*
+	 * Runs in a READ ONLY transaction: the pool opens its batch (or the
+	 * shared Sync it joins, of read-only queries only) with one
+	 * set_config('transaction_read_only', 'on', true), prepared, so a
+	 * write anywhere in it fails with SQLSTATE 25006.
+	 */
+	bool read_only;
 	void (*on_result)(struct fa_pgq *q, PGresult *res);
 	void (*on_done)(struct fa_pgq *q, enum fa_err rc, const char *msg);
 	/*
