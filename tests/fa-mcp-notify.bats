@@ -24,6 +24,9 @@ BEGIN
 	RAISE NOTICE 'progress: 4';
 	RETURN 'done';
 END $$;
+CREATE TABLE famcpn.wrote (n int);
+CREATE FUNCTION famcpn.slow(n int) RETURNS int LANGUAGE plpgsql AS
+	$$ BEGIN PERFORM pg_sleep(3); RETURN n; END $$;
 SQL
 }
 
@@ -44,6 +47,12 @@ SELECT famcpn.chatty() AS r;
 -- tool: Raises nothing
 -- returns: one
 SELECT 1 AS one;
+
+-- name: slow_write
+-- tool: Writes a row after three seconds
+-- param: n int
+-- returns: none
+INSERT INTO famcpn.wrote SELECT famcpn.slow(:n);
 
 -- name: motd
 -- resource: test://motd
@@ -242,6 +251,34 @@ notes() {
 "notifications/subscriptions/acknowledged"
 5' "$output"
 	assert_same '"complete"' "$(jq -c 'select(.id == 5) | .result.resultType' "$BATS_TEST_TMPDIR/out")"
+}
+
+# ---- cancellation ----
+
+@test "notifications/cancelled: the call gets no answer and its statement is cancelled on the server" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	fa-mcp serve "$TOOLS" < "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+	spid=$!
+	exec 7> "$BATS_TEST_TMPDIR/in"
+	printf '%s\n' "$INIT" "$(call 1 slow_write '{"n":1}')" >&7
+	# wait until the statement runs on the server
+	for _ in $(seq 50); do
+		[ "$(psql_fa -tAc "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'INSERT INTO famcpn.wrote%'")" = 1 ] && break
+		sleep 0.1
+	done
+	printf '%s\n' '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1,"reason":"changed my mind"}}' \
+		"$(call 2 quiet '{}')" >&7
+	exec 7>&-
+	wait "$spid"
+	spid=
+	run jq -c '.id' "$BATS_TEST_TMPDIR/out"
+	assert_same $'0\n2' "$output"
+	assert_same 0 "$(psql_fa -tAc 'SELECT count(*) FROM famcpn.wrote')"
+	# a call that is not cancelled writes
+	run stdio -- "$INIT" "$(call 3 slow_write '{"n":3}')" \
+		'{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":99}}'
+	assert_same false "$(answer 3 | jq -c .result.isError)"
+	assert_same 1 "$(psql_fa -tAc 'SELECT count(*) FROM famcpn.wrote')"
 }
 
 # ---- the small methods ----

@@ -173,9 +173,30 @@ struct call {
 	struct fa_fmt fmt;
 	struct fa_buf rows;
 	long nrows;
-	bool begun, failed;
+	bool begun, failed, cancelled;
 	struct fa_buf err;
+	struct call *next;              /* w->calls */
 };
+
+static void call_unlink(struct call *c)
+{
+	for (struct call **p = &c->w->calls; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+}
+
+bool mcp_call_cancel(struct worker *w, const json_t *request_id)
+{
+	for (struct call *c = w->calls; c; c = c->next)
+		if (!c->cancelled && json_equal(c->r->id, request_id)) {
+			c->cancelled = true;
+			fa_pool_cancel_query(w->pool, &c->run.pgq);
+			return true;
+		}
+	return false;
+}
 
 static void call_free(struct call *c)
 {
@@ -225,6 +246,13 @@ static void call_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 	struct fa_buf res, out;
 
 	c->w->inflight--;
+	call_unlink(c);
+	if (c->cancelled) {
+		/* the client gave up on it: no answer (the transport still ends r) */
+		c->r->done(c->r, 200, "", 0);
+		call_free(c);
+		return;
+	}
 	fa_buf_init(&res, 0);
 	if (rc != FA_OK && !c->failed)
 		fa_buf_printf(&c->err, "database unavailable: %s", msg ? msg : "no connection");
@@ -349,6 +377,8 @@ static void tools_call(struct worker *w, struct reply *r, const struct fa_jr_msg
 	fa_fmt_init(&c->fmt, &o, &c->rows);
 	c->run.pgq = (struct fa_pgq){ .single_row = true, .on_result = call_result,
 				      .on_done = call_done, .on_notice = call_notice, .ctx = c };
+	c->next = w->calls;
+	w->calls = c;
 	mcp_submit(w, q, &c->run, false);
 }
 
@@ -393,8 +423,10 @@ static void hearing(struct reply *r, const struct fa_jr_msg *m)
 
 static void notification(struct worker *w, const struct fa_jr_msg *m)
 {
-	if (!strcmp(m->method, "notifications/cancelled"))
-		mcp_listen_cancel(w, json_object_get(m->params, "requestId"));
+	json_t *id = json_object_get(m->params, "requestId");
+
+	if (!strcmp(m->method, "notifications/cancelled") && !mcp_call_cancel(w, id))
+		mcp_listen_cancel(w, id);
 	/* initialized and the rest: nothing to do */
 }
 

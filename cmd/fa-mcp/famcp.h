@@ -25,6 +25,7 @@
 
 struct session;
 struct listener;
+struct call;
 
 /*
  * What a 2025-era client set for itself: over stdio the process's one
@@ -69,6 +70,7 @@ struct worker {
 	struct fa_loop *loop;
 	struct fa_pool *pool;
 	int inflight;                   /* tool calls running */
+	struct call *calls;             /* those tools/call, for cancellation */
 	struct listener *listeners;     /* streams of unsolicited notifications */
 	unsigned seen;                  /* the reload generation told to them */
 	int wake_fd;                    /* eventfd: a reload happened */
@@ -142,6 +144,13 @@ void mcp_listen(struct worker *w, struct reply *r, const struct fa_jr_msg *m);
 void mcp_complete(struct worker *w, struct reply *r, const struct fa_jr_msg *m);
 /* Tells w's listeners what the reloads since the last call changed. */
 void mcp_changed(struct worker *w);
+/*
+ * notifications/cancelled for a tools/call of w: it gets no answer, and
+ * its statement is taken from the queue or cancelled on the server.
+ * False when no call of w has that id.
+ */
+bool mcp_call_cancel(struct worker *w, const json_t *request_id);
+
 /* Ends the subscriptions/listen whose request id is request_id; false when none. */
 bool mcp_listen_cancel(struct worker *w, const json_t *request_id);
 /* Ends every stream of w that can end (the worker stops). */

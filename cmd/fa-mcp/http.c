@@ -99,6 +99,10 @@ static void hreply_done(struct reply *r, int status, const char *msg, size_t len
 		if (len && !h->left)
 			put_event(h->rq, msg, len);
 		fa_hres_end(h->rq);
+	} else if (!len) {
+		/* a cancelled call: nobody waits for its answer */
+		fa_hres_start(h->rq, 202, NULL, 0);
+		fa_hres_end(h->rq);
 	} else {
 		if (h->session[0])
 			fa_hres_header(h->rq, "Mcp-Session-Id", h->session);

@@ -976,18 +976,71 @@ void fa_pool_stats(const struct fa_pool *p, struct fa_pool_stats *st)
 	}
 }
 
-void fa_pool_cancel(struct fa_pool *p)
+/* Takes q's batch out of the queue and ends it; false when q is not queued. */
+static bool unqueue(struct fa_pool *p, struct fa_pgq *q)
 {
+	struct fa_pgq *before = NULL, *prev = NULL, *b, *first, *last;
+
+	for (b = p->qhead; b && b != q; prev = b, b = b->next)
+		if (b->first_in_batch)
+			before = prev;
+	if (!b)
+		return false;
+	if (b->first_in_batch)
+		before = prev;
+	first = before ? before->next : p->qhead;
+	for (last = q; !last->last_in_batch && last->next; last = last->next)
+		;
+	if (before)
+		before->next = last->next;
+	else
+		p->qhead = last->next;
+	if (p->qtail == last)
+		p->qtail = before;
+	last->next = NULL;
+	fail_list(p, &first, FA_EINTR, "cancelled before it was sent");
+	return true;
+}
+
+static void cancel_backend(PGconn *pg)
+{
+	PGcancel *cn = PQgetCancel(pg);
 	char errbuf[256];
 
-	for (int i = 0; i < p->n; i++) {
-		struct pconn *c = &p->conns[i];
-		PGcancel *cn;
-
-		if (c->state != C_READY || !c->head || !(cn = PQgetCancel(c->pg)))
-			continue;
+	if (cn) {
 		PQcancel(cn, errbuf, sizeof(errbuf));
 		PQfreeCancel(cn);
+	}
+}
+
+bool fa_pool_cancel_query(struct fa_pool *p, struct fa_pgq *q)
+{
+	if (unqueue(p, q))
+		return true;
+	for (int i = 0; i < p->n; i++) {
+		struct pconn *c = &p->conns[i];
+		struct fa_pgq *h = c->head;
+
+		while (h && h->internal)
+			h = h->next;
+		if (c->state == C_READY && h == q) {
+			cancel_backend(c->pg);
+			return true;
+		}
+		for (; h; h = h->next)
+			if (h == q)
+				return true;
+	}
+	return false;
+}
+
+void fa_pool_cancel(struct fa_pool *p)
+{
+	for (int i = 0; i < p->n; i++) {
+		struct pconn *c = &p->conns[i];
+
+		if (c->state == C_READY && c->head)
+			cancel_backend(c->pg);
 	}
 }
 

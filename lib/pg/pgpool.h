@@ -160,6 +160,16 @@ struct fa_pool_stats {
 };
 void fa_pool_stats(const struct fa_pool *p, struct fa_pool_stats *st);
 
+/*
+ * Cancels q.  Still queued, its batch leaves the queue and each of its
+ * queries ends with FA_EINTR, now; running (the first query its
+ * connection awaits), the server gets a cancel request (which blocks
+ * while it connects, a local round trip) and q ends with the error that
+ * causes, SQLSTATE 57014; sent but waiting behind others, it runs.
+ * Returns whether q was found.
+ */
+bool fa_pool_cancel_query(struct fa_pool *p, struct fa_pgq *q);
+
 /* Sends a cancel request for everything in flight. */
 void fa_pool_cancel(struct fa_pool *p);
 
