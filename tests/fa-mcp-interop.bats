@@ -143,6 +143,18 @@ $(sdk_reads)" "$(grep -v '^add_item: ' <<<"$output" | sed '$d')"
 	stop_http
 }
 
+@test "SDK client over the 2024-11-05 HTTP+SSE transport: the same calls, answered down the stream" {
+	version=$(fa-mcp --version)
+	start_http "$sql"
+	run node "$sdk" --sse "${url%/mcp}/sse" list call item '{"id":2}' call items '{"max_price":25}' call add_item '{"id":9,"name":"mug","price":3}'
+	assert_status 0
+	assert_same "server: $version, protocol 2025-11-25
+$(sdk_reads)" "$(grep -v '^add_item: ' <<<"$output" | sed '$d')"
+	check_failed_call
+	assert_same 'closed: the stream ended' "$(tail -1 <<<"$output")"
+	stop_http
+}
+
 @test "Inspector CLI over stdio: tools/list, tools/call with --tool-arg, a failed call exits 5" {
 	run mcp-inspector --cli --format json "${inspector_env[@]}" fa-mcp serve --db "$FA_CONNINFO" "$sql" \
 		--method tools/list

@@ -253,6 +253,41 @@ notes() {
 	assert_same '"complete"' "$(jq -c 'select(.id == 5) | .result.resultType' "$BATS_TEST_TMPDIR/out")"
 }
 
+# ---- HTTP+SSE, the 2024-11-05 transport ----
+
+@test "HTTP+SSE: GET /sse names the endpoint; POSTs get 202 and their answers, notifications and list_changed come down the stream" {
+	start_own "$TOOLS"
+	local base=${url%/mcp}
+	curl -sN "$base/sse" > "$BATS_TEST_TMPDIR/stream" &
+	cpid=$!
+	for _ in $(seq 50); do grep -q '^data: ' "$BATS_TEST_TMPDIR/stream" && break; sleep 0.1; done
+	assert_same 'event: endpoint' "$(head -1 "$BATS_TEST_TMPDIR/stream")"
+	local ep
+	ep=$(sed -n 's/^data: //p' "$BATS_TEST_TMPDIR/stream" | head -1)
+	[[ $ep == /messages?sessionId=* ]]
+	msg() { curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary "$1" "$base$2"; }
+	assert_same 202 "$(msg "$INIT" "$ep")"
+	assert_same 202 "$(msg "$(set_level 1 warning)" "$ep")"
+	assert_same 202 "$(msg '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"chatty","arguments":{},"_meta":{"progressToken":"p"}}}' "$ep")"
+	assert_same 400 "$(msg 'not json' "$ep")"
+	assert_same 400 "$(msg "$INIT" /messages)"
+	assert_same 404 "$(msg "$INIT" '/messages?sessionId=0123')"
+	for _ in $(seq 50); do grep -q '"id":2' "$BATS_TEST_TMPDIR/stream" && grep -q -- -32700 "$BATS_TEST_TMPDIR/stream" && break; sleep 0.1; done
+	kill -HUP "$spid"
+	for _ in $(seq 50); do grep -q resources/list_changed "$BATS_TEST_TMPDIR/stream" && break; sleep 0.1; done
+	run sed -n 's/^data: {/{/p' "$BATS_TEST_TMPDIR/stream"
+	assert_same '"2025-11-25"' "$(jq -c 'select(.id == 0) | .result.protocolVersion' <<< "$output")"
+	assert_same '"done"' "$(jq -c 'select(.id == 2) | .result.structuredContent.r' <<< "$output")"
+	assert_same 3 "$(jq -c 'select(.method == "notifications/progress")' <<< "$output" | wc -l)"
+	assert_same '["warning"]' "$(jq -sc 'map(select(.method == "notifications/message") | .params.level)' <<< "$output")"
+	assert_same -32700 "$(jq -c 'select(.error) | .error.code' <<< "$output")"
+	assert_same 3 "$(grep -c list_changed <<< "$output")"
+	# the client leaves: its session is gone
+	kill "$cpid"; wait "$cpid" 2>/dev/null || true; cpid=
+	for _ in $(seq 50); do [ "$(msg "$INIT" "$ep")" = 404 ] && break; sleep 0.1; done
+	assert_same 404 "$(msg "$INIT" "$ep")"
+}
+
 # ---- cancellation ----
 
 @test "notifications/cancelled: the call gets no answer and its statement is cancelled on the server" {

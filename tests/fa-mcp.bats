@@ -188,10 +188,12 @@ teardown() {
 		'{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"1999-01-01","capabilities":{}}}' \
 		'{"jsonrpc":"2.0","id":3,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{}}}' \
 		'{"jsonrpc":"2.0","id":4,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{}}}' \
+		'{"jsonrpc":"2.0","id":5,"method":"initialize","params":{"protocolVersion":"2024-11-05","capabilities":{}}}' \
 		'{"jsonrpc":"2.0","id":"p","method":"ping"}' \
 		'{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}'
 	assert_status 0
-	assert_same 5 "$(wc -l <<< "$output")"
+	assert_same 6 "$(wc -l <<< "$output")"
+	assert_same '"2024-11-05"' "$(answer 5 | jq -c .result.protocolVersion)"
 	assert_same '"2025-06-18"' "$(answer 1 | jq -c .result.protocolVersion)"
 	assert_same '"2025-11-25"' "$(answer 2 | jq -c .result.protocolVersion)"
 	assert_same '"2025-11-25"' "$(answer 3 | jq -c .result.protocolVersion)"
@@ -505,7 +507,7 @@ DETAIL: Key (id)=(1) already exists.' "$(answer 2 | jq -r '.result.content[0].te
 	assert_same '{"code":-32022,"message":"Unsupported protocol version","data":{"supported":["2026-07-28"],"requested":"2030-01-01"}}' \
 		"$(answer 3 | jq -c .error)"
 	assert_same '-32601' "$(answer 4 | jq -c .error.code)"
-	assert_same '["2026-07-28","2025-11-25","2025-06-18","2025-03-26"] "complete"' \
+	assert_same '["2026-07-28","2025-11-25","2025-06-18","2025-03-26","2024-11-05"] "complete"' \
 		"$(answer 5 | jq -c '.result.supportedVersions, .result.resultType' | paste -sd' ')"
 }
 
@@ -699,7 +701,7 @@ DETAIL: Key (id)=(1) already exists.' "$(answer 2 | jq -r '.result.content[0].te
 	assert_same '{"id":2,"code":-32601}' "$(jq -c '{id, code: .error.code}' <<< "$body")"
 	post26 server/discover '' '{"jsonrpc":"2.0","id":3,"method":"server/discover","params":{'"$META"'}}'
 	assert_same 200 "$code"
-	assert_same "$(jq -cS . <<< '{"supportedVersions":["2026-07-28","2025-11-25","2025-06-18","2025-03-26"],
+	assert_same "$(jq -cS . <<< '{"supportedVersions":["2026-07-28","2025-11-25","2025-06-18","2025-03-26","2024-11-05"],
 		"capabilities":{"tools":{"listChanged":true},"prompts":{"listChanged":true},
 			"resources":{"listChanged":true,"subscribe":true},"logging":{},"completions":{}},
 		"resultType":"complete","ttlMs":60000,"cacheScope":"public",

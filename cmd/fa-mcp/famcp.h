@@ -24,6 +24,7 @@
 #include "pg/sqlfile.h"
 
 struct session;
+struct ssess;
 struct listener;
 struct call;
 
@@ -57,6 +58,7 @@ struct app {
 	pthread_mutex_t lock;
 	struct session *sessions;
 	int nsessions;
+	struct ssess *legacy;           /* HTTP+SSE (2024-11-05) sessions, under lock */
 	struct fa_hserver *server;
 	/* the workers, woken by reload to tell their listeners */
 	struct worker **workers;
@@ -229,5 +231,11 @@ void mcp_http_handle(struct fa_hreq *rq, void *app);
 void *mcp_http_init_worker(int index, struct fa_loop *loop, void *app);
 void mcp_http_done_worker(int index, void *wctx, void *app);
 void mcp_sessions_release(struct app *a);
+
+/* legacy.c: the HTTP+SSE transport (GET /sse, POST /messages?sessionId=). */
+void mcp_legacy_stream(struct fa_hreq *rq, struct app *a, struct worker *w);
+void mcp_legacy_post(struct fa_hreq *rq, struct app *a, struct worker *w);
+/* Writes what other threads left for w's legacy streams. */
+void mcp_legacy_flush(struct worker *w);
 
 #endif

@@ -498,18 +498,36 @@ static void get_stream(struct fa_hreq *rq, struct app *a, struct worker *w)
 	listener_add(w, &g->l);
 }
 
+static bool path_is(const struct fa_hreq *rq, const char *p)
+{
+	return rq->path_len == strlen(p) && !memcmp(rq->path, p, rq->path_len);
+}
+
+static bool method_is(const struct fa_hreq *rq, const char *m)
+{
+	return rq->method_len == strlen(m) && !memcmp(rq->method, m, rq->method_len);
+}
+
 void mcp_http_handle(struct fa_hreq *rq, void *arg)
 {
 	struct app *a = arg;
 	const struct fa_h1_header *sid = fa_hreq_header(rq, "mcp-session-id");
 	size_t n = strlen(a->endpoint);
 
-	if (rq->path_len != n || memcmp(rq->path, a->endpoint, n)) {
-		http_fail(rq, 404, NULL, FA_JR_INVALID_REQUEST, "no MCP endpoint here");
-		return;
-	}
 	if (!origin_ok(a, fa_hreq_header(rq, "origin"))) {
 		http_fail(rq, 403, NULL, FA_JR_INVALID_REQUEST, "Origin not allowed");
+		return;
+	}
+	if (path_is(rq, "/sse") && method_is(rq, "GET")) {
+		mcp_legacy_stream(rq, a, rq->worker_ctx);
+		return;
+	}
+	if (path_is(rq, "/messages") && method_is(rq, "POST")) {
+		mcp_legacy_post(rq, a, rq->worker_ctx);
+		return;
+	}
+	if (rq->path_len != n || memcmp(rq->path, a->endpoint, n)) {
+		http_fail(rq, 404, NULL, FA_JR_INVALID_REQUEST, "no MCP endpoint here");
 		return;
 	}
 	if (rq->method_len == 4 && !memcmp(rq->method, "POST", 4)) {

@@ -300,6 +300,7 @@ static void on_wake(struct fa_io *io, uint32_t ev)
 
 	if (read(w->wake_fd, &n, sizeof(n)) < 0)
 		return;
+	mcp_legacy_flush(w);
 	mcp_changed(w);
 }
 

@@ -9,7 +9,7 @@
 #include "mcp/jsonrpc.h"
 
 const char *const fa_mcp_versions[] = {
-	FA_MCP_STATELESS_VERSION, FA_MCP_SESSION_VERSION, "2025-06-18", "2025-03-26", NULL
+	FA_MCP_STATELESS_VERSION, FA_MCP_SESSION_VERSION, "2025-06-18", "2025-03-26", "2024-11-05", NULL
 };
 
 bool fa_mcp_version_known(const char *v)

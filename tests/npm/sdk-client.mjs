@@ -3,6 +3,7 @@
 //
 //   node sdk-client.mjs --stdio 'SHELL COMMAND' OP...
 //   node sdk-client.mjs --http URL OP...
+//   node sdk-client.mjs --sse URL OP...       (the 2024-11-05 HTTP+SSE transport)
 //
 // Connects (initialize, as every SDK client does), runs each OP and prints
 // one line for it on stdout, then closes: over stdio by closing the
@@ -28,20 +29,23 @@ const require = createRequire(join(npmDir, 'package.json'));
 const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
 const { StdioClientTransport } = require('@modelcontextprotocol/sdk/client/stdio.js');
 const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
+const { SSEClientTransport } = require('@modelcontextprotocol/sdk/client/sse.js');
 
 function usage() {
-	console.error("usage: sdk-client.mjs --stdio 'COMMAND' | --http URL [list | call NAME JSON]...");
+	console.error("usage: sdk-client.mjs --stdio 'COMMAND' | --http URL | --sse URL [list | call NAME JSON]...");
 	process.exit(2);
 }
 
 const [mode, target, ...ops] = process.argv.slice(2);
-if (!target || (mode !== '--stdio' && mode !== '--http')) usage();
+if (!target || !['--stdio', '--http', '--sse'].includes(mode)) usage();
 
 let transport;
 if (mode === '--stdio') {
 	// The whole environment: the SDK's default passes only HOME, PATH and a
 	// few more, and fa-mcp finds its database through FA_HOME.
 	transport = new StdioClientTransport({ command: '/bin/sh', args: ['-c', target], env: process.env });
+} else if (mode === '--sse') {
+	transport = new SSEClientTransport(new URL(target));
 } else {
 	transport = new StreamableHTTPClientTransport(new URL(target));
 }
@@ -92,6 +96,9 @@ if (mode === '--http') {
 	await res.body?.cancel();
 	console.log(`session deleted: ${id ? 'yes' : 'no id'}, then ${res.status}`);
 	await client.close();
+} else if (mode === '--sse') {
+	await client.close();
+	console.log('closed: the stream ended');
 } else {
 	// The SDK ends stdin, waits 2 s for the server to exit, then signals it.
 	const t0 = Date.now();
