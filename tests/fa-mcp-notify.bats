@@ -318,6 +318,33 @@ notes() {
 
 # ---- the small methods ----
 
+@test "pagination: --page-size cuts lists into pages chained by nextCursor; a foreign cursor is -32602" {
+	for i in 1 2 3 4 5; do
+		printf -- '-- name: t%s\n-- tool: tool %s\nSELECT %s AS n;\n\n' "$i" "$i" "$i" >> "$TOOLS/n.sql"
+	done
+	local list='{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}' names= cursor= n=0
+	while :; do
+		run stdio --page-size 3 -- "$INIT" "$list"
+		assert_status 0
+		names="$names $(answer 1 | jq -r '[.result.tools[].name] | join(" ")')"
+		cursor=$(answer 1 | jq -c '.result.nextCursor // empty')
+		[ -n "$cursor" ] || break
+		list='{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":'"$cursor"'}}'
+		n=$((n + 1))
+		[ "$n" -lt 10 ]
+	done
+	assert_same " chatty quiet slow_write t1 t2 t3 t4 t5" "$names"
+	assert_same 2 "$n"
+	run stdio -- "$INIT" '{"jsonrpc":"2.0","id":2,"method":"prompts/list","params":{"cursor":"abc"}}' \
+		'{"jsonrpc":"2.0","id":3,"method":"resources/list","params":{"cursor":""}}' \
+		'{"jsonrpc":"2.0","id":4,"method":"resources/list","params":{"cursor":"fa1.999"}}'
+	assert_same '{"code":-32602,"message":"prompts/list: invalid cursor"}' "$(answer 2 | jq -c .error)"
+	assert_same '["test://motd","test://other"]' "$(answer 3 | jq -c '[.result.resources[].uri]')"
+	assert_same '[]' "$(answer 4 | jq -c .result.resources)"
+	run fa-mcp serve --page-size 0 "$TOOLS"
+	assert_status 2
+}
+
 @test "completion/complete: an empty list for a known prompt, -32602 for an unknown one; subscribe needs a uri" {
 	run stdio -- "$INIT" \
 		'{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"greet"},"argument":{"name":"who","value":"a"}}}' \

@@ -127,7 +127,7 @@ void mcp_tool_blocks(struct worker *w, struct reply *r, const struct fa_query *q
 
 /* ---- resources ---- */
 
-void mcp_resources_list(struct worker *w, struct reply *r, bool templates)
+void mcp_resources_list(struct worker *w, struct reply *r, const struct fa_jr_msg *m, bool templates)
 {
 	struct fa_sqlfile_set *set = app_files(w->app);
 	json_t *list = json_array();
@@ -145,8 +145,7 @@ void mcp_resources_list(struct worker *w, struct reply *r, bool templates)
 		json_object_set_new(item, "mimeType", json_string(q->mime));
 		json_array_append_new(list, item);
 	}
-	mcp_answer(r, mcp_cacheable(r, json_pack("{s:o}", templates ? "resourceTemplates" : "resources",
-						 list)));
+	mcp_page(w, r, m, templates ? "resourceTemplates" : "resources", list);
 }
 
 /* An unknown resource: -32002 with the URI before 2026, -32602 after. */
@@ -219,7 +218,7 @@ void mcp_resources_read(struct worker *w, struct reply *r, const struct fa_jr_ms
 
 /* ---- prompts ---- */
 
-void mcp_prompts_list(struct worker *w, struct reply *r)
+void mcp_prompts_list(struct worker *w, struct reply *r, const struct fa_jr_msg *m)
 {
 	struct fa_sqlfile_set *set = app_files(w->app);
 	json_t *list = json_array();
@@ -240,7 +239,7 @@ void mcp_prompts_list(struct worker *w, struct reply *r)
 						      q->prompt[0] ? q->prompt : q->description,
 						      "arguments", args));
 	}
-	mcp_answer(r, mcp_cacheable(r, json_pack("{s:o}", "prompts", list)));
+	mcp_page(w, r, m, "prompts", list);
 }
 
 /* One row as a message: its role column (else "user") and its content. */

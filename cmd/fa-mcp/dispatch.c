@@ -124,21 +124,49 @@ static bool is_tool(const struct app *a, const struct fa_query *q)
 	return q->tool && (!a->read_only || q->read_only);
 }
 
+/*
+ * Answers the page of all (the whole list, which this takes) that m's
+ * cursor asks for, as key, with a nextCursor while more follow.  A cursor
+ * past the end (the list shrank in a reload) gets an empty last page.
+ */
+void mcp_page(struct worker *w, struct reply *r, const struct fa_jr_msg *m, const char *key,
+	      json_t *all)
+{
+	json_t *cursor = json_object_get(m->params, "cursor"), *page, *result;
+	size_t off = 0, n = json_array_size(all), size = (size_t)w->app->page_size, end;
+	char next[32], msg[96];
+
+	if (cursor && !(json_is_string(cursor) && (!json_string_value(cursor)[0] ||
+						   fa_mcp_cursor_offset(json_string_value(cursor), &off)))) {
+		json_decref(all);
+		snprintf(msg, sizeof(msg), "%s: invalid cursor", m->method);
+		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, msg, NULL);
+		return;
+	}
+	if (off > n)
+		off = n;
+	end = size && n - off > size ? off + size : n;
+	page = json_array();
+	for (size_t i = off; i < end; i++)
+		json_array_append(page, json_array_get(all, i));
+	json_decref(all);
+	result = json_pack("{s:o}", key, page);
+	if (end < n) {
+		fa_mcp_cursor(next, sizeof(next), end);
+		json_object_set_new(result, "nextCursor", json_string(next));
+	}
+	mcp_answer(r, mcp_cacheable(r, result));
+}
+
 static void tools_list(struct worker *w, struct reply *r, const struct fa_jr_msg *m)
 {
 	struct fa_sqlfile_set *set = app_files(w->app);
-	json_t *cursor = json_object_get(m->params, "cursor"), *tools = json_array();
+	json_t *tools = json_array();
 
-	/* one page: no cursor was ever given out, so only "" can come back */
-	if (cursor && !(json_is_string(cursor) && !json_string_value(cursor)[0])) {
-		json_decref(tools);
-		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, "tools/list: invalid cursor", NULL);
-		return;
-	}
 	for (size_t i = 0; i < set->nqueries; i++)
 		if (is_tool(w->app, &set->queries[i]))
 			json_array_append_new(tools, fa_mcp_tool(&set->queries[i]));
-	mcp_answer(r, mcp_cacheable(r, json_pack("{s:o}", "tools", tools)));
+	mcp_page(w, r, m, "tools", tools);
 }
 
 /* ---- running a statement ---- */
@@ -450,13 +478,13 @@ void mcp_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r)
 	if (r->era == ERA_LEGACY && !strcmp(method, "ping"))
 		return mcp_answer(r, json_object());
 	if (!strcmp(method, "resources/list"))
-		return mcp_resources_list(w, r, false);
+		return mcp_resources_list(w, r, m, false);
 	if (!strcmp(method, "resources/templates/list"))
-		return mcp_resources_list(w, r, true);
+		return mcp_resources_list(w, r, m, true);
 	if (!strcmp(method, "resources/read"))
 		return mcp_resources_read(w, r, m);
 	if (!strcmp(method, "prompts/list"))
-		return mcp_prompts_list(w, r);
+		return mcp_prompts_list(w, r, m);
 	if (!strcmp(method, "prompts/get"))
 		return mcp_prompts_get(w, r, m);
 	if (!strcmp(method, "completion/complete"))

@@ -200,13 +200,17 @@ void mcp_submit(struct worker *w, const struct fa_query *q, struct stmt_run *run
 /* A result answered (modern: resultType and serverInfo added); takes result. */
 void mcp_answer(struct reply *r, json_t *result);
 
+/* The page of the list all (taken) that m's cursor asks for, answered as key. */
+void mcp_page(struct worker *w, struct reply *r, const struct fa_jr_msg *m, const char *key,
+	      json_t *all);
+
 /* A list result with the 2026 caching hints (ttlMs, cacheScope). */
 json_t *mcp_cacheable(struct reply *r, json_t *result);
 
 /* content.c: resources, prompts, and tools whose columns are content blocks. */
-void mcp_resources_list(struct worker *w, struct reply *r, bool templates);
+void mcp_resources_list(struct worker *w, struct reply *r, const struct fa_jr_msg *m, bool templates);
 void mcp_resources_read(struct worker *w, struct reply *r, const struct fa_jr_msg *m);
-void mcp_prompts_list(struct worker *w, struct reply *r);
+void mcp_prompts_list(struct worker *w, struct reply *r, const struct fa_jr_msg *m);
 void mcp_prompts_get(struct worker *w, struct reply *r, const struct fa_jr_msg *m);
 void mcp_tool_blocks(struct worker *w, struct reply *r, const struct fa_query *q, const json_t *args);
 

@@ -28,7 +28,7 @@ extern char **environ;
 
 enum {
 	O_POOL = FA_OPT_LONG, O_POOL_TIMEOUT, O_READ_ONLY, O_ORIGIN, O_ENDPOINT, O_MAX_MESSAGE,
-	O_STDIO, O_ENV, O_BEARER, O_TIMEOUT, O_PROTOCOL, O_COMPLETE, O_VERSION,
+	O_PAGE_SIZE, O_STDIO, O_ENV, O_BEARER, O_TIMEOUT, O_PROTOCOL, O_COMPLETE, O_VERSION,
 };
 
 static const struct fa_opt options[] = {
@@ -41,6 +41,7 @@ static const struct fa_opt options[] = {
 	{ "pool-timeout", O_POOL_TIMEOUT, FA_OPT_REQUIRED, "MS", "longest wait for a database connection (default 5000)", NULL },
 	{ "read-only", O_READ_ONLY, FA_OPT_NONE, NULL, "offer only tools that read, each in a READ ONLY transaction", NULL },
 	{ "max-message", O_MAX_MESSAGE, FA_OPT_REQUIRED, "BYTES", "largest message accepted (default 4194304)", NULL },
+	{ "page-size", O_PAGE_SIZE, FA_OPT_REQUIRED, "N", "serve: list entries per page, then a nextCursor (default 100)", NULL },
 	{ "stdio", O_STDIO, FA_OPT_REQUIRED, "COMMAND", "client: run this server (split as a shell would, no shell) instead of a URL", NULL },
 	{ "env", O_ENV, FA_OPT_REQUIRED, "KEY=VALUE", "client: add to the --stdio server's environment (repeatable)", NULL },
 	{ "header", 'H', FA_OPT_REQUIRED, "NAME: VALUE", "client: send this HTTP header too (repeatable)", NULL },
@@ -163,6 +164,7 @@ static int apply(int key, const char *arg, void *ctx)
 	case 'd': s->db = arg; break;
 	case 't': if ((rc = number("threads", arg, 1, 256, &n)) < 0) s->h.threads = (int)n; break;
 	case O_POOL: if ((rc = number("pool", arg, 1, 64, &n)) < 0) a->pool_size = (int)n; break;
+	case O_PAGE_SIZE: if ((rc = number("page-size", arg, 1, 1000000, &n)) < 0) a->page_size = (int)n; break;
 	case O_POOL_TIMEOUT: if ((rc = number("pool-timeout", arg, 1, 3600000, &n)) < 0) a->pool_timeout_ms = (int)n; break;
 	case O_READ_ONLY: a->read_only = true; break;
 	case O_MAX_MESSAGE: if ((rc = number("max-message", arg, 1024, 1L << 30, &n)) < 0) a->max_message = (size_t)n; break;
@@ -278,7 +280,7 @@ static int serve_http(struct args *s, struct app *a)
 
 int main(int argc, char **argv)
 {
-	struct app a = { .pool_size = 2, .pool_timeout_ms = FA_POOL_TIMEOUT_MS, .endpoint = "/mcp",
+	struct app a = { .pool_size = 2, .page_size = 100, .pool_timeout_ms = FA_POOL_TIMEOUT_MS, .endpoint = "/mcp",
 			 .max_message = 4u << 20, .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct args s = { .h = {
 		.listen = NULL, .max_head = 16384, .header_timeout_ms = 60000, .body_timeout_ms = 60000,
