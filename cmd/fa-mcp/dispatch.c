@@ -54,11 +54,18 @@ void mcp_fail(struct reply *r, int status, int code, const char *message, json_t
 	fa_buf_release(&b);
 }
 
+#define SERVER_NAME "fa-mcp"
+#define SERVER_TITLE "fa-mcp: SQL files as MCP tools"
+
 static json_t *server_info(void)
 {
-	return json_pack("{s:s,s:s,s:s}", "name", "fa-mcp", "title", "fa-mcp: SQL files as MCP tools",
+	return json_pack("{s:s,s:s,s:s}", "name", SERVER_NAME, "title", SERVER_TITLE,
 			 "version", FA_VERSION);
 }
+
+/* What a modern call result ends with, written once instead of per call. */
+#define MODERN_TAIL ",\"resultType\":\"complete\",\"_meta\":{\"io.modelcontextprotocol/serverInfo\":" \
+	"{\"name\":\"" SERVER_NAME "\",\"title\":\"" SERVER_TITLE "\",\"version\":\"" FA_VERSION "\"}}}"
 
 /* A result object answered; modern results say they are complete. */
 void mcp_answer(struct reply *r, json_t *result)
@@ -293,13 +300,8 @@ static void call_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 				c->rows.data ? c->rows.len : 2);
 	}
 	if (c->r->era == ERA_MODERN && res.len && res.data[res.len - 1] == '}') {
-		json_t *info = server_info();
-
 		res.data[--res.len] = '\0';
-		fa_buf_puts(&res, ",\"resultType\":\"complete\",\"_meta\":{\"io.modelcontextprotocol/serverInfo\":");
-		fa_jr_put_json(&res, info);
-		fa_buf_puts(&res, "}}");
-		json_decref(info);
+		fa_buf_puts(&res, MODERN_TAIL);
 	}
 	fa_buf_init(&out, 0);
 	fa_buf_puts(&out, "{\"jsonrpc\":\"2.0\",\"id\":");
