@@ -35,11 +35,12 @@ static void raw_result(struct fa_pgq *pq, PGresult *res)
 		return;
 	}
 	if ((st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED) && !x->err[0]) {
-		const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		struct fa_buf b;
 
-		snprintf(x->err, sizeof(x->err), "ERROR %s: %s", s ? s : "",
-			 msg ? msg : "the statement did not run");
+		fa_buf_init(&b, 0);
+		mcp_sql_error(&b, res);
+		snprintf(x->err, sizeof(x->err), "%s", b.data ? b.data : "");
+		fa_buf_release(&b);
 	}
 	PQclear(res);
 }

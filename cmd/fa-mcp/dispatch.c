@@ -233,6 +233,16 @@ bool mcp_call_cancel(struct worker *w, const json_t *request_id)
 	return false;
 }
 
+void mcp_sql_error(struct fa_buf *out, const PGresult *res)
+{
+	const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+
+	fa_buf_printf(out, "ERROR %s: %s%s%s", s ? s : "", msg ? msg : "the statement did not run",
+		      detail ? "\nDETAIL: " : "", detail ? detail : "");
+}
+
 static void call_free(struct call *c)
 {
 	stmt_run_release(&c->run, c->q);
@@ -257,13 +267,8 @@ static void call_result(struct fa_pgq *pq, PGresult *res)
 			c->nrows += PQntuples(res);
 		}
 	} else if ((st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED) && !c->failed) {
-		const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-		const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
-
 		c->failed = true;
-		fa_buf_printf(&c->err, "ERROR %s: %s%s%s", s ? s : "", msg ? msg : "the statement did not run",
-			      detail ? "\nDETAIL: " : "", detail ? detail : "");
+		mcp_sql_error(&c->err, res);
 	}
 	PQclear(res);
 }

@@ -214,6 +214,9 @@ void mcp_prompts_list(struct worker *w, struct reply *r, const struct fa_jr_msg 
 void mcp_prompts_get(struct worker *w, struct reply *r, const struct fa_jr_msg *m);
 void mcp_tool_blocks(struct worker *w, struct reply *r, const struct fa_query *q, const json_t *args);
 
+/* A SQL error as the model reads it: "ERROR 23505: message", then its DETAIL line. */
+void mcp_sql_error(struct fa_buf *out, const PGresult *res);
+
 /* Sends a JSON-RPC error as r's answer (and frees r). */
 void mcp_fail(struct reply *r, int status, int code, const char *message, json_t *data);
 

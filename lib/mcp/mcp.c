@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "http/h1.h"
 #include "mcp/jsonrpc.h"
 
 const char *const fa_mcp_versions[] = {
@@ -500,25 +501,21 @@ json_t *fa_mcp_block(const char *value, size_t len, bool bytea, const char *mime
 	return b;
 }
 
-/* %XX escapes decoded; a malformed one stays as it is. */
-static char *pct_decoded(const char *s, size_t n)
+/* A URI part with its %XX escapes decoded (malloc'd); NULL with err when one is malformed. */
+static char *pct_decoded(const char *s, size_t n, struct fa_error *err)
 {
-	char *out = malloc(n + 1), *o = out;
+	char *out = malloc(n + 1);
+	size_t len;
 
-	if (!out)
+	if (!out) {
+		fa_error_set(err, FA_ENOMEM, "out of memory");
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		int hi, lo;
-
-		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-		    (lo = hexval(s[i + 2])) >= 0) {
-			*o++ = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			*o++ = s[i];
-		}
 	}
-	*o = '\0';
+	if (fa_h1_pct_decode(out, &len, s, n, false, err)) {
+		free(out);
+		return NULL;
+	}
+	out[len] = '\0';
 	return out;
 }
 
@@ -549,8 +546,8 @@ bool fa_mcp_uri_match(const struct fa_query *q, const char *uri, char **values, 
 		if (i == q->nparams || !vlen)
 			return false;
 		free(values[i]);
-		if (!(values[i] = pct_decoded(u, vlen)))
-			return false;
+		if (!(values[i] = pct_decoded(u, vlen, err)))
+			return err->code != FA_ENOMEM;  /* a bad escape: matches, with a bad value */
 		if (fa_qparam_check(&q->params[i], values[i], strlen(values[i]), err))
 			return true;    /* it matches, with a bad value: the caller says so */
 		t = next;
