@@ -21,7 +21,7 @@ static void ignore_done(struct fa_pgq *pq, enum fa_err rc, const char *msg);
 
 struct fa_sqlfile_set *app_files(struct app *a)
 {
-	return __atomic_load_n(&a->files, __ATOMIC_ACQUIRE);
+	return fa_sqlfiles_get(&a->files);
 }
 
 static json_t *meta_of(const struct fa_jr_msg *m)

@@ -22,6 +22,7 @@
 #include "pg/pgconn.h"
 #include "pg/pgpool.h"
 #include "pg/sqlfile.h"
+#include "pg/sqlload.h"
 
 struct session;
 struct ssess;
@@ -42,11 +43,7 @@ struct peer {
 void peer_release(struct peer *p);
 
 struct app {
-	struct fa_sqlfile_set *files;   /* swapped whole on SIGHUP; read atomically */
-	struct fa_sqlfile_set **retired;        /* earlier sets, freed at exit */
-	int nretired;
-	char **paths;
-	int npaths;
+	struct fa_sqlfiles files;       /* swapped whole on SIGHUP */
 	struct fa_pg_target target;
 	int pool_size;
 	int pool_timeout_ms;

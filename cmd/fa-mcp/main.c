@@ -210,45 +210,23 @@ static int parse(struct args *s, struct app *a, int argc, char **argv)
 void mcp_reload(struct app *a)
 {
 	struct fa_error err = { 0 };
-	struct fa_sqlfile_set *set = fa_sqlload(a->paths, a->npaths, &err), *old;
 
-	if (!set) {
+	if (fa_sqlfiles_reload(&a->files, &err)) {
 		fprintf(stderr, "fa-mcp: %s; the old tools stay\n", err.msg);
 		return;
 	}
-	old = __atomic_exchange_n(&a->files, set, __ATOMIC_ACQ_REL);
-	a->retired = realloc(a->retired, (size_t)(a->nretired + 1) * sizeof(*a->retired));
-	a->retired[a->nretired++] = old;
-	fprintf(stderr, "fa-mcp: reloaded %zu queries\n", set->nqueries);
+	fprintf(stderr, "fa-mcp: reloaded %zu queries\n", app_files(a)->nqueries);
 	mcp_wake_workers(a);
 }
 
-static void *signal_main(void *arg)
+static void on_hup(void *a)
 {
-	struct app *a = arg;
-	sigset_t set;
-	int sig;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	while (sigwait(&set, &sig) == 0) {
-		if (sig == SIGHUP) {
-			mcp_reload(a);
-			continue;
-		}
-		fa_hserver_stop(a->server);
-		break;
-	}
-	return NULL;
+	mcp_reload(a);
 }
 
 static int serve_http(struct args *s, struct app *a)
 {
 	struct fa_error err = { 0 };
-	pthread_t sigthread;
-	sigset_t block;
 	int rc;
 
 	s->h.app = a;
@@ -263,16 +241,7 @@ static int serve_http(struct args *s, struct app *a)
 	}
 	fprintf(stderr, "fa-mcp: listening on %s (port %d), endpoint %s, %d worker%s\n", s->h.listen,
 		fa_hserver_port(a->server), a->endpoint, s->h.threads, s->h.threads == 1 ? "" : "s");
-	sigemptyset(&block);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	pthread_create(&sigthread, NULL, signal_main, a);
-	rc = fa_hserver_run(a->server);
-	pthread_kill(sigthread, SIGTERM);
-	pthread_join(sigthread, NULL);
+	rc = fa_hserver_run_signals(a->server, on_hup, a);
 	fa_hserver_free(a->server);
 	mcp_sessions_release(a);
 	return rc;
@@ -303,9 +272,7 @@ int main(int argc, char **argv)
 		free(s.c.headers);
 		return rc;
 	}
-	a.paths = argv + optind;
-	a.npaths = argc - optind;
-	if (!(a.files = fa_sqlload(a.paths, a.npaths, &err))) {
+	if (fa_sqlfiles_init(&a.files, argv + optind, argc - optind, &err)) {
 		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 		return FA_EINPUT;
 	}
@@ -321,12 +288,6 @@ int main(int argc, char **argv)
 	else
 		rc = s.h.listen ? serve_http(&s, &a) : mcp_stdio(&a);
 	fa_pg_target_release(&a.target);
-	for (int i = 0; i < a.nretired; i++) {
-		fa_sqlfile_set_release(a.retired[i]);
-		free(a.retired[i]);
-	}
-	free(a.retired);
-	fa_sqlfile_set_release(a.files);
-	free(a.files);
+	fa_sqlfiles_release(&a.files);
 	return rc;
 }

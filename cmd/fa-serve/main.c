@@ -85,34 +85,19 @@ static int usage_error(const char *msg)
 	return fa_opt_usage_error(&tool, msg, stderr);
 }
 
-/* Loads every path into a new set; NULL (said on stderr) when any fails. */
-static struct fa_sqlfile_set *load_routes(char **paths, int n)
-{
-	struct fa_error err = { 0 };
-	struct fa_sqlfile_set *set = fa_sqlload(paths, n, &err);
-
-	if (!set)
-		fprintf(stderr, "fa-serve: %s\n", err.msg);
-	return set;
-}
-
 /*
  * SIGHUP: a new set replaces the old one whole, or, when a file is
- * broken, the old routes stay.  Requests in flight may still point into
- * the old set, so it is kept until exit.
+ * broken, the old routes stay.
  */
 static void reload(struct app *a)
 {
-	struct fa_sqlfile_set *set = load_routes(a->paths, a->npaths), *old;
+	struct fa_error err = { 0 };
 
-	if (!set) {
-		fprintf(stderr, "fa-serve: reload failed; the old routes stay\n");
+	if (fa_sqlfiles_reload(&a->routes, &err)) {
+		fprintf(stderr, "fa-serve: %s\nfa-serve: reload failed; the old routes stay\n", err.msg);
 		return;
 	}
-	old = __atomic_exchange_n(&a->routes, set, __ATOMIC_ACQ_REL);
-	a->retired = realloc(a->retired, (size_t)(a->nretired + 1) * sizeof(*a->retired));
-	a->retired[a->nretired++] = old;
-	fprintf(stderr, "fa-serve: reloaded %zu queries\n", set->nqueries);
+	fprintf(stderr, "fa-serve: reloaded %zu queries\n", fa_sqlfiles_get(&a->routes)->nqueries);
 }
 
 /* New certificates for new connections; open ones keep theirs. */
@@ -128,33 +113,19 @@ static void reload_tls(void)
 		fprintf(stderr, "fa-serve: certificate SHA-256 %s\n", fa_tls_fingerprint(tls_ctx));
 }
 
-/* Signals arrive here only: the other threads block them. */
-static void *signal_main(void *arg)
+/* SIGHUP, on the server's signal thread. */
+static void on_hup(void *a)
 {
-	struct app *a = arg;
-	sigset_t set;
-	int sig;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	while (sigwait(&set, &sig) == 0) {
-		if (sig == SIGHUP) {
-			reload(a);
-			reload_tls();
-			continue;
-		}
-		fa_hserver_stop(a->server);
-		break;
-	}
-	return NULL;
+	reload(a);
+	reload_tls();
 }
 
 static void print_routes(const struct app *a)
 {
-	for (size_t i = 0; i < a->routes->nqueries; i++) {
-		const struct fa_query *q = &a->routes->queries[i];
+	const struct fa_sqlfile_set *set = a->routes.cur;
+
+	for (size_t i = 0; i < set->nqueries; i++) {
+		const struct fa_query *q = &set->queries[i];
 
 		if (q->method)
 			printf("%-6s %-30s %s (%s:%d)\n", q->method, q->path, q->name, q->file, q->line);
@@ -290,7 +261,6 @@ static int serve(struct serve_args *s, struct app *a)
 {
 	struct fa_error err = { 0 };
 	struct fa_buf note;
-	pthread_t sigthread;
 	int rc;
 
 	if ((rc = start_tls(s)))
@@ -311,10 +281,7 @@ static int serve(struct serve_args *s, struct app *a)
 	a->nworkers = s->h.threads;
 	a->workers = calloc((size_t)a->nworkers, sizeof(*a->workers));
 	say_where(s, a);
-	pthread_create(&sigthread, NULL, signal_main, a);
-	rc = fa_hserver_run(a->server);
-	pthread_kill(sigthread, SIGTERM);       /* stopped another way: end the waiter */
-	pthread_join(sigthread, NULL);
+	rc = fa_hserver_run_signals(a->server, on_hup, a);
 out:
 	fa_hserver_free(a->server);
 	free(a->workers);
@@ -337,6 +304,7 @@ int main(int argc, char **argv)
 		.done_worker = serve_done_worker, .on_done = serve_done } };
 	sigset_t block;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	struct fa_error err = { 0 };
 	int rc;
 
 	setlocale(LC_ALL, "");
@@ -345,10 +313,10 @@ int main(int argc, char **argv)
 	if ((rc = parse(&s, &a, argc, argv)) >= 0)
 		return rc;
 	rc = 0;
-	a.paths = argv + optind;
-	a.npaths = argc - optind;
-	if (!(a.routes = load_routes(a.paths, a.npaths)))
+	if (fa_sqlfiles_init(&a.routes, argv + optind, argc - optind, &err)) {
+		fprintf(stderr, "fa-serve: %s\n", err.msg);
 		return FA_EINPUT;
+	}
 	if (s.check) {
 		print_routes(&a);
 		goto out;
@@ -359,7 +327,8 @@ int main(int argc, char **argv)
 		rc = FA_EINPUT;
 		goto out;
 	}
-	/* blocked everywhere, taken by signal_main with sigwait() */
+	/* blocked from the start (none is lost before the server runs), then taken
+	   by the signal thread of fa_hserver_run_signals() */
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGINT);
@@ -370,12 +339,6 @@ int main(int argc, char **argv)
 out:
 	if (a.access_log && a.access_log != stderr)
 		fclose(a.access_log);
-	for (int i = 0; i < a.nretired; i++) {
-		fa_sqlfile_set_release(a.retired[i]);
-		free(a.retired[i]);
-	}
-	free(a.retired);
-	fa_sqlfile_set_release(a.routes);
-	free(a.routes);
+	fa_sqlfiles_release(&a.routes);
 	return rc;
 }

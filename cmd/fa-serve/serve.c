@@ -656,7 +656,7 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 {
 	struct app *a = arg;
 	struct wctx *w = rq->worker_ctx;
-	struct fa_sqlfile_set *routes = __atomic_load_n(&a->routes, __ATOMIC_ACQUIRE);
+	struct fa_sqlfile_set *routes = fa_sqlfiles_get(&a->routes);
 	struct fa_route_match m;
 	char method[16];
 
@@ -828,7 +828,7 @@ static void access_log(struct app *a, const struct fa_hreq *rq, double secs)
 /* The route a finished request went to, found again: "" when none. */
 static const char *route_of(const struct fa_hreq *rq, struct app *a)
 {
-	struct fa_sqlfile_set *routes = __atomic_load_n(&a->routes, __ATOMIC_ACQUIRE);
+	struct fa_sqlfile_set *routes = fa_sqlfiles_get(&a->routes);
 	struct fa_route_match m;
 	char method[16];
 

@@ -12,13 +12,10 @@
 #include "pg/pgconn.h"
 #include "pg/pgpool.h"
 #include "pg/sqlfile.h"
+#include "pg/sqlload.h"
 
 struct app {
-	struct fa_sqlfile_set *routes;  /* swapped whole on reload; read atomically */
-	struct fa_sqlfile_set **retired;        /* earlier sets, freed at exit */
-	int nretired;
-	char **paths;                   /* the route files and directories */
-	int npaths;
+	struct fa_sqlfiles routes;      /* the route files, swapped whole on reload */
 	const char *cors;               /* allowed origins, comma-separated, or "*" */
 	struct fa_pg_target target;
 	int pool_size;

@@ -1,6 +1,8 @@
 #include "http/hserver_int.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -917,4 +919,53 @@ void hs_h1_end(struct fa_hreq *rq)
 		hs_dirty(c);    /* a pipelined request waits: taken after this turn's output */
 	else
 		flush_out(c);
+}
+
+/* ---- a server process's signals ---- */
+
+struct sigwaiter {
+	struct fa_hserver *s;
+	void (*on_hup)(void *arg);
+	void *arg;
+	sigset_t set;
+};
+
+static void *sigwait_main(void *p)
+{
+	struct sigwaiter *sw = p;
+	int sig;
+
+	while (sigwait(&sw->set, &sig) == 0) {
+		if (sig == SIGHUP) {
+			if (sw->on_hup)
+				sw->on_hup(sw->arg);
+			continue;
+		}
+		if (sig == SIGUSR2)     /* fa_hserver_run_signals() is done */
+			break;
+		fa_hserver_stop(sw->s);
+		break;
+	}
+	return NULL;
+}
+
+enum fa_err fa_hserver_run_signals(struct fa_hserver *s, void (*on_hup)(void *arg), void *arg)
+{
+	struct sigwaiter sw = { .s = s, .on_hup = on_hup, .arg = arg };
+	pthread_t t;
+	enum fa_err rc;
+
+	sigemptyset(&sw.set);
+	sigaddset(&sw.set, SIGHUP);
+	sigaddset(&sw.set, SIGINT);
+	sigaddset(&sw.set, SIGTERM);
+	sigaddset(&sw.set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &sw.set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (pthread_create(&t, NULL, sigwait_main, &sw) != 0)
+		return fa_hserver_run(s);
+	rc = fa_hserver_run(s);
+	pthread_kill(t, SIGUSR2);       /* stopped another way: end the waiter */
+	pthread_join(t, NULL);
+	return rc;
 }

@@ -111,6 +111,14 @@ enum fa_err fa_hserver_run(struct fa_hserver *s);
 /* From any thread or after a signal: stop accepting, finish what is in flight. */
 void fa_hserver_stop(struct fa_hserver *s);
 
+/*
+ * fa_hserver_run() for a server process: SIGHUP, SIGINT and SIGTERM are
+ * blocked in this thread (so in the workers it starts) and taken by a
+ * thread of their own, where SIGHUP calls on_hup(arg) (a reload) and
+ * SIGINT or SIGTERM stop the server.  SIGPIPE is ignored.
+ */
+enum fa_err fa_hserver_run_signals(struct fa_hserver *s, void (*on_hup)(void *arg), void *arg);
+
 void fa_hserver_free(struct fa_hserver *s);
 
 /* Starts the response: status, content type, length (-1: chunked). */

@@ -95,3 +95,46 @@ struct fa_sqlfile_set *fa_sqlload(char *const *paths, int n, struct fa_error *er
 	free(set);
 	return NULL;
 }
+
+enum fa_err fa_sqlfiles_init(struct fa_sqlfiles *f, char *const *paths, int n, struct fa_error *err)
+{
+	*f = (struct fa_sqlfiles){ .paths = paths, .npaths = n };
+	f->cur = fa_sqlload(paths, n, err);
+	return f->cur ? FA_OK : err->code;
+}
+
+struct fa_sqlfile_set *fa_sqlfiles_get(struct fa_sqlfiles *f)
+{
+	return __atomic_load_n(&f->cur, __ATOMIC_ACQUIRE);
+}
+
+enum fa_err fa_sqlfiles_reload(struct fa_sqlfiles *f, struct fa_error *err)
+{
+	struct fa_sqlfile_set *set, **grown;
+
+	grown = realloc(f->retired, (size_t)(f->nretired + 1) * sizeof(*grown));
+	if (!grown)
+		return fa_error_set(err, FA_ENOMEM, "out of memory");
+	f->retired = grown;
+	if (!(set = fa_sqlload(f->paths, f->npaths, err)))
+		return err->code;
+	f->retired[f->nretired++] = __atomic_exchange_n(&f->cur, set, __ATOMIC_ACQ_REL);
+	return FA_OK;
+}
+
+static void set_free(struct fa_sqlfile_set *set)
+{
+	if (set) {
+		fa_sqlfile_set_release(set);
+		free(set);
+	}
+}
+
+void fa_sqlfiles_release(struct fa_sqlfiles *f)
+{
+	for (int i = 0; i < f->nretired; i++)
+		set_free(f->retired[i]);
+	free(f->retired);
+	set_free(f->cur);
+	*f = (struct fa_sqlfiles){ 0 };
+}

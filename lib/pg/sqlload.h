@@ -20,4 +20,37 @@
  */
 struct fa_sqlfile_set *fa_sqlload(char *const *paths, int n, struct fa_error *err);
 
+/*
+ * The files a server serves, read again on reload while other threads
+ * read the current set: a reload swaps the whole set atomically, and the
+ * sets before it stay until fa_sqlfiles_release(), since requests in
+ * flight may still point into them.
+ *
+ *	struct fa_sqlfiles f;
+ *	if (fa_sqlfiles_init(&f, paths, n, &err)) ... say err.msg, exit;
+ *	q = fa_sqlfile_find(fa_sqlfiles_get(&f), "item");    (any thread)
+ *	fa_sqlfiles_reload(&f, &err);                          (SIGHUP)
+ *	fa_sqlfiles_release(&f);
+ */
+struct fa_sqlfiles {
+	struct fa_sqlfile_set *cur;     /* read it with fa_sqlfiles_get() */
+	struct fa_sqlfile_set **retired;
+	int nretired;
+	char *const *paths;             /* the caller's, kept for reloads */
+	int npaths;
+};
+
+/* Reads the paths (fa_sqlload's errors). */
+enum fa_err fa_sqlfiles_init(struct fa_sqlfiles *f, char *const *paths, int n, struct fa_error *err);
+
+/* The current set. */
+struct fa_sqlfile_set *fa_sqlfiles_get(struct fa_sqlfiles *f);
+
+/* Reads the paths again; on an error the current set stays and err says why.
+   One reloader at a time (the signal thread). */
+enum fa_err fa_sqlfiles_reload(struct fa_sqlfiles *f, struct fa_error *err);
+
+/* Frees every set, current and retired. */
+void fa_sqlfiles_release(struct fa_sqlfiles *f);
+
 #endif
