@@ -160,7 +160,7 @@ $(sdk_reads)" "$(grep -v '^add_item: ' <<<"$output" | sed '$d')"
 		--method tools/list
 	assert_status 0
 	assert_same '["items","item","add_item"]' "$(jq -c '[.result.tools[].name]' <<<"$output")"
-	assert_same '{"type":"object","properties":{"id":{"type":"integer","description":"The item'\''s id"}},"required":["id"],"additionalProperties":false}' \
+	assert_same '{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"id":{"type":"integer","description":"The item'\''s id"}},"required":["id"],"additionalProperties":false}' \
 		"$(jq -c '.result.tools[1].inputSchema' <<<"$output")"
 
 	run mcp-inspector --cli --format json "${inspector_env[@]}" fa-mcp serve --db "$FA_CONNINFO" "$sql" \

@@ -211,14 +211,14 @@ teardown() {
 		"$(jq -r '[.result.tools[].name] | join(" ")' <<< "$output")"
 	# a read
 	assert_same "$(jq -cS . <<< '{"name":"get_item","description":"Fetch one item by id",
-		"inputSchema":{"type":"object","properties":{"id":{"type":"integer","description":"The item'"'"'s id"}},
+		"inputSchema":{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"id":{"type":"integer","description":"The item'"'"'s id"}},
 			"required":["id"],"additionalProperties":false},
 		"outputSchema":{"type":"object"},
 		"annotations":{"readOnlyHint":true,"destructiveHint":false,"idempotentHint":true,"openWorldHint":false}}')" \
 		"$(jq -cS '.result.tools[] | select(.name == "get_item")' <<< "$output")"
 	# an INSERT: writes, destroys nothing
 	assert_same "$(jq -cS . <<< '{"name":"add_item","description":"Add an item",
-		"inputSchema":{"type":"object","properties":{
+		"inputSchema":{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{
 			"id":{"type":"integer","description":"The new item'"'"'s id"},"name":{"type":"string"},
 			"price":{"type":["number","string"],"default":"1"},
 			"tags":{"type":"array","items":{"type":"string"}},
@@ -229,7 +229,7 @@ teardown() {
 		"$(jq -cS '.result.tools[] | select(.name == "add_item") | del(.inputSchema.properties.tags.default)' <<< "$output")"
 	# an UPDATE: destructive; returns none has the rows shape
 	assert_same "$(jq -cS . <<< '{"name":"rename_item","description":"Rename an item",
-		"inputSchema":{"type":"object","properties":{"id":{"type":"integer"},"name":{"type":"string"}},
+		"inputSchema":{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","properties":{"id":{"type":"integer"},"name":{"type":"string"}},
 			"required":["id","name"],"additionalProperties":false},
 		"outputSchema":{"type":"object","properties":{"rows":{"type":"array","items":{"type":"object"}}},"required":["rows"]},
 		"annotations":{"readOnlyHint":false,"destructiveHint":true,"idempotentHint":false,"openWorldHint":false}}')" \
@@ -237,6 +237,33 @@ teardown() {
 	# the description lines stand in for an empty tool:
 	assert_same '"List the items, cheapest first."' \
 		"$(jq -c '.result.tools[] | select(.name == "list_items") | .description' <<< "$output")"
+}
+
+@test "stdio: a jsonb parameter's '-- schema:' goes into the inputSchema's \$defs; a bad one stops the load" {
+	local dir=$BATS_TEST_TMPDIR/schema
+	mkdir -p "$dir"
+	cat > "$dir/a.sql" <<'SQL'
+-- name: locate
+-- tool: Where an address is
+-- param: who text
+-- param: address jsonb = null  Street and city
+-- schema: address {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+SELECT :who AS who, :address->>'city' AS city;
+SQL
+	TOOLS=$dir run stdio -- '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' \
+		"$(call 2 locate '{"who":"ann","address":{"city":"Oslo"}}')"
+	assert_status 0
+	assert_same '{"$defs":{"address":{"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"}},"$schema":"https://json-schema.org/draft/2020-12/schema","additionalProperties":false,"properties":{"address":{"$ref":"#/$defs/address","default":null,"description":"Street and city"},"who":{"type":"string"}},"required":["who"],"type":"object"}' \
+		"$(answer 1 | jq -cS '.result.tools[0].inputSchema')"
+	assert_same '[{"who":"ann","city":"Oslo"}]' "$(answer 2 | jq -c .result.structuredContent.rows)"
+	# a schema for no parameter, for a text one, or that is no JSON object
+	for line in '-- schema: nobody {}' '-- schema: who {}' '-- schema: address [1]' '-- schema: address {"type":'; do
+		sed "s/^-- schema: .*/$line/" "$dir/a.sql" > "$dir/b.sql"
+		run fa-mcp serve "$dir/b.sql" < /dev/null
+		assert_status 4
+		assert_contains "$output" "b.sql:5: "
+	done
+	assert_contains "$output" "schema of 'address' is not a JSON object"
 }
 
 @test "stdio: parameter types map to JSON Schema types and formats" {

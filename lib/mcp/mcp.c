@@ -135,21 +135,47 @@ static json_t *output_schema(enum fa_returns r)
 			 "type", "array", "items", "type", "object", "required", "rows");
 }
 
+/*
+ * A parameter's declared schema ("-- schema:") goes in $defs under its
+ * name, and the property refers to it, keeping its description and
+ * default beside the $ref.
+ */
+static json_t *defined_schema(const struct fa_qparam *p, json_t *defs)
+{
+	json_t *def = json_loads(p->schema, 0, NULL), *s;
+	char ref[300];
+
+	if (!def)
+		return param_schema(p);
+	json_object_set_new(defs, p->name, def);
+	snprintf(ref, sizeof(ref), "#/$defs/%s", p->name);
+	s = json_pack("{s:s}", "$ref", ref);
+	if (p->description && p->description[0])
+		json_object_set_new(s, "description", json_string(p->description));
+	if (p->optional)
+		json_object_set_new(s, "default", default_json(p));
+	return s;
+}
+
 json_t *fa_mcp_tool(const struct fa_query *q)
 {
-	json_t *props = json_object(), *req = json_array(), *tool;
+	json_t *props = json_object(), *req = json_array(), *defs = json_object(), *tool;
 
 	for (int i = 0; props && req && i < q->nparams; i++) {
 		const struct fa_qparam *p = &q->params[i];
 
-		json_object_set_new(props, p->name, param_schema(p));
+		json_object_set_new(props, p->name, p->schema && !p->array ? defined_schema(p, defs) :
+				    param_schema(p));
 		if (!p->optional)
 			json_array_append_new(req, json_string(p->name));
 	}
-	tool = json_pack("{s:s,s:s,s:{s:s,s:o,s:o,s:b}}", "name", q->name,
+	tool = json_pack("{s:s,s:s,s:{s:s,s:s,s:o,s:o,s:b}}", "name", q->name,
 			 "description", q->tool && q->tool[0] ? q->tool : q->description,
-			 "inputSchema", "type", "object", "properties", props, "required", req,
-			 "additionalProperties", 0);
+			 "inputSchema", "$schema", FA_MCP_JSON_SCHEMA, "type", "object",
+			 "properties", props, "required", req, "additionalProperties", 0);
+	if (tool && json_object_size(defs))
+		json_object_set(json_object_get(tool, "inputSchema"), "$defs", defs);
+	json_decref(defs);
 	if (!tool)
 		return NULL;
 	if (!q->ncontent)       /* content blocks have no structured result */

@@ -37,9 +37,13 @@ bool fa_mcp_version_known(const char *v);
  */
 const char *fa_mcp_negotiate(const char *asked);
 
+/* The dialect of the input schemas: JSON Schema 2020-12. */
+#define FA_MCP_JSON_SCHEMA "https://json-schema.org/draft/2020-12/schema"
+
 /*
  * The Tool object of query q: name, title, description, inputSchema (one
- * property per parameter, required unless it has a default),
+ * property per parameter, required unless it has a default; a json
+ * parameter's "-- schema:" in $defs, referred to by $ref),
  * outputSchema, and annotations (readOnlyHint, destructiveHint,
  * idempotentHint, openWorldHint).  NULL when memory runs out.
  */

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "core/buf.h"
 #include "pg/sqlsplit.h"
 
@@ -38,18 +40,18 @@ static const struct {
 enum key {
 	KEY_NAME, KEY_ROUTE, KEY_TOOL, KEY_PARAM, KEY_RETURNS, KEY_TIMEOUT,
 	KEY_LIMIT, KEY_LISTEN, KEY_CACHE, KEY_RESOURCE, KEY_PROMPT, KEY_ARG,
-	KEY_CONTENT, NKEYS
+	KEY_CONTENT, KEY_SCHEMA, NKEYS
 };
 
 static const char *const key_names[NKEYS] = {
 	"name", "route", "tool", "param", "returns", "timeout", "limit",
-	"listen", "cache", "resource", "prompt", "arg", "content",
+	"listen", "cache", "resource", "prompt", "arg", "content", "schema",
 };
 
 /* Keys that may be given more than once. */
 static bool repeatable(enum key k)
 {
-	return k == KEY_PARAM || k == KEY_ARG || k == KEY_CONTENT;
+	return k == KEY_PARAM || k == KEY_ARG || k == KEY_CONTENT || k == KEY_SCHEMA;
 }
 
 /* A header being gathered, then the statement it annotates. */
@@ -223,6 +225,7 @@ static void query_release(struct fa_query *q)
 		free(q->params[i].name);
 		free(q->params[i].def);
 		free(q->params[i].description);
+		free(q->params[i].schema);
 	}
 	free(q->params);
 	for (i = 0; i < q->nsegs; i++)
@@ -580,11 +583,44 @@ static int key_content(struct parser *p, struct block *b, const char *v, int lin
 	return *uri && !(c->uri = dup_s(p, uri)) ? -1 : 0;
 }
 
+/*
+ * PARAM JSON: the JSON Schema that a json or jsonb parameter's values
+ * follow, an object, for MCP clients (fa-mcp puts it in the tool's
+ * inputSchema); the server checks only that a value is JSON.
+ */
+static int key_schema(struct parser *p, struct block *b, const char *v, int line)
+{
+	size_t n = strcspn(v, " \t");
+	const char *js = skip_blanks(v + n);
+	struct fa_qparam *qp = NULL;
+	json_error_t jerr;
+	json_t *j;
+
+	for (int i = 0; i < b->q.nparams && !qp; i++)
+		if (strlen(b->q.params[i].name) == n && !memcmp(b->q.params[i].name, v, n))
+			qp = &b->q.params[i];
+	if (!n || !qp)
+		return fail(p, line, "schema: no parameter '%.*s' declared above: write "
+			    "'-- schema: PARAM {...}' after its param line", (int)n, v);
+	if (qp->type != FA_QTYPE_JSON && qp->type != FA_QTYPE_JSONB)
+		return fail(p, line, "schema: parameter '%s' is %s, not json or jsonb", qp->name,
+			    fa_pgtext_type_name(qp->type));
+	if (qp->schema)
+		return fail(p, line, "schema: parameter '%s' has a schema already", qp->name);
+	if (!(j = json_loads(js, 0, &jerr)) || !json_is_object(j)) {
+		json_decref(j);
+		return fail(p, line, "schema of '%s' is not a JSON object%s%s", qp->name,
+			    j ? "" : ": ", j ? "" : jerr.text);
+	}
+	json_decref(j);
+	return (qp->schema = dup_s(p, js)) ? 0 : -1;
+}
+
 static int (*const key_parsers[NKEYS])(struct parser *, struct block *,
 				       const char *, int) = {
 	key_name, key_route, key_tool, key_param, key_returns, key_timeout,
 	key_limit, key_listen, key_cache, key_resource, key_prompt, key_arg,
-	key_content,
+	key_content, key_schema,
 };
 
 /* ---- comment lines ----------------------------------------------------- */

@@ -62,6 +62,7 @@ struct fa_qparam {
 	char *def;              /* the default; NULL for "= null" or none */
 	bool in_path;           /* a :segment of the route */
 	char *description;      /* "" when none */
+	char *schema;           /* "-- schema:" JSON Schema of a json/jsonb value, or NULL */
 	int line;
 };
 

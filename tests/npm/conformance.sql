@@ -70,6 +70,15 @@ DO $$ BEGIN
   RAISE NOTICE 'progress: 100/100';
 END $$;
 
+-- json-schema-2020-12: a jsonb parameter's "-- schema:" goes into the
+-- tool's inputSchema under $defs, with $schema and additionalProperties.
+-- name: json_schema_2020_12_tool
+-- tool: Tool with JSON Schema 2020-12 features
+-- param: name text = null
+-- param: address jsonb = null
+-- schema: address {"type": "object", "properties": {"street": {"type": "string"}, "city": {"type": "string"}}}
+SELECT :name AS name, :address AS address;
+
 -- A static text resource.
 -- name: static_text
 -- resource: test://static-text
