@@ -23,6 +23,7 @@ struct stream {
 	const char *body;
 	size_t left;
 	bool headed;
+	bool too_big;                   /* its head was over our limits */
 	struct stream *next;            /* the free list, or the unsent list */
 	struct stream *next_alloc;      /* every record, for fa_h2client_free() */
 };
@@ -50,6 +51,8 @@ struct fa_h2client {
 	int nfields, status;
 	bool head_bad;                  /* too many fields, or too big */
 	struct fa_buf names;            /* lowered request field names */
+	char why[200];                  /* nghttp2's word on a connection error */
+	bool failed;                    /* we sent GOAWAY with an error */
 };
 
 static struct stream *stream_get(struct fa_h2client *h2)
@@ -154,6 +157,7 @@ static int headers_done(struct fa_h2client *h2, const nghttp2_frame *f)
 		return 0;               /* 1xx, trailers, or a stream we dropped */
 	if (h2->head_bad) {
 		/* over our limits: the stream is of no use */
+		st->too_big = true;
 		nghttp2_submit_rst_stream(h2->s, NGHTTP2_FLAG_NONE, f->hd.stream_id,
 					  NGHTTP2_INTERNAL_ERROR);
 		return 0;
@@ -212,6 +216,8 @@ static int on_stream_close(nghttp2_session *s, int32_t id, uint32_t code, void *
 	/* NO_ERROR without the server's END_STREAM is still a cut-off answer */
 	if (code == NGHTTP2_NO_ERROR && (!st->headed || !nghttp2_session_get_stream_remote_close(s, id)))
 		code = NGHTTP2_STREAM_CLOSED;
+	if (st->too_big)
+		code = FA_H2CLIENT_HEAD_TOO_BIG;
 	user = st->user;
 	stream_put(h2, st);
 	return op_result(h2, h2->ops.on_close(h2->ctx, user, code));
@@ -225,6 +231,12 @@ static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 	if (f->hd.type == NGHTTP2_HEADERS &&
 	    (st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id)))
 		unsent_remove(h2, st);
+	if (f->hd.type == NGHTTP2_GOAWAY && f->goaway.error_code != NGHTTP2_NO_ERROR) {
+		h2->failed = true;
+		if (!h2->why[0])
+			snprintf(h2->why, sizeof(h2->why), "%s",
+				 fa_h2client_code_name(f->goaway.error_code));
+	}
 	return 0;
 }
 
@@ -247,6 +259,16 @@ static int on_frame_not_send(nghttp2_session *s, const nghttp2_frame *f, int lib
 	user = st->user;
 	stream_put(h2, st);
 	return op_result(h2, h2->ops.on_close(h2->ctx, user, NGHTTP2_REFUSED_STREAM));
+}
+
+/* nghttp2 says what broke the connection (it queues GOAWAY itself). */
+static int on_error(nghttp2_session *s, int code, const char *msg, size_t len, void *ud)
+{
+	struct fa_h2client *h2 = ud;
+
+	if (!h2->why[0])
+		snprintf(h2->why, sizeof(h2->why), "%.*s", (int)len, msg);
+	return 0;
 }
 
 /* The request body, from the caller's memory as the windows allow. */
@@ -279,6 +301,7 @@ static nghttp2_session_callbacks *make_callbacks(void)
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
 	nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
 	nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, on_frame_not_send);
+	nghttp2_session_callbacks_set_error_callback2(cb, on_error);
 	return cb;
 }
 
@@ -449,7 +472,8 @@ enum fa_err fa_h2client_recv(struct fa_h2client *h2, const void *data, size_t n,
 		nghttp2_session_terminate_session(h2->s, rc == NGHTTP2_ERR_FLOODED ?
 						  NGHTTP2_ENHANCE_YOUR_CALM :
 						  NGHTTP2_PROTOCOL_ERROR);
-		return fa_error_set(err, FA_EINPUT, "HTTP/2: %s", nghttp2_strerror((int)rc));
+		return fa_error_set(err, FA_EINPUT, "HTTP/2: %s", h2->why[0] ? h2->why :
+				    nghttp2_strerror((int)rc));
 	}
 	return FA_OK;
 }
@@ -508,6 +532,11 @@ bool fa_h2client_goaway(const struct fa_h2client *h2, int32_t *last_id, uint32_t
 			      !nghttp2_session_want_write(h2->s));
 }
 
+const char *fa_h2client_error(const struct fa_h2client *h2)
+{
+	return h2->failed ? h2->why : NULL;
+}
+
 const char *fa_h2client_code_name(uint32_t code)
 {
 	static const char *const names[] = {
@@ -517,6 +546,8 @@ const char *fa_h2client_code_name(uint32_t code)
 		"INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED",
 	};
 
+	if (code == FA_H2CLIENT_HEAD_TOO_BIG)
+		return "the response head is over the client's limits";
 	return code < sizeof(names) / sizeof(*names) ? names[code] : "unknown error code";
 }
 

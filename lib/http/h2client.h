@@ -19,7 +19,9 @@
  *
  * Header field names and values arrive in one buffer of the session,
  * reused for every head, so receiving allocates nothing per field; what
- * ops.on_head gets is valid during the call only.
+ * ops.on_head gets is valid during the call only.  A head of more than
+ * FA_H1_MAX_HEADERS fields or max_header_list bytes resets its stream,
+ * which closes with FA_H2CLIENT_HEAD_TOO_BIG.
  *
  * The ops may call fa_h2client_submit() and fa_h2client_cancel(), not
  * fa_h2client_free(): to stop, an op returns nonzero and the current
@@ -38,6 +40,9 @@
 
 /* nghttp2's code for a stream that was not processed: retry is safe. */
 #define FA_H2_REFUSED_STREAM 7
+/* Not HTTP/2's: a response head over our limits (fields or bytes); the
+   stream was reset. */
+#define FA_H2CLIENT_HEAD_TOO_BIG 0x10000
 
 struct fa_h2client;
 
@@ -79,8 +84,12 @@ struct fa_h2client *fa_h2client_new(const struct fa_h2client_opts *o,
 int32_t fa_h2client_submit(struct fa_h2client *h2, const struct fa_h2client_req *r, void *stream,
 			   struct fa_error *err);
 
-/* Processes input; FA_EINPUT when the server broke the protocol (GOAWAY
-   is queued), FA_EINTR when an op asked to stop. */
+/*
+ * Processes input; FA_EINPUT when nghttp2 refuses it outright, FA_EINTR
+ * when an op asked to stop.  Most protocol errors of the server's only
+ * queue a GOAWAY: once fa_h2client_send() has put that out,
+ * fa_h2client_error() says so.
+ */
 enum fa_err fa_h2client_recv(struct fa_h2client *h2, const void *data, size_t n,
 			     struct fa_error *err);
 
@@ -101,7 +110,12 @@ uint32_t fa_h2client_max_streams(const struct fa_h2client *h2);
    *last_id, if not NULL, gets the last stream the server took. */
 bool fa_h2client_goaway(const struct fa_h2client *h2, int32_t *last_id, uint32_t *code);
 
-/* The name of an HTTP/2 error code: "REFUSED_STREAM", "PROTOCOL_ERROR". */
+/* Why the session ended on an error of the server's (we sent GOAWAY with
+   an error code), e.g. "Remote peer returned unexpected data ...", or NULL. */
+const char *fa_h2client_error(const struct fa_h2client *h2);
+
+/* The name of an HTTP/2 error code: "REFUSED_STREAM", "PROTOCOL_ERROR",
+   or of FA_H2CLIENT_HEAD_TOO_BIG. */
 const char *fa_h2client_code_name(uint32_t code);
 
 /* Frees the session without calling any op.  NULL is ignored. */

@@ -391,6 +391,9 @@ static int on_close(void *ctx, void *stream, uint32_t code)
 	else if (code == FA_H2_REFUSED_STREAM && !s->got_bytes)
 		slot_fail(s, FA_ECONNECT, "%s %s: the server refused it again "
 			  "(REFUSED_STREAM)", rq->method, rq->target);
+	else if (code == FA_H2CLIENT_HEAD_TOO_BIG)
+		slot_fail(s, FA_EINPUT, "%s %s: malformed response: %s", rq->method,
+			  rq->target, fa_h2client_code_name(code));
 	else
 		slot_fail(s, FA_ECONNECT, "%s %s: the server reset the HTTP/2 stream "
 			  "(%s) %s", rq->method, rq->target, fa_h2client_code_name(code),
@@ -492,13 +495,19 @@ void hc_h2_ready(struct fa_hclient *c, uint32_t revents)
 		if (rc != FA_OK) {
 			flush(c);       /* the GOAWAY saying why, if it goes */
 			if (c->state == C_H2)
-				broken(c, FA_EINPUT, err.code == FA_EINPUT ?
-				       "malformed response" : err.msg);
+				broken(c, FA_EINPUT, err.msg);
 			return;
 		}
 	}
-	if (flush(c) == 0)
-		maybe_end(c);
+	if (flush(c) < 0)
+		return;
+	if (fa_h2client_error(c->h2)) {
+		snprintf(why, sizeof(why), "HTTP/2 protocol error: %s",
+			 fa_h2client_error(c->h2));
+		broken(c, FA_EINPUT, why);
+		return;
+	}
+	maybe_end(c);
 }
 
 /* The session goes (later, when inside its callbacks); the slots of
