@@ -386,8 +386,10 @@ static int on_close(void *ctx, void *stream, uint32_t code)
 	}
 	if (code == 0)
 		slot_done(s, FA_OK, NULL);
-	else if (code == FA_H2_REFUSED_STREAM && !s->got_bytes && rq->tries < 1)
-		slot_requeue(s);
+	else if (code == FA_H2_REFUSED_STREAM && !s->got_bytes && rq->tries < 1) {
+		slot_requeue(s);        /* on this connection, or the next after GOAWAY */
+		hc_kick(c);
+	}
 	else if (code == FA_H2_REFUSED_STREAM && !s->got_bytes)
 		slot_fail(s, FA_ECONNECT, "%s %s: the server refused it again "
 			  "(REFUSED_STREAM)", rq->method, rq->target);

@@ -17,7 +17,8 @@
  *   --until TEXT         with --stream: stop once TEXT came, exit 0
  *   -q                   print no bodies
  *
- * stdout: the bodies of successful responses (unless -q); stderr: one
+ * stdout: the bodies of successful responses, each ending in a newline
+ * (unless -q); stderr: one
  * line per failed request, "error E: msg", and at the end
  * "done ok=N failed=F proto=P status=S seconds=T rate=R" (S: the
  * last status).  Exits 0 when every request succeeded, else the code of
@@ -74,8 +75,11 @@ static void on_done(struct fa_hclient_req *rq, const struct fa_hclient_res *res,
 	last_status = res->status;
 	if (rc == FA_OK) {
 		ok++;
-		if (!quiet && !stream)
+		if (!quiet && !stream) {
 			fwrite(res->body, 1, res->body_len, stdout);
+			if (res->body_len && res->body[res->body_len - 1] != '\n')
+				putchar('\n');
+		}
 	} else if (!(stop && rc == FA_EINTR)) {
 		failed++;
 		if (!first_rc)
@@ -200,6 +204,7 @@ int main(int argc, char **argv)
 	while (ended < started && !stop)
 		fa_loop_run_once(loop, 100);
 	t0 = seconds() - t0;
+	fflush(stdout);
 	fprintf(stderr, "done ok=%d failed=%d proto=%s status=%d seconds=%.3f rate=%.0f\n", ok,
 		failed, fa_hproto_name(fa_hclient_proto(clients[0])), last_status, t0,
 		(double)(ok + failed) / t0);
