@@ -186,6 +186,7 @@ void hc_conn_close(struct fa_hclient *c)
 		freeaddrinfo(c->addrs);
 	c->addrs = c->next_addr = NULL;
 	fa_timer_stop(c->loop, &c->connect_timer);
+	fa_timer_stop(c->loop, &c->again_timer);
 	fa_buf_reset(&c->in);
 	fa_buf_reset(&c->out);
 	c->out_off = 0;
@@ -199,6 +200,14 @@ void hc_conn_close(struct fa_hclient *c)
 void hc_watch(struct fa_hclient *c, bool out)
 {
 	fa_loop_mod(c->loop, &c->io, FA_IN | (out || c->tls_wants_out ? FA_OUT : 0));
+}
+
+/* After a turn's reads: input OpenSSL has decrypted, or holds in part,
+   shows on no fd, so a timer comes back for it. */
+void hc_read_later(struct fa_hclient *c)
+{
+	if (c->ssl && SSL_has_pending(c->ssl))
+		fa_timer_start(c->loop, &c->again_timer, 0);
 }
 
 /* Why OpenSSL failed for good, into why. */
@@ -831,15 +840,14 @@ static int end_of_input(struct fa_hclient *c, const char *why)
 }
 
 /* Reads and takes what came: -1 when the request ended. */
-/* Reads and takes what came: -1 when the request ended.  Over TLS it
-   reads until OpenSSL holds nothing more, as epoll cannot see that. */
+/* Reads and takes what came: -1 when the request ended. */
 static int read_some(struct fa_hclient *c)
 {
 	char why[160];
 	ssize_t k;
 	int i;
 
-	for (i = 0; i < READS_PER_TURN || c->ssl; i++) {
+	for (i = 0; i < READS_PER_TURN; i++) {
 		if (fa_buf_grow(&c->in, READ_CHUNK) != FA_OK)
 			return fail(c, FA_ENOMEM, "out of memory");
 		k = hc_recv(c, c->in.data + c->in.len, READ_CHUNK, why,
@@ -856,6 +864,8 @@ static int read_some(struct fa_hclient *c)
 		if (take(c) < 0)
 			return -1;
 	}
+	if (i == READS_PER_TURN)
+		hc_read_later(c);
 	hc_watch(c, c->out_off < c->out.len);
 	return 0;
 }
@@ -922,6 +932,14 @@ static void on_io(struct fa_io *io, uint32_t revents)
 		break;
 	}
 	hc_leave(c);
+}
+
+static void on_read_again(struct fa_timer *t)
+{
+	struct fa_hclient *c = t->ctx;
+
+	if (c->io.fd >= 0)
+		on_io(&c->io, FA_IN);
 }
 
 static void on_connect_timeout(struct fa_timer *t)
@@ -1100,6 +1118,7 @@ struct fa_hclient *fa_hclient_new(struct fa_loop *loop, const struct fa_url *u,
 	c->io.ctx = c;
 	fa_timer_init(&c->connect_timer, on_connect_timeout, c);
 	fa_timer_init(&c->req_timer, on_request_timeout, c);
+	fa_timer_init(&c->again_timer, on_read_again, c);
 	fa_buf_init(&c->out, 0);
 	fa_buf_init(&c->in, 0);
 	fa_buf_init(&c->headbuf, 0);

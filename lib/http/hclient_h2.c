@@ -480,7 +480,7 @@ void hc_h2_ready(struct fa_hclient *c, uint32_t revents)
 		broken(c, FA_ENOMEM, "out of memory");
 		return;
 	}
-	for (i = 0; i < READS_PER_TURN || c->ssl; i++) {
+	for (i = 0; i < READS_PER_TURN; i++) {
 		k = hc_recv(c, c->in.data, READ_CHUNK, why, sizeof(why));
 		if (k < 0 && !why[0])
 			break;
@@ -501,6 +501,8 @@ void hc_h2_ready(struct fa_hclient *c, uint32_t revents)
 			return;
 		}
 	}
+	if (i == READS_PER_TURN)
+		hc_read_later(c);
 	if (flush(c) < 0)
 		return;
 	if (fa_h2client_error(c->h2)) {

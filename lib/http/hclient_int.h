@@ -71,6 +71,7 @@ struct fa_hclient {
 	struct addrinfo *addrs, *next_addr;
 	char connect_err[160];
 	struct fa_timer connect_timer, req_timer;
+	struct fa_timer again_timer;    /* OpenSSL holds input epoll cannot see */
 	int served;             /* responses read on this connection */
 	struct fa_buf out, in;
 	size_t out_off;
@@ -99,6 +100,7 @@ bool hc_body_method(const char *method);
 void hc_kick(struct fa_hclient *c);
 void hc_conn_close(struct fa_hclient *c);
 void hc_watch(struct fa_hclient *c, bool out);
+void hc_read_later(struct fa_hclient *c);
 ssize_t hc_recv(struct fa_hclient *c, void *p, size_t n, char *why, size_t wn);
 ssize_t hc_send(struct fa_hclient *c, const void *p, size_t n, char *why, size_t wn);
 const char *hc_request_problem(struct fa_hclient *c, const struct fa_hclient_req *rq);

@@ -432,7 +432,7 @@ static void test_big_head(void)
 	struct fa_h2client *h2 = client();
 	struct fa_error err;
 	nghttp2_nv nv[MAX_FIELDS + 2];
-	char names[MAX_FIELDS + 1][8];
+	char names[MAX_FIELDS + 1][16];
 
 	server_start(100);
 	srv.answer = false;
