@@ -194,6 +194,11 @@ int main(int argc, char **argv)
 	for (i = 0; i < nclients; i++)
 		if (!(clients[i] = fa_hclient_new(loop, &u, &o, &err))) {
 			fprintf(stderr, "hclient_get: %s\n", err.msg);
+			while (i-- > 0)
+				fa_hclient_free(clients[i]);
+			free(clients);
+			free(jobs);
+			fa_loop_free(loop);
 			return err.code;
 		}
 	t0 = seconds();
