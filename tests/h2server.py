@@ -15,6 +15,7 @@ first connection, where MODE decides:
   reset    RST_STREAM INTERNAL_ERROR to the second request
   cut      the first request gets its head and half its body, then the
            connection closes
+  stall    the first request is never answered (the others are)
   sse      GET /events: a text/event-stream of 3 events, one every 50 ms,
            the last "data: bye"
 
@@ -96,6 +97,8 @@ def serve(sock, n):
                 return
             elif first and MODE == "goaway":
                 pass            # above the last stream: never answered
+            elif MODE == "stall" and n == 1 and served == 1:
+                pass
             elif MODE == "sse" and path == "/events":
                 sse(sock, conn, sid)
             else:

@@ -283,3 +283,12 @@ start_s_server() {
 	assert_contains "$output" "127.0.0.1:$hport: GET /x: connection"
 	assert_contains "$output" "before the response was complete"
 }
+
+@test "a timeout over HTTP/2 resets its one stream; the others and the connection go on" {
+	start_h2server stall
+	run "$get" -q --proto h2 --timeout 1000 -n 3 -m 3 "http://127.0.0.1:$hport/s"
+	assert_status 3
+	assert_same 2 "$(field ok)"
+	assert_contains "$output" "127.0.0.1:$hport: GET /s: timeout after 1000 ms"
+	assert_same 1 "$(grep -c '^conn ' "$slog")"
+}
