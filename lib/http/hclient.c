@@ -232,6 +232,7 @@ ssize_t hc_recv(struct fa_hclient *c, void *p, size_t n, char *why, size_t wn)
 
 	why[0] = '\0';
 	if (c->ssl) {
+		errno = 0;
 		k = fa_tls_read(c->ssl, p, n, &want);
 		c->tls_wants_out = k < 0 && want == FA_TLS_WANT_WRITE;
 		if (k < 0 && !want)

@@ -32,6 +32,7 @@
 
 #include "core/loop.h"
 #include "http/hclient.h"
+#include "http/tls.h"
 
 struct job {
 	struct fa_hclient_req rq;
@@ -124,6 +125,7 @@ int main(int argc, char **argv)
 	struct fa_hclient_opts o = { 0 };
 	struct fa_error err;
 	struct fa_loop *loop;
+	struct fa_tls *tls = NULL;
 	struct fa_url u;
 	struct job *jobs;
 	const char *url = NULL;
@@ -189,6 +191,17 @@ int main(int argc, char **argv)
 		return err.code;
 	}
 	snprintf(target, sizeof(target), "%s", u.target);
+	if (nclients > 1 && !strcmp(u.scheme, "https")) {
+		tls = fa_tls_client_new(&(struct fa_tls_client_opts){ .ca_file = o.ca_file,
+								      .insecure = o.insecure },
+					&err);
+		if (!tls) {
+			fprintf(stderr, "hclient_get: %s\n", err.msg);
+			fa_loop_free(loop);
+			return err.code;
+		}
+		o.tls = tls;
+	}
 	clients = calloc((size_t)nclients, sizeof(*clients));
 	jobs = calloc((size_t)nclients * (size_t)m, sizeof(*jobs));
 	for (i = 0; i < nclients; i++)
@@ -198,6 +211,7 @@ int main(int argc, char **argv)
 				fa_hclient_free(clients[i]);
 			free(clients);
 			free(jobs);
+			fa_tls_free(tls);
 			fa_loop_free(loop);
 			return err.code;
 		}
@@ -217,6 +231,7 @@ int main(int argc, char **argv)
 		fa_hclient_free(clients[i]);
 	free(clients);
 	free(jobs);
+	fa_tls_free(tls);
 	fa_loop_free(loop);
 	return failed ? first_rc : 0;
 }
