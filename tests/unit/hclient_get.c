@@ -14,7 +14,9 @@
  *   -X METHOD, -d BODY, -H 'Name: value' (up to 8)
  *   --timeout MS         each request's timeout
  *   --stream             print body bytes as they come (on_data)
- *   --until TEXT         with --stream: stop once TEXT came, exit 0
+ *   --until TEXT         with --stream: once TEXT came, free the client from
+ *                        inside on_data (as a caller that has seen enough
+ *                        would), and exit 0
  *   -q                   print no bodies
  *
  * stdout: the bodies of successful responses, each ending in a newline
@@ -47,11 +49,13 @@ static struct fa_h1_header hdrs[8];
 static int nhdrs;
 static char target[4096];
 static char seen[256];          /* the tail of the stream, for --until */
+static enum fa_hproto proto;    /* of the last response */
 
 static void next(struct job *j);
 
 static void on_data(struct fa_hclient_req *rq, const char *p, size_t n)
 {
+	struct job *j = (struct job *)rq;
 	size_t keep = strlen(seen), add = n < sizeof(seen) - 1 ? n : sizeof(seen) - 1;
 
 	if (!quiet)
@@ -63,8 +67,12 @@ static void on_data(struct fa_hclient_req *rq, const char *p, size_t n)
 			keep = sizeof(seen) - 1 - add;
 	memcpy(seen + keep, p + n - add, add);
 	seen[keep + add] = '\0';
-	if (strstr(seen, until))
+	if (strstr(seen, until) && !stop) {
 		stop = true;
+		proto = fa_hclient_proto(clients[j->client]);
+		fa_hclient_free(clients[j->client]);    /* on_done(FA_EINTR) comes at once */
+		clients[j->client] = NULL;
+	}
 }
 
 static void on_done(struct fa_hclient_req *rq, const struct fa_hclient_res *res,
@@ -74,6 +82,8 @@ static void on_done(struct fa_hclient_req *rq, const struct fa_hclient_res *res,
 
 	ended++;
 	last_status = res->status;
+	if (clients[j->client])
+		proto = fa_hclient_proto(clients[j->client]);
 	if (rc == FA_OK) {
 		ok++;
 		if (!quiet && !stream) {
@@ -93,7 +103,7 @@ static void on_done(struct fa_hclient_req *rq, const struct fa_hclient_res *res,
 
 static void next(struct job *j)
 {
-	if (started == total)
+	if (started == total || !clients[j->client])
 		return;
 	started++;
 	j->rq = (struct fa_hclient_req){ .method = method, .target = target,
@@ -225,7 +235,7 @@ int main(int argc, char **argv)
 	t0 = seconds() - t0;
 	fflush(stdout);
 	fprintf(stderr, "done ok=%d failed=%d proto=%s status=%d seconds=%.3f rate=%.0f\n", ok,
-		failed, fa_hproto_name(fa_hclient_proto(clients[0])), last_status, t0,
+		failed, fa_hproto_name(proto), last_status, t0,
 		(double)(ok + failed) / t0);
 	for (i = 0; i < nclients; i++)
 		fa_hclient_free(clients[i]);
