@@ -47,7 +47,9 @@
  * Ownership: the caller owns each request and what it points to until its
  * on_done; the response and its strings are valid during the callback
  * only.  Host, Content-Length and, unless the caller gives one,
- * User-Agent are added; the caller's headers go as given.
+ * User-Agent are added; the caller's headers go as given (over HTTP/2
+ * Host becomes :authority, names go in lower case and hop-by-hop fields
+ * such as Connection are left out).
  *
  * The connection: the host is resolved with getaddrinfo(), which blocks
  * (fine for the numeric hosts and localhost this is used with; a name
@@ -62,13 +64,16 @@
  * it twice, whatever the method).
  *
  * Over HTTP/2 the same holds for what the server says it never processed:
- * a stream refused (RST_STREAM REFUSED_STREAM) or above the last stream
- * id of its GOAWAY is sent once more, on a new connection.  After GOAWAY
- * the streams the server took finish on the old connection, and the
- * queue waits for them before a new one opens.  A stream reset otherwise,
- * or cut off when the connection breaks, ends its request alone.  With
+ * a stream refused (RST_STREAM REFUSED_STREAM) is sent once more on the
+ * same connection, one above the last stream id of a GOAWAY once more on
+ * a new connection.  After GOAWAY the streams the server took finish on
+ * the old connection, and the queue waits for them before a new one
+ * opens.  A stream reset otherwise, or cut off when the connection
+ * breaks, ends its request alone; nothing else is sent again.  With
  * stream set, on_data gets the DATA frames' bytes as they come, without
- * a copy.  A timeout resets the one stream and keeps the connection.
+ * a copy.  A timeout resets the one stream and keeps the connection; it
+ * counts from the stream's start (or the connect it waited for), not the
+ * time the request queued for a free stream.
  *
  * Callbacks may queue requests and may call fa_hclient_free(); the
  * memory then goes when the callback returns.  Freeing the client from
