@@ -148,6 +148,7 @@ uint64_t hc_now_ms(void)
 static void destroy(struct fa_hclient *c)
 {
 	hc_h2_release(c);
+	SSL_SESSION_free(c->session);
 	if (c->own_tls)
 		fa_tls_free(c->tls);
 	fa_buf_release(&c->out);
@@ -547,7 +548,7 @@ static void connected(struct fa_hclient *c)
 	c->ssl = fa_tls_client_conn_new(c->tls, c->io.fd, c->url.host,
 					c->want == FA_HPROTO_H1 ? alpn_h1 :
 					c->want == FA_HPROTO_H2 ? alpn_h2 :
-					alpn_auto, &err);
+					alpn_auto, &c->session, &err);
 	if (!c->ssl) {
 		fail_connect(c, err.msg);
 		return;

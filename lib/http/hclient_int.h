@@ -67,6 +67,7 @@ struct fa_hclient {
 	int state;
 	struct fa_io io;
 	SSL *ssl;
+	SSL_SESSION *session;   /* the last one the server issued, to resume */
 	bool tls_wants_out;     /* OpenSSL waits for writability */
 	struct addrinfo *addrs, *next_addr;
 	char connect_err[160];

@@ -44,10 +44,12 @@ struct fa_tls {
  */
 static pthread_once_t why_once = PTHREAD_ONCE_INIT;
 static int why_index = -1;
+static int session_index = -1;  /* a client's SSL_SESSION ** for resumption */
 
 static void make_why_index(void)
 {
 	why_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	session_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
 /* The first OpenSSL error queued on this thread, as text; clears them all. */
@@ -605,6 +607,18 @@ void fa_tls_conn_free(SSL *ssl)
 
 /* ---- the client side ---- */
 
+/* A session the server issued: into the connection's slot, if it has one. */
+static int new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	SSL_SESSION **slot = SSL_get_ex_data(ssl, session_index);
+
+	if (!slot)
+		return 0;               /* OpenSSL frees it */
+	SSL_SESSION_free(*slot);
+	*slot = sess;
+	return 1;                       /* the reference is the slot's now */
+}
+
 /* A client SSL_CTX: TLS 1.2 or later, the same TLS 1.2 ciphers as the
    server, verification against o's CAs unless o->insecure. */
 static SSL_CTX *new_client_ctx(const struct fa_tls_client_opts *o,
@@ -628,6 +642,9 @@ static SSL_CTX *new_client_ctx(const struct fa_tls_client_opts *o,
 	}
 	SSL_CTX_set_verify(ctx, o->insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER,
 			   NULL);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+				       SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, new_session);
 	if (o->insecure)
 		return ctx;
 	if (o->ca_file ? !SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL)
@@ -678,7 +695,8 @@ static int set_peer_name(SSL *ssl, const char *host)
 }
 
 SSL *fa_tls_client_conn_new(struct fa_tls *tls, int fd, const char *host,
-			    const char *const *alpn, struct fa_error *err)
+			    const char *const *alpn, SSL_SESSION **session,
+			    struct fa_error *err)
 {
 	unsigned char wire[32];
 	unsigned len;
@@ -693,7 +711,9 @@ SSL *fa_tls_client_conn_new(struct fa_tls *tls, int fd, const char *host,
 		return NULL;
 	}
 	if (!SSL_set_fd(ssl, fd) || !set_peer_name(ssl, host) ||
-	    (len && SSL_set_alpn_protos(ssl, wire, len) != 0)) {
+	    (len && SSL_set_alpn_protos(ssl, wire, len) != 0) ||
+	    (session && !SSL_set_ex_data(ssl, session_index, session)) ||
+	    (session && *session && !SSL_set_session(ssl, *session))) {
 		ssl_error(err, FA_ENOMEM, "cannot create TLS connection");
 		SSL_free(ssl);
 		return NULL;

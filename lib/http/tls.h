@@ -110,12 +110,16 @@ struct fa_tls *fa_tls_client_new(const struct fa_tls_client_opts *o, struct fa_e
  * connecting) to host: a DNS name goes out as SNI and must match the
  * certificate, an IP address must be in its subjectAltName.  alpn is the
  * offer in preference order ("h2", "http/1.1"), NULL-terminated; NULL or
- * empty: no ALPN.  The caller owns it, as with fa_tls_conn_new().  NULL
- * with FA_EUSAGE for an unknown protocol, FA_ENOMEM when OpenSSL cannot
- * make one.
+ * empty: no ALPN.  session, if not NULL, is the caller's slot for TLS
+ * session resumption: a session in it is offered, and each session the
+ * server issues on this connection replaces it (the slot holds one
+ * reference; SSL_SESSION_free() it when done, after the connection).
+ * The caller owns the connection, as with fa_tls_conn_new().  NULL with
+ * FA_EUSAGE for an unknown protocol, FA_ENOMEM when OpenSSL cannot make
+ * one.
  */
 SSL *fa_tls_client_conn_new(struct fa_tls *tls, int fd, const char *host, const char *const *alpn,
-			    struct fa_error *err);
+			    SSL_SESSION **session, struct fa_error *err);
 
 /*
  * Why the server's certificate was refused ("self-signed certificate",

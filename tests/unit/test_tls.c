@@ -834,6 +834,9 @@ static void test_reload_threads(void)
 
 /* ------------------------------------------------------ client side */
 
+/* The client side's resumption slot, shared by the pairs of a test. */
+static SSL_SESSION *resume_slot;
+
 /* A pair whose client is fa_tls_client_conn_new(cli) for host; the
    handshake runs.  Returns the client's result (1 or -1). */
 static int client_pair(struct pair *p, struct fa_tls *srv, struct fa_tls *cli,
@@ -847,7 +850,7 @@ static int client_pair(struct pair *p, struct fa_tls *srv, struct fa_tls *cli,
 		return -1;
 	}
 	p->srv = fa_tls_conn_new(srv, p->fd[0], &err);
-	p->cli = fa_tls_client_conn_new(cli, p->fd[1], host, alpn, &err);
+	p->cli = fa_tls_client_conn_new(cli, p->fd[1], host, alpn, &resume_slot, &err);
 	CHECK(p->srv && p->cli, "%s", err.msg);
 	if (!p->cli)
 		return -1;
@@ -897,7 +900,25 @@ static void test_client(void)
 	CHECK(fa_tls_verify_error(p.cli) == NULL);
 	pair_close(&p);
 	/* mistakes */
-	CHECK(fa_tls_client_conn_new(ca, 0, "localhost", bad, &err) == NULL &&
+	/* resumption: a session came with the last connection, and the
+	   next one resumes it once the server's ticket has been read */
+	CHECK(client_pair(&p, srv, ca, "localhost", alpn_both) == 1);
+	{
+		char b[1];
+		int want;
+
+		CHECK(fa_tls_write(p.srv, "x", 1, &want) == 1);
+		CHECK(fa_tls_read(p.cli, b, 1, &want) == 1);   /* the ticket comes first */
+	}
+	CHECK(resume_slot != NULL);
+	CHECK(!SSL_session_reused(p.cli));
+	pair_close(&p);
+	CHECK(client_pair(&p, srv, ca, "localhost", alpn_both) == 1);
+	CHECK(SSL_session_reused(p.cli), "the session was not resumed");
+	pair_close(&p);
+	SSL_SESSION_free(resume_slot);
+	resume_slot = NULL;
+	CHECK(fa_tls_client_conn_new(ca, 0, "localhost", bad, NULL, &err) == NULL &&
 	      err.code == FA_EUSAGE);
 	CHECK_STR(err.msg, "unknown ALPN protocol 'spdy/3' (h2 and http/1.1 are known)");
 	CHECK(fa_tls_client_new(&(struct fa_tls_client_opts){ .ca_file = "none.crt" }, &err) ==
