@@ -24,7 +24,9 @@
  * opts.ca_file's, and must name the URL's host; opts.insecure skips that
  * (curl -k).  A refused certificate ends the request with FA_ECONNECT and
  * a message naming host:port and OpenSSL's reason.  Many clients of one
- * program can share one context (opts.tls), so the CAs load once.  As
+ * program can share one context (opts.tls), so the CAs load once.  When
+ * a client connects again it offers the TLS session its server last
+ * issued, so the handshake is a resumption.  As
  * tls.h says, OpenSSL writes with write(2): a program that speaks https
  * must ignore SIGPIPE.
  *
