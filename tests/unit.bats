@@ -101,6 +101,12 @@ setup() {
 	[ "$status" -eq 0 ]
 }
 
+@test "unit: HTTP/2 client session against nghttp2's server (h2client)" {
+	run "$FA_UNIT/test_h2client"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "unit: HTTP/1.1 client against an in-process server (hclient)" {
 	run "$FA_UNIT/test_hclient"
 	echo "$output"

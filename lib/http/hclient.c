@@ -11,15 +11,16 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "http/hclient_int.h"
+#include "http/tls.h"
 
 #ifndef FA_VERSION
 #define FA_VERSION "dev"
 #endif
 
-#define READ_CHUNK 16384
-#define READS_PER_TURN 16
-#define NHDR FA_H1_MAX_HEADERS
 
 /* ---- URLs ---- */
 
@@ -134,48 +135,22 @@ enum fa_err fa_url_parse(const char *url, struct fa_url *u,
 
 /* ---- the client ---- */
 
-enum { C_NONE, C_CONNECTING, C_IDLE, C_BUSY };         /* connection */
-enum { S_HEAD, S_LENGTH, S_CHUNKED, S_CLOSE };          /* response */
-
-struct fa_hclient {
-	struct fa_loop *loop;
-	struct fa_url url;
-	char origin[300];       /* host:port in messages, IPv6 bracketed */
-	char ua[256];
-	int connect_timeout_ms, timeout_ms;
-	size_t max_body;
-	int depth;              /* callbacks of ours on the stack */
-	bool freed;             /* fa_hclient_free() ran: go when depth is 0 */
-	bool notifying;         /* inside on_done: start nothing new */
-	struct fa_hclient_req *head, *tail;     /* head is the one in flight */
-	int queued;
-
-	/* the connection */
-	int state;
-	struct fa_io io;
-	struct addrinfo *addrs, *next_addr;
-	char connect_err[128];
-	struct fa_timer connect_timer, req_timer;
-	int served;             /* responses read on this connection */
-	struct fa_buf out, in;
-	size_t out_off;
-
-	/* the request in flight */
-	bool started, reused, got_bytes, retried, close_after, have_head;
-	int stage;
-	int64_t left;
-	struct fa_h1_response_head res;
-	struct fa_h1_header hdr[NHDR];
-	struct fa_buf headbuf, body;
-	struct fa_h1_chunked ch;
-};
-
-static void kick(struct fa_hclient *c);
 static void start(struct fa_hclient *c);
-static void on_io(struct fa_io *io, uint32_t revents);
+
+uint64_t hc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static void destroy(struct fa_hclient *c)
 {
+	hc_h2_release(c);
+	SSL_SESSION_free(c->session);
+	if (c->own_tls)
+		fa_tls_free(c->tls);
 	fa_buf_release(&c->out);
 	fa_buf_release(&c->in);
 	fa_buf_release(&c->headbuf);
@@ -183,16 +158,26 @@ static void destroy(struct fa_hclient *c)
 	free(c);
 }
 
+void hc_enter(struct fa_hclient *c)
+{
+	c->depth++;
+}
+
 /* Leaves one of our entry points; frees c when it was freed meanwhile
    and this was the outermost. */
-static void leave(struct fa_hclient *c)
+void hc_leave(struct fa_hclient *c)
 {
 	if (--c->depth == 0 && c->freed)
 		destroy(c);
 }
 
-static void conn_close(struct fa_hclient *c)
+void hc_conn_close(struct fa_hclient *c)
 {
+	hc_h2_close(c);
+	if (c->ssl) {
+		fa_tls_conn_free(c->ssl);
+		c->ssl = NULL;
+	}
 	if (c->io.fd >= 0) {
 		fa_loop_del(c->loop, &c->io);
 		close(c->io.fd);
@@ -202,11 +187,87 @@ static void conn_close(struct fa_hclient *c)
 		freeaddrinfo(c->addrs);
 	c->addrs = c->next_addr = NULL;
 	fa_timer_stop(c->loop, &c->connect_timer);
+	fa_timer_stop(c->loop, &c->again_timer);
 	fa_buf_reset(&c->in);
 	fa_buf_reset(&c->out);
 	c->out_off = 0;
 	c->served = 0;
+	c->tls_wants_out = false;
 	c->state = C_NONE;
+}
+
+/* Watches the socket for input, and for output when out (or OpenSSL)
+   says so; epoll is told only of changes. */
+void hc_watch(struct fa_hclient *c, bool out)
+{
+	fa_loop_mod(c->loop, &c->io, FA_IN | (out || c->tls_wants_out ? FA_OUT : 0));
+}
+
+/* After a turn's reads: input OpenSSL has decrypted, or holds in part,
+   shows on no fd, so a timer comes back for it. */
+void hc_read_later(struct fa_hclient *c)
+{
+	if (c->ssl && SSL_has_pending(c->ssl))
+		fa_timer_start(c->loop, &c->again_timer, 0);
+}
+
+/* Why OpenSSL failed for good, into why. */
+static void tls_why(struct fa_hclient *c, char *why, size_t wn)
+{
+	const char *r = fa_tls_conn_error(c->ssl);
+
+	if (r && !strcmp(r, "I/O error") && errno)
+		snprintf(why, wn, "connection lost (%s)", strerror(errno));
+	else
+		snprintf(why, wn, "TLS: %s", r ? r : "connection failed");
+}
+
+/*
+ * Reads from the connection, through TLS when there is one: bytes, 0 at
+ * the end, or -1 with why empty (nothing now) or saying what failed.
+ */
+ssize_t hc_recv(struct fa_hclient *c, void *p, size_t n, char *why, size_t wn)
+{
+	ssize_t k;
+	int want;
+
+	why[0] = '\0';
+	if (c->ssl) {
+		errno = 0;
+		k = fa_tls_read(c->ssl, p, n, &want);
+		c->tls_wants_out = k < 0 && want == FA_TLS_WANT_WRITE;
+		if (k < 0 && !want)
+			tls_why(c, why, wn);
+		return k;
+	}
+	do
+		k = recv(c->io.fd, p, n, 0);
+	while (k < 0 && errno == EINTR);
+	if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		snprintf(why, wn, "connection lost (%s)", strerror(errno));
+	return k;
+}
+
+/* Writes to the connection: bytes, or -1 as for hc_recv(). */
+ssize_t hc_send(struct fa_hclient *c, const void *p, size_t n, char *why, size_t wn)
+{
+	ssize_t k;
+	int want;
+
+	why[0] = '\0';
+	if (c->ssl) {
+		errno = 0;
+		k = fa_tls_write(c->ssl, p, n, &want);
+		if (k < 0 && !want)
+			tls_why(c, why, wn);
+		return k;
+	}
+	do
+		k = send(c->io.fd, p, n, MSG_NOSIGNAL);
+	while (k < 0 && errno == EINTR);
+	if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		snprintf(why, wn, "connection lost (%s)", strerror(errno));
+	return k;
 }
 
 /*
@@ -240,7 +301,7 @@ static void finish(struct fa_hclient *c, enum fa_err rc, const char *msg)
 	rq->on_done(rq, &res, rc, msg);
 	c->notifying = was;
 	if (!c->freed)
-		kick(c);
+		hc_kick(c);
 }
 
 /* The request in flight fails with a message about the connection, which
@@ -258,7 +319,7 @@ static int fail(struct fa_hclient *c, enum fa_err rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg + k, sizeof(msg) - (size_t)k, fmt, ap);
 	va_end(ap);
-	conn_close(c);
+	hc_conn_close(c);
 	finish(c, rc, msg);
 	return -1;
 }
@@ -267,22 +328,26 @@ static void fail_connect(struct fa_hclient *c, const char *why)
 {
 	char msg[1024];
 
-	snprintf(msg, sizeof(msg), "cannot connect to %s: %s", c->origin, why);
-	conn_close(c);
+	snprintf(msg, sizeof(msg), "cannot connect to %s: %.700s", c->origin, why);
+	hc_conn_close(c);
 	finish(c, FA_ECONNECT, msg);
 }
 
 /* ---- writing the request ---- */
 
+/* RFC 9110 tchar: letters and digits first, as most bytes of a name are. */
+static bool is_tchar(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
 static bool token_ok(const char *s, size_t n)
 {
-	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
-				    "abcdefghijklmnopqrstuvwxyz"
-				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!s[i] || !strchr(tchar, s[i]))
+		if (!is_tchar((unsigned char)s[i]))
 			return false;
 	return n > 0;
 }
@@ -309,8 +374,7 @@ static bool target_ok(const char *t)
 }
 
 /* What is wrong with rq's method, target or fields, or NULL. */
-static const char *request_problem(struct fa_hclient *c,
-				   const struct fa_hclient_req *rq)
+const char *hc_request_problem(struct fa_hclient *c, const struct fa_hclient_req *rq)
 {
 	const struct fa_h1_header *h;
 	int i;
@@ -319,6 +383,8 @@ static const char *request_problem(struct fa_hclient *c,
 		return "invalid method";
 	if (!rq->target || !target_ok(rq->target))
 		return "invalid request target";
+	if (rq->nheaders > NHDR)
+		return "too many request fields";
 	for (i = 0; i < rq->nheaders; i++) {
 		h = &rq->headers[i];
 		if (!token_ok(h->name, h->name_len) ||
@@ -336,7 +402,7 @@ static const char *request_problem(struct fa_hclient *c,
 	return NULL;
 }
 
-static bool body_method(const char *m)
+bool hc_body_method(const char *m)
 {
 	return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
 }
@@ -363,7 +429,7 @@ static bool build_request(struct fa_hclient *c,
 		ok &= fa_buf_append(&c->out, h->value, h->value_len) == FA_OK;
 		ok &= fa_buf_puts(&c->out, "\r\n") == FA_OK;
 	}
-	if (rq->body_len > 0 || body_method(rq->method))
+	if (rq->body_len > 0 || hc_body_method(rq->method))
 		ok &= fa_buf_printf(&c->out, "Content-Length: %zu\r\n",
 				    rq->body_len) == FA_OK;
 	ok &= fa_buf_puts(&c->out, "\r\n") == FA_OK;
@@ -378,7 +444,7 @@ static int broken(struct fa_hclient *c, const char *why)
 {
 	if (c->reused && !c->got_bytes && !c->retried) {
 		c->retried = true;
-		conn_close(c);
+		hc_conn_close(c);
 		start(c);
 		return -1;
 	}
@@ -395,37 +461,100 @@ static int write_some(struct fa_hclient *c)
 	ssize_t k;
 
 	while (c->out_off < c->out.len) {
-		k = send(c->io.fd, c->out.data + c->out_off,
-			 c->out.len - c->out_off, MSG_NOSIGNAL);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (k < 0) {
-			snprintf(why, sizeof(why), "connection lost (%s)",
-				 strerror(errno));
+		k = hc_send(c, c->out.data + c->out_off,
+			    c->out.len - c->out_off, why, sizeof(why));
+		if (k < 0 && why[0])
 			return broken(c, why);
-		}
+		if (k < 0)
+			break;
 		c->out_off += (size_t)k;
 	}
-	fa_loop_mod(c->loop, &c->io, c->out_off < c->out.len ? FA_IN | FA_OUT
-							     : FA_IN);
+	hc_watch(c, c->out_off < c->out.len);
 	return 0;
 }
 
 /* ---- connecting ---- */
 
-static void connected(struct fa_hclient *c)
+static const char *const alpn_auto[] = { "h2", "http/1.1", NULL };
+static const char *const alpn_h1[] = { "http/1.1", NULL };
+static const char *const alpn_h2[] = { "h2", NULL };
+
+/* The connection is up (TLS done, if any): the protocol is known, and
+   the request in flight goes out, or HTTP/2 starts. */
+static void ready(struct fa_hclient *c)
 {
-	int one = 1;
+	const char *alpn = c->ssl ? fa_tls_alpn(c->ssl) : NULL;
+	struct fa_error err;
 
 	fa_timer_stop(c->loop, &c->connect_timer);
-	freeaddrinfo(c->addrs);
-	c->addrs = c->next_addr = NULL;
-	setsockopt(c->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (c->ssl)
+		c->proto = alpn && !strcmp(alpn, "h2") ? FA_HPROTO_H2 : FA_HPROTO_H1;
+	else
+		c->proto = c->want == FA_HPROTO_H2 ? FA_HPROTO_H2 : FA_HPROTO_H1;
+	if (c->want == FA_HPROTO_H2 && c->proto != FA_HPROTO_H2) {
+		fail_connect(c, "the server does not speak HTTP/2 (ALPN chose "
+			     "no h2)");
+		return;
+	}
+	if (c->proto == FA_HPROTO_H2) {
+		if (hc_h2_start(c, &err) != FA_OK)
+			fail(c, err.code, "%s", err.msg);
+		return;
+	}
 	c->state = C_BUSY;
 	c->reused = false;
 	write_some(c);
+}
+
+/* Runs the TLS handshake as far as the socket allows. */
+static void handshake(struct fa_hclient *c)
+{
+	const char *verify, *r;
+	char why[300];
+	int want, rc = fa_tls_handshake(c->ssl, &want);
+
+	c->tls_wants_out = rc == 0 && want == FA_TLS_WANT_WRITE;
+	if (rc == 0) {
+		hc_watch(c, false);
+		return;
+	}
+	if (rc > 0) {
+		ready(c);
+		return;
+	}
+	verify = fa_tls_verify_error(c->ssl);
+	r = fa_tls_conn_error(c->ssl);
+	if (verify)
+		snprintf(why, sizeof(why), "TLS handshake failed: the "
+			 "server's certificate was refused: %s", verify);
+	else
+		snprintf(why, sizeof(why), "TLS handshake failed: %s",
+			 r ? r : "unknown error");
+	fail_connect(c, why);
+}
+
+static void connected(struct fa_hclient *c)
+{
+	struct fa_error err;
+	int one = 1;
+
+	freeaddrinfo(c->addrs);
+	c->addrs = c->next_addr = NULL;
+	setsockopt(c->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!c->tls) {
+		ready(c);
+		return;
+	}
+	c->ssl = fa_tls_client_conn_new(c->tls, c->io.fd, c->url.host,
+					c->want == FA_HPROTO_H1 ? alpn_h1 :
+					c->want == FA_HPROTO_H2 ? alpn_h2 :
+					alpn_auto, &c->session, &err);
+	if (!c->ssl) {
+		fail_connect(c, err.msg);
+		return;
+	}
+	c->state = C_HANDSHAKE;
+	handshake(c);
 }
 
 /* Tries the addresses left in turn; ends the request when none answers. */
@@ -451,6 +580,7 @@ static void try_next(struct fa_hclient *c)
 			continue;
 		}
 		c->io.fd = fd;
+		c->io.events = 0;
 		if (fa_loop_add(c->loop, &c->io, FA_OUT) != FA_OK) {
 			close(fd);
 			c->io.fd = -1;
@@ -507,7 +637,6 @@ static void start_connect(struct fa_hclient *c)
 		       (uint64_t)c->connect_timeout_ms);
 	try_next(c);
 }
-
 /* ---- reading the response ---- */
 
 /* Body bytes to the caller (stream) or into c->body; -1 when over. */
@@ -671,9 +800,9 @@ static void complete(struct fa_hclient *c)
 	if (keep) {
 		c->state = C_IDLE;
 		c->served++;
-		fa_loop_mod(c->loop, &c->io, FA_IN);
+		hc_watch(c, false);
 	} else {
-		conn_close(c);
+		hc_conn_close(c);
 	}
 	finish(c, FA_OK, NULL);
 }
@@ -713,6 +842,7 @@ static int end_of_input(struct fa_hclient *c, const char *why)
 }
 
 /* Reads and takes what came: -1 when the request ended. */
+/* Reads and takes what came: -1 when the request ended. */
 static int read_some(struct fa_hclient *c)
 {
 	char why[160];
@@ -722,16 +852,12 @@ static int read_some(struct fa_hclient *c)
 	for (i = 0; i < READS_PER_TURN; i++) {
 		if (fa_buf_grow(&c->in, READ_CHUNK) != FA_OK)
 			return fail(c, FA_ENOMEM, "out of memory");
-		k = recv(c->io.fd, c->in.data + c->in.len, READ_CHUNK, 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (k < 0) {
-			snprintf(why, sizeof(why), "connection lost (%s)",
-				 strerror(errno));
+		k = hc_recv(c, c->in.data + c->in.len, READ_CHUNK, why,
+			    sizeof(why));
+		if (k < 0 && !why[0])
+			break;
+		if (k < 0)
 			return end_of_input(c, why);
-		}
 		if (k == 0)
 			return end_of_input(c, "connection closed");
 		c->got_bytes = true;
@@ -740,19 +866,38 @@ static int read_some(struct fa_hclient *c)
 		if (take(c) < 0)
 			return -1;
 	}
+	if (i == READS_PER_TURN)
+		hc_read_later(c);
+	hc_watch(c, c->out_off < c->out.len);
 	return 0;
+}
+
+/* Whether a kept-alive connection may take the next request: the server
+   has neither closed it nor said something unasked.  Over TLS, a session
+   ticket that came meanwhile is read and kept quiet. */
+static bool idle_ok(struct fa_hclient *c)
+{
+	char b[1];
+	ssize_t k;
+	int want;
+
+	if (c->ssl) {
+		k = fa_tls_read(c->ssl, b, 1, &want);
+		c->tls_wants_out = k < 0 && want == FA_TLS_WANT_WRITE;
+		return k < 0 && want;
+	}
+	k = recv(c->io.fd, b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
 }
 
 /* An idle kept-alive connection is readable: the server closed it (or
    said something unasked, which ends it as well). */
 static void idle_ready(struct fa_hclient *c)
 {
-	char b[1];
-	ssize_t k = recv(c->io.fd, b, 1, MSG_PEEK | MSG_DONTWAIT);
-
-	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return;
-	conn_close(c);
+	if (!idle_ok(c))
+		hc_conn_close(c);
+	else
+		hc_watch(c, false);
 }
 
 /* A request is in flight: send the rest, read what came (or the error
@@ -762,7 +907,7 @@ static void busy_ready(struct fa_hclient *c, uint32_t revents)
 	if ((revents & FA_OUT) && c->out_off < c->out.len &&
 	    write_some(c) < 0)
 		return;
-	if (revents & ~(uint32_t)FA_OUT)
+	if ((revents & ~(uint32_t)FA_OUT) || c->ssl)
 		read_some(c);
 }
 
@@ -771,25 +916,45 @@ static void on_io(struct fa_io *io, uint32_t revents)
 	struct fa_hclient *c = io->ctx;
 
 	c->depth++;
-	if (c->state == C_CONNECTING)
+	switch (c->state) {
+	case C_CONNECTING:
 		connect_ready(c);
-	else if (c->state == C_IDLE)
+		break;
+	case C_HANDSHAKE:
+		handshake(c);
+		break;
+	case C_IDLE:
 		idle_ready(c);
-	else if (c->state == C_BUSY)
+		break;
+	case C_BUSY:
 		busy_ready(c, revents);
-	leave(c);
+		break;
+	case C_H2:
+		hc_h2_ready(c, revents);
+		break;
+	}
+	hc_leave(c);
+}
+
+static void on_read_again(struct fa_timer *t)
+{
+	struct fa_hclient *c = t->ctx;
+
+	if (c->io.fd >= 0)
+		on_io(&c->io, FA_IN);
 }
 
 static void on_connect_timeout(struct fa_timer *t)
 {
 	struct fa_hclient *c = t->ctx;
-	char why[64];
+	char why[80];
 
 	c->depth++;
-	snprintf(why, sizeof(why), "timeout after %d ms",
-		 c->connect_timeout_ms);
+	snprintf(why, sizeof(why), "timeout after %d ms%s",
+		 c->connect_timeout_ms, c->state == C_HANDSHAKE ?
+		 " (in the TLS handshake)" : "");
 	fail_connect(c, why);
-	leave(c);
+	hc_leave(c);
 }
 
 static void on_request_timeout(struct fa_timer *t)
@@ -799,7 +964,7 @@ static void on_request_timeout(struct fa_timer *t)
 	c->depth++;
 	fail(c, FA_ECONNECT, "%s %s: timeout after %d ms", c->head->method,
 	     c->head->target, c->timeout_ms);
-	leave(c);
+	hc_leave(c);
 }
 
 /* ---- requests ---- */
@@ -808,14 +973,8 @@ static void on_request_timeout(struct fa_timer *t)
    has not closed it meanwhile, else on a new one. */
 static void start(struct fa_hclient *c)
 {
-	char b[1];
-	ssize_t k;
-
-	if (c->state == C_IDLE) {
-		k = recv(c->io.fd, b, 1, MSG_PEEK | MSG_DONTWAIT);
-		if (!(k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
-			conn_close(c);  /* closed, or said something unasked */
-	}
+	if (c->state == C_IDLE && !idle_ok(c))
+		hc_conn_close(c);
 	if (!build_request(c, c->head)) {
 		fail(c, FA_ENOMEM, "out of memory");
 		return;
@@ -829,19 +988,29 @@ static void start(struct fa_hclient *c)
 	write_some(c);
 }
 
-/* Starts the first request queued when none is in flight. */
-static void kick(struct fa_hclient *c)
+/*
+ * Starts what can start: over HTTP/2 the queue's requests as streams
+ * allow; else the first request queued, when none is in flight (which
+ * also opens the connection, whatever it will speak).
+ */
+void hc_kick(struct fa_hclient *c)
 {
 	const char *why;
 
-	if (!c->head || c->started || c->notifying || c->freed)
+	if (c->notifying || c->freed)
+		return;
+	if (c->state == C_H2) {
+		hc_h2_kick(c);
+		return;
+	}
+	if (!c->head || c->started)
 		return;
 	c->started = true;
 	c->got_bytes = c->retried = c->close_after = false;
 	c->stage = S_HEAD;
 	memset(&c->res, 0, sizeof(c->res));
 	fa_buf_reset(&c->body);
-	why = request_problem(c, c->head);
+	why = hc_request_problem(c, c->head);
 	if (why) {
 		char msg[1024];
 
@@ -849,8 +1018,11 @@ static void kick(struct fa_hclient *c)
 		finish(c, FA_EUSAGE, msg);
 		return;
 	}
-	if (c->timeout_ms > 0)
+	if (c->timeout_ms > 0) {
+		if (!c->head->due_ms)
+			c->head->due_ms = hc_now_ms() + (uint64_t)c->timeout_ms;
 		fa_timer_start(c->loop, &c->req_timer, (uint64_t)c->timeout_ms);
+	}
 	start(c);
 }
 
@@ -859,6 +1031,8 @@ void fa_hclient_request(struct fa_hclient *c, struct fa_hclient_req *rq)
 	char msg[1024];
 
 	rq->next = NULL;
+	rq->tries = 0;
+	rq->due_ms = 0;
 	if (c->freed) {
 		snprintf(msg, sizeof(msg), "%s: the client is closing",
 			 c->origin);
@@ -872,13 +1046,44 @@ void fa_hclient_request(struct fa_hclient *c, struct fa_hclient_req *rq)
 	c->tail = rq;
 	c->queued++;
 	c->depth++;
-	kick(c);
-	leave(c);
+	hc_kick(c);
+	hc_leave(c);
 }
 
 int fa_hclient_pending(const struct fa_hclient *c)
 {
 	return c->queued;
+}
+
+enum fa_hproto fa_hclient_proto(const struct fa_hclient *c)
+{
+	return c->proto;
+}
+
+const char *fa_hproto_name(enum fa_hproto p)
+{
+	return p == FA_HPROTO_H1 ? "http/1.1" : p == FA_HPROTO_H2 ? "h2" : "auto";
+}
+
+/* The TLS context of an https client: the caller's, or one of its own. */
+static bool setup_tls(struct fa_hclient *c, const struct fa_hclient_opts *o,
+		      struct fa_error *err)
+{
+	struct fa_tls_client_opts to = { 0 };
+
+	if (strcmp(c->url.scheme, "https") != 0)
+		return true;
+	if (o && o->tls) {
+		c->tls = o->tls;
+		return true;
+	}
+	if (o) {
+		to.ca_file = o->ca_file;
+		to.insecure = o->insecure;
+	}
+	c->tls = fa_tls_client_new(&to, err);
+	c->own_tls = c->tls != NULL;
+	return c->tls != NULL;
 }
 
 struct fa_hclient *fa_hclient_new(struct fa_loop *loop, const struct fa_url *u,
@@ -887,9 +1092,10 @@ struct fa_hclient *fa_hclient_new(struct fa_loop *loop, const struct fa_url *u,
 {
 	struct fa_hclient *c;
 
-	if (strcmp(u->scheme, "http") != 0) {
-		fa_error_set(err, FA_EUSAGE, "%s://%s: https is not supported "
-			     "yet", u->scheme, u->authority);
+	if (o && (o->proto < FA_HPROTO_AUTO || o->proto > FA_HPROTO_H2 ||
+		  o->max_streams < 0)) {
+		fa_error_set(err, FA_EUSAGE, "%s://%s: invalid protocol or "
+			     "max_streams", u->scheme, u->authority);
 		return NULL;
 	}
 	c = calloc(1, sizeof(*c));
@@ -907,15 +1113,22 @@ struct fa_hclient *fa_hclient_new(struct fa_loop *loop, const struct fa_url *u,
 				o->connect_timeout_ms : 10000;
 	c->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : 0;
 	c->max_body = o && o->max_body ? o->max_body : (size_t)64 << 20;
+	c->want = o ? o->proto : FA_HPROTO_AUTO;
+	c->max_streams = o && o->max_streams > 0 ? o->max_streams : 100;
 	c->io.fd = -1;
 	c->io.cb = on_io;
 	c->io.ctx = c;
 	fa_timer_init(&c->connect_timer, on_connect_timeout, c);
 	fa_timer_init(&c->req_timer, on_request_timeout, c);
+	fa_timer_init(&c->again_timer, on_read_again, c);
 	fa_buf_init(&c->out, 0);
 	fa_buf_init(&c->in, 0);
 	fa_buf_init(&c->headbuf, 0);
 	fa_buf_init(&c->body, 0);
+	if (!setup_tls(c, o, err)) {
+		destroy(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -927,11 +1140,12 @@ void fa_hclient_free(struct fa_hclient *c)
 		return;
 	c->depth++;
 	c->freed = true;
-	conn_close(c);
+	hc_conn_close(c);
 	fa_timer_stop(c->loop, &c->req_timer);
 	snprintf(msg, sizeof(msg), "%s: the client was closed before the "
 		 "answer", c->origin);
+	hc_h2_fail_all(c, FA_EINTR, msg);
 	while (c->head)
 		finish(c, FA_EINTR, msg);
-	leave(c);
+	hc_leave(c);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -32,6 +33,7 @@ struct fa_tls {
 	char fingerprint[FA_TLS_FINGERPRINT_SIZE];
 	char *cert_file, *key_file;
 	bool self_signed;
+	bool client;            /* fa_tls_client_new(): no certificate */
 	unsigned char alpn[32]; /* the preference list, in ALPN wire format */
 	unsigned alpn_len;
 };
@@ -42,10 +44,12 @@ struct fa_tls {
  */
 static pthread_once_t why_once = PTHREAD_ONCE_INIT;
 static int why_index = -1;
+static int session_index = -1;  /* a client's SSL_SESSION ** for resumption */
 
 static void make_why_index(void)
 {
 	why_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	session_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
 /* The first OpenSSL error queued on this thread, as text; clears them all. */
@@ -104,12 +108,15 @@ static int select_alpn(SSL *ssl, const unsigned char **out,
 	return SSL_TLSEXT_ERR_NOACK;    /* go on without ALPN */
 }
 
-/* Encodes the NULL-terminated list into tls->alpn; only known names. */
-static enum fa_err set_alpn(struct fa_tls *tls, const char *const *list,
-			    struct fa_error *err)
+/* Encodes the NULL-terminated list into out[0..*len) in ALPN wire
+   format; only known names. */
+static enum fa_err encode_alpn(const char *const *list, unsigned char *out,
+			       size_t cap, unsigned *outlen,
+			       struct fa_error *err)
 {
 	size_t i, k, len;
 
+	*outlen = 0;
 	for (i = 0; list && list[i]; i++) {
 		for (k = 0; k < sizeof(known_alpn) / sizeof(*known_alpn); k++)
 			if (strcmp(list[i], known_alpn[k]) == 0)
@@ -120,14 +127,21 @@ static enum fa_err set_alpn(struct fa_tls *tls, const char *const *list,
 					    "(h2 and http/1.1 are known)",
 					    list[i]);
 		len = strlen(list[i]);
-		if (tls->alpn_len + 1 + len > sizeof(tls->alpn))
+		if (*outlen + 1 + len > cap)
 			return fa_error_set(err, FA_EUSAGE,
 					    "too many ALPN protocols");
-		tls->alpn[tls->alpn_len] = (unsigned char)len;
-		memcpy(tls->alpn + tls->alpn_len + 1, list[i], len);
-		tls->alpn_len += 1 + (unsigned)len;
+		out[*outlen] = (unsigned char)len;
+		memcpy(out + *outlen + 1, list[i], len);
+		*outlen += 1 + (unsigned)len;
 	}
 	return FA_OK;
+}
+
+static enum fa_err set_alpn(struct fa_tls *tls, const char *const *list,
+			    struct fa_error *err)
+{
+	return encode_alpn(list, tls->alpn, sizeof(tls->alpn), &tls->alpn_len,
+			   err);
 }
 
 /* A server SSL_CTX with fa's settings and no certificate yet. */
@@ -379,7 +393,7 @@ enum fa_err fa_tls_reload(struct fa_tls *tls, struct fa_error *err)
 	char fp[FA_TLS_FINGERPRINT_SIZE];
 	SSL_CTX *ctx, *old;
 
-	if (tls->self_signed)
+	if (tls->self_signed || tls->client)
 		return FA_OK;
 	ctx = build_ctx(tls, fp, err);
 	if (!ctx)
@@ -439,9 +453,13 @@ static int put_key(FILE *f, void *key)
 enum fa_err fa_tls_write_pem(struct fa_tls *tls, const char *cert_path,
 			     const char *key_path, struct fa_error *err)
 {
-	SSL_CTX *ctx = current_ctx(tls);
+	SSL_CTX *ctx;
 	enum fa_err rc;
 
+	if (tls->client)
+		return fa_error_set(err, FA_EUSAGE, "a client TLS context "
+				    "has no certificate to write");
+	ctx = current_ctx(tls);
 	rc = write_file(cert_path, 0644, put_cert,
 			SSL_CTX_get0_certificate(ctx), err);
 	if (rc == FA_OK)
@@ -585,4 +603,130 @@ void fa_tls_conn_free(SSL *ssl)
 		SSL_shutdown(ssl);      /* once: we do not wait for the reply */
 	ERR_clear_error();
 	SSL_free(ssl);
+}
+
+/* ---- the client side ---- */
+
+/* A session the server issued: into the connection's slot, if it has one. */
+static int new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	SSL_SESSION **slot = SSL_get_ex_data(ssl, session_index);
+
+	if (!slot)
+		return 0;               /* OpenSSL frees it */
+	SSL_SESSION_free(*slot);
+	*slot = sess;
+	return 1;                       /* the reference is the slot's now */
+}
+
+/* A client SSL_CTX: TLS 1.2 or later, the same TLS 1.2 ciphers as the
+   server, verification against o's CAs unless o->insecure. */
+static SSL_CTX *new_client_ctx(const struct fa_tls_client_opts *o,
+			       struct fa_error *err)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (!ctx) {
+		ssl_error(err, FA_ENOMEM, "cannot create TLS context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+			    SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (!SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS)) {
+		ssl_error(err, FA_EWORK, "cannot set TLS 1.2 ciphers");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_verify(ctx, o->insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER,
+			   NULL);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+				       SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, new_session);
+	if (o->insecure)
+		return ctx;
+	if (o->ca_file ? !SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL)
+		       : !SSL_CTX_set_default_verify_paths(ctx)) {
+		if (o->ca_file)
+			ssl_error(err, FA_EUSAGE, "cannot load CA file '%s'",
+				  o->ca_file);
+		else
+			ssl_error(err, FA_EUSAGE, "cannot load the system's "
+				  "CA certificates");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+struct fa_tls *fa_tls_client_new(const struct fa_tls_client_opts *o,
+				 struct fa_error *err)
+{
+	struct fa_tls *tls = calloc(1, sizeof(*tls));
+
+	if (!tls) {
+		fa_error_set(err, FA_ENOMEM, "out of memory");
+		return NULL;
+	}
+	pthread_once(&why_once, make_why_index);
+	pthread_mutex_init(&tls->lock, NULL);
+	tls->client = true;
+	ERR_clear_error();
+	tls->ctx = new_client_ctx(o, err);
+	if (!tls->ctx) {
+		fa_tls_free(tls);
+		return NULL;
+	}
+	return tls;
+}
+
+/* Sets what ssl verifies: host as an IP address, or as a DNS name that
+   also goes out as SNI. */
+static int set_peer_name(SSL *ssl, const char *host)
+{
+	unsigned char ip[16];
+
+	if (inet_pton(AF_INET, host, ip) == 1 ||
+	    inet_pton(AF_INET6, host, ip) == 1)
+		return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
+	return SSL_set_tlsext_host_name(ssl, host) && SSL_set1_host(ssl, host);
+}
+
+SSL *fa_tls_client_conn_new(struct fa_tls *tls, int fd, const char *host,
+			    const char *const *alpn, SSL_SESSION **session,
+			    struct fa_error *err)
+{
+	unsigned char wire[32];
+	unsigned len;
+	SSL *ssl;
+
+	if (encode_alpn(alpn, wire, sizeof(wire), &len, err) != FA_OK)
+		return NULL;
+	ERR_clear_error();
+	ssl = SSL_new(tls->ctx);
+	if (!ssl) {
+		ssl_error(err, FA_ENOMEM, "cannot create TLS connection");
+		return NULL;
+	}
+	if (!SSL_set_fd(ssl, fd) || !set_peer_name(ssl, host) ||
+	    (len && SSL_set_alpn_protos(ssl, wire, len) != 0) ||
+	    (session && !SSL_set_ex_data(ssl, session_index, session)) ||
+	    (session && *session && !SSL_set_session(ssl, *session))) {
+		ssl_error(err, FA_ENOMEM, "cannot create TLS connection");
+		SSL_free(ssl);
+		return NULL;
+	}
+	SSL_set_connect_state(ssl);
+	return ssl;
+}
+
+const char *fa_tls_verify_error(SSL *ssl)
+{
+	long r = SSL_get_verify_result(ssl);
+
+	if (r == X509_V_OK || SSL_get_verify_mode(ssl) == SSL_VERIFY_NONE)
+		return NULL;
+	return X509_verify_cert_error_string(r);
 }

@@ -26,6 +26,13 @@
  * new context and switches to it only if all of it loaded; connections
  * already open keep the context they started with.  TLS session tickets
  * stay valid across a reload.
+ *
+ * The client side (hclient) shares the type and the I/O helpers: one
+ * context from fa_tls_client_new() holds the trusted CAs and is shared by
+ * every connection of a program, fa_tls_client_conn_new() starts one with
+ * SNI, the name to verify and the ALPN offer, and the handshake runs with
+ * fa_tls_handshake() as on the server.  After a failed handshake
+ * fa_tls_verify_error() says why the certificate was refused.
  */
 #ifndef FA_TLS_H
 #define FA_TLS_H
@@ -84,6 +91,42 @@ const char *fa_tls_fingerprint(struct fa_tls *tls);
  */
 enum fa_err fa_tls_write_pem(struct fa_tls *tls, const char *cert_path,
 			     const char *key_path, struct fa_error *err);
+
+/* The client's settings: whom to trust. */
+struct fa_tls_client_opts {
+	const char *ca_file;    /* PEM CA certificates; NULL: the system store */
+	bool insecure;          /* verify nothing (curl -k): tests, never production */
+};
+
+/*
+ * A client context from o.  NULL on error, with FA_EUSAGE naming a CA
+ * file that would not load.  fa_tls_reload() of it does nothing, and it
+ * has no certificate to fingerprint or write.
+ */
+struct fa_tls *fa_tls_client_new(const struct fa_tls_client_opts *o, struct fa_error *err);
+
+/*
+ * A client connection on the nonblocking socket fd (connected, or still
+ * connecting) to host: a DNS name goes out as SNI and must match the
+ * certificate, an IP address must be in its subjectAltName.  alpn is the
+ * offer in preference order ("h2", "http/1.1"), NULL-terminated; NULL or
+ * empty: no ALPN.  session, if not NULL, is the caller's slot for TLS
+ * session resumption: a session in it is offered, and each session the
+ * server issues on this connection replaces it (the slot holds one
+ * reference; SSL_SESSION_free() it when done, after the connection).
+ * The caller owns the connection, as with fa_tls_conn_new().  NULL with
+ * FA_EUSAGE for an unknown protocol, FA_ENOMEM when OpenSSL cannot make
+ * one.
+ */
+SSL *fa_tls_client_conn_new(struct fa_tls *tls, int fd, const char *host, const char *const *alpn,
+			    SSL_SESSION **session, struct fa_error *err);
+
+/*
+ * Why the server's certificate was refused ("self-signed certificate",
+ * "hostname mismatch", "certificate has expired"), or NULL when it was
+ * not (or not yet checked).
+ */
+const char *fa_tls_verify_error(SSL *ssl);
 
 /* Frees the context; free its connections first (ALPN looks at it). */
 void fa_tls_free(struct fa_tls *tls);

@@ -1076,6 +1076,8 @@ static void test_url(void)
 {
 	struct fa_url u;
 	struct fa_error err;
+	struct fa_hclient_opts o = { 0 };
+	struct fa_hclient *c;
 
 	CHECK_URL("http://127.0.0.1:8080/mcp",
 		  "http|127.0.0.1|8080|127.0.0.1:8080|/mcp");
@@ -1112,9 +1114,20 @@ static void test_url(void)
 		  "a space, a control or a non-ASCII byte (percent-encode it)");
 
 	CHECK(fa_url_parse("https://127.0.0.1:8443/mcp", &u, &err) == FA_OK);
-	CHECK(fa_hclient_new(loop, &u, NULL, &err) == NULL &&
-	      err.code == FA_EUSAGE);
-	CHECK_STR(err.msg, "https://127.0.0.1:8443: https is not supported yet");
+	c = fa_hclient_new(loop, &u, &(struct fa_hclient_opts){ .insecure = true }, &err);
+	CHECK(c != NULL && fa_hclient_proto(c) == FA_HPROTO_AUTO, "%s", err.msg);
+	fa_hclient_free(c);
+	o.ca_file = "/nonexistent/ca.pem";
+	CHECK(fa_hclient_new(loop, &u, &o, &err) == NULL && err.code == FA_EUSAGE);
+	CHECK(strncmp(err.msg, "cannot load CA file '/nonexistent/ca.pem': ", 43) == 0,
+	      "%s", err.msg);
+	o.ca_file = NULL;
+	o.proto = (enum fa_hproto)7;
+	CHECK(fa_hclient_new(loop, &u, &o, &err) == NULL && err.code == FA_EUSAGE);
+	CHECK_STR(err.msg, "https://127.0.0.1:8443: invalid protocol or max_streams");
+	CHECK_STR(fa_hproto_name(FA_HPROTO_H1), "http/1.1");
+	CHECK_STR(fa_hproto_name(FA_HPROTO_H2), "h2");
+	CHECK_STR(fa_hproto_name(FA_HPROTO_AUTO), "auto");
 }
 
 int main(int argc, char **argv)

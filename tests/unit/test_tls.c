@@ -5,7 +5,9 @@
  * fills the socket), clean close, EOF, reset, garbage, refused protocol
  * versions and ciphers, the self-signed certificate's fields and
  * fingerprint, session resumption, loading files, mismatched and broken
- * files, and reload, also while another thread opens connections.  Works
+ * files, and reload, also while another thread opens connections; and
+ * the client side (fa_tls_client_*): verification against the system's
+ * CAs or a CA file, by name and by address, insecure, ALPN offers.  Works
  * in a temporary directory under /tmp (the current directory meanwhile).
  * Random data; the seed is printed and may be given as the first argument.
  */
@@ -830,9 +832,110 @@ static void test_reload_threads(void)
 	SSL_CTX_free(cctx);
 }
 
+/* ------------------------------------------------------ client side */
+
+/* The client side's resumption slot, shared by the pairs of a test. */
+static SSL_SESSION *resume_slot;
+
+/* A pair whose client is fa_tls_client_conn_new(cli) for host; the
+   handshake runs.  Returns the client's result (1 or -1). */
+static int client_pair(struct pair *p, struct fa_tls *srv, struct fa_tls *cli,
+		       const char *host, const char *const *alpn)
+{
+	struct fa_error err = { 0 };
+
+	memset(p, 0, sizeof(*p));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, p->fd) != 0) {
+		CHECK(0, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	p->srv = fa_tls_conn_new(srv, p->fd[0], &err);
+	p->cli = fa_tls_client_conn_new(cli, p->fd[1], host, alpn, &resume_slot, &err);
+	CHECK(p->srv && p->cli, "%s", err.msg);
+	if (!p->cli)
+		return -1;
+	handshake(p);
+	return p->cli_rc;
+}
+
+static void test_client(void)
+{
+	static const char *const h1[] = { "http/1.1", NULL };
+	static const char *const bad[] = { "spdy/3", NULL };
+	struct fa_tls *srv = self_signed(alpn_both), *sys, *ca, *insecure;
+	struct fa_error err = { 0 };
+	struct pair p;
+
+	CHECK(fa_tls_write_pem(srv, "cli.crt", "cli.key", &err) == FA_OK, "%s", err.msg);
+	sys = fa_tls_client_new(&(struct fa_tls_client_opts){ 0 }, &err);
+	ca = fa_tls_client_new(&(struct fa_tls_client_opts){ .ca_file = "cli.crt" }, &err);
+	insecure = fa_tls_client_new(&(struct fa_tls_client_opts){ .insecure = true }, &err);
+	CHECK(sys && ca && insecure, "%s", err.msg);
+	if (!sys || !ca || !insecure)
+		return;
+	/* the system's CAs do not know a self-signed certificate */
+	CHECK(client_pair(&p, srv, sys, "localhost", alpn_both) == -1);
+	CHECK_STR(fa_tls_verify_error(p.cli), "self-signed certificate");
+	pair_close(&p);
+	/* its own certificate as the CA: by name and by address */
+	CHECK(client_pair(&p, srv, ca, "localhost", alpn_both) == 1);
+	CHECK(fa_tls_verify_error(p.cli) == NULL);
+	CHECK_STR(fa_tls_alpn(p.cli), "h2");
+	pair_close(&p);
+	CHECK(client_pair(&p, srv, ca, "127.0.0.1", h1) == 1);
+	CHECK_STR(fa_tls_alpn(p.cli), "http/1.1");
+	pair_close(&p);
+	CHECK(client_pair(&p, srv, ca, "::1", NULL) == 1);
+	CHECK(fa_tls_alpn(p.cli) == NULL);
+	pair_close(&p);
+	/* names the certificate does not hold */
+	CHECK(client_pair(&p, srv, ca, "other.example", alpn_both) == -1);
+	CHECK_STR(fa_tls_verify_error(p.cli), "hostname mismatch");
+	pair_close(&p);
+	CHECK(client_pair(&p, srv, ca, "10.0.0.1", alpn_both) == -1);
+	CHECK_STR(fa_tls_verify_error(p.cli), "IP address mismatch");
+	pair_close(&p);
+	/* insecure: anything goes */
+	CHECK(client_pair(&p, srv, insecure, "other.example", alpn_both) == 1);
+	CHECK(fa_tls_verify_error(p.cli) == NULL);
+	pair_close(&p);
+	/* mistakes */
+	/* resumption: a session came with the last connection, and the
+	   next one resumes it once the server's ticket has been read */
+	CHECK(client_pair(&p, srv, ca, "localhost", alpn_both) == 1);
+	{
+		char b[1];
+		int want;
+
+		CHECK(fa_tls_write(p.srv, "x", 1, &want) == 1);
+		CHECK(fa_tls_read(p.cli, b, 1, &want) == 1);   /* the ticket comes first */
+	}
+	CHECK(resume_slot != NULL);
+	CHECK(!SSL_session_reused(p.cli));
+	pair_close(&p);
+	CHECK(client_pair(&p, srv, ca, "localhost", alpn_both) == 1);
+	CHECK(SSL_session_reused(p.cli), "the session was not resumed");
+	pair_close(&p);
+	SSL_SESSION_free(resume_slot);
+	resume_slot = NULL;
+	CHECK(fa_tls_client_conn_new(ca, 0, "localhost", bad, NULL, &err) == NULL &&
+	      err.code == FA_EUSAGE);
+	CHECK_STR(err.msg, "unknown ALPN protocol 'spdy/3' (h2 and http/1.1 are known)");
+	CHECK(fa_tls_client_new(&(struct fa_tls_client_opts){ .ca_file = "none.crt" }, &err) ==
+	      NULL && err.code == FA_EUSAGE);
+	CHECK(strncmp(err.msg, "cannot load CA file 'none.crt': ", 32) == 0, "%s", err.msg);
+	CHECK(fa_tls_reload(ca, &err) == FA_OK);
+	CHECK_STR(fa_tls_fingerprint(ca), "");
+	CHECK(fa_tls_write_pem(ca, "x.crt", "x.key", &err) == FA_EUSAGE);
+	fa_tls_free(sys);
+	fa_tls_free(ca);
+	fa_tls_free(insecure);
+	fa_tls_free(srv);
+}
+
 static void cleanup(const char *dir)
 {
-	static const char *const names[] = { "ss.crt", "ss.key", "a.crt",
+	static const char *const names[] = { "cli.crt", "cli.key", "ss.crt", "ss.key", "a.crt",
 		"a.key", "b.crt", "b.key", "both.pem", "enc.key", "junk.pem",
 		"live.crt", "live.key" };
 	size_t i;
@@ -863,6 +966,7 @@ int main(int argc, char **argv)
 	RUN(test_bad_files);
 	RUN(test_reload);
 	RUN(test_reload_threads);
+	RUN(test_client);
 	cleanup(dir);
 	return check_report("test_tls");
 }
