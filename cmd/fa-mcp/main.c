@@ -265,6 +265,8 @@ int main(int argc, char **argv)
 	s.h.threads = cores > 0 ? (int)cores : 1;
 	s.c.timeout_ms = 30000;
 	rc = parse(&s, &a, argc, argv);
+	/* a server that dies or closes its end is an error to report, not a signal */
+	signal(SIGPIPE, SIG_IGN);
 	if (rc < 0 && strcmp(s.c.command, "serve"))
 		rc = mcp_client_main(&s.c);
 	if (rc >= 0) {
