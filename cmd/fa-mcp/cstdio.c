@@ -28,6 +28,7 @@ struct cstdio {
 	pid_t pid;
 	char *name;                     /* argv[0], for messages */
 	struct fa_buf line;
+	char gone[256];                 /* how it ended, once it has */
 };
 
 /* Splits s into words as sh does for quoting; NULL on an open quote. */
@@ -134,17 +135,24 @@ static void exit_reason(struct cstdio *c, char *msg, size_t n)
 {
 	int st = 0;
 
-	if (!reaped(c->pid, &st, 100)) {
-		snprintf(msg, n, "the server '%s' closed its standard output", c->name);
-		stop_child(c, &st);
+	if (c->gone[0] || c->pid <= 0) {
+		snprintf(msg, n, "%s", c->gone[0] ? c->gone : "the server has stopped");
 		return;
 	}
-	c->pid = 0;
-	if (WIFSIGNALED(st))
-		snprintf(msg, n, "the server '%s' was killed by signal %d", c->name, WTERMSIG(st));
-	else
-		snprintf(msg, n, "the server '%s' exited with status %d before answering", c->name,
+	if (!reaped(c->pid, &st, 100)) {
+		snprintf(c->gone, sizeof(c->gone), "the server '%s' closed its standard output",
+			 c->name);
+		stop_child(c, &st);
+	} else if (WIFSIGNALED(st)) {
+		snprintf(c->gone, sizeof(c->gone), "the server '%s' was killed by signal %d",
+			 c->name, WTERMSIG(st));
+	} else {
+		snprintf(c->gone, sizeof(c->gone),
+			 "the server '%s' exited with status %d before answering", c->name,
 			 WEXITSTATUS(st));
+	}
+	c->pid = 0;
+	snprintf(msg, n, "%s", c->gone);
 }
 
 
@@ -179,6 +187,12 @@ static enum fa_err cs_send(struct ctransport *t, const char *msg, size_t len,
 
 			if (k < 0 && errno == EINTR)
 				continue;
+			if (c->in < 0 || (k < 0 && errno == EPIPE)) {
+				/* it is gone: say how it ended */
+				exit_reason(c, err->msg, sizeof(err->msg));
+				err->code = FA_ECONNECT;
+				return FA_ECONNECT;
+			}
 			if (k <= 0)
 				return fa_error_set(err, FA_ECONNECT, "cannot write to the server '%s': %s",
 						    c->name, strerror(errno));
