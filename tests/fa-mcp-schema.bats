@@ -224,6 +224,7 @@ tool_error() {
 }
 
 @test "schema: what a statement sets or holds does not outlive it, nor reach the SQL files' tools" {
+	psql_fa -qc 'DROP ROLE IF EXISTS famcps_other; CREATE ROLE famcps_other'
 	run stdio --sql-tool --pool 1 -- \
 		"$(query 1 'SELECT set_config('"'"'search_path'"'"', '"'"'famcps'"'"', false)')" \
 		"$(query 2 'SHOW search_path')" \
@@ -231,8 +232,16 @@ tool_error() {
 		"$(query 4 "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242")" \
 		"$(query 5 'PREPARE p AS SELECT 1')" \
 		"$(query 6 'SELECT count(*) AS n FROM pg_prepared_statements')" \
-		'{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"where_am_i","arguments":{}}}'
+		'{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"where_am_i","arguments":{}}}' \
+		"$(query 8 'SET ROLE famcps_other')" \
+		"$(query 9 'SELECT current_user = session_user AS same')" \
+		"$(query 10 'SET SESSION AUTHORIZATION famcps_other')" \
+		"$(query 11 'SELECT current_user = session_user AS same, session_user = '"'"'famcps_other'"'"' AS other')"
+	psql_fa -qc 'DROP ROLE famcps_other'
 	assert_status 0
+	assert_same 'false false' "$(answer 8 | jq -c .result.isError) $(answer 10 | jq -c .result.isError)"
+	assert_same '[{"same":true}]' "$(answer 9 | jq -c .result.structuredContent.rows)"
+	assert_same '[{"same":true,"other":false}]' "$(answer 11 | jq -c .result.structuredContent.rows)"
 	assert_same '[{"search_path":"\"$user\", public"}]' "$(answer 2 | jq -c .result.structuredContent.rows)"
 	assert_same '[{"n":0}]' "$(answer 4 | jq -c .result.structuredContent.rows)"
 	assert_same '[{"n":0}]' "$(answer 6 | jq -c .result.structuredContent.rows)"
@@ -310,16 +319,20 @@ CREATE ROLE famcps_reader LOGIN;
 GRANT USAGE ON SCHEMA famcps TO famcps_reader;
 GRANT SELECT ON famcps.customers TO famcps_reader;
 SQL
-	run stdio --sql-tool --db "$FA_CONNINFO user=famcps_reader" -- '{"jsonrpc":"2.0","id":1,"method":"resources/list"}' \
+	run stdio --sql-tool --pool 1 --db "$FA_CONNINFO user=famcps_reader" -- '{"jsonrpc":"2.0","id":1,"method":"resources/list"}' \
 		"$(read_uri 2 "postgres://$DB/famcps/orders/schema")" \
 		"$(query 3 'SELECT count(*) AS n FROM famcps.orders')" \
-		"$(query 4 'SELECT count(*) AS n FROM famcps.customers')"
+		"$(query 4 'SELECT count(*) AS n FROM famcps.customers')" \
+		"$(query 5 'SET search_path = famcps')" \
+		"$(query 6 'SELECT count(*) AS n FROM customers')"
 	psql_fa -qc 'REVOKE ALL ON famcps.customers FROM famcps_reader; REVOKE ALL ON SCHEMA famcps FROM famcps_reader; DROP ROLE famcps_reader'
 	assert_status 0
 	assert_same 'famcps.customers' "$(answer 1 | jq -r '[.result.resources[] | select(.uri | contains("/famcps/")) | .name] | join(" ")')"
 	assert_same -32002 "$(answer 2 | jq -c .error.code)"
 	assert_same 'ERROR 42501: permission denied for table orders' "$(tool_error 3)"
 	assert_same '[{"n":50}]' "$(answer 4 | jq -c .result.structuredContent.rows)"
+	# the resets work for a role without privileges too
+	assert_same 'ERROR 42P01: relation "customers" does not exist' "$(tool_error 6)"
 }
 
 @test "schema: over Streamable HTTP in both eras: query, list and read; then exit 0 with nothing from the sanitizers" {

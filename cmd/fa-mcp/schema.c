@@ -11,7 +11,9 @@
  *	        too), transaction_read_only on, statement_timeout
  *	the statement, rows streamed, cut at --sql-limit
  *	resets  what a statement may leave on the connection: settings, role,
- *	        prepared statements, cursors, LISTENs, advisory locks
+ *	        session user, prepared statements, cursors, LISTENs,
+ *	        advisory locks (each one is allowed to any role, in a READ
+ *	        ONLY transaction: one that failed would undo those before it)
  *
  * The extended protocol refuses a second statement, and the lexer refuses
  * it before the database sees it, with a clearer message.
@@ -106,7 +108,7 @@ static int statements(const char *sql, bool *copy)
 
 /* What a statement may leave on its connection, undone after it. */
 static const char *const resets[] = {
-	"RESET ALL", "RESET ROLE", "CLOSE ALL", "DEALLOCATE ALL", "UNLISTEN *",
+	"RESET SESSION AUTHORIZATION", "RESET ROLE", "RESET ALL", "CLOSE ALL", "DEALLOCATE ALL", "UNLISTEN *",
 	"SELECT pg_catalog.pg_advisory_unlock_all()",
 };
 #define NRESETS (int)(sizeof(resets) / sizeof(resets[0]))
