@@ -109,6 +109,7 @@ tool_error() {
 	assert_same '["rows","truncated"]' \
 		"$(answer 1 | jq -c '.result.tools[] | select(.name == "query") | .outputSchema.required')"
 	assert_same '{"rows":[{"one":1}],"truncated":false}' "$(answer 2 | jq -c .result.structuredContent)"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/stderr")" "files.sql:5: the tool 'query' is hidden by --sql-tool's"
 	# without the option the file's tool answers
 	run stdio -- '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' \
 		'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"query","arguments":{}}}'

@@ -261,6 +261,9 @@ void mcp_sql_error(struct fa_buf *out, const PGresult *res);
 /* The Tool object of the query tool. */
 json_t *mcp_sql_tool(const struct app *a);
 
+/* Says on stderr when --sql-tool hides a SQL file's tool named query. */
+void mcp_sql_tool_check(struct app *a);
+
 /* tools/call of the query tool with its arguments (may be NULL); answers r. */
 void mcp_sql_call(struct worker *w, struct reply *r, const json_t *args);
 

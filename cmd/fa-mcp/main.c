@@ -295,6 +295,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 		return FA_EINPUT;
 	}
+	mcp_sql_tool_check(&a);
 	fa_buf_init(&note, 4096);
 	rc = fa_pg_target_resolve(&a.target, s.db, environ, &note, &err);
 	if (note.len)

@@ -62,6 +62,15 @@ json_t *mcp_sql_tool(const struct app *a)
 			 "idempotentHint", 1, "openWorldHint", 0);
 }
 
+void mcp_sql_tool_check(struct app *a)
+{
+	const struct fa_query *q = fa_sqlfile_find(app_files(a), MCP_SQL_TOOL);
+
+	if (a->sql_tool && q && q->tool)
+		fprintf(stderr, "fa-mcp: %s:%d: the tool '%s' is hidden by --sql-tool's\n", q->file, q->line,
+			MCP_SQL_TOOL);
+}
+
 /* True when statement s is a COPY: its data would flow outside the pipeline. */
 static bool is_copy(const char *s)
 {
