@@ -207,14 +207,17 @@ tool_error() {
 	assert_same 0 "$(psql_fa -Atc 'SELECT count(*) FROM famcps.log')"
 }
 
-@test "schema: bad arguments are -32602; a SQL error is isError with the SQLSTATE" {
+@test "schema: bad arguments are -32602; a SQL error is isError with the SQLSTATE; params must match the \$n used" {
 	run stdio --sql-tool -- \
 		'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"query","arguments":{}}}' \
 		'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT 1","params":"x"}}}' \
 		'{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT 1","other":1}}}' \
 		'{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"query","arguments":{"sql":7}}}' \
 		"$(query 5 'SELECT * FROM famcps.nowhere')" \
-		"$(query 6 'SELECT 1/0')"
+		"$(query 6 'SELECT 1/0')" \
+		"$(query 7 'SELECT $1::int AS a, $2::int AS b' '[1]')" \
+		"$(query 8 'SELECT 1 AS a' '[1]')" \
+		"$(query 9 "SELECT '\$3' AS a, \$1::int AS b -- \$2" '[9]')"
 	assert_status 0
 	assert_same "-32602 missing argument 'sql' (text)" "$(answer 1 | jq -r '"\(.error.code) \(.error.message)"')"
 	assert_same "-32602 argument 'params': want an array of values" "$(answer 2 | jq -r '"\(.error.code) \(.error.message)"')"
@@ -222,6 +225,10 @@ tool_error() {
 	assert_same "-32602 argument 'sql': want a string" "$(answer 4 | jq -r '"\(.error.code) \(.error.message)"')"
 	assert_same 'ERROR 42P01: relation "famcps.nowhere" does not exist' "$(tool_error 5)"
 	assert_same 'ERROR 22012: division by zero' "$(tool_error 6)"
+	# a Bind that does not match would be 08P01, and cost the connection: refused first
+	assert_same 'ERROR 42P02: the statement uses $1 to $2, but params holds 1 value' "$(tool_error 7)"
+	assert_same 'ERROR 42P02: the statement uses no $n, but params holds 1 value' "$(tool_error 8)"
+	assert_same '[{"a":"$3","b":9}]' "$(answer 9 | jq -c .result.structuredContent.rows)"
 }
 
 @test "schema: what a statement sets or holds does not outlive it, nor reach the SQL files' tools" {

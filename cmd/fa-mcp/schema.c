@@ -138,6 +138,37 @@ struct sqlcall {
 	bool begun, failed, truncated;
 };
 
+/*
+ * A tool error in c->err for what the database would refuse less clearly:
+ * two statements or none, COPY (its data would leave the pipeline), params
+ * that do not match the $n the statement uses (a Bind that does not match
+ * is a protocol violation, 08P01, which would cost the connection).
+ */
+static bool refused(struct sqlcall *c, const char *sql)
+{
+	char msg[200];
+	bool copy = false;
+	int n = statements(sql, &copy), used = fa_sql_max_param(sql);
+
+	if (n > 1)
+		snprintf(msg, sizeof(msg), "ERROR 42601: the query tool runs one statement at a time: "
+			 "send each in a call of its own");
+	else if (n == 0)
+		snprintf(msg, sizeof(msg), "ERROR 42601: the SQL holds no statement");
+	else if (copy)
+		snprintf(msg, sizeof(msg), "ERROR 0A000: COPY to or from the client is not offered: use SELECT");
+	else if (used != c->nvalues && used)
+		snprintf(msg, sizeof(msg), "ERROR 42P02: the statement uses $1 to $%d, but params holds "
+			 "%d value%s", used, c->nvalues, c->nvalues == 1 ? "" : "s");
+	else if (used != c->nvalues)
+		snprintf(msg, sizeof(msg), "ERROR 42P02: the statement uses no $n, but params holds "
+			 "%d value%s", c->nvalues, c->nvalues == 1 ? "" : "s");
+	else
+		return false;
+	fa_mcp_put_tool_error(&c->err, msg);
+	return true;
+}
+
 static void sqlcall_free(struct sqlcall *c)
 {
 	for (int i = 0; i < c->nvalues; i++)
@@ -318,8 +349,6 @@ void mcp_sql_call(struct worker *w, struct reply *r, const json_t *args)
 	struct fa_error err = { 0 };
 	struct fa_fmt_opts o;
 	const char *sql;
-	bool copy = false;
-	int n;
 
 	*c = (struct sqlcall){ .w = w, .r = r };
 	fa_buf_init(&c->rows, 0);
@@ -330,12 +359,8 @@ void mcp_sql_call(struct worker *w, struct reply *r, const json_t *args)
 		sqlcall_free(c);
 		return;
 	}
-	if ((n = statements(sql, &copy)) != 1 || copy) {
-		fa_mcp_put_tool_error(&c->rows, n > 1 ? "ERROR 42601: the query tool runs one statement "
-				      "at a time: send each in a call of its own" : !n ?
-				      "ERROR 42601: the SQL holds no statement" : "ERROR 0A000: COPY to "
-				      "or from the client is not offered: use SELECT");
-		mcp_answer_text(r, &c->rows);
+	if (refused(c, sql)) {
+		mcp_answer_text(r, &c->err);
 		sqlcall_free(c);
 		return;
 	}
