@@ -54,7 +54,7 @@ void mcp_raw_start(struct raw *x)
 }
 
 struct raw *mcp_raw_new(struct worker *w, struct reply *r, const struct fa_query *q,
-			   void (*finish)(struct raw *x))
+			void (*finish)(struct raw *x))
 {
 	struct raw *x = calloc(1, sizeof(*x));
 

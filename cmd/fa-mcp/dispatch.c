@@ -128,7 +128,8 @@ static void discover(struct reply *r)
 /* A query is a tool when it says so and the server may run it. */
 static bool is_tool(const struct app *a, const struct fa_query *q)
 {
-	return q->tool && (!a->read_only || q->read_only) && !(a->sql_tool && !strcmp(q->name, MCP_SQL_TOOL));
+	return q->tool && (!a->read_only || q->read_only) &&
+	       !(a->sql_tool && !strcmp(q->name, MCP_SQL_TOOL));      /* --sql-tool's query hides it */
 }
 
 /*
