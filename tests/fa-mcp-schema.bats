@@ -372,3 +372,18 @@ SQL
 	spid=
 	if grep -E 'Sanitizer|runtime error' "$BATS_TEST_TMPDIR/own.log" >&2; then return 1; fi
 }
+
+@test "schema: --sql-timeout and --sql-limit take durations and counts; anything else is exit 2" {
+	run fa-mcp serve --sql-tool --sql-timeout 30 "$SQL"
+	assert_status 2
+	assert_contains "$output" "option '--sql-timeout' takes a duration such as 500ms, 30s or 5min, from 1ms to 86400000ms, not '30'"
+	run fa-mcp serve --sql-tool --sql-timeout 2d "$SQL"
+	assert_status 2
+	run fa-mcp serve --sql-tool --sql-limit 0 "$SQL"
+	assert_status 2
+	assert_contains "$output" "option '--sql-limit' takes a whole number from 1 to 1000000, not '0'"
+	run stdio --sql-tool --sql-timeout 2min --sql-limit 7 -- '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+	assert_status 0
+	assert_contains "$(answer 1 | jq -r '.result.tools[] | select(.name == "query") | .description')" \
+		'statement_timeout 120000 ms, at most 7 rows'
+}
