@@ -373,6 +373,17 @@ SQL
 	if grep -E 'Sanitizer|runtime error' "$BATS_TEST_TMPDIR/own.log" >&2; then return 1; fi
 }
 
+@test "schema: a notice the statement raises is a log message before the answer, when the client asked" {
+	run stdio --sql-tool -- \
+		'{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bats","version":"1"}}}' \
+		'{"jsonrpc":"2.0","id":1,"method":"logging/setLevel","params":{"level":"info"}}' \
+		"$(query 2 "DO \$\$ BEGIN RAISE NOTICE 'counted %', 3; END \$\$")"
+	assert_status 0
+	assert_same '{"level":"notice","logger":"postgresql","data":"counted 3"}' \
+		"$(jq -c 'select(.method == "notifications/message") | .params' <<< "$output")"
+	assert_same '{"rows":[],"truncated":false}' "$(answer 2 | jq -c .result.structuredContent)"
+}
+
 @test "schema: --sql-timeout and --sql-limit take durations and counts; anything else is exit 2" {
 	run fa-mcp serve --sql-tool --sql-timeout 30 "$SQL"
 	assert_status 2

@@ -265,6 +265,15 @@ static void stmt_result(struct fa_pgq *pq, PGresult *res)
 	PQclear(res);
 }
 
+/* A NOTICE the statement raised: a log message (or progress) for the client. */
+static void stmt_notice(struct fa_pgq *pq, const PGresult *notice)
+{
+	struct sqlcall *c = pq->ctx;
+
+	if (c->r)
+		mcp_notice(c->r, notice);
+}
+
 /* The answer, once the statement is done: rows, or a tool error. */
 static void sqlcall_answer(struct sqlcall *c, enum fa_err rc, const char *msg)
 {
@@ -318,7 +327,7 @@ static void sqlcall_submit(struct sqlcall *c)
 		.on_done = batch_done, .ctx = c };
 	c->stmt = (struct fa_pgq){ .sql = c->sql, .nparams = c->nvalues,
 		.params = (const char *const *)c->values, .single_row = true, .retry_safe = true,
-		.on_result = stmt_result, .on_done = batch_done, .ctx = c };
+		.on_result = stmt_result, .on_done = batch_done, .on_notice = stmt_notice, .ctx = c };
 	batch[0] = &c->guard;
 	batch[1] = &c->stmt;
 	for (int i = 0; i < NRESETS; i++) {
