@@ -384,6 +384,28 @@ SQL
 	assert_same '{"rows":[],"truncated":false}' "$(answer 2 | jq -c .result.structuredContent)"
 }
 
+@test "schema: notifications/cancelled stops a query: no answer, the statement cancelled on the server" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	fa-mcp serve --sql-tool --pool 1 "$SQL" < "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+	spid=$!
+	exec 7> "$BATS_TEST_TMPDIR/in"
+	query 1 'SELECT pg_sleep(30) AS famcps_nap' >&7
+	for _ in $(seq 50); do
+		[ "$(psql_fa -tAc "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%famcps_nap%' AND pid <> pg_backend_pid()")" = 1 ] && break
+		sleep 0.1
+	done
+	local t0=$SECONDS
+	printf '%s
+' '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}' \
+		"$(query 2 'SELECT 2 AS two')" >&7
+	exec 7>&-
+	wait "$spid"
+	spid=
+	[ $((SECONDS - t0)) -lt 10 ]
+	run jq -c '[.id, .result.structuredContent.rows]' "$BATS_TEST_TMPDIR/out"
+	assert_same '[2,[{"two":2}]]' "$output"
+}
+
 @test "schema: --sql-timeout and --sql-limit take durations and counts; anything else is exit 2" {
 	run fa-mcp serve --sql-tool --sql-timeout 30 "$SQL"
 	assert_status 2

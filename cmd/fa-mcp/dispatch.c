@@ -472,7 +472,8 @@ static void notification(struct worker *w, const struct fa_jr_msg *m)
 {
 	json_t *id = json_object_get(m->params, "requestId");
 
-	if (!strcmp(m->method, "notifications/cancelled") && !mcp_call_cancel(w, id))
+	if (!strcmp(m->method, "notifications/cancelled") && !mcp_call_cancel(w, id) &&
+	    !mcp_sql_cancel(w, id))
 		mcp_listen_cancel(w, id);
 	/* initialized and the rest: nothing to do */
 }

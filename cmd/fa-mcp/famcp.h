@@ -28,6 +28,7 @@ struct session;
 struct ssess;
 struct listener;
 struct call;
+struct sqlcall;
 
 /*
  * What a 2025-era client set for itself: over stdio the process's one
@@ -73,6 +74,7 @@ struct worker {
 	struct fa_loop *loop;
 	struct fa_pool *pool;
 	struct fa_pool *sql_pool;       /* the query tool's own connections; made on first use */
+	struct sqlcall *sqlcalls;       /* its calls, for cancellation */
 	int inflight;                   /* tool calls running */
 	struct call *calls;             /* those tools/call, for cancellation */
 	struct listener *listeners;     /* streams of unsolicited notifications */
@@ -266,6 +268,9 @@ void mcp_sql_tool_check(struct app *a);
 
 /* tools/call of the query tool with its arguments (may be NULL); answers r. */
 void mcp_sql_call(struct worker *w, struct reply *r, const json_t *args);
+
+/* notifications/cancelled for a call of the query tool, as mcp_call_cancel; false when none. */
+bool mcp_sql_cancel(struct worker *w, const json_t *request_id);
 
 /* True when the tables are resources. */
 bool mcp_schema_on(const struct app *a);

@@ -135,7 +135,8 @@ struct sqlcall {
 	struct fa_fmt fmt;
 	struct fa_buf rows, err;
 	long nrows;
-	bool begun, failed, truncated;
+	bool begun, failed, truncated, cancelled;
+	struct sqlcall *next;           /* w->sqlcalls */
 };
 
 /*
@@ -171,6 +172,11 @@ static bool refused(struct sqlcall *c, const char *sql)
 
 static void sqlcall_free(struct sqlcall *c)
 {
+	for (struct sqlcall **p = &c->w->sqlcalls; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
 	for (int i = 0; i < c->nvalues; i++)
 		free(c->values[i]);
 	free(c->values);
@@ -300,6 +306,10 @@ static void batch_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 {
 	struct sqlcall *c = pq->ctx;
 
+	if (c->r && c->cancelled) {
+		c->r->done(c->r, 200, "", 0);  /* the client gave up on it: no answer */
+		c->r = NULL;
+	}
 	if (c->r && (pq == &c->stmt || rc != FA_OK))
 		sqlcall_answer(c, rc, msg);
 	if (--c->pending)
@@ -337,7 +347,27 @@ static void sqlcall_submit(struct sqlcall *c)
 	}
 	c->pending = 2 + NRESETS;
 	c->w->inflight++;
+	c->next = c->w->sqlcalls;
+	c->w->sqlcalls = c;
 	fa_pool_submit(c->w->sql_pool, batch, 2 + NRESETS);
+}
+
+bool mcp_sql_cancel(struct worker *w, const json_t *request_id)
+{
+	for (struct sqlcall *c = w->sqlcalls; c; c = c->next)
+		if (c->r && !c->cancelled && json_equal(c->r->id, request_id)) {
+			c->cancelled = true;
+			/*
+			 * The guard first: the pool still counts it as the head
+			 * while the statement after it runs, and a cancel request
+			 * stops whatever the backend runs (queued, the whole
+			 * batch leaves the queue).
+			 */
+			if (!fa_pool_cancel_query(w->sql_pool, &c->guard))
+				fa_pool_cancel_query(w->sql_pool, &c->stmt);
+			return true;
+		}
+	return false;
 }
 
 /* The query tool's own pool, made at its first call. */
