@@ -320,6 +320,24 @@ postgres://$DB/famcps/orders/schema famcps.orders" \
 	wait "$SERVER_PID"
 }
 
+@test "schema: the tables come in pages of --page-size after the files' resources, chained by nextCursor" {
+	local all= cursor= page
+	for _ in $(seq 50); do
+		run stdio --schema-resources --page-size 2 -- "$(jq -cn --arg c "$cursor" '{jsonrpc: "2.0", id: 1,
+			method: "resources/list", params: (if $c == "" then {} else {cursor: $c} end)}')"
+		assert_status 0
+		page=$(answer 1 | jq -r '.result.resources[].name')
+		[ "$(wc -l <<< "$page")" -le 2 ]
+		all+=$page$'\n'
+		cursor=$(answer 1 | jq -r '.result.nextCursor // empty')
+		[ -n "$cursor" ] || break
+	done
+	assert_same 'motd|famcps.Odd name/with slash|famcps.big_orders|famcps.customers|famcps.log|famcps.orders' \
+		"$(grep -E '^(motd|famcps\.)' <<< "$all" | paste -sd '|')"
+	run stdio --schema-resources -- '{"jsonrpc":"2.0","id":1,"method":"resources/list","params":{"cursor":"bogus"}}'
+	assert_same -32602 "$(answer 1 | jq -c .error.code)"
+}
+
 @test "schema: a role sees only the tables it holds a privilege on" {
 	psql_fa -q <<'SQL'
 DROP ROLE IF EXISTS famcps_reader;
