@@ -318,6 +318,7 @@ postgres://$DB/famcps/orders/schema famcps.orders" \
 	assert_same 1 "$(jq '[.result.resources[] | select(.name == "famcps.later")] | length' <<< "$line")"
 	exec {SERVER[1]}>&-
 	wait "$SERVER_PID"
+	psql_fa -qc 'DROP TABLE famcps.later'
 }
 
 @test "schema: the tables come in pages of --page-size after the files' resources, chained by nextCursor" {
