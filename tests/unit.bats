@@ -112,3 +112,9 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "unit: the query tool's params and rows (mcp), durations (opt)" {
+	run "$FA_UNIT/test_mcp"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}

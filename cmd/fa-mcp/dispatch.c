@@ -128,7 +128,8 @@ static void discover(struct reply *r)
 /* A query is a tool when it says so and the server may run it. */
 static bool is_tool(const struct app *a, const struct fa_query *q)
 {
-	return q->tool && (!a->read_only || q->read_only);
+	return q->tool && (!a->read_only || q->read_only) &&
+	       !(a->sql_tool && !strcmp(q->name, MCP_SQL_TOOL));      /* --sql-tool's query hides it */
 }
 
 /*
@@ -173,6 +174,8 @@ static void tools_list(struct worker *w, struct reply *r, const struct fa_jr_msg
 	for (size_t i = 0; i < set->nqueries; i++)
 		if (is_tool(w->app, &set->queries[i]))
 			json_array_append_new(tools, fa_mcp_tool(&set->queries[i]));
+	if (w->app->sql_tool)
+		json_array_append_new(tools, mcp_sql_tool(w->app));
 	mcp_page(w, r, m, "tools", tools);
 }
 
@@ -283,7 +286,7 @@ static void call_notice(struct fa_pgq *pq, const PGresult *notice)
 static void call_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 {
 	struct call *c = pq->ctx;
-	struct fa_buf res, out;
+	struct fa_buf res;
 
 	c->w->inflight--;
 	call_unlink(c);
@@ -304,20 +307,27 @@ static void call_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 		fa_mcp_put_rows(&res, c->q->returns, c->rows.data ? c->rows.data : "[]",
 				c->rows.data ? c->rows.len : 2);
 	}
-	if (c->r->era == ERA_MODERN && res.len && res.data[res.len - 1] == '}') {
-		res.data[--res.len] = '\0';
-		fa_buf_puts(&res, MODERN_TAIL);
+	mcp_answer_text(c->r, &res);
+	fa_buf_release(&res);
+	call_free(c);
+}
+
+void mcp_answer_text(struct reply *r, struct fa_buf *res)
+{
+	struct fa_buf out;
+
+	if (r->era == ERA_MODERN && res->len && res->data[res->len - 1] == '}') {
+		res->data[--res->len] = '\0';
+		fa_buf_puts(res, MODERN_TAIL);
 	}
 	fa_buf_init(&out, 0);
 	fa_buf_puts(&out, "{\"jsonrpc\":\"2.0\",\"id\":");
-	fa_jr_put_json(&out, c->r->id);
+	fa_jr_put_json(&out, r->id);
 	fa_buf_puts(&out, ",\"result\":");
-	fa_buf_append(&out, res.data, res.len);
+	fa_buf_append(&out, res->data, res->len);
 	fa_buf_putc(&out, '}');
-	answer(c->r, 200, &out);
+	answer(r, 200, &out);
 	fa_buf_release(&out);
-	fa_buf_release(&res);
-	call_free(c);
 }
 
 static void drop_result(struct fa_pgq *pq, PGresult *res)
@@ -383,6 +393,8 @@ static void tools_call(struct worker *w, struct reply *r, const struct fa_jr_msg
 		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, "tools/call: \"name\" is required", NULL);
 		return;
 	}
+	if (w->app->sql_tool && !strcmp(name, MCP_SQL_TOOL))
+		return mcp_sql_call(w, r, json_object_get(m->params, "arguments"));
 	if (!q || !is_tool(w->app, q)) {
 		snprintf(err.msg, sizeof(err.msg), "unknown tool '%s'", name);
 		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, err.msg, NULL);
@@ -460,7 +472,8 @@ static void notification(struct worker *w, const struct fa_jr_msg *m)
 {
 	json_t *id = json_object_get(m->params, "requestId");
 
-	if (!strcmp(m->method, "notifications/cancelled") && !mcp_call_cancel(w, id))
+	if (!strcmp(m->method, "notifications/cancelled") && !mcp_call_cancel(w, id) &&
+	    !mcp_sql_cancel(w, id))
 		mcp_listen_cancel(w, id);
 	/* initialized and the rest: nothing to do */
 }
@@ -529,5 +542,6 @@ void worker_free(struct worker *w)
 	mcp_listeners_end(w);
 	worker_unlisten(w);
 	fa_pool_free(w->pool);
+	fa_pool_free(w->sql_pool);
 	free(w);
 }

@@ -29,6 +29,7 @@ extern char **environ;
 enum {
 	O_POOL = FA_OPT_LONG, O_POOL_TIMEOUT, O_READ_ONLY, O_ORIGIN, O_ENDPOINT, O_MAX_MESSAGE,
 	O_PAGE_SIZE, O_STDIO, O_ENV, O_BEARER, O_TIMEOUT, O_PROTOCOL, O_COMPLETE, O_VERSION,
+	O_SQL_TOOL, O_SCHEMA_RES, O_SQL_TIMEOUT, O_SQL_LIMIT,
 };
 
 static const struct fa_opt options[] = {
@@ -40,6 +41,10 @@ static const struct fa_opt options[] = {
 	{ "pool", O_POOL, FA_OPT_REQUIRED, "N", "database connections per worker (default 2)", NULL },
 	{ "pool-timeout", O_POOL_TIMEOUT, FA_OPT_REQUIRED, "MS", "longest wait for a database connection (default 5000)", NULL },
 	{ "read-only", O_READ_ONLY, FA_OPT_NONE, NULL, "offer only tools that read, each in a READ ONLY transaction", NULL },
+	{ "sql-tool", O_SQL_TOOL, FA_OPT_NONE, NULL, "serve: add the tool 'query' for any read-only SQL (and the tables as resources)", NULL },
+	{ "sql-timeout", O_SQL_TIMEOUT, FA_OPT_REQUIRED, "DURATION", "the query tool's statement_timeout, as 500ms, 30s or 5min (default 30s)", NULL },
+	{ "sql-limit", O_SQL_LIMIT, FA_OPT_REQUIRED, "N", "the most rows the query tool returns (default 1000)", NULL },
+	{ "schema-resources", O_SCHEMA_RES, FA_OPT_NONE, NULL, "serve: each table and view as a resource of its columns and keys", NULL },
 	{ "max-message", O_MAX_MESSAGE, FA_OPT_REQUIRED, "BYTES", "largest message accepted (default 4194304)", NULL },
 	{ "page-size", O_PAGE_SIZE, FA_OPT_REQUIRED, "N", "serve: list entries per page, then a nextCursor (default 100)", NULL },
 	{ "stdio", O_STDIO, FA_OPT_REQUIRED, "COMMAND", "client: run this server (split as a shell would, no shell) instead of a URL", NULL },
@@ -100,6 +105,15 @@ static int number(const char *opt, const char *arg, long min, long max, long *ou
 	struct fa_error err = { 0 };
 
 	if (fa_opt_int(opt, arg, min, max, out, &err))
+		return usage_error(err.msg);
+	return -1;
+}
+
+static int duration(const char *opt, const char *arg, long *out)
+{
+	struct fa_error err = { 0 };
+
+	if (fa_opt_duration(opt, arg, 1, 86400000, out, &err))
 		return usage_error(err.msg);
 	return -1;
 }
@@ -167,6 +181,10 @@ static int apply(int key, const char *arg, void *ctx)
 	case O_PAGE_SIZE: if ((rc = number("page-size", arg, 1, 1000000, &n)) < 0) a->page_size = (int)n; break;
 	case O_POOL_TIMEOUT: if ((rc = number("pool-timeout", arg, 1, 3600000, &n)) < 0) a->pool_timeout_ms = (int)n; break;
 	case O_READ_ONLY: a->read_only = true; break;
+	case O_SQL_TOOL: a->sql_tool = true; break;
+	case O_SCHEMA_RES: a->schema_resources = true; break;
+	case O_SQL_TIMEOUT: if ((rc = duration("sql-timeout", arg, &n)) < 0) a->sql_timeout_ms = (int)n; break;
+	case O_SQL_LIMIT: if ((rc = number("sql-limit", arg, 1, 1000000, &n)) < 0) a->sql_limit = n; break;
 	case O_MAX_MESSAGE: if ((rc = number("max-message", arg, 1024, 1L << 30, &n)) < 0) a->max_message = (size_t)n; break;
 	case O_COMPLETE: return fa_opt_print_completions(&tool, arg, ps->argc - optind, ps->argv + optind, stdout);
 	case 'h': return fa_opt_print_usage(&tool, stdout);
@@ -250,6 +268,7 @@ static int serve_http(struct args *s, struct app *a)
 int main(int argc, char **argv)
 {
 	struct app a = { .pool_size = 2, .page_size = 100, .pool_timeout_ms = FA_POOL_TIMEOUT_MS, .endpoint = "/mcp",
+			 .sql_timeout_ms = 30000, .sql_limit = 1000,
 			 .max_message = 4u << 20, .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct args s = { .h = {
 		.listen = NULL, .max_head = 16384, .header_timeout_ms = 60000, .body_timeout_ms = 60000,
@@ -278,6 +297,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 		return FA_EINPUT;
 	}
+	mcp_sql_tool_check(&a);
 	fa_buf_init(&note, 4096);
 	rc = fa_pg_target_resolve(&a.target, s.db, environ, &note, &err);
 	if (note.len)
