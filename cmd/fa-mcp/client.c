@@ -4,7 +4,8 @@
  * auto follows the 2026-07-28 versioning page: a server/discover probe
  * with the _meta block first; a DiscoverResult, or a modern error naming
  * supported versions (-32022), means the stateless era; anything else
- * (another error, a 400 without a modern error, no answer in time) means
+ * (another error, a 400 without a modern error, a result without
+ * supportedVersions, no answer in time) means
  * a server of the initialize era, and the client falls back to it.
  */
 #include <stdio.h>
@@ -186,6 +187,11 @@ static enum fa_err discover(struct client *c, struct fa_error *err)
 	json_decref(params);
 	if (rc || (rc = take(answer, &result, &code, err)))
 		return rc;
+	/* a server of the initialize era may answer an unknown method with {} */
+	if (!json_is_array(json_object_get(result, "supportedVersions"))) {
+		json_decref(result);
+		return fa_error_set(err, FA_EWORK, "the answer to server/discover has no supportedVersions");
+	}
 	c->server = result;
 	return FA_OK;
 }
