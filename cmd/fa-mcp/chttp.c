@@ -16,6 +16,10 @@
  * a second connection, whose events carry the answer; again when that one
  * ends too, up to MAX_RESUMES times in a row.
  *
+ * Requests of the server's get their answers by POST on a third
+ * connection, since the first may be busy with the stream that carried
+ * them.
+ *
  * The fallback, as the spec's backwards-compatibility section says: when
  * the POST of initialize is answered 400, 404 or 405 without a JSON-RPC
  * error of its own, the URL is opened with GET as an event stream (on the
@@ -46,6 +50,7 @@ struct chttp {
 	struct fa_loop *loop;
 	struct fa_url url;
 	struct fa_hclient *hc;          /* POSTs and the DELETE */
+	struct fa_hclient *rhc;         /* answers to the server's requests, while a POST streams */
 	char **extra;                   /* the user's "Name: value" headers */
 	int nextra;
 	char auth[2048];
@@ -62,6 +67,7 @@ struct chttp {
 	char version[32];               /* MCP-Protocol-Version, or "" */
 	bool modern;
 	int status;
+	char challenge[512];            /* WWW-Authenticate of a 401 */
 	bool sse;
 	bool answered;                  /* the answer to id came, by POST or GET */
 	struct fa_sse parser;
@@ -285,10 +291,15 @@ static void on_head(struct fa_hclient_req *rq, const struct fa_hclient_res *res)
 
 	h->status = res->status;
 	h->sse = res->status / 100 == 2 && is_event_stream(res);
-	if (h->legacy != L_NO)
-		return;
+	h->challenge[0] = 0;
 	for (int i = 0; i < res->nheaders; i++) {
 		const struct fa_h1_header *x = &res->headers[i];
+
+		if (fa_h1_header_eq(x, "www-authenticate"))
+			snprintf(h->challenge, sizeof(h->challenge), "%.*s",
+				 (int)(x->value_len < 400 ? x->value_len : 400), x->value);
+		if (h->legacy != L_NO)
+			continue;
 
 		if (fa_h1_header_eq(x, "mcp-session-id") && x->value_len < sizeof(h->session))
 			snprintf(h->session, sizeof(h->session), "%.*s", (int)x->value_len, x->value);
@@ -319,6 +330,18 @@ static bool own_error(struct chttp *h)
 	return yes;
 }
 
+/* 401 and 403 end the session: fa-mcp runs no OAuth flow to get a token. */
+static void unauthorized(struct chttp *h, int st)
+{
+	char m[1200];
+
+	snprintf(m, sizeof(m), "%.300s: HTTP %d %s%s%s%s: %s", h->url.target, st, fa_h1_reason(st),
+		 h->challenge[0] ? " (WWW-Authenticate: " : "", h->challenge, h->challenge[0] ? ")" : "",
+		 st == 403 ? "the token is not good enough" :
+		 h->auth[0] ? "the token was refused" : "give a token with --bearer");
+	h->t.on_fail(&h->t, FA_ECONNECT, m);
+}
+
 static void on_done(struct fa_hclient_req *rq, const struct fa_hclient_res *res, enum fa_err rc,
 		    const char *msg)
 {
@@ -343,6 +366,8 @@ static void on_done(struct fa_hclient_req *rq, const struct fa_hclient_res *res,
 			deliver(h, h->in.data, h->in.len);
 	} else if (own_error(h)) {
 		deliver(h, h->in.data, h->in.len);
+	} else if (st == 401 || st == 403) {
+		unauthorized(h, st);
 	} else if (h->legacy == L_NO && !strcmp(h->method, "initialize") &&
 		   (st == 400 || st == 404 || st == 405)) {
 		h->post_status = st;
@@ -471,6 +496,45 @@ static enum fa_err ch_send(struct ctransport *t, const char *msg, size_t len,
 	return FA_OK;
 }
 
+/* One answer to a request of the server's, in flight on rhc. */
+struct creply {
+	struct fa_hclient_req rq;
+	struct fa_h1_header hdr[MAX_HEADERS];
+	char body[];
+};
+
+static void reply_done(struct fa_hclient_req *rq, const struct fa_hclient_res *res, enum fa_err rc,
+		       const char *msg)
+{
+	free(rq->ctx);
+}
+
+static void ch_reply(struct ctransport *t, const char *msg, size_t len)
+{
+	struct chttp *h = (struct chttp *)t;
+	struct fa_hclient_opts o = { .timeout_ms = 10000 };
+	struct fa_error err = { 0 };
+	struct creply *r;
+	int n = 0;
+
+	if (!h->rhc && !(h->rhc = fa_hclient_new(h->loop, &h->url, &o, &err)))
+		return;
+	r = calloc(1, sizeof(*r) + len);
+	memcpy(r->body, msg, len);
+	add_hdr(r->hdr, &n, "Content-Type", "application/json");
+	add_hdr(r->hdr, &n, "Accept", "application/json, text/event-stream");
+	if (h->legacy == L_NO && h->version[0])
+		add_hdr(r->hdr, &n, "MCP-Protocol-Version", h->version);
+	if (h->legacy == L_NO && h->session[0] && !h->modern)
+		add_hdr(r->hdr, &n, "Mcp-Session-Id", h->session);
+	user_headers(h, r->hdr, &n);
+	r->rq = (struct fa_hclient_req){ .method = "POST",
+					 .target = h->legacy == L_ON ? h->post_target : h->url.target,
+					 .headers = r->hdr, .nheaders = n, .body = r->body, .body_len = len,
+					 .on_done = reply_done, .ctx = r };
+	fa_hclient_request(h->rhc, &r->rq);
+}
+
 static void delete_done(struct fa_hclient_req *rq, const struct fa_hclient_res *res,
 			enum fa_err rc, const char *msg)
 {
@@ -506,6 +570,7 @@ static void ch_close(struct ctransport *t)
 		end_session(h);
 	h->closing = true;
 	fa_hclient_free(h->ghc);
+	fa_hclient_free(h->rhc);
 	fa_hclient_free(h->hc);
 	fa_sse_release(&h->parser);
 	fa_sse_release(&h->gparser);
@@ -535,6 +600,6 @@ struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **heade
 	fa_sse_init(&h->parser, 0);
 	fa_sse_init(&h->gparser, 0);
 	fa_timer_init(&h->resume, on_resume, h);
-	h->t = (struct ctransport){ .send = ch_send, .close = ch_close };
+	h->t = (struct ctransport){ .send = ch_send, .reply = ch_reply, .close = ch_close };
 	return &h->t;
 }

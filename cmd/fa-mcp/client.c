@@ -24,6 +24,30 @@ static struct client *of(struct ctransport *t)
 	return t->client;
 }
 
+/*
+ * A request of the server's: ping is answered; the rest (sampling,
+ * elicitation, roots) need capabilities fa-mcp does not declare, and get
+ * -32601 at once, so that the server's tool does not wait for them.
+ */
+static void answer_server(struct client *c, const struct fa_jr_msg *m)
+{
+	struct fa_buf b;
+	char msg[300];
+	json_t *empty;
+
+	fa_buf_init(&b, 0);
+	if (!strcmp(m->method, "ping")) {
+		empty = json_object();
+		fa_jr_put_result(&b, m->id, empty);
+		json_decref(empty);
+	} else {
+		snprintf(msg, sizeof(msg), "fa-mcp does not take %.200s requests", m->method);
+		fa_jr_put_error(&b, m->id, -32601, msg, NULL);
+	}
+	c->t->reply(c->t, b.data, b.len);
+	fa_buf_release(&b);
+}
+
 static void on_message(struct ctransport *t, const char *msg, size_t len)
 {
 	struct client *c = of(t);
@@ -33,11 +57,13 @@ static void on_message(struct ctransport *t, const char *msg, size_t len)
 	if (fa_jr_parse(&m, msg, len, &err)) {
 		c->fail = FA_EINPUT;
 		snprintf(c->fail_msg, sizeof(c->fail_msg), "the server sent a malformed message: %.900s", err.msg);
+	} else if (m.kind == FA_JR_REQUEST) {
+		answer_server(c, &m);
 	} else if ((m.kind == FA_JR_RESULT || m.kind == FA_JR_ERROR) && json_is_integer(m.id) &&
 		   json_integer_value(m.id) == c->want_id) {
 		c->answer = json_incref(m.root);
 	}
-	/* notifications and the server's own requests: not asked for, let go */
+	/* notifications: not asked for, let go */
 	fa_jr_release(&m);
 }
 
@@ -144,6 +170,17 @@ enum fa_err client_request(struct client *c, const char *method, json_t *params,
 	return rc ? rc : take(answer, result, &code, err);
 }
 
+/*
+ * The versions an initialize may settle on: the server's own, and
+ * 2024-11-05, the first, which servers on old SDKs (server-postgres 0.6.2)
+ * still answer with; what the commands use of it is the same.
+ */
+static bool speaks(const char *v)
+{
+	return v && ((fa_mcp_version_known(v) && strcmp(v, FA_MCP_STATELESS_VERSION)) ||
+		     !strcmp(v, "2024-11-05"));
+}
+
 /* The 2025 handshake: initialize, then notifications/initialized. */
 static enum fa_err initialize(struct client *c, struct fa_error *err)
 {
@@ -161,7 +198,7 @@ static enum fa_err initialize(struct client *c, struct fa_error *err)
 	if (rc || (rc = take(answer, &result, &code, err)))
 		return rc;
 	v = json_string_value(json_object_get(result, "protocolVersion"));
-	if (!fa_mcp_version_known(v) || !strcmp(v, FA_MCP_STATELESS_VERSION)) {
+	if (!speaks(v)) {
 		rc = fa_error_set(err, FA_EINPUT, "the server answered initialize with protocol version %s%s%s",
 				  v ? "'" : "", v ? v : "none", v ? "', which fa-mcp does not speak" : "");
 		json_decref(result);

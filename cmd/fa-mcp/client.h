@@ -25,11 +25,14 @@ struct csend {
  * A way to the server.  send queues one message; every message that
  * comes back goes to on_message; a failure of the transport (the child
  * died, the connection broke, a malformed answer) to on_fail with
- * FA_ECONNECT or FA_EINPUT.  close ends the session cleanly.
+ * FA_ECONNECT or FA_EINPUT.  close ends the session cleanly.  The memory
+ * of msg stays the caller's in send and reply.
  */
 struct ctransport {
 	enum fa_err (*send)(struct ctransport *t, const char *msg, size_t len,
 			    const struct csend *info, struct fa_error *err);
+	/* an answer to a request of the server's, sent without waiting for anything */
+	void (*reply)(struct ctransport *t, const char *msg, size_t len);
 	void (*close)(struct ctransport *t);
 	void (*on_message)(struct ctransport *t, const char *msg, size_t len);
 	void (*on_fail)(struct ctransport *t, enum fa_err rc, const char *msg);

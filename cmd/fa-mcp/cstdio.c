@@ -188,6 +188,14 @@ static enum fa_err cs_send(struct ctransport *t, const char *msg, size_t len,
 	return FA_OK;
 }
 
+static void cs_reply(struct ctransport *t, const char *msg, size_t len)
+{
+	struct fa_error err = { 0 };
+
+	if (cs_send(t, msg, len, NULL, &err))
+		t->on_fail(t, err.code, err.msg);
+}
+
 static void cs_close(struct ctransport *t)
 {
 	struct cstdio *c = (struct cstdio *)t;
@@ -257,7 +265,7 @@ struct ctransport *cstdio_new(struct fa_loop *loop, const char *command, char **
 	c->in = to[1];
 	c->out = (struct fa_io){ .fd = from[0], .cb = on_out, .ctx = c };
 	fa_buf_init(&c->line, MAX_LINE);
-	c->t = (struct ctransport){ .send = cs_send, .close = cs_close };
+	c->t = (struct ctransport){ .send = cs_send, .reply = cs_reply, .close = cs_close };
 	if (!c->pid) {
 		cs_close(&c->t);
 		return NULL;

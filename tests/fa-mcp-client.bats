@@ -1,0 +1,175 @@
+#!/usr/bin/env bats
+# fa-mcp's client (call, list, read, prompt, discover, shell) against
+# servers it did not write: the conformance suite's client scenarios,
+# @modelcontextprotocol/server-everything over stdio, Streamable HTTP and
+# the legacy HTTP+SSE transport, and @modelcontextprotocol/server-postgres
+# over stdio; plus the shell.  scripts/npm-deps (run by make check)
+# installs the npm peers from tests/npm/package-lock.json into build/npm.
+
+load helpers
+
+setup_file() {
+	FA_NPM=${FA_NPM:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)/build/npm}
+	export FA_NPM
+	# node and the servers: the project's, as npx would run them.
+	export PATH="$FA_NPM/node_modules/.bin:$PATH"
+}
+
+setup() {
+	npm_tests=
+	[ -x "$FA_NPM/node_modules/.bin/node" ] && npm_tests=1
+	export HOME=$BATS_TEST_TMPDIR/home
+}
+
+need_npm() {
+	[ -n "$npm_tests" ] ||
+		skip "the MCP peers from npm are not in $FA_NPM: scripts/npm-deps installs them (make check runs it)"
+}
+
+teardown() {
+	if [ -n "${spid:-}" ]; then kill -TERM "$spid" 2>/dev/null || true; fi
+}
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# server-everything with transport $1 on a free port; sets spid and port.
+start_everything() {
+	port=$(free_port)
+	PORT=$port mcp-server-everything "$1" > "$BATS_TEST_TMPDIR/server.err" 2>&1 &
+	spid=$!
+	for _ in $(seq 150); do
+		grep -qE "(port|listening).*$port" "$BATS_TEST_TMPDIR/server.err" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	cat "$BATS_TEST_TMPDIR/server.err" >&2
+	return 1
+}
+
+# The same calls against server-everything however it is reached ($@ is
+# the target: a URL, or --stdio COMMAND).
+everything_calls() {
+	run fa-mcp call "$@" echo message='hello, world'
+	assert_status 0
+	assert_same 'Echo: hello, world' "$output"
+	# a and b are numbers in get-sum's schema: 2 and 3 go as JSON
+	run fa-mcp call "$@" get-sum a=2 b=3
+	assert_status 0
+	assert_same 'The sum of 2 and 3 is 5.' "$output"
+	run fa-mcp call -F json "$@" get-structured-content location=Chicago
+	assert_status 0
+	[ "$(jq -r 'has("temperature")' <<<"$output")" = true ]
+	run fa-mcp list -F text "$@" tools
+	assert_status 0
+	assert_contains "$output" $'echo\tEchoes back the input string'
+	run fa-mcp list -F ndjson "$@" prompts
+	assert_status 0
+	assert_contains "$output" '"name":"simple-prompt"'
+}
+
+@test "conformance suite 0.1.16, client side: initialize, tools_call and sse-retry pass one by one" {
+	need_npm
+	for s in initialize tools_call sse-retry; do
+		run conformance client --command "$BATS_TEST_DIRNAME/npm/conformance-client" --scenario "$s" \
+			-o "$BATS_TEST_TMPDIR/results"
+		if [ "$status" -ne 0 ]; then
+			printf 'scenario %s failed:\n%s\n' "$s" "$output" >&2
+			false
+		fi
+		assert_contains "$output" ', 0 failed, 0 warnings'
+	done
+}
+
+@test "conformance suite 0.1.16: the whole client suite fails exactly as tests/npm/conformance-client-expected-failures.yaml says" {
+	need_npm
+	run conformance client --command "$BATS_TEST_DIRNAME/npm/conformance-client" --suite all \
+		-o "$BATS_TEST_TMPDIR/results" \
+		--expected-failures "$BATS_TEST_DIRNAME/npm/conformance-client-expected-failures.yaml"
+	if [ "$status" -ne 0 ]; then
+		sed -n '/=== SUITE SUMMARY ===/,$p' <<<"$output" >&2
+		false
+	fi
+	assert_contains "$output" 'Baseline check passed'
+}
+
+@test "server-everything over stdio: call with string and number arguments, structured content, list tools and prompts" {
+	need_npm
+	# (its greeting on stderr would pass through into $output)
+	everything_calls --stdio "sh -c 'exec mcp-server-everything stdio 2>/dev/null'"
+}
+
+@test "server-everything over Streamable HTTP: the same calls" {
+	need_npm
+	start_everything streamableHttp
+	everything_calls "http://127.0.0.1:$port/mcp"
+}
+
+@test "server-everything over the legacy HTTP+SSE transport: POST /sse gets 404, the client opens the stream and posts to its endpoint" {
+	need_npm
+	start_everything sse
+	everything_calls "http://127.0.0.1:$port/sse"
+	# each command was one legacy session
+	[ "$(grep -c 'Client Connected' "$BATS_TEST_TMPDIR/server.err")" -ge 5 ]
+}
+
+@test "a URL that speaks neither transport: exit 3, naming both answers" {
+	need_npm
+	start_everything sse
+	run fa-mcp call "http://127.0.0.1:$port/nothing" echo message=x
+	assert_status 3
+	assert_same 'fa-mcp: /nothing answered POST with HTTP 404, and GET with HTTP 404 without an event stream: neither Streamable HTTP nor HTTP+SSE is served there' "$output"
+}
+
+@test "server-postgres over stdio: its query tool, its table schemas as resources" {
+	need_npm
+	psql_fa -q <<'SQL'
+CREATE TABLE IF NOT EXISTS public.mcpclient_items (id int PRIMARY KEY, name text NOT NULL);
+TRUNCATE public.mcpclient_items;
+INSERT INTO public.mcpclient_items VALUES (1, 'kettle'), (2, 'mug');
+SQL
+	# server-postgres takes a URL: the socket directory goes as host=
+	local host port user db
+	host=$(sed -n 's/.*host=\([^ ]*\).*/\1/p' <<<"$FA_CONNINFO")
+	port=$(sed -n 's/.*port=\([^ ]*\).*/\1/p' <<<"$FA_CONNINFO")
+	user=$(sed -n 's/.*user=\([^ ]*\).*/\1/p' <<<"$FA_CONNINFO")
+	db=$(sed -n 's/.*dbname=\([^ ]*\).*/\1/p' <<<"$FA_CONNINFO")
+	pgurl="postgresql://$user@localhost:$port/$db?host=$host"
+	run fa-mcp call -F text --stdio "mcp-server-postgres '$pgurl'" query \
+		sql='SELECT name FROM public.mcpclient_items ORDER BY id'
+	assert_status 0
+	[ "$(jq -c 'map(.name)' <<<"$output")" = '["kettle","mug"]' ]
+	run fa-mcp list -F text --stdio "mcp-server-postgres '$pgurl'" resources
+	assert_status 0
+	assert_contains "$output" 'mcpclient_items/schema'
+	# a write in its read-only transaction: the tool's error, exit 1
+	run fa-mcp call --stdio "mcp-server-postgres '$pgurl'" query sql='DELETE FROM public.mcpclient_items'
+	[ "$status" -ne 0 ]
+	run psql_fa -Atc 'SELECT count(*) FROM public.mcpclient_items'
+	assert_same 2 "$output"
+	psql_fa -q -c 'DROP TABLE public.mcpclient_items'
+}
+
+@test "a stdio server's own requests get answers: ping a result, others -32601, and the call goes on" {
+	cat > "$BATS_TEST_TMPDIR/asker.py" <<'PY'
+import json, sys
+def send(m):
+    sys.stdout.write(json.dumps(m) + "\n"); sys.stdout.flush()
+def recv():
+    return json.loads(sys.stdin.readline())
+m = recv()
+send({"jsonrpc": "2.0", "id": m["id"], "result": {"protocolVersion": "2025-11-25",
+      "capabilities": {"tools": {}}, "serverInfo": {"name": "asker", "version": "1"}}})
+recv()                                  # notifications/initialized
+m = recv()                              # tools/call
+send({"jsonrpc": "2.0", "id": "s1", "method": "ping"})
+send({"jsonrpc": "2.0", "id": "s2", "method": "sampling/createMessage", "params": {}})
+a, b = recv(), recv()
+text = "ping: %s; sampling: %s" % (json.dumps(a.get("result")), a.get("error") and "?" or b["error"]["code"])
+send({"jsonrpc": "2.0", "id": m["id"], "result": {"content": [{"type": "text", "text": text}]}})
+sys.stdin.readline()
+PY
+	run fa-mcp call --protocol 2025-11-25 --stdio "python3 '$BATS_TEST_TMPDIR/asker.py'" anything
+	assert_status 0
+	assert_same 'ping: {}; sampling: -32601' "$output"
+}
