@@ -173,3 +173,72 @@ PY
 	assert_status 0
 	assert_same 'ping: {}; sampling: -32601' "$output"
 }
+
+# A SQL file with one tool of two integer arguments, served over stdio.
+shell_sql() {
+	cat > "$BATS_TEST_TMPDIR/shell.sql" <<'SQL'
+-- name: add
+-- tool: Adds two numbers
+-- param: a int  The first
+-- param: b int  The second
+-- returns: one
+SELECT :a + :b AS sum;
+
+-- name: greeting
+-- prompt: A greeting
+-- arg: who  Whom to greet
+SELECT 'user' AS role, 'Hello, ' || :who AS content;
+SQL
+	server="fa-mcp serve '$BATS_TEST_TMPDIR/shell.sql'"
+}
+
+@test "shell from a script: tools, a call with and without 'call', prompts, a bad line, format; the last failure is the status" {
+	shell_sql
+	run fa-mcp shell -F text --stdio "$server" <<'EOF2'
+# a comment, then an empty line
+
+tools
+add a=1 b=2
+call add a=3 b="4"
+prompts
+prompt greeting who='the world'
+bogus x=1
+read
+format ndjson
+add a=5 b=6
+EOF2
+	assert_status 2
+	assert_same $'add\tAdds two numbers
+{"sum":3}
+{"sum":7}
+greeting\tA greeting
+user: Hello, the world
+fa-mcp: \'bogus\' is neither a command nor a tool (try help)
+fa-mcp: read: give the URI
+{"sum":11}' "$output"
+	# all went well: 0; quit ends it before the rest
+	run fa-mcp shell --stdio "$server" <<<$'add a=1 b=1\nquit\nbogus'
+	assert_status 0
+	run fa-mcp shell --stdio "$server" extra
+	assert_status 2
+	assert_contains "$output" 'shell takes only the server'
+}
+
+@test "shell on a terminal: Tab completes the tool's name and its argument names from the schema, history is kept" {
+	shell_sql
+	export FA_MCP_HISTORY=$BATS_TEST_TMPDIR/history
+	run "$BATS_TEST_DIRNAME/pty-keys.py" fa-mcp shell -F text --stdio "$server" <<'EOF2'
+ad\t
+a=2 b\t
+5
+prompt gr\t
+w\t
+you
+quit
+EOF2
+	assert_status 0
+	assert_contains "$output" 'protocol 2026-07-28'
+	assert_contains "$output" $'add a=2 b=5\n{"sum":7}'
+	assert_contains "$output" $'prompt greeting who=you\nuser: Hello, you'
+	assert_same $'add a=2 b=5\nprompt greeting who=you\nquit' "$(cat "$FA_MCP_HISTORY")"
+}

@@ -1,7 +1,8 @@
 /*
- * fa-mcp client commands: call, list, discover.  Each opens one session
- * with the target, does its one thing, prints the answer on stdout and
- * closes the session cleanly.
+ * fa-mcp client commands: call, list, read, prompt, discover.  Each opens
+ * one session with the target, does its one thing, prints the answer on
+ * stdout and closes the session cleanly; shell (shell.c) does many in one
+ * session.
  *
  * Exit status: 0 done; 1 the tool answered isError (its text on stderr);
  * 2 usage; 3 the server could not be reached or started, or broke off;
@@ -294,6 +295,19 @@ static int cmd_discover(struct client *c, struct cargs *a)
 	return FA_OK;
 }
 
+int client_command(struct client *c, struct cargs *a, struct fa_error *err)
+{
+	if (!strcmp(a->command, "call"))
+		return cmd_call(c, a, err);
+	if (!strcmp(a->command, "list"))
+		return cmd_list(c, a, err);
+	if (!strcmp(a->command, "read"))
+		return cmd_read(c, a, err);
+	if (!strcmp(a->command, "prompt"))
+		return cmd_prompt(c, a, err);
+	return cmd_discover(c, a);
+}
+
 int mcp_client_main(struct cargs *a)
 {
 	struct fa_error err = { 0 };
@@ -310,19 +324,11 @@ int mcp_client_main(struct cargs *a)
 	rc = c.t ? client_open(&c, &err) : err.code;
 	if (rc == FA_EWORK)
 		rc = FA_EINPUT;         /* the handshake's error: the protocol failed */
-	if (!rc && !strcmp(a->command, "call"))
-		rc = cmd_call(&c, a, &err);
-	else if (!rc && !strcmp(a->command, "list"))
-		rc = cmd_list(&c, a, &err);
-	else if (!rc && !strcmp(a->command, "read"))
-		rc = cmd_read(&c, a, &err);
-	else if (!rc && !strcmp(a->command, "prompt"))
-		rc = cmd_prompt(&c, a, &err);
+	if (!rc && !strcmp(a->command, "shell"))
+		rc = mcp_shell(&c, a, &err);
 	else if (!rc)
-		rc = cmd_discover(&c, a);
-	if (rc && rc != FA_EWORK)
-		fprintf(stderr, "fa-mcp: %s\n", err.msg);
-	else if (rc == FA_EWORK && err.msg[0])
+		rc = client_command(&c, a, &err);
+	if (rc && err.msg[0])
 		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 	client_close(&c);
 	fa_loop_free(loop);

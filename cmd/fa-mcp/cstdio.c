@@ -30,8 +30,7 @@ struct cstdio {
 	struct fa_buf line;
 };
 
-/* Splits s into words as sh does for quoting; NULL on an open quote. */
-static char **split_words(const char *s, int *n)
+char **client_split_words(const char *s, int *n)
 {
 	char **w = calloc(strlen(s) / 2 + 2, sizeof(*w));
 	struct fa_buf b;
@@ -232,7 +231,7 @@ struct ctransport *cstdio_new(struct fa_loop *loop, const char *command, char **
 			      struct fa_error *err)
 {
 	int to[2], from[2], rep[2], n = 0, e = 0;
-	char **argv = split_words(command, &n);
+	char **argv = client_split_words(command, &n);
 	struct cstdio *c;
 
 	if (!argv || !n) {

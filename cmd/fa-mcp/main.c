@@ -3,7 +3,7 @@
  * client of MCP servers for the shell.
  *
  *	fa-mcp serve [OPTION]... FILE|DIR...
- *	fa-mcp call|list|discover [OPTION]... TARGET ...
+ *	fa-mcp call|list|read|prompt|discover|shell [OPTION]... TARGET ...
  *
  * Every query with a "-- tool:" line is a tool; over stdio (the default)
  * or Streamable HTTP (--listen), in the 2025-11-25 era and the stateless
@@ -62,14 +62,15 @@ static const struct fa_opt_tool tool = {
 		 "list [OPTION]... TARGET [tools | resources | templates | prompts]\n"
 		 "read [OPTION]... TARGET URI\n"
 		 "prompt [OPTION]... TARGET NAME [KEY=VALUE]...\n"
-		 "discover [OPTION]... TARGET",
+		 "discover [OPTION]... TARGET\n"
+		 "shell [OPTION]... TARGET",
 	.summary = "Serves the queries of annotated SQL files (see fa-sql(5)) that have a \"tool:\"\n"
 		   "line as Model Context Protocol tools, over stdio or Streamable HTTP, to clients\n"
 		   "of protocol 2025-11-25 (and 2025-06-18, 2025-03-26) and the stateless 2026-07-28;\n"
 		   "and calls MCP servers from the shell: TARGET is an http:// URL, or left out with\n"
 		   "--stdio COMMAND.",
 	.opts = options,
-	.operands = "serve call list read prompt discover",
+	.operands = "serve call list read prompt discover shell",
 	.later = "@file",
 	.footer = "Exit status: 0 success (serve: stdin closed, or SIGTERM over HTTP), 1 the server\n"
 		  "failed (call: the tool answered isError), 2 usage error, 3 cannot connect (or\n"
@@ -183,7 +184,7 @@ static int parse(struct args *s, struct app *a, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (optind >= argc)
-		return usage_error("give a command: serve, call, list, read, prompt or discover");
+		return usage_error("give a command: serve, call, list, read, prompt, discover or shell");
 	s->c.command = argv[optind++];
 	if (!strcmp(s->c.command, "serve")) {
 		if (optind >= argc)
@@ -192,9 +193,9 @@ static int parse(struct args *s, struct app *a, int argc, char **argv)
 	}
 	if (strcmp(s->c.command, "call") && strcmp(s->c.command, "list") &&
 	    strcmp(s->c.command, "read") && strcmp(s->c.command, "prompt") &&
-	    strcmp(s->c.command, "discover"))
-		return usage_error("unknown command: the commands are serve, call, list, read, prompt "
-				   "and discover");
+	    strcmp(s->c.command, "discover") && strcmp(s->c.command, "shell"))
+		return usage_error("unknown command: the commands are serve, call, list, read, prompt, "
+				   "discover and shell");
 	if (!s->c.stdio && optind >= argc)
 		return usage_error("give the server: an http:// URL, or --stdio COMMAND");
 	if (!s->c.stdio)
