@@ -68,9 +68,9 @@ everything_calls() {
 	assert_contains "$output" '"name":"simple-prompt"'
 }
 
-@test "conformance suite 0.1.16, client side: initialize, tools_call and sse-retry pass one by one" {
+@test "conformance suite 0.1.16, client side: initialize, tools_call, sse-retry and the client credentials grants pass one by one" {
 	need_npm
-	for s in initialize tools_call sse-retry; do
+	for s in initialize tools_call sse-retry auth/client-credentials-basic auth/client-credentials-jwt; do
 		run conformance client --command "$BATS_TEST_DIRNAME/npm/conformance-client" --scenario "$s" \
 			-o "$BATS_TEST_TMPDIR/results"
 		if [ "$status" -ne 0 ]; then
@@ -241,4 +241,44 @@ EOF2
 	assert_contains "$output" $'add a=2 b=5\n{"sum":7}'
 	assert_contains "$output" $'prompt greeting who=you\nuser: Hello, you'
 	assert_same $'add a=2 b=5\nprompt greeting who=you\nquit' "$(cat "$FA_MCP_HISTORY")"
+}
+
+@test "401: without credentials exit 3 naming the challenge; with them, a resource without metadata is exit 3 naming each step; a half pair is a usage error" {
+	cat > "$BATS_TEST_TMPDIR/guard.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def reply(self):
+        if self.path == "/mcp":
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Bearer error="invalid_token", scope="read"')
+        else:
+            self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    do_GET = do_POST = reply
+    def log_message(self, *a):
+        sys.stderr.write("%s %s\n" % (self.command, self.path))
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+PY
+	python3 "$BATS_TEST_TMPDIR/guard.py" > "$BATS_TEST_TMPDIR/port" 2> "$BATS_TEST_TMPDIR/guard.log" &
+	spid=$!
+	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.1; done
+	url=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")/mcp
+	run fa-mcp list "$url"
+	assert_status 3
+	assert_same "fa-mcp: /mcp: HTTP 401 Unauthorized (WWW-Authenticate: Bearer error=\"invalid_token\", scope=\"read\"): give a token with --bearer, or --client-id and --client-secret" "$output"
+	run fa-mcp list --client-id me --client-secret s3cret "$url"
+	assert_status 3
+	assert_contains "$output" "fa-mcp: no protected resource metadata for $url: GET http://127.0.0.1:"
+	assert_contains "$output" "/.well-known/oauth-protected-resource: HTTP 404"
+	# both well-known places were tried, path first
+	assert_same $'POST /mcp\nGET /.well-known/oauth-protected-resource/mcp\nGET /.well-known/oauth-protected-resource' \
+		"$(sed -n '2,4p' "$BATS_TEST_TMPDIR/guard.log")"
+	run fa-mcp list --client-id me "$url"
+	assert_status 2
+	assert_contains "$output" '--client-id goes with one of --client-secret and --client-key'
+	run fa-mcp list --client-id me --client-secret s --client-key /nonexistent "$url"
+	assert_status 2
 }

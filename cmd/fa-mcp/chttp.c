@@ -16,6 +16,9 @@
  * a second connection, whose events carry the answer; again when that one
  * ends too, up to MAX_RESUMES times in a row.
  *
+ * A 401 with --client-id and --client-secret given gets a token by OAuth's
+ * client credentials grant (coauth.c), and the message goes once more.
+ *
  * Requests of the server's get their answers by POST on a third
  * connection, since the first may be busy with the stream that carried
  * them.
@@ -53,8 +56,13 @@ struct chttp {
 	struct fa_hclient *rhc;         /* answers to the server's requests, while a POST streams */
 	char **extra;                   /* the user's "Name: value" headers */
 	int nextra;
-	char auth[2048];
+	char auth[4096];
 	char session[256];
+	const struct coauth *cred;      /* for OAuth's client credentials grant, or NULL */
+	bool auth_wanted;               /* a 401 that cred may answer */
+	int auth_tries;
+	char target_url[4400];          /* the URL as given, for OAuth's resource */
+	int timeout_ms;
 	/* the POST in flight, and what it carried */
 	struct fa_hclient_req rq;
 	struct fa_h1_header hdr[MAX_HEADERS];
@@ -330,7 +338,10 @@ static bool own_error(struct chttp *h)
 	return yes;
 }
 
-/* 401 and 403 end the session: fa-mcp runs no OAuth flow to get a token. */
+/*
+ * 401 and 403 end the session, unless client credentials may get a token
+ * after a 401 (ch_reauth, called by the client outside the callbacks).
+ */
 static void unauthorized(struct chttp *h, int st)
 {
 	char m[1200];
@@ -338,7 +349,9 @@ static void unauthorized(struct chttp *h, int st)
 	snprintf(m, sizeof(m), "%.300s: HTTP %d %s%s%s%s: %s", h->url.target, st, fa_h1_reason(st),
 		 h->challenge[0] ? " (WWW-Authenticate: " : "", h->challenge, h->challenge[0] ? ")" : "",
 		 st == 403 ? "the token is not good enough" :
-		 h->auth[0] ? "the token was refused" : "give a token with --bearer");
+		 h->auth[0] ? "the token was refused" : "give a token with --bearer, or --client-id "
+		 "and --client-secret");
+	h->auth_wanted = st == 401 && h->cred && h->auth_tries < 2;
 	h->t.on_fail(&h->t, FA_ECONNECT, m);
 }
 
@@ -535,6 +548,22 @@ static void ch_reply(struct ctransport *t, const char *msg, size_t len)
 	fa_hclient_request(h->rhc, &r->rq);
 }
 
+static bool ch_reauth(struct ctransport *t, struct fa_error *err)
+{
+	struct chttp *h = (struct chttp *)t;
+	char token[4000];
+
+	if (!h->auth_wanted)
+		return false;
+	h->auth_wanted = false;
+	h->auth_tries++;
+	if (coauth_token(h->loop, h->target_url, h->challenge, h->cred, h->timeout_ms, token,
+			 sizeof(token), err))
+		return false;
+	snprintf(h->auth, sizeof(h->auth), "Bearer %s", token);
+	return true;
+}
+
 static void delete_done(struct fa_hclient_req *rq, const struct fa_hclient_res *res,
 			enum fa_err rc, const char *msg)
 {
@@ -582,7 +611,8 @@ static void ch_close(struct ctransport *t)
 }
 
 struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **headers, int nheaders,
-			     const char *bearer, int timeout_ms, struct fa_error *err)
+			     const char *bearer, const struct coauth *cred, int timeout_ms,
+			     struct fa_error *err)
 {
 	struct chttp *h = calloc(1, sizeof(*h));
 	struct fa_hclient_opts o = { .timeout_ms = timeout_ms, .max_body = 64u << 20 };
@@ -592,6 +622,9 @@ struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **heade
 		return NULL;
 	}
 	h->loop = loop;
+	h->cred = cred;
+	h->timeout_ms = timeout_ms;
+	snprintf(h->target_url, sizeof(h->target_url), "%s", url);
 	h->extra = headers;
 	h->nextra = nheaders;
 	if (bearer)
@@ -600,6 +633,7 @@ struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **heade
 	fa_sse_init(&h->parser, 0);
 	fa_sse_init(&h->gparser, 0);
 	fa_timer_init(&h->resume, on_resume, h);
-	h->t = (struct ctransport){ .send = ch_send, .reply = ch_reply, .close = ch_close };
+	h->t = (struct ctransport){ .send = ch_send, .reauth = ch_reauth, .reply = ch_reply,
+				    .close = ch_close };
 	return &h->t;
 }

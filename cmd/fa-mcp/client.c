@@ -114,18 +114,34 @@ static enum fa_err exchange(struct client *c, const char *method, json_t *params
 		info.name = json_string_value(json_object_get(params, "uri"));
 	fa_buf_init(&b, 0);
 	notify ? fa_jr_put_notification(&b, method, params) : fa_jr_put_request(&b, id, method, params);
-	c->want_id = notify ? -1 : c->next_id;
-	c->answer = NULL;
-	rc = c->t->send(c->t, b.data, b.len, &info, err);
-	fa_buf_release(&b);
 	json_decref(id);
-	while (!rc && !notify && !c->answer && !c->fail) {
-		uint64_t now = fa_now_ns();
+	c->want_id = notify ? -1 : c->next_id;
+	for (int tries = 0;; tries++) {
+		struct fa_error again = { 0 };
 
-		if (now >= until)
-			return fa_error_set(err, FA_ECONNECT, "no answer to %s within %d ms", method, timeout_ms);
-		fa_loop_run_once(c->loop, (int)((until - now) / 1000000u) + 1);
+		c->answer = NULL;
+		rc = c->t->send(c->t, b.data, b.len, &info, err);
+		while (!rc && !notify && !c->answer && !c->fail) {
+			uint64_t now = fa_now_ns();
+
+			if (now >= until) {
+				fa_buf_release(&b);
+				return fa_error_set(err, FA_ECONNECT, "no answer to %s within %d ms", method,
+						    timeout_ms);
+			}
+			fa_loop_run_once(c->loop, (int)((until - now) / 1000000u) + 1);
+		}
+		/* a 401 the transport can answer with a new token: once more */
+		if (rc || !c->fail || tries || !c->t->reauth)
+			break;
+		if (!c->t->reauth(c->t, &again)) {
+			if (again.code)
+				snprintf(c->fail_msg, sizeof(c->fail_msg), "%s", again.msg);
+			break;
+		}
+		c->fail = FA_OK;
 	}
+	fa_buf_release(&b);
 	if (!rc && c->fail)
 		rc = fa_error_set(err, c->fail, "%s", c->fail_msg);
 	*answer = c->answer;

@@ -12,6 +12,7 @@
 
 #include "core/err.h"
 #include "core/loop.h"
+#include "coauth.h"
 
 /* What a transport needs beyond the message, for HTTP's headers. */
 struct csend {
@@ -31,6 +32,13 @@ struct csend {
 struct ctransport {
 	enum fa_err (*send)(struct ctransport *t, const char *msg, size_t len,
 			    const struct csend *info, struct fa_error *err);
+	/*
+	 * After a failure: true when the transport got new credentials and
+	 * the message should go again (HTTP after a 401, when it may run
+	 * OAuth); false otherwise, with err set when trying failed.  NULL
+	 * when it never can.
+	 */
+	bool (*reauth)(struct ctransport *t, struct fa_error *err);
 	/* an answer to a request of the server's, sent without waiting for anything */
 	void (*reply)(struct ctransport *t, const char *msg, size_t len);
 	void (*close)(struct ctransport *t);
@@ -50,9 +58,14 @@ char **client_split_words(const char *s, int *n);
 struct ctransport *cstdio_new(struct fa_loop *loop, const char *command, char **env, int nenv,
 			      struct fa_error *err);
 
-/* Streamable HTTP to url, with extra headers ("Name: value") and a bearer token. */
+/*
+ * Streamable HTTP (or HTTP+SSE) to url, with extra headers ("Name: value"),
+ * a bearer token, and client credentials for OAuth after a 401 (cred may
+ * be NULL; it and what it points to must outlive the transport).
+ */
 struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **headers, int nheaders,
-			     const char *bearer, int timeout_ms, struct fa_error *err);
+			     const char *bearer, const struct coauth *cred, int timeout_ms,
+			     struct fa_error *err);
 
 enum cera { CERA_AUTO, CERA_LEGACY, CERA_MODERN };
 

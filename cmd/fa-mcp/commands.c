@@ -320,7 +320,8 @@ int mcp_client_main(struct cargs *a)
 		return FA_EWORK;
 	}
 	c.t = a->stdio ? cstdio_new(loop, a->stdio, a->env, a->nenv, &err) :
-	      chttp_new(loop, a->url, a->headers, a->nheaders, a->bearer, a->timeout_ms, &err);
+	      chttp_new(loop, a->url, a->headers, a->nheaders, a->bearer,
+			a->cred.client_id ? &a->cred : NULL, a->timeout_ms, &err);
 	rc = c.t ? client_open(&c, &err) : err.code;
 	if (rc == FA_EWORK)
 		rc = FA_EINPUT;         /* the handshake's error: the protocol failed */

@@ -18,6 +18,7 @@ struct cargs {
 	char **headers;                 /* "Name: value" for HTTP */
 	int nheaders;
 	const char *bearer;
+	struct coauth cred;             /* client credentials for OAuth, when client_id is set */
 	int timeout_ms;
 	enum cera era;
 	enum cformat format;

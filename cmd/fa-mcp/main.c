@@ -28,7 +28,8 @@ extern char **environ;
 
 enum {
 	O_POOL = FA_OPT_LONG, O_POOL_TIMEOUT, O_READ_ONLY, O_ORIGIN, O_ENDPOINT, O_MAX_MESSAGE,
-	O_PAGE_SIZE, O_STDIO, O_ENV, O_BEARER, O_TIMEOUT, O_PROTOCOL, O_COMPLETE, O_VERSION,
+	O_PAGE_SIZE, O_STDIO, O_ENV, O_BEARER, O_CLIENT_ID, O_CLIENT_SECRET, O_CLIENT_KEY, O_TIMEOUT,
+	O_PROTOCOL, O_COMPLETE, O_VERSION,
 };
 
 static const struct fa_opt options[] = {
@@ -46,6 +47,9 @@ static const struct fa_opt options[] = {
 	{ "env", O_ENV, FA_OPT_REQUIRED, "KEY=VALUE", "client: add to the --stdio server's environment (repeatable)", NULL },
 	{ "header", 'H', FA_OPT_REQUIRED, "NAME: VALUE", "client: send this HTTP header too (repeatable)", NULL },
 	{ "bearer", O_BEARER, FA_OPT_REQUIRED, "TOKEN", "client: send Authorization: Bearer TOKEN", NULL },
+	{ "client-id", O_CLIENT_ID, FA_OPT_REQUIRED, "ID", "client: after a 401, get a token by OAuth client credentials as ID", NULL },
+	{ "client-secret", O_CLIENT_SECRET, FA_OPT_REQUIRED, "SECRET", "client: the secret of --client-id", NULL },
+	{ "client-key", O_CLIENT_KEY, FA_OPT_REQUIRED, "FILE", "client: or its PEM private key, for a signed assertion (private_key_jwt)", NULL },
 	{ "timeout", O_TIMEOUT, FA_OPT_REQUIRED, "MS", "client: longest wait for each answer (default 30000)", NULL },
 	{ "protocol", O_PROTOCOL, FA_OPT_REQUIRED, "VERSION", "client: 2025-11-25, 2026-07-28 or auto (default: probe, then fall back)", "auto 2025-11-25 2026-07-28" },
 	{ "format", 'F', FA_OPT_REQUIRED, "KIND", "client: output as json, ndjson or text", "json ndjson text" },
@@ -134,6 +138,9 @@ static int apply(int key, const char *arg, void *ctx)
 		add(&s->c.headers, &s->c.nheaders, arg);
 		break;
 	case O_BEARER: s->c.bearer = arg; break;
+	case O_CLIENT_ID: s->c.cred.client_id = arg; break;
+	case O_CLIENT_SECRET: s->c.cred.client_secret = arg; break;
+	case O_CLIENT_KEY: s->c.cred.key_file = arg; break;
 	case O_TIMEOUT: if ((rc = number("timeout", arg, 1, 86400000, &n)) < 0) s->c.timeout_ms = (int)n; break;
 	case O_PROTOCOL:
 		if (!strcmp(arg, "auto"))
@@ -204,6 +211,9 @@ static int parse(struct args *s, struct app *a, int argc, char **argv)
 	s->c.nwords = argc - optind;
 	if (!strcmp(s->c.command, "call") && !s->c.nwords)
 		return usage_error("call: give the tool's name");
+	if (!s->c.cred.client_id != (!s->c.cred.client_secret && !s->c.cred.key_file) ||
+	    (s->c.cred.client_secret && s->c.cred.key_file))
+		return usage_error("--client-id goes with one of --client-secret and --client-key");
 	return -1;
 }
 
