@@ -331,9 +331,10 @@ static bool own_error(struct chttp *h)
 	struct fa_jr_msg m;
 	bool yes;
 
-	if (!h->in.len || fa_jr_parse(&m, h->in.data, h->in.len, &err))
+	if (!h->in.len)
 		return false;
-	yes = m.kind == FA_JR_ERROR && m.id;
+	/* the message needs its release whatever the parse said */
+	yes = !fa_jr_parse(&m, h->in.data, h->in.len, &err) && m.kind == FA_JR_ERROR && m.id;
 	fa_jr_release(&m);
 	return yes;
 }
