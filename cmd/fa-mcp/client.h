@@ -1,8 +1,12 @@
 /*
- * fa-mcp's client side: a session with one MCP server over a transport,
- * in whichever era the server speaks, for the call, list and discover
- * commands.  Requests go one at a time: client_request() runs the loop
- * until its answer comes, the transport fails, or the timeout passes.
+ * fa-mcp's client side: a session with one MCP server over a transport
+ * (a child on stdio; Streamable HTTP, or the HTTP+SSE transport it falls
+ * back to), in whichever era the server speaks, for the client commands
+ * and the shell.  Requests go one at a time: client_request() runs the
+ * loop until its answer comes, the transport fails, or the timeout
+ * passes; after a 401 it asks the transport to get a token (reauth) and
+ * sends the request once more.  The server's own requests are answered
+ * meanwhile (ping) or refused (-32601).
  */
 #ifndef FAMCP_CLIENT_H
 #define FAMCP_CLIENT_H
