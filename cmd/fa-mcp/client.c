@@ -121,6 +121,10 @@ static enum fa_err exchange(struct client *c, const char *method, json_t *params
 
 		c->answer = NULL;
 		rc = c->t->send(c->t, b.data, b.len, &info, err);
+		if (rc && !c->fail) {   /* the way is broken: no era probe can go on */
+			c->fail = rc;
+			snprintf(c->fail_msg, sizeof(c->fail_msg), "%s", err->msg);
+		}
 		while (!rc && !notify && !c->answer && !c->fail) {
 			uint64_t now = fa_now_ns();
 

@@ -8,6 +8,7 @@
  * 2 usage; 3 the server could not be reached or started, or broke off;
  * 4 the server's answer was malformed or an error of the protocol.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +320,8 @@ int mcp_client_main(struct cargs *a)
 		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 		return FA_EWORK;
 	}
+	/* a --stdio server that is gone is an EPIPE to report, not a death */
+	signal(SIGPIPE, SIG_IGN);
 	c.t = a->stdio ? cstdio_new(loop, a->stdio, a->env, a->nenv, &err) :
 	      chttp_new(loop, a->url, a->headers, a->nheaders, a->bearer,
 			a->cred.client_id ? &a->cred : NULL, a->timeout_ms, &err);

@@ -178,6 +178,12 @@ static enum fa_err cs_send(struct ctransport *t, const char *msg, size_t len,
 
 			if (k < 0 && errno == EINTR)
 				continue;
+			if (k <= 0 && errno == EPIPE && c->pid > 0) {
+				char why[512];
+
+				exit_reason(c, why, sizeof(why));       /* it ended: say how */
+				return fa_error_set(err, FA_ECONNECT, "%s", why);
+			}
 			if (k <= 0)
 				return fa_error_set(err, FA_ECONNECT, "cannot write to the server '%s': %s",
 						    c->name, strerror(errno));
