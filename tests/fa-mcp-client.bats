@@ -233,7 +233,7 @@ fa-mcp: read: give the URI
 	assert_contains "$output" 'shell takes only the server'
 }
 
-@test "shell on a terminal: Tab completes the tool's name and its argument names from the schema, history is kept" {
+@test "shell on a terminal: Tab completes the tool's name and its argument names from the schema, Ctrl-C drops a line and the server stays, history is kept" {
 	shell_sql
 	export FA_MCP_HISTORY=$BATS_TEST_TMPDIR/history
 	run "$BATS_TEST_DIRNAME/pty-keys.py" fa-mcp shell -F text --stdio "$server" <<'EOF2'
@@ -243,13 +243,18 @@ a=2 b\t
 prompt gr\t
 w\t
 you
+add a=half a line^C
+add a=1 b=1
 quit
 EOF2
 	assert_status 0
 	assert_contains "$output" 'protocol 2026-07-28'
 	assert_contains "$output" $'add a=2 b=5\n{"sum":7}'
 	assert_contains "$output" $'prompt greeting who=you\nuser: Hello, you'
-	assert_same $'add a=2 b=5\nprompt greeting who=you\nquit' "$(cat "$FA_MCP_HISTORY")"
+	# the half line was dropped, not run; the server is still there
+	assert_contains "$output" $'mcp> add a=1 b=1\n{"sum":2}'
+	[[ $output != *"is not JSON"* ]]
+	assert_same $'add a=2 b=5\nprompt greeting who=you\nadd a=1 b=1\nquit' "$(cat "$FA_MCP_HISTORY")"
 }
 
 @test "401: without credentials exit 3 naming the challenge; with them, a resource without metadata is exit 3 naming each step; a half pair is a usage error" {

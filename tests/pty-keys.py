@@ -2,7 +2,7 @@
 """tests/pty-keys.py COMMAND [ARG]...: runs COMMAND on a pseudo-terminal,
 types the lines of standard input into it one at a time (after the output
 settles; a \\t in a line is a Tab, each line ends with Enter unless it ends
-in a Tab), and prints everything the terminal showed, with escape
+in a Tab, or in ^C, which is a Ctrl-C), and prints everything the terminal showed, with escape
 sequences and carriage returns taken out, for tests of line editing and
 completion."""
 import os, pty, re, select, sys, time
@@ -30,7 +30,12 @@ shown = settle(fd)
 for k in keys:
     if not k:
         continue
-    os.write(fd, k.replace("\\t", "\t").encode() + (b"" if k.endswith("\\t") else b"\r"))
+    if k.endswith("^C"):
+        end = b"\x03"
+        k = k[:-2]
+    else:
+        end = b"" if k.endswith("\\t") else b"\r"
+    os.write(fd, k.replace("\\t", "\t").encode() + end)
     shown += settle(fd)
 os.close(fd)
 os.waitpid(pid, 0)

@@ -1,8 +1,8 @@
 /*
  * fa-mcp client: a server as a child process on stdio.  The command line
  * is split as a shell would split it (quotes, backslashes) and run without
- * a shell.  It is stopped the way the MCP lifecycle asks: stdin closed,
- * a wait, then SIGTERM, then SIGKILL.
+ * a shell, in a process group of its own.  It is stopped the way the MCP
+ * lifecycle asks: stdin closed, a wait, then SIGTERM, then SIGKILL.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -223,6 +223,9 @@ static void child(int in, int out, int report, char **argv, char **env, int nenv
 
 	dup2(in, STDIN_FILENO);
 	dup2(out, STDOUT_FILENO);
+	/* a group of its own: Ctrl-C at the terminal is fa-mcp's to handle
+	   (the shell keeps its server), and the server hears of it by EOF */
+	setpgid(0, 0);
 	for (int i = 0; i < nenv; i++)
 		putenv(env[i]);
 	signal(SIGPIPE, SIG_DFL);

@@ -10,6 +10,7 @@
  * otherwise 0, or, for a script, the status of the last command that
  * failed.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,14 +273,33 @@ static void history_path(struct shell *x)
 		snprintf(x->history, sizeof(x->history), "%s/.fa_mcp_history", home);
 }
 
+/*
+ * Ctrl-C at the prompt drops the line, as in a shell; during a request it
+ * is let go (the request runs to its answer or --timeout), never the end
+ * of the session.
+ */
+static void on_sigint(int sig)
+{
+	(void)sig;
+	if (write(STDOUT_FILENO, "\n", 1) < 0)
+		return;
+	rl_on_new_line();
+	rl_replace_line("", 0);
+	rl_redisplay();
+}
+
 /* The terminal: readline with history and completion. */
 static int interactive(struct shell *x)
 {
 	const char *name = json_string_value(json_object_get(json_object_get(x->c->server, "serverInfo"), "name"));
+	struct sigaction sa = { .sa_handler = on_sigint };
 	char prompt[160];
 	bool quit = false, lost = false;
 	int rc = 0;
 
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	rl_catch_signals = 0;
 	rl_readline_name = "fa-mcp";
 	rl_attempted_completion_function = complete;
 	rl_basic_word_break_characters = " \t\n";
