@@ -296,3 +296,50 @@ PY
 	run fa-mcp list --client-id me --client-secret s --client-key /nonexistent "$url"
 	assert_status 2
 }
+
+@test "legacy HTTP+SSE: an answer on the stream before its POST's 202, and a relative endpoint, are taken in stride" {
+	cat > "$BATS_TEST_TMPDIR/legacy.py" <<'PY'
+import http.server, json, queue, sys, threading, time
+events = queue.Queue()
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        if self.path != "/base/sse":
+            self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers(); return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        self.wfile.write(b"event: endpoint\ndata: msg?session=1\n\n"); self.wfile.flush()
+        while True:
+            m = events.get()
+            self.wfile.write(b"event: message\ndata: " + json.dumps(m).encode() + b"\n\n"); self.wfile.flush()
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path != "/base/msg?session=1":
+            self.send_response(405); self.send_header("Content-Length", "0"); self.end_headers(); return
+        m = json.loads(body)
+        sys.stderr.write("POST %s %s\n" % (self.path, m.get("method")))
+        if "id" in m:
+            r = {"protocolVersion": "2024-11-05", "capabilities": {"tools": {}},
+                 "serverInfo": {"name": "legacy", "version": "1"}} if m["method"] == "initialize" else \
+                {"content": [{"type": "text", "text": "called " + m["params"]["name"]}]}
+            events.put({"jsonrpc": "2.0", "id": m["id"], "result": r})
+            time.sleep(0.3)             # the answer is out well before the 202
+        self.send_response(202); self.send_header("Content-Length", "8"); self.end_headers()
+        self.wfile.write(b"Accepted")
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+PY
+	python3 "$BATS_TEST_TMPDIR/legacy.py" > "$BATS_TEST_TMPDIR/port" 2> "$BATS_TEST_TMPDIR/legacy.log" &
+	spid=$!
+	for _ in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.1; done
+	run fa-mcp call "http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")/base/sse" hello
+	assert_status 0
+	assert_same 'called hello' "$output"
+	# the discover probe and initialize went to the URL (405) first
+	assert_same $'POST /base/msg?session=1 initialize\nPOST /base/msg?session=1 notifications/initialized\nPOST /base/msg?session=1 tools/call' \
+		"$(cat "$BATS_TEST_TMPDIR/legacy.log")"
+}

@@ -43,6 +43,7 @@
 
 #define MAX_HEADERS 48
 #define CLOSE_WAIT_MS 2000
+#define END_WAIT_MS 1000                /* for the end of an answered POST */
 #define RETRY_MS 1000                   /* before resuming, when the stream set no retry */
 #define MAX_RESUMES 5
 
@@ -98,6 +99,7 @@ struct chttp {
 	int post_status;                /* what the POST of initialize got */
 	char post_target[sizeof(((struct fa_url *)0)->target)];
 	bool closing;
+	bool dropping;                  /* hc goes, with the end of an answered POST */
 };
 
 static void add_hdr(struct fa_h1_header *a, int *n, const char *name, const char *value)
@@ -363,7 +365,7 @@ static void on_done(struct fa_hclient_req *rq, const struct fa_hclient_res *res,
 	int st = res->status;
 
 	h->busy = false;
-	if (h->closing)
+	if (h->closing || h->dropping)
 		return;
 	if (rc) {
 		h->t.on_fail(&h->t, rc, msg);
@@ -477,14 +479,41 @@ static void start_get(struct chttp *h, const char *last_id)
 	fa_hclient_request(h->ghc, &h->grq);
 }
 
+/*
+ * The POST before this one is still going though its answer came: the
+ * legacy transport's 202 may come after the answer it sent on the stream,
+ * and a server may keep an answered event stream open.  A moment for its
+ * end, then its connection goes and a new one takes the next POST.
+ */
+static enum fa_err end_post(struct chttp *h, struct fa_error *err)
+{
+	struct fa_hclient_opts o = { .timeout_ms = h->timeout_ms, .max_body = 64u << 20 };
+	uint64_t until = fa_now_ns() + (uint64_t)END_WAIT_MS * 1000000u;
+
+	if (h->id && !h->answered)
+		return fa_error_set(err, FA_EWORK, "a request is still in flight");
+	while (h->busy && fa_now_ns() < until)
+		fa_loop_run_once(h->loop, 10);
+	if (!h->busy)
+		return FA_OK;
+	h->dropping = true;
+	fa_hclient_free(h->hc);
+	h->dropping = false;
+	h->busy = false;
+	if (!(h->hc = fa_hclient_new(h->loop, &h->url, &o, err)))
+		return err->code;
+	return FA_OK;
+}
+
 static enum fa_err ch_send(struct ctransport *t, const char *msg, size_t len,
 			   const struct csend *info, struct fa_error *err)
 {
 	struct chttp *h = (struct chttp *)t;
 	struct fa_jr_msg m;
+	enum fa_err rc;
 
-	if (h->busy)
-		return fa_error_set(err, FA_EWORK, "a request is still in flight");
+	if (h->busy && (rc = end_post(h, err)))
+		return rc;
 	json_decref(h->id);
 	h->id = NULL;
 	if (!fa_jr_parse(&m, msg, len, err) && m.id)
@@ -594,9 +623,12 @@ static void end_session(struct chttp *h)
 static void ch_close(struct ctransport *t)
 {
 	struct chttp *h = (struct chttp *)t;
+	struct fa_error err = { 0 };
 
 	fa_timer_stop(h->loop, &h->resume);
-	if (h->legacy == L_NO && h->session[0] && !h->busy)
+	if (h->busy)
+		end_post(h, &err);
+	if (h->legacy == L_NO && h->session[0] && !h->busy && h->hc)
 		end_session(h);
 	h->closing = true;
 	fa_hclient_free(h->ghc);
