@@ -64,16 +64,16 @@ static enum fa_err parse_arg(const char *a, const json_t *tool, json_t *args, st
 	return FA_OK;
 }
 
-/* The tool called name from tools/list, or NULL. */
-static json_t *find_tool(struct client *c, const char *name)
+/* The tool called name from tools (or, when NULL, tools/list), or NULL. */
+static json_t *find_tool(struct client *c, const json_t *tools, const char *name)
 {
 	struct fa_error err = { 0 };
 	json_t *res = NULL, *tool = NULL, *t;
 	size_t i;
 
-	if (client_request(c, "tools/list", NULL, &res, &err))
+	if (!tools && client_request(c, "tools/list", NULL, &res, &err))
 		return NULL;
-	json_array_foreach(json_object_get(res, "tools"), i, t)
+	json_array_foreach(tools ? tools : json_object_get(res, "tools"), i, t)
 		if (!strcmp(json_string_value(json_object_get(t, "name")) ?: "", name))
 			tool = json_incref(t);
 	json_decref(res);
@@ -155,7 +155,7 @@ static int cmd_call(struct client *c, struct cargs *a, struct fa_error *err)
 	for (int i = 1; i < a->nwords; i++)
 		need_schema |= !strstr(a->words[i], ":=");
 	if (need_schema)
-		tool = find_tool(c, a->words[0]);
+		tool = find_tool(c, a->tools, a->words[0]);
 	for (int i = 1; i < a->nwords; i++)
 		if ((rc = parse_arg(a->words[i], tool, args, err))) {
 			json_decref(tool);

@@ -24,6 +24,7 @@ struct cargs {
 	enum cformat format;
 	char **words;                   /* after the target: TOOL [ARG]..., or [tools] */
 	int nwords;
+	const json_t *tools;            /* the server's tools when known (the shell's), or NULL */
 };
 
 /* Runs the command; returns the exit status. */

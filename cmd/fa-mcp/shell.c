@@ -107,7 +107,7 @@ static void cand_names(const json_t *items, const char *key)
 }
 
 /* A tool's argument names, or a prompt's, each offered with its '='. */
-static char arg_names[4096][128];
+static char arg_names[512][128];
 
 static void cand_args(const json_t *tool, const json_t *prompt)
 {
@@ -117,12 +117,12 @@ static void cand_args(const json_t *tool, const json_t *prompt)
 	int n = 0;
 
 	json_object_foreach(json_object_get(json_object_get(tool, "inputSchema"), "properties"), k, v)
-		if (n < 4096) {
+		if (n < 512) {
 			snprintf(arg_names[n], sizeof(arg_names[n]), "%s=", k);
 			cand(arg_names[n++]);
 		}
 	json_array_foreach(json_object_get(prompt, "arguments"), i, v)
-		if (n < 4096 && json_string_value(json_object_get(v, "name"))) {
+		if (n < 512 && json_string_value(json_object_get(v, "name"))) {
 			snprintf(arg_names[n], sizeof(arg_names[n]), "%s=",
 				 json_string_value(json_object_get(v, "name")));
 			cand(arg_names[n++]);
@@ -219,6 +219,7 @@ static int run_line(struct shell *x, const char *line, bool *quit, bool *lost)
 	}
 	a.words = w + 1;
 	a.nwords = n - 1;
+	a.tools = x->tools;             /* arguments typed from the schemas at hand */
 	if (!n || w[0][0] == '#') {
 		;
 	} else if (!strcmp(w[0], "quit") || !strcmp(w[0], "exit") || !strcmp(w[0], "\\q")) {
@@ -234,8 +235,8 @@ static int run_line(struct shell *x, const char *line, bool *quit, bool *lost)
 		a.nwords = 1;
 		if (n > 1)
 			rc = fa_error_set(&err, FA_EUSAGE, "%s takes nothing more", w[0]);
-		else
-			rc = client_command(x->c, &a, &err);
+		else if (!(rc = client_command(x->c, &a, &err)))
+			refresh(x);     /* what completion and argument types go by, anew */
 	} else if (!strcmp(w[0], "call") || !strcmp(w[0], "read") || !strcmp(w[0], "prompt") ||
 		   !strcmp(w[0], "discover")) {
 		a.command = w[0];
