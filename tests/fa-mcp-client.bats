@@ -343,3 +343,26 @@ PY
 	assert_same $'POST /base/msg?session=1 initialize\nPOST /base/msg?session=1 notifications/initialized\nPOST /base/msg?session=1 tools/call' \
 		"$(cat "$BATS_TEST_TMPDIR/legacy.log")"
 }
+
+@test "fa-mcp's own HTTP+SSE transport at /sse: call, list and a shell session, each over the legacy stream" {
+	shell_sql
+	fa-mcp serve --listen 127.0.0.1:0 --threads 2 "$BATS_TEST_TMPDIR/shell.sql" 2> "$BATS_TEST_TMPDIR/server.err" &
+	spid=$!
+	for _ in $(seq 100); do
+		grep -q 'listening on' "$BATS_TEST_TMPDIR/server.err" 2>/dev/null && break
+		sleep 0.1
+	done
+	local sse=http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/server.err")/sse
+	run fa-mcp call -F text "$sse" add a=20 b=22
+	assert_status 0
+	assert_same '{"sum":42}' "$output"
+	run fa-mcp list -F text "$sse" prompts
+	assert_status 0
+	assert_same $'greeting\tA greeting' "$output"
+	run fa-mcp shell -F ndjson "$sse" <<<$'add a=1 b=2\nprompt greeting who=sse'
+	assert_status 0
+	assert_same $'{"sum":3}\n{"role":"user","content":{"type":"text","text":"Hello, sse"}}' "$output"
+	kill -TERM "$spid"
+	wait "$spid"
+	spid=
+}
