@@ -366,3 +366,26 @@ PY
 	wait "$spid"
 	spid=
 }
+
+@test "lists follow nextCursor: list, call's argument types and the shell see every page" {
+	shell_sql
+	cat >> "$BATS_TEST_TMPDIR/shell.sql" <<'SQL'
+
+-- name: twice
+-- tool: Twice a number
+-- param: n int  The number
+-- returns: one
+SELECT 2 * :n AS twice;
+SQL
+	server="fa-mcp serve --page-size 1 '$BATS_TEST_TMPDIR/shell.sql'"
+	run fa-mcp list -F text --stdio "$server" tools
+	assert_status 0
+	assert_same $'add\tAdds two numbers\ntwice\tTwice a number' "$output"
+	# n=21 is typed from the schema on the second page
+	run fa-mcp call -F text --stdio "$server" twice n=21
+	assert_status 0
+	assert_same '{"twice":42}' "$output"
+	run fa-mcp shell -F text --stdio "$server" <<<'twice n=4'
+	assert_status 0
+	assert_same '{"twice":8}' "$output"
+}

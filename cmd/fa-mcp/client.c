@@ -18,6 +18,7 @@
 #include "mcp/mcp.h"
 
 #define PROBE_TIMEOUT_MS 5000
+#define MAX_PAGES 10000                 /* of one list: a server that never ends it is broken */
 
 static struct client *of(struct ctransport *t)
 {
@@ -199,6 +200,34 @@ static bool speaks(const char *v)
 {
 	return v && ((fa_mcp_version_known(v) && strcmp(v, FA_MCP_STATELESS_VERSION)) ||
 		     !strcmp(v, "2024-11-05"));
+}
+
+json_t *client_list(struct client *c, const char *method, const char *key, struct fa_error *err)
+{
+	json_t *all = json_array(), *res = NULL;
+	const char *cursor = NULL;
+	char *next = NULL;
+	enum fa_err rc;
+
+	for (int pages = 0; pages < MAX_PAGES; pages++) {
+		rc = client_request(c, method, next ? json_pack("{s:s}", "cursor", next) : NULL, &res, err);
+		free(next);
+		next = NULL;
+		if (rc) {
+			json_decref(all);
+			return NULL;
+		}
+		json_array_extend(all, json_object_get(res, key));
+		cursor = json_string_value(json_object_get(res, "nextCursor"));
+		next = cursor && *cursor ? strdup(cursor) : NULL;
+		json_decref(res);
+		if (!next)
+			return all;
+	}
+	free(next);
+	json_decref(all);
+	fa_error_set(err, FA_EINPUT, "%s: still more pages after %d", method, MAX_PAGES);
+	return NULL;
 }
 
 /* The 2025 handshake: initialize, then notifications/initialized. */

@@ -99,6 +99,13 @@ enum fa_err client_open(struct client *c, struct fa_error *err);
 enum fa_err client_request(struct client *c, const char *method, json_t *params, json_t **result,
 			   struct fa_error *err);
 
+/*
+ * A whole list (tools/list and the like): the key arrays of every page,
+ * following nextCursor, as one new array; NULL with err set as
+ * client_request() sets it.
+ */
+json_t *client_list(struct client *c, const char *method, const char *key, struct fa_error *err);
+
 /* Ends the session (DELETE over HTTP, stdin closed for a child). */
 void client_close(struct client *c);
 

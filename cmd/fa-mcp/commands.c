@@ -71,9 +71,9 @@ static json_t *find_tool(struct client *c, const json_t *tools, const char *name
 	json_t *res = NULL, *tool = NULL, *t;
 	size_t i;
 
-	if (!tools && client_request(c, "tools/list", NULL, &res, &err))
+	if (!tools && !(res = client_list(c, "tools/list", "tools", &err)))
 		return NULL;
-	json_array_foreach(tools ? tools : json_object_get(res, "tools"), i, t)
+	json_array_foreach(tools ? tools : res, i, t)
 		if (!strcmp(json_string_value(json_object_get(t, "name")) ?: "", name))
 			tool = json_incref(t);
 	json_decref(res);
@@ -198,16 +198,15 @@ static int cmd_list(struct client *c, struct cargs *a, struct fa_error *err)
 	const char *what = a->nwords ? a->words[0] : "tools";
 	json_t *res = NULL, *items, *it;
 	size_t i, k;
-	int rc;
 
 	for (k = 0; k < sizeof(lists) / sizeof(lists[0]) && strcmp(what, lists[k].what); k++)
 		;
 	if (k == sizeof(lists) / sizeof(lists[0]))
 		return fa_error_set(err, FA_EUSAGE, "list: '%s' is not one of tools, resources, "
 				    "templates or prompts", what);
-	if ((rc = client_request(c, lists[k].method, NULL, &res, err)))
-		return rc == FA_EWORK ? FA_EINPUT : rc;
-	items = json_object_get(res, lists[k].key);
+	if (!(res = client_list(c, lists[k].method, lists[k].key, err)))
+		return err->code == FA_EWORK ? FA_EINPUT : err->code;
+	items = res;
 	if (a->format == CF_TEXT)
 		json_array_foreach(items, i, it)
 			print_item(it);

@@ -55,13 +55,8 @@ static const char help[] =
 static json_t *fetch(struct client *c, const char *method, const char *key)
 {
 	struct fa_error err = { 0 };
-	json_t *res = NULL, *items;
 
-	if (client_request(c, method, NULL, &res, &err))
-		return NULL;
-	items = json_incref(json_object_get(res, key));
-	json_decref(res);
-	return items;
+	return client_list(c, method, key, &err);
 }
 
 static void refresh(struct shell *x)
