@@ -3,7 +3,7 @@
  * client of MCP servers for the shell.
  *
  *	fa-mcp serve [OPTION]... FILE|DIR...
- *	fa-mcp call|list|discover [OPTION]... TARGET ...
+ *	fa-mcp call|list|read|prompt|discover|shell [OPTION]... TARGET ...
  *
  * Every query with a "-- tool:" line is a tool; over stdio (the default)
  * or Streamable HTTP (--listen), in the 2025-11-25 era and the stateless
@@ -28,8 +28,8 @@ extern char **environ;
 
 enum {
 	O_POOL = FA_OPT_LONG, O_POOL_TIMEOUT, O_READ_ONLY, O_ORIGIN, O_ENDPOINT, O_MAX_MESSAGE,
-	O_PAGE_SIZE, O_STDIO, O_ENV, O_BEARER, O_TIMEOUT, O_PROTOCOL, O_COMPLETE, O_VERSION,
-	O_SQL_TOOL, O_SCHEMA_RES, O_SQL_TIMEOUT, O_SQL_LIMIT,
+	O_PAGE_SIZE, O_STDIO, O_ENV, O_BEARER, O_CLIENT_ID, O_CLIENT_SECRET, O_CLIENT_KEY, O_TIMEOUT,
+	O_PROTOCOL, O_COMPLETE, O_VERSION, O_SQL_TOOL, O_SCHEMA_RES, O_SQL_TIMEOUT, O_SQL_LIMIT,
 };
 
 static const struct fa_opt options[] = {
@@ -51,6 +51,9 @@ static const struct fa_opt options[] = {
 	{ "env", O_ENV, FA_OPT_REQUIRED, "KEY=VALUE", "client: add to the --stdio server's environment (repeatable)", NULL },
 	{ "header", 'H', FA_OPT_REQUIRED, "NAME: VALUE", "client: send this HTTP header too (repeatable)", NULL },
 	{ "bearer", O_BEARER, FA_OPT_REQUIRED, "TOKEN", "client: send Authorization: Bearer TOKEN", NULL },
+	{ "client-id", O_CLIENT_ID, FA_OPT_REQUIRED, "ID", "client: after a 401, get a token by OAuth client credentials as ID", NULL },
+	{ "client-secret", O_CLIENT_SECRET, FA_OPT_REQUIRED, "SECRET", "client: the secret of --client-id", NULL },
+	{ "client-key", O_CLIENT_KEY, FA_OPT_REQUIRED, "FILE", "client: or its PEM private key, for a signed assertion (private_key_jwt)", NULL },
 	{ "timeout", O_TIMEOUT, FA_OPT_REQUIRED, "MS", "client: longest wait for each answer (default 30000)", NULL },
 	{ "protocol", O_PROTOCOL, FA_OPT_REQUIRED, "VERSION", "client: 2025-11-25, 2026-07-28 or auto (default: probe, then fall back)", "auto 2025-11-25 2026-07-28" },
 	{ "format", 'F', FA_OPT_REQUIRED, "KIND", "client: output as json, ndjson or text", "json ndjson text" },
@@ -67,14 +70,15 @@ static const struct fa_opt_tool tool = {
 		 "list [OPTION]... TARGET [tools | resources | templates | prompts]\n"
 		 "read [OPTION]... TARGET URI\n"
 		 "prompt [OPTION]... TARGET NAME [KEY=VALUE]...\n"
-		 "discover [OPTION]... TARGET",
+		 "discover [OPTION]... TARGET\n"
+		 "shell [OPTION]... TARGET",
 	.summary = "Serves the queries of annotated SQL files (see fa-sql(5)) that have a \"tool:\"\n"
 		   "line as Model Context Protocol tools, over stdio or Streamable HTTP, to clients\n"
 		   "of protocol 2025-11-25 (and 2025-06-18, 2025-03-26) and the stateless 2026-07-28;\n"
 		   "and calls MCP servers from the shell: TARGET is an http:// URL, or left out with\n"
 		   "--stdio COMMAND.",
 	.opts = options,
-	.operands = "serve call list read prompt discover",
+	.operands = "serve call list read prompt discover shell",
 	.later = "@file",
 	.footer = "Exit status: 0 success (serve: stdin closed, or SIGTERM over HTTP), 1 the server\n"
 		  "failed (call: the tool answered isError), 2 usage error, 3 cannot connect (or\n"
@@ -147,6 +151,9 @@ static int apply(int key, const char *arg, void *ctx)
 		add(&s->c.headers, &s->c.nheaders, arg);
 		break;
 	case O_BEARER: s->c.bearer = arg; break;
+	case O_CLIENT_ID: s->c.cred.client_id = arg; break;
+	case O_CLIENT_SECRET: s->c.cred.client_secret = arg; break;
+	case O_CLIENT_KEY: s->c.cred.key_file = arg; break;
 	case O_TIMEOUT: if ((rc = number("timeout", arg, 1, 86400000, &n)) < 0) s->c.timeout_ms = (int)n; break;
 	case O_PROTOCOL:
 		if (!strcmp(arg, "auto"))
@@ -201,7 +208,7 @@ static int parse(struct args *s, struct app *a, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (optind >= argc)
-		return usage_error("give a command: serve, call, list, read, prompt or discover");
+		return usage_error("give a command: serve, call, list, read, prompt, discover or shell");
 	s->c.command = argv[optind++];
 	if (!strcmp(s->c.command, "serve")) {
 		if (optind >= argc)
@@ -210,9 +217,9 @@ static int parse(struct args *s, struct app *a, int argc, char **argv)
 	}
 	if (strcmp(s->c.command, "call") && strcmp(s->c.command, "list") &&
 	    strcmp(s->c.command, "read") && strcmp(s->c.command, "prompt") &&
-	    strcmp(s->c.command, "discover"))
-		return usage_error("unknown command: the commands are serve, call, list, read, prompt "
-				   "and discover");
+	    strcmp(s->c.command, "discover") && strcmp(s->c.command, "shell"))
+		return usage_error("unknown command: the commands are serve, call, list, read, prompt, "
+				   "discover and shell");
 	if (!s->c.stdio && optind >= argc)
 		return usage_error("give the server: an http:// URL, or --stdio COMMAND");
 	if (!s->c.stdio)
@@ -221,6 +228,9 @@ static int parse(struct args *s, struct app *a, int argc, char **argv)
 	s->c.nwords = argc - optind;
 	if (!strcmp(s->c.command, "call") && !s->c.nwords)
 		return usage_error("call: give the tool's name");
+	if (!s->c.cred.client_id != (!s->c.cred.client_secret && !s->c.cred.key_file) ||
+	    (s->c.cred.client_secret && s->c.cred.key_file))
+		return usage_error("--client-id goes with one of --client-secret and --client-key");
 	return -1;
 }
 
