@@ -854,6 +854,23 @@ DETAIL: Key (id)=(1) already exists.' "$(answer 2 | jq -r '.result.content[0].te
 		{"type":"text","text":"second"}],"isError":false}')" "$(answer 2 | jq -c .result)"
 }
 
+@test "stdio: a camelCase parameter is declared as written, and {column} in a content URI is the row's value" {
+	TOOLS=$BATS_TEST_TMPDIR/doc.sql
+	cat > "$TOOLS" <<'SQL'
+-- name: doc_of
+-- tool: A document whose URI comes from its row
+-- param: docId int  The document
+-- content: doc application/json shop://docs/{id}/{nope}
+SELECT '{"a":1}' AS doc, :docId AS id;
+SQL
+	run stdio -- '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' "$(call 2 doc_of '{"docId":7}')" "$(call 3 doc_of '{"docid":7}')"
+	assert_status 0
+	assert_same '["docId"]' "$(answer 1 | jq -c '.result.tools[0].inputSchema.required')"
+	assert_same '{"uri":"shop://docs/7/{nope}","mimeType":"application/json","text":"{\"a\":1}"}' \
+		"$(answer 2 | jq -c '.result.content[0].resource')"
+	assert_same '-32602' "$(answer 3 | jq -c '.error.code')"
+}
+
 @test "http: the shared server, after all of the above, stops on SIGTERM with status 0 and nothing from the sanitizers" {
 	kill -TERM "$(cat "$BATS_FILE_TMPDIR/pid")"
 	for _ in $(seq 100); do

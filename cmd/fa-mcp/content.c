@@ -68,13 +68,48 @@ static int column(const PGresult *res, const char *name)
 	return res ? PQfnumber(res, name) : -1;
 }
 
+/* c's URI for row i: each {NAME} that names a column is that column's
+ * value (empty when NULL); other text, and {NAME} of no column, as is. */
+static void row_uri(const PGresult *res, int i, const char *uri, struct fa_buf *out)
+{
+	const char *s = uri;
+
+	while (*s) {
+		const char *e = *s == '{' ? strchr(s, '}') : NULL;
+		char name[64];
+		int col = -1;
+
+		if (e && (size_t)(e - s - 1) < sizeof(name)) {
+			memcpy(name, s + 1, (size_t)(e - s - 1));
+			name[e - s - 1] = '\0';
+			col = column(res, name);
+		}
+		if (col < 0) {
+			fa_buf_putc(out, *s++);
+			continue;
+		}
+		fa_buf_puts(out, PQgetvalue(res, i, col));
+		s = e + 1;
+	}
+}
+
 /* A block from row i's column col by c's MIME type; NULL for SQL NULL. */
 static json_t *cell_block(const PGresult *res, int i, int col, const struct fa_qcontent *c)
 {
+	struct fa_buf uri;
+	json_t *b;
+
 	if (col < 0 || PQgetisnull(res, i, col))
 		return NULL;
-	return fa_mcp_block(PQgetvalue(res, i, col), (size_t)PQgetlength(res, i, col),
-			    PQftype(res, col) == BYTEA_OID, c->mime, c->uri);
+	if (!c->uri || !strchr(c->uri, '{'))
+		return fa_mcp_block(PQgetvalue(res, i, col), (size_t)PQgetlength(res, i, col),
+				    PQftype(res, col) == BYTEA_OID, c->mime, c->uri);
+	fa_buf_init(&uri, 0);
+	row_uri(res, i, c->uri, &uri);
+	b = fa_mcp_block(PQgetvalue(res, i, col), (size_t)PQgetlength(res, i, col),
+			 PQftype(res, col) == BYTEA_OID, c->mime, uri.data ? uri.data : "");
+	fa_buf_release(&uri);
+	return b;
 }
 
 /* ---- tools whose columns are blocks ---- */

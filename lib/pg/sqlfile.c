@@ -127,8 +127,9 @@ static const char *skip_blanks(const char *s)
 	return s;
 }
 
-/* [a-z0-9_]{1,63}, not starting with a digit unless digit_ok. */
-static bool is_ident(const char *s, size_t n, bool digit_ok)
+/* [a-z0-9_]{1,63} ([a-zA-Z0-9_] when upper_ok), not starting with a
+ * digit unless digit_ok. */
+static bool ident_chars(const char *s, size_t n, bool digit_ok, bool upper_ok)
 {
 	size_t i;
 
@@ -136,10 +137,22 @@ static bool is_ident(const char *s, size_t n, bool digit_ok)
 	    (!digit_ok && isdigit((unsigned char)s[0])))
 		return false;
 	for (i = 0; i < n; i++)
-		if (!islower((unsigned char)s[i]) &&
-		    !isdigit((unsigned char)s[i]) && s[i] != '_')
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
+		    s[i] != '_' && !(upper_ok && isupper((unsigned char)s[i])))
 			return false;
 	return true;
+}
+
+static bool is_ident(const char *s, size_t n, bool digit_ok)
+{
+	return ident_chars(s, n, digit_ok, false);
+}
+
+/* A parameter's name: case matters, so camelCase names that JSON and MCP
+ * clients use (resourceUri) can be declared as they are. */
+static bool is_param_name(const char *s, size_t n)
+{
+	return ident_chars(s, n, false, true);
 }
 
 static char *dup_n(struct parser *p, const char *s, size_t n)
@@ -272,9 +285,9 @@ static int check_segment(struct parser *p, const struct fa_qseg *segs, int n,
 				    (int)len, s);
 		return 0;
 	}
-	if (!is_ident(s + 1, len - 1, false))
+	if (!is_param_name(s + 1, len - 1))
 		return fail(p, line, "bad route parameter '%.*s': use :name with "
-			    "a-z, 0-9 and _", (int)len, s);
+			    "a-z, A-Z, 0-9 and _", (int)len, s);
 	for (i = 0; i < n; i++)
 		if (segs[i].param == 0 && strlen(segs[i].text) == len - 1 &&
 		    memcmp(segs[i].text, s + 1, len - 1) == 0)
@@ -410,9 +423,9 @@ static int key_param(struct parser *p, struct block *b, const char *v, int line)
 	const char *t;
 	int *uses;
 
-	if (!is_ident(v, nlen, false))
-		return fail(p, line, "bad parameter name '%.*s': use a-z, 0-9 and "
-			    "_, not starting with a digit", (int)nlen, v);
+	if (!is_param_name(v, nlen))
+		return fail(p, line, "bad parameter name '%.*s': use a-z, A-Z, 0-9 "
+			    "and _, not starting with a digit", (int)nlen, v);
 	if (find_param(q, v, nlen) >= 0)
 		return fail(p, line, "parameter '%.*s' is declared twice",
 			    (int)nlen, v);
