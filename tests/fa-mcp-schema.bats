@@ -6,6 +6,7 @@
 # over stdio and once over Streamable HTTP.
 
 load helpers
+load mcp_helpers
 
 setup_file() {
 	psql_fa -q <<'SQL'
@@ -51,31 +52,13 @@ teardown_file() {
 
 setup() {
 	SQL=$BATS_FILE_TMPDIR/sql
+	TOOLS=$SQL        # what mcp_helpers' stdio serves
 	DB=$(psql_fa -Atc 'SELECT current_database()')
 	META='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}'
 }
 
 teardown() {
 	if [ -n "${spid:-}" ]; then kill -TERM "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true; fi
-}
-
-# stdio [OPTION]... -- MESSAGE...: each message a line on the stdin of
-# fa-mcp serve OPTION... $SQL; its stdout is the output.
-stdio() {
-	local opts=()
-	while [ "$1" != "--" ]; do opts+=("$1"); shift; done
-	shift
-	printf '%s\n' "$@" | timeout 60 fa-mcp serve "${opts[@]}" "$SQL" 2> "$BATS_TEST_TMPDIR/stderr"
-}
-
-# The answer with id $1 among the lines of $output.
-answer() {
-	local line
-	while IFS= read -r line; do
-		if jq -e --argjson id "$1" '.id == $id' <<< "$line" > /dev/null 2>&1; then
-			printf '%s\n' "$line"
-		fi
-	done <<< "$output"
 }
 
 # query ID SQL [PARAMS-JSON]: a tools/call of the query tool.
