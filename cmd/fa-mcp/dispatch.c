@@ -225,15 +225,30 @@ static void call_unlink(struct call *c)
 		}
 }
 
+static void call_cancel(struct call *c)
+{
+	c->cancelled = true;
+	fa_pool_cancel_query(c->w->pool, &c->run.pgq);
+}
+
 bool mcp_call_cancel(struct worker *w, const json_t *request_id)
 {
 	for (struct call *c = w->calls; c; c = c->next)
 		if (!c->cancelled && json_equal(c->r->id, request_id)) {
-			c->cancelled = true;
-			fa_pool_cancel_query(w->pool, &c->run.pgq);
+			call_cancel(c);
 			return true;
 		}
 	return false;
+}
+
+/* The HTTP client went away before the answer: as if it had cancelled. */
+static void call_gone(struct reply *r)
+{
+	struct call *c = r->gone_arg;
+
+	r->gone = NULL;
+	if (!c->cancelled)
+		call_cancel(c);
 }
 
 void mcp_sql_error(struct fa_buf *out, const PGresult *res)
@@ -290,6 +305,7 @@ static void call_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 
 	c->w->inflight--;
 	call_unlink(c);
+	c->r->gone = NULL;
 	if (c->cancelled) {
 		/* the client gave up on it: no answer (the transport still ends r) */
 		c->r->done(c->r, 200, "", 0);
@@ -426,6 +442,8 @@ static void tools_call(struct worker *w, struct reply *r, const struct fa_jr_msg
 				      .on_done = call_done, .on_notice = call_notice, .ctx = c };
 	c->next = w->calls;
 	w->calls = c;
+	r->gone = call_gone;
+	r->gone_arg = c;
 	mcp_submit(w, q, &c->run, false);
 }
 

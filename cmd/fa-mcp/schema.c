@@ -281,10 +281,13 @@ static void stmt_notice(struct fa_pgq *pq, const PGresult *notice)
 }
 
 /* The answer, once the statement is done: rows, or a tool error. */
+static void sqlcall_gone(struct reply *r);
+
 static void sqlcall_answer(struct sqlcall *c, enum fa_err rc, const char *msg)
 {
 	struct fa_buf res;
 
+	c->r->gone = NULL;
 	fa_buf_init(&res, 0);
 	if (rc != FA_OK && !c->failed)
 		fa_buf_printf(&c->err, "database unavailable: %s", msg ? msg : "no connection");
@@ -307,6 +310,7 @@ static void batch_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 	struct sqlcall *c = pq->ctx;
 
 	if (c->r && c->cancelled) {
+		c->r->gone = NULL;
 		c->r->done(c->r, 200, "", 0);  /* the client gave up on it: no answer */
 		c->r = NULL;
 	}
@@ -349,25 +353,41 @@ static void sqlcall_submit(struct sqlcall *c)
 	c->w->inflight++;
 	c->next = c->w->sqlcalls;
 	c->w->sqlcalls = c;
+	c->r->gone = sqlcall_gone;
+	c->r->gone_arg = c;
 	fa_pool_submit(c->w->sql_pool, batch, 2 + NRESETS);
+}
+
+static void sqlcall_cancel(struct sqlcall *c)
+{
+	c->cancelled = true;
+	/*
+	 * The guard first: the pool still counts it as the head while the
+	 * statement after it runs, and a cancel request stops whatever the
+	 * backend runs (queued, the whole batch leaves the queue).
+	 */
+	if (!fa_pool_cancel_query(c->w->sql_pool, &c->guard))
+		fa_pool_cancel_query(c->w->sql_pool, &c->stmt);
 }
 
 bool mcp_sql_cancel(struct worker *w, const json_t *request_id)
 {
 	for (struct sqlcall *c = w->sqlcalls; c; c = c->next)
 		if (c->r && !c->cancelled && json_equal(c->r->id, request_id)) {
-			c->cancelled = true;
-			/*
-			 * The guard first: the pool still counts it as the head
-			 * while the statement after it runs, and a cancel request
-			 * stops whatever the backend runs (queued, the whole
-			 * batch leaves the queue).
-			 */
-			if (!fa_pool_cancel_query(w->sql_pool, &c->guard))
-				fa_pool_cancel_query(w->sql_pool, &c->stmt);
+			sqlcall_cancel(c);
 			return true;
 		}
 	return false;
+}
+
+/* The HTTP client went away before the answer: as if it had cancelled. */
+static void sqlcall_gone(struct reply *r)
+{
+	struct sqlcall *c = r->gone_arg;
+
+	r->gone = NULL;
+	if (c->r && !c->cancelled)
+		sqlcall_cancel(c);
 }
 
 /* The query tool's own pool, made at its first call. */
