@@ -11,6 +11,12 @@ setup() {
 	[ "$status" -eq 0 ]
 }
 
+@test "unit: event loop (loop): an io deleted in a turn gets no more of its events" {
+	run "$FA_UNIT/test_loop"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "unit: SQL splitter (sqlsplit)" {
 	run "$FA_UNIT/test_sqlsplit"
 	echo "$output"

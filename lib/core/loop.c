@@ -12,6 +12,9 @@ struct fa_loop {
 	int epfd;
 	struct fa_timer **heap;
 	int nheap, capheap;
+	/* the turn's events while they are dispatched, for fa_loop_del */
+	struct epoll_event *turn;
+	int turn_n, turn_i;
 };
 
 struct fa_loop *fa_loop_new(struct fa_error *err)
@@ -63,6 +66,10 @@ enum fa_err fa_loop_mod(struct fa_loop *l, struct fa_io *io, uint32_t events)
 void fa_loop_del(struct fa_loop *l, struct fa_io *io)
 {
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+	/* events of this turn not yet dispatched: io may be freed after this */
+	for (int i = l->turn_i + 1; i < l->turn_n; i++)
+		if (l->turn[i].data.ptr == io)
+			l->turn[i].data.ptr = NULL;
 }
 
 void fa_timer_init(struct fa_timer *t, void (*cb)(struct fa_timer *), void *ctx)
@@ -171,10 +178,16 @@ int fa_loop_run_once(struct fa_loop *l, int timeout_ms)
 	n = epoll_wait(l->epfd, evs, 64, timeout_ms);
 	if (n < 0)
 		return -1;
+	l->turn = evs;
+	l->turn_n = n;
 	for (i = 0; i < n; i++) {
 		struct fa_io *io = evs[i].data.ptr;
 
-		io->cb(io, evs[i].events);
+		l->turn_i = i;
+		if (io)         /* NULL: deleted by an earlier callback of this turn */
+			io->cb(io, evs[i].events);
 	}
+	l->turn = NULL;
+	l->turn_n = l->turn_i = 0;
 	return n + run_timers(l);
 }

@@ -40,6 +40,8 @@ void fa_loop_free(struct fa_loop *l);
 
 enum fa_err fa_loop_add(struct fa_loop *l, struct fa_io *io, uint32_t events);
 enum fa_err fa_loop_mod(struct fa_loop *l, struct fa_io *io, uint32_t events);
+/* io gets no more events, not even those of the turn being dispatched,
+   so a callback may delete and free another io of the same turn. */
 void fa_loop_del(struct fa_loop *l, struct fa_io *io);
 
 /* (Re)arms t to fire once after ms milliseconds. */
