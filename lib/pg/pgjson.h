@@ -22,7 +22,10 @@
  * DateStyle output; other DateStyles pass through as strings); arrays are
  * JSON arrays, nested for more dimensions, without their explicit lower
  * bounds ("[0:1]={1,2}" is [1,2]); composites are objects keyed by field
- * name; everything else is a string of the text output.
+ * name; everything else is a string of the text output.  Two things
+ * to_json does that this cannot: anonymous records (the text has no field
+ * names; the caller gives them FA_PGJSON_STRING) and types with a cast to
+ * json (hstore), which stay strings.
  *
  * A value whose text does not parse as its type says (a composite that
  * gained a field since its description was read, say) is written whole
