@@ -111,7 +111,7 @@ tool_error() {
 		"$(answer 1 | jq -c .result.structuredContent)"
 	assert_same "$(answer 1 | jq -c .result.structuredContent.rows)" \
 		"$(answer 1 | jq -c '.result.content[0].text | fromjson')"
-	assert_same '{"v":"x'"'"'; DROP TABLE famcps.log; --","a":"{1,2}","j":{"k":[1]},"b":true,"n":true}' \
+	assert_same '{"v":"x'"'"'; DROP TABLE famcps.log; --","a":[1,2],"j":{"k":[1]},"b":true,"n":true}' \
 		"$(answer 2 | jq -c '.result.structuredContent.rows[0]')"
 	assert_same '[{"n":0}]' "$(answer 3 | jq -c .result.structuredContent.rows)"
 	assert_same 1 "$(psql_fa -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'famcps' AND tablename = 'log'")"

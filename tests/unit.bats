@@ -124,3 +124,9 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "unit: arrays and records as JSON (pgjson)" {
+	run "$FA_UNIT/test_pgjson"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}

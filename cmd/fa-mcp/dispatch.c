@@ -277,7 +277,7 @@ static void call_result(struct fa_pgq *pq, PGresult *res)
 
 	if ((st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) && !c->failed) {
 		if (!c->begun) {
-			fa_pgrows_begin(&c->fmt, res);
+			fa_pgrows_begin(&c->fmt, res, c->w->types);
 			c->begun = true;
 		}
 		if (PQntuples(res) && (!c->q->limit || c->nrows < c->q->limit)) {
@@ -547,6 +547,7 @@ struct worker *worker_new(struct app *a, struct fa_loop *loop)
 
 	w->app = a;
 	w->loop = loop;
+	w->types = fa_pgtypes_new(&a->target, "fa-mcp types");
 	if (!(w->pool = fa_pool_new(loop, &a->target, &o, &err)))
 		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 	worker_listen(w);
@@ -561,5 +562,6 @@ void worker_free(struct worker *w)
 	worker_unlisten(w);
 	fa_pool_free(w->pool);
 	fa_pool_free(w->sql_pool);
+	fa_pgtypes_free(w->types);
 	free(w);
 }

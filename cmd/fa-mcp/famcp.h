@@ -21,6 +21,7 @@
 #include "mcp/jsonrpc.h"
 #include "pg/pgconn.h"
 #include "pg/pgpool.h"
+#include "pg/pgtypes.h"
 #include "pg/sqlfile.h"
 #include "pg/sqlload.h"
 
@@ -74,6 +75,7 @@ struct worker {
 	struct fa_loop *loop;
 	struct fa_pool *pool;
 	struct fa_pool *sql_pool;       /* the query tool's own connections; made on first use */
+	struct fa_pgtypes *types;       /* result types for JSON, looked up once per type */
 	struct sqlcall *sqlcalls;       /* its calls, for cancellation */
 	int inflight;                   /* tool calls running */
 	struct call *calls;             /* those tools/call, for cancellation */

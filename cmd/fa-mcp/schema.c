@@ -256,7 +256,7 @@ static void stmt_result(struct fa_pgq *pq, PGresult *res)
 
 	if ((st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) && !c->failed) {
 		if (!c->begun) {
-			fa_pgrows_begin(&c->fmt, res);
+			fa_pgrows_begin(&c->fmt, res, c->w->types);
 			c->begun = true;
 		}
 		if (PQntuples(res) && c->nrows >= c->w->app->sql_limit)

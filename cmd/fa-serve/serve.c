@@ -260,7 +260,7 @@ static void take_rows(struct call *c, PGresult *res, bool last)
 	bool one = c->q->returns == FA_RETURNS_ONE;
 
 	if (!c->begun) {
-		fa_pgrows_begin(&c->fmt, res);
+		fa_pgrows_begin(&c->fmt, res, c->w->types);
 		c->begun = true;
 	}
 	if (PQntuples(res) && (!one || !c->rows) && (!c->q->limit || c->rows < c->q->limit)) {
@@ -725,6 +725,7 @@ void *serve_init_worker(int index, struct fa_loop *loop, void *arg)
 	w->app = a;
 	w->loop = loop;
 	w->metrics = metrics_new();
+	w->types = fa_pgtypes_new(&a->target, "fa-serve types");
 	if (!(w->pool = fa_pool_new(loop, &a->target, &o, &err)))
 		fprintf(stderr, "fa-serve: worker %d: %s\n", index, err.msg);
 	fa_timer_init(&w->publish, publish_due, w);
@@ -743,6 +744,7 @@ void serve_done_worker(int index, void *ctx, void *arg)
 	fa_timer_stop(w->loop, &w->publish);
 	sse_release(w);
 	fa_pool_free(w->pool);
+	fa_pgtypes_free(w->types);
 	metrics_free(w->metrics);
 	free(w);
 }
