@@ -132,6 +132,8 @@ static void hreply_notify(struct reply *r, const char *msg, size_t len)
 			fa_hres_header(h->rq, "Mcp-Session-Id", h->session);
 		fa_hres_header(h->rq, "Cache-Control", "no-cache");
 		fa_hres_start(h->rq, 200, "text/event-stream", -1);
+		/* a stream may be endless (a listen): a shutdown ends it too */
+		fa_hres_on_abort(h->rq, hreply_abort, h);
 	}
 	if (!h->left)
 		put_event(h->rq, msg, len);
@@ -356,8 +358,9 @@ static struct hreply *hreply_new(struct fa_hreq *rq, struct app *a, const struct
 	h->rq = rq;
 	h->a = a;
 	sid_of(fa_hreq_header(rq, "mcp-session-id"), h->sid);
-	/* a client that leaves before its answer cancels what it asked for */
-	fa_hres_on_abort(rq, hreply_abort, h);
+	/* a client that leaves before its answer cancels what it asked for
+	   (a shutdown lets the answer come) */
+	fa_hres_on_gone(rq, hreply_abort, h);
 	return h;
 }
 

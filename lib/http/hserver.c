@@ -423,7 +423,7 @@ static void on_wake(struct fa_io *io, uint32_t ev)
 			hs_h2_stop(c);
 			continue;
 		}
-		if (c->state == C_HANDLING && c->res.abort) {
+		if (c->state == C_HANDLING && c->res.abort && c->res.abort_at_stop) {
 			void (*abort)(struct fa_hreq *, void *) = c->res.abort;
 
 			c->res.abort = NULL;    /* endless responses end now */
