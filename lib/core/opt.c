@@ -1,6 +1,7 @@
 #include "core/opt.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,31 @@ enum fa_err fa_opt_int(const char *name, const char *arg, long min, long max,
 				    name, min, max, arg);
 	*out = v;
 	return FA_OK;
+}
+
+bool fa_opt_duration(const char *s, long long *ms)
+{
+	static const struct { const char *unit; long long ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "min", 60000 }, { "h", 3600000 },
+	};
+	size_t n = strspn(s, "0123456789");
+	long long v = 0;
+
+	if (n == 0 || n > 10)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	if (v == 0)
+		return false;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(s + n, units[i].unit) != 0)
+			continue;
+		if (v > INT_MAX / units[i].ms)
+			return false;
+		*ms = v * units[i].ms;
+		return true;
+	}
+	return false;
 }
 
 int fa_opt_print_usage(const struct fa_opt_tool *t, FILE *f)

@@ -18,6 +18,7 @@
 #ifndef FA_OPT_H
 #define FA_OPT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "core/buf.h"
@@ -110,5 +111,12 @@ int fa_opt_each(const struct fa_opt_tool *t, int argc, char **argv,
 /* Parses a whole number in [min, max] for option name; FA_EUSAGE otherwise. */
 enum fa_err fa_opt_int(const char *name, const char *arg, long min, long max,
 		       long *out, struct fa_error *err);
+
+/*
+ * A duration as every fa tool writes one: a whole number and a unit, ms,
+ * s, min or h ("500ms", "5s", "2min"), 1 ms to INT_MAX ms.  False when s
+ * is anything else; the caller names the option in its message.
+ */
+bool fa_opt_duration(const char *s, long long *ms);
 
 #endif

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "core/buf.h"
+#include "core/opt.h"
 #include "pg/sqlsplit.h"
 
 /*
@@ -176,28 +177,6 @@ static bool parse_count(const char *s, size_t n, unsigned long long max,
 		*v = *v * 10 + (unsigned)(s[i] - '0');
 	}
 	return true;
-}
-
-/* "500ms", "2s", "5min", "1h" into milliseconds, 1 to INT_MAX. */
-static bool parse_duration(const char *s, long long *ms)
-{
-	static const struct { const char *unit; long long ms; } units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "min", 60000 }, { "h", 3600000 },
-	};
-	unsigned long long v;
-	size_t n = strspn(s, "0123456789"), i;
-
-	if (!parse_count(s, n, INT_MAX, &v) || v == 0)
-		return false;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(s + n, units[i].unit) != 0)
-			continue;
-		if (v > (unsigned long long)INT_MAX / (unsigned long long)units[i].ms)
-			return false;
-		*ms = (long long)v * units[i].ms;
-		return true;
-	}
-	return false;
 }
 
 /* ---- queries ----------------------------------------------------------- */
@@ -480,7 +459,7 @@ static int key_timeout(struct parser *p, struct block *b, const char *v, int lin
 {
 	long long ms;
 
-	if (!parse_duration(v, &ms))
+	if (!fa_opt_duration(v, &ms))
 		return fail(p, line, "bad timeout '%s': write a number and ms, s, "
 			    "min or h, as in 500ms or 2s", v);
 	b->q.timeout_ms = (int)ms;
@@ -514,7 +493,7 @@ static int key_cache(struct parser *p, struct block *b, const char *v, int line)
 		b->q.cache_s = 0;
 		return 0;
 	}
-	if (!parse_duration(v, &ms) || ms % 1000 != 0)
+	if (!fa_opt_duration(v, &ms) || ms % 1000 != 0)
 		return fail(p, line, "bad cache '%s': write etag, or whole seconds "
 			    "as in 30s or 5min", v);
 	b->q.cache_s = (int)(ms / 1000);
