@@ -124,6 +124,11 @@ void fa_timer_stop(struct fa_loop *l, struct fa_timer *t)
 
 enum fa_err fa_timer_start(struct fa_loop *l, struct fa_timer *t, uint64_t ms)
 {
+	return fa_timer_start_at(l, t, fa_now_ns() + ms * 1000000u);
+}
+
+enum fa_err fa_timer_start_at(struct fa_loop *l, struct fa_timer *t, uint64_t due)
+{
 	fa_timer_stop(l, t);
 	if (l->nheap == l->capheap) {
 		int cap = l->capheap ? l->capheap * 2 : 64;
@@ -134,7 +139,7 @@ enum fa_err fa_timer_start(struct fa_loop *l, struct fa_timer *t, uint64_t ms)
 		l->heap = h;
 		l->capheap = cap;
 	}
-	t->due = fa_now_ns() + ms * 1000000u;
+	t->due = due;
 	t->slot = l->nheap;
 	l->heap[l->nheap++] = t;
 	heap_up(l, t->slot);
