@@ -362,7 +362,15 @@ void fa_bench_done(struct fa_bench_req *r, enum fa_bench_kind kind, const char *
 		}
 	}
 	push_free(c);
-	kick(th);
+	/*
+	 * The next request goes at once, as pgbench and wrk send theirs; but
+	 * not from inside a send (a target that fails synchronously would
+	 * recurse): then after this turn's I/O.
+	 */
+	if (th->dispatching)
+		kick(th);
+	else
+		dispatch(th);
 }
 
 /* ---- a thread ----------------------------------------------------------- */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/stats.h"
@@ -12,6 +13,7 @@ struct fa_loop {
 	int epfd;
 	struct fa_timer **heap;
 	int nheap, capheap;
+	bool no_pwait2;         /* the kernel has no epoll_pwait2 */
 };
 
 struct fa_loop *fa_loop_new(struct fa_error *err)
@@ -161,19 +163,43 @@ static int run_timers(struct fa_loop *l)
 	return n;
 }
 
+/*
+ * Waits for events up to wait_ns (-1: no limit).  epoll_pwait2 keeps a
+ * timer's nanoseconds (an open-loop schedule needs them); a kernel older
+ * than 5.11 gets epoll_wait, rounding up to the millisecond.
+ */
+static int wait_events(struct fa_loop *l, struct epoll_event *evs, int max, int64_t wait_ns)
+{
+	struct timespec ts;
+	int n;
+
+	if (wait_ns < 0)
+		return epoll_wait(l->epfd, evs, max, -1);
+	if (!l->no_pwait2) {
+		ts.tv_sec = (time_t)(wait_ns / 1000000000);
+		ts.tv_nsec = (long)(wait_ns % 1000000000);
+		n = epoll_pwait2(l->epfd, evs, max, &ts, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		l->no_pwait2 = true;
+	}
+	return epoll_wait(l->epfd, evs, max, (int)((wait_ns + 999999) / 1000000));
+}
+
 int fa_loop_run_once(struct fa_loop *l, int timeout_ms)
 {
 	struct epoll_event evs[64];
+	int64_t wait_ns = timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000;
 	int n, i;
 
 	if (l->nheap) {
 		uint64_t now = fa_now_ns(), due = l->heap[0]->due;
-		int wait = due <= now ? 0 : (int)((due - now + 999999) / 1000000);
+		int64_t until = due <= now ? 0 : (int64_t)(due - now);
 
-		if (timeout_ms < 0 || wait < timeout_ms)
-			timeout_ms = wait;
+		if (wait_ns < 0 || until < wait_ns)
+			wait_ns = until;
 	}
-	n = epoll_wait(l->epfd, evs, 64, timeout_ms);
+	n = wait_events(l, evs, 64, wait_ns);
 	if (n < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
