@@ -1,0 +1,265 @@
+#!/usr/bin/env bats
+# fa-bench against real servers: the embedded PostgreSQL and fa-serve.
+# Counts are checked against what the servers recorded; no timing is
+# asserted except the one-second stall the coordinated-omission test
+# injects on purpose, with wide margins.
+
+load helpers
+
+setup_file() {
+	psql_fa -q <<'SQL'
+DROP SCHEMA IF EXISTS fabench CASCADE;
+CREATE SCHEMA fabench;
+CREATE TABLE fabench.hits (id bigserial PRIMARY KEY, k bigint);
+SQL
+	dir=$BATS_FILE_TMPDIR/routes
+	mkdir -p "$dir"
+	cat > "$dir/hits.sql" <<'SQL'
+-- name: hit
+-- route: POST /hit/:k
+-- param: k int
+-- returns: none
+INSERT INTO fabench.hits (k) VALUES (:k);
+
+-- name: item
+-- route: GET /items/:id
+-- param: id int
+-- returns: one
+SELECT :id AS id;
+
+-- name: fails
+-- route: GET /fails
+SELECT 1 / 0;
+SQL
+	fa-serve --listen 127.0.0.1:0 --threads 1 "$dir" 2> "$BATS_FILE_TMPDIR/serve.log" &
+	echo $! > "$BATS_FILE_TMPDIR/pid"
+	for _ in $(seq 100); do
+		grep -q 'listening on' "$BATS_FILE_TMPDIR/serve.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_FILE_TMPDIR/serve.log" | head -1 > "$BATS_FILE_TMPDIR/port"
+}
+
+teardown_file() {
+	kill -TERM "$(cat "$BATS_FILE_TMPDIR/pid")" 2>/dev/null || true
+	wait "$(cat "$BATS_FILE_TMPDIR/pid")" 2>/dev/null || true
+	psql_fa -q -c 'DROP SCHEMA IF EXISTS fabench CASCADE'
+}
+
+setup() {
+	port=$(cat "$BATS_FILE_TMPDIR/port")
+	base=http://127.0.0.1:$port
+	psql_fa -q -c 'TRUNCATE fabench.hits RESTART IDENTITY'
+}
+
+teardown() {
+	if [ -n "${stopped:-}" ]; then kill -CONT "$stopped" 2>/dev/null || true; fi
+}
+
+# A JSON value of a --json file: jval FILE EXPR (python3 expression on d).
+jval() {
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
+@test "pg -n: exactly N statements reach the database, seq() values are unique" {
+	run fa-bench pg -c 3 -t 2 -n 500 -D 'k=seq(1,1000000)' \
+		-e 'insert into fabench.hits (k) values (:k)'
+	assert_status 0
+	assert_contains "$output" "500 requests"
+	run psql_fa -Atq -c 'select count(*), count(distinct k) from fabench.hits'
+	assert_same "500|500" "$output"
+}
+
+@test "pg: simple, extended and prepared modes and --pipeline each run exactly -n statements" {
+	local m
+	for m in simple extended prepared; do
+		run fa-bench pg -M "$m" -c 2 -t 1 -n 100 -D 'k=random(1,10)' \
+			-e 'insert into fabench.hits (k) values (:k)'
+		assert_status 0
+	done
+	run fa-bench pg -M prepared --pipeline 8 -c 2 -t 2 -n 1000 -D 'k=random(5,7)' \
+		-e 'insert into fabench.hits (k) values (:k)'
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*), min(k) >= 1, max(k) <= 10,
+		count(*) filter (where id > 300 and k not between 5 and 7) from fabench.hits'
+	assert_same "1300|t|t|0" "$output"
+}
+
+@test "pg -f: a pgbench-style script with \\set" {
+	cat > "$BATS_TEST_TMPDIR/s.sql" <<'SQL'
+\set k random_zipfian(1, 100, 1.5)
+\set z random_gaussian(1000, 2000, 2.5)
+insert into fabench.hits (k) values (:k + :z * 0);
+SQL
+	run fa-bench pg -c 2 -n 300 -f "$BATS_TEST_TMPDIR/s.sql"
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*), min(k) >= 1 and max(k) <= 100 from fabench.hits'
+	assert_same "300|t" "$output"
+	# zipfian: the first value is the most common
+	run psql_fa -Atq -c 'select k from fabench.hits group by k order by count(*) desc limit 1'
+	assert_same "1" "$output"
+	printf '\\sleep 1\nselect 1;\n' > "$BATS_TEST_TMPDIR/bad.sql"
+	run fa-bench pg -n 1 -f "$BATS_TEST_TMPDIR/bad.sql"
+	assert_status 4
+	assert_contains "$output" "bad.sql line 1"
+}
+
+@test "http -n: exactly N requests reach fa-serve, with generated path parts" {
+	run fa-bench http -c 4 -t 2 -n 300 --method POST "$base/hit/{7..9}"
+	assert_status 0
+	assert_contains "$output" "300 requests"
+	run psql_fa -Atq -c 'select count(*), min(k), max(k) from fabench.hits'
+	assert_same "300|7|9" "$output"
+}
+
+@test "errors by kind: SQLSTATE, HTTP status class, connect" {
+	run fa-bench pg -c 1 -n 20 -e 'select 1/0' --json "$BATS_TEST_TMPDIR/e.json"
+	assert_status 1
+	assert_contains "$output" "sqlstate 22012: 20"
+	[ "$(jval "$BATS_TEST_TMPDIR/e.json" "d['errors_by_kind'][0]['detail']")" = 22012 ]
+	run fa-bench http -c 1 -n 20 "$base/fails"
+	assert_status 1
+	assert_contains "$output" "status 4xx: 20"
+	run fa-bench http -c 1 -n 5 --timeout 2s http://127.0.0.1:1/
+	assert_status 3
+	assert_contains "$output" "connect"
+	run fa-bench pg -c 1 -n 5 --db 'host=127.0.0.1 port=1 connect_timeout=2' -e 'select 1'
+	assert_status 3
+}
+
+@test "coordinated omission: a 1 s stall under --rate shows in p99, not in service time or closed loop" {
+	local pid json=$BATS_TEST_TMPDIR/open.json
+	stall() {
+		for _ in $(seq 50); do
+			pid=$(psql_fa -Atq -c "select pid from pg_stat_activity where application_name = 'fa-bench' limit 1")
+			[ -n "$pid" ] && break
+			sleep 0.1
+		done
+		sleep 1
+		kill -STOP "$pid"
+		sleep 1
+		kill -CONT "$pid"
+	}
+	stall &
+	fa-bench pg -c 1 -t 1 --rate 200 -d 4s -e 'select 1' --json "$json" >/dev/null
+	wait
+	echo "open loop: p99 $(jval "$json" "d['p99']") service p99 $(jval "$json" "d['service']['p99']")" >&2
+	# about 200 of 800 scheduled requests waited out some of the stall
+	[ "$(jval "$json" "d['p99'] >= 800")" = True ]
+	[ "$(jval "$json" "d['service']['p99'] < 500")" = True ]
+	[ "$(jval "$json" "d['late'] > 100")" = True ]
+	[ "$(jval "$json" "d['requests']")" -ge 700 ]
+	# the same stall in a closed loop hides in one slow request
+	json=$BATS_TEST_TMPDIR/closed.json
+	stall &
+	fa-bench pg -c 1 -t 1 -d 4s -e 'select 1' --json "$json" >/dev/null
+	wait
+	echo "closed loop: p99 $(jval "$json" "d['p99']") max $(jval "$json" "d['max']")" >&2
+	[ "$(jval "$json" "d['max'] >= 800")" = True ]
+	[ "$(jval "$json" "d['p99'] < 500")" = True ]
+}
+
+@test "--threshold: met is 0, not met is 6 naming it, malformed is 2 with the position" {
+	run fa-bench pg -c 1 -n 50 -e 'select 1' --threshold 'p99<10s,errors<1%,rate>1'
+	assert_status 0
+	run fa-bench pg -c 1 -n 50 -e 'select 1' --threshold 'p50<1ns,errors<=0'
+	assert_status 6
+	assert_contains "$output" "threshold not met: p50<1ns"
+	run fa-bench pg -c 1 -n 50 -e 'select 1/0' --threshold 'errors<1%'
+	assert_status 6
+	run fa-bench pg -c 1 -n 50 -e 'select 1' --threshold 'p99<5parsecs'
+	assert_status 2
+	assert_contains "$output" "position 6"
+	run fa-bench pg -c 1 -n 50 -e 'select 1' --threshold 'p97<5ms'
+	assert_status 2
+	assert_contains "$output" "position 1"
+}
+
+@test "bad flags and operands: exit 2 with a message naming them" {
+	run fa-bench pg -c 0 -e 'select 1'
+	assert_status 2
+	assert_contains "$output" "--connections"
+	run fa-bench pg -d 5x -e 'select 1'
+	assert_status 2
+	assert_contains "$output" "'5x'"
+	run fa-bench pg --rate fast -e 'select 1'
+	assert_status 2
+	assert_contains "$output" "'fast'"
+	run fa-bench pg -D 'k=random(1,' -e 'select :k'
+	assert_status 2
+	assert_contains "$output" "position 10"
+	run fa-bench pg -e 'select :nope'
+	assert_status 2
+	assert_contains "$output" ":nope has no generator"
+	run fa-bench pg -M fancy -e 'select 1'
+	assert_status 2
+	run fa-bench pg -M simple --pipeline 4 -e 'select 1'
+	assert_status 2
+	run fa-bench http --h2 "$base/"
+	assert_status 2
+	assert_contains "$output" "--h2: not built yet"
+	run fa-bench http 'http://127.0.0.1:1/x/{5..1}'
+	assert_status 2
+	assert_contains "$output" "position"
+	run fa-bench frobnicate
+	assert_status 2
+	run fa-bench pg -t 4 -c 2 -e 'select 1'
+	assert_status 2
+	run fa-bench pg -d 1s -n 5 -e 'select 1'
+	assert_status 2
+	run fa-bench pg --poisson -e 'select 1'
+	assert_status 2
+}
+
+@test "--json has the documented keys, --hgrm the percentile spectrum, --progress ndjson one line a second" {
+	local j=$BATS_TEST_TMPDIR/r.json h=$BATS_TEST_TMPDIR/r.hgrm k
+	run fa-bench http -c 2 -d 2s --progress ndjson "$base/items/{1..1000}" --json "$j" --hgrm "$h"
+	assert_status 0
+	for k in rps p50 p90 p99 p999 max requests errors unit config host seconds histogram service; do
+		[ "$(jval "$j" "'$k' in d")" = True ] || { echo "no $k" >&2; return 1; }
+	done
+	[ "$(jval "$j" "d['unit']")" = ms ]
+	[ "$(jval "$j" "d['histogram']['count'] == d['requests']")" = True ]
+	[ "$(jval "$j" "d['p50'] <= d['p90'] <= d['p99'] <= d['p999'] <= d['max']")" = True ]
+	[ "$(jval "$j" "len(d['seconds']) >= 2")" = True ]
+	jq -e '.config.target == "http" and .seconds[0].rps > 0' "$j"
+	# each second's progress line is a JSON object
+	[ "$(printf '%s\n' "$output" | grep -c '^{"t":')" -ge 2 ]
+	head -1 "$h" | grep -q 'Value *Percentile *TotalCount *1/(1-Percentile)'
+	grep -q '^#\[Max' "$h"
+	grep -E '^ +[0-9.]+ 1\.000000000000 +[0-9]+$' "$h"
+	# --json - puts the document on stdout, alone
+	run fa-bench pg -c 1 -n 10 -e 'select 1' --json -
+	assert_status 0
+	printf '%s\n' "$output" | jq -e '.requests == 10'
+}
+
+@test "merge: counts add and the histograms merge exactly; compare says ~ for equal runs" {
+	local a=$BATS_TEST_TMPDIR/a.json b=$BATS_TEST_TMPDIR/b.json m=$BATS_TEST_TMPDIR/m.json
+	run fa-bench pg -c 1 -n 300 -e 'select 1' --json "$a"
+	assert_status 0
+	run fa-bench pg -c 2 -n 500 -e 'select 1' --json "$b"
+	assert_status 0
+	run fa-bench merge "$a" "$b" --json "$m"
+	assert_status 0
+	[ "$(jval "$m" "d['requests']")" = 800 ]
+	[ "$(jval "$m" "d['histogram']['count']")" = 800 ]
+	[ "$(jval "$m" "d['max'] == max(json.load(open('$a'))['max'], json.load(open('$b'))['max'])")" = True ]
+	run fa-bench merge "$a" "$BATS_TEST_TMPDIR/nothing.json"
+	assert_status 4
+	run fa-bench compare "$a" "$a"
+	assert_status 0
+	assert_contains "$output" "rps"
+}
+
+@test "compare: a slower run is a significant regression past --max-regress" {
+	local fast=$BATS_TEST_TMPDIR/fast.json slow=$BATS_TEST_TMPDIR/slow.json
+	fa-bench pg -c 1 -d 4s -e 'select 1' --json "$fast" >/dev/null
+	fa-bench pg -c 1 -d 4s -e 'select pg_sleep(0.005)' --json "$slow" >/dev/null
+	run fa-bench compare "$fast" "$slow" --max-regress 10
+	assert_status 6
+	assert_contains "$output" "worse"
+	run fa-bench compare "$slow" "$fast" --max-regress 10
+	assert_status 0
+	assert_contains "$output" "better"
+}
