@@ -5,7 +5,7 @@ setup() {
 	: "${FA_UNIT:=$BATS_TEST_DIRNAME/../build/obj/unit}"
 }
 
-@test "unit: buffers, histogram (stats)" {
+@test "unit: HdrHistogram: precision, percentiles, merges, spectrum (stats)" {
 	run "$FA_UNIT/test_stats"
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -109,6 +109,12 @@ setup() {
 
 @test "unit: HTTP/1.1 client against an in-process server (hclient)" {
 	run "$FA_UNIT/test_hclient"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "unit: fa-bench generators, thresholds, Mann-Whitney, histogram JSON, arrivals (bench)" {
+	run "$FA_UNIT/test_bench"
 	echo "$output"
 	[ "$status" -eq 0 ]
 }

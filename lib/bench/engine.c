@@ -647,10 +647,11 @@ static void free_threads(struct fa_bench *b)
 /* Once a second until every thread is done, then the short last second. */
 static void watch(struct fa_bench *b, struct fa_bench_result *res)
 {
-	struct fa_hist h = b->th[0].lat;
+	struct fa_hist h;
+	struct fa_error err;
 	uint64_t next = b->measure_ns + 1000000000ULL + 20000000ULL, last = b->measure_ns;
 
-	h.counts = NULL;
+	fa_bench_hist_init(&h, b->cfg->digits, &err);   /* checked when the threads' were made */
 	while (atomic_load(&b->running) > 0) {
 		uint64_t now = fa_now_ns(), until = now + 20000000ULL;
 
