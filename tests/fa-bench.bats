@@ -104,6 +104,32 @@ SQL
 	assert_contains "$output" "bad.sql line 1"
 }
 
+@test "percentiles against known delays: every 10th statement sleeps 50 ms" {
+	local j=$BATS_TEST_TMPDIR/d.json
+	run fa-bench pg -c 1 -t 1 -n 200 -D 'i=seq(1,10)' --json "$j" \
+		-e 'select pg_sleep(case when :i = 1 then 0.05 else 0 end)'
+	assert_status 0
+	echo "p50 $(jval "$j" "d['p50']") p90 $(jval "$j" "d['p90']") p99 $(jval "$j" "d['p99']")" >&2
+	# exactly 20 of 200 slept: p99 and max at least 50 ms, p50 below
+	[ "$(jval "$j" "d['p99'] >= 50 and d['max'] >= 50")" = True ]
+	[ "$(jval "$j" "d['p50'] < 50")" = True ]
+	python3 - "$j" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+h = d['histogram']
+# rebuild the counts at or above 50 ms from the lossless histogram
+sub_half = 1 << (len(bin(2 * 10 ** h['digits'] - 1)) - 2 - 1)
+def value(i):
+    b = (i >> (sub_half.bit_length() - 1)) - 1
+    s = (i & (sub_half - 1)) + sub_half
+    if b < 0:
+        s -= sub_half; b = 0
+    return s << b
+slow = sum(c for i, c in h['counts'] if value(i) >= 49_000_000)
+assert slow == 20, slow
+PY
+}
+
 @test "http -n: exactly N requests reach fa-serve, with generated path parts" {
 	run fa-bench http -c 4 -t 2 -n 300 --method POST "$base/hit/{7..9}"
 	assert_status 0
