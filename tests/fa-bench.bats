@@ -237,7 +237,7 @@ PY
 	assert_status 2
 }
 
-@test "--json has the documented keys, --hgrm the percentile spectrum, --progress ndjson one line a second" {
+@test "--json has the documented keys, --hgrm the percentile spectrum, --svg its charts, --progress ndjson one line a second" {
 	local j=$BATS_TEST_TMPDIR/r.json h=$BATS_TEST_TMPDIR/r.hgrm k
 	run fa-bench http -c 2 -d 2s --progress ndjson "$base/items/{1..1000}" --json "$j" --hgrm "$h"
 	assert_status 0
@@ -254,6 +254,10 @@ PY
 	head -1 "$h" | grep -q 'Value *Percentile *TotalCount *1/(1-Percentile)'
 	grep -q '^#\[Max' "$h"
 	grep -E '^ +[0-9.]+ 1\.000000000000 +[0-9]+$' "$h"
+	# --svg: well-formed SVG with the two charts
+	run fa-bench merge "$j" --svg "$BATS_TEST_TMPDIR/r.svg"
+	assert_status 0
+	python3 -c "import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); assert len(d.getElementsByTagName('polyline')) == 3" "$BATS_TEST_TMPDIR/r.svg"
 	# --json - puts the document on stdout, alone
 	run fa-bench pg -c 1 -n 10 -e 'select 1' --json -
 	assert_status 0

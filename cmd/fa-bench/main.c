@@ -21,13 +21,14 @@
 #include "bench/bpg.h"
 #include "bench/engine.h"
 #include "bench/report.h"
+#include "bench/svg.h"
 #include "core/opt.h"
 
 extern char **environ;
 
 enum {
 	O_RATE = FA_OPT_LONG, O_RAMP, O_POISSON, O_WARMUP, O_TIMEOUT, O_DIGITS, O_SEED, O_DB,
-	O_PIPELINE, O_METHOD, O_BODY, O_H1, O_H2, O_JSON, O_HGRM, O_PROGRESS, O_THRESHOLD,
+	O_PIPELINE, O_METHOD, O_BODY, O_H1, O_H2, O_JSON, O_HGRM, O_SVG, O_PROGRESS, O_THRESHOLD,
 	O_MAX_REGRESS, O_COMPLETE, O_VERSION,
 };
 
@@ -56,6 +57,7 @@ static const struct fa_opt options[] = {
 	{ "h2", O_H2, FA_OPT_NONE, NULL, "http: HTTP/2 (not built yet)", NULL },
 	{ "json", O_JSON, FA_OPT_REQUIRED, "FILE", "write the whole result as JSON (- for stdout)", "@file" },
 	{ "hgrm", O_HGRM, FA_OPT_REQUIRED, "FILE", "write the latency percentile spectrum, HdrHistogram's text", "@file" },
+	{ "svg", O_SVG, FA_OPT_REQUIRED, "FILE", "write charts: the percentile spectrum, and rate and p99 each second", "@file" },
 	{ "progress", O_PROGRESS, FA_OPT_REQUIRED, "KIND", "each second on stderr: auto, text, ndjson or none (default auto)", "auto text ndjson none" },
 	{ "threshold", O_THRESHOLD, FA_OPT_REQUIRED, "SPEC", "exit 6 unless met, as in 'p99<5ms,errors<0.1%,rate>10000'", NULL },
 	{ "max-regress", O_MAX_REGRESS, FA_OPT_REQUIRED, "PCT", "compare: exit 6 on a significant regression over PCT percent", NULL },
@@ -85,7 +87,7 @@ static const struct fa_opt_tool tool = {
 struct args {
 	struct fa_bench_cfg cfg;
 	const char *command;
-	const char *db, *sql, *file, *json, *hgrm, *threshold, *body;
+	const char *db, *sql, *file, *json, *hgrm, *svg, *threshold, *body;
 	const char *progress;
 	char **defines;
 	int ndefines;
@@ -227,6 +229,7 @@ static int apply(int key, const char *arg, void *ctx)
 	case O_H2: a->h2 = true; break;
 	case O_JSON: a->json = arg; break;
 	case O_HGRM: a->hgrm = arg; break;
+	case O_SVG: a->svg = arg; break;
 	case O_PROGRESS:
 		if (strcmp(arg, "auto") && strcmp(arg, "text") && strcmp(arg, "ndjson") && strcmp(arg, "none"))
 			rc = usage_error("option '--progress' takes auto, text, ndjson or none");
@@ -322,6 +325,15 @@ static int report(const struct args *a, const json_t *doc, const struct fa_hist 
 		fa_buf_reset(&out);
 		fa_bench_hgrm(lat, &out);
 		rc = write_text(a->hgrm, out.data ? out.data : "", out.len);
+	}
+	if (!rc && a->svg) {
+		fa_buf_reset(&out);
+		if (fa_bench_svg(doc, &out, &err)) {
+			fprintf(stderr, "fa-bench: --svg: %s\n", err.msg);
+			rc = err.code;
+		} else {
+			rc = write_text(a->svg, out.data, out.len);
+		}
 	}
 	if (!rc && nth) {
 		fa_buf_reset(&out);
