@@ -164,11 +164,11 @@ static void test_hist_json(void)
 			same = false;
 	CHECK(same, "counters differ after a round trip through JSON");
 	CHECK(fa_hist_percentile(&back, 99.9) == fa_hist_percentile(&h, 99.9));
+	fa_hist_release(&back);
 	json_object_set_new(o, "count", json_integer(5));
 	CHECK(fa_bench_hist_read(o, &back, &err) == FA_EINPUT);
 	json_decref(o);
 	fa_hist_release(&h);
-	fa_hist_release(&back);
 }
 
 static void test_arrivals(void)
