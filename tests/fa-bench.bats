@@ -53,7 +53,7 @@ setup() {
 }
 
 teardown() {
-	if [ -n "${stopped:-}" ]; then kill -CONT "$stopped" 2>/dev/null || true; fi
+	if [ -n "${spid:-}" ]; then kill -TERM "$spid" 2>/dev/null || true; fi
 }
 
 # A JSON value of a --json file: jval FILE EXPR (python3 expression on d).
@@ -136,6 +136,48 @@ PY
 	assert_contains "$output" "300 requests"
 	run psql_fa -Atq -c 'select count(*), min(k), max(k) from fabench.hits'
 	assert_same "300|7|9" "$output"
+}
+
+@test "mcp: exactly N tool calls, the handshake timed apart, isError counted" {
+	local j=$BATS_TEST_TMPDIR/m.json log=$BATS_TEST_TMPDIR/mcp.log url
+	mkdir -p "$BATS_TEST_TMPDIR/tools"
+	cat > "$BATS_TEST_TMPDIR/tools/t.sql" <<'SQL'
+-- name: hit
+-- tool: Record a hit
+-- param: k int  The key
+-- returns: none
+INSERT INTO fabench.hits (k) VALUES (:k);
+
+-- name: fail
+-- tool: Always fails
+-- returns: one
+SELECT 1 / 0 AS x;
+SQL
+	fa-mcp serve --listen 127.0.0.1:0 --threads 1 "$BATS_TEST_TMPDIR/tools" 2> "$log" &
+	spid=$!
+	for _ in $(seq 100); do
+		grep -q 'listening on' "$log" 2>/dev/null && break
+		sleep 0.1
+	done
+	url=http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" | head -1)/mcp
+	run fa-bench mcp -c 3 -t 1 -n 200 --tool hit "$url" k:=4 --json "$j"
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*), min(k), max(k) from fabench.hits'
+	assert_same "200|4|4" "$output"
+	[ "$(jval "$j" "d['handshake']['count']")" = 3 ]
+	[ "$(jval "$j" "d['requests']")" = 200 ]
+	run fa-bench mcp -c 1 -n 10 --tool fail "$url"
+	assert_status 1
+	assert_contains "$output" "mcp isError: 10"
+	run fa-bench mcp -c 1 -n 10 "$url"
+	assert_status 2
+	assert_contains "$output" "--tool"
+	run fa-bench mcp -c 1 -n 10 --tool hit "$url" 'k:=[1,'
+	assert_status 2
+	assert_contains "$output" "k:=[1,"
+	kill -TERM "$spid"
+	wait "$spid" || true
+	spid=
 }
 
 @test "errors by kind: SQLSTATE, HTTP status class, connect" {

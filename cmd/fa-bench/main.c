@@ -3,6 +3,7 @@
  *
  *	fa-bench pg [OPTION]... [-e SQL | -f FILE]
  *	fa-bench http [OPTION]... URL
+ *	fa-bench mcp [OPTION]... --tool NAME URL [KEY=VALUE | KEY:=JSON]...
  *	fa-bench compare [OPTION]... OLD.json NEW.json
  *	fa-bench merge [OPTION]... RUN.json...
  *
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "bench/bhttp.h"
+#include "bench/bmcp.h"
 #include "bench/bpg.h"
 #include "bench/engine.h"
 #include "bench/report.h"
@@ -28,7 +30,7 @@ extern char **environ;
 
 enum {
 	O_RATE = FA_OPT_LONG, O_RAMP, O_POISSON, O_WARMUP, O_TIMEOUT, O_DIGITS, O_SEED, O_DB,
-	O_PIPELINE, O_METHOD, O_BODY, O_H1, O_H2, O_JSON, O_HGRM, O_SVG, O_PROGRESS, O_THRESHOLD,
+	O_PIPELINE, O_TOOL, O_METHOD, O_BODY, O_H1, O_H2, O_JSON, O_HGRM, O_SVG, O_PROGRESS, O_THRESHOLD,
 	O_MAX_REGRESS, O_COMPLETE, O_VERSION,
 };
 
@@ -50,7 +52,8 @@ static const struct fa_opt options[] = {
 	{ "define", 'D', FA_OPT_REQUIRED, "NAME=GEN", "pg: :NAME draws from GEN: 5, random(1,1000), random_zipfian(1,1000,1.1), seq(1,1000)...", NULL },
 	{ "mode", 'M', FA_OPT_REQUIRED, "MODE", "pg: simple, extended or prepared (default prepared)", "simple extended prepared" },
 	{ "pipeline", O_PIPELINE, FA_OPT_REQUIRED, "N", "pg: N statements in flight per connection (default 1)", NULL },
-	{ "header", 'H', FA_OPT_REQUIRED, "NAME: VALUE", "http: send this header too (repeatable)", NULL },
+	{ "tool", O_TOOL, FA_OPT_REQUIRED, "NAME", "mcp: the tool to call", NULL },
+	{ "header", 'H', FA_OPT_REQUIRED, "NAME: VALUE", "http, mcp: send this header too (repeatable)", NULL },
 	{ "method", O_METHOD, FA_OPT_REQUIRED, "METHOD", "http: the request method (default GET)", NULL },
 	{ "body", O_BODY, FA_OPT_REQUIRED, "TEXT", "http: the request body (@FILE reads it from FILE)", NULL },
 	{ "h1", O_H1, FA_OPT_NONE, NULL, "http: HTTP/1.1 (the default, and for now the only protocol)", NULL },
@@ -71,13 +74,14 @@ static const struct fa_opt_tool tool = {
 	.name = "fa-bench",
 	.usage = "pg [OPTION]... [-e SQL | -f FILE]\n"
 		 "http [OPTION]... URL\n"
+		 "mcp [OPTION]... --tool NAME URL [KEY=VALUE | KEY:=JSON]...\n"
 		 "compare [OPTION]... OLD.json NEW.json\n"
 		 "merge [OPTION]... RUN.json...",
-	.summary = "Puts load on PostgreSQL or an HTTP server and reports throughput and HDR latency\n"
+	.summary = "Puts load on PostgreSQL, an HTTP server or an MCP server's tool and reports throughput and HDR latency\n"
 		   "percentiles: closed loop (-c connections) or open loop (--rate), latency measured\n"
 		   "from each request's intended send time; compares and merges --json results.",
 	.opts = options,
-	.operands = "pg http compare merge",
+	.operands = "pg http mcp compare merge",
 	.later = "@file",
 	.footer = "Exit status: 0 success, 1 every request failed, 2 usage error, 3 cannot connect,\n"
 		  "4 a --json input unreadable or malformed, 5 out of memory, 6 a --threshold or\n"
@@ -94,6 +98,7 @@ struct args {
 	char **headers;
 	int nheaders;
 	const char *method;
+	const char *tool_name;
 	enum fa_bench_pg_mode mode;
 	double max_regress;
 	bool h2;
@@ -223,6 +228,7 @@ static int apply(int key, const char *arg, void *ctx)
 		break;
 	case O_PIPELINE: if ((rc = number("pipeline", arg, 1, 1000, &n)) < 0) a->cfg.depth = (int)n; break;
 	case 'H': add(&a->headers, &a->nheaders, arg); break;
+	case O_TOOL: a->tool_name = arg; break;
 	case O_METHOD: a->method = arg; break;
 	case O_BODY: a->body = arg; break;
 	case O_H1: a->h2 = false; break;
@@ -530,6 +536,39 @@ static int cmd_http(struct args *a, char **ops, int nops)
 	return rc;
 }
 
+static int cmd_mcp(struct args *a, char **ops, int nops)
+{
+	struct fa_bench_mcp mcp;
+	struct fa_error err = { 0 };
+	int rc;
+
+	if (!a->tool_name)
+		return usage_error("mcp: give the tool with --tool NAME");
+	if (nops < 1)
+		return usage_error("mcp: give the server's URL, as in http://127.0.0.1:8000/mcp");
+	if (a->cfg.depth > 1)
+		return usage_error("--pipeline is for pg; an MCP session over HTTP/1.1 carries one call at a time");
+	if (fa_bench_mcp_init(&mcp, ops[0], a->tool_name, &err)) {
+		fa_bench_mcp_release(&mcp);
+		return usage_error(err.msg);
+	}
+	for (int i = 1; i < nops && !err.code; i++)
+		fa_bench_mcp_arg(&mcp, ops[i], &err);
+	for (int i = 0; i < a->nheaders && !err.code; i++)
+		fa_bench_mcp_header(&mcp, a->headers[i], &err);
+	if (!err.code)
+		fa_bench_mcp_finish(&mcp, &err);
+	if (err.code) {
+		fa_bench_mcp_release(&mcp);
+		return usage_error(err.msg);
+	}
+	a->cfg.target = &fa_bench_mcp_target;
+	a->cfg.target_cfg = &mcp;
+	rc = run(a, ops[0]);
+	fa_bench_mcp_release(&mcp);
+	return rc;
+}
+
 static int cmd_merge(struct args *a, char **ops, int nops)
 {
 	json_t **docs;
@@ -610,7 +649,7 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		goto out;
 	if (optind >= argc) {
-		rc = usage_error("give a command: pg, http, compare or merge");
+		rc = usage_error("give a command: pg, http, mcp, compare or merge");
 		goto out;
 	}
 	a.command = argv[optind++];
@@ -638,12 +677,14 @@ int main(int argc, char **argv)
 		rc = cmd_pg(&a, argc - optind);
 	else if (!strcmp(a.command, "http"))
 		rc = cmd_http(&a, argv + optind, argc - optind);
+	else if (!strcmp(a.command, "mcp"))
+		rc = cmd_mcp(&a, argv + optind, argc - optind);
 	else if (!strcmp(a.command, "merge"))
 		rc = cmd_merge(&a, argv + optind, argc - optind);
 	else if (!strcmp(a.command, "compare"))
 		rc = cmd_compare(&a, argv + optind, argc - optind);
 	else
-		rc = usage_error("unknown command: the commands are pg, http, compare and merge");
+		rc = usage_error("unknown command: the commands are pg, http, mcp, compare and merge");
 out:
 	free(a.defines);
 	free(a.headers);

@@ -258,6 +258,7 @@ struct pgc {
 	const char **pv;
 	struct fa_buf text;
 	char lasterr[256];
+	uint64_t t0;                    /* when connecting began */
 };
 
 static void io_want(struct pgc *c, uint32_t ev)
@@ -369,6 +370,7 @@ static void complete_head(struct pgc *c)
 			return;
 		}
 		c->state = C_READY;
+		fa_bench_handshake(c->bc, fa_now_ns() - c->t0);
 		fa_bench_ready(c->bc);
 	} else {
 		fa_bench_done(r, c->kind, c->kind == FA_BENCH_OK ? NULL : c->detail,
@@ -446,6 +448,7 @@ static void connected(struct pgc *c)
 		return;
 	}
 	c->state = C_READY;
+	fa_bench_handshake(c->bc, fa_now_ns() - c->t0);
 	fa_bench_ready(c->bc);
 }
 
@@ -480,6 +483,7 @@ static void conn_start(struct pgc *c)
 
 	c->head = c->n = 0;
 	c->kind = FA_BENCH_OK;
+	c->t0 = fa_now_ns();
 	if (!(c->pg = fa_pg_connect_start(c->cfg->target, "fa-bench", &err))) {
 		snprintf(c->lasterr, sizeof(c->lasterr), "%.250s", err.msg);
 		fa_bench_down(c->bc, err.msg);

@@ -37,7 +37,7 @@ struct bthread {
 	char setup_err[512];
 	int ready_conns;
 
-	struct fa_hist lat, svc, lag, ivl;
+	struct fa_hist lat, svc, lag, ivl, hs;
 	uint64_t requests, errors, late, dropped, ivl_count, ivl_errors;
 	struct fa_bench_result errs;    /* only its error table is used */
 
@@ -320,6 +320,11 @@ void fa_bench_ready(struct fa_bench_conn *c)
 	kick(c->th);
 }
 
+void fa_bench_handshake(struct fa_bench_conn *c, uint64_t ns)
+{
+	fa_hist_record(&c->th->hs, ns);
+}
+
 void fa_bench_down(struct fa_bench_conn *c, const char *msg)
 {
 	if (c->ready) {
@@ -582,6 +587,7 @@ static void merge_thread(struct fa_bench_result *res, struct bthread *th)
 	fa_hist_merge(&res->lat, &th->lat);
 	fa_hist_merge(&res->svc, &th->svc);
 	fa_hist_merge(&res->lag, &th->lag);
+	fa_hist_merge(&res->hs, &th->hs);
 	res->requests += th->requests;
 	res->errors += th->errors;
 	res->late += th->late;
@@ -613,7 +619,7 @@ static enum fa_err init_threads(struct fa_bench *b, struct fa_error *err)
 		fa_timer_init(&th->tick, on_tick, th);
 		if (fa_bench_hist_init(&th->lat, cfg->digits, err))
 			return err->code;
-		th->svc = th->lag = th->ivl = th->pub = th->lat;
+		th->svc = th->lag = th->ivl = th->pub = th->hs = th->lat;
 		if (!(th->conns = calloc((size_t)th->nconns, sizeof(*th->conns))))
 			return fa_error_set(err, FA_ENOMEM, "out of memory");
 		for (int c = 0; c < th->nconns; c++)
@@ -638,6 +644,7 @@ static void free_threads(struct fa_bench *b)
 		fa_hist_release(&th->lag);
 		fa_hist_release(&th->ivl);
 		fa_hist_release(&th->pub);
+		fa_hist_release(&th->hs);
 		fa_loop_free(th->loop);
 		pthread_mutex_destroy(&th->mu);
 	}
@@ -688,7 +695,7 @@ enum fa_err fa_bench_run(const struct fa_bench_cfg *cfg, struct fa_bench_result 
 		return rc;
 	if ((rc = fa_bench_hist_init(&res->lat, cfg->digits, err)))
 		return rc;
-	res->svc = res->lag = res->lat;
+	res->svc = res->lag = res->hs = res->lat;
 	if (!(b.th = calloc((size_t)cfg->threads, sizeof(*b.th))))
 		return fa_error_set(err, FA_ENOMEM, "out of memory");
 	b.start_ns = fa_now_ns();
@@ -750,6 +757,7 @@ void fa_bench_result_release(struct fa_bench_result *res)
 	fa_hist_release(&res->lat);
 	fa_hist_release(&res->svc);
 	fa_hist_release(&res->lag);
+	fa_hist_release(&res->hs);
 	free(res->secs);
 	res->secs = NULL;
 	res->nsecs = 0;

@@ -96,6 +96,9 @@ void fa_bench_down(struct fa_bench_conn *bc, const char *msg);
    ("5xx", a SQLSTATE); msg (may be NULL) is kept for the first of each. */
 void fa_bench_done(struct fa_bench_req *r, enum fa_bench_kind kind, const char *detail,
 		   const char *msg);
+/* From a target: opening the connection (connect, a protocol handshake)
+   took ns; kept apart from the requests' latency. */
+void fa_bench_handshake(struct fa_bench_conn *bc, uint64_t ns);
 /* A seed for this connection's random generators (differs per connection). */
 uint64_t fa_bench_conn_seed(const struct fa_bench_conn *bc);
 /* The connection's number, 0 .. conns - 1 over every thread. */
@@ -148,6 +151,7 @@ struct fa_bench_result {
 	struct fa_hist lat;             /* from intended send time, ns */
 	struct fa_hist svc;             /* from actual send time, ns */
 	struct fa_hist lag;             /* open loop: actual minus intended send, ns */
+	struct fa_hist hs;              /* connections' handshakes, ns */
 	uint64_t requests;              /* measured requests completed, errors included */
 	uint64_t errors;
 	uint64_t late, dropped;

@@ -202,6 +202,16 @@ json_t *fa_bench_doc(json_t *config, const struct fa_bench_result *res)
 	json_object_set_new(doc, "dropped", json_integer((json_int_t)res->dropped));
 	json_object_set_new(doc, "interrupted", json_boolean(res->interrupted));
 	put_derived(doc, &res->lat, &res->svc, &res->lag);
+	if (res->hs.total) {
+		json_t *h = json_object();
+
+		json_object_set_new(h, "count", json_integer((json_int_t)res->hs.total));
+		put_num(h, "p50", MS(fa_hist_percentile(&res->hs, 50)));
+		put_num(h, "p99", MS(fa_hist_percentile(&res->hs, 99)));
+		put_num(h, "max", MS(res->hs.max));
+		put_num(h, "mean", MS(fa_hist_mean(&res->hs)));
+		json_object_set_new(doc, "handshake", h);
+	}
 	json_object_set_new(doc, "errors_by_kind", errors_json(res));
 	json_object_set_new(doc, "seconds", seconds_json(res));
 	json_object_set_new(doc, "histogram", fa_bench_hist_json(&res->lat));
@@ -390,6 +400,13 @@ void fa_bench_summary(const json_t *doc, struct fa_buf *out)
 			      num(lag, "max"), (long long)json_integer_value(json_object_get(doc, "late")),
 			      MS(FA_BENCH_LATE_NS),
 			      (long long)json_integer_value(json_object_get(doc, "dropped")));
+	if (json_object_get(doc, "handshake")) {
+		const json_t *h = json_object_get(doc, "handshake");
+
+		fa_buf_printf(out, "handshakes ms (%lld connections opened): p50 %.3f  p99 %.3f  max %.3f\n",
+			      (long long)json_integer_value(json_object_get(h, "count")), num(h, "p50"),
+			      num(h, "p99"), num(h, "max"));
+	}
 	json_array_foreach(json_object_get(doc, "errors_by_kind"), i, e) {
 		const char *d = json_string_value(json_object_get(e, "detail"));
 		const char *f = json_string_value(json_object_get(e, "first"));
