@@ -227,6 +227,23 @@ SQL
 	[ "$(jval "$json" "d['p99'] < 500")" = True ]
 }
 
+@test "open loop schedules: a ramp sends its integral, Poisson arrivals repeat with a seed" {
+	local j=$BATS_TEST_TMPDIR/o.json n1 n2
+	# 0 to 1000 per second over 2 s: 1000 requests, every one sent or dropped
+	run fa-bench pg -c 2 -t 1 --ramp 0:1000/2s -d 2s -e 'select 1' --json "$j"
+	assert_status 0
+	[ "$(jval "$j" "d['requests'] + d['dropped']")" = 1000 ]
+	[ "$(jval "$j" "d['config']['model']")" = open ]
+	fa-bench pg -c 2 -t 2 --rate 300 --poisson --seed 42 -d 2s -e 'select 1' --json "$j" >/dev/null
+	n1=$(jval "$j" "d['requests'] + d['dropped']")
+	fa-bench pg -c 2 -t 2 --rate 300 --poisson --seed 42 -d 2s -e 'select 1' --json "$j" >/dev/null
+	n2=$(jval "$j" "d['requests'] + d['dropped']")
+	echo "poisson arrivals: $n1 and $n2" >&2
+	[ "$n1" = "$n2" ]
+	[ "$n1" -ne 600 ]
+	[ "$n1" -gt 400 ] && [ "$n1" -lt 800 ]
+}
+
 @test "--threshold: met is 0, not met is 6 naming it, malformed is 2 with the position" {
 	run fa-bench pg -c 1 -n 50 -e 'select 1' --threshold 'p99<10s,errors<1%,rate>1'
 	assert_status 0
