@@ -68,6 +68,13 @@ jval() {
 	assert_contains "$output" "500 requests"
 	run psql_fa -Atq -c 'select count(*), count(distinct k) from fabench.hits'
 	assert_same "500|500" "$output"
+	# open loop, faster than the server: the backlog grows, still exactly N
+	psql_fa -q -c 'TRUNCATE fabench.hits'
+	run fa-bench pg -c 1 -t 1 --rate 5000 -n 300 -D 'k=seq(1,1000000)' \
+		-e 'insert into fabench.hits (k) select :k from pg_sleep(0.001)'
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*), count(distinct k) from fabench.hits'
+	assert_same "300|300" "$output"
 }
 
 @test "pg: simple, extended and prepared modes and --pipeline each run exactly -n statements" {

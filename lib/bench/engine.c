@@ -54,7 +54,8 @@ struct bthread {
 	uint64_t *backlog;              /* ring of intended times */
 	uint32_t bl_head, bl_len, bl_cap;
 	uint64_t budget;                /* with count: measured requests to issue */
-	uint64_t issued;                /* measured requests issued */
+	uint64_t issued;                /* closed loop: measured requests sent */
+	uint64_t scheduled;             /* open loop: measured requests scheduled */
 	uint64_t rng;
 
 	bool issuing;
@@ -176,6 +177,15 @@ static void schedule_next(struct bthread *th)
 	th->next_ns = th->b->start_ns + (uint64_t)(t * 1e9);
 }
 
+/* With -n: every measured request of this thread is sent (closed loop)
+   or scheduled (open loop; the backlog may still hold some). */
+static bool budget_spent(const struct bthread *th)
+{
+	const struct fa_bench_cfg *cfg = th->b->cfg;
+
+	return cfg->count && (cfg->rate > 0 ? th->scheduled : th->issued) >= th->budget;
+}
+
 /* May a request meant for `when` still be issued? */
 static bool may_issue(struct bthread *th, uint64_t when)
 {
@@ -183,7 +193,7 @@ static bool may_issue(struct bthread *th, uint64_t when)
 
 	if (!th->issuing)
 		return false;
-	if (when >= b->measure_ns && b->cfg->count && th->issued >= th->budget)
+	if (when >= b->measure_ns && budget_spent(th))
 		return false;
 	return when < b->end_ns;
 }
@@ -295,12 +305,12 @@ static void on_sched(struct fa_timer *t)
 	uint64_t now = fa_now_ns();
 
 	while (th->next_ns <= now && may_issue(th, th->next_ns)) {
-		if (!backlog_push(th, th->next_ns)) {
-			if (th->next_ns >= th->b->measure_ns) {
-				th->dropped++;
-				th->issued++;
-			}
-		}
+		bool measured = th->next_ns >= th->b->measure_ns;
+
+		if (measured)
+			th->scheduled++;
+		if (!backlog_push(th, th->next_ns) && measured)
+			th->dropped++;
 		schedule_next(th);
 	}
 	dispatch(th);
@@ -470,8 +480,7 @@ static void run_load(struct bthread *th)
 		if (fa_loop_run_once(th->loop, 20) < 0 && errno != EINTR)
 			break;
 		now = fa_now_ns();
-		if (th->issuing && (b->stop || now >= b->end_ns ||
-				    (cfg->count && th->issued >= th->budget && !th->bl_len))) {
+		if (th->issuing && (b->stop || now >= b->end_ns || (budget_spent(th) && !th->bl_len))) {
 			th->issuing = false;
 			stop_at = now;
 			fa_timer_stop(th->loop, &th->sched);
