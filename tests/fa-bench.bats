@@ -92,7 +92,7 @@ jval() {
 	assert_same "1300|t|t|0" "$output"
 }
 
-@test "pg -f: a pgbench-style script with \\set" {
+@test "pg -f: pgbench-style scripts with \\set, one statement or a transaction of several" {
 	cat > "$BATS_TEST_TMPDIR/s.sql" <<'SQL'
 \set k random_zipfian(1, 100, 1.5)
 \set z random_gaussian(1000, 2000, 2.5)
@@ -105,6 +105,23 @@ SQL
 	# zipfian: the first value is the most common
 	run psql_fa -Atq -c 'select k from fabench.hits group by k order by count(*) desc limit 1'
 	assert_same "1" "$output"
+	# several statements: one transaction a request, the same draws in each
+	cat > "$BATS_TEST_TMPDIR/tx.sql" <<'SQL'
+\set k random(1, 1000)
+\set d random(-50, 50)
+BEGIN;
+insert into fabench.hits (k) values (:k);
+update fabench.hits set k = k + :d where id = (select max(id) from fabench.hits where k = :k);
+END;
+SQL
+	local m
+	for m in simple extended prepared; do
+		psql_fa -q -c 'TRUNCATE fabench.hits'
+		run fa-bench pg -M "$m" -c 2 -n 100 -f "$BATS_TEST_TMPDIR/tx.sql"
+		assert_status 0
+		run psql_fa -Atq -c 'select count(*), min(k) >= -49, max(k) <= 1050 from fabench.hits'
+		assert_same "100|t|t" "$output"
+	done
 	printf '\\sleep 1\nselect 1;\n' > "$BATS_TEST_TMPDIR/bad.sql"
 	run fa-bench pg -n 1 -f "$BATS_TEST_TMPDIR/bad.sql"
 	assert_status 4

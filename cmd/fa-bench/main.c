@@ -48,7 +48,7 @@ static const struct fa_opt options[] = {
 	{ "seed", O_SEED, FA_OPT_REQUIRED, "N", "seed of the generators and arrivals (default: from the clock)", NULL },
 	{ "db", O_DB, FA_OPT_REQUIRED, "CONNINFO", "pg: database URI, conninfo or name (default: DATABASE_URL, PG*, embedded)", NULL },
 	{ "sql", 'e', FA_OPT_REQUIRED, "SQL", "pg: the statement to run, with :name parameters", NULL },
-	{ "file", 'f', FA_OPT_REQUIRED, "FILE", "pg: a pgbench-style script: \\set lines and one statement", "@file" },
+	{ "file", 'f', FA_OPT_REQUIRED, "FILE", "pg: a pgbench-style script: \\set lines and statements, one transaction a request", "@file" },
 	{ "define", 'D', FA_OPT_REQUIRED, "NAME=GEN", "pg: :NAME draws from GEN: 5, random(1,1000), random_zipfian(1,1000,1.1), seq(1,1000)...", NULL },
 	{ "mode", 'M', FA_OPT_REQUIRED, "MODE", "pg: simple, extended or prepared (default prepared)", "simple extended prepared" },
 	{ "pipeline", O_PIPELINE, FA_OPT_REQUIRED, "N", "pg: N statements in flight per connection (default 1)", NULL },
@@ -463,7 +463,7 @@ static int cmd_pg(struct args *a, int nops)
 	} else {
 		a->cfg.target = &fa_bench_pg_target;
 		a->cfg.target_cfg = &pg;
-		rc = run(a, pg.sql);
+		rc = run(a, a->file ? a->file : pg.stmts[0].sql);
 	}
 	fa_pg_target_release(&target);
 	fa_bench_pg_release(&pg);

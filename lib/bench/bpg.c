@@ -63,9 +63,12 @@ enum fa_err fa_bench_pg_define(struct fa_bench_pg *cfg, const char *def, struct 
 	return define(cfg, def, (size_t)(eq - def), eq + 1, what, err);
 }
 
-/* What the splitter puts for :name: $n of its generator, or nothing. */
+/* What the splitter puts for :name: the $n of its generator in the
+   statement being lexed, or nothing. */
 struct subst {
 	struct fa_bench_pg *cfg;
+	int gen[FA_BENCH_PG_MAX_VARS];  /* the statement's $k+1 is gen[k] */
+	int n;
 	char text[16];
 	char unknown[64];
 };
@@ -73,67 +76,86 @@ struct subst {
 static const char *subst_var(void *ctx, const char *name, size_t len, char quote)
 {
 	struct subst *s = ctx;
+	int g, k;
 
-	for (int i = 0; i < s->cfg->nvars; i++)
-		if (strlen(s->cfg->names[i]) == len && !strncmp(s->cfg->names[i], name, len)) {
-			if (quote)
-				break;
-			snprintf(s->text, sizeof(s->text), "$%d", i + 1);
-			return s->text;
-		}
-	if (!s->unknown[0])
-		snprintf(s->unknown, sizeof(s->unknown), "%.*s", (int)(len < 60 ? len : 60), name);
-	return NULL;
+	for (g = 0; g < s->cfg->nvars; g++)
+		if (strlen(s->cfg->names[g]) == len && !strncmp(s->cfg->names[g], name, len))
+			break;
+	if (g == s->cfg->nvars || quote) {
+		if (!s->unknown[0])
+			snprintf(s->unknown, sizeof(s->unknown), "%.*s", (int)(len < 60 ? len : 60), name);
+		return NULL;
+	}
+	for (k = 0; k < s->n && s->gen[k] != g; k++)
+		;
+	if (k == s->n)
+		s->gen[s->n++] = g;
+	snprintf(s->text, sizeof(s->text), "$%d", k + 1);
+	return s->text;
 }
 
-/* Feeds text through the splitter with :name substitution; one statement. */
+/* Takes a statement the splitter made, with the generators it named. */
+static enum fa_err add_stmt(struct fa_bench_pg *cfg, struct subst *s, char *text,
+			    const char *what, struct fa_error *err)
+{
+	struct fa_bench_pg_stmt *st;
+
+	if (cfg->nstmts == FA_BENCH_PG_MAX_STMTS) {
+		free(text);
+		return fa_error_set(err, FA_EUSAGE, "%s: more than %d statements", what,
+				    FA_BENCH_PG_MAX_STMTS);
+	}
+	st = &cfg->stmts[cfg->nstmts++];
+	st->sql = text;
+	st->nparams = s->n;
+	memcpy(st->gen, s->gen, sizeof(st->gen));
+	s->n = 0;
+	return FA_OK;
+}
+
+static void drop_stmts(struct fa_bench_pg *cfg)
+{
+	for (int i = 0; i < cfg->nstmts; i++)
+		free(cfg->stmts[i].sql);
+	cfg->nstmts = 0;
+}
+
+/* Feeds text through the splitter with :name substitution. */
 static enum fa_err lex_statement(struct fa_bench_pg *cfg, const char *sql, const char *what,
 				 struct fa_error *err)
 {
 	struct fa_sqlsplit sp;
 	struct fa_sql_item it;
 	struct subst s = { .cfg = cfg };
-	char *stmt = NULL;
-	int nstmt = 0, lineno = 0;
+	int lineno = 0;
 	enum fa_err rc = FA_OK;
 	const char *p = sql;
 
+	drop_stmts(cfg);
 	fa_sqlsplit_init(&sp, 1 << 20, subst_var, &s);
 	while (*p && !rc) {
 		size_t n = strcspn(p, "\n");
 
 		fa_sqlsplit_feed(&sp, p, n, ++lineno);
-		while (fa_sqlsplit_next(&sp, &it) > 0) {
-			if (it.kind == FA_SQL_STMT && nstmt++ == 0)
-				stmt = it.text;
+		while (!rc && fa_sqlsplit_next(&sp, &it) > 0) {
+			if (it.kind == FA_SQL_STMT)
+				rc = add_stmt(cfg, &s, it.text, what, err);
 			else
 				free(it.text);
 		}
 		p += n + (p[n] == '\n');
 	}
-	if (fa_sqlsplit_finish(&sp, &it, NULL)) {
-		if (nstmt++ == 0)
-			stmt = it.text;
-		else
-			free(it.text);
-	}
+	if (!rc && fa_sqlsplit_finish(&sp, &it, NULL))
+		rc = add_stmt(cfg, &s, it.text, what, err);
 	fa_sqlsplit_release(&sp);
-	if (s.unknown[0])
+	if (!rc && s.unknown[0])
 		rc = fa_error_set(err, FA_EUSAGE, "%s: :%s has no generator (define it with -D %s=...)",
 				  what, s.unknown, s.unknown);
-	else if (nstmt == 0)
+	else if (!rc && cfg->nstmts == 0)
 		rc = fa_error_set(err, FA_EUSAGE, "%s: no SQL statement", what);
-	else if (nstmt > 1)
-		rc = fa_error_set(err, FA_EUSAGE, "%s: %d statements; fa-bench runs one per request",
-				  what, nstmt);
-	if (rc) {
-		free(stmt);
-		return rc;
-	}
-	free(cfg->sql);
-	cfg->sql = stmt;
-	cfg->nparams = fa_sql_max_param(stmt);
-	return FA_OK;
+	if (rc)
+		drop_stmts(cfg);
+	return rc;
 }
 
 enum fa_err fa_bench_pg_statement(struct fa_bench_pg *cfg, const char *sql, struct fa_error *err)
@@ -167,14 +189,16 @@ enum fa_err fa_bench_pg_script(struct fa_bench_pg *cfg, const char *path, struct
 	struct fa_sqlsplit sp;
 	struct fa_sql_item it;
 	struct subst s = { .cfg = cfg };
-	char *line = NULL, *stmt = NULL;
+	char *line = NULL, what[600];
 	size_t cap = 0;
 	ssize_t n;
-	int lineno = 0, nstmt = 0, stmt_line = 0;
+	int lineno = 0;
 	enum fa_err rc = FA_OK;
 
 	if (!f)
 		return fa_error_set(err, FA_EINPUT, "cannot open '%s': %s", path, strerror(errno));
+	drop_stmts(cfg);
+	snprintf(what, sizeof(what), "%.500s", path);
 	fa_sqlsplit_init(&sp, 1 << 20, subst_var, &s);
 	while (!rc && (n = getline(&line, &cap, f)) >= 0) {
 		if (n && line[n - 1] == '\n')
@@ -182,50 +206,45 @@ enum fa_err fa_bench_pg_script(struct fa_bench_pg *cfg, const char *path, struct
 		fa_sqlsplit_feed(&sp, line, (size_t)n, ++lineno);
 		while (!rc && fa_sqlsplit_next(&sp, &it) > 0) {
 			if (it.kind == FA_SQL_META && !strncmp(it.text, "\\set", 4) &&
-			    (isspace((unsigned char)it.text[4])))
+			    (isspace((unsigned char)it.text[4]))) {
 				rc = script_set(cfg, it.text, path, it.line, err);
-			else if (it.kind == FA_SQL_META)
+			} else if (it.kind == FA_SQL_META) {
 				rc = fa_error_set(err, FA_EINPUT, "%s line %d: %.40s: only \\set is "
 						  "supported in scripts", path, it.line, it.text);
-			else if (nstmt++ == 0) {
-				stmt = it.text;
-				stmt_line = it.line;
+			} else {
+				if (s.unknown[0])
+					rc = fa_error_set(err, FA_EINPUT, "%s line %d: :%s has no \\set "
+							  "before it", path, it.line, s.unknown);
+				else
+					rc = add_stmt(cfg, &s, it.text, what, err);
 				continue;
 			}
 			free(it.text);
 		}
 	}
 	if (!rc && fa_sqlsplit_finish(&sp, &it, NULL)) {
-		if (nstmt++ == 0) {
-			stmt = it.text;
-			stmt_line = it.line;
-		} else
-			free(it.text);
+		if (s.unknown[0])
+			rc = fa_error_set(err, FA_EINPUT, "%s line %d: :%s has no \\set before it", path,
+					  it.line, s.unknown);
+		else
+			rc = add_stmt(cfg, &s, it.text, what, err);
 	}
 	fa_sqlsplit_release(&sp);
 	free(line);
 	fclose(f);
-	if (!rc && s.unknown[0])
-		rc = fa_error_set(err, FA_EINPUT, "%s line %d: :%s has no \\set before it", path,
-				  stmt_line, s.unknown);
-	else if (!rc && nstmt == 0)
+	if (!rc && cfg->nstmts == 0)
 		rc = fa_error_set(err, FA_EINPUT, "%s: no SQL statement", path);
-	else if (!rc && nstmt > 1)
-		rc = fa_error_set(err, FA_EINPUT, "%s: %d statements; fa-bench runs one per request "
-				  "for now", path, nstmt);
 	if (rc) {
-		free(stmt);
-		return rc;
+		if (err->code == FA_EUSAGE)
+			err->code = rc = FA_EINPUT;
+		drop_stmts(cfg);
 	}
-	free(cfg->sql);
-	cfg->sql = stmt;
-	cfg->nparams = fa_sql_max_param(stmt);
-	return FA_OK;
+	return rc;
 }
 
 void fa_bench_pg_release(struct fa_bench_pg *cfg)
 {
-	free(cfg->sql);
+	drop_stmts(cfg);
 	for (int i = 0; i < cfg->nvars; i++)
 		free(cfg->names[i]);
 	memset(cfg, 0, sizeof(*cfg));
@@ -254,8 +273,7 @@ struct pgc {
 	char msg[256];
 	/* parameters */
 	struct fa_gen_state *gst;
-	char (*vals)[24];
-	const char **pv;
+	char (*vals)[24];               /* this request's draw of each generator */
 	struct fa_buf text;
 	char lasterr[256];
 	uint64_t t0;                    /* when connecting began */
@@ -436,8 +454,15 @@ static void connected(struct pgc *c)
 	io_want(c, FA_IN);
 	c->kind = FA_BENCH_OK;
 	if (cfg->mode == FA_BENCH_PG_PREPARED) {
-		if (!PQsendPrepare(c->pg, STMT_NAME, cfg->sql, cfg->nparams, NULL) ||
-		    !PQpipelineSync(c->pg)) {
+		bool ok = true;
+
+		for (int i = 0; i < cfg->nstmts && ok; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), STMT_NAME "_%d", i);
+			ok = PQsendPrepare(c->pg, name, cfg->stmts[i].sql, cfg->stmts[i].nparams, NULL);
+		}
+		if (!ok || !PQpipelineSync(c->pg)) {
 			lost_now(c);
 			return;
 		}
@@ -515,16 +540,14 @@ static void *pg_open(const void *vcfg, struct fa_loop *loop, struct fa_bench_con
 {
 	const struct fa_bench_pg *cfg = vcfg;
 	struct pgc *c = calloc(1, sizeof(*c));
-	int np = cfg->nparams > 0 ? cfg->nparams : 1;
+	int nv = cfg->nvars > 0 ? cfg->nvars : 1;
 
-	if (!c || !(c->gst = calloc((size_t)np, sizeof(*c->gst))) ||
-	    !(c->vals = calloc((size_t)np, sizeof(*c->vals))) ||
-	    !(c->pv = calloc((size_t)np, sizeof(*c->pv))) ||
+	if (!c || !(c->gst = calloc((size_t)nv, sizeof(*c->gst))) ||
+	    !(c->vals = calloc((size_t)nv, sizeof(*c->vals))) ||
 	    !(c->fifo = calloc(1024 + 1, sizeof(*c->fifo)))) {
 		if (c) {
 			free(c->gst);
 			free(c->vals);
-			free(c->pv);
 		}
 		free(c);
 		fa_error_set(err, FA_ENOMEM, "out of memory");
@@ -535,12 +558,9 @@ static void *pg_open(const void *vcfg, struct fa_loop *loop, struct fa_bench_con
 	c->loop = loop;
 	c->bc = bc;
 	fa_buf_init(&c->text, 1 << 24);
-	for (int i = 0; i < cfg->nparams; i++) {
-		c->pv[i] = c->vals[i];
-		if (i < cfg->nvars)
-			fa_gen_state_init(&c->gst[i], &cfg->gens[i], fa_bench_conn_seed(bc) + (uint64_t)i * 104729,
-					  fa_bench_conn_index(bc), cfg->conns);
-	}
+	for (int g = 0; g < cfg->nvars; g++)
+		fa_gen_state_init(&c->gst[g], &cfg->gens[g], fa_bench_conn_seed(bc) + (uint64_t)g * 104729,
+				  fa_bench_conn_index(bc), cfg->conns);
 	fa_timer_init(&c->retry, on_retry, c);
 	fa_timer_init(&c->tmo, on_timeout, c);
 	fa_timer_init(&c->fail, on_fail, c);
@@ -548,34 +568,57 @@ static void *pg_open(const void *vcfg, struct fa_loop *loop, struct fa_bench_con
 	return c;
 }
 
+/* The values of statement st's $1..$n from this request's draws. */
+static void values_of(const struct pgc *c, const struct fa_bench_pg_stmt *st, const char **pv)
+{
+	for (int k = 0; k < st->nparams; k++)
+		pv[k] = c->vals[st->gen[k]];
+}
+
+/* Simple mode: the statements as one text, values as literals. */
+static bool send_simple(struct pgc *c)
+{
+	const struct fa_bench_pg *cfg = c->cfg;
+	const char *pv[FA_BENCH_PG_MAX_VARS];
+
+	if (cfg->nstmts == 1 && !cfg->stmts[0].nparams)
+		return PQsendQuery(c->pg, cfg->stmts[0].sql);
+	fa_buf_reset(&c->text);
+	for (int i = 0; i < cfg->nstmts; i++) {
+		values_of(c, &cfg->stmts[i], pv);
+		if ((i && fa_buf_puts(&c->text, ";\n")) ||
+		    fa_sql_bind_literals(&c->text, cfg->stmts[i].sql, cfg->stmts[i].nparams, pv))
+			return false;
+	}
+	return !fa_buf_putc(&c->text, '\0') && PQsendQuery(c->pg, c->text.data);
+}
+
 static bool send_one(struct pgc *c)
 {
 	const struct fa_bench_pg *cfg = c->cfg;
+	const char *pv[FA_BENCH_PG_MAX_VARS];
 
-	for (int i = 0; i < cfg->nparams; i++) {
-		if (i < cfg->nvars)
-			snprintf(c->vals[i], sizeof(c->vals[i]), "%lld",
-				 (long long)fa_gen_next(&cfg->gens[i], &c->gst[i]));
-		else
-			c->pv[i] = NULL;
+	/* each generator draws once a request: every statement sees the same value */
+	for (int g = 0; g < cfg->nvars; g++)
+		snprintf(c->vals[g], sizeof(c->vals[g]), "%lld",
+			 (long long)fa_gen_next(&cfg->gens[g], &c->gst[g]));
+	if (cfg->mode == FA_BENCH_PG_SIMPLE)
+		return send_simple(c);
+	for (int i = 0; i < cfg->nstmts; i++) {
+		const struct fa_bench_pg_stmt *st = &cfg->stmts[i];
+		char name[32];
+
+		values_of(c, st, pv);
+		if (cfg->mode == FA_BENCH_PG_EXTENDED) {
+			if (!PQsendQueryParams(c->pg, st->sql, st->nparams, NULL, pv, NULL, NULL, 0))
+				return false;
+		} else {
+			snprintf(name, sizeof(name), STMT_NAME "_%d", i);
+			if (!PQsendQueryPrepared(c->pg, name, st->nparams, pv, NULL, NULL, 0))
+				return false;
+		}
 	}
-	switch (cfg->mode) {
-	case FA_BENCH_PG_SIMPLE:
-		if (!cfg->nparams)
-			return PQsendQuery(c->pg, cfg->sql);
-		fa_buf_reset(&c->text);
-		if (fa_sql_bind_literals(&c->text, cfg->sql, cfg->nparams, c->pv) ||
-		    fa_buf_putc(&c->text, '\0'))
-			return false;
-		return PQsendQuery(c->pg, c->text.data);
-	case FA_BENCH_PG_EXTENDED:
-		return PQsendQueryParams(c->pg, cfg->sql, cfg->nparams, NULL, c->pv, NULL, NULL, 0) &&
-		       PQpipelineSync(c->pg);
-	case FA_BENCH_PG_PREPARED:
-		return PQsendQueryPrepared(c->pg, STMT_NAME, cfg->nparams, c->pv, NULL, NULL, 0) &&
-		       PQpipelineSync(c->pg);
-	}
-	return false;
+	return PQpipelineSync(c->pg);
 }
 
 static void pg_send(void *vc, struct fa_bench_req *r)
@@ -603,7 +646,6 @@ static void pg_close(void *vc)
 	fa_buf_release(&c->text);
 	free(c->gst);
 	free(c->vals);
-	free(c->pv);
 	free(c->fifo);
 	free(c);
 }
