@@ -68,7 +68,11 @@ struct bthread {
 struct fa_bench {
 	const struct fa_bench_cfg *cfg;
 	struct bthread *th;
-	pthread_barrier_t setup, go;
+	/* the start: threads say they are set up, then wait for go */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int set_up;
+	bool go;
 	bool abort;
 	uint64_t start_ns;              /* load begins (warmup included) */
 	uint64_t measure_ns;            /* measuring begins */
@@ -515,8 +519,12 @@ static void *thread_main(void *arg)
 		open_conns(th);
 	if (!th->setup_err[0])
 		wait_ready(th);
-	pthread_barrier_wait(&b->setup);
-	pthread_barrier_wait(&b->go);
+	pthread_mutex_lock(&b->mu);
+	b->set_up++;
+	pthread_cond_broadcast(&b->cv);
+	while (!b->go)
+		pthread_cond_wait(&b->cv, &b->mu);
+	pthread_mutex_unlock(&b->mu);
 	if (!b->abort)
 		run_load(th);
 	for (int i = 0; i < th->nconns; i++)
@@ -712,21 +720,26 @@ enum fa_err fa_bench_run(const struct fa_bench_cfg *cfg, struct fa_bench_result 
 		free_threads(&b);
 		return rc;
 	}
-	pthread_barrier_init(&b.setup, NULL, (unsigned)cfg->threads + 1);
-	pthread_barrier_init(&b.go, NULL, (unsigned)cfg->threads + 1);
-	atomic_store(&b.running, cfg->threads);
+	pthread_mutex_init(&b.mu, NULL);
+	pthread_cond_init(&b.cv, NULL);
+	atomic_store(&b.running, 0);
 	for (int i = 0; i < cfg->threads; i++) {
-		if (pthread_create(&b.th[i].tid, NULL, thread_main, &b.th[i]) != 0)
+		int e;
+
+		atomic_fetch_add(&b.running, 1);
+		if ((e = pthread_create(&b.th[i].tid, NULL, thread_main, &b.th[i])) != 0) {
+			atomic_fetch_sub(&b.running, 1);
+			fa_error_set(err, FA_ENOMEM, "cannot start thread %d of %d: %s", i + 1,
+				     cfg->threads, strerror(e));
+			b.abort = true;
 			break;
+		}
 		started++;
 	}
-	if (started < cfg->threads) {
-		/* cannot happen short of resources; the started ones wait at a barrier */
-		fprintf(stderr, "fa-bench: cannot start threads\n");
-		abort();
-	}
-	pthread_barrier_wait(&b.setup);
-	for (int i = 0; i < cfg->threads; i++)
+	pthread_mutex_lock(&b.mu);
+	while (b.set_up < started)
+		pthread_cond_wait(&b.cv, &b.mu);
+	for (int i = 0; i < started; i++)
 		if (b.th[i].setup_err[0] && !err->msg[0]) {
 			fa_error_set(err, FA_ECONNECT, "%s", b.th[i].setup_err);
 			b.abort = true;
@@ -737,14 +750,16 @@ enum fa_err fa_bench_run(const struct fa_bench_cfg *cfg, struct fa_bench_result 
 	b.start_ns = fa_now_ns();
 	b.measure_ns = b.start_ns + cfg->warmup_ns;
 	b.end_ns = cfg->duration_ns ? b.measure_ns + cfg->duration_ns : UINT64_MAX;
-	pthread_barrier_wait(&b.go);
+	b.go = true;
+	pthread_cond_broadcast(&b.cv);
+	pthread_mutex_unlock(&b.mu);
 	if (!b.abort)
 		watch(&b, res);
-	for (int i = 0; i < cfg->threads; i++)
+	for (int i = 0; i < started; i++)
 		pthread_join(b.th[i].tid, NULL);
 	t_end = fa_now_ns();
-	pthread_barrier_destroy(&b.setup);
-	pthread_barrier_destroy(&b.go);
+	pthread_mutex_destroy(&b.mu);
+	pthread_cond_destroy(&b.cv);
 	if (b.abort) {
 		free_threads(&b);
 		fa_bench_result_release(res);
