@@ -105,6 +105,17 @@ SQL
 	# zipfian: the first value is the most common
 	run psql_fa -Atq -c 'select k from fabench.hits group by k order by count(*) desc limit 1'
 	assert_same "1" "$output"
+	# pgbench's expressions over constants: -D scale=2, then 1000 * :scale
+	psql_fa -q -c 'TRUNCATE fabench.hits'
+	printf '\\set k random(1001, 1000 * :scale)\ninsert into fabench.hits (k) values (:k);\n' \
+		> "$BATS_TEST_TMPDIR/scale.sql"
+	run fa-bench pg -c 2 -n 200 -D scale=2 -f "$BATS_TEST_TMPDIR/scale.sql"
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*), min(k) >= 1001, max(k) <= 2000 from fabench.hits'
+	assert_same "200|t|t" "$output"
+	run fa-bench pg -c 2 -n 200 -f "$BATS_TEST_TMPDIR/scale.sql"
+	assert_status 4
+	assert_contains "$output" "scale.sql line 1"
 	# several statements: one transaction a request, the same draws in each
 	cat > "$BATS_TEST_TMPDIR/tx.sql" <<'SQL'
 \set k random(1, 1000)

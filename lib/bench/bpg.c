@@ -21,6 +21,20 @@ void fa_bench_pg_init(struct fa_bench_pg *cfg, const struct fa_pg_target *t,
 	cfg->mode = mode;
 }
 
+/* :name in a generator's expression: a constant defined before. */
+static bool constant_of(void *ctx, const char *name, size_t len, int64_t *v)
+{
+	const struct fa_bench_pg *cfg = ctx;
+
+	for (int i = 0; i < cfg->nvars; i++)
+		if (strlen(cfg->names[i]) == len && !strncmp(cfg->names[i], name, len) &&
+		    cfg->gens[i].kind == FA_GEN_CONST) {
+			*v = cfg->gens[i].lb;
+			return true;
+		}
+	return false;
+}
+
 static enum fa_err define(struct fa_bench_pg *cfg, const char *name, size_t n, const char *expr,
 			  const char *what, struct fa_error *err)
 {
@@ -34,7 +48,7 @@ static enum fa_err define(struct fa_bench_pg *cfg, const char *name, size_t n, c
 		if (!isalnum((unsigned char)name[k]) && name[k] != '_')
 			return fa_error_set(err, FA_EUSAGE, "%s, position %zu: a name holds letters, "
 					    "digits and '_'", what, k + 1);
-	if (fa_gen_parse(&g, expr, &gerr))
+	if (fa_gen_parse_with(&g, expr, constant_of, cfg, &gerr))
 		return fa_error_set(err, FA_EUSAGE, "%s: %s", what, gerr.msg);
 	for (i = 0; i < cfg->nvars; i++)
 		if (strlen(cfg->names[i]) == n && !strncmp(cfg->names[i], name, n))
@@ -179,8 +193,16 @@ static enum fa_err script_set(struct fa_bench_pg *cfg, const char *meta, const c
 		p++;
 	n = (size_t)(p - name);
 	if (define(cfg, name, n, p, what, err))
-		return fa_error_set(err, FA_EINPUT, "%s", err->msg);
+		return err->code = FA_EINPUT;
 	return FA_OK;
+}
+
+/* A line that is a \set, as pgbench writes them: one a line, whole. */
+static bool is_set_line(const char *line)
+{
+	while (*line == ' ' || *line == '\t')
+		line++;
+	return !strncmp(line, "\\set", 4) && (line[4] == ' ' || line[4] == '\t');
 }
 
 enum fa_err fa_bench_pg_script(struct fa_bench_pg *cfg, const char *path, struct fa_error *err)
@@ -203,6 +225,14 @@ enum fa_err fa_bench_pg_script(struct fa_bench_pg *cfg, const char *path, struct
 	while (!rc && (n = getline(&line, &cap, f)) >= 0) {
 		if (n && line[n - 1] == '\n')
 			line[--n] = '\0';
+		/*
+		 * \set lines are read here, not by the splitter, which would put
+		 * $n for the :names in their expressions as it does in statements.
+		 */
+		if (is_set_line(line) && fa_sqlsplit_state(&sp) == '=') {
+			rc = script_set(cfg, strstr(line, "\\set"), path, ++lineno, err);
+			continue;
+		}
 		fa_sqlsplit_feed(&sp, line, (size_t)n, ++lineno);
 		while (!rc && fa_sqlsplit_next(&sp, &it) > 0) {
 			if (it.kind == FA_SQL_META && !strncmp(it.text, "\\set", 4) &&

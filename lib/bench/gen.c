@@ -96,25 +96,131 @@ static const char *skip_ws(const char *p)
 	return p;
 }
 
-/* A number: integers for the bounds, any decimal for the parameter. */
-static const char *number(const char *p, bool integer, double *d, int64_t *i)
+/* A decimal number (the third argument). */
+static const char *decimal(const char *p, double *d)
 {
 	char *end;
 
 	errno = 0;
-	if (integer) {
-		long long v = strtoll(p, &end, 10);
-
-		if (end == p || errno)
-			return NULL;
-		*i = v;
-		*d = (double)v;
-	} else {
-		*d = strtod(p, &end);
-		if (end == p || errno || !isfinite(*d))
-			return NULL;
-	}
+	*d = strtod(p, &end);
+	if (end == p || errno || !isfinite(*d))
+		return NULL;
 	return end;
+}
+
+/*
+ * Whole-number expressions, folded when parsed: numbers, :name of a
+ * constant (through lookup), + - * / %, unary minus and parentheses.
+ */
+struct ex {
+	const char *expr, *p;
+	bool (*lookup)(void *ctx, const char *name, size_t len, int64_t *v);
+	void *ctx;
+	struct fa_error *err;
+	bool failed;
+};
+
+static int64_t ex_sum(struct ex *x);
+
+static int64_t ex_fail(struct ex *x, const char *at, const char *what)
+{
+	if (!x->failed)
+		bad(x->err, x->expr, at, what);
+	x->failed = true;
+	return 0;
+}
+
+static int64_t ex_primary(struct ex *x)
+{
+	const char *at = x->p = skip_ws(x->p);
+
+	if (*x->p == '(') {
+		int64_t v;
+
+		x->p++;
+		v = ex_sum(x);
+		x->p = skip_ws(x->p);
+		if (*x->p != ')')
+			return ex_fail(x, x->p, "expected ')'");
+		x->p++;
+		return v;
+	}
+	if (*x->p == '-') {
+		int64_t v;
+
+		x->p++;
+		v = ex_primary(x);
+		if (v == INT64_MIN)
+			return ex_fail(x, at, "the value is out of range");
+		return -v;
+	}
+	if (*x->p == ':') {
+		const char *name = ++x->p;
+		int64_t v;
+
+		while (isalnum((unsigned char)*x->p) || *x->p == '_')
+			x->p++;
+		if (x->p == name)
+			return ex_fail(x, at, "expected a name after ':'");
+		if (!x->lookup || !x->lookup(x->ctx, name, (size_t)(x->p - name), &v))
+			return ex_fail(x, at, "this name is not a constant defined before "
+				       "(expressions take constants only for now)");
+		return v;
+	}
+	if (isdigit((unsigned char)*x->p)) {
+		char *end;
+		long long v;
+
+		errno = 0;
+		v = strtoll(x->p, &end, 10);
+		if (errno)
+			return ex_fail(x, at, "the number is out of range");
+		x->p = end;
+		return v;
+	}
+	return ex_fail(x, at, "expected a whole number");
+}
+
+static int64_t ex_product(struct ex *x)
+{
+	int64_t v = ex_primary(x);
+
+	for (;;) {
+		const char *at = x->p = skip_ws(x->p);
+		char op = *x->p;
+		int64_t r;
+
+		if (x->failed || (op != '*' && op != '/' && op != '%'))
+			return v;
+		x->p++;
+		r = ex_primary(x);
+		if (op != '*' && r == 0)
+			return ex_fail(x, at, "division by zero");
+		if (op == '*' ? __builtin_mul_overflow(v, r, &v) : (v == INT64_MIN && r == -1))
+			return ex_fail(x, at, "the value is out of range");
+		if (op == '/')
+			v /= r;
+		else if (op == '%')
+			v %= r;
+	}
+}
+
+static int64_t ex_sum(struct ex *x)
+{
+	int64_t v = ex_product(x);
+
+	for (;;) {
+		const char *at = x->p = skip_ws(x->p);
+		char op = *x->p;
+		int64_t r;
+
+		if (x->failed || (op != '+' && op != '-'))
+			return v;
+		x->p++;
+		r = ex_product(x);
+		if (op == '+' ? __builtin_add_overflow(v, r, &v) : __builtin_sub_overflow(v, r, &v))
+			return ex_fail(x, at, "the value is out of range");
+	}
 }
 
 static enum fa_err check_args(struct fa_gen *g, const char *expr, const char *at,
@@ -137,45 +243,57 @@ static enum fa_err check_args(struct fa_gen *g, const char *expr, const char *at
 
 enum fa_err fa_gen_parse(struct fa_gen *g, const char *expr, struct fa_error *err)
 {
+	return fa_gen_parse_with(g, expr, NULL, NULL, err);
+}
+
+enum fa_err fa_gen_parse_with(struct fa_gen *g, const char *expr,
+			      bool (*lookup)(void *ctx, const char *name, size_t len, int64_t *v),
+			      void *ctx, struct fa_error *err)
+{
+	struct ex x = { .expr = expr, .lookup = lookup, .ctx = ctx, .err = err };
 	const char *p = skip_ws(expr), *name = p;
 	size_t n;
 	int nargs = 0;
 
 	memset(g, 0, sizeof(*g));
-	if (*p == '-' || isdigit((unsigned char)*p)) {
-		double d;
-
-		if (!(p = number(p, true, &d, &g->lb)) || *skip_ws(p))
-			return bad(err, expr, p ? skip_ws(p) : name, "expected a whole number");
-		g->kind = FA_GEN_CONST;
-		g->ub = g->lb;
-		return FA_OK;
-	}
-	while (isalnum((unsigned char)*p) || *p == '_')
+	while (isalpha((unsigned char)*p) || *p == '_')
 		p++;
 	n = (size_t)(p - name);
-	for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++)
+	for (size_t i = 0; n && i < sizeof(funcs) / sizeof(funcs[0]); i++)
 		if (strlen(funcs[i].name) == n && !strncmp(funcs[i].name, name, n)) {
 			g->kind = funcs[i].kind;
 			nargs = funcs[i].nargs;
 		}
-	if (!nargs)
-		return bad(err, expr, name, "expected a number, random(), random_gaussian(), "
-			   "random_exponential(), random_zipfian() or seq()");
+	if (!nargs) {
+		if (n)
+			return bad(err, expr, name, "expected a number, random(), random_gaussian(), "
+				   "random_exponential(), random_zipfian() or seq()");
+		/* a constant expression */
+		x.p = expr;
+		g->lb = g->ub = ex_sum(&x);
+		if (!x.failed && *skip_ws(x.p))
+			ex_fail(&x, skip_ws(x.p), "unexpected text");
+		g->kind = FA_GEN_CONST;
+		return x.failed ? FA_EUSAGE : FA_OK;
+	}
 	p = skip_ws(p);
 	if (*p != '(')
 		return bad(err, expr, p, "expected '('");
 	for (int a = 0; a < nargs; a++) {
-		double d;
-		int64_t *dst = a == 0 ? &g->lb : &g->ub;
-		const char *q;
-
 		p = skip_ws(p + 1);
-		if (!(q = number(p, a < 2, &d, a < 2 ? dst : dst)))
-			return bad(err, expr, p, a < 2 ? "expected a whole number" : "expected a number");
-		if (a == 2)
-			g->param = d;
-		p = skip_ws(q);
+		if (a < 2) {
+			x.p = p;
+			*(a == 0 ? &g->lb : &g->ub) = ex_sum(&x);
+			if (x.failed)
+				return FA_EUSAGE;
+			p = x.p;
+		} else {
+			const char *at = p;
+
+			if (!(p = decimal(p, &g->param)))
+				return bad(err, expr, at, "expected a number");
+		}
+		p = skip_ws(p);
 		if (a < nargs - 1 && *p != ',')
 			return bad(err, expr, p, nargs == 2 ? "expected ',': this takes 2 arguments" :
 				   "expected ',': this takes 3 arguments");

@@ -11,12 +11,18 @@
  *	                                connection takes every Nth value, so
  *	                                no two connections draw the same one
  *
+ * LB, UB and N are whole-number expressions: numbers, + - * / %,
+ * parentheses, and :name of a constant defined before (pgbench's
+ * "random(1, 100000 * :scale)"), folded when parsed.
+ *
  * A struct fa_gen is parsed once and shared read-only; each connection
  * draws from it with its own struct fa_gen_state.  No I/O, no locks.
  */
 #ifndef FA_BENCH_GEN_H
 #define FA_BENCH_GEN_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -43,6 +49,12 @@ struct fa_gen_state {
  * position (1-based) of what is wrong.
  */
 enum fa_err fa_gen_parse(struct fa_gen *g, const char *expr, struct fa_error *err);
+
+/* The same, with :name in expressions looked up as constants: lookup
+   returns true with the value, false for a name that is not one. */
+enum fa_err fa_gen_parse_with(struct fa_gen *g, const char *expr,
+			      bool (*lookup)(void *ctx, const char *name, size_t len, int64_t *v),
+			      void *ctx, struct fa_error *err);
 
 /* A state for connection index of n, seeded with seed. */
 void fa_gen_state_init(struct fa_gen_state *st, const struct fa_gen *g, uint64_t seed,

@@ -33,6 +33,38 @@ static void test_gen_parse(void)
 	CHECK(fa_gen_parse(&g, "random(1 10)", &err) == FA_EUSAGE);
 }
 
+static bool scale_only(void *ctx, const char *name, size_t len, int64_t *v)
+{
+	(void)ctx;
+	if (len == 5 && !strncmp(name, "scale", 5)) {
+		*v = 3;
+		return true;
+	}
+	return false;
+}
+
+static void test_gen_expressions(void)
+{
+	struct fa_gen g;
+	struct fa_error err;
+
+	CHECK(fa_gen_parse_with(&g, "random(1, 100000 * :scale)", scale_only, NULL, &err) == FA_OK,
+	      "%s", err.msg);
+	CHECK(g.lb == 1 && g.ub == 300000);
+	CHECK(fa_gen_parse(&g, "(2 + 3) * 4 - 10 / 3 % 2", &err) == FA_OK && g.lb == 19, "%lld",
+	      (long long)g.lb);
+	CHECK(fa_gen_parse(&g, "-(2)", &err) == FA_OK && g.lb == -2);
+	CHECK(fa_gen_parse(&g, "seq(-5, 5 * 2)", &err) == FA_OK && g.lb == -5 && g.ub == 10);
+	CHECK(fa_gen_parse(&g, "7 % 0", &err) == FA_EUSAGE);
+	CHECK(strstr(err.msg, "position 3") && strstr(err.msg, "division by zero"), "%s", err.msg);
+	CHECK(fa_gen_parse_with(&g, "random(1, :nope)", scale_only, NULL, &err) == FA_EUSAGE);
+	CHECK(strstr(err.msg, "position 11"), "%s", err.msg);
+	CHECK(fa_gen_parse(&g, "9223372036854775807 + 1", &err) == FA_EUSAGE);
+	CHECK(fa_gen_parse(&g, "(1 + 2", &err) == FA_EUSAGE);
+	CHECK(fa_gen_parse(&g, "random_gaussian(1, 10, x)", &err) == FA_EUSAGE);
+	CHECK(strstr(err.msg, "position 24"), "%s", err.msg);
+}
+
 /* Draws n values of expr; counts[v - lb] for each. */
 static void draw(const char *expr, int n, uint64_t *counts, int64_t lb, int64_t ub)
 {
@@ -193,6 +225,7 @@ int main(int argc, char **argv)
 {
 	rnd_seed("test_bench", argc, argv);
 	RUN(test_gen_parse);
+	RUN(test_gen_expressions);
 	RUN(test_gen_draws);
 	RUN(test_thresholds);
 	RUN(test_mann_whitney);
