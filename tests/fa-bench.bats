@@ -378,8 +378,10 @@ SQL
 
 @test "compare: a slower run is a significant regression past --max-regress" {
 	local fast=$BATS_TEST_TMPDIR/fast.json slow=$BATS_TEST_TMPDIR/slow.json
-	fa-bench pg -c 1 -d 4s -e 'select 1' --json "$fast" >/dev/null
-	fa-bench pg -c 1 -d 4s -e 'select pg_sleep(0.005)' --json "$slow" >/dev/null
+	fa-bench pg -c 1 -d 5s -e 'select 1' --json "$fast" >/dev/null
+	fa-bench pg -c 1 -d 5s -e 'select pg_sleep(0.005)' --json "$slow" >/dev/null
+	# five seconds each: Mann-Whitney can call 5 against 5 samples at p < 0.05
+	[ "$(jval "$fast" "sum(s['len'] >= 0.9 for s in d['seconds'])")" -ge 4 ]
 	run fa-bench compare "$fast" "$slow" --max-regress 10
 	assert_status 6
 	assert_contains "$output" "worse"
