@@ -295,6 +295,21 @@ SQL
 	assert_contains "$output" "position 1"
 }
 
+@test "--find-max: a closed-loop probe then seven open-loop steps; exit 6 when no rate meets the SLO" {
+	local j=$BATS_TEST_TMPDIR/fm.json
+	run fa-bench pg -c 2 -t 1 -d 500ms --find-max --slo 'p99<10s' -e 'select 1' --json "$j"
+	assert_status 0
+	assert_contains "$output" "highest rate meeting the SLO"
+	[ "$(jval "$j" "len(d['steps'])")" = 8 ]
+	[ "$(jval "$j" "d['best_rate'] > 0 and d['steps'][0]['rate'] == 0")" = True ]
+	run fa-bench pg -c 1 -t 1 -d 200ms --find-max --slo 'p50<1ns' -e 'select 1'
+	assert_status 6
+	run fa-bench pg --find-max --rate 100 -e 'select 1'
+	assert_status 2
+	run fa-bench pg --find-max --slo 'p99<' -e 'select 1'
+	assert_status 2
+}
+
 @test "bad flags and operands: exit 2 with a message naming them" {
 	run fa-bench pg -c 0 -e 'select 1'
 	assert_status 2

@@ -22,6 +22,7 @@
 #include "bench/bmcp.h"
 #include "bench/bpg.h"
 #include "bench/engine.h"
+#include "bench/findmax.h"
 #include "bench/report.h"
 #include "bench/svg.h"
 #include "core/opt.h"
@@ -31,7 +32,7 @@ extern char **environ;
 enum {
 	O_RATE = FA_OPT_LONG, O_RAMP, O_POISSON, O_WARMUP, O_TIMEOUT, O_DIGITS, O_SEED, O_DB,
 	O_PIPELINE, O_TOOL, O_METHOD, O_BODY, O_H1, O_H2, O_JSON, O_HGRM, O_SVG, O_PROGRESS, O_THRESHOLD,
-	O_MAX_REGRESS, O_COMPLETE, O_VERSION,
+	O_MAX_REGRESS, O_FIND_MAX, O_SLO, O_COMPLETE, O_VERSION,
 };
 
 static const struct fa_opt options[] = {
@@ -63,6 +64,8 @@ static const struct fa_opt options[] = {
 	{ "svg", O_SVG, FA_OPT_REQUIRED, "FILE", "write charts: the percentile spectrum, and rate and p99 each second", "@file" },
 	{ "progress", O_PROGRESS, FA_OPT_REQUIRED, "KIND", "each second on stderr: auto, text, ndjson or none (default auto)", "auto text ndjson none" },
 	{ "threshold", O_THRESHOLD, FA_OPT_REQUIRED, "SPEC", "exit 6 unless met, as in 'p99<5ms,errors<0.1%,rate>10000'", NULL },
+	{ "find-max", O_FIND_MAX, FA_OPT_NONE, NULL, "search the highest open-loop rate that meets --slo, each step lasting -d", NULL },
+	{ "slo", O_SLO, FA_OPT_REQUIRED, "SPEC", "--find-max: the goal, as --threshold writes it (default 'p99<10ms')", NULL },
 	{ "max-regress", O_MAX_REGRESS, FA_OPT_REQUIRED, "PCT", "compare: exit 6 on a significant regression over PCT percent", NULL },
 	{ "complete", O_COMPLETE, FA_OPT_REQUIRED, "N", "print shell completions for the word at index N of the words that follow", NULL },
 	{ "help", 'h', FA_OPT_NONE, NULL, "show this help", NULL },
@@ -103,6 +106,8 @@ struct args {
 	double max_regress;
 	bool h2;
 	bool rate_given;
+	bool find_max;
+	const char *slo;
 };
 
 static volatile sig_atomic_t interrupted;
@@ -242,6 +247,8 @@ static int apply(int key, const char *arg, void *ctx)
 		a->progress = arg;
 		break;
 	case O_THRESHOLD: a->threshold = arg; break;
+	case O_FIND_MAX: a->find_max = true; break;
+	case O_SLO: a->slo = arg; break;
 	case O_MAX_REGRESS: {
 		char *end;
 
@@ -316,7 +323,7 @@ static int report(const struct args *a, const json_t *doc, const struct fa_hist 
 	int nth = 0, rc = 0;
 
 	fa_buf_init(&out, 0);
-	if (a->threshold && fa_bench_thresholds_parse(a->threshold, th, &nth, &err)) {
+	if (a->threshold && fa_bench_thresholds_parse("--threshold", a->threshold, th, &nth, &err)) {
 		fa_buf_release(&out);
 		return usage_error(err.msg);
 	}
@@ -384,6 +391,54 @@ static json_t *config_json(const struct args *a, const char *target_desc)
 	return o;
 }
 
+static void on_step(const struct fa_bench_step *s, void *ctx)
+{
+	(void)ctx;
+	if (s->rate > 0)
+		printf("%12.1f %12.1f %10.3f %10.3f %10.3f %8llu  %s\n", s->rate, s->rps, s->p50, s->p99,
+		       s->max, s->errors, s->met ? "met" : "not met");
+	else
+		printf("%12s %12.1f %10.3f %10.3f %10.3f %8llu  %s\n", "closed loop", s->rps, s->p50,
+		       s->p99, s->max, s->errors, s->met ? "met" : "not met");
+	fflush(stdout);
+}
+
+/* --find-max: the steps as they go, then the answer. */
+static int find_max(struct args *a, const char *desc)
+{
+	struct fa_bench_threshold slo[FA_BENCH_MAX_THRESHOLDS];
+	struct fa_bench_findmax fm = { .slo = slo, .on_step = on_step };
+	struct fa_error err = { 0 };
+	json_t *steps = NULL;
+	double best;
+	int rc;
+
+	if (fa_bench_thresholds_parse("--slo", a->slo ? a->slo : "p99<10ms", slo, &fm.nslo, &err))
+		return usage_error(err.msg);
+	printf("%s: the highest rate with %s, %.3g s a step\n", desc, a->slo ? a->slo : "p99<10ms",
+	       a->cfg.duration_ns / 1e9);
+	printf("%12s %12s %10s %10s %10s %8s  %s\n", "rate asked", "achieved", "p50 ms", "p99 ms",
+	       "max ms", "errors", "SLO");
+	rc = fa_bench_find_max(&a->cfg, &fm, &best, &steps, &err);
+	if (rc && rc != FA_EINTR)
+		fprintf(stderr, "fa-bench: %s\n", err.msg);
+	if (!rc) {
+		printf("highest rate meeting the SLO: %.1f per second\n", best);
+		if (a->json) {
+			json_t *doc = json_pack("{s:i,s:s,s:s,s:f,s:O}", "fa_bench", 1, "find_max", desc,
+						"slo", a->slo ? a->slo : "p99<10ms", "best_rate", best,
+						"steps", steps);
+
+			rc = write_json(a->json, doc);
+			json_decref(doc);
+		}
+		if (!rc && best <= 0)
+			rc = FA_ETHRESHOLD;
+	}
+	json_decref(steps);
+	return rc;
+}
+
 static int run(struct args *a, const char *desc)
 {
 	struct fa_bench_result res;
@@ -402,6 +457,8 @@ static int run(struct args *a, const char *desc)
 	a->cfg.stop = &interrupted;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (a->find_max)
+		return find_max(a, desc);
 	if ((rc = fa_bench_run(&a->cfg, &res, &err))) {
 		if (rc == FA_EINTR)
 			return FA_EINTR;
@@ -669,7 +726,23 @@ int main(int argc, char **argv)
 	}
 	if (!a.cfg.duration_ns && !a.cfg.count)
 		a.cfg.duration_ns = 10000000000ULL;
-	if ((a.cfg.poisson || a.cfg.ramp_ns) && a.cfg.rate <= 0) {
+	{
+		/* malformed limits are usage errors before any connection is made */
+		struct fa_bench_threshold t[FA_BENCH_MAX_THRESHOLDS];
+		struct fa_error err = { 0 };
+		int n;
+
+		if ((a.threshold && fa_bench_thresholds_parse("--threshold", a.threshold, t, &n, &err)) ||
+		    (a.slo && fa_bench_thresholds_parse("--slo", a.slo, t, &n, &err))) {
+			rc = usage_error(err.msg);
+			goto out;
+		}
+	}
+	if (a.find_max && (a.cfg.count || a.rate_given || a.cfg.ramp_ns)) {
+		rc = usage_error("--find-max sets the rate itself, for -d a step: leave out -n, --rate and --ramp");
+		goto out;
+	}
+	if ((a.cfg.poisson || a.cfg.ramp_ns) && a.cfg.rate <= 0 && !a.find_max) {
 		rc = usage_error("--poisson needs --rate or --ramp");
 		goto out;
 	}

@@ -457,14 +457,17 @@ static bool is_latency(const char *m)
 	return false;
 }
 
-static enum fa_err tbad(struct fa_error *err, const char *spec, const char *at, const char *what)
+static enum fa_err tbad_opt(struct fa_error *err, const char *opt, const char *spec,
+			    const char *at, const char *what)
 {
-	return fa_error_set(err, FA_EUSAGE, "--threshold '%s', position %d: %s", spec,
+	return fa_error_set(err, FA_EUSAGE, "%s '%s', position %d: %s", opt, spec,
 			    (int)(at - spec) + 1, what);
 }
 
-enum fa_err fa_bench_thresholds_parse(const char *spec, struct fa_bench_threshold *t, int *n,
-				      struct fa_error *err)
+#define tbad(err, spec, at, what) tbad_opt(err, opt, spec, at, what)
+
+enum fa_err fa_bench_thresholds_parse(const char *opt, const char *spec,
+				      struct fa_bench_threshold *t, int *n, struct fa_error *err)
 {
 	const char *p = spec;
 

@@ -62,8 +62,9 @@ struct fa_bench_threshold {
 	bool percent;
 	char text[64];          /* as written */
 };
-enum fa_err fa_bench_thresholds_parse(const char *spec, struct fa_bench_threshold *t, int *n,
-				      struct fa_error *err);
+/* opt ("--threshold", "--slo") names the option in error messages. */
+enum fa_err fa_bench_thresholds_parse(const char *opt, const char *spec,
+				      struct fa_bench_threshold *t, int *n, struct fa_error *err);
 /* Appends a line for each threshold not met; true when all are. */
 bool fa_bench_thresholds_check(const struct fa_bench_threshold *t, int n, const json_t *doc,
 			       struct fa_buf *out);

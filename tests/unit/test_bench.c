@@ -138,24 +138,24 @@ static void test_thresholds(void)
 	json_t *doc;
 	int n;
 
-	CHECK(fa_bench_thresholds_parse("p99<5ms,errors<0.1%,rate>10000", t, &n, &err) == FA_OK);
+	CHECK(fa_bench_thresholds_parse("--threshold", "p99<5ms,errors<0.1%,rate>10000", t, &n, &err) == FA_OK);
 	CHECK(n == 3 && t[0].value == 5 && !strcmp(t[0].op, "<"));
 	CHECK(t[1].percent && t[1].value == 0.1 && !strcmp(t[2].metric, "rate"));
-	CHECK(fa_bench_thresholds_parse("p999 <= 2s, max<100us", t, &n, &err) == FA_OK);
+	CHECK(fa_bench_thresholds_parse("--threshold", "p999 <= 2s, max<100us", t, &n, &err) == FA_OK);
 	CHECK(n == 2 && t[0].value == 2000 && !strcmp(t[0].op, "<=") && fabs(t[1].value - 0.1) < 1e-12);
-	CHECK(fa_bench_thresholds_parse("p99<5ms,", t, &n, &err) == FA_EUSAGE);
+	CHECK(fa_bench_thresholds_parse("--threshold", "p99<5ms,", t, &n, &err) == FA_EUSAGE);
 	CHECK(strstr(err.msg, "position 9"), "%s", err.msg);
-	CHECK(fa_bench_thresholds_parse("p99=5", t, &n, &err) == FA_EUSAGE);
+	CHECK(fa_bench_thresholds_parse("--threshold", "p99=5", t, &n, &err) == FA_EUSAGE);
 	CHECK(strstr(err.msg, "position 4"), "%s", err.msg);
-	CHECK(fa_bench_thresholds_parse("p99<5h", t, &n, &err) == FA_EUSAGE);
+	CHECK(fa_bench_thresholds_parse("--threshold", "p99<5h", t, &n, &err) == FA_EUSAGE);
 
 	doc = json_pack("{s:f,s:I,s:I,s:f}", "p99", 4.0, "requests", (json_int_t)1000,
 			"errors", (json_int_t)2, "rps", 12000.0);
 	fa_buf_init(&out, 0);
-	fa_bench_thresholds_parse("p99<5ms,errors<0.1%,rate>10000", t, &n, &err);
+	fa_bench_thresholds_parse("--threshold", "p99<5ms,errors<0.1%,rate>10000", t, &n, &err);
 	CHECK(!fa_bench_thresholds_check(t, n, doc, &out));
 	CHECK(out.data && strstr(out.data, "errors<0.1%") && !strstr(out.data, "p99"), "%s", out.data);
-	fa_bench_thresholds_parse("p99<5ms,errors<=2,rps>=12000", t, &n, &err);
+	fa_bench_thresholds_parse("--threshold", "p99<5ms,errors<=2,rps>=12000", t, &n, &err);
 	fa_buf_reset(&out);
 	CHECK(fa_bench_thresholds_check(t, n, doc, &out));
 	fa_buf_release(&out);
