@@ -448,10 +448,13 @@ static int run(struct args *a, const char *desc)
 	json_t *doc;
 	int rc;
 
-	if (!a->progress || !strcmp(a->progress, "auto"))
-		pr.text = isatty(2), pr.ndjson = !isatty(2) && false;
-	else
-		pr.text = !strcmp(a->progress, "text"), pr.ndjson = !strcmp(a->progress, "ndjson");
+	/* auto: text on a terminal, else nothing (ndjson is asked for) */
+	if (!a->progress || !strcmp(a->progress, "auto")) {
+		pr.text = isatty(2);
+	} else {
+		pr.text = !strcmp(a->progress, "text");
+		pr.ndjson = !strcmp(a->progress, "ndjson");
+	}
 	a->cfg.on_second = on_second;
 	a->cfg.ctx = &pr;
 	a->cfg.stop = &interrupted;

@@ -489,7 +489,7 @@ static void run_load(struct bthread *th)
 			stop_at = now;
 			fa_timer_stop(th->loop, &th->sched);
 		}
-		if (cfg->rate <= 0 && th->issuing)
+		if (th->issuing)
 			dispatch(th);   /* connections held after an error come back */
 		if (th->issuing)
 			continue;
