@@ -485,6 +485,13 @@ static void run_load(struct bthread *th)
 			break;
 		now = fa_now_ns();
 		if (th->issuing && (b->stop || now >= b->end_ns || (budget_spent(th) && !th->bl_len))) {
+			/*
+			 * Arrivals due before the end whose timer has not run yet (a
+			 * busy turn) join the backlog, so each scheduled request is
+			 * either sent or counted dropped.
+			 */
+			if (cfg->rate > 0 && !b->stop)
+				on_sched(&th->sched);
 			th->issuing = false;
 			stop_at = now;
 			fa_timer_stop(th->loop, &th->sched);
