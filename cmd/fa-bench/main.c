@@ -31,7 +31,7 @@ extern char **environ;
 
 enum {
 	O_RATE = FA_OPT_LONG, O_RAMP, O_POISSON, O_WARMUP, O_TIMEOUT, O_DIGITS, O_SEED, O_DB,
-	O_PIPELINE, O_TOOL, O_METHOD, O_BODY, O_H1, O_H2, O_JSON, O_HGRM, O_SVG, O_PROGRESS, O_THRESHOLD,
+	O_PIPELINE, O_TOOL, O_METHOD, O_BODY, O_H1, O_H2, O_CACERT, O_INSECURE, O_JSON, O_HGRM, O_SVG, O_PROGRESS, O_THRESHOLD,
 	O_MAX_REGRESS, O_FIND_MAX, O_SLO, O_COMPLETE, O_VERSION,
 };
 
@@ -57,8 +57,11 @@ static const struct fa_opt options[] = {
 	{ "header", 'H', FA_OPT_REQUIRED, "NAME: VALUE", "http, mcp: send this header too (repeatable)", NULL },
 	{ "method", O_METHOD, FA_OPT_REQUIRED, "METHOD", "http: the request method (default GET)", NULL },
 	{ "body", O_BODY, FA_OPT_REQUIRED, "TEXT", "http: the request body (@FILE reads it from FILE)", NULL },
-	{ "h1", O_H1, FA_OPT_NONE, NULL, "http: HTTP/1.1 (the default, and for now the only protocol)", NULL },
-	{ "h2", O_H2, FA_OPT_NONE, NULL, "http: HTTP/2 (not built yet)", NULL },
+	{ "h1", O_H1, FA_OPT_NONE, NULL, "http: HTTP/1.1 only (default: HTTP/1.1 for http, ALPN for https)", NULL },
+	{ "h2", O_H2, FA_OPT_NONE, NULL, "http: HTTP/2 only (h2c by prior knowledge for http)", NULL },
+	{ "streams", 'm', FA_OPT_REQUIRED, "N", "http: with --h2, N requests in flight per connection (default 1)", NULL },
+	{ "cacert", O_CACERT, FA_OPT_REQUIRED, "FILE", "http: PEM CAs to trust for https (default: the system's)", "@file" },
+	{ "insecure", 'k', FA_OPT_NONE, NULL, "http: https without verifying the certificate", NULL },
 	{ "json", O_JSON, FA_OPT_REQUIRED, "FILE", "write the whole result as JSON (- for stdout)", "@file" },
 	{ "hgrm", O_HGRM, FA_OPT_REQUIRED, "FILE", "write the latency percentile spectrum, HdrHistogram's text", "@file" },
 	{ "svg", O_SVG, FA_OPT_REQUIRED, "FILE", "write charts: the percentile spectrum, and rate and p99 each second", "@file" },
@@ -104,7 +107,11 @@ struct args {
 	const char *tool_name;
 	enum fa_bench_pg_mode mode;
 	double max_regress;
-	bool h2;
+	bool h1, h2;
+	int streams;
+	const struct fa_bench_http *http;       /* the http command's, for what it spoke */
+	const char *cacert;
+	bool insecure;
 	bool rate_given;
 	bool find_max;
 	const char *slo;
@@ -236,8 +243,11 @@ static int apply(int key, const char *arg, void *ctx)
 	case O_TOOL: a->tool_name = arg; break;
 	case O_METHOD: a->method = arg; break;
 	case O_BODY: a->body = arg; break;
-	case O_H1: a->h2 = false; break;
-	case O_H2: a->h2 = true; break;
+	case O_H1: a->h1 = true; a->h2 = false; break;
+	case O_H2: a->h2 = true; a->h1 = false; break;
+	case 'm': if ((rc = number("streams", arg, 1, 1000, &n)) < 0) a->streams = (int)n; break;
+	case O_CACERT: a->cacert = arg; break;
+	case 'k': a->insecure = true; break;
 	case O_JSON: a->json = arg; break;
 	case O_HGRM: a->hgrm = arg; break;
 	case O_SVG: a->svg = arg; break;
@@ -388,6 +398,12 @@ static json_t *config_json(const struct args *a, const char *target_desc)
 		json_object_set_new(o, "mode", json_string(a->mode == FA_BENCH_PG_SIMPLE ? "simple" :
 							   a->mode == FA_BENCH_PG_EXTENDED ? "extended" :
 							   "prepared"));
+	if (a->http) {
+		const char *spoken = fa_bench_http_spoken(a->http);
+
+		json_object_set_new(o, "protocol", spoken ? json_string(spoken) : json_null());
+		json_object_set_new(o, "streams", json_integer(a->http->streams));
+	}
 	return o;
 }
 
@@ -558,15 +574,27 @@ static int cmd_http(struct args *a, char **ops, int nops)
 	char *body = NULL;
 	int rc;
 
-	if (a->h2)
-		return usage_error("--h2: not built yet (the HTTP/2 client is on its way; use --h1)");
+	if (a->streams > 1 && !a->h2)
+		return usage_error("-m: several requests in flight on a connection need --h2");
 	if (nops != 1)
 		return usage_error(nops ? "http: give one URL" : "http: give the URL, as in http://127.0.0.1:8080/");
 	if (a->cfg.depth > 1)
 		return usage_error("--pipeline is for pg; HTTP/1.1 carries one request at a time");
-	if (fa_bench_http_init(&http, ops[0], &err))
+	if (fa_bench_http_init(&http, ops[0], &err)) {
+		fa_bench_http_release(&http);
 		return usage_error(err.msg);
+	}
 	http.conns = a->cfg.conns;
+	http.proto = a->h2 ? FA_HPROTO_H2 : a->h1 ? FA_HPROTO_H1 : FA_HPROTO_AUTO;
+	http.streams = a->streams > 0 ? a->streams : 1;
+	http.ca_file = a->cacert;
+	http.insecure = a->insecure;
+	if (fa_bench_http_tls(&http, &err)) {
+		fa_bench_http_release(&http);
+		return usage_error(err.msg);
+	}
+	a->http = &http;
+	a->cfg.depth = http.streams;
 	if (a->method)
 		http.method = a->method;
 	for (int i = 0; i < a->nheaders; i++)
@@ -704,6 +732,7 @@ int main(int argc, char **argv)
 	bool threads_given;
 
 	setlocale(LC_ALL, "");
+	signal(SIGPIPE, SIG_IGN);       /* OpenSSL writes with write(2) (http/tls.h) */
 	a.cfg.seed = (uint64_t)fa_now_ns();
 	rc = fa_opt_each(&tool, argc, argv, apply, &ps, stderr);
 	if (rc >= 0)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "http/tls.h"
 
 /* ---- configuration ------------------------------------------------------- */
 
@@ -41,6 +42,9 @@ enum fa_err fa_bench_http_init(struct fa_bench_http *cfg, const char *url, struc
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->method = "GET";
 	cfg->streams = 1;
+	if (!(cfg->spoken = malloc(sizeof(*cfg->spoken))))
+		return fa_error_set(err, FA_ENOMEM, "out of memory");
+	atomic_init(cfg->spoken, 0);
 	/* the URL with each generated part as "0", to check the rest */
 	fa_buf_init(&plain, 16384);
 	for (p = url; *p && !rc;) {
@@ -110,10 +114,30 @@ enum fa_err fa_bench_http_header(struct fa_bench_http *cfg, char *h, struct fa_e
 	return FA_OK;
 }
 
+enum fa_err fa_bench_http_tls(struct fa_bench_http *cfg, struct fa_error *err)
+{
+	struct fa_tls_client_opts o = { .ca_file = cfg->ca_file, .insecure = cfg->insecure };
+
+	if (strcmp(cfg->url.scheme, "https") || cfg->tls)
+		return FA_OK;
+	cfg->tls = fa_tls_client_new(&o, err);
+	return cfg->tls ? FA_OK : err->code;
+}
+
+const char *fa_bench_http_spoken(const struct fa_bench_http *cfg)
+{
+	unsigned s = cfg->spoken ? atomic_load(cfg->spoken) : 0;
+	bool h1 = s & (1u << FA_HPROTO_H1), h2 = s & (1u << FA_HPROTO_H2);
+
+	return h1 && h2 ? "http/1.1 and h2" : h1 ? "http/1.1" : h2 ? "h2" : NULL;
+}
+
 void fa_bench_http_release(struct fa_bench_http *cfg)
 {
 	for (int i = 0; i <= cfg->nparts; i++)
 		free(cfg->text[i]);
+	fa_tls_free(cfg->tls);
+	free(cfg->spoken);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -174,6 +198,11 @@ static void *http_open(const void *vcfg, struct fa_loop *loop, struct fa_bench_c
 	}
 	o.timeout_ms = t ? (int)((t + 999999) / 1000000) : 0;
 	o.max_body = 64u << 20;
+	o.proto = cfg->proto;
+	o.max_streams = cfg->streams;
+	o.ca_file = cfg->ca_file;
+	o.insecure = cfg->insecure;
+	o.tls = cfg->tls;
 	if (!(c->client = fa_hclient_new(loop, &cfg->url, &o, err))) {
 		free(c->slots);
 		free(c);
@@ -234,6 +263,8 @@ static void http_close(void *vc)
 
 	for (int i = 0; i < c->nslots; i++)
 		c->slots[i].r = NULL;
+	if (fa_hclient_proto(c->client) != FA_HPROTO_AUTO)
+		atomic_fetch_or(c->cfg->spoken, 1u << fa_hclient_proto(c->client));
 	fa_hclient_free(c->client);
 	free(c->slots);
 	free(c);

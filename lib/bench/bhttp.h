@@ -9,13 +9,20 @@
  * full answer within the timeout as timeout; a malformed answer as
  * protocol.
  *
- * HTTP/1.1 carries one request at a time per connection, so streams is
- * 1.  The field is here for HTTP/2 (several streams per connection) once
- * hclient speaks it: the engine's depth is then streams.
+ * The protocol is hclient's choice by default (HTTP/1.1 for http, ALPN
+ * for https), or HTTP/1.1 or HTTP/2 as asked (h2c by prior knowledge for
+ * http).  HTTP/1.1 carries one request at a time per connection; over
+ * HTTP/2 streams requests are in flight on each (the engine's depth).
+ * For https, fa_bench_http_tls() makes one TLS context (the CAs load
+ * once) that every connection of every thread shares.  Each connection
+ * records, when it closes, the protocol it spoke, so the report can say
+ * what ALPN chose.
  */
 #ifndef FA_BENCH_BHTTP_H
 #define FA_BENCH_BHTTP_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "bench/engine.h"
@@ -33,6 +40,12 @@ struct fa_bench_http {
 	struct fa_h1_header headers[FA_BENCH_HTTP_MAX_HEADERS];
 	int nheaders;
 	int streams;                            /* requests in flight per connection (1 for HTTP/1.1) */
+	enum fa_hproto proto;                   /* FA_HPROTO_AUTO, _H1 or _H2 */
+	const char *ca_file;                    /* https: CAs to trust, or NULL */
+	bool insecure;                          /* https: no verification */
+	struct fa_tls *tls;                     /* owned: https, from fa_bench_http_tls() */
+	atomic_uint *spoken;                    /* owned: bit 1 << enum fa_hproto for each
+						   protocol a connection spoke */
 	/* the target split at its generated parts: text[0] gen[0] text[1] ... */
 	char *text[FA_BENCH_HTTP_MAX_PARTS + 1];        /* owned */
 	struct fa_gen gens[FA_BENCH_HTTP_MAX_PARTS];
@@ -49,6 +62,15 @@ enum fa_err fa_bench_http_init(struct fa_bench_http *cfg, const char *url, struc
 /* Adds a "Name: value" header; FA_EUSAGE when it has no ':'.  h is
    borrowed and must outlive cfg. */
 enum fa_err fa_bench_http_header(struct fa_bench_http *cfg, char *h, struct fa_error *err);
+
+/* For an https URL, loads the TLS context from ca_file and insecure (set
+   them first); nothing for http.  FA_EUSAGE naming a CA file that would
+   not load. */
+enum fa_err fa_bench_http_tls(struct fa_bench_http *cfg, struct fa_error *err);
+
+/* What the connections spoke: "http/1.1", "h2", "http/1.1 and h2", or
+   NULL when none connected.  Read it after the run. */
+const char *fa_bench_http_spoken(const struct fa_bench_http *cfg);
 
 void fa_bench_http_release(struct fa_bench_http *cfg);
 

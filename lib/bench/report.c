@@ -379,11 +379,13 @@ void fa_bench_summary(const json_t *doc, struct fa_buf *out)
 	json_int_t requests = json_integer_value(json_object_get(doc, "requests"));
 	json_int_t errors = json_integer_value(json_object_get(doc, "errors"));
 	const char *target = json_string_value(json_object_get(cfg, "target"));
+	const char *proto = json_string_value(json_object_get(cfg, "protocol"));
 	json_t *e;
 	size_t i;
 
-	fa_buf_printf(out, "%s: %lld requests in %.2f s: %.1f per second, %lld errors (%.2f%%)%s\n",
-		      target ? target : "run", (long long)requests, num(doc, "elapsed_s"),
+	fa_buf_printf(out, "%s%s%s%s: %lld requests in %.2f s: %.1f per second, %lld errors (%.2f%%)%s\n",
+		      target ? target : "run", proto ? " (" : "", proto ? proto : "", proto ? ")" : "",
+		      (long long)requests, num(doc, "elapsed_s"),
 		      num(doc, "rps"), (long long)errors,
 		      requests ? 100.0 * (double)errors / (double)requests : 0.0,
 		      json_is_true(json_object_get(doc, "interrupted")) ? ", interrupted" : "");
