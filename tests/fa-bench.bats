@@ -31,13 +31,19 @@ SELECT :id AS id;
 -- route: GET /fails
 SELECT 1 / 0;
 SQL
-	fa-serve --listen 127.0.0.1:0 --threads 1 "$dir" 2> "$BATS_FILE_TMPDIR/serve.log" &
+	# a certificate for 127.0.0.1, for the https tests
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+		-keyout "$BATS_FILE_TMPDIR/ca.key" -out "$BATS_FILE_TMPDIR/ca.crt" 2>/dev/null
+	fa-serve --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 --tls-cert "$BATS_FILE_TMPDIR/ca.crt" \
+		--tls-key "$BATS_FILE_TMPDIR/ca.key" --threads 1 "$dir" 2> "$BATS_FILE_TMPDIR/serve.log" &
 	echo $! > "$BATS_FILE_TMPDIR/pid"
 	for _ in $(seq 100); do
-		grep -q 'listening on' "$BATS_FILE_TMPDIR/serve.log" 2>/dev/null && break
+		[ "$(grep -c -E '^fa-serve: (listening|TLS) on' "$BATS_FILE_TMPDIR/serve.log" 2>/dev/null)" = 2 ] && break
 		sleep 0.1
 	done
-	sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_FILE_TMPDIR/serve.log" | head -1 > "$BATS_FILE_TMPDIR/port"
+	sed -n 's/^fa-serve: listening on .*(port \([0-9]*\)).*/\1/p' "$BATS_FILE_TMPDIR/serve.log" > "$BATS_FILE_TMPDIR/port"
+	sed -n 's/^fa-serve: TLS on .*(port \([0-9]*\)).*/\1/p' "$BATS_FILE_TMPDIR/serve.log" > "$BATS_FILE_TMPDIR/tport"
 }
 
 teardown_file() {
@@ -49,6 +55,8 @@ teardown_file() {
 setup() {
 	port=$(cat "$BATS_FILE_TMPDIR/port")
 	base=http://127.0.0.1:$port
+	tbase=https://127.0.0.1:$(cat "$BATS_FILE_TMPDIR/tport")
+	ca=$BATS_FILE_TMPDIR/ca.crt
 	psql_fa -q -c 'TRUNCATE fabench.hits RESTART IDENTITY'
 }
 
@@ -171,6 +179,48 @@ PY
 	assert_contains "$output" "300 requests"
 	run psql_fa -Atq -c 'select count(*), min(k), max(k) from fabench.hits'
 	assert_same "300|7|9" "$output"
+}
+
+@test "http --h2 -m: exactly N requests over h2c, many streams a connection" {
+	local j=$BATS_TEST_TMPDIR/h2.json
+	run fa-bench http --h2 -c 2 -t 1 -m 8 -n 400 --method POST "$base/hit/{1..5}" --json "$j"
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*), min(k) >= 1, max(k) <= 5 from fabench.hits'
+	assert_same "400|t|t" "$output"
+	[ "$(jval "$j" "d['config']['protocol']")" = h2 ]
+	[ "$(jval "$j" "d['config']['depth']")" = 8 ]
+	[ "$(jval "$j" "d['requests']")" = 400 ]
+	[ "$(jval "$j" "d['errors']")" = 0 ]
+	# the summary says what was spoken
+	run fa-bench http --h2 -c 1 -m 4 -n 20 "$base/items/{1..9}"
+	assert_status 0
+	assert_contains "$output" "http (h2): 20 requests"
+	# an HTTP/1.1 connection carries one request at a time
+	run fa-bench http -m 4 -n 20 "$base/items/1"
+	assert_status 2
+	assert_contains "$output" "--h2"
+}
+
+@test "https: --cacert verifies, ALPN chooses h2 or --h1 asks for HTTP/1.1, -k skips the check" {
+	local j=$BATS_TEST_TMPDIR/tls.json
+	run fa-bench http --cacert "$ca" -c 3 -t 1 -n 150 --method POST "$tbase/hit/{7..9}" --json "$j"
+	assert_status 0
+	[ "$(jval "$j" "d['config']['protocol']")" = h2 ]
+	run fa-bench http --h1 --cacert "$ca" -c 2 -t 1 -n 50 --method POST "$tbase/hit/{7..9}"
+	assert_status 0
+	assert_contains "$output" "http (http/1.1): 50 requests"
+	run fa-bench http -k --h2 -m 4 -c 2 -t 2 -n 100 --method POST "$tbase/hit/{7..9}"
+	assert_status 0
+	assert_contains "$output" "http (h2): 100 requests"
+	run psql_fa -Atq -c 'select count(*), min(k), max(k) from fabench.hits'
+	assert_same "300|7|9" "$output"
+	# the system's CAs do not know this certificate: a connect error
+	run fa-bench http -c 1 -n 5 "$tbase/items/1"
+	assert_status 3
+	assert_contains "$output" "certificate"
+	run fa-bench http --cacert "$BATS_TEST_TMPDIR/none.pem" -n 5 "$tbase/items/1"
+	assert_status 2
+	assert_contains "$output" "none.pem"
 }
 
 @test "mcp: exactly N tool calls, the handshake timed apart, isError counted" {
@@ -330,9 +380,12 @@ SQL
 	assert_status 2
 	run fa-bench pg -M simple --pipeline 4 -e 'select 1'
 	assert_status 2
-	run fa-bench http --h2 "$base/"
+	run fa-bench http --h2 -m 0 "$base/"
 	assert_status 2
-	assert_contains "$output" "--h2: not built yet"
+	assert_contains "$output" "streams"
+	run fa-bench http --h2 -m 1001 "$base/"
+	assert_status 2
+	assert_contains "$output" "'1001'"
 	run fa-bench http 'http://127.0.0.1:1/x/{5..1}'
 	assert_status 2
 	assert_contains "$output" "position"
