@@ -360,6 +360,56 @@ SQL
 	assert_status 2
 }
 
+@test "suite: every scenario runs with the lines of options before it, into one JSON" {
+	local f=$BATS_TEST_TMPDIR/s.suite j=$BATS_TEST_TMPDIR/s.json
+	cat > "$f" <<EOF
+# three scenarios, 40 requests each unless they say otherwise
+-n 40 -t 1
+ins: pg -c 2 -D 'k=seq(1,1000)' -e 'insert into fabench.hits (k) values (:k)'
+h1:  http -c 2 --method POST "$base/hit/{1001..1001}"
+h2:  http --h2 -m 4 -c 1 -n 60 --method POST $base/hit/2000   # its own -n
+EOF
+	run fa-bench suite "$f" --json "$j"
+	assert_status 0
+	assert_contains "$output" "== ins ($f line 3): -n 40 -t 1 pg -c 2 -D 'k=seq(1,1000)'"
+	assert_contains "$output" "http (h2): 60 requests"
+	run psql_fa -Atq -c 'select count(*) filter (where k <= 1000), count(*) filter (where k = 1001),
+		count(*) filter (where k = 2000) from fabench.hits'
+	assert_same "40|40|60" "$output"
+	[ "$(jval "$j" "[s['name'] for s in d['scenarios']]")" = "['ins', 'h1', 'h2']" ]
+	[ "$(jval "$j" "[s['result']['requests'] for s in d['scenarios']]")" = "[40, 40, 60]" ]
+	[ "$(jval "$j" "[s['exit'] for s in d['scenarios']]")" = "[0, 0, 0]" ]
+	[ "$(jval "$j" "d['scenarios'][2]['result']['config']['protocol']")" = h2 ]
+	[ "$(jval "$j" "d['scenarios'][1]['line']")" = 4 ]
+	# a failing scenario does not stop the others; the first failure is the exit status
+	printf 'bad: pg -c 1 -n 5 -e "select 1/0"\nok: pg -c 1 -n 5 -e "select 1"\n' > "$f"
+	run fa-bench suite "$f" --json "$j"
+	assert_status 1
+	[ "$(jval "$j" "[s['exit'] for s in d['scenarios']]")" = "[1, 0]" ]
+	[ "$(jval "$j" "d['scenarios'][1]['result']['requests']")" = 5 ]
+	# every scenario's options are checked before any runs
+	psql_fa -q -c 'TRUNCATE fabench.hits'
+	printf 'a: pg -c 1 -n 5 -e "insert into fabench.hits (k) values (1)"\nb: http --frob %s\n' "$base" > "$f"
+	run fa-bench suite "$f"
+	assert_status 2
+	assert_contains "$output" "--frob"
+	assert_contains "$output" "in scenario 'b', $f line 2"
+	run psql_fa -Atq -c 'select count(*) from fabench.hits'
+	assert_same 0 "$output"
+	# the file's faults name the line and column
+	printf 'a: pg -e "select 1"\nb: pg -e '"'"'select 1\n' > "$f"
+	run fa-bench suite "$f"
+	assert_status 4
+	assert_contains "$output" "$f line 2, column 10: the quote"
+	printf 'a: pg\nmerge a b\n' > "$f"
+	run fa-bench suite "$f"
+	assert_status 4
+	assert_contains "$output" "$f line 2, column 1: 'merge'"
+	run fa-bench suite "$BATS_TEST_TMPDIR/none.suite"
+	assert_status 4
+	assert_contains "$output" "none.suite"
+}
+
 @test "bad flags and operands: exit 2 with a message naming them" {
 	run fa-bench pg -c 0 -e 'select 1'
 	assert_status 2

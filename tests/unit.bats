@@ -113,7 +113,7 @@ setup() {
 	[ "$status" -eq 0 ]
 }
 
-@test "unit: fa-bench generators, thresholds, Mann-Whitney, histogram JSON, arrivals (bench)" {
+@test "unit: fa-bench generators, thresholds, Mann-Whitney, histogram JSON, arrivals, suite files (bench)" {
 	run "$FA_UNIT/test_bench"
 	echo "$output"
 	[ "$status" -eq 0 ]

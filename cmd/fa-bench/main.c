@@ -24,6 +24,7 @@
 #include "bench/engine.h"
 #include "bench/findmax.h"
 #include "bench/report.h"
+#include "bench/suite.h"
 #include "bench/svg.h"
 #include "core/opt.h"
 
@@ -82,15 +83,17 @@ static const struct fa_opt_tool tool = {
 		 "http [OPTION]... URL\n"
 		 "mcp [OPTION]... --tool NAME URL [KEY=VALUE | KEY:=JSON]...\n"
 		 "compare [OPTION]... OLD.json NEW.json\n"
-		 "merge [OPTION]... RUN.json...",
+		 "merge [OPTION]... RUN.json...\n"
+		 "suite [OPTION]... FILE",
 	.summary = "Puts load on PostgreSQL, an HTTP server or an MCP server's tool and reports throughput and HDR latency\n"
 		   "percentiles: closed loop (-c connections) or open loop (--rate), latency measured\n"
-		   "from each request's intended send time; compares and merges --json results.",
+		   "from each request's intended send time; compares and merges --json results; runs\n"
+		   "the scenarios of a suite file one after another into one JSON.",
 	.opts = options,
-	.operands = "pg http mcp compare merge",
+	.operands = "pg http mcp compare merge suite",
 	.later = "@file",
 	.footer = "Exit status: 0 success, 1 every request failed, 2 usage error, 3 cannot connect,\n"
-		  "4 a --json input unreadable or malformed, 5 out of memory, 6 a --threshold or\n"
+		  "4 a --json input or suite file unreadable or malformed, 5 out of memory, 6 a --threshold or\n"
 		  "--max-regress limit was not met, 130 interrupted.\n",
 };
 
@@ -115,6 +118,11 @@ struct args {
 	bool rate_given;
 	bool find_max;
 	const char *slo;
+	/* suite: a scenario's options override the suite's, -d and -n each other */
+	bool scenario, scenario_d, scenario_n;
+	bool keep;                      /* keep the result's document in kept */
+	bool quiet;                     /* nothing on stdout: a suite's JSON goes there */
+	json_t *kept;
 };
 
 static volatile sig_atomic_t interrupted;
@@ -215,8 +223,21 @@ static int apply(int key, const char *arg, void *ctx)
 	switch (key) {
 	case 'c': if ((rc = number("connections", arg, 1, 100000, &n)) < 0) a->cfg.conns = (int)n; break;
 	case 't': if ((rc = number("threads", arg, 1, 1024, &n)) < 0) a->cfg.threads = (int)n; break;
-	case 'd': rc = duration("duration", arg, &a->cfg.duration_ns); break;
-	case 'n': if ((rc = number("requests", arg, 1, 1000000000000L, &n)) < 0) a->cfg.count = (uint64_t)n; break;
+	case 'd':
+		rc = duration("duration", arg, &a->cfg.duration_ns);
+		if (a->scenario) {
+			a->scenario_d = true;
+			a->cfg.count = 0;
+		}
+		break;
+	case 'n':
+		if ((rc = number("requests", arg, 1, 1000000000000L, &n)) < 0)
+			a->cfg.count = (uint64_t)n;
+		if (a->scenario) {
+			a->scenario_n = true;
+			a->cfg.duration_ns = 0;
+		}
+		break;
 	case O_WARMUP: rc = duration("warmup", arg, &a->cfg.warmup_ns); break;
 	case O_RATE: rc = rate("rate", arg, &a->cfg.rate); a->rate_given = true; break;
 	case O_RAMP: rc = ramp(a, arg); break;
@@ -337,7 +358,7 @@ static int report(const struct args *a, const json_t *doc, const struct fa_hist 
 		fa_buf_release(&out);
 		return usage_error(err.msg);
 	}
-	if (!a->json || strcmp(a->json, "-")) {
+	if (!a->quiet && (!a->json || strcmp(a->json, "-"))) {
 		fa_bench_summary(doc, &out);
 		fwrite(out.data ? out.data : "", 1, out.len, stdout);
 		fflush(stdout);
@@ -409,14 +430,17 @@ static json_t *config_json(const struct args *a, const char *target_desc)
 
 static void on_step(const struct fa_bench_step *s, void *ctx)
 {
-	(void)ctx;
+	FILE *f = ctx;
+
+	if (!f)
+		return;
 	if (s->rate > 0)
-		printf("%12.1f %12.1f %10.3f %10.3f %10.3f %8llu  %s\n", s->rate, s->rps, s->p50, s->p99,
+		fprintf(f, "%12.1f %12.1f %10.3f %10.3f %10.3f %8llu  %s\n", s->rate, s->rps, s->p50, s->p99,
 		       s->max, s->errors, s->met ? "met" : "not met");
 	else
-		printf("%12s %12.1f %10.3f %10.3f %10.3f %8llu  %s\n", "closed loop", s->rps, s->p50,
+		fprintf(f, "%12s %12.1f %10.3f %10.3f %10.3f %8llu  %s\n", "closed loop", s->rps, s->p50,
 		       s->p99, s->max, s->errors, s->met ? "met" : "not met");
-	fflush(stdout);
+	fflush(f);
 }
 
 /* --find-max: the steps as they go, then the answer. */
@@ -424,6 +448,8 @@ static int find_max(struct args *a, const char *desc)
 {
 	struct fa_bench_threshold slo[FA_BENCH_MAX_THRESHOLDS];
 	struct fa_bench_findmax fm = { .slo = slo, .on_step = on_step };
+	/* the table on stdout, unless the JSON goes there */
+	FILE *out = a->quiet || (a->json && !strcmp(a->json, "-")) ? NULL : stdout;
 	struct fa_error err = { 0 };
 	json_t *steps = NULL;
 	double best;
@@ -431,21 +457,28 @@ static int find_max(struct args *a, const char *desc)
 
 	if (fa_bench_thresholds_parse("--slo", a->slo ? a->slo : "p99<10ms", slo, &fm.nslo, &err))
 		return usage_error(err.msg);
-	printf("%s: the highest rate with %s, %.3g s a step\n", desc, a->slo ? a->slo : "p99<10ms",
-	       a->cfg.duration_ns / 1e9);
-	printf("%12s %12s %10s %10s %10s %8s  %s\n", "rate asked", "achieved", "p50 ms", "p99 ms",
-	       "max ms", "errors", "SLO");
+	fm.ctx = out;
+	if (out) {
+		fprintf(out, "%s: the highest rate with %s, %.3g s a step\n", desc,
+			a->slo ? a->slo : "p99<10ms", a->cfg.duration_ns / 1e9);
+		fprintf(out, "%12s %12s %10s %10s %10s %8s  %s\n", "rate asked", "achieved", "p50 ms",
+			"p99 ms", "max ms", "errors", "SLO");
+	}
 	rc = fa_bench_find_max(&a->cfg, &fm, &best, &steps, &err);
 	if (rc && rc != FA_EINTR)
 		fprintf(stderr, "fa-bench: %s\n", err.msg);
 	if (!rc) {
-		printf("highest rate meeting the SLO: %.1f per second\n", best);
-		if (a->json) {
+		if (out)
+			fprintf(out, "highest rate meeting the SLO: %.1f per second\n", best);
+		if (a->json || a->keep) {
 			json_t *doc = json_pack("{s:i,s:s,s:s,s:f,s:O}", "fa_bench", 1, "find_max", desc,
 						"slo", a->slo ? a->slo : "p99<10ms", "best_rate", best,
 						"steps", steps);
 
-			rc = write_json(a->json, doc);
+			if (a->json)
+				rc = write_json(a->json, doc);
+			if (a->keep)
+				a->kept = json_incref(doc);
 			json_decref(doc);
 		}
 		if (!rc && best <= 0)
@@ -486,6 +519,8 @@ static int run(struct args *a, const char *desc)
 	}
 	doc = fa_bench_doc(config_json(a, desc), &res);
 	rc = report(a, doc, &res.lat);
+	if (a->keep)
+		a->kept = json_incref(doc);
 	json_decref(doc);
 	if (!rc && res.requests && res.errors == res.requests) {
 		fprintf(stderr, "fa-bench: every request failed\n");
@@ -721,15 +756,208 @@ static int cmd_compare(struct args *a, char **ops, int nops)
 	return rc;
 }
 
+/* One command after the options: the defaults that depend on the options,
+   the checks across them, then the command. */
+static int load(struct args *a, int argc, char **argv)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	bool threads_given;
+	int rc;
+
+	a->command = argv[optind++];
+	threads_given = a->cfg.threads > 0;
+	if (!threads_given)
+		a->cfg.threads = (int)(cores > 0 ? cores : 1);
+	if (a->cfg.threads > a->cfg.conns) {
+		if (threads_given) {
+			return usage_error("-t: more threads than connections (-c): each thread needs one");
+		}
+		a->cfg.threads = a->cfg.conns;
+	}
+	if (a->cfg.duration_ns && a->cfg.count) {
+		return usage_error("give -d DURATION or -n REQUESTS, not both");
+	}
+	if (!a->cfg.duration_ns && !a->cfg.count)
+		a->cfg.duration_ns = 10000000000ULL;
+	{
+		/* malformed limits are usage errors before any connection is made */
+		struct fa_bench_threshold t[FA_BENCH_MAX_THRESHOLDS];
+		struct fa_error err = { 0 };
+		int n;
+
+		if ((a->threshold && fa_bench_thresholds_parse("--threshold", a->threshold, t, &n, &err)) ||
+		    (a->slo && fa_bench_thresholds_parse("--slo", a->slo, t, &n, &err))) {
+			return usage_error(err.msg);
+		}
+	}
+	if (a->find_max && (a->cfg.count || a->rate_given || a->cfg.ramp_ns)) {
+		return usage_error("--find-max sets the rate itself, for -d a step: leave out -n, --rate and --ramp");
+	}
+	if ((a->cfg.poisson || a->cfg.ramp_ns) && a->cfg.rate <= 0 && !a->find_max) {
+		return usage_error("--poisson needs --rate or --ramp");
+	}
+	if (a->scenario && strcmp(a->command, "pg") && strcmp(a->command, "http") && strcmp(a->command, "mcp"))
+		rc = usage_error("a suite's scenario runs pg, http or mcp");
+	else if (!strcmp(a->command, "pg"))
+		rc = cmd_pg(a, argc - optind);
+	else if (!strcmp(a->command, "http"))
+		rc = cmd_http(a, argv + optind, argc - optind);
+	else if (!strcmp(a->command, "mcp"))
+		rc = cmd_mcp(a, argv + optind, argc - optind);
+	else if (!strcmp(a->command, "merge"))
+		rc = cmd_merge(a, argv + optind, argc - optind);
+	else if (!strcmp(a->command, "compare"))
+		rc = cmd_compare(a, argv + optind, argc - optind);
+	else
+		rc = usage_error("unknown command: the commands are pg, http, mcp, compare, merge and suite");
+	return rc;
+}
+
+/* ---- suite ----------------------------------------------------------------- */
+
+static char **copy_list(char **l, int n)
+{
+	char **c = n ? malloc((size_t)n * sizeof(*c)) : NULL;
+
+	if (n && !c)
+		abort();
+	if (n)
+		memcpy(c, l, (size_t)n * sizeof(*c));
+	return c;
+}
+
+/* The suite's options, then the scenario's words, into *s (a copy of base
+   that owns its lists).  -1 when they parse, else the exit status. */
+static int scenario_args(const struct args *base, const struct fa_bench_scenario *sc, char **argv,
+			 struct args *s)
+{
+	struct parsing ps = { s, sc->argc + 1, argv };
+	int rc;
+
+	*s = *base;
+	s->defines = copy_list(base->defines, base->ndefines);
+	s->headers = copy_list(base->headers, base->nheaders);
+	s->json = s->hgrm = s->svg = NULL;
+	s->scenario = true;
+	argv[0] = "fa-bench";
+	memcpy(argv + 1, sc->argv, (size_t)(sc->argc + 1) * sizeof(*argv));
+	optind = 0;             /* getopt starts afresh */
+	rc = fa_opt_each(&tool, sc->argc + 1, argv, apply, &ps, stderr);
+	if (rc < 0 && optind >= sc->argc + 1)
+		rc = usage_error("the scenario gives no command: pg, http or mcp");
+	else if (rc < 0 && strcmp(argv[optind], "pg") && strcmp(argv[optind], "http") &&
+		 strcmp(argv[optind], "mcp"))
+		rc = usage_error("a scenario's command is pg, http or mcp");
+	else if (rc == 0)
+		rc = usage_error("--help, --version and --complete have no place in a scenario");
+	return rc;
+}
+
+static void scenario_release(struct args *s)
+{
+	free(s->defines);
+	free(s->headers);
+	json_decref(s->kept);
+}
+
+static json_t *scenario_json(const struct fa_bench_scenario *sc, int rc, json_t *result)
+{
+	json_t *words = json_array();
+
+	for (int i = 0; i < sc->argc; i++)
+		json_array_append_new(words, json_string(sc->argv[i]));
+	return json_pack("{s:s,s:i,s:o,s:i,s:O?}", "name", sc->name, "line", sc->line, "argv", words,
+			 "exit", rc, "result", result ? result : json_null());
+}
+
+/* Runs every scenario of the file in turn; one JSON of them all. */
+static int cmd_suite(struct args *a, char **ops, int nops)
+{
+	struct fa_bench_suite suite;
+	struct fa_error err = { 0 };
+	json_t *all;
+	char *text, **argv = NULL;
+	size_t len;
+	int rc = 0, maxc = 0;
+	bool stdout_json = a->json && !strcmp(a->json, "-");
+
+	if (nops != 1)
+		return usage_error("suite: give one scenario file");
+	if (a->hgrm || a->svg)
+		return usage_error("suite: --hgrm and --svg belong on a scenario's line");
+	if (!(text = read_body(ops[0], &len))) {
+		fprintf(stderr, "fa-bench: cannot read '%s': %s\n", ops[0], strerror(errno));
+		return FA_EINPUT;
+	}
+	rc = fa_bench_suite_parse(text, len - 1, ops[0], &suite, &err);
+	free(text);
+	if (rc) {
+		fprintf(stderr, "fa-bench: %s\n", err.msg);
+		return rc;
+	}
+	for (int i = 0; i < suite.n; i++)
+		maxc = suite.sc[i].argc > maxc ? suite.sc[i].argc : maxc;
+	if (!(argv = calloc((size_t)maxc + 2, sizeof(*argv))))
+		abort();
+	/* every scenario's options are checked before the first runs */
+	for (int i = 0; i < suite.n && !rc; i++) {
+		struct args s;
+
+		if ((rc = scenario_args(a, &suite.sc[i], argv, &s)) >= 0)
+			fprintf(stderr, "fa-bench: in scenario '%s', %s line %d\n", suite.sc[i].name,
+				ops[0], suite.sc[i].line);
+		rc = rc < 0 ? 0 : rc;
+		scenario_release(&s);
+	}
+	if (rc) {
+		free(argv);
+		fa_bench_suite_release(&suite);
+		return rc;
+	}
+	all = json_pack("{s:i,s:s,s:[]}", "fa_bench", 1, "suite", ops[0], "scenarios");
+	for (int i = 0; i < suite.n && rc != FA_EINTR; i++) {
+		const struct fa_bench_scenario *sc = &suite.sc[i];
+		struct args s;
+		int src;
+
+		if (!stdout_json) {
+			printf("%s== %s (%s line %d):", i ? "\n" : "", sc->name, ops[0], sc->line);
+			for (int k = 0; k < sc->argc; k++)
+				printf(strpbrk(sc->argv[k], " \t\"'#()[]{}*?$;&|<>\\`") || !*sc->argv[k] ?
+				       " '%s'" : " %s",
+				       sc->argv[k]);
+			printf("\n");
+			fflush(stdout);
+		}
+		scenario_args(a, sc, argv, &s);
+		s.keep = true;
+		s.quiet = stdout_json;
+		src = load(&s, sc->argc + 1, argv);
+		json_array_append_new(json_object_get(all, "scenarios"), scenario_json(sc, src, s.kept));
+		if (src && !rc)
+			rc = src;
+		if (src == FA_EINTR || interrupted)
+			rc = FA_EINTR;
+		scenario_release(&s);
+	}
+	if (a->json) {
+		int wrc = write_json(a->json, all);
+
+		rc = rc ? rc : wrc;
+	}
+	json_decref(all);
+	free(argv);
+	fa_bench_suite_release(&suite);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = { .cfg = { .conns = 10, .depth = 1, .digits = 3,
 				   .timeout_ns = 10000000000ULL }, .mode = FA_BENCH_PG_PREPARED,
 			  .max_regress = -1, .command = "" };
 	struct parsing ps = { &a, argc, argv };
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc;
-	bool threads_given;
 
 	setlocale(LC_ALL, "");
 	signal(SIGPIPE, SIG_IGN);       /* OpenSSL writes with write(2) (http/tls.h) */
@@ -738,58 +966,15 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		goto out;
 	if (optind >= argc) {
-		rc = usage_error("give a command: pg, http, mcp, compare or merge");
+		rc = usage_error("give a command: pg, http, mcp, compare, merge or suite");
 		goto out;
 	}
-	a.command = argv[optind++];
-	threads_given = a.cfg.threads > 0;
-	if (!threads_given)
-		a.cfg.threads = (int)(cores > 0 ? cores : 1);
-	if (a.cfg.threads > a.cfg.conns) {
-		if (threads_given) {
-			rc = usage_error("-t: more threads than connections (-c): each thread needs one");
-			goto out;
-		}
-		a.cfg.threads = a.cfg.conns;
+	if (!strcmp(argv[optind], "suite")) {
+		optind++;
+		rc = cmd_suite(&a, argv + optind, argc - optind);
+	} else {
+		rc = load(&a, argc, argv);
 	}
-	if (a.cfg.duration_ns && a.cfg.count) {
-		rc = usage_error("give -d DURATION or -n REQUESTS, not both");
-		goto out;
-	}
-	if (!a.cfg.duration_ns && !a.cfg.count)
-		a.cfg.duration_ns = 10000000000ULL;
-	{
-		/* malformed limits are usage errors before any connection is made */
-		struct fa_bench_threshold t[FA_BENCH_MAX_THRESHOLDS];
-		struct fa_error err = { 0 };
-		int n;
-
-		if ((a.threshold && fa_bench_thresholds_parse("--threshold", a.threshold, t, &n, &err)) ||
-		    (a.slo && fa_bench_thresholds_parse("--slo", a.slo, t, &n, &err))) {
-			rc = usage_error(err.msg);
-			goto out;
-		}
-	}
-	if (a.find_max && (a.cfg.count || a.rate_given || a.cfg.ramp_ns)) {
-		rc = usage_error("--find-max sets the rate itself, for -d a step: leave out -n, --rate and --ramp");
-		goto out;
-	}
-	if ((a.cfg.poisson || a.cfg.ramp_ns) && a.cfg.rate <= 0 && !a.find_max) {
-		rc = usage_error("--poisson needs --rate or --ramp");
-		goto out;
-	}
-	if (!strcmp(a.command, "pg"))
-		rc = cmd_pg(&a, argc - optind);
-	else if (!strcmp(a.command, "http"))
-		rc = cmd_http(&a, argv + optind, argc - optind);
-	else if (!strcmp(a.command, "mcp"))
-		rc = cmd_mcp(&a, argv + optind, argc - optind);
-	else if (!strcmp(a.command, "merge"))
-		rc = cmd_merge(&a, argv + optind, argc - optind);
-	else if (!strcmp(a.command, "compare"))
-		rc = cmd_compare(&a, argv + optind, argc - optind);
-	else
-		rc = usage_error("unknown command: the commands are pg, http, mcp, compare and merge");
 out:
 	free(a.defines);
 	free(a.headers);

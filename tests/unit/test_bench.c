@@ -1,11 +1,13 @@
 /*
  * Unit test for lib/bench's pure parts: the generators (gen), the
  * thresholds, the Mann-Whitney U test and the histogram's JSON form
- * (report), and the open-loop arrival times (engine).
+ * (report), the open-loop arrival times (engine) and the suite file
+ * (suite).
  */
 #include "bench/gen.c"
 #include "bench/report.c"
 #include "bench/engine.c"
+#include "bench/suite.c"
 
 #include <stdio.h>
 
@@ -221,6 +223,54 @@ static void test_arrivals(void)
 	}
 }
 
+static void test_suite(void)
+{
+	struct fa_bench_suite s;
+	struct fa_error err;
+	const char *ok =
+		"# comment\n"
+		"\n"
+		"-d 2s -t 1\n"
+		"a: pg -e 'select 1 # not a comment' -c 2   # a comment\n"
+		"b.2-x: http \"http://h/{1..9}\" -H \"X-A: \\\"q\\\"\" it\\ s ''\r\n"
+		"-n 5\n"
+		"c: mcp --tool t URL k:=1";
+
+	CHECK(fa_bench_suite_parse(ok, strlen(ok), "s.txt", &s, &err) == FA_OK, "%s", err.msg);
+	CHECK(s.n == 3);
+	CHECK(!strcmp(s.sc[0].name, "a") && s.sc[0].line == 4 && s.sc[0].ndefaults == 4);
+	CHECK(s.sc[0].argc == 9 && !strcmp(s.sc[0].argv[0], "-d") && !strcmp(s.sc[0].argv[4], "pg"));
+	CHECK(!strcmp(s.sc[0].argv[6], "select 1 # not a comment") && s.sc[0].argv[9] == NULL);
+	CHECK(!strcmp(s.sc[1].name, "b.2-x") && s.sc[1].argc == 10, "%d", s.sc[1].argc);
+	CHECK(!strcmp(s.sc[1].argv[5], "http://h/{1..9}"));
+	CHECK(!strcmp(s.sc[1].argv[7], "X-A: \"q\""), "%s", s.sc[1].argv[7]);
+	CHECK(!strcmp(s.sc[1].argv[8], "it s") && !strcmp(s.sc[1].argv[9], ""));
+	CHECK(s.sc[2].line == 7 && s.sc[2].ndefaults == 2 && !strcmp(s.sc[2].argv[0], "-n"));
+	fa_bench_suite_release(&s);
+
+	struct {
+		const char *text, *msg;
+	} bad[] = {
+		{ "a: pg\nb pg\n", "s.txt line 2, column 1: 'b'" },
+		{ "a: pg\n\n  a: http\n", "s.txt line 3: scenario 'a' is already on line 1" },
+		{ "a: pg -e 'x\n", "s.txt line 1, column 10: the quote '" },
+		{ "a: pg -e \"x\\\"\n", "line 1, column 10: the quote \"" },
+		{ "a:\n", "line 1: scenario 'a' has no command" },
+		{ "# nothing\n-d 1s\n", "s.txt: no scenario" },
+		{ "a: pg\nb:c: pg\n", "line 2, column 1" },
+		{ "a: pg\nb: p\0g\n", "line 2, column 5: a NUL byte" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t len = strlen(bad[i].text);
+
+		if (strstr(bad[i].msg, "NUL"))
+			len = 12;
+		CHECK(fa_bench_suite_parse(bad[i].text, len, "s.txt", &s, &err) == FA_EINPUT, "%zu", i);
+		CHECK(strstr(err.msg, bad[i].msg) != NULL, "%zu: %s", i, err.msg);
+		CHECK(s.n == 0 && s.sc == NULL);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	rnd_seed("test_bench", argc, argv);
@@ -231,5 +281,6 @@ int main(int argc, char **argv)
 	RUN(test_mann_whitney);
 	RUN(test_hist_json);
 	RUN(test_arrivals);
+	RUN(test_suite);
 	return check_report("test_bench");
 }
