@@ -410,6 +410,25 @@ EOF
 	assert_contains "$output" "none.suite"
 }
 
+@test "memory stays flat: the resident size 1.5 s into a run and near its end differ by under 1 MiB" {
+	# ASan's quarantine holds freed memory back on purpose: without it a
+	# sanitizer build reuses memory as the normal one does
+	local rss a b
+	export ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=0"
+	for proto in --h1 --h2; do
+		fa-bench http $proto -c 4 -t 1 -d 5s --progress none "$base/live" > /dev/null &
+		spid=$!
+		sleep 1.5
+		a=$(awk '/^VmRSS:/ { print $2 }' "/proc/$spid/status")
+		sleep 3
+		b=$(awk '/^VmRSS:/ { print $2 }' "/proc/$spid/status")
+		wait "$spid"
+		spid=
+		echo "$proto: VmRSS $a kB, then $b kB"
+		[ "$((b - a))" -lt 1024 ]
+	done
+}
+
 @test "bad flags and operands: exit 2 with a message naming them" {
 	run fa-bench pg -c 0 -e 'select 1'
 	assert_status 2
