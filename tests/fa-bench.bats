@@ -381,12 +381,24 @@ EOF
 	[ "$(jval "$j" "[s['exit'] for s in d['scenarios']]")" = "[0, 0, 0]" ]
 	[ "$(jval "$j" "d['scenarios'][2]['result']['config']['protocol']")" = h2 ]
 	[ "$(jval "$j" "d['scenarios'][1]['line']")" = 4 ]
+	cp "$j" "$BATS_TEST_TMPDIR/first.json"
 	# a failing scenario does not stop the others; the first failure is the exit status
 	printf 'bad: pg -c 1 -n 5 -e "select 1/0"\nok: pg -c 1 -n 5 -e "select 1"\n' > "$f"
 	run fa-bench suite "$f" --json "$j"
 	assert_status 1
 	[ "$(jval "$j" "[s['exit'] for s in d['scenarios']]")" = "[1, 0]" ]
 	[ "$(jval "$j" "d['scenarios'][1]['result']['requests']")" = 5 ]
+	# compare goes scenario by scenario, by name; merge takes runs, not suites
+	run fa-bench compare "$BATS_TEST_TMPDIR/first.json" "$BATS_TEST_TMPDIR/first.json"
+	assert_status 0
+	assert_contains "$output" "== h2"
+	run fa-bench compare "$BATS_TEST_TMPDIR/first.json" "$j"
+	assert_status 0
+	assert_contains "$output" "== ok: only in the new suite"
+	assert_contains "$output" "== ins: only in the old suite"
+	run fa-bench merge "$j"
+	assert_status 4
+	assert_contains "$output" "suite"
 	# every scenario's options are checked before any runs
 	psql_fa -q -c 'TRUNCATE fabench.hits'
 	printf 'a: pg -c 1 -n 5 -e "insert into fabench.hits (k) values (1)"\nb: http --frob %s\n' "$base" > "$f"

@@ -709,6 +709,12 @@ static int cmd_merge(struct args *a, char **ops, int nops)
 			fprintf(stderr, "fa-bench: %s\n", err.msg);
 			rc = err.code;
 			break;
+		} else if (json_object_get(docs[n], "scenarios")) {
+			fprintf(stderr, "fa-bench: '%s' is a suite's document: merge runs of one scenario, "
+				"written with --json on its line\n", ops[n]);
+			rc = FA_EINPUT;
+			n++;
+			break;
 		}
 	if (!rc && !(out = fa_bench_doc_merge(docs, nops, &err))) {
 		fprintf(stderr, "fa-bench: %s\n", err.msg);
@@ -741,9 +747,18 @@ static int cmd_compare(struct args *a, char **ops, int nops)
 			fprintf(stderr, "fa-bench: %s\n", err.msg);
 			rc = err.code;
 		}
+	if (!rc && !json_object_get(d[0], "scenarios") != !json_object_get(d[1], "scenarios")) {
+		fprintf(stderr, "fa-bench: compare: '%s' is a suite's document and '%s' a run's: "
+			"compare two of a kind\n", ops[json_object_get(d[0], "scenarios") ? 0 : 1],
+			ops[json_object_get(d[0], "scenarios") ? 1 : 0]);
+		rc = FA_EINPUT;
+	}
 	if (!rc) {
 		fa_buf_init(&out, 0);
-		fa_bench_compare(d[0], d[1], a->max_regress, &out, &regressed);
+		if (json_object_get(d[0], "scenarios"))
+			fa_bench_compare_suites(d[0], d[1], a->max_regress, &out, &regressed);
+		else
+			fa_bench_compare(d[0], d[1], a->max_regress, &out, &regressed);
 		fwrite(out.data, 1, out.len, stdout);
 		fa_buf_release(&out);
 		if (regressed) {

@@ -231,10 +231,11 @@ json_t *fa_bench_doc_load(const char *path, struct fa_error *err)
 		return NULL;
 	}
 	if (!json_is_object(doc) || !json_is_integer(json_object_get(doc, "fa_bench")) ||
-	    !json_is_object(json_object_get(doc, "histogram"))) {
+	    (!json_is_object(json_object_get(doc, "histogram")) &&
+	     !json_is_array(json_object_get(doc, "scenarios")))) {
 		json_decref(doc);
 		fa_error_set(err, FA_EINPUT, "'%s': not a fa-bench --json document (no \"fa_bench\" "
-			     "or \"histogram\" key)", path);
+			     "key, or neither \"histogram\" nor \"scenarios\")", path);
 		return NULL;
 	}
 	return doc;
@@ -680,5 +681,61 @@ void fa_bench_compare(const json_t *old, const json_t *new_, double max_regress,
 			}
 		}
 		fa_buf_printf(out, "%-10s %14.3f %14.3f %+8.1f%%  %s\n", ms[i].label, a, b, change, verdict);
+	}
+}
+
+/* The result of the scenario called name in a suite's document, or NULL. */
+static const json_t *scenario_result(const json_t *suite, const char *name, bool *found)
+{
+	size_t i;
+	json_t *sc;
+
+	*found = false;
+	json_array_foreach(json_object_get(suite, "scenarios"), i, sc) {
+		const char *n = json_string_value(json_object_get(sc, "name"));
+
+		if (n && !strcmp(n, name)) {
+			const json_t *r = json_object_get(sc, "result");
+
+			*found = true;
+			return json_is_object(json_object_get(r, "histogram")) ? r : NULL;
+		}
+	}
+	return NULL;
+}
+
+void fa_bench_compare_suites(const json_t *old, const json_t *new_, double max_regress,
+			     struct fa_buf *out, bool *regressed)
+{
+	size_t i;
+	json_t *sc;
+	bool found;
+
+	*regressed = false;
+	json_array_foreach(json_object_get(new_, "scenarios"), i, sc) {
+		const char *name = json_string_value(json_object_get(sc, "name"));
+		const json_t *a, *b;
+		bool r, in_old;
+
+		if (!name)
+			continue;
+		a = scenario_result(old, name, &in_old);
+		b = scenario_result(new_, name, &found);
+		fa_buf_printf(out, "%s== %s", i ? "\n" : "", name);
+		if (!in_old)
+			fa_buf_printf(out, ": only in the new suite\n");
+		else if (!a || !b)
+			fa_buf_printf(out, ": no result in the %s suite\n", !a ? "old" : "new");
+		else {
+			fa_buf_printf(out, "\n");
+			fa_bench_compare(a, b, max_regress, out, &r);
+			*regressed = *regressed || r;
+		}
+	}
+	json_array_foreach(json_object_get(old, "scenarios"), i, sc) {
+		const char *name = json_string_value(json_object_get(sc, "name"));
+
+		if (name && (scenario_result(new_, name, &found), !found))
+			fa_buf_printf(out, "\n== %s: only in the old suite\n", name);
 	}
 }

@@ -36,8 +36,8 @@ enum fa_err fa_bench_hist_read(const json_t *obj, struct fa_hist *h, struct fa_e
  */
 json_t *fa_bench_doc(json_t *config, const struct fa_bench_result *res);
 
-/* Reads a document from path; FA_EINPUT naming the file (and line) when
-   it is not one. */
+/* Reads a document from path, a run's or a suite's ("scenarios");
+   FA_EINPUT naming the file (and line) when it is neither. */
 json_t *fa_bench_doc_load(const char *path, struct fa_error *err);
 
 /* The documents of several runs made at once, merged: histograms
@@ -85,5 +85,11 @@ double fa_bench_mann_whitney(const double *a, int na, const double *b, int nb);
  */
 void fa_bench_compare(const json_t *old, const json_t *new_, double max_regress,
 		      struct fa_buf *out, bool *regressed);
+
+/* Two suites' documents, scenario by scenario (by name), each pair as
+   fa_bench_compare() does; a scenario in one suite only, or without a
+   result, is said so.  *regressed: any pair regressed. */
+void fa_bench_compare_suites(const json_t *old, const json_t *new_, double max_regress,
+			     struct fa_buf *out, bool *regressed);
 
 #endif
