@@ -885,6 +885,22 @@ static json_t *scenario_json(const struct fa_bench_scenario *sc, int rc, json_t 
 			 "exit", rc, "result", result ? result : json_null());
 }
 
+/* " word", quoted for a shell when it needs to be. */
+static void print_word(const char *w)
+{
+	if (*w && !strpbrk(w, " \t\n\"'#()[]{}*?$;&|<>\\`~!")) {
+		printf(" %s", w);
+		return;
+	}
+	printf(" '");
+	for (; *w; w++)
+		if (*w == '\'')
+			printf("'\\''");
+		else
+			putchar(*w);
+	putchar('\'');
+}
+
 /* Runs every scenario of the file in turn; one JSON of them all. */
 static int cmd_suite(struct args *a, char **ops, int nops)
 {
@@ -938,9 +954,7 @@ static int cmd_suite(struct args *a, char **ops, int nops)
 		if (!stdout_json) {
 			printf("%s== %s (%s line %d):", i ? "\n" : "", sc->name, ops[0], sc->line);
 			for (int k = 0; k < sc->argc; k++)
-				printf(strpbrk(sc->argv[k], " \t\"'#()[]{}*?$;&|<>\\`") || !*sc->argv[k] ?
-				       " '%s'" : " %s",
-				       sc->argv[k]);
+				print_word(sc->argv[k]);
 			printf("\n");
 			fflush(stdout);
 		}
