@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# fa-bench against real servers: the embedded PostgreSQL and fa-serve.
+# fa-bench against real servers: the embedded PostgreSQL, fa-serve and
+# fa-mcp (behind tests/tlsproxy.py for https).
 # Counts are checked against what the servers recorded; no timing is
 # asserted except the one-second stall the coordinated-omission test
 # injects on purpose, with wide margins.
@@ -62,6 +63,7 @@ setup() {
 
 teardown() {
 	if [ -n "${spid:-}" ]; then kill -TERM "$spid" 2>/dev/null || true; fi
+	if [ -n "${xpid:-}" ]; then kill -TERM "$xpid" 2>/dev/null || true; fi
 }
 
 # A JSON value of a --json file: jval FILE EXPR (python3 expression on d).
@@ -263,6 +265,47 @@ SQL
 	kill -TERM "$spid"
 	wait "$spid" || true
 	spid=
+}
+
+@test "mcp over https: --cacert verifies, -k skips the check, the system's CAs refuse" {
+	local log=$BATS_TEST_TMPDIR/mcp.log url mport
+	mkdir -p "$BATS_TEST_TMPDIR/tools"
+	cat > "$BATS_TEST_TMPDIR/tools/t.sql" <<'SQL'
+-- name: hit
+-- tool: Record a hit
+-- param: k int  The key
+-- returns: none
+INSERT INTO fabench.hits (k) VALUES (:k);
+SQL
+	fa-mcp serve --listen 127.0.0.1:0 --threads 1 "$BATS_TEST_TMPDIR/tools" 2> "$log" &
+	spid=$!
+	for _ in $(seq 100); do
+		grep -q 'listening on' "$log" 2>/dev/null && break
+		sleep 0.1
+	done
+	mport=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" | head -1)
+	# TLS in front of it, with the test's certificate
+	python3 "$BATS_TEST_DIRNAME/tlsproxy.py" "$ca" "$BATS_FILE_TMPDIR/ca.key" "$mport" \
+		> "$BATS_TEST_TMPDIR/proxy.port" &
+	xpid=$!
+	for _ in $(seq 100); do
+		[ -s "$BATS_TEST_TMPDIR/proxy.port" ] && break
+		sleep 0.1
+	done
+	url=https://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/proxy.port")/mcp
+	run fa-bench mcp --cacert "$ca" -c 2 -t 1 -n 60 --tool hit "$url" k:=5
+	assert_status 0
+	assert_contains "$output" "60 requests"
+	run fa-bench mcp -k -c 1 -n 40 --tool hit "$url" k:=6
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*) filter (where k = 5), count(*) filter (where k = 6) from fabench.hits'
+	assert_same "60|40" "$output"
+	run fa-bench mcp -c 1 -n 5 --tool hit "$url" k:=7
+	assert_status 3
+	assert_contains "$output" "certificate"
+	run fa-bench mcp --cacert "$BATS_TEST_TMPDIR/none.pem" -c 1 -n 5 --tool hit "$url" k:=7
+	assert_status 2
+	assert_contains "$output" "none.pem"
 }
 
 @test "errors by kind: SQLSTATE, HTTP status class, connect" {

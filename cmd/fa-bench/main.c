@@ -61,8 +61,8 @@ static const struct fa_opt options[] = {
 	{ "h1", O_H1, FA_OPT_NONE, NULL, "http: HTTP/1.1 only (default: HTTP/1.1 for http, ALPN for https)", NULL },
 	{ "h2", O_H2, FA_OPT_NONE, NULL, "http: HTTP/2 only (h2c by prior knowledge for http)", NULL },
 	{ "streams", 'm', FA_OPT_REQUIRED, "N", "http: with --h2, N requests in flight per connection (default 1)", NULL },
-	{ "cacert", O_CACERT, FA_OPT_REQUIRED, "FILE", "http: PEM CAs to trust for https (default: the system's)", "@file" },
-	{ "insecure", 'k', FA_OPT_NONE, NULL, "http: https without verifying the certificate", NULL },
+	{ "cacert", O_CACERT, FA_OPT_REQUIRED, "FILE", "http, mcp: PEM CAs to trust for https (default: the system's)", "@file" },
+	{ "insecure", 'k', FA_OPT_NONE, NULL, "http, mcp: https without verifying the certificate", NULL },
 	{ "json", O_JSON, FA_OPT_REQUIRED, "FILE", "write the whole result as JSON (- for stdout)", "@file" },
 	{ "hgrm", O_HGRM, FA_OPT_REQUIRED, "FILE", "write the latency percentile spectrum, HdrHistogram's text", "@file" },
 	{ "svg", O_SVG, FA_OPT_REQUIRED, "FILE", "write charts: the percentile spectrum, and rate and p99 each second", "@file" },
@@ -681,6 +681,8 @@ static int cmd_mcp(struct args *a, char **ops, int nops)
 		fa_bench_mcp_header(&mcp, a->headers[i], &err);
 	if (!err.code)
 		fa_bench_mcp_finish(&mcp, &err);
+	if (!err.code)
+		fa_bench_mcp_tls(&mcp, a->cacert, a->insecure, &err);
 	if (err.code) {
 		fa_bench_mcp_release(&mcp);
 		return usage_error(err.msg);

@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "core/stats.h"
 #include "http/sse.h"
+#include "http/tls.h"
 #include "mcp/jsonrpc.h"
 
 #define VERSION "2025-11-25"
@@ -82,8 +83,20 @@ enum fa_err fa_bench_mcp_finish(struct fa_bench_mcp *cfg, struct fa_error *err)
 	return FA_OK;
 }
 
+enum fa_err fa_bench_mcp_tls(struct fa_bench_mcp *cfg, const char *ca_file, bool insecure,
+			     struct fa_error *err)
+{
+	struct fa_tls_client_opts o = { .ca_file = ca_file, .insecure = insecure };
+
+	if (strcmp(cfg->url.scheme, "https") || cfg->tls)
+		return FA_OK;
+	cfg->tls = fa_tls_client_new(&o, err);
+	return cfg->tls ? FA_OK : err->code;
+}
+
 void fa_bench_mcp_release(struct fa_bench_mcp *cfg)
 {
+	fa_tls_free(cfg->tls);
 	free(cfg->tool);
 	free(cfg->call);
 	json_decref(cfg->args);
@@ -309,6 +322,7 @@ static void *mcp_open(const void *vcfg, struct fa_loop *loop, struct fa_bench_co
 		return NULL;
 	}
 	o.timeout_ms = t ? (int)((t + 999999) / 1000000) : 0;
+	o.tls = cfg->tls;
 	if (!(s->client = fa_hclient_new(loop, &cfg->url, &o, err))) {
 		free(s);
 		return NULL;

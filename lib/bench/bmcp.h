@@ -10,12 +10,16 @@
  * a JSON body or as a text/event-stream whose events carry it.  A
  * JSON-RPC error counts as an mcp error of detail "rpc", a result with
  * isError true as detail "isError"; an HTTP 4xx or 5xx as status.
+ * An https URL is spoken to over one TLS context that every connection
+ * shares, made by fa_bench_mcp_tls() (ALPN chooses the protocol).
  *
  * Not yet: stdio servers, the stateless 2026-07-28 era, arguments drawn
  * from generators.
  */
 #ifndef FA_BENCH_BMCP_H
 #define FA_BENCH_BMCP_H
+
+#include <stdbool.h>
 
 #include <jansson.h>
 
@@ -31,6 +35,7 @@ struct fa_bench_mcp {
 	char *call;                     /* owned: the request after its id */
 	struct fa_h1_header headers[FA_BENCH_MCP_MAX_HEADERS];
 	int nheaders;                   /* the caller's, borrowed */
+	struct fa_tls *tls;             /* owned: https, from fa_bench_mcp_tls() */
 };
 
 extern const struct fa_bench_target fa_bench_mcp_target;
@@ -47,6 +52,12 @@ enum fa_err fa_bench_mcp_header(struct fa_bench_mcp *cfg, char *h, struct fa_err
 
 /* Builds the request text once the arguments are in. */
 enum fa_err fa_bench_mcp_finish(struct fa_bench_mcp *cfg, struct fa_error *err);
+
+/* For an https URL, the TLS context: CAs from ca_file (NULL: the
+   system's), or no verification with insecure; nothing for http.
+   FA_EUSAGE naming a CA file that would not load. */
+enum fa_err fa_bench_mcp_tls(struct fa_bench_mcp *cfg, const char *ca_file, bool insecure,
+			     struct fa_error *err);
 
 void fa_bench_mcp_release(struct fa_bench_mcp *cfg);
 
