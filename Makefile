@@ -17,7 +17,7 @@ SANITIZE ?=
 BUILD    ?= build/obj
 BINDIR   ?= bin
 
-TOOLS    := fa-pg fa-copy fa-serve fa-mcp
+TOOLS    := fa-pg fa-copy fa-serve fa-mcp fa-bench
 VERSION  := 0.1.0
 
 # The libraries fa links, as pkg-config modules.  Their flags are read when

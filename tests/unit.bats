@@ -5,7 +5,7 @@ setup() {
 	: "${FA_UNIT:=$BATS_TEST_DIRNAME/../build/obj/unit}"
 }
 
-@test "unit: buffers, histogram (stats)" {
+@test "unit: HdrHistogram: precision, percentiles, merges, spectrum (stats)" {
 	run "$FA_UNIT/test_stats"
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -127,6 +127,12 @@ setup() {
 
 @test "unit: arrays and records as JSON (pgjson)" {
 	run "$FA_UNIT/test_pgjson"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "unit: fa-bench generators, thresholds, Mann-Whitney, histogram JSON, arrivals, suite files (bench)" {
+	run "$FA_UNIT/test_bench"
 	echo "$output"
 	[ "$status" -eq 0 ]
 }

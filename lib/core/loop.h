@@ -46,6 +46,9 @@ void fa_loop_del(struct fa_loop *l, struct fa_io *io);
 
 /* (Re)arms t to fire once after ms milliseconds. */
 enum fa_err fa_timer_start(struct fa_loop *l, struct fa_timer *t, uint64_t ms);
+/* (Re)arms t to fire once at due (fa_now_ns() time, to the nanosecond
+   where the kernel has epoll_pwait2); a past due fires in the next turn. */
+enum fa_err fa_timer_start_at(struct fa_loop *l, struct fa_timer *t, uint64_t due);
 void fa_timer_stop(struct fa_loop *l, struct fa_timer *t);
 void fa_timer_init(struct fa_timer *t, void (*cb)(struct fa_timer *), void *ctx);
 
