@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Scalar descriptions, shared by every array of a built-in type. */
 enum { STR, NUM, BOOL_, RAW, TS, TSTZ };
@@ -148,6 +149,7 @@ struct entry {
 struct fa_pgtypes {
 	const struct fa_pg_target *target;
 	char *app;
+	double failed_at;               /* monotonic seconds of the last failed connect */
 	struct entry *v;
 	size_t n, cap;
 	struct fa_pgjson_scratch scratch;
@@ -428,6 +430,14 @@ enum fa_err fa_pgtypes_load_conn(struct fa_pgtypes *ty, PGconn *conn, const unsi
 	return rc;
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 enum fa_err fa_pgtypes_load(struct fa_pgtypes *ty, const unsigned int *oids, int n,
 			    struct fa_error *err)
 {
@@ -441,8 +451,17 @@ enum fa_err fa_pgtypes_load(struct fa_pgtypes *ty, const unsigned int *oids, int
 		return FA_OK;
 	if (!ty->target)
 		return fa_error_set(err, FA_EWORK, "cannot look up result types: no database");
-	if (!(conn = fa_pg_connect(ty->target, ty->app, err)))
+	/*
+	 * A server at max_connections would refuse every look-up: one try a
+	 * second, not one per result, so that a request does not wait on it.
+	 */
+	if (ty->failed_at && now_s() - ty->failed_at < 1.0)
+		return fa_error_set(err, FA_ECONNECT, "cannot look up result types: no connection");
+	if (!(conn = fa_pg_connect(ty->target, ty->app, err))) {
+		ty->failed_at = now_s();
 		return FA_ECONNECT;
+	}
+	ty->failed_at = 0;
 	rc = fa_pgtypes_load_conn(ty, conn, oids, n, err);
 	PQfinish(conn);
 	return rc;

@@ -55,7 +55,8 @@ void fa_pgtypes_free(struct fa_pgtypes *ty);
  * Makes sure each of oids[0..n) is described: looks up those that are
  * neither built in nor already known, with what they contain.  FA_OK
  * when nothing was missing; else the error of the connection or query
- * (the types stay unknown and are asked for again next time).
+ * (the types stay unknown and are asked for again next time, but after
+ * a failed connect not for a second: FA_ECONNECT at once meanwhile).
  */
 enum fa_err fa_pgtypes_load(struct fa_pgtypes *ty, const unsigned int *oids, int n,
 			    struct fa_error *err);
