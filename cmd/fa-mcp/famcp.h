@@ -67,6 +67,7 @@ struct app {
 	int nworkers;
 	unsigned generation;            /* reloads so far */
 	int page_size;                  /* list entries per page */
+	struct proxy *proxy;            /* fa-mcp proxy: messages go there (proxy.h) */
 };
 
 struct worker {
@@ -82,6 +83,7 @@ struct worker {
 	int wake_fd;                    /* eventfd: a reload happened */
 	struct fa_io wake_io;
 	struct fa_timer ping;           /* keeps idle streams alive */
+	const char *note_from;          /* the session of the notification being dispatched */
 };
 
 /*
@@ -135,6 +137,11 @@ struct reply {
 	/* set by mcp_dispatch */
 	int log_level;                  /* send log messages this severe and up; -1: none */
 	json_t *progress;               /* _meta.progressToken (a reference), or NULL */
+	/* set by the transport, for the proxy: whose request (the session
+	   id, "" or NULL when it has none) and the upstream a /NAME/mcp
+	   path named (from 1; 0: all) */
+	const char *from;
+	int scope;
 };
 
 /* A reply's own references (id, progress token) dropped: for transports' done. */

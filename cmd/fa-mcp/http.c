@@ -21,6 +21,7 @@
 #include "famcp.h"
 #include "http/sse.h"
 #include "mcp/mcp.h"
+#include "proxy.h"
 
 #define MAX_SESSIONS 10000
 
@@ -357,10 +358,11 @@ static struct hreply *hreply_new(struct fa_hreq *rq, struct app *a, const struct
 	h->rq = rq;
 	h->a = a;
 	sid_of(fa_hreq_header(rq, "mcp-session-id"), h->sid);
+	h->r.from = h->sid;
 	return h;
 }
 
-static void post(struct fa_hreq *rq, struct app *a, struct worker *w)
+static void post(struct fa_hreq *rq, struct app *a, struct worker *w, int scope)
 {
 	const struct fa_h1_header *ct = fa_hreq_header(rq, "content-type");
 	struct fa_error err = { 0 };
@@ -386,12 +388,19 @@ static void post(struct fa_hreq *rq, struct app *a, struct worker *w)
 	} else if (era == ERA_MODERN ? !modern_headers(rq, &m) : !legacy_headers(rq, a, &m)) {
 		;       /* answered */
 	} else if (m.kind != FA_JR_REQUEST) {
-		if (m.kind == FA_JR_NOTIFICATION)
+		if (m.kind == FA_JR_NOTIFICATION) {
+			char sid[33];
+
+			sid_of(fa_hreq_header(rq, "mcp-session-id"), sid);
+			w->note_from = sid;
 			mcp_dispatch(w, &m, NULL);
+			w->note_from = NULL;
+		}
 		fa_hres_start(rq, 202, NULL, 0);
 		fa_hres_end(rq);
 	} else {
 		h = hreply_new(rq, a, &m, era);
+		h->r.scope = scope;
 		if (era == ERA_LEGACY && !strcmp(m.method, "initialize"))
 			session_new(a, h->session);
 		mcp_dispatch(w, &m, &h->r);
@@ -513,6 +522,7 @@ void mcp_http_handle(struct fa_hreq *rq, void *arg)
 	struct app *a = arg;
 	const struct fa_h1_header *sid = fa_hreq_header(rq, "mcp-session-id");
 	size_t n = strlen(a->endpoint);
+	int scope = 0;
 
 	if (!origin_ok(a, fa_hreq_header(rq, "origin"))) {
 		http_fail(rq, 403, NULL, FA_JR_INVALID_REQUEST, "Origin not allowed");
@@ -526,12 +536,14 @@ void mcp_http_handle(struct fa_hreq *rq, void *arg)
 		mcp_legacy_post(rq, a, rq->worker_ctx);
 		return;
 	}
-	if (rq->path_len != n || memcmp(rq->path, a->endpoint, n)) {
+	if (a->proxy)
+		scope = proxy_scope(a->proxy, rq->path, rq->path_len);
+	if (!scope && (rq->path_len != n || memcmp(rq->path, a->endpoint, n))) {
 		http_fail(rq, 404, NULL, FA_JR_INVALID_REQUEST, "no MCP endpoint here");
 		return;
 	}
 	if (rq->method_len == 4 && !memcmp(rq->method, "POST", 4)) {
-		post(rq, a, rq->worker_ctx);
+		post(rq, a, rq->worker_ctx, scope);
 		return;
 	}
 	if (rq->method_len == 6 && !memcmp(rq->method, "DELETE", 6) && sid &&

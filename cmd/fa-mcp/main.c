@@ -23,6 +23,7 @@
 #include "famcp.h"
 #include "mcp/mcp.h"
 #include "pg/sqlload.h"
+#include "proxy.h"
 
 extern char **environ;
 
@@ -30,6 +31,7 @@ enum {
 	O_POOL = FA_OPT_LONG, O_POOL_TIMEOUT, O_READ_ONLY, O_ORIGIN, O_ENDPOINT, O_MAX_MESSAGE,
 	O_PAGE_SIZE, O_STDIO, O_ENV, O_BEARER, O_CLIENT_ID, O_CLIENT_SECRET, O_CLIENT_KEY, O_TIMEOUT,
 	O_PROTOCOL, O_COMPLETE, O_VERSION, O_SQL_TOOL, O_SCHEMA_RES, O_SQL_TIMEOUT, O_SQL_LIMIT,
+	O_ALLOW, O_DENY, O_SEPARATOR,
 };
 
 static const struct fa_opt options[] = {
@@ -47,6 +49,9 @@ static const struct fa_opt options[] = {
 	{ "schema-resources", O_SCHEMA_RES, FA_OPT_NONE, NULL, "serve: each table and view as a resource of its columns and keys", NULL },
 	{ "max-message", O_MAX_MESSAGE, FA_OPT_REQUIRED, "BYTES", "largest message accepted (default 4194304)", NULL },
 	{ "page-size", O_PAGE_SIZE, FA_OPT_REQUIRED, "N", "serve: list entries per page, then a nextCursor (default 100)", NULL },
+	{ "allow", O_ALLOW, FA_OPT_REQUIRED, "[NAME=]GLOB", "proxy: offer only the tools that match (repeatable)", NULL },
+	{ "deny", O_DENY, FA_OPT_REQUIRED, "[NAME=]GLOB", "proxy: hide the tools that match (repeatable)", NULL },
+	{ "separator", O_SEPARATOR, FA_OPT_REQUIRED, "SEP", "proxy: between an upstream's name and its tools' (default __; '' for none)", NULL },
 	{ "stdio", O_STDIO, FA_OPT_REQUIRED, "COMMAND", "client: run this server (split as a shell would, no shell) instead of a URL", NULL },
 	{ "env", O_ENV, FA_OPT_REQUIRED, "KEY=VALUE", "client: add to the --stdio server's environment (repeatable)", NULL },
 	{ "header", 'H', FA_OPT_REQUIRED, "NAME: VALUE", "client: send this HTTP header too (repeatable)", NULL },
@@ -54,8 +59,8 @@ static const struct fa_opt options[] = {
 	{ "client-id", O_CLIENT_ID, FA_OPT_REQUIRED, "ID", "client: after a 401, get a token by OAuth client credentials as ID", NULL },
 	{ "client-secret", O_CLIENT_SECRET, FA_OPT_REQUIRED, "SECRET", "client: the secret of --client-id", NULL },
 	{ "client-key", O_CLIENT_KEY, FA_OPT_REQUIRED, "FILE", "client: or its PEM private key, for a signed assertion (private_key_jwt)", NULL },
-	{ "timeout", O_TIMEOUT, FA_OPT_REQUIRED, "MS", "client: longest wait for each answer (default 30000)", NULL },
-	{ "protocol", O_PROTOCOL, FA_OPT_REQUIRED, "VERSION", "client: 2025-11-25, 2026-07-28 or auto (default: probe, then fall back)", "auto 2025-11-25 2026-07-28" },
+	{ "timeout", O_TIMEOUT, FA_OPT_REQUIRED, "MS", "client, proxy: longest wait for each answer (default 30000)", NULL },
+	{ "protocol", O_PROTOCOL, FA_OPT_REQUIRED, "VERSION", "client, proxy upstreams: 2025-11-25, 2026-07-28 or auto (default: probe, then fall back)", "auto 2025-11-25 2026-07-28" },
 	{ "format", 'F', FA_OPT_REQUIRED, "KIND", "client: output as json, ndjson or text", "json ndjson text" },
 	{ "complete", O_COMPLETE, FA_OPT_REQUIRED, "N", "print shell completions for the word at index N of the words that follow", NULL },
 	{ "help", 'h', FA_OPT_NONE, NULL, "show this help", NULL },
@@ -71,14 +76,16 @@ static const struct fa_opt_tool tool = {
 		 "read [OPTION]... TARGET URI\n"
 		 "prompt [OPTION]... TARGET NAME [KEY=VALUE]...\n"
 		 "discover [OPTION]... TARGET\n"
-		 "shell [OPTION]... TARGET",
+		 "shell [OPTION]... TARGET\n"
+		 "proxy [OPTION]... NAME=URL|NAME=stdio:COMMAND...",
 	.summary = "Serves the queries of annotated SQL files (see fa-sql(5)) that have a \"tool:\"\n"
 		   "line as Model Context Protocol tools, over stdio or Streamable HTTP, to clients\n"
 		   "of protocol 2025-11-25 (and 2025-06-18, 2025-03-26) and the stateless 2026-07-28;\n"
 		   "and calls MCP servers from the shell: TARGET is an http:// URL, or left out with\n"
-		   "--stdio COMMAND.",
+		   "--stdio COMMAND.  proxy puts MCP servers behind one endpoint (stdio, or\n"
+		   "Streamable HTTP with --listen), their tools prefixed NAME__ when there are several.",
 	.opts = options,
-	.operands = "serve call list read prompt discover shell",
+	.operands = "serve call list read prompt discover shell proxy",
 	.later = "@file",
 	.footer = "Exit status: 0 success (serve: stdin closed, or SIGTERM over HTTP), 1 the server\n"
 		  "failed (call: the tool answered isError), 2 usage error, 3 cannot connect (or\n"
@@ -90,6 +97,11 @@ struct args {
 	struct fa_hserver_opts h;
 	const char *db;
 	struct cargs c;
+	/* proxy: --allow and --deny, applied once the upstreams are named */
+	char **filters;
+	bool *allows;
+	int nfilters;
+	const char *separator;
 };
 
 /* Appends arg to a repeatable option's list. */
@@ -151,6 +163,13 @@ static int apply(int key, const char *arg, void *ctx)
 		add(&s->c.headers, &s->c.nheaders, arg);
 		break;
 	case O_BEARER: s->c.bearer = arg; break;
+	case O_ALLOW:
+	case O_DENY:
+		s->allows = realloc(s->allows, (size_t)(s->nfilters + 1) * sizeof(*s->allows));
+		s->allows[s->nfilters] = key == O_ALLOW;
+		add(&s->filters, &s->nfilters, arg);
+		break;
+	case O_SEPARATOR: s->separator = arg; break;
 	case O_CLIENT_ID: s->c.cred.client_id = arg; break;
 	case O_CLIENT_SECRET: s->c.cred.client_secret = arg; break;
 	case O_CLIENT_KEY: s->c.cred.key_file = arg; break;
@@ -208,18 +227,23 @@ static int parse(struct args *s, struct app *a, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (optind >= argc)
-		return usage_error("give a command: serve, call, list, read, prompt, discover or shell");
+		return usage_error("give a command: serve, call, list, read, prompt, discover, shell or proxy");
 	s->c.command = argv[optind++];
 	if (!strcmp(s->c.command, "serve")) {
 		if (optind >= argc)
 			return usage_error("give the SQL files (FILE.sql or a directory of them)");
 		return -1;
 	}
+	if (!strcmp(s->c.command, "proxy")) {
+		if (optind >= argc)
+			return usage_error("proxy: give the upstreams, NAME=URL or NAME=stdio:COMMAND");
+		return -1;
+	}
 	if (strcmp(s->c.command, "call") && strcmp(s->c.command, "list") &&
 	    strcmp(s->c.command, "read") && strcmp(s->c.command, "prompt") &&
 	    strcmp(s->c.command, "discover") && strcmp(s->c.command, "shell"))
 		return usage_error("unknown command: the commands are serve, call, list, read, prompt, "
-				   "discover and shell");
+				   "discover, shell and proxy");
 	if (!s->c.stdio && optind >= argc)
 		return usage_error("give the server: an http:// URL, or --stdio COMMAND");
 	if (!s->c.stdio)
@@ -239,6 +263,8 @@ void mcp_reload(struct app *a)
 {
 	struct fa_error err = { 0 };
 
+	if (a->proxy)
+		return;         /* the upstreams say what changed themselves */
 	if (fa_sqlfiles_reload(&a->files, &err)) {
 		fprintf(stderr, "fa-mcp: %s; the old tools stay\n", err.msg);
 		return;
@@ -275,6 +301,34 @@ static int serve_http(struct args *s, struct app *a)
 	return rc;
 }
 
+/* fa-mcp proxy: the upstreams of the operands behind stdio or --listen. */
+static int proxy_main(struct args *s, struct app *a, int argc, char **argv)
+{
+	struct fa_error err = { 0 };
+	int rc = -1;
+
+	a->proxy = proxy_new();
+	if (s->separator)
+		proxy_set_separator(a->proxy, s->separator);
+	proxy_set_timeout(a->proxy, s->c.timeout_ms);
+	proxy_set_era(a->proxy, s->c.era);
+	for (int i = optind; i < argc && rc < 0; i++)
+		if (proxy_add(a->proxy, argv[i], &err))
+			rc = usage_error(err.msg);
+	for (int i = 0; i < s->nfilters && rc < 0; i++)
+		if (proxy_filter(a->proxy, s->filters[i], s->allows[i], &err))
+			rc = usage_error(err.msg);
+	if (rc < 0) {
+		s->h.threads = 1;       /* the upstreams live on one loop */
+		rc = s->h.listen ? serve_http(s, a) : mcp_stdio(a);
+	}
+	proxy_free(a->proxy);
+	a->proxy = NULL;
+	free(s->filters);
+	free(s->allows);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct app a = { .pool_size = 2, .page_size = 100, .pool_timeout_ms = FA_POOL_TIMEOUT_MS, .endpoint = "/mcp",
@@ -296,7 +350,9 @@ int main(int argc, char **argv)
 	rc = parse(&s, &a, argc, argv);
 	/* a server that dies or closes its end is an error to report, not a signal */
 	signal(SIGPIPE, SIG_IGN);
-	if (rc < 0 && strcmp(s.c.command, "serve"))
+	if (rc < 0 && !strcmp(s.c.command, "proxy"))
+		rc = proxy_main(&s, &a, argc, argv);
+	else if (rc < 0 && strcmp(s.c.command, "serve"))
 		rc = mcp_client_main(&s.c);
 	if (rc >= 0) {
 		free(s.c.env);
