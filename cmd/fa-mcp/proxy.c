@@ -495,6 +495,7 @@ void proxy_start(struct proxy *p, struct worker *w)
 		}
 	}
 	report_collisions(p);
+	fprintf(stderr, "fa-mcp proxy: serving %d upstream%s\n", p->nups, p->nups == 1 ? "" : "s");
 }
 
 void proxy_stop(struct proxy *p)
