@@ -58,9 +58,9 @@ apart() {
 	mkdir -p "$BATS_TEST_TMPDIR"
 }
 
-# call26 ID TOOL ARGS: a 2026-07-28 tools/call on $url.
+# call26 ID TOOL ARGS [CURL-ARG]...: a 2026-07-28 tools/call on $url.
 call26() {
-	post26 tools/call "$2" '{"jsonrpc":"2.0","id":'"$1"',"method":"tools/call","params":{"name":"'"$2"'","arguments":'"$3"','"$META"'}}'
+	post26 tools/call "$2" '{"jsonrpc":"2.0","id":'"$1"',"method":"tools/call","params":{"name":"'"$2"'","arguments":'"$3"','"$META"'}}' "${@:4}"
 }
 
 @test "proxy: stdio front, stdio upstream: initialize, lists, a call, a resource" {
@@ -232,4 +232,78 @@ call26() {
 	run fa-mcp proxy --deny 'z=x' 'a=stdio:true'
 	assert_status 2
 	assert_contains "$output" "no upstream named 'z'"
+}
+
+@test "proxy: --config in the mcpServers layout: command, args, env; url, headers; a timeout per server" {
+	echo upstream-secret > "$BATS_TEST_TMPDIR/up.token"
+	start_own --auth-token "$BATS_TEST_TMPDIR/up.token" "$TOOLS"
+	own=$url
+	cat > "$BATS_TEST_TMPDIR/servers.json" <<JSON
+{"mcpServers": {
+  "local": {"command": "fa-mcp", "args": ["serve", "--page-size", "1", "$TOOLS"], "env": {"FA_X": "it's"}, "timeout": 500},
+  "web": {"url": "$own", "headers": {"Authorization": "Bearer upstream-secret"}}
+}}
+JSON
+	start_proxy --config "$BATS_TEST_TMPDIR/servers.json"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/proxy.log")" "serving 2 upstreams"
+	# the child's pages (one tool a page) were read whole
+	assert_same "local__echo local__sleepy web__echo web__sleepy" "$(tool_names)"
+	call26 1 web__echo '{"n":1}'
+	assert_same 1 "$(jq -r .result.structuredContent.n <<< "$body")"
+	call26 2 local__sleepy '{"s":2,"n":1}'
+	assert_contains "$(jq -r .error.message <<< "$body")" "upstream 'local' did not answer tools/call within 500 ms"
+	call26 3 local__echo '{"n":3}'
+	assert_same 3 "$(jq -r .result.structuredContent.n <<< "$body")"
+	run fa-mcp proxy --config /nonexistent.json
+	assert_status 4
+	echo '{"mcpServers": {"x": {"args": []}}}' > "$BATS_TEST_TMPDIR/bad.json"
+	run fa-mcp proxy --config "$BATS_TEST_TMPDIR/bad.json"
+	assert_status 4
+	assert_contains "$output" "server 'x': give \"command\" or \"url\""
+}
+
+@test "proxy: --upstream-header reaches an HTTP upstream that wants a token" {
+	echo upstream-secret > "$BATS_TEST_TMPDIR/up.token"
+	start_own --auth-token "$BATS_TEST_TMPDIR/up.token" "$TOOLS"
+	own=$url
+	start_proxy --upstream-header 'web=Authorization: Bearer upstream-secret' "web=$own"
+	call26 1 echo '{"n":8}'
+	assert_same 8 "$(jq -r .result.structuredContent.n <<< "$body")"
+}
+
+@test "proxy: --auth-token on the front, the Origin check, /live, /ready, /metrics" {
+	printf 'front-secret\n' > "$BATS_TEST_TMPDIR/token"
+	start_proxy --auth-token "$BATS_TEST_TMPDIR/token" "pg=stdio:fa-mcp serve $TOOLS"
+	call26 1 echo '{"n":1}'
+	assert_same 401 "$code"
+	assert_same Bearer "$(header WWW-Authenticate)"
+	call26 2 echo '{"n":2}' -H 'Authorization: Bearer wrong'
+	assert_same 401 "$code"
+	call26 3 echo '{"n":3}' -H 'Authorization: Bearer front-secret'
+	assert_same 200 "$code"
+	assert_same 3 "$(jq -r .result.structuredContent.n <<< "$body")"
+	call26 4 echo '{"n":4}' -H 'Authorization: Bearer front-secret' -H 'Origin: https://evil.example'
+	assert_same 403 "$code"
+	run curl -sS -o /dev/null -w '%{http_code}' "$base/live"
+	assert_same 200 "$output"
+	run curl -sS -o /dev/null -w '%{http_code}' "$base/ready"
+	assert_same 401 "$output"
+	run curl -sS -H 'Authorization: Bearer front-secret' "$base/ready"
+	assert_same true "$(jq -r .pg.up <<< "$output")"
+	run curl -sS -H 'Authorization: Bearer front-secret' "$base/metrics"
+	assert_contains "$output" 'fa_mcp_proxy_requests_total{upstream="pg"} 1'
+	assert_contains "$output" 'fa_mcp_proxy_latency_seconds_count{upstream="pg"} 1'
+	assert_contains "$output" 'fa_mcp_proxy_up{upstream="pg"} 1'
+}
+
+@test "proxy: /ready is 503 while an upstream cannot start" {
+	start_proxy "ok=stdio:fa-mcp serve $TOOLS" "gone=stdio:/nonexistent/server"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/proxy.log")" "upstream 'gone': cannot start '/nonexistent/server'"
+	run curl -sS -w '\n%{http_code}' "$base/ready"
+	assert_same 503 "$(tail -1 <<< "$output")"
+	assert_same false "$(head -1 <<< "$output" | jq -r .gone.up)"
+	call26 1 gone__x '{}'
+	assert_contains "$(jq -r .error.message <<< "$body")" "upstream 'gone' is restarting"
+	call26 2 ok__echo '{"n":2}'
+	assert_same 2 "$(jq -r .result.structuredContent.n <<< "$body")"
 }

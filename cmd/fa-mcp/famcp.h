@@ -54,6 +54,7 @@ struct app {
 	int sql_timeout_ms;             /* the query tool's statement_timeout */
 	long sql_limit;                 /* the query tool's most rows */
 	const char *origins;            /* allowed Origin values besides localhost */
+	char *auth_token;               /* --auth-token: the bearer token HTTP requests need, or NULL */
 	const char *endpoint;           /* "/mcp" */
 	size_t max_message;
 	/* 2025-era sessions of the HTTP transport, shared by its workers */

@@ -517,6 +517,20 @@ static bool method_is(const struct fa_hreq *rq, const char *m)
 	return rq->method_len == strlen(m) && !memcmp(rq->method, m, rq->method_len);
 }
 
+/* --auth-token: Authorization: Bearer TOKEN, compared in constant time. */
+static bool authorized(const struct app *a, const struct fa_hreq *rq)
+{
+	const struct fa_h1_header *h = fa_hreq_header(rq, "authorization");
+	size_t n = strlen(a->auth_token);
+	unsigned char diff = 0;
+
+	if (!h || h->value_len != 7 + n || strncasecmp(h->value, "Bearer ", 7))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(h->value[7 + i] ^ a->auth_token[i]);
+	return !diff;
+}
+
 void mcp_http_handle(struct fa_hreq *rq, void *arg)
 {
 	struct app *a = arg;
@@ -528,6 +542,17 @@ void mcp_http_handle(struct fa_hreq *rq, void *arg)
 		http_fail(rq, 403, NULL, FA_JR_INVALID_REQUEST, "Origin not allowed");
 		return;
 	}
+	if (path_is(rq, "/live") && method_is(rq, "GET")) {
+		fa_hres_simple(rq, 200, "text/plain", "live\n");
+		return;
+	}
+	if (a->auth_token && !authorized(a, rq)) {
+		fa_hres_header(rq, "WWW-Authenticate", "Bearer");
+		http_fail(rq, 401, NULL, FA_JR_INVALID_REQUEST, "a bearer token is required (Authorization: Bearer ...)");
+		return;
+	}
+	if (a->proxy && proxy_http(a->proxy, rq))
+		return;
 	if (path_is(rq, "/sse") && method_is(rq, "GET")) {
 		mcp_legacy_stream(rq, a, rq->worker_ctx);
 		return;

@@ -31,7 +31,7 @@ enum {
 	O_POOL = FA_OPT_LONG, O_POOL_TIMEOUT, O_READ_ONLY, O_ORIGIN, O_ENDPOINT, O_MAX_MESSAGE,
 	O_PAGE_SIZE, O_STDIO, O_ENV, O_BEARER, O_CLIENT_ID, O_CLIENT_SECRET, O_CLIENT_KEY, O_TIMEOUT,
 	O_PROTOCOL, O_COMPLETE, O_VERSION, O_SQL_TOOL, O_SCHEMA_RES, O_SQL_TIMEOUT, O_SQL_LIMIT,
-	O_ALLOW, O_DENY, O_SEPARATOR,
+	O_ALLOW, O_DENY, O_SEPARATOR, O_CONFIG, O_UPSTREAM_HEADER, O_AUTH_TOKEN,
 };
 
 static const struct fa_opt options[] = {
@@ -51,6 +51,9 @@ static const struct fa_opt options[] = {
 	{ "page-size", O_PAGE_SIZE, FA_OPT_REQUIRED, "N", "serve: list entries per page, then a nextCursor (default 100)", NULL },
 	{ "allow", O_ALLOW, FA_OPT_REQUIRED, "[NAME=]GLOB", "proxy: offer only the tools that match (repeatable)", NULL },
 	{ "deny", O_DENY, FA_OPT_REQUIRED, "[NAME=]GLOB", "proxy: hide the tools that match (repeatable)", NULL },
+	{ "config", O_CONFIG, FA_OPT_REQUIRED, "FILE", "proxy: upstreams from a JSON file in the mcpServers layout", NULL },
+	{ "upstream-header", O_UPSTREAM_HEADER, FA_OPT_REQUIRED, "NAME=H: V", "proxy: send this header to HTTP upstream NAME (repeatable)", NULL },
+	{ "auth-token", O_AUTH_TOKEN, FA_OPT_REQUIRED, "FILE", "serve, proxy: HTTP requests need Authorization: Bearer and the token in FILE", NULL },
 	{ "separator", O_SEPARATOR, FA_OPT_REQUIRED, "SEP", "proxy: between an upstream's name and its tools' (default __; '' for none)", NULL },
 	{ "stdio", O_STDIO, FA_OPT_REQUIRED, "COMMAND", "client: run this server (split as a shell would, no shell) instead of a URL", NULL },
 	{ "env", O_ENV, FA_OPT_REQUIRED, "KEY=VALUE", "client: add to the --stdio server's environment (repeatable)", NULL },
@@ -97,10 +100,13 @@ struct args {
 	struct fa_hserver_opts h;
 	const char *db;
 	struct cargs c;
-	/* proxy: --allow and --deny, applied once the upstreams are named */
+	/* proxy: --allow, --deny (allows[i]: 1, 0) and --upstream-header (2),
+	   applied once the upstreams are named */
 	char **filters;
-	bool *allows;
+	int *allows;
 	int nfilters;
+	const char *config;
+	const char *auth_token;
 	const char *separator;
 };
 
@@ -165,10 +171,13 @@ static int apply(int key, const char *arg, void *ctx)
 	case O_BEARER: s->c.bearer = arg; break;
 	case O_ALLOW:
 	case O_DENY:
+	case O_UPSTREAM_HEADER:
 		s->allows = realloc(s->allows, (size_t)(s->nfilters + 1) * sizeof(*s->allows));
-		s->allows[s->nfilters] = key == O_ALLOW;
+		s->allows[s->nfilters] = key == O_ALLOW ? 1 : key == O_DENY ? 0 : 2;
 		add(&s->filters, &s->nfilters, arg);
 		break;
+	case O_CONFIG: s->config = arg; break;
+	case O_AUTH_TOKEN: s->auth_token = arg; break;
 	case O_SEPARATOR: s->separator = arg; break;
 	case O_CLIENT_ID: s->c.cred.client_id = arg; break;
 	case O_CLIENT_SECRET: s->c.cred.client_secret = arg; break;
@@ -235,8 +244,8 @@ static int parse(struct args *s, struct app *a, int argc, char **argv)
 		return -1;
 	}
 	if (!strcmp(s->c.command, "proxy")) {
-		if (optind >= argc)
-			return usage_error("proxy: give the upstreams, NAME=URL or NAME=stdio:COMMAND");
+		if (optind >= argc && !s->config)
+			return usage_error("proxy: give the upstreams, NAME=URL or NAME=stdio:COMMAND, or --config");
 		return -1;
 	}
 	if (strcmp(s->c.command, "call") && strcmp(s->c.command, "list") &&
@@ -301,13 +310,45 @@ static int serve_http(struct args *s, struct app *a)
 	return rc;
 }
 
+/* --auth-token FILE: its first line, the token; an exit status on failure, else -1. */
+static int read_token(struct args *s, struct app *a)
+{
+	char line[4096];
+	FILE *f;
+	size_t n;
+
+	if (!s->auth_token)
+		return -1;
+	if (!(f = fopen(s->auth_token, "r"))) {
+		fprintf(stderr, "fa-mcp: cannot open '%s': %s\n", s->auth_token, strerror(errno));
+		return FA_EINPUT;
+	}
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	n = strcspn(line, "\r\n");
+	line[n] = 0;
+	while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+		line[--n] = 0;
+	if (!n) {
+		fprintf(stderr, "fa-mcp: '%s' holds no token\n", s->auth_token);
+		return FA_EINPUT;
+	}
+	a->auth_token = strdup(line);
+	return -1;
+}
+
 /* fa-mcp proxy: the upstreams of the operands behind stdio or --listen. */
 static int proxy_main(struct args *s, struct app *a, int argc, char **argv)
 {
 	struct fa_error err = { 0 };
-	int rc = -1;
+	int rc = read_token(s, a);
 
 	a->proxy = proxy_new();
+	if (s->config && proxy_config(a->proxy, s->config, &err)) {
+		fprintf(stderr, "fa-mcp: %s\n", err.msg);
+		rc = err.code;
+	}
 	if (s->separator)
 		proxy_set_separator(a->proxy, s->separator);
 	proxy_set_timeout(a->proxy, s->c.timeout_ms);
@@ -316,7 +357,8 @@ static int proxy_main(struct args *s, struct app *a, int argc, char **argv)
 		if (proxy_add(a->proxy, argv[i], &err))
 			rc = usage_error(err.msg);
 	for (int i = 0; i < s->nfilters && rc < 0; i++)
-		if (proxy_filter(a->proxy, s->filters[i], s->allows[i], &err))
+		if (s->allows[i] == 2 ? proxy_header(a->proxy, s->filters[i], &err) :
+		    proxy_filter(a->proxy, s->filters[i], s->allows[i], &err))
 			rc = usage_error(err.msg);
 	if (rc < 0) {
 		s->h.threads = 1;       /* the upstreams live on one loop */
@@ -326,6 +368,7 @@ static int proxy_main(struct args *s, struct app *a, int argc, char **argv)
 	a->proxy = NULL;
 	free(s->filters);
 	free(s->allows);
+	free(a->auth_token);
 	return rc;
 }
 
@@ -359,6 +402,8 @@ int main(int argc, char **argv)
 		free(s.c.headers);
 		return rc;
 	}
+	if ((rc = read_token(&s, &a)) >= 0)
+		return rc;
 	if (fa_sqlfiles_init(&a.files, argv + optind, argc - optind, &err)) {
 		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 		return FA_EINPUT;
@@ -377,5 +422,6 @@ int main(int argc, char **argv)
 		rc = s.h.listen ? serve_http(&s, &a) : mcp_stdio(&a);
 	fa_pg_target_release(&a.target);
 	fa_sqlfiles_release(&a.files);
+	free(a.auth_token);
 	return rc;
 }

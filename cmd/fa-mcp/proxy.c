@@ -3,6 +3,7 @@
  * front's clients, and the methods the proxy answers itself.  See proxy.h.
  */
 #include <fnmatch.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,8 @@ struct upstream {
 	int restarts;
 	/* counts for /metrics */
 	unsigned long calls, errors;
+	uint64_t answered, latency_ns;
+	unsigned long buckets[8];       /* answers by latency: le 1, 2.5, 10, 25, 100, 250, 1000 ms, +Inf */
 };
 
 struct proxy {
@@ -94,6 +97,7 @@ struct proxy {
 static void up_message(struct ctransport *t, const char *msg, size_t len);
 static void up_fail(struct ctransport *t, enum fa_err rc, const char *msg);
 static void kick(struct upstream *u);
+static struct upstream *find_up(struct proxy *p, const char *name, size_t n);
 
 /* ---- setting up ---- */
 
@@ -120,6 +124,118 @@ void proxy_set_timeout(struct proxy *p, int ms)
 void proxy_set_era(struct proxy *p, int era)
 {
 	p->era = (enum cera)era;
+}
+
+enum fa_err proxy_header(struct proxy *p, const char *spec, struct fa_error *err)
+{
+	const char *eq = strchr(spec, '='), *colon;
+	struct upstream *u = eq ? find_up(p, spec, (size_t)(eq - spec)) : NULL;
+
+	if (!u)
+		return fa_error_set(err, FA_EUSAGE, "--upstream-header '%s': give NAME=Header: value, "
+				    "NAME an upstream's", spec);
+	colon = strchr(eq + 1, ':');
+	if (!colon || colon == eq + 1)
+		return fa_error_set(err, FA_EUSAGE, "--upstream-header '%s': give NAME=Header: value", spec);
+	u->headers = realloc(u->headers, (size_t)(u->nheaders + 1) * sizeof(*u->headers));
+	u->headers[u->nheaders++] = strdup(eq + 1);
+	return FA_OK;
+}
+
+/* A word quoted for client_split_words: '...' with each ' as '\''. */
+static void quote_word(struct fa_buf *b, const char *w)
+{
+	fa_buf_putc(b, '\'');
+	for (; *w; w++)
+		*w == '\'' ? fa_buf_puts(b, "'\\''") : fa_buf_putc(b, *w);
+	fa_buf_putc(b, '\'');
+}
+
+/* One server of an mcpServers object. */
+static enum fa_err config_server(struct proxy *p, const char *file, const char *name, json_t *v,
+				 struct fa_error *err)
+{
+	const char *command = json_string_value(json_object_get(v, "command"));
+	const char *url = json_string_value(json_object_get(v, "url"));
+	json_t *args = json_object_get(v, "args"), *x, *timeout = json_object_get(v, "timeout");
+	struct upstream *u;
+	struct fa_buf b;
+	const char *k;
+	size_t i;
+
+	if (!json_is_object(v) || !command == !url)
+		return fa_error_set(err, FA_EINPUT, "%s: server '%s': give \"command\" or \"url\"", file, name);
+	fa_buf_init(&b, 0);
+	fa_buf_printf(&b, "%s=", name);
+	if (command) {
+		fa_buf_puts(&b, "stdio:");
+		quote_word(&b, command);
+		json_array_foreach(args, i, x) {
+			if (!json_is_string(x)) {
+				fa_buf_release(&b);
+				return fa_error_set(err, FA_EINPUT, "%s: server '%s': \"args\" are strings",
+						    file, name);
+			}
+			fa_buf_putc(&b, ' ');
+			quote_word(&b, json_string_value(x));
+		}
+	} else {
+		fa_buf_puts(&b, url);
+	}
+	if (proxy_add(p, b.data, err)) {
+		fa_buf_release(&b);
+		err->code = FA_EINPUT;
+		return FA_EINPUT;
+	}
+	fa_buf_release(&b);
+	u = &p->ups[p->nups - 1];
+	json_object_foreach(json_object_get(v, "env"), k, x) {
+		char *kv = NULL;
+
+		if (!json_is_string(x) || asprintf(&kv, "%s=%s", k, json_string_value(x)) < 0)
+			return fa_error_set(err, FA_EINPUT, "%s: server '%s': env values are strings", file, name);
+		u->env = realloc(u->env, (size_t)(u->nenv + 1) * sizeof(*u->env));
+		u->env[u->nenv++] = kv;
+	}
+	json_object_foreach(json_object_get(v, "headers"), k, x) {
+		char *h = NULL;
+
+		if (!json_is_string(x) || asprintf(&h, "%s: %s", k, json_string_value(x)) < 0)
+			return fa_error_set(err, FA_EINPUT, "%s: server '%s': header values are strings", file, name);
+		u->headers = realloc(u->headers, (size_t)(u->nheaders + 1) * sizeof(*u->headers));
+		u->headers[u->nheaders++] = h;
+	}
+	if (timeout) {
+		if (!json_is_integer(timeout) || json_integer_value(timeout) < 1 ||
+		    json_integer_value(timeout) > 86400000)
+			return fa_error_set(err, FA_EINPUT, "%s: server '%s': \"timeout\" is milliseconds, "
+					    "1 to 86400000", file, name);
+		u->timeout_ms = (int)json_integer_value(timeout);
+	}
+	return FA_OK;
+}
+
+enum fa_err proxy_config(struct proxy *p, const char *file, struct fa_error *err)
+{
+	json_error_t je;
+	json_t *root = json_load_file(file, 0, &je), *servers;
+	const char *name;
+	json_t *v;
+	enum fa_err rc = FA_OK;
+
+	if (!root)
+		return fa_error_set(err, FA_EINPUT, "%s: line %d, column %d: %s", file, je.line, je.column,
+				    je.text);
+	servers = json_object_get(root, "mcpServers");
+	if (!json_is_object(servers)) {
+		json_decref(root);
+		return fa_error_set(err, FA_EINPUT, "%s: no \"mcpServers\" object", file);
+	}
+	json_object_foreach(servers, name, v)
+		if ((rc = config_server(p, file, name, v, err)))
+			break;
+	json_decref(root);
+	return rc;
 }
 
 int proxy_count(const struct proxy *p)
@@ -531,7 +647,11 @@ void proxy_free(struct proxy *p)
 		for (int k = 0; k < u->nfilters; k++)
 			free(u->filters[k].glob);
 		free(u->filters);
+		for (int k = 0; k < u->nenv; k++)
+			free(u->env[k]);
 		free(u->env);
+		for (int k = 0; k < u->nheaders; k++)
+			free(u->headers[k]);
 		free(u->headers);
 	}
 	free(p->ups);
@@ -727,6 +847,19 @@ static void forward(struct upstream *u, const struct fa_jr_msg *m, struct reply 
 	submit(u, x);
 }
 
+static const double bucket_ms[7] = { 1, 2.5, 10, 25, 100, 250, 1000 };
+
+static void observe(struct upstream *u, uint64_t ns)
+{
+	int i = 0;
+
+	while (i < 7 && (double)ns / 1e6 > bucket_ms[i])
+		i++;
+	u->buckets[i]++;
+	u->answered++;
+	u->latency_ns += ns;
+}
+
 /* An answer from upstream for x: the client's id back, modern results complete. */
 static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 {
@@ -748,6 +881,7 @@ static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 	}
 	if (m->kind == FA_JR_ERROR)
 		u->errors++;
+	observe(u, fa_now_ns() - x->start_ns);
 	fa_buf_init(&b, 0);
 	fa_jr_put_json(&b, m->root);
 	x->r->done(x->r, 200, b.data, b.len);
@@ -1235,4 +1369,79 @@ void proxy_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r
 	if (r->scope || p->nups == 1)
 		return forward(&p->ups[r->scope ? r->scope - 1 : 0], m, r, NULL);
 	mcp_fail(r, r->era == ERA_MODERN ? 404 : 200, FA_JR_METHOD_NOT_FOUND, "method not found", NULL);
+}
+
+/* ---- /live, /ready, /metrics ---- */
+
+static void ready(struct proxy *p, struct fa_hreq *rq)
+{
+	json_t *ups = json_object();
+	bool all = true;
+	struct fa_buf b;
+
+	for (int i = 0; i < p->nups; i++) {
+		struct upstream *u = &p->ups[i];
+		json_t *o = json_pack("{s:b,s:i}", "up", u->up, "restarts", u->restarts);
+
+		if (u->up)
+			json_object_set_new(o, "protocolVersion", json_string(u->c.version));
+		else
+			json_object_set_new(o, "error", json_string(u->why));
+		json_object_set_new(ups, u->name, o);
+		all = all && u->up;
+	}
+	fa_buf_init(&b, 0);
+	fa_jr_put_json(&b, ups);
+	json_decref(ups);
+	fa_hres_simple(rq, all ? 200 : 503, "application/json", b.data);
+	fa_buf_release(&b);
+}
+
+static void metrics(struct proxy *p, struct fa_hreq *rq)
+{
+	struct fa_buf b;
+
+	fa_buf_init(&b, 0);
+	fa_buf_puts(&b, "# TYPE fa_mcp_proxy_up gauge\n# TYPE fa_mcp_proxy_restarts_total counter\n"
+		    "# TYPE fa_mcp_proxy_requests_total counter\n# TYPE fa_mcp_proxy_errors_total counter\n"
+		    "# TYPE fa_mcp_proxy_latency_seconds histogram\n");
+	for (int i = 0; i < p->nups; i++) {
+		struct upstream *u = &p->ups[i];
+		unsigned long cum = 0;
+
+		fa_buf_printf(&b, "fa_mcp_proxy_up{upstream=\"%s\"} %d\n", u->name, u->up);
+		fa_buf_printf(&b, "fa_mcp_proxy_restarts_total{upstream=\"%s\"} %d\n", u->name, u->restarts);
+		fa_buf_printf(&b, "fa_mcp_proxy_requests_total{upstream=\"%s\"} %lu\n", u->name, u->calls);
+		fa_buf_printf(&b, "fa_mcp_proxy_errors_total{upstream=\"%s\"} %lu\n", u->name, u->errors);
+		for (int k = 0; k < 8; k++) {
+			cum += u->buckets[k];
+			if (k < 7)
+				fa_buf_printf(&b, "fa_mcp_proxy_latency_seconds_bucket{upstream=\"%s\",le=\"%g\"} %lu\n",
+					      u->name, bucket_ms[k] / 1000, cum);
+			else
+				fa_buf_printf(&b, "fa_mcp_proxy_latency_seconds_bucket{upstream=\"%s\",le=\"+Inf\"} %lu\n",
+					      u->name, cum);
+		}
+		fa_buf_printf(&b, "fa_mcp_proxy_latency_seconds_sum{upstream=\"%s\"} %.6f\n", u->name,
+			      (double)u->latency_ns / 1e9);
+		fa_buf_printf(&b, "fa_mcp_proxy_latency_seconds_count{upstream=\"%s\"} %" PRIu64 "\n",
+			      u->name, u->answered);
+	}
+	fa_hres_simple(rq, 200, "text/plain; version=0.0.4", b.data);
+	fa_buf_release(&b);
+}
+
+bool proxy_http(struct proxy *p, struct fa_hreq *rq)
+{
+	if (rq->method_len != 3 || memcmp(rq->method, "GET", 3))
+		return false;
+	if (rq->path_len == 6 && !memcmp(rq->path, "/ready", 6)) {
+		ready(p, rq);
+		return true;
+	}
+	if (rq->path_len == 8 && !memcmp(rq->path, "/metrics", 8)) {
+		metrics(p, rq);
+		return true;
+	}
+	return false;
 }

@@ -43,6 +43,17 @@ void proxy_free(struct proxy *p);
 /* "NAME=URL" or "NAME=stdio:COMMAND ARGS"; FA_EUSAGE naming spec when malformed. */
 enum fa_err proxy_add(struct proxy *p, const char *spec, struct fa_error *err);
 
+/* --upstream-header "NAME=Header: value": sent to HTTP upstream NAME. */
+enum fa_err proxy_header(struct proxy *p, const char *spec, struct fa_error *err);
+
+/*
+ * The servers of a JSON file in the mcpServers layout MCP clients use:
+ * {"mcpServers": {"NAME": {"command", "args", "env"} | {"url", "headers"}}},
+ * each with an optional "timeout" in ms.  FA_EINPUT naming the file and
+ * the server when malformed.
+ */
+enum fa_err proxy_config(struct proxy *p, const char *file, struct fa_error *err);
+
 /* --allow / --deny "NAME=GLOB" (or a bare GLOB for every upstream). */
 enum fa_err proxy_filter(struct proxy *p, const char *spec, bool allow, struct fa_error *err);
 
@@ -73,5 +84,8 @@ void proxy_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r
 
 /* The upstream a path "/NAME/mcp" names: its number from 1; 0 when none. */
 int proxy_scope(const struct proxy *p, const char *path, size_t len);
+
+/* GET /ready (503 while an upstream is down) and /metrics; false for other requests. */
+bool proxy_http(struct proxy *p, struct fa_hreq *rq);
 
 #endif
