@@ -307,3 +307,34 @@ JSON
 	call26 2 ok__echo '{"n":2}'
 	assert_same 2 "$(jq -r .result.structuredContent.n <<< "$body")"
 }
+
+@test "proxy: --record, then replay: the same answers without the server; an unmatched request named" {
+	rec=$BATS_TEST_TMPDIR/rec.ndjson
+	msgs=("$INIT" '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' "$(call 2 echo '{"n":5}')" "$(call 3 echo '{"n":6}')" \
+		"$(call 4 echo '{"n":5}')" '{"jsonrpc":"2.0","id":5,"method":"resources/read","params":{"uri":"test://motd"}}' \
+		"$(call 6 echo '{"n":"x"}')")
+	printf '%s\n' "${msgs[@]}" | timeout 30 fa-mcp proxy --record "$rec" \
+		--upstream-header 'pg=Authorization: Bearer very-secret' --upstream-header 'pg=X-Trace: on' \
+		"pg=stdio:fa-mcp serve $TOOLS" > "$BATS_TEST_TMPDIR/live" 2> /dev/null
+	# one server line, an exchange per call, secrets redacted
+	assert_same "server exchange exchange exchange exchange exchange" "$(jq -r .type "$rec" | xargs)"
+	run grep -c very-secret "$rec"
+	assert_same 0 "$output"
+	assert_same '["Authorization: [redacted]","X-Trace: on"]' "$(head -1 "$rec" | jq -c .headers)"
+	# replay over stdio: byte for byte what the live server said
+	printf '%s\n' "${msgs[@]}" | timeout 30 fa-mcp replay "$rec" > "$BATS_TEST_TMPDIR/replayed" 2> /dev/null
+	assert_same "$(jq -scS 'sort_by(.id) | .[] | del(.result.serverInfo)' "$BATS_TEST_TMPDIR/live")" \
+		"$(jq -scS 'sort_by(.id) | .[] | del(.result.serverInfo)' "$BATS_TEST_TMPDIR/replayed")"
+	assert_same 7 "$(wc -l < "$BATS_TEST_TMPDIR/replayed")"
+	# a request nobody recorded
+	run bash -c "printf '%s\n' '$(call 9 echo '{"n":99}')' | fa-mcp replay '$rec' 2> /dev/null"
+	assert_contains "$(jq -r .error.message <<< "$output")" 'replay: nothing recorded for tools/call {"name":"echo","arguments":{"n":99}}'
+	assert_contains "$output" "upstream 'pg' in $rec"
+	# and as an upstream of a proxy over HTTP, in the 2026 era
+	start_proxy "pg=replay:$rec"
+	call26 1 echo '{"n":6}'
+	assert_same 6 "$(jq -r .result.structuredContent.n <<< "$body")"
+	assert_same complete "$(jq -r .result.resultType <<< "$body")"
+	run fa-mcp replay /nonexistent.ndjson
+	assert_status 4
+}

@@ -31,7 +31,7 @@ enum {
 	O_POOL = FA_OPT_LONG, O_POOL_TIMEOUT, O_READ_ONLY, O_ORIGIN, O_ENDPOINT, O_MAX_MESSAGE,
 	O_PAGE_SIZE, O_STDIO, O_ENV, O_BEARER, O_CLIENT_ID, O_CLIENT_SECRET, O_CLIENT_KEY, O_TIMEOUT,
 	O_PROTOCOL, O_COMPLETE, O_VERSION, O_SQL_TOOL, O_SCHEMA_RES, O_SQL_TIMEOUT, O_SQL_LIMIT,
-	O_ALLOW, O_DENY, O_SEPARATOR, O_CONFIG, O_UPSTREAM_HEADER, O_AUTH_TOKEN,
+	O_ALLOW, O_DENY, O_SEPARATOR, O_CONFIG, O_UPSTREAM_HEADER, O_AUTH_TOKEN, O_RECORD,
 };
 
 static const struct fa_opt options[] = {
@@ -54,6 +54,7 @@ static const struct fa_opt options[] = {
 	{ "config", O_CONFIG, FA_OPT_REQUIRED, "FILE", "proxy: upstreams from a JSON file in the mcpServers layout", NULL },
 	{ "upstream-header", O_UPSTREAM_HEADER, FA_OPT_REQUIRED, "NAME=H: V", "proxy: send this header to HTTP upstream NAME (repeatable)", NULL },
 	{ "auth-token", O_AUTH_TOKEN, FA_OPT_REQUIRED, "FILE", "serve, proxy: HTTP requests need Authorization: Bearer and the token in FILE", NULL },
+	{ "record", O_RECORD, FA_OPT_REQUIRED, "FILE", "proxy: write every upstream exchange to FILE as NDJSON, for replay", NULL },
 	{ "separator", O_SEPARATOR, FA_OPT_REQUIRED, "SEP", "proxy: between an upstream's name and its tools' (default __; '' for none)", NULL },
 	{ "stdio", O_STDIO, FA_OPT_REQUIRED, "COMMAND", "client: run this server (split as a shell would, no shell) instead of a URL", NULL },
 	{ "env", O_ENV, FA_OPT_REQUIRED, "KEY=VALUE", "client: add to the --stdio server's environment (repeatable)", NULL },
@@ -80,15 +81,17 @@ static const struct fa_opt_tool tool = {
 		 "prompt [OPTION]... TARGET NAME [KEY=VALUE]...\n"
 		 "discover [OPTION]... TARGET\n"
 		 "shell [OPTION]... TARGET\n"
-		 "proxy [OPTION]... NAME=URL|NAME=stdio:COMMAND...",
+		 "proxy [OPTION]... NAME=URL|NAME=stdio:COMMAND|NAME=replay:FILE...\n"
+		 "replay [OPTION]... FILE",
 	.summary = "Serves the queries of annotated SQL files (see fa-sql(5)) that have a \"tool:\"\n"
 		   "line as Model Context Protocol tools, over stdio or Streamable HTTP, to clients\n"
 		   "of protocol 2025-11-25 (and 2025-06-18, 2025-03-26) and the stateless 2026-07-28;\n"
 		   "and calls MCP servers from the shell: TARGET is an http:// URL, or left out with\n"
 		   "--stdio COMMAND.  proxy puts MCP servers behind one endpoint (stdio, or\n"
-		   "Streamable HTTP with --listen), their tools prefixed NAME__ when there are several.",
+		   "Streamable HTTP with --listen), their tools prefixed NAME__ when there are several;\n"
+		   "replay answers as the servers of a proxy's --record FILE did.",
 	.opts = options,
-	.operands = "serve call list read prompt discover shell proxy",
+	.operands = "serve call list read prompt discover shell proxy replay",
 	.later = "@file",
 	.footer = "Exit status: 0 success (serve: stdin closed, or SIGTERM over HTTP), 1 the server\n"
 		  "failed (call: the tool answered isError), 2 usage error, 3 cannot connect (or\n"
@@ -107,6 +110,7 @@ struct args {
 	int nfilters;
 	const char *config;
 	const char *auth_token;
+	const char *record;
 	const char *separator;
 };
 
@@ -177,6 +181,7 @@ static int apply(int key, const char *arg, void *ctx)
 		add(&s->filters, &s->nfilters, arg);
 		break;
 	case O_CONFIG: s->config = arg; break;
+	case O_RECORD: s->record = arg; break;
 	case O_AUTH_TOKEN: s->auth_token = arg; break;
 	case O_SEPARATOR: s->separator = arg; break;
 	case O_CLIENT_ID: s->c.cred.client_id = arg; break;
@@ -236,11 +241,17 @@ static int parse(struct args *s, struct app *a, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (optind >= argc)
-		return usage_error("give a command: serve, call, list, read, prompt, discover, shell or proxy");
+		return usage_error("give a command: serve, call, list, read, prompt, discover, shell, proxy "
+				   "or replay");
 	s->c.command = argv[optind++];
 	if (!strcmp(s->c.command, "serve")) {
 		if (optind >= argc)
 			return usage_error("give the SQL files (FILE.sql or a directory of them)");
+		return -1;
+	}
+	if (!strcmp(s->c.command, "replay")) {
+		if (optind + 1 != argc)
+			return usage_error("replay: give one recording, as fa-mcp proxy --record wrote it");
 		return -1;
 	}
 	if (!strcmp(s->c.command, "proxy")) {
@@ -252,7 +263,7 @@ static int parse(struct args *s, struct app *a, int argc, char **argv)
 	    strcmp(s->c.command, "read") && strcmp(s->c.command, "prompt") &&
 	    strcmp(s->c.command, "discover") && strcmp(s->c.command, "shell"))
 		return usage_error("unknown command: the commands are serve, call, list, read, prompt, "
-				   "discover, shell and proxy");
+				   "discover, shell, proxy and replay");
 	if (!s->c.stdio && optind >= argc)
 		return usage_error("give the server: an http:// URL, or --stdio COMMAND");
 	if (!s->c.stdio)
@@ -345,7 +356,18 @@ static int proxy_main(struct args *s, struct app *a, int argc, char **argv)
 	int rc = read_token(s, a);
 
 	a->proxy = proxy_new();
-	if (s->config && proxy_config(a->proxy, s->config, &err)) {
+	if (rc < 0 && s->config && proxy_config(a->proxy, s->config, &err)) {
+		fprintf(stderr, "fa-mcp: %s\n", err.msg);
+		rc = err.code;
+	}
+	if (rc < 0 && !strcmp(s->c.command, "replay")) {
+		if (proxy_replay(a->proxy, argv[optind], &err)) {
+			fprintf(stderr, "fa-mcp: %s\n", err.msg);
+			rc = err.code;
+		}
+		optind = argc;
+	}
+	if (rc < 0 && s->record && proxy_record(a->proxy, s->record, &err)) {
 		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 		rc = err.code;
 	}
@@ -393,7 +415,7 @@ int main(int argc, char **argv)
 	rc = parse(&s, &a, argc, argv);
 	/* a server that dies or closes its end is an error to report, not a signal */
 	signal(SIGPIPE, SIG_IGN);
-	if (rc < 0 && !strcmp(s.c.command, "proxy"))
+	if (rc < 0 && (!strcmp(s.c.command, "proxy") || !strcmp(s.c.command, "replay")))
 		rc = proxy_main(&s, &a, argc, argv);
 	else if (rc < 0 && strcmp(s.c.command, "serve"))
 		rc = mcp_client_main(&s.c);

@@ -12,6 +12,7 @@
 #include "core/stats.h"
 #include "mcp/mcp.h"
 #include "proxy.h"
+#include "replay.h"
 
 #define META_PREFIX "io.modelcontextprotocol/"
 #define BACKOFF_MIN_MS 100
@@ -33,6 +34,7 @@ struct pend {
 	size_t len;
 	struct csend info;
 	char name[256];                 /* info.name's storage */
+	json_t *params;                 /* --record: the params sent, without _meta */
 	struct pend *next;
 };
 
@@ -41,7 +43,7 @@ enum lists { L_TOOLS, L_PROMPTS, L_RESOURCES, L_TEMPLATES, NLISTS };
 static const struct {
 	const char *method, *key;
 	const char *cap;                /* the capability that says the list exists */
-} lists[NLISTS] = {
+} lists_of[NLISTS] = {
 	{ "tools/list", "tools", "tools" },
 	{ "prompts/list", "prompts", "prompts" },
 	{ "resources/list", "resources", "resources" },
@@ -58,6 +60,9 @@ struct upstream {
 	char *name;
 	char *command;                  /* stdio: the command line */
 	char *url;                      /* or Streamable HTTP (or HTTP+SSE) */
+	char *replay_file;              /* or answers from a recording */
+	struct recording *replay;
+	const char *replay_name;        /* whose answers in it */
 	char **env;
 	int nenv;
 	char **headers;
@@ -90,6 +95,7 @@ struct proxy {
 	char *sep;
 	int timeout_ms;
 	enum cera era;                  /* to speak upstream: CERA_AUTO probes */
+	struct recorder *rec;           /* --record, or NULL */
 	struct worker *w;
 	struct fa_loop *loop;
 };
@@ -238,6 +244,35 @@ enum fa_err proxy_config(struct proxy *p, const char *file, struct fa_error *err
 	return rc;
 }
 
+enum fa_err proxy_record(struct proxy *p, const char *file, struct fa_error *err)
+{
+	if (!(p->rec = recorder_open(file, err)))
+		return err->code;
+	return FA_OK;
+}
+
+enum fa_err proxy_replay(struct proxy *p, const char *file, struct fa_error *err)
+{
+	struct recording *r = recording_load(file, err);
+	const char *const *names;
+	enum fa_err rc = FA_OK;
+	int n;
+
+	if (!r)
+		return err->code;
+	names = recording_names(r, &n);
+	for (int i = 0; i < n && !rc; i++) {
+		char *spec = NULL;
+
+		if (asprintf(&spec, "%s=replay:%s", names[i], file) < 0)
+			return fa_error_set(err, FA_ENOMEM, "out of memory");
+		rc = proxy_add(p, spec, err);
+		free(spec);
+	}
+	recording_free(r);
+	return rc;
+}
+
 int proxy_count(const struct proxy *p)
 {
 	return p->nups;
@@ -273,14 +308,17 @@ enum fa_err proxy_add(struct proxy *p, const char *spec, struct fa_error *err)
 	if (find_up(p, spec, (size_t)(eq - spec)))
 		return fa_error_set(err, FA_EUSAGE, "upstream '%.*s' is named twice", (int)(eq - spec), spec);
 	v = eq + 1;
-	if (strncmp(v, "stdio:", 6) && strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
-		return fa_error_set(err, FA_EUSAGE, "upstream '%s': give an http:// or https:// URL, or "
-				    "stdio:COMMAND", spec);
+	if (strncmp(v, "stdio:", 6) && strncmp(v, "http://", 7) && strncmp(v, "https://", 8) &&
+	    strncmp(v, "replay:", 7))
+		return fa_error_set(err, FA_EUSAGE, "upstream '%s': give an http:// or https:// URL, "
+				    "stdio:COMMAND or replay:FILE", spec);
 	p->ups = realloc(p->ups, (size_t)(p->nups + 1) * sizeof(*p->ups));
 	u = &p->ups[p->nups++];
 	*u = (struct upstream){ .p = p, .name = strndup(spec, (size_t)(eq - spec)) };
 	if (!strncmp(v, "stdio:", 6))
 		u->command = strdup(v + 6);
+	else if (!strncmp(v, "replay:", 7))
+		u->replay_file = strdup(v + 7);
 	else
 		u->url = strdup(v);
 	snprintf(u->why, sizeof(u->why), "not started");
@@ -369,6 +407,7 @@ static struct pend *take_pend(struct pend **list, long uid)
 static void pend_free(struct upstream *u, struct pend *x)
 {
 	json_decref(x->token);
+	json_decref(x->params);
 	free(x->msg);
 	free(x);
 }
@@ -518,20 +557,69 @@ static void read_lists(struct upstream *u)
 	for (int i = 0; i < NLISTS; i++) {
 		json_decref(u->list[i]);
 		u->list[i] = NULL;
-		if (!json_object_get(caps, lists[i].cap))
+		if (!json_object_get(caps, lists_of[i].cap))
 			continue;
-		if (!(u->list[i] = client_list(&u->c, lists[i].method, lists[i].key, &err)))
+		if (!(u->list[i] = client_list(&u->c, lists_of[i].method, lists_of[i].key, &err)))
 			fprintf(stderr, "fa-mcp proxy: upstream '%s': %s: %s\n", u->name,
-				lists[i].method, err.msg);
+				lists_of[i].method, err.msg);
 	}
 }
 
 /* Opens u's session (blocking); false with u->why set when it cannot. */
+/* A replay upstream: its session and lists as recorded. */
+static bool connect_replay(struct upstream *u)
+{
+	struct fa_error err = { 0 };
+	const json_t *line, *lists;
+	const char *const *names;
+	int n;
+
+	if (!u->replay && !(u->replay = recording_load(u->replay_file, &err))) {
+		snprintf(u->why, sizeof(u->why), "%.500s", err.msg);
+		return false;
+	}
+	names = recording_names(u->replay, &n);
+	u->replay_name = recording_server(u->replay, u->name) ? u->name : n == 1 ? names[0] : NULL;
+	if (!u->replay_name) {
+		snprintf(u->why, sizeof(u->why), "%.300s holds no upstream named '%s'", u->replay_file, u->name);
+		return false;
+	}
+	line = recording_server(u->replay, u->replay_name);
+	u->c = (struct client){ .loop = u->p->loop, .server = json_incref(json_object_get(line, "server")),
+				.version = json_string_value(json_object_get(line, "protocolVersion")) };
+	u->c.era = u->c.version && !strcmp(u->c.version, FA_MCP_STATELESS_VERSION) ? CERA_MODERN : CERA_LEGACY;
+	lists = json_object_get(line, "lists");
+	for (int i = 0; i < NLISTS; i++) {
+		json_decref(u->list[i]);
+		u->list[i] = json_incref(json_object_get(lists, lists_of[i].key));
+	}
+	u->up = true;
+	u->why[0] = 0;
+	return true;
+}
+
+/* What the recording says of u's session: where, the server, its lists. */
+static void record_server(struct upstream *u)
+{
+	json_t *l = json_object();
+
+	if (!u->p->rec)
+		return;
+	for (int i = 0; i < NLISTS; i++)
+		if (u->list[i])
+			json_object_set(l, lists_of[i].key, u->list[i]);
+	recorder_server(u->p->rec, u->name, u->command ? u->command : u->url, u->headers, u->nheaders,
+			u->c.version, u->c.server, l);
+	json_decref(l);
+}
+
 static bool connect_up(struct upstream *u)
 {
 	struct fa_error err = { 0 };
 	struct ctransport *t;
 
+	if (u->replay_file)
+		return connect_replay(u);
 	json_decref(u->c.server);
 	u->c = (struct client){ .loop = u->p->loop, .era = u->p->era, .timeout_ms = u->timeout_ms };
 	if (u->command)
@@ -549,6 +637,7 @@ static bool connect_up(struct upstream *u)
 		return false;
 	}
 	read_lists(u);
+	record_server(u);
 	t->on_message = up_message;
 	t->on_fail = up_fail;
 	t->client = u;
@@ -602,8 +691,9 @@ void proxy_start(struct proxy *p, struct worker *w)
 		if (!u->timeout_ms)
 			u->timeout_ms = p->timeout_ms;
 		if (connect_up(u)) {
-			fprintf(stderr, "fa-mcp proxy: upstream '%s' (%s) speaks %s, %zu tools\n", u->name,
-				u->command ? "stdio" : u->url, u->c.version ? u->c.version : "?",
+			fprintf(stderr, "fa-mcp proxy: upstream '%s' (%s%s) speaks %s, %zu tools\n", u->name,
+				u->command ? "stdio" : u->url ? u->url : "replay of ",
+				u->replay_file ? u->replay_file : "", u->c.version ? u->c.version : "?",
 				json_array_size(u->list[L_TOOLS]));
 		} else {
 			fprintf(stderr, "fa-mcp proxy: upstream '%s': %s; trying again\n", u->name, u->why);
@@ -627,6 +717,10 @@ void proxy_stop(struct proxy *p)
 		fail_all(u, "the proxy is stopping");
 		if (u->c.t)
 			client_close(&u->c);
+		json_decref(u->c.server);
+		u->c.server = NULL;
+		recording_free(u->replay);
+		u->replay = NULL;
 		u->up = false;
 		lists_release(u);
 	}
@@ -644,6 +738,7 @@ void proxy_free(struct proxy *p)
 		free(u->name);
 		free(u->command);
 		free(u->url);
+		free(u->replay_file);
 		for (int k = 0; k < u->nfilters; k++)
 			free(u->filters[k].glob);
 		free(u->filters);
@@ -656,6 +751,7 @@ void proxy_free(struct proxy *p)
 	}
 	free(p->ups);
 	free(p->sep);
+	recorder_close(p->rec);
 	free(p);
 }
 
@@ -703,7 +799,7 @@ static void report_collisions(struct proxy *p)
 						if (!strcmp(sa, sb))
 							fprintf(stderr, "fa-mcp proxy: collision: %s '%s' of upstream "
 								"'%s' and of '%s'; the first is served\n",
-								lists[l].key, sa, p->ups[i].name, p->ups[j].name);
+								lists_of[l].key, sa, p->ups[i].name, p->ups[j].name);
 					}
 			}
 	}
@@ -808,6 +904,50 @@ static json_t *up_params(struct upstream *u, const json_t *params, const char *r
 	return out;
 }
 
+static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m);
+
+/* The recorded answer to m (its name now real), or an error naming the request. */
+static void replay_answer(struct upstream *u, const struct fa_jr_msg *m, struct reply *r, const char *real)
+{
+	json_t *params = up_params(u, m->params, real, 0, false), *root;
+	const json_t *line;
+	struct pend x = { .r = r, .start_ns = fa_now_ns() };
+	struct fa_jr_msg got = { 0 };
+
+	json_object_del(params, "_meta");
+	u->calls++;
+	if (!(line = recording_match(u->replay, u->replay_name, m->method, params))) {
+		struct fa_buf b, msg;
+
+		fa_buf_init(&b, 0);
+		fa_jr_put_json(&b, params);
+		fa_buf_init(&msg, 0);
+		fa_buf_printf(&msg, "replay: nothing recorded for %s %.300s%s (upstream '%s' in %s)", m->method,
+			      b.data, b.len > 300 ? "..." : "", u->replay_name, recording_file(u->replay));
+		u->errors++;
+		mcp_fail(r, 200, FA_JR_INTERNAL_ERROR, msg.data, NULL);
+		fa_buf_release(&b);
+		fa_buf_release(&msg);
+		json_decref(params);
+		return;
+	}
+	json_decref(params);
+	root = json_pack("{s:s,s:n}", "jsonrpc", "2.0", "id");
+	if (json_object_get(line, "error")) {
+		got.kind = FA_JR_ERROR;
+		json_object_set(root, "error", json_object_get(line, "error"));
+	} else {
+		got.kind = FA_JR_RESULT;
+		/* a copy: a 2025 client's answer has the 2026 marks taken out */
+		json_object_set_new(root, "result", json_deep_copy(json_object_get(line, "result")));
+		got.result = json_object_get(root, "result");
+	}
+	got.root = root;
+	u->p->w->inflight++;
+	answer_back(u, &x, &got);
+	json_decref(root);
+}
+
 /* Sends m on to u for r, the name (tools/call, prompts/get) now real. */
 static void forward(struct upstream *u, const struct fa_jr_msg *m, struct reply *r, const char *real)
 {
@@ -824,6 +964,8 @@ static void forward(struct upstream *u, const struct fa_jr_msg *m, struct reply 
 		mcp_fail(r, 200, FA_JR_INTERNAL_ERROR, msg, NULL);
 		return;
 	}
+	if (u->replay)
+		return replay_answer(u, m, r, real);
 	x = calloc(1, sizeof(*x));
 	x->uid = ++u->next_id;
 	x->r = r;
@@ -831,6 +973,10 @@ static void forward(struct upstream *u, const struct fa_jr_msg *m, struct reply 
 	snprintf(x->method, sizeof(x->method), "%s", m->method);
 	snprintf(x->from, sizeof(x->from), "%s", r->from ? r->from : "");
 	params = up_params(u, m->params, real, x->uid, r->progress != NULL);
+	if (u->p->rec) {
+		x->params = json_copy(params);
+		json_object_del(x->params, "_meta");
+	}
 	name = json_string_value(json_object_get(params, "name"));
 	if (!name)
 		name = json_string_value(json_object_get(params, "uri"));
@@ -865,6 +1011,10 @@ static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 {
 	struct fa_buf b;
 
+	/* as the upstream answered, before the client's changes */
+	if (u->p->rec && !u->replay)
+		recorder_exchange(u->p->rec, u->name, x->method, x->params, m->root,
+				  (double)(fa_now_ns() - x->start_ns) / 1e6);
 	json_object_set(m->root, "id", x->r->id);
 	if (m->kind == FA_JR_RESULT && json_is_object(m->result) && x->r->era == ERA_MODERN &&
 	    !json_object_get(m->result, "resultType"))
@@ -903,7 +1053,7 @@ static void list_page(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 	}
 	if (!u->acc[l])
 		u->acc[l] = json_array();
-	json_array_extend(u->acc[l], json_object_get(m->result, lists[l].key));
+	json_array_extend(u->acc[l], json_object_get(m->result, lists_of[l].key));
 	if (next && *next) {
 		struct pend *y = calloc(1, sizeof(*y));
 		json_t *params = json_pack("{s:s}", "cursor", next), *id;
@@ -911,11 +1061,11 @@ static void list_page(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 
 		y->uid = ++u->next_id;
 		y->list = l;
-		snprintf(y->method, sizeof(y->method), "%s", lists[l].method);
+		snprintf(y->method, sizeof(y->method), "%s", lists_of[l].method);
 		y->info.method = y->method;
 		id = json_integer(y->uid);
 		fa_buf_init(&b, 0);
-		fa_jr_put_request(&b, id, lists[l].method, params);
+		fa_jr_put_request(&b, id, lists_of[l].method, params);
 		json_decref(id);
 		json_decref(params);
 		y->msg = fa_buf_detach(&b, &y->len);
@@ -935,10 +1085,10 @@ static void refresh_list(struct upstream *u, int l)
 
 	x->uid = json_integer_value(id);
 	x->list = l;
-	snprintf(x->method, sizeof(x->method), "%s", lists[l].method);
+	snprintf(x->method, sizeof(x->method), "%s", lists_of[l].method);
 	x->info.method = x->method;
 	fa_buf_init(&b, 0);
-	fa_jr_put_request(&b, id, lists[l].method, NULL);
+	fa_jr_put_request(&b, id, lists_of[l].method, NULL);
 	json_decref(id);
 	x->msg = fa_buf_detach(&b, &x->len);
 	json_decref(u->acc[l]);
@@ -992,7 +1142,7 @@ static void up_notification(struct upstream *u, struct fa_jr_msg *m)
 		char ev[64];
 
 		snprintf(ev, sizeof(ev), "notifications/%s/list_changed", l == L_TEMPLATES ? "resources" :
-			 lists[l].key);
+			 lists_of[l].key);
 		if (!strcmp(method, ev)) {
 			refresh_list(u, l);
 			if (l == L_RESOURCES)
@@ -1196,7 +1346,7 @@ static void list(struct worker *w, struct reply *r, const struct fa_jr_msg *m, i
 		}
 	}
 	json_decref(seen);
-	mcp_page(w, r, m, lists[l].key, all);
+	mcp_page(w, r, m, lists_of[l].key, all);
 }
 
 /* tools/call and prompts/get: by the name, to its upstream. */
@@ -1311,7 +1461,7 @@ static void set_level(struct proxy *p, struct reply *r, const struct fa_jr_msg *
 		json_t *id, *params;
 		struct pend *x;
 
-		if ((r->scope && r->scope != i + 1) || !u->up ||
+		if ((r->scope && r->scope != i + 1) || !u->up || u->replay ||
 		    !json_object_get(json_object_get(u->c.server, "capabilities"), "logging"))
 			continue;
 		x = calloc(1, sizeof(*x));

@@ -40,7 +40,7 @@ struct proxy;
 struct proxy *proxy_new(void);
 void proxy_free(struct proxy *p);
 
-/* "NAME=URL" or "NAME=stdio:COMMAND ARGS"; FA_EUSAGE naming spec when malformed. */
+/* "NAME=URL", "NAME=stdio:COMMAND ARGS" or "NAME=replay:FILE"; FA_EUSAGE naming spec when malformed. */
 enum fa_err proxy_add(struct proxy *p, const char *spec, struct fa_error *err);
 
 /* --upstream-header "NAME=Header: value": sent to HTTP upstream NAME. */
@@ -53,6 +53,12 @@ enum fa_err proxy_header(struct proxy *p, const char *spec, struct fa_error *err
  * the server when malformed.
  */
 enum fa_err proxy_config(struct proxy *p, const char *file, struct fa_error *err);
+
+/* --record FILE: every upstream exchange as NDJSON (replay.h); FA_EINPUT when it cannot be written. */
+enum fa_err proxy_record(struct proxy *p, const char *file, struct fa_error *err);
+
+/* fa-mcp replay FILE: an upstream NAME=replay:FILE for each upstream recorded in it. */
+enum fa_err proxy_replay(struct proxy *p, const char *file, struct fa_error *err);
 
 /* --allow / --deny "NAME=GLOB" (or a bare GLOB for every upstream). */
 enum fa_err proxy_filter(struct proxy *p, const char *spec, bool allow, struct fa_error *err);
