@@ -338,3 +338,17 @@ JSON
 	run fa-mcp replay /nonexistent.ndjson
 	assert_status 4
 }
+
+@test "proxy: the HTTP+SSE front at /sse, fa-mcp's client in both eras, and a proxy of a proxy" {
+	start_proxy "pg=stdio:fa-mcp serve $TOOLS"
+	run timeout 20 fa-mcp call "$base/sse" echo n=4 -F ndjson
+	assert_status 0
+	assert_same '{"n":4}' "$output"
+	run timeout 20 fa-mcp call --protocol 2025-11-25 "$base/pg/mcp" echo n=5 -F ndjson
+	assert_same '{"n":5}' "$output"
+	run timeout 20 fa-mcp call --protocol 2026-07-28 "$url" echo n=6 -F ndjson
+	assert_same '{"n":6}' "$output"
+	run bash -c "timeout 20 fa-mcp call --stdio \"fa-mcp proxy 'a=stdio:fa-mcp serve $TOOLS' 'b=$url'\" b__echo n=7 -F ndjson 2> /dev/null"
+	assert_status 0
+	assert_same '{"n":7}' "$output"
+}
