@@ -352,3 +352,18 @@ JSON
 	assert_status 0
 	assert_same '{"n":7}' "$output"
 }
+
+@test "proxy: an HTTP upstream's call past its timeout is answered so; the calls queued behind it still go" {
+	start_own "$TOOLS"
+	own=$url
+	printf '{"mcpServers": {"web": {"url": "%s", "timeout": 700}}}\n' "$own" > "$BATS_TEST_TMPDIR/servers.json"
+	start_proxy --config "$BATS_TEST_TMPDIR/servers.json"
+	(apart a; call26 1 sleepy '{"s":1.2,"n":1}'; echo "$body" > "$BATS_TEST_TMPDIR/out") &
+	a=$!
+	sleep 0.2
+	(apart b; call26 2 echo '{"n":2}'; echo "$body" > "$BATS_TEST_TMPDIR/out") &
+	b=$!
+	wait "$a" "$b"
+	assert_contains "$(jq -r .error.message "$BATS_TEST_TMPDIR/a/out")" "upstream 'web' did not answer tools/call within 700 ms"
+	assert_same 2 "$(jq -r .result.structuredContent.n "$BATS_TEST_TMPDIR/b/out")"
+}

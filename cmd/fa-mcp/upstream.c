@@ -61,6 +61,22 @@ static void pend_fail(struct upstream *u, struct pend *x, int code, const char *
 	pend_free(u, x);
 }
 
+/* x's client gets msg as its error (none when msg is NULL); x stays, its answer to be dropped. */
+static void answer_drop(struct upstream *u, struct pend *x, const char *msg)
+{
+	if (x->r) {
+		if (msg) {
+			u->errors++;
+			mcp_fail(x->r, 200, FA_JR_INTERNAL_ERROR, msg, NULL);
+		} else {
+			x->r->done(x->r, 200, "", 0);
+		}
+		x->r = NULL;
+		u->p->w->inflight--;
+	}
+	x->list = -1;
+}
+
 /* Every request of u, in flight and queued, fails with msg. */
 static void fail_all(struct upstream *u, const char *msg)
 {
@@ -146,13 +162,20 @@ static void on_sweep(struct fa_timer *t)
 		struct pend *x = *pp;
 		char msg[400];
 
-		if (x->due_ns > now) {
+		if (x->due_ns > now || (u->serial && !x->r)) {
+			pp = &x->next;
+			continue;
+		}
+		snprintf(msg, sizeof(msg), "upstream '%s' did not answer %s within %d ms", u->name,
+			 x->method, u->timeout_ms);
+		if (u->serial) {
+			/* its POST still holds the connection: it stays in flight,
+			   unanswered, until the client's own timeout ends it */
+			answer_drop(u, x, msg);
 			pp = &x->next;
 			continue;
 		}
 		*pp = x->next;
-		snprintf(msg, sizeof(msg), "upstream '%s' did not answer %s within %d ms", u->name,
-			 x->method, u->timeout_ms);
 		if (u->up) {
 			struct fa_buf b;
 			json_t *params = json_pack("{s:I,s:s}", "requestId", (json_int_t)x->uid,
@@ -262,7 +285,8 @@ bool upstream_connect(struct upstream *u)
 	if (u->command)
 		t = cstdio_new(u->p->loop, u->command, u->env, u->nenv, &err);
 	else
-		t = chttp_new(u->p->loop, u->url, u->headers, u->nheaders, NULL, NULL, u->timeout_ms, &err);
+		/* a second more than the proxy waits: its own message comes first */
+		t = chttp_new(u->p->loop, u->url, u->headers, u->nheaders, NULL, NULL, u->timeout_ms + 1000, &err);
 	if (!t) {
 		snprintf(u->why, sizeof(u->why), "%.500s", err.msg);
 		return false;
@@ -728,6 +752,11 @@ bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, co
 
 		if (!x->r || !json_equal(x->r->id, (json_t *)rid) || !same_from(x->from, from))
 			continue;
+		if (u->serial) {
+			/* HTTP: its POST holds the connection until it ends; the answer is dropped */
+			answer_drop(u, x, NULL);
+			return true;
+		}
 		params = json_pack("{s:I}", "requestId", (json_int_t)x->uid);
 		if (reason)
 			json_object_set(params, "reason", (json_t *)reason);
