@@ -36,6 +36,13 @@ teardown() {
 		kill -TERM "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
+	# a sanitizer build's complaints, at the proxy's end or meanwhile
+	for f in "$BATS_TEST_TMPDIR/proxy.log" "$BATS_TEST_TMPDIR/stderr"; do
+		if [ -f "$f" ] && grep -q 'Sanitizer\|runtime error' "$f"; then
+			cat "$f" >&2
+			return 1
+		fi
+	done
 }
 
 # start_proxy ARG...: fa-mcp proxy --listen 127.0.0.1:0 ARG... in the

@@ -261,10 +261,11 @@ static bool connect_replay(struct upstream *u)
 /* What the recording says of u's session: where, the server, its lists. */
 static void record_server(struct upstream *u)
 {
-	json_t *l = json_object();
+	json_t *l;
 
 	if (!u->p->rec)
 		return;
+	l = json_object();
 	for (int i = 0; i < NLISTS; i++)
 		if (u->list[i])
 			json_object_set(l, lists_of[i].key, u->list[i]);
