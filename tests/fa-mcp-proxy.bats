@@ -301,6 +301,8 @@ JSON
 	assert_contains "$output" 'fa_mcp_proxy_requests_total{upstream="pg"} 1'
 	assert_contains "$output" 'fa_mcp_proxy_latency_seconds_count{upstream="pg"} 1'
 	assert_contains "$output" 'fa_mcp_proxy_up{upstream="pg"} 1'
+	assert_contains "$output" 'fa_mcp_proxy_tool_calls_total{upstream="pg",tool="echo"} 1'
+	assert_contains "$output" 'fa_mcp_proxy_tool_errors_total{upstream="pg",tool="echo"} 0'
 }
 
 @test "proxy: /ready is 503 while an upstream cannot start" {

@@ -347,6 +347,9 @@ void proxy_free(struct proxy *p)
 		for (int k = 0; k < u->nheaders; k++)
 			free(u->headers[k]);
 		free(u->headers);
+		for (int k = 0; k < u->ntools; k++)
+			free(u->tools[k].name);
+		free(u->tools);
 	}
 	free(p->ups);
 	free(p->sep);
@@ -727,6 +730,34 @@ static void ready(struct proxy *p, struct fa_hreq *rq)
 	fa_buf_release(&b);
 }
 
+/* A Prometheus label value: \, " and newlines escaped. */
+static void label(struct fa_buf *b, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fa_buf_putc(b, '\\');
+		if (*v == '\n')
+			fa_buf_puts(b, "\\n");
+		else
+			fa_buf_putc(b, *v);
+	}
+}
+
+static void tool_metrics(struct fa_buf *b, const struct upstream *u, const struct tool_stat *t)
+{
+	static const char *const names[] = { "fa_mcp_proxy_tool_calls_total", "fa_mcp_proxy_tool_errors_total",
+					     "fa_mcp_proxy_tool_latency_seconds_sum" };
+
+	for (int i = 0; i < 3; i++) {
+		fa_buf_printf(b, "%s{upstream=\"%s\",tool=\"", names[i], u->name);
+		label(b, t->name);
+		if (i < 2)
+			fa_buf_printf(b, "\"} %lu\n", i ? t->errors : t->calls);
+		else
+			fa_buf_printf(b, "\"} %.6f\n", (double)t->latency_ns / 1e9);
+	}
+}
+
 static void metrics(struct proxy *p, struct fa_hreq *rq)
 {
 	struct fa_buf b;
@@ -734,7 +765,9 @@ static void metrics(struct proxy *p, struct fa_hreq *rq)
 	fa_buf_init(&b, 0);
 	fa_buf_puts(&b, "# TYPE fa_mcp_proxy_up gauge\n# TYPE fa_mcp_proxy_restarts_total counter\n"
 		    "# TYPE fa_mcp_proxy_requests_total counter\n# TYPE fa_mcp_proxy_errors_total counter\n"
-		    "# TYPE fa_mcp_proxy_latency_seconds histogram\n");
+		    "# TYPE fa_mcp_proxy_latency_seconds histogram\n# TYPE fa_mcp_proxy_tool_calls_total counter\n"
+		    "# TYPE fa_mcp_proxy_tool_errors_total counter\n"
+		    "# TYPE fa_mcp_proxy_tool_latency_seconds_sum counter\n");
 	for (int i = 0; i < p->nups; i++) {
 		struct upstream *u = &p->ups[i];
 		unsigned long cum = 0;
@@ -756,6 +789,8 @@ static void metrics(struct proxy *p, struct fa_hreq *rq)
 			      (double)u->latency_ns / 1e9);
 		fa_buf_printf(&b, "fa_mcp_proxy_latency_seconds_count{upstream=\"%s\"} %" PRIu64 "\n",
 			      u->name, u->answered);
+		for (int k = 0; k < u->ntools; k++)
+			tool_metrics(&b, u, &u->tools[k]);
 	}
 	fa_hres_simple(rq, 200, "text/plain; version=0.0.4", b.data);
 	fa_buf_release(&b);

@@ -49,11 +49,31 @@ static void pend_free(struct upstream *u, struct pend *x)
 	free(x);
 }
 
+/* The stat of tool name of u, from 1; 0 when MAX_TOOL_STATS are counted already. */
+static int tool_of(struct upstream *u, const char *name)
+{
+	for (int i = 0; i < u->ntools; i++)
+		if (!strcmp(u->tools[i].name, name))
+			return i + 1;
+	if (u->ntools == MAX_TOOL_STATS)
+		return 0;
+	u->tools = realloc(u->tools, (size_t)(u->ntools + 1) * sizeof(*u->tools));
+	u->tools[u->ntools] = (struct tool_stat){ .name = strdup(name) };
+	return ++u->ntools;
+}
+
+static void tool_error(struct upstream *u, const struct pend *x)
+{
+	u->errors++;
+	if (x->tool)
+		u->tools[x->tool - 1].errors++;
+}
+
 /* Answers x's client with an error saying what became of its request. */
 static void pend_fail(struct upstream *u, struct pend *x, int code, const char *msg)
 {
 	if (x->r) {
-		u->errors++;
+		tool_error(u, x);
 		mcp_fail(x->r, 200, code, msg, NULL);
 		x->r = NULL;
 		u->p->w->inflight--;
@@ -66,7 +86,7 @@ static void answer_drop(struct upstream *u, struct pend *x, const char *msg)
 {
 	if (x->r) {
 		if (msg) {
-			u->errors++;
+			tool_error(u, x);
 			mcp_fail(x->r, 200, FA_JR_INTERNAL_ERROR, msg, NULL);
 		} else {
 			x->r->done(x->r, 200, "", 0);
@@ -461,6 +481,8 @@ void upstream_forward(struct upstream *u, const struct fa_jr_msg *m, struct repl
 	x->msg = fa_buf_detach(&b, &x->len);
 	u->p->w->inflight++;
 	u->calls++;
+	if (!strcmp(m->method, "tools/call") && (x->tool = tool_of(u, x->name)))
+		u->tools[x->tool - 1].calls++;
 	submit(u, x);
 }
 
@@ -500,9 +522,11 @@ static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 		if (meta && !json_object_size(meta))
 			json_object_del(m->result, "_meta");
 	}
-	if (m->kind == FA_JR_ERROR)
-		u->errors++;
+	if (m->kind == FA_JR_ERROR || json_is_true(json_object_get(m->result, "isError")))
+		tool_error(u, x);
 	observe(u, fa_now_ns() - x->start_ns);
+	if (x->tool)
+		u->tools[x->tool - 1].latency_ns += fa_now_ns() - x->start_ns;
 	fa_buf_init(&b, 0);
 	fa_jr_put_json(&b, m->root);
 	x->r->done(x->r, 200, b.data, b.len);

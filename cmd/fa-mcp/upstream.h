@@ -31,6 +31,7 @@ struct pend {
 	long uid;                       /* the id upstream */
 	struct reply *r;                /* the front's; NULL: a list the proxy refreshes */
 	int list;                       /* the proxy's own: which list (enum lists) */
+	int tool;                       /* tools/call: its tool_stat in the upstream's, from 1 */
 	json_t *token;                  /* the client's progressToken, or NULL */
 	char method[48];
 	char from[33];                  /* the client's session */
@@ -56,6 +57,15 @@ struct filter {
 	char *glob;
 	bool allow;
 };
+
+/* /metrics by tool: one of an upstream's tools and what its calls did. */
+struct tool_stat {
+	char *name;
+	unsigned long calls, errors;    /* errors: JSON-RPC errors, isError results, failures */
+	uint64_t latency_ns;            /* of the answers, added up */
+};
+
+#define MAX_TOOL_STATS 256              /* tools counted per upstream; the rest only in its totals */
 
 struct upstream {
 	struct proxy *p;
@@ -89,6 +99,8 @@ struct upstream {
 	unsigned long calls, errors;
 	uint64_t answered, latency_ns;
 	unsigned long buckets[8];       /* answers by latency: le 1, 2.5, 10, 25, 100, 250, 1000 ms, +Inf */
+	struct tool_stat *tools;
+	int ntools;
 };
 
 struct proxy {
