@@ -280,7 +280,8 @@ JSON
 
 @test "proxy: --auth-token on the front, the Origin check, /live, /ready, /metrics" {
 	printf 'front-secret\n' > "$BATS_TEST_TMPDIR/token"
-	start_proxy --auth-token "$BATS_TEST_TMPDIR/token" "pg=stdio:fa-mcp serve $TOOLS"
+	start_proxy --auth-token "$BATS_TEST_TMPDIR/token" --access-log "$BATS_TEST_TMPDIR/access.log" \
+		--log-format json "pg=stdio:fa-mcp serve $TOOLS"
 	call26 1 echo '{"n":1}'
 	assert_same 401 "$code"
 	assert_same Bearer "$(header WWW-Authenticate)"
@@ -303,6 +304,9 @@ JSON
 	assert_contains "$output" 'fa_mcp_proxy_up{upstream="pg"} 1'
 	assert_contains "$output" 'fa_mcp_proxy_tool_calls_total{upstream="pg",tool="echo"} 1'
 	assert_contains "$output" 'fa_mcp_proxy_tool_errors_total{upstream="pg",tool="echo"} 0'
+	# the access log: a line a request, 401s and 403s too
+	assert_same "401 401 200 403 200 401 200 200" "$(jq -r .status "$BATS_TEST_TMPDIR/access.log" | xargs)"
+	assert_same /mcp "$(jq -r .path "$BATS_TEST_TMPDIR/access.log" | head -1)"
 }
 
 @test "proxy: /ready is 503 while an upstream cannot start" {

@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "core/buf.h"
 #include "core/loop.h"
@@ -55,6 +56,8 @@ struct app {
 	long sql_limit;                 /* the query tool's most rows */
 	const char *origins;            /* allowed Origin values besides localhost */
 	char *auth_token;               /* --auth-token: the bearer token HTTP requests need, or NULL */
+	FILE *access_log;               /* --access-log, or NULL */
+	bool log_json;                  /* --log-format json */
 	const char *endpoint;           /* "/mcp" */
 	size_t max_message;
 	/* 2025-era sessions of the HTTP transport, shared by its workers */
@@ -310,6 +313,8 @@ int mcp_stdio(struct app *a);
 void mcp_http_handle(struct fa_hreq *rq, void *app);
 void *mcp_http_init_worker(int index, struct fa_loop *loop, void *app);
 void mcp_http_done_worker(int index, void *wctx, void *app);
+/* After each HTTP response: its --access-log line. */
+void mcp_http_done(const struct fa_hreq *rq, void *app);
 void mcp_sessions_release(struct app *a);
 
 /* legacy.c: the HTTP+SSE transport (GET /sse, POST /messages?sessionId=). */

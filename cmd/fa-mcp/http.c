@@ -19,6 +19,8 @@
 #include <time.h>
 
 #include "famcp.h"
+#include "core/stats.h"
+#include "http/haccess.h"
 #include "http/sse.h"
 #include "mcp/mcp.h"
 #include "proxy.h"
@@ -599,4 +601,18 @@ void *mcp_http_init_worker(int index, struct fa_loop *loop, void *app)
 void mcp_http_done_worker(int index, void *wctx, void *app)
 {
 	worker_free(wctx);
+}
+
+void mcp_http_done(const struct fa_hreq *rq, void *arg)
+{
+	struct app *a = arg;
+	struct fa_buf b;
+
+	if (!a->access_log)
+		return;
+	fa_buf_init(&b, 0);
+	fa_haccess_line(&b, rq, a->log_json, (double)(fa_now_ns() - rq->t0) / 1e9);
+	fwrite(b.data, 1, b.len, a->access_log);
+	fflush(a->access_log);
+	fa_buf_release(&b);
 }

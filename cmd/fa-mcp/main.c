@@ -32,6 +32,7 @@ enum {
 	O_PAGE_SIZE, O_STDIO, O_ENV, O_BEARER, O_CLIENT_ID, O_CLIENT_SECRET, O_CLIENT_KEY, O_TIMEOUT,
 	O_PROTOCOL, O_COMPLETE, O_VERSION, O_SQL_TOOL, O_SCHEMA_RES, O_SQL_TIMEOUT, O_SQL_LIMIT,
 	O_ALLOW, O_DENY, O_SEPARATOR, O_CONFIG, O_UPSTREAM_HEADER, O_AUTH_TOKEN, O_RECORD,
+	O_ACCESS_LOG, O_LOG_FORMAT,
 };
 
 static const struct fa_opt options[] = {
@@ -54,6 +55,8 @@ static const struct fa_opt options[] = {
 	{ "config", O_CONFIG, FA_OPT_REQUIRED, "FILE", "proxy: upstreams from a JSON file in the mcpServers layout", NULL },
 	{ "upstream-header", O_UPSTREAM_HEADER, FA_OPT_REQUIRED, "NAME=H: V", "proxy: send this header to HTTP upstream NAME (repeatable)", NULL },
 	{ "auth-token", O_AUTH_TOKEN, FA_OPT_REQUIRED, "FILE", "serve, proxy: HTTP requests need Authorization: Bearer and the token in FILE", NULL },
+	{ "access-log", O_ACCESS_LOG, FA_OPT_REQUIRED, "FILE", "serve, proxy: log each HTTP request to FILE ('-': stderr)", "@file" },
+	{ "log-format", O_LOG_FORMAT, FA_OPT_REQUIRED, "KIND", "access log format: text or json", "text json" },
 	{ "record", O_RECORD, FA_OPT_REQUIRED, "FILE", "proxy: write every upstream exchange to FILE as NDJSON, for replay", NULL },
 	{ "separator", O_SEPARATOR, FA_OPT_REQUIRED, "SEP", "proxy: between an upstream's name and its tools' (default __; '' for none)", NULL },
 	{ "stdio", O_STDIO, FA_OPT_REQUIRED, "COMMAND", "client: run this server (split as a shell would, no shell) instead of a URL", NULL },
@@ -111,6 +114,7 @@ struct args {
 	const char *config;
 	const char *auth_token;
 	const char *record;
+	const char *access_log;
 	const char *separator;
 };
 
@@ -182,6 +186,12 @@ static int apply(int key, const char *arg, void *ctx)
 		break;
 	case O_CONFIG: s->config = arg; break;
 	case O_RECORD: s->record = arg; break;
+	case O_ACCESS_LOG: s->access_log = arg; break;
+	case O_LOG_FORMAT:
+		if (strcmp(arg, "text") && strcmp(arg, "json"))
+			return usage_error("--log-format takes text or json");
+		a->log_json = !strcmp(arg, "json");
+		break;
 	case O_AUTH_TOKEN: s->auth_token = arg; break;
 	case O_SEPARATOR: s->separator = arg; break;
 	case O_CLIENT_ID: s->c.cred.client_id = arg; break;
@@ -308,7 +318,13 @@ static int serve_http(struct args *s, struct app *a)
 	s->h.handler = mcp_http_handle;
 	s->h.init_worker = mcp_http_init_worker;
 	s->h.done_worker = mcp_http_done_worker;
+	s->h.on_done = mcp_http_done;
 	s->h.max_body = a->max_message;
+	if (s->access_log &&
+	    !(a->access_log = strcmp(s->access_log, "-") ? fopen(s->access_log, "a") : stderr)) {
+		fprintf(stderr, "fa-mcp: cannot open '%s': %s\n", s->access_log, strerror(errno));
+		return FA_EINPUT;
+	}
 	if (!(a->server = fa_hserver_new(&s->h, &err))) {
 		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 		return err.code;
@@ -317,6 +333,8 @@ static int serve_http(struct args *s, struct app *a)
 		fa_hserver_port(a->server), a->endpoint, s->h.threads, s->h.threads == 1 ? "" : "s");
 	rc = fa_hserver_run_signals(a->server, on_hup, a);
 	fa_hserver_free(a->server);
+	if (a->access_log && a->access_log != stderr)
+		fclose(a->access_log);
 	mcp_sessions_release(a);
 	return rc;
 }
