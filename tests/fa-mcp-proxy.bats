@@ -380,3 +380,25 @@ JSON
 	assert_contains "$(jq -r .error.message "$BATS_TEST_TMPDIR/a/out")" "upstream 'web' did not answer tools/call within 700 ms"
 	assert_same 2 "$(jq -r .result.structuredContent.n "$BATS_TEST_TMPDIR/b/out")"
 }
+
+@test "proxy: the conformance server suite through the proxy fails as against fa-mcp serve itself, either upstream era" {
+	npm=${FA_NPM:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)/build/npm}
+	[ -x "$npm/node_modules/.bin/conformance" ] ||
+		skip "the MCP peers from npm are not in $npm: scripts/npm-deps installs them (make check runs it)"
+	export HOME=$BATS_TEST_TMPDIR/home
+	for era in 2026-07-28 2025-11-25; do
+		start_proxy --protocol "$era" "up=stdio:fa-mcp serve $BATS_TEST_DIRNAME/npm/conformance.sql"
+		run env PATH="$npm/node_modules/.bin:$PATH" conformance server --url "$url" --suite all \
+			-o "$BATS_TEST_TMPDIR/results-$era" \
+			--expected-failures "$BATS_TEST_DIRNAME/npm/conformance-expected-failures.yaml"
+		if [ "$status" -ne 0 ]; then
+			echo "upstream era $era:" >&2
+			sed -n '/=== SUMMARY ===/,$p' <<<"$output" >&2
+			false
+		fi
+		assert_contains "$output" 'Baseline check passed'
+		kill -TERM "$ppid_"
+		wait "$ppid_" || true
+		ppid_=
+	done
+}

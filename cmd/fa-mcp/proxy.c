@@ -611,6 +611,22 @@ static void by_uri(struct proxy *p, struct reply *r, const struct fa_jr_msg *m)
 	upstream_forward(u, m, r, NULL);
 }
 
+/*
+ * resources/subscribe and unsubscribe (2025 era): a 2025 upstream holds
+ * them (its resources/updated then reach the subscribed sessions); for a
+ * 2026 one, which has no such method, the session keeps them itself.
+ */
+static void subscribe(struct worker *w, struct reply *r, const struct fa_jr_msg *m)
+{
+	struct proxy *p = w->app->proxy;
+	const char *uri = json_string_value(json_object_get(m->params, "uri"));
+	struct upstream *u = uri ? route_uri(p, r->scope, uri) : NULL;
+
+	if (u && u->up && u->c.era == CERA_LEGACY && !u->replay)
+		return upstream_forward(u, m, r, NULL);
+	mcp_subscribe(w, r, m, !strcmp(m->method, "resources/subscribe"));
+}
+
 /* completion/complete: a prompt's by its name, a resource template's by its URI. */
 static void complete(struct proxy *p, struct reply *r, const struct fa_jr_msg *m)
 {
@@ -661,7 +677,8 @@ static void set_level(struct proxy *p, struct reply *r, const struct fa_jr_msg *
 			continue;
 		upstream_own_request(u, m->method, m->params);
 	}
-	mcp_answer(r, json_object());
+	/* the session's level, for the 2026 upstreams' _meta; and the answer */
+	mcp_set_level(r, m);
 }
 
 void proxy_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r)
@@ -686,8 +703,9 @@ void proxy_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r
 		return list(w, r, m, L_RESOURCES);
 	if (!strcmp(method, "resources/templates/list"))
 		return list(w, r, m, L_TEMPLATES);
-	if (!strcmp(method, "resources/read") || !strcmp(method, "resources/subscribe") ||
-	    !strcmp(method, "resources/unsubscribe"))
+	if (!strcmp(method, "resources/subscribe") || !strcmp(method, "resources/unsubscribe"))
+		return subscribe(w, r, m);
+	if (!strcmp(method, "resources/read"))
 		return by_uri(p, r, m);
 	if (!strcmp(method, "completion/complete"))
 		return complete(p, r, m);

@@ -366,7 +366,7 @@ static void on_restart(struct fa_timer *t)
  * proxy's own (uid).  A new reference.
  */
 static json_t *up_params(struct upstream *u, const json_t *params, const char *real, long uid,
-			 bool has_token)
+			 bool has_token, int log_level)
 {
 	json_t *out = params ? json_copy((json_t *)params) : json_object();
 	json_t *meta = json_object_get(params, "_meta"), *nm = json_object();
@@ -383,6 +383,10 @@ static json_t *up_params(struct upstream *u, const json_t *params, const char *r
 		json_object_set_new(nm, META_PREFIX "clientCapabilities", json_object());
 		json_object_set_new(nm, META_PREFIX "clientInfo",
 				    json_pack("{s:s,s:s}", "name", "fa-mcp-proxy", "version", FA_VERSION));
+		/* the level the client set for its session, or asked for with this request */
+		if (log_level >= 0)
+			json_object_set_new(nm, META_PREFIX "logLevel",
+					    json_string(fa_mcp_level_name((enum fa_mcp_level)log_level)));
 	}
 	if (json_object_size(nm))
 		json_object_set_new(out, "_meta", nm);
@@ -400,7 +404,7 @@ static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 /* The recorded answer to m (its name now real), or an error naming the request. */
 static void replay_answer(struct upstream *u, const struct fa_jr_msg *m, struct reply *r, const char *real)
 {
-	json_t *params = up_params(u, m->params, real, 0, false), *root;
+	json_t *params = up_params(u, m->params, real, 0, false, -1), *root;
 	const json_t *line;
 	struct pend x = { .r = r, .start_ns = fa_now_ns() };
 	struct fa_jr_msg got = { 0 };
@@ -463,7 +467,7 @@ void upstream_forward(struct upstream *u, const struct fa_jr_msg *m, struct repl
 	x->token = json_incref(r->progress);
 	snprintf(x->method, sizeof(x->method), "%s", m->method);
 	snprintf(x->from, sizeof(x->from), "%s", r->from ? r->from : "");
-	params = up_params(u, m->params, real, x->uid, r->progress != NULL);
+	params = up_params(u, m->params, real, x->uid, r->progress != NULL, r->log_level);
 	if (u->p->rec) {
 		x->params = json_copy(params);
 		json_object_del(x->params, "_meta");
@@ -814,7 +818,7 @@ void upstream_own_request(struct upstream *u, const char *method, const json_t *
 	snprintf(x->method, sizeof(x->method), "%s", method);
 	x->info.method = x->method;
 	id = json_integer(x->uid);
-	up = up_params(u, params, NULL, x->uid, false);
+	up = up_params(u, params, NULL, x->uid, false, -1);
 	fa_buf_init(&b, 0);
 	fa_jr_put_request(&b, id, method, up);
 	json_decref(id);
