@@ -402,3 +402,15 @@ JSON
 		ppid_=
 	done
 }
+
+@test "proxy: an upstream of the HTTP+SSE transport (2024-11-05), reached at its /sse" {
+	start_own "$TOOLS"
+	old=${url%/mcp}/sse
+	start_proxy "old=$old"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/proxy.log")" "upstream 'old' ($old) speaks 2025-11-25"
+	call26 1 echo '{"n":11}'
+	assert_same 11 "$(jq -r .result.structuredContent.n <<< "$body")"
+	open_session
+	post "$(call 2 echo '{"n":12}')" -H "Mcp-Session-Id: $sid"
+	assert_same 12 "$(jq -r .result.structuredContent.n <<< "$body")"
+}
