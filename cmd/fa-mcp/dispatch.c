@@ -10,6 +10,7 @@
 #include "famcp.h"
 #include "mcp/mcp.h"
 #include "pg/pgrows.h"
+#include "proxy.h"
 
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
 #define META_CAPS "io.modelcontextprotocol/clientCapabilities"
@@ -501,10 +502,12 @@ void mcp_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r)
 	const char *method = m->method;
 
 	if (!r)
-		return notification(w, m);
+		return w->app->proxy ? proxy_dispatch(w, m, NULL) : notification(w, m);
 	if (r->era == ERA_MODERN && !modern_ok(r, m))
 		return;
 	hearing(r, m);
+	if (w->app->proxy)
+		return proxy_dispatch(w, m, r);
 	if (!strcmp(method, "tools/call"))
 		return tools_call(w, r, m);
 	if (!strcmp(method, "tools/list"))
@@ -548,9 +551,11 @@ struct worker *worker_new(struct app *a, struct fa_loop *loop)
 	w->app = a;
 	w->loop = loop;
 	w->types = fa_pgtypes_new(&a->target, "fa-mcp types");
-	if (!(w->pool = fa_pool_new(loop, &a->target, &o, &err)))
-		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 	worker_listen(w);
+	if (a->proxy)
+		proxy_start(a->proxy, w);
+	else if (!(w->pool = fa_pool_new(loop, &a->target, &o, &err)))
+		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 	return w;
 }
 
@@ -560,6 +565,8 @@ void worker_free(struct worker *w)
 		return;
 	mcp_listeners_end(w);
 	worker_unlisten(w);
+	if (w->app->proxy)
+		proxy_stop(w->app->proxy);
 	fa_pool_free(w->pool);
 	fa_pool_free(w->sql_pool);
 	fa_pgtypes_free(w->types);

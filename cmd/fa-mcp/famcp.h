@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "core/buf.h"
 #include "core/loop.h"
@@ -55,6 +56,9 @@ struct app {
 	int sql_timeout_ms;             /* the query tool's statement_timeout */
 	long sql_limit;                 /* the query tool's most rows */
 	const char *origins;            /* allowed Origin values besides localhost */
+	char *auth_token;               /* --auth-token: the bearer token HTTP requests need, or NULL */
+	FILE *access_log;               /* --access-log, or NULL */
+	bool log_json;                  /* --log-format json */
 	const char *endpoint;           /* "/mcp" */
 	size_t max_message;
 	/* 2025-era sessions of the HTTP transport, shared by its workers */
@@ -68,6 +72,7 @@ struct app {
 	int nworkers;
 	unsigned generation;            /* reloads so far */
 	int page_size;                  /* list entries per page */
+	struct proxy *proxy;            /* fa-mcp proxy: messages go there (proxy.h) */
 };
 
 struct worker {
@@ -84,6 +89,7 @@ struct worker {
 	int wake_fd;                    /* eventfd: a reload happened */
 	struct fa_io wake_io;
 	struct fa_timer ping;           /* keeps idle streams alive */
+	const char *note_from;          /* the session of the notification being dispatched */
 };
 
 /*
@@ -137,6 +143,11 @@ struct reply {
 	/* set by mcp_dispatch */
 	int log_level;                  /* send log messages this severe and up; -1: none */
 	json_t *progress;               /* _meta.progressToken (a reference), or NULL */
+	/* set by the transport, for the proxy: whose request (the session
+	   id, "" or NULL when it has none) and the upstream a /NAME/mcp
+	   path named (from 1; 0: all) */
+	const char *from;
+	int scope;
 };
 
 /* A reply's own references (id, progress token) dropped: for transports' done. */
@@ -304,6 +315,8 @@ int mcp_stdio(struct app *a);
 void mcp_http_handle(struct fa_hreq *rq, void *app);
 void *mcp_http_init_worker(int index, struct fa_loop *loop, void *app);
 void mcp_http_done_worker(int index, void *wctx, void *app);
+/* After each HTTP response: its --access-log line. */
+void mcp_http_done(const struct fa_hreq *rq, void *app);
 void mcp_sessions_release(struct app *a);
 
 /* legacy.c: the HTTP+SSE transport (GET /sse, POST /messages?sessionId=). */
