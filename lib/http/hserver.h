@@ -37,7 +37,9 @@
 
 struct fa_hconn;
 struct fa_tls;
-struct hs_h2req;
+struct hs_proto;
+struct hs_res;
+struct hs_worker;
 
 /* One request, valid until fa_hres_end(); strings are not NUL-terminated. */
 struct fa_hreq {
@@ -60,11 +62,13 @@ struct fa_hreq {
 	int status;                     /* set by fa_hres_start() */
 	uint64_t bytes_out;
 	const char *peer;               /* the client's address, "127.0.0.1" */
-	const char *version;            /* "HTTP/1.1", "HTTP/1.0" or "HTTP/2.0" */
+	const char *version;            /* "HTTP/1.1", "HTTP/1.0", "HTTP/2.0" or "HTTP/3.0" */
 	uint64_t app_ns;                /* time the application reports (the database's) */
 	const char *encoding;           /* the content coding sent: "gzip", "zstd" or NULL */
-	/* private */
-	struct hs_h2req *h2;            /* the HTTP/2 stream's state; NULL on HTTP/1 */
+	/* private: the protocol that carries the request (hserver_int.h) */
+	const struct hs_proto *proto;
+	struct hs_res *res;
+	struct hs_worker *w;
 };
 
 struct fa_hserver_opts {

@@ -34,7 +34,7 @@
  */
 enum conn_state { C_HEAD, C_BODY, C_HANDLING, C_CLOSING, C_LINGER, C_H2 };
 
-struct worker;
+struct hs_worker;
 
 /* What one response needs, whichever protocol carries it. */
 struct hs_res {
@@ -48,7 +48,31 @@ struct hs_res {
 	void *abort_arg;
 };
 
-/* An HTTP/2 request: the application's struct fa_hreq and its stream. */
+/*
+ * What a protocol does for the response side (hserver_res.c), which knows
+ * no protocol: one table each for HTTP/1.1 (hserver.c), HTTP/2
+ * (hserver_h2.c) and HTTP/3 (hserver_h3.c), set in rq->proto when the
+ * request is made.  Content coding is done before these see the bytes.
+ */
+struct hs_proto {
+	/* The head; length is -1 when unknown (always so once coded). */
+	void (*start)(struct fa_hreq *rq, int status, const char *content_type, int64_t length);
+	/* Body bytes as they go on the wire; dropped once the client is gone. */
+	void (*send)(struct fa_hreq *rq, const void *data, size_t n);
+	bool (*writable)(const struct fa_hreq *rq);
+	/* rq->res->resume is set: call it once there is room, never from here. */
+	void (*on_drain)(struct fa_hreq *rq);
+	/* The body is whole; rq may be freed by this. */
+	void (*end)(struct fa_hreq *rq);
+	/* The body is cut off: tell the client (close, RST_STREAM); rq may be freed. */
+	void (*reset)(struct fa_hreq *rq);
+	/* True once the client has gone away. */
+	bool (*gone)(const struct fa_hreq *rq);
+};
+
+extern const struct hs_proto hs_h1_proto, hs_h2_proto;
+
+/* An HTTP/2 request: the application's struct fa_hreq (first) and its stream. */
 struct hs_h2req {
 	struct fa_hreq rq;
 	struct hs_res res;
@@ -59,7 +83,7 @@ struct hs_h2req {
 };
 
 struct fa_hconn {
-	struct worker *w;
+	struct hs_worker *w;
 	struct fa_io io;
 	struct fa_timer timer;
 	enum conn_state state;
@@ -93,11 +117,11 @@ struct fa_hconn {
 
 struct listener {
 	struct fa_io io;
-	struct worker *w;
+	struct hs_worker *w;
 	bool tls;
 };
 
-struct worker {
+struct hs_worker {
 	struct fa_hserver *s;
 	int index;
 	pthread_t thread;
@@ -123,7 +147,7 @@ struct worker {
 
 struct fa_hserver {
 	struct fa_hserver_opts o;
-	struct worker *workers;
+	struct hs_worker *workers;
 	int port, tls_port;
 	volatile int stop;
 };
@@ -140,12 +164,8 @@ ssize_t hs_recv(struct fa_hconn *c, void *p, size_t n);
 ssize_t hs_send(struct fa_hconn *c, const void *p, size_t n);
 /* Writes c->out until it is empty or the socket is full: 1 progress, 0 none, -1 closed. */
 int hs_write_out(struct fa_hconn *c);
-int hs_response_headers(struct worker *w, struct hs_res *res, const char *content_type,
+int hs_response_headers(struct hs_worker *w, struct hs_res *res, const char *content_type,
 			struct fa_h1_header *h, int cap);
-/* HTTP/1.1 framing of a response (hserver.c) */
-void hs_h1_start(struct fa_hreq *rq, int status, const char *content_type, int64_t length);
-void hs_h1_send(struct fa_hconn *c, const void *data, size_t n);
-void hs_h1_end(struct fa_hreq *rq);
 
 /* hserver_res.c */
 void hs_res_reset(struct hs_res *res);
@@ -162,10 +182,5 @@ void hs_h2_timeout(struct fa_hconn *c);
 void hs_h2_closed(struct fa_hconn *c);
 void hs_h2_stop(struct fa_hconn *c);
 void hs_h2_pump(struct fa_hconn *c);
-void hs_h2_res_start(struct hs_h2req *r, int status, const char *content_type, int64_t length);
-void hs_h2_res_send(struct hs_h2req *r, const void *data, size_t n);
-void hs_h2_res_end(struct hs_h2req *r, bool failed);
-bool hs_h2_res_writable(const struct hs_h2req *r);
-void hs_h2_res_on_drain(struct hs_h2req *r);
 
 #endif
