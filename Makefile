@@ -24,7 +24,8 @@ VERSION  := 0.1.0
 # make starts, so 'check' and 'demo' install what is missing first and then
 # build in a sub-make that reads them afresh.  A module still missing when
 # something is compiled stops the build with its name, never empty flags.
-PKGS     := libpq readline zlib libzstd jansson libnghttp2 openssl
+PKGS     := libpq readline zlib libzstd jansson libnghttp2 openssl \
+	libngtcp2 libngtcp2_crypto_gnutls libnghttp3 gnutls
 PKG_MISSING := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done)
 ifeq ($(PKG_MISSING),)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/h3.h"
 #include "http/hmap.h"
 #include "core/stats.h"
 #include "http/tls.h"
@@ -412,6 +413,7 @@ static void on_wake(struct fa_io *io, uint32_t ev)
 	if (!w->s->stop || w->stopping)
 		return;
 	w->stopping = true;
+	hs_h3_stop(w);
 	for (int i = 0; i < w->nls; i++) {
 		fa_loop_del(w->loop, &w->ls[i].io);
 		close(w->ls[i].io.fd);
@@ -470,11 +472,16 @@ static void *worker_main(void *arg)
 		w->ctx = o->init_worker(w->index, w->loop, o->app);
 	for (int i = 0; i < w->nls; i++)
 		fa_loop_add(w->loop, &w->ls[i].io, FA_IN);
+	hs_h3_run(w);
 	fa_loop_add(w->loop, &w->wake_io, FA_IN);
-	while (!w->stopping || w->conns) {
-		if (fa_loop_run_once(w->loop, w->dirty ? 0 : 1000) < 0 && errno != EINTR)
+	while (!w->stopping || w->conns || hs_h3_busy(w)) {
+		if (fa_loop_run_once(w->loop, w->dirty || hs_h3_pending(w) ? 0 : 1000) < 0 &&
+		    errno != EINTR)
 			break;
 		send_dirty(w);
+		if (w->stopping)
+			hs_h3_reap(w);
+		hs_h3_turn(w);
 		bury(w);
 	}
 	if (o->done_worker)
@@ -506,6 +513,12 @@ static enum fa_err worker_init(struct fa_hserver *s, struct hs_worker *w, int i,
 		return err->code;
 	if (o->tls_listen && add_listener(w, o->tls_listen, &s->tls_port, true, err))
 		return err->code;
+	if (o->h3_listen) {
+		int fd = hs_h3_bind(o->h3_listen, &s->h3_port, err);
+
+		if (fd < 0 || hs_h3_init(w, fd, s->h3_port, err))
+			return err->code;
+	}
 	if (!(w->loop = fa_loop_new(err)))
 		return err->code;
 	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -525,7 +538,7 @@ struct fa_hserver *fa_hserver_new(const struct fa_hserver_opts *o, struct fa_err
 	}
 	s->o = *o;
 	s->o.threads = n;
-	if (!o->listen && !o->tls_listen) {
+	if (!o->listen && !o->tls_listen && !o->h3_listen) {
 		fa_error_set(err, FA_EUSAGE, "nothing to listen on");
 		s->o.threads = 0;
 		fa_hserver_free(s);
@@ -537,12 +550,21 @@ struct fa_hserver *fa_hserver_new(const struct fa_hserver_opts *o, struct fa_err
 		fa_hserver_free(s);
 		return NULL;
 	}
+	if (o->h3_listen && (!o->h3_cert || !(s->h3ctx = fa_h3_ctx_new(o->h3_cert, o->h3_key, err)))) {
+		if (!o->h3_cert)
+			fa_error_set(err, FA_EUSAGE, "an HTTP/3 listener needs a certificate file");
+		s->o.threads = 0;
+		fa_hserver_free(s);
+		return NULL;
+	}
 	for (int i = 0; i < n; i++)
 		if (worker_init(s, &s->workers[i], i, err)) {
 			s->o.threads = i + 1;
 			fa_hserver_free(s);
 			return NULL;
 		}
+	if (s->h3_port)
+		snprintf(s->alt_svc, sizeof(s->alt_svc), "h3=\":%d\"; ma=86400", s->h3_port);
 	return s;
 }
 
@@ -554,6 +576,16 @@ int fa_hserver_port(const struct fa_hserver *s)
 int fa_hserver_tls_port(const struct fa_hserver *s)
 {
 	return s->tls_port;
+}
+
+int fa_hserver_h3_port(const struct fa_hserver *s)
+{
+	return s->h3_port;
+}
+
+enum fa_err fa_hserver_reload_h3(struct fa_hserver *s, struct fa_error *err)
+{
+	return s->h3ctx ? fa_h3_ctx_reload(s->h3ctx, err) : FA_OK;
 }
 
 enum fa_err fa_hserver_run(struct fa_hserver *s)
@@ -576,6 +608,7 @@ void fa_hserver_free(struct fa_hserver *s)
 		while (w->conns)
 			hs_conn_close(w->conns);
 		bury(w);
+		hs_h3_free(w);
 		if (!w->stopping)
 			for (int k = 0; k < w->nls; k++)
 				close(w->ls[k].io.fd);
@@ -585,6 +618,7 @@ void fa_hserver_free(struct fa_hserver *s)
 			fa_loop_free(w->loop);
 	}
 	free(s->workers);
+	fa_h3_ctx_free(s->h3ctx);
 	free(s);
 }
 
@@ -861,7 +895,7 @@ static void h1_start(struct fa_hreq *rq, int status, const char *content_type, i
 		c->keep_alive = false;  /* HTTP/1.0: the end of the body is the close */
 	r = (struct fa_h1_response){ .status = status, .headers = h,
 				     .nheaders = hs_response_headers(c->w, &c->res, content_type,
-								     h, 40),
+								     true, h, 40),
 				     /* 1xx, 204 and 304 carry no framing field */
 				     .content_length = status < 200 || status == 204 || status == 304 ?
 					     FA_H1_NO_LENGTH : length >= 0 ? length :

@@ -3,7 +3,8 @@
  * event loop and its own listening socket on the same address
  * (SO_REUSEPORT), so no lock is taken on the request path.  Connections
  * speak HTTP/1.1 (lib/http/h1) or HTTP/2 (lib/http/h2: by ALPN over TLS, by prior
- * knowledge or "Upgrade: h2c" in cleartext) behind one request/response
+ * knowledge or "Upgrade: h2c" in cleartext), and a UDP socket HTTP/3
+ * (lib/http/h3, QUIC), behind one request/response
  * model, so the application never asks which protocol carries a request.
  * Responses are compressed (zstd or gzip, lib/http/hencode) when the request's
  * Accept-Encoding allows it and the content type is worth it.
@@ -75,6 +76,8 @@ struct fa_hserver_opts {
 	const char *listen;             /* "host:port", "[::1]:port" or ":port"; NULL: none */
 	const char *tls_listen;         /* the same, for TLS (needs tls) */
 	struct fa_tls *tls;             /* certificates; owned by the caller */
+	const char *h3_listen;          /* HTTP/3 over UDP there; NULL: none */
+	const char *h3_cert, *h3_key;   /* PEM files for it (GnuTLS); key NULL: in cert */
 	int threads;
 	size_t max_head;                /* 431 past this */
 	size_t max_body;                /* 413 past this */
@@ -108,6 +111,10 @@ struct fa_hserver *fa_hserver_new(const struct fa_hserver_opts *o, struct fa_err
 /* The ports actually bound (for ":0"); 0 when that listener is off. */
 int fa_hserver_port(const struct fa_hserver *s);
 int fa_hserver_tls_port(const struct fa_hserver *s);
+int fa_hserver_h3_port(const struct fa_hserver *s);
+
+/* Reads HTTP/3's certificate and key again for new connections (SIGHUP). */
+enum fa_err fa_hserver_reload_h3(struct fa_hserver *s, struct fa_error *err);
 
 /* Serves until fa_hserver_stop(); then drains in-flight requests and returns. */
 enum fa_err fa_hserver_run(struct fa_hserver *s);

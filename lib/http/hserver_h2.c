@@ -186,7 +186,7 @@ static void h2_start(struct fa_hreq *rq, int status, const char *content_type, i
 
 	if (!r->st)
 		return;
-	n = hs_response_headers(r->c->w, &r->res, content_type, h, 40);
+	n = hs_response_headers(r->c->w, &r->res, content_type, true, h, 40);
 	if (length >= 0 && !bodyless) {
 		snprintf(len, sizeof(len), "%lld", (long long)length);
 		h[n++] = (struct fa_h1_header){ "content-length", len, 14, strlen(len) };

@@ -70,7 +70,7 @@ struct hs_proto {
 	bool (*gone)(const struct fa_hreq *rq);
 };
 
-extern const struct hs_proto hs_h1_proto, hs_h2_proto;
+extern const struct hs_proto hs_h1_proto, hs_h2_proto, hs_h3_proto;
 
 /* An HTTP/2 request: the application's struct fa_hreq (first) and its stream. */
 struct hs_h2req {
@@ -140,6 +140,7 @@ struct hs_worker {
 	 * an event for one, and the application may still be on the stack.
 	 */
 	struct fa_hconn *graveyard;
+	struct hs_h3 *h3;               /* HTTP/3: the UDP socket and its connections */
 	char date[30];                  /* the Date header of this second */
 	time_t date_t;
 	bool stopping;
@@ -148,7 +149,9 @@ struct hs_worker {
 struct fa_hserver {
 	struct fa_hserver_opts o;
 	struct hs_worker *workers;
-	int port, tls_port;
+	int port, tls_port, h3_port;
+	struct fa_h3_ctx *h3ctx;        /* HTTP/3's certificate (GnuTLS) */
+	char alt_svc[40];               /* h3=":PORT"; ma=86400, on TCP responses */
 	volatile int stop;
 };
 
@@ -164,8 +167,9 @@ ssize_t hs_recv(struct fa_hconn *c, void *p, size_t n);
 ssize_t hs_send(struct fa_hconn *c, const void *p, size_t n);
 /* Writes c->out until it is empty or the socket is full: 1 progress, 0 none, -1 closed. */
 int hs_write_out(struct fa_hconn *c);
+/* Server, Date, Content-Type, Alt-Svc (when alt_svc and HTTP/3 is on), the application's. */
 int hs_response_headers(struct hs_worker *w, struct hs_res *res, const char *content_type,
-			struct fa_h1_header *h, int cap);
+			bool alt_svc, struct fa_h1_header *h, int cap);
 
 /* hserver_res.c */
 void hs_res_reset(struct hs_res *res);
@@ -182,5 +186,17 @@ void hs_h2_timeout(struct fa_hconn *c);
 void hs_h2_closed(struct fa_hconn *c);
 void hs_h2_stop(struct fa_hconn *c);
 void hs_h2_pump(struct fa_hconn *c);
+
+/* hserver_h3.c */
+/* A UDP socket for HTTP/3 on addr (port: the one bound first, or 0). */
+int hs_h3_bind(const char *addr, int *port, struct fa_error *err);
+enum fa_err hs_h3_init(struct hs_worker *w, int fd, int port, struct fa_error *err);
+void hs_h3_run(struct hs_worker *w);
+void hs_h3_turn(struct hs_worker *w);
+bool hs_h3_pending(const struct hs_worker *w);
+bool hs_h3_busy(const struct hs_worker *w);
+void hs_h3_stop(struct hs_worker *w);
+void hs_h3_reap(struct hs_worker *w);
+void hs_h3_free(struct hs_worker *w);
 
 #endif

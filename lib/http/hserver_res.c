@@ -25,7 +25,7 @@ void fa_hres_header(struct fa_hreq *rq, const char *name, const char *value)
 
 /* Server, Date, Content-Type and the headers the application added, as an array. */
 int hs_response_headers(struct hs_worker *w, struct hs_res *res, const char *content_type,
-			struct fa_h1_header *h, int cap)
+			bool alt_svc, struct fa_h1_header *h, int cap)
 {
 	const char *p = res->extra.data, *end = p ? p + res->extra.len : NULL;
 	const char *server = w->s->o.server_name ? w->s->o.server_name : "fa";
@@ -41,6 +41,8 @@ int hs_response_headers(struct hs_worker *w, struct hs_res *res, const char *con
 	if (content_type)
 		h[n++] = (struct fa_h1_header){ "Content-Type", content_type, 12,
 						strlen(content_type) };
+	if (alt_svc && w->s->h3_port)
+		h[n++] = (struct fa_h1_header){ "Alt-Svc", w->s->alt_svc, 7, strlen(w->s->alt_svc) };
 	while (p && p < end && n < cap) {
 		const char *colon = memchr(p, ':', (size_t)(end - p));
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
