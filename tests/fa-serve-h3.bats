@@ -46,6 +46,10 @@ SELECT i, md5(i::text) AS h FROM generate_series(1, :n) i;
 -- returns: stream
 SELECT i, md5(i::text) AS h FROM generate_series(1, :n) i;
 
+-- name: events
+-- route: GET /events
+-- listen: faserveh3_events
+
 -- name: sleepy
 -- route: GET /sleepy
 -- returns: one
@@ -186,6 +190,23 @@ h3get() {
 	[ "$(stat -c %s "$BATS_TEST_TMPDIR/ref")" -gt 10000000 ]
 	cmp "$BATS_TEST_TMPDIR/ref" "$BATS_TEST_TMPDIR/dl/big"
 	stop_server
+}
+
+@test "a listen route streams Server-Sent Events over HTTP/3 as they come; SIGTERM ends the stream" {
+	start_server --threads 1
+	h3get /events &
+	cpid=$!
+	ev=$BATS_TEST_TMPDIR/dl/events
+	for _ in $(seq 50); do grep -q '^: listening' "$ev" 2>/dev/null && break; sleep 0.1; done
+	psql_fa -q -c "notify faserveh3_events, '{\"over\": \"h3\"}'"
+	for _ in $(seq 50); do grep -q '^data: {"over": "h3"}' "$ev" && break; sleep 0.1; done
+	# the event is there while the stream is still open
+	kill -0 "$cpid"
+	assert_contains "$(cat "$ev")" "$(printf 'event: faserveh3_events\ndata: {"over": "h3"}\n')"
+	stop_server
+	wait "$cpid"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/h3.err")" "[:status: 200]"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/h3.err")" "content-type: text/event-stream"
 }
 
 @test "the access log says HTTP/3.0" {

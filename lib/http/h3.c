@@ -157,8 +157,11 @@ void fa_h3_ctx_free(struct fa_h3_ctx *ctx)
 int fa_h3_packet_dcid(const uint8_t *pkt, size_t n, const uint8_t **dcid, size_t *dcid_len)
 {
 	ngtcp2_version_cid vc;
-	int rc = ngtcp2_pkt_decode_version_cid(&vc, pkt, n, FA_H3_CIDLEN);
+	int rc;
 
+	if (!n)
+		return -1;      /* ngtcp2 asserts on an empty datagram */
+	rc = ngtcp2_pkt_decode_version_cid(&vc, pkt, n, FA_H3_CIDLEN);
 	if (rc == NGTCP2_ERR_VERSION_NEGOTIATION)
 		return 1;
 	if (rc)
@@ -175,7 +178,7 @@ size_t fa_h3_version_negotiation(const uint8_t *pkt, size_t n, uint8_t *out, siz
 	uint8_t unused;
 	ngtcp2_ssize w;
 
-	if (ngtcp2_pkt_decode_version_cid(&vc, pkt, n, FA_H3_CIDLEN) !=
+	if (!n || ngtcp2_pkt_decode_version_cid(&vc, pkt, n, FA_H3_CIDLEN) !=
 	    NGTCP2_ERR_VERSION_NEGOTIATION || getrandom(&unused, 1, 0) != 1)
 		return 0;
 	w = ngtcp2_pkt_write_version_negotiation(out, cap, unused, vc.scid, vc.scidlen,
@@ -998,7 +1001,8 @@ void fa_h3_write(struct fa_h3 *q, struct fa_h3_stream *st, const void *data, siz
 	}
 	if (fa_h3_stream_full(st))
 		st->was_full = true;
-	nghttp3_conn_resume_stream(q->http, st->id);
+	if (q->http)
+		nghttp3_conn_resume_stream(q->http, st->id);
 }
 
 void fa_h3_end(struct fa_h3 *q, struct fa_h3_stream *st)

@@ -1,0 +1,156 @@
+/*
+ * Unit tests for lib/http/h3: the response bytes a stream keeps until
+ * they are acknowledged (chunks that never move, freed from the front,
+ * backpressure and its drain), and the look at a datagram's header that
+ * finds its connection.  The QUIC and HTTP/3 protocols themselves are
+ * ngtcp2's and nghttp3's; tests/fa-serve-h3.bats drives them end to end.
+ */
+#include "http/h3.c"
+#include "check.h"
+
+static int drains;
+
+static void stub_request(void *ctx, struct fa_h3_stream *st, const struct fa_h3_request *r) {}
+
+static void stub_drain(void *ctx, struct fa_h3_stream *st, void *user)
+{
+	drains++;
+}
+
+static void stub_close(void *ctx, struct fa_h3_stream *st, void *user) {}
+
+static const struct fa_h3_ops stub_ops = { stub_request, stub_drain, stub_close };
+
+static size_t chunks(const struct fa_h3_stream *st)
+{
+	size_t n = 0;
+
+	for (const struct chunk *c = st->head; c; c = c->next)
+		n++;
+	return n;
+}
+
+/*
+ * Random writes, reads of random vector counts and acknowledgements of
+ * random sizes: what nghttp3 is given is the bytes written, in order; the
+ * chunks held never exceed what is unacknowledged plus two.
+ */
+static void test_buffer_random(void)
+{
+	struct fa_h3 q = { .ops = &stub_ops };
+	struct fa_h3_stream *st;
+	uint8_t *ref = malloc(4 << 20);
+	size_t written = 0, given = 0, acked = 0;
+	bool bad_bytes = false, bad_chunks = false;
+
+	fa_h3_limits_init(&q.lim);
+	st = stream_new(&q, 0);
+	st->has_body = true;
+	st->user = &q;
+	for (int round = 0; round < 2000; round++) {
+		size_t n = (size_t)(rnd() % 3000);
+		nghttp3_vec vec[16];
+		uint32_t flags = 0;
+		nghttp3_ssize nv;
+
+		if (written + n < (4u << 20) && rnd() % 3) {
+			uint8_t buf[3000];
+
+			for (size_t i = 0; i < n; i++)
+				buf[i] = ref[written + i] = (uint8_t)rnd();
+			fa_h3_write(&q, st, buf, n);
+			written += n;
+		}
+		nv = read_body(NULL, 0, vec, 1 + (size_t)(rnd() % 16), &flags, &q, st);
+		for (nghttp3_ssize i = 0; i < nv; i++) {
+			if (memcmp(vec[i].base, ref + given, vec[i].len))
+				bad_bytes = true;
+			given += vec[i].len;
+		}
+		if (given > acked && rnd() % 2) {
+			size_t k = 1 + (size_t)(rnd() % (given - acked));
+
+			h_acked(NULL, 0, k, &q, st);
+			acked += k;
+		}
+		if (chunks(st) > (written - acked) / CHUNK + 2)
+			bad_chunks = true;
+		CHECK(st->buffered == written - acked, "buffered %zu, want %zu", st->buffered,
+		      written - acked);
+	}
+	CHECK(!bad_bytes, "nghttp3 was given other bytes than were written");
+	CHECK(!bad_chunks, "acknowledged chunks were kept");
+	CHECK(given <= written && acked <= given);
+	stream_free(st);
+	free(ref);
+}
+
+/* The stream is full at stream_buffer; on_drain once it falls below a quarter. */
+static void test_backpressure(void)
+{
+	struct fa_h3 q = { .ops = &stub_ops };
+	struct fa_h3_stream *st;
+	static uint8_t buf[64 * 1024];
+	nghttp3_vec vec[16];
+	uint32_t flags = 0;
+	size_t given = 0;
+	nghttp3_ssize nv;
+
+	fa_h3_limits_init(&q.lim);
+	q.lim.stream_buffer = 128 * 1024;
+	st = stream_new(&q, 0);
+	st->has_body = true;
+	st->user = &q;
+	drains = 0;
+	fa_h3_write(&q, st, buf, sizeof(buf));
+	CHECK(!fa_h3_stream_full(st));
+	fa_h3_write(&q, st, buf, sizeof(buf));
+	CHECK(fa_h3_stream_full(st));
+	while ((nv = read_body(NULL, 0, vec, 16, &flags, &q, st)) > 0)
+		for (nghttp3_ssize i = 0; i < nv; i++)
+			given += vec[i].len;
+	CHECK(nv == NGHTTP3_ERR_WOULDBLOCK, "no more bytes yet: WOULDBLOCK, got %ld", (long)nv);
+	CHECK(given == 2 * sizeof(buf));
+	h_acked(NULL, 0, 64 * 1024, &q, st);
+	CHECK(drains == 0, "still half full: no drain yet");
+	h_acked(NULL, 0, 40 * 1024, &q, st);
+	CHECK(drains == 1, "under a quarter: one drain, got %d", drains);
+	CHECK(!fa_h3_stream_full(st));
+	fa_h3_end(&q, st);
+	nv = read_body(NULL, 0, vec, 16, &flags, &q, st);
+	CHECK(nv == 0 && (flags & NGHTTP3_DATA_FLAG_EOF), "the end: EOF with no bytes");
+	stream_free(st);
+}
+
+/* Datagrams: junk is not QUIC; a short header's DCID has our length. */
+static void test_packet_dcid(void)
+{
+	uint8_t pkt[1200] = { 0x40 }, out[FA_H3_MAX_PACKET];
+	const uint8_t *dcid = NULL;
+	size_t len = 0;
+
+	for (int i = 1; i < 64; i++)
+		pkt[i] = (uint8_t)i;
+	CHECK(fa_h3_packet_dcid(pkt, 0, &dcid, &len) == -1);
+	CHECK(fa_h3_packet_dcid(pkt, sizeof(pkt), &dcid, &len) == 0);
+	CHECK(len == FA_H3_CIDLEN && dcid == pkt + 1);
+	/* a long header of version 0x1a2a3a4a, padded as an Initial is: version negotiation */
+	memset(pkt, 0, sizeof(pkt));
+	pkt[0] = 0xc0;
+	memcpy(pkt + 1, "\x1a\x2a\x3a\x4a", 4);
+	pkt[5] = 8;                     /* DCID length, then 8 bytes */
+	pkt[14] = 8;                    /* SCID length */
+	CHECK(fa_h3_packet_dcid(pkt, sizeof(pkt), &dcid, &len) == 1);
+	CHECK(fa_h3_version_negotiation(pkt, sizeof(pkt), out, sizeof(out)) > 0);
+	/* a short one gets none: no amplification */
+	CHECK(fa_h3_packet_dcid(pkt, 64, &dcid, &len) == -1);
+}
+
+int main(int argc, char **argv)
+{
+	rnd_seed("test_h3", argc, argv);
+	RUN(test_buffer_random);
+	RUN(test_backpressure);
+	RUN(test_packet_dcid);
+	return check_report("test_h3");
+}
