@@ -46,6 +46,12 @@ SELECT i, md5(i::text) AS h FROM generate_series(1, :n) i;
 -- returns: stream
 SELECT i, md5(i::text) AS h FROM generate_series(1, :n) i;
 
+-- name: echo
+-- route: POST /echo
+-- param: name text
+-- returns: one
+SELECT :name AS name;
+
 -- name: events
 -- route: GET /events
 -- listen: faserveh3_events
@@ -207,6 +213,43 @@ h3get() {
 	wait "$cpid"
 	assert_contains "$(cat "$BATS_TEST_TMPDIR/h3.err")" "[:status: 200]"
 	assert_contains "$(cat "$BATS_TEST_TMPDIR/h3.err")" "content-type: text/event-stream"
+}
+
+@test "a client that changes port mid-request keeps its connection, whichever worker its datagrams reach" {
+	start_server --threads 2
+	# a body long enough that the client is still sending when its port changes
+	python3 -c 'import json; print(json.dumps({"name": "x" * 600000}))' > "$BATS_TEST_TMPDIR/big.json"
+	# the kernel picks the worker by the new port: 8 runs miss a wrong one by 1 in 256
+	for i in $(seq 8); do
+		h3get -m POST -d "$BATS_TEST_TMPDIR/big.json" --change-local-addr=5ms --nat-rebinding -- /echo
+		grep -q 'Local address is now' "$BATS_TEST_TMPDIR/h3.err"
+		assert_contains "$(cat "$BATS_TEST_TMPDIR/h3.err")" "[:status: 200]"
+		jq -e '.name | length == 600000' "$BATS_TEST_TMPDIR/dl/echo"
+	done
+	stop_server
+}
+
+@test "a datagram for no connection gets a Stateless Reset smaller than itself; a tiny one gets nothing" {
+	start_server --threads 1
+	run python3 - "$h3port" <<'PY'
+import os, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+port = int(sys.argv[1])
+for size in (200, 30):
+    # a short header (0x40 | random bits), a 16-byte DCID no connection has
+    s.sendto(bytes([0x40 | (os.urandom(1)[0] & 0x3f)]) + os.urandom(size - 1), ("127.0.0.1", port))
+    try:
+        data, _ = s.recvfrom(2048)
+        print(size, "reply", len(data), "short" if data[0] & 0xc0 == 0x40 else "long")
+    except socket.timeout:
+        print(size, "none")
+PY
+	echo "$output"
+	[[ "${lines[0]}" =~ ^200\ reply\ ([0-9]+)\ short$ ]]
+	[ "${BASH_REMATCH[1]}" -lt 200 ]
+	assert_same "30 none" "${lines[1]}"
+	stop_server
 }
 
 @test "the access log says HTTP/3.0" {

@@ -186,6 +186,33 @@ size_t fa_h3_version_negotiation(const uint8_t *pkt, size_t n, uint8_t *out, siz
 	return w > 0 ? (size_t)w : 0;
 }
 
+size_t fa_h3_stateless_reset(struct fa_h3_ctx *ctx, const uint8_t *pkt, size_t n,
+			     const uint8_t *dcid, size_t dcid_len, uint8_t *out, size_t cap)
+{
+	uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN], unpredictable[64];
+	size_t len;
+	ngtcp2_cid cid;
+	ngtcp2_ssize w;
+
+	/*
+	 * Smaller than what came, so two endpoints cannot loop; nothing for
+	 * datagrams under 41 bytes, the least a short-header packet with a
+	 * 20-byte DCID is (RFC 9000, 10.3): no probing with tiny ones.
+	 */
+	if (!n || (pkt[0] & 0x80) || dcid_len != FA_H3_CIDLEN || n < 41)
+		return 0;
+	len = n - 1 - NGTCP2_STATELESS_RESET_TOKENLEN - 1;
+	if (len > sizeof(unpredictable))
+		len = sizeof(unpredictable);
+	ngtcp2_cid_init(&cid, dcid, dcid_len);
+	if (ngtcp2_crypto_generate_stateless_reset_token(token, ctx->secret, sizeof(ctx->secret),
+							 &cid) ||
+	    getrandom(unpredictable, len, 0) != (ssize_t)len)
+		return 0;
+	w = ngtcp2_pkt_write_stateless_reset(out, cap, token, unpredictable, len);
+	return w > 0 ? (size_t)w : 0;
+}
+
 /* ---- streams ---- */
 
 static struct fa_h3_stream *stream_new(struct fa_h3 *q, int64_t id)
@@ -540,6 +567,7 @@ static int q_new_cid(ngtcp2_conn *c, ngtcp2_cid *cid, uint8_t *token, size_t len
 
 	if (getrandom(cid->data, len, 0) != (ssize_t)len)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
+	cid->data[0] = q->lim.cid_tag;
 	cid->datalen = len;
 	if (ngtcp2_crypto_generate_stateless_reset_token(token, q->ctx->secret,
 							 sizeof(q->ctx->secret), cid))
@@ -649,6 +677,7 @@ struct fa_h3 *fa_h3_accept(struct fa_h3_ctx *ctx, const struct fa_h3_limits *lim
 	q->odcid = hd.dcid;
 	q->scid.datalen = FA_H3_CIDLEN;
 	q_rand(q->scid.data, FA_H3_CIDLEN, NULL);
+	q->scid.data[0] = lim->cid_tag;
 	ngtcp2_connection_close_error_default(&q->last_error);
 
 	ngtcp2_settings_default(&s);

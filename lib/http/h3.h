@@ -47,6 +47,7 @@ struct fa_h3_limits {
 	uint32_t window;                /* per-stream flow control window */
 	int idle_timeout_ms;
 	int handshake_timeout_ms;
+	uint8_t cid_tag;                /* first byte of every connection ID issued: whose it is */
 };
 
 /* Both ends of a datagram; the caller's storage. */
@@ -93,6 +94,16 @@ int fa_h3_packet_dcid(const uint8_t *pkt, size_t n, const uint8_t **dcid, size_t
 
 /* A Version Negotiation packet answering pkt into out; its length, or 0. */
 size_t fa_h3_version_negotiation(const uint8_t *pkt, size_t n, uint8_t *out, size_t cap);
+
+/*
+ * A Stateless Reset answering a short-header datagram whose connection
+ * is unknown here, into out: its length, or 0 when none is due (a long
+ * header, a DCID not of our length, a datagram too small to answer with
+ * a smaller one).  The token comes from ctx's secret and the DCID, as
+ * the one the connection announced did.
+ */
+size_t fa_h3_stateless_reset(struct fa_h3_ctx *ctx, const uint8_t *pkt, size_t n,
+			     const uint8_t *dcid, size_t dcid_len, uint8_t *out, size_t cap);
 
 /*
  * A new connection from a client's first Initial packet, which it reads.

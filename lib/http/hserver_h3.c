@@ -5,6 +5,15 @@
  * (recvmsg with the local address from IP_PKTINFO / IPV6_PKTINFO, sendmsg
  * from that same address), the timers, and the join of streams to the
  * application's requests through hs_h3_proto.
+ *
+ * The kernel picks a worker for a datagram by its addresses, so a client
+ * that changes port (NAT rebinding, migration) may land on another
+ * worker.  The first byte of every connection ID we issue names the
+ * worker that owns the connection: a datagram for a connection unknown
+ * here whose ID names another worker is handed to that worker's inbox (a
+ * list under a lock, and an eventfd to wake it), not dropped.  One whose
+ * ID names no live connection gets a Stateless Reset (at most
+ * RESETS_PER_SECOND a second per worker).
  */
 #include "http/hserver_int.h"
 
@@ -15,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +34,16 @@
 
 #define RECV_BATCH 64           /* datagrams read per wakeup */
 #define SEND_BATCH 64           /* datagrams sent per connection per turn */
+#define INBOX_MAX 4096          /* datagrams waiting for a worker from the others */
+#define RESETS_PER_SECOND 100
+
+/* A datagram handed over from another worker. */
+struct handed {
+	struct handed *next;
+	struct fa_h3_path path;
+	size_t n;
+	uint8_t data[];
+};
 
 struct hs_h3conn;
 
@@ -55,6 +76,13 @@ struct hs_h3 {
 	int nconns;
 	bool stopping;
 	uint16_t port;          /* the bound port, for the local address of replies */
+	/* datagrams other workers hand over: the only state shared between them */
+	pthread_mutex_t lock;
+	struct handed *inbox;
+	int ninbox;
+	struct fa_io inbox_io;  /* an eventfd */
+	time_t reset_second;
+	int resets;
 };
 
 static const struct fa_h3_ops ops;
@@ -344,8 +372,56 @@ static void accept_conn(struct hs_h3 *h, const struct fa_h3_path *p, const uint8
 	dirty(qc);
 }
 
+/* Queues a copy of the datagram for the worker that owns its connection. */
+static void hand_over(struct hs_h3 *to, const struct fa_h3_path *p, const uint8_t *pkt,
+		      size_t n)
+{
+	struct handed *d = malloc(sizeof(*d) + n);
+	uint64_t one = 1;
+	bool wake;
+
+	if (!d)
+		return;
+	d->path = *p;
+	d->n = n;
+	memcpy(d->data, pkt, n);
+	pthread_mutex_lock(&to->lock);
+	if (to->ninbox >= INBOX_MAX) {
+		pthread_mutex_unlock(&to->lock);
+		free(d);
+		return;         /* dropped, as the network may: QUIC resends */
+	}
+	wake = !to->inbox;
+	d->next = to->inbox;
+	to->inbox = d;
+	to->ninbox++;
+	pthread_mutex_unlock(&to->lock);
+	if (wake && write(to->inbox_io.fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+/* A short-header datagram for no connection of ours: a Stateless Reset, rate-limited. */
+static void reset(struct hs_h3 *h, const struct fa_h3_path *p, const uint8_t *pkt, size_t n,
+		  const uint8_t *dcid, size_t dcid_len)
+{
+	uint8_t out[FA_H3_MAX_PACKET];
+	time_t now = time(NULL);
+	size_t k;
+
+	if (now != h->reset_second) {
+		h->reset_second = now;
+		h->resets = 0;
+	}
+	if (h->resets >= RESETS_PER_SECOND)
+		return;
+	if ((k = fa_h3_stateless_reset(h->w->s->h3ctx, pkt, n, dcid, dcid_len, out, sizeof(out)))) {
+		h->resets++;
+		send_one(h->io.fd, p, out, k);
+	}
+}
+
 static void on_datagram(struct hs_h3 *h, const struct fa_h3_path *p, const uint8_t *pkt,
-			size_t n)
+			size_t n, bool handed)
 {
 	const uint8_t *dcid;
 	size_t dcid_len;
@@ -363,7 +439,15 @@ static void on_datagram(struct hs_h3 *h, const struct fa_h3_path *p, const uint8
 	if (rc < 0)
 		return;
 	if (!(qc = find(h, dcid, dcid_len))) {
-		accept_conn(h, p, pkt, n);
+		struct fa_hserver *s = h->w->s;
+
+		if (pkt[0] & 0x80)
+			accept_conn(h, p, pkt, n);      /* a long header: a new client */
+		else if (!handed && dcid_len == FA_H3_CIDLEN && dcid[0] != h->w->index &&
+			 dcid[0] < s->o.threads && s->workers[dcid[0]].h3)
+			hand_over(s->workers[dcid[0]].h3, p, pkt, n);
+		else
+			reset(h, p, pkt, n, dcid, dcid_len);
 		return;
 	}
 	fa_h3_recv(qc->q, p, pkt, n, fa_now_ns());
@@ -395,7 +479,33 @@ static void on_read(struct fa_io *io, uint32_t ev)
 		p.remote_len = m.msg_namelen;
 		if (!n || !local_addr(&m, h->port, &p))
 			continue;
-		on_datagram(h, &p, buf, (size_t)n);
+		on_datagram(h, &p, buf, (size_t)n, false);
+	}
+}
+
+/* Datagrams other workers handed over, in the order they came. */
+static void on_inbox(struct fa_io *io, uint32_t ev)
+{
+	struct hs_h3 *h = io->ctx;
+	struct handed *list, *rev = NULL, *d;
+	uint64_t v;
+
+	if (read(io->fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&h->lock);
+	list = h->inbox;
+	h->inbox = NULL;
+	h->ninbox = 0;
+	pthread_mutex_unlock(&h->lock);
+	while ((d = list)) {
+		list = d->next;
+		d->next = rev;
+		rev = d;
+	}
+	while ((d = rev)) {
+		rev = d->next;
+		on_datagram(h, &d->path, d->data, d->n, true);
+		free(d);
 	}
 }
 
@@ -617,7 +727,14 @@ enum fa_err hs_h3_init(struct hs_worker *w, int fd, int port, struct fa_error *e
 	h->w = w;
 	h->port = (uint16_t)port;
 	h->io = (struct fa_io){ .fd = fd, .cb = on_read, .ctx = h };
+	h->inbox_io = (struct fa_io){ .fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), .cb = on_inbox,
+				      .ctx = h };
+	pthread_mutex_init(&h->lock, NULL);
+	w->h3 = h;
+	if (h->inbox_io.fd < 0)
+		return fa_error_set(err, FA_EWORK, "eventfd: %s", strerror(errno));
 	fa_h3_limits_init(&h->lim);
+	h->lim.cid_tag = (uint8_t)w->index;
 	if (o->h2_max_streams)
 		h->lim.max_streams = o->h2_max_streams;
 	if (o->h2_max_header_list)
@@ -625,14 +742,15 @@ enum fa_err hs_h3_init(struct hs_worker *w, int fd, int port, struct fa_error *e
 	h->lim.max_body = o->max_body;
 	if (o->keepalive_timeout_ms > 0)
 		h->lim.idle_timeout_ms = o->keepalive_timeout_ms;
-	w->h3 = h;
 	return FA_OK;
 }
 
 void hs_h3_run(struct hs_worker *w)
 {
-	if (w->h3)
-		fa_loop_add(w->loop, &w->h3->io, FA_IN);
+	if (!w->h3)
+		return;
+	fa_loop_add(w->loop, &w->h3->io, FA_IN);
+	fa_loop_add(w->loop, &w->h3->inbox_io, FA_IN);
 }
 
 /* Output of this turn, and connections closed in it freed. */
@@ -738,6 +856,13 @@ void hs_h3_free(struct hs_worker *w)
 	}
 	if (h->io.fd >= 0)
 		close(h->io.fd);
+	if (h->inbox_io.fd >= 0)
+		close(h->inbox_io.fd);
+	for (struct handed *d; (d = h->inbox);) {
+		h->inbox = d->next;
+		free(d);
+	}
+	pthread_mutex_destroy(&h->lock);
 	free(h);
 	w->h3 = NULL;
 }

@@ -146,11 +146,38 @@ static void test_packet_dcid(void)
 	CHECK(fa_h3_packet_dcid(pkt, 64, &dcid, &len) == -1);
 }
 
+/* A Stateless Reset is smaller than the datagram it answers, and looks like a short header. */
+static void test_stateless_reset(void)
+{
+	struct fa_h3_ctx ctx = { 0 };
+	uint8_t pkt[200], out[FA_H3_MAX_PACKET];
+	size_t k;
+
+	for (size_t i = 0; i < sizeof(pkt); i++)
+		pkt[i] = (uint8_t)rnd();
+	pkt[0] = 0x40;
+	for (size_t n = 0; n <= sizeof(pkt); n++) {
+		k = fa_h3_stateless_reset(&ctx, pkt, n, pkt + 1, FA_H3_CIDLEN, out, sizeof(out));
+		if (n < 41) {
+			CHECK(k == 0, "%zu bytes: no reset, got %zu", n, k);
+			continue;
+		}
+		CHECK(k > 0 && k < n, "%zu bytes: a reset of %zu", n, k);
+		CHECK((out[0] & 0xc0) == 0x40);
+	}
+	pkt[0] = 0xc0;          /* a long header: never */
+	CHECK(fa_h3_stateless_reset(&ctx, pkt, sizeof(pkt), pkt + 1, FA_H3_CIDLEN, out,
+				    sizeof(out)) == 0);
+	pkt[0] = 0x40;          /* a DCID not of our length: never */
+	CHECK(fa_h3_stateless_reset(&ctx, pkt, sizeof(pkt), pkt + 1, 8, out, sizeof(out)) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	rnd_seed("test_h3", argc, argv);
 	RUN(test_buffer_random);
 	RUN(test_backpressure);
 	RUN(test_packet_dcid);
+	RUN(test_stateless_reset);
 	return check_report("test_h3");
 }
