@@ -131,6 +131,34 @@ h3get() {
 	assert_contains "$output" "--h3-listen goes with --tls-listen"
 }
 
+@test "--h3-retry without --h3-listen is a usage error" {
+	run "$FA_BIN/fa-serve" --tls-listen 127.0.0.1:0 --tls-self-signed --h3-retry \
+		"$BATS_FILE_TMPDIR/routes"
+	assert_status 2
+	assert_contains "$output" "--h3-retry goes with --h3-listen"
+}
+
+@test "--h3-retry: the client gets a Retry first, then its answer; without it, no Retry" {
+	start_server --threads 2 --h3-retry
+	rm -rf "$BATS_TEST_TMPDIR/dl"; mkdir -p "$BATS_TEST_TMPDIR/dl"
+	timeout 30 gtlsclient --exit-on-all-streams-close --no-http-dump \
+		--download "$BATS_TEST_TMPDIR/dl" 127.0.0.1 "$h3port" \
+		"https://127.0.0.1:$h3port/items/1" > /dev/null 2> "$BATS_TEST_TMPDIR/h3.err"
+	run cat "$BATS_TEST_TMPDIR/h3.err"
+	assert_contains "$output" "type=Retry"
+	assert_contains "$output" "retry_source_connection_id="
+	assert_contains "$output" "[:status: 200]"
+	jq -e '.id == 1' "$BATS_TEST_TMPDIR/dl/1"
+	stop_server
+	start_server --threads 1
+	timeout 30 gtlsclient --exit-on-all-streams-close --no-http-dump 127.0.0.1 "$h3port" \
+		"https://127.0.0.1:$h3port/items/1" > /dev/null 2> "$BATS_TEST_TMPDIR/h3.err"
+	run cat "$BATS_TEST_TMPDIR/h3.err"
+	assert_contains "$output" "[:status: 200]"
+	[[ "$output" != *type=Retry* ]]
+	stop_server
+}
+
 @test "the same route gives the same bytes over HTTP/1.1, h2c, h2, HTTP/1.1 over TLS and HTTP/3" {
 	start_server --threads 2
 	for path in /items /items/2 '/rows?n=500'; do

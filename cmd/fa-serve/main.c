@@ -29,6 +29,7 @@ enum {
 	O_POOL_TIMEOUT, O_POOL_LIFETIME,
 	O_TLS_LISTEN, O_TLS_CERT, O_TLS_KEY, O_TLS_SELF, O_NO_H2, O_H2_STREAMS, O_H2_WINDOW,
 	O_H2_FRAME, O_H2_HEADERS, O_SEND_TO, O_COMPRESS_MIN, O_ZSTD, O_GZIP, O_H3_LISTEN,
+	O_H3_RETRY,
 };
 
 static const struct fa_opt options[] = {
@@ -38,6 +39,7 @@ static const struct fa_opt options[] = {
 	{ "tls-key", O_TLS_KEY, FA_OPT_REQUIRED, "FILE", "PEM private key (default: in the --tls-cert file)", "@file" },
 	{ "tls-self-signed", O_TLS_SELF, FA_OPT_NONE, NULL, "a throwaway certificate for localhost (its fingerprint is printed)", NULL },
 	{ "h3-listen", O_H3_LISTEN, FA_OPT_REQUIRED, "ADDR:PORT", "also serve HTTP/3 (QUIC, UDP) there, with the TLS certificate; TCP responses say Alt-Svc", NULL },
+	{ "h3-retry", O_H3_RETRY, FA_OPT_NONE, NULL, "HTTP/3: prove each client's address with a Retry before any handshake work", NULL },
 	{ "no-http2", O_NO_H2, FA_OPT_NONE, NULL, "HTTP/1.1 only: no h2 by ALPN, no h2c", NULL },
 	{ "h2-max-streams", O_H2_STREAMS, FA_OPT_REQUIRED, "N", "concurrent HTTP/2 streams per connection (default 100)", NULL },
 	{ "h2-window", O_H2_WINDOW, FA_OPT_REQUIRED, "BYTES", "HTTP/2 initial stream window for request bodies (default 65535)", NULL },
@@ -186,6 +188,7 @@ static int apply(int key, const char *arg, void *ctx)
 	case O_TLS_KEY: s->tls.key_file = arg; break;
 	case O_TLS_SELF: s->tls.self_signed = true; break;
 	case O_H3_LISTEN: s->h.h3_listen = arg; break;
+	case O_H3_RETRY: s->h.h3_retry = true; break;
 	case O_NO_H2: s->h.h2 = false; break;
 	case O_H2_STREAMS: if ((rc = number("h2-max-streams", arg, 1, 1L << 20, &n)) < 0) s->h.h2_max_streams = (uint32_t)n; break;
 	case O_H2_WINDOW: if ((rc = number("h2-window", arg, 1, 2147483647L, &n)) < 0) s->h.h2_window = (uint32_t)n; break;
@@ -238,6 +241,8 @@ static int parse(struct serve_args *s, struct app *a, int argc, char **argv)
 		return usage_error("--tls-cert, --tls-key and --tls-self-signed go with --tls-listen");
 	if (s->tls.cert_file && s->tls.self_signed)
 		return usage_error("--tls-cert and --tls-self-signed exclude each other");
+	if (s->h.h3_retry && !s->h.h3_listen)
+		return usage_error("--h3-retry goes with --h3-listen");
 	if (s->h.h3_listen && !s->h.tls_listen)
 		return usage_error("--h3-listen goes with --tls-listen, whose certificate it uses");
 	if (s->h.tls_listen && !s->listen_given)

@@ -651,18 +651,86 @@ static ngtcp2_path npath(const struct fa_h3_path *p)
 			      { (struct sockaddr *)&p->remote, p->remote_len }, NULL };
 }
 
+/* A Retry for this Initial into reply: the client comes back with a token. */
+static size_t write_retry(struct fa_h3_ctx *ctx, const struct fa_h3_limits *lim,
+			  const struct fa_h3_path *path, const ngtcp2_pkt_hd *hd, uint64_t now,
+			  uint8_t *reply)
+{
+	uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
+	ngtcp2_cid scid;
+	ngtcp2_ssize tlen, w;
+
+	scid.datalen = FA_H3_CIDLEN;
+	q_rand(scid.data, FA_H3_CIDLEN, NULL);
+	scid.data[0] = lim->cid_tag;
+	tlen = ngtcp2_crypto_generate_retry_token(token, ctx->secret, sizeof(ctx->secret),
+						  hd->version, (const struct sockaddr *)&path->remote,
+						  path->remote_len, &scid, &hd->dcid, now);
+	if (tlen < 0)
+		return 0;
+	w = ngtcp2_crypto_write_retry(reply, FA_H3_MAX_PACKET, hd->version, &hd->scid, &scid,
+				      &hd->dcid, token, (size_t)tlen);
+	return w > 0 ? (size_t)w : 0;
+}
+
+/*
+ * The Initial's token: 1 when it is a Retry token that verified (*odcid
+ * is the client's first DCID), 0 to go on without one, -1 when it does
+ * not verify (*reply holds a CONNECTION_CLOSE, INVALID_TOKEN) or a Retry
+ * was written instead (*reply_len says).
+ */
+static int check_token(struct fa_h3_ctx *ctx, const struct fa_h3_limits *lim,
+		       const struct fa_h3_path *path, const ngtcp2_pkt_hd *hd, uint64_t now,
+		       ngtcp2_cid *odcid, uint8_t *reply, size_t *reply_len)
+{
+	uint64_t timeout = (uint64_t)(lim->retry_token_ms > 0 ? lim->retry_token_ms : 10000) *
+			   NGTCP2_MILLISECONDS;
+	ngtcp2_ssize w;
+
+	if (hd->token.len && hd->token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+		if (!ngtcp2_crypto_verify_retry_token(odcid, hd->token.base, hd->token.len,
+						      ctx->secret, sizeof(ctx->secret),
+						      hd->version,
+						      (const struct sockaddr *)&path->remote,
+						      path->remote_len, &hd->dcid, timeout, now))
+			return 1;
+		w = ngtcp2_crypto_write_connection_close(reply, FA_H3_MAX_PACKET, hd->version,
+							 &hd->scid, &hd->dcid,
+							 NGTCP2_INVALID_TOKEN, NULL, 0);
+		*reply_len = w > 0 ? (size_t)w : 0;
+		return -1;
+	}
+	if (!lim->retry)
+		return 0;       /* a NEW_TOKEN token is never ours: ignored */
+	*reply_len = write_retry(ctx, lim, path, hd, now, reply);
+	return -1;
+}
+
 struct fa_h3 *fa_h3_accept(struct fa_h3_ctx *ctx, const struct fa_h3_limits *lim,
 			   const struct fa_h3_ops *ops, void *user, const struct fa_h3_path *path,
-			   const uint8_t *pkt, size_t n, uint64_t now, struct fa_error *err)
+			   const uint8_t *pkt, size_t n, uint64_t now, uint8_t *reply,
+			   size_t *reply_len, struct fa_error *err)
 {
 	ngtcp2_pkt_hd hd;
 	ngtcp2_settings s;
 	ngtcp2_transport_params p;
 	ngtcp2_path np = npath(path);
+	ngtcp2_cid odcid;
 	struct fa_h3 *q;
+	int validated;
 
+	*reply_len = 0;
 	if (ngtcp2_accept(&hd, pkt, n)) {
 		fa_error_set(err, FA_EWORK, "not a QUIC Initial packet");
+		return NULL;
+	}
+	if (hd.type != NGTCP2_PKT_INITIAL) {
+		fa_error_set(err, FA_EWORK, "a 0-RTT packet before its Initial");
+		return NULL;
+	}
+	if ((validated = check_token(ctx, lim, path, &hd, now, &odcid, reply, reply_len)) < 0) {
+		fa_error_set(err, FA_EWORK, *reply_len ? "answered with a Retry or a close" :
+				 "no Retry could be written");
 		return NULL;
 	}
 	if (!(q = calloc(1, sizeof(*q)))) {
@@ -685,7 +753,7 @@ struct fa_h3 *fa_h3_accept(struct fa_h3_ctx *ctx, const struct fa_h3_limits *lim
 	s.max_window = 4 * (uint64_t)lim->window * (lim->max_streams ? lim->max_streams : 1);
 	s.max_stream_window = 4 * (uint64_t)lim->window;
 	s.handshake_timeout = (uint64_t)lim->handshake_timeout_ms * NGTCP2_MILLISECONDS;
-	/* no qlog: 0.12's writer has a known flaw; no token: no Retry here yet */
+	/* no qlog: 0.12's writer has a known flaw */
 
 	ngtcp2_transport_params_default(&p);
 	p.initial_max_stream_data_bidi_local = lim->window;
@@ -697,6 +765,13 @@ struct fa_h3 *fa_h3_accept(struct fa_h3_ctx *ctx, const struct fa_h3_limits *lim
 	p.max_idle_timeout = (uint64_t)lim->idle_timeout_ms * NGTCP2_MILLISECONDS;
 	p.active_connection_id_limit = 7;
 	p.original_dcid = hd.dcid;
+	if (validated) {
+		/* the address is proven: ngtcp2 lifts the 3x limit for it */
+		p.original_dcid = odcid;
+		p.retry_scid = hd.dcid;
+		p.retry_scid_present = 1;
+		s.token = hd.token;
+	}
 	p.stateless_reset_token_present = 1;
 	if (ngtcp2_crypto_generate_stateless_reset_token(p.stateless_reset_token, ctx->secret,
 							 sizeof(ctx->secret), &q->scid) ||

@@ -48,6 +48,8 @@ struct fa_h3_limits {
 	int idle_timeout_ms;
 	int handshake_timeout_ms;
 	uint8_t cid_tag;                /* first byte of every connection ID issued: whose it is */
+	bool retry;                     /* validate addresses with a Retry first */
+	int retry_token_ms;             /* how long a Retry token is good for */
 };
 
 /* Both ends of a datagram; the caller's storage. */
@@ -107,11 +109,16 @@ size_t fa_h3_stateless_reset(struct fa_h3_ctx *ctx, const uint8_t *pkt, size_t n
 
 /*
  * A new connection from a client's first Initial packet, which it reads.
- * NULL when the packet cannot start one (err says why; drop it).
+ * NULL when the packet starts none: then *reply_len bytes of reply (at
+ * least FA_H3_MAX_PACKET of room) are to be sent back to path's remote, a
+ * Retry (lim->retry and no token) or a CONNECTION_CLOSE (a token that
+ * does not verify), or none (err says why; drop it).  Only a Retry token
+ * that verified is ever given to ngtcp2; others are ignored.
  */
 struct fa_h3 *fa_h3_accept(struct fa_h3_ctx *ctx, const struct fa_h3_limits *lim,
 			   const struct fa_h3_ops *ops, void *user, const struct fa_h3_path *path,
-			   const uint8_t *pkt, size_t n, uint64_t now, struct fa_error *err);
+			   const uint8_t *pkt, size_t n, uint64_t now, uint8_t *reply,
+			   size_t *reply_len, struct fa_error *err);
 
 /* Feeds one datagram; false when the connection is over (send, then free). */
 bool fa_h3_recv(struct fa_h3 *q, const struct fa_h3_path *path, const uint8_t *pkt,

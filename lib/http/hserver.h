@@ -78,6 +78,7 @@ struct fa_hserver_opts {
 	struct fa_tls *tls;             /* certificates; owned by the caller */
 	const char *h3_listen;          /* HTTP/3 over UDP there; NULL: none */
 	const char *h3_cert, *h3_key;   /* PEM files for it (GnuTLS); key NULL: in cert */
+	bool h3_retry;                  /* validate every client address with a Retry */
 	int threads;
 	size_t max_head;                /* 431 past this */
 	size_t max_body;                /* 413 past this */

@@ -352,6 +352,8 @@ static void accept_conn(struct hs_h3 *h, const struct fa_h3_path *p, const uint8
 	const struct fa_hserver_opts *o = &h->w->s->o;
 	struct hs_h3conn *qc;
 	struct fa_error err;
+	uint8_t reply[FA_H3_MAX_PACKET];
+	size_t reply_len = 0;
 
 	if (h->stopping || h->nconns >= o->max_conns || !(qc = calloc(1, sizeof(*qc))))
 		return;
@@ -360,8 +362,10 @@ static void accept_conn(struct hs_h3 *h, const struct fa_h3_path *p, const uint8
 	getnameinfo((const struct sockaddr *)&p->remote, p->remote_len, qc->peer,
 		    sizeof(qc->peer), NULL, 0, NI_NUMERICHOST);
 	if (!(qc->q = fa_h3_accept(h->w->s->h3ctx, &h->lim, &ops, qc, p, pkt, n, fa_now_ns(),
-				   &err))) {
+				   reply, &reply_len, &err))) {
 		free(qc);
+		if (reply_len)
+			send_one(h->io.fd, p, reply, reply_len);
 		return;
 	}
 	qc->next = h->conns;
@@ -735,6 +739,7 @@ enum fa_err hs_h3_init(struct hs_worker *w, int fd, int port, struct fa_error *e
 		return fa_error_set(err, FA_EWORK, "eventfd: %s", strerror(errno));
 	fa_h3_limits_init(&h->lim);
 	h->lim.cid_tag = (uint8_t)w->index;
+	h->lim.retry = o->h3_retry;
 	if (o->h2_max_streams)
 		h->lim.max_streams = o->h2_max_streams;
 	if (o->h2_max_header_list)

@@ -172,6 +172,55 @@ static void test_stateless_reset(void)
 	CHECK(fa_h3_stateless_reset(&ctx, pkt, sizeof(pkt), pkt + 1, 8, out, sizeof(out)) == 0);
 }
 
+/*
+ * Address validation: no token and --h3-retry: a Retry; its token verifies
+ * for the same address and gives back the first DCID; for another address,
+ * or forged, it does not, and a CONNECTION_CLOSE is the answer.
+ */
+static void test_retry_token(void)
+{
+	struct fa_h3_ctx ctx = { .secret = { 1, 2, 3 } };
+	struct fa_h3_limits lim;
+	struct fa_h3_path path = { 0 }, other;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&path.remote;
+	uint8_t reply[FA_H3_MAX_PACKET], token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
+	ngtcp2_pkt_hd hd = { .version = NGTCP2_PROTO_VER_V1, .type = NGTCP2_PKT_INITIAL };
+	ngtcp2_cid odcid, retry_scid = { .datalen = FA_H3_CIDLEN, .data = { 7 } };
+	size_t reply_len = 0;
+	ngtcp2_ssize tlen;
+
+	fa_h3_limits_init(&lim);
+	*sin = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(4433) };
+	path.remote_len = sizeof(*sin);
+	ngtcp2_cid_init(&hd.dcid, (const uint8_t *)"client-chosen-id", 16);
+	ngtcp2_cid_init(&hd.scid, (const uint8_t *)"client-scid", 11);
+	/* no token, no --h3-retry: go on */
+	CHECK(check_token(&ctx, &lim, &path, &hd, 1000, &odcid, reply, &reply_len) == 0);
+	/* no token, --h3-retry: a Retry */
+	lim.retry = true;
+	CHECK(check_token(&ctx, &lim, &path, &hd, 1000, &odcid, reply, &reply_len) == -1);
+	CHECK(reply_len > 0 && reply_len < 200, "a Retry of %zu bytes", reply_len);
+	/* the token such a Retry carries verifies for this address */
+	tlen = ngtcp2_crypto_generate_retry_token(token, ctx.secret, sizeof(ctx.secret),
+						  hd.version, (struct sockaddr *)sin,
+						  path.remote_len, &retry_scid, &hd.dcid, 1000);
+	CHECK(tlen > 0);
+	hd.token = (ngtcp2_vec){ token, (size_t)tlen };
+	hd.dcid = retry_scid;
+	CHECK(check_token(&ctx, &lim, &path, &hd, 2000, &odcid, reply, &reply_len) == 1);
+	CHECK(odcid.datalen == 16 && !memcmp(odcid.data, "client-chosen-id", 16));
+	/* from another port it does not: a close, never a connection */
+	other = path;
+	((struct sockaddr_in *)&other.remote)->sin_port = htons(4434);
+	CHECK(check_token(&ctx, &lim, &other, &hd, 2000, &odcid, reply, &reply_len) == -1);
+	CHECK(reply_len > 0);
+	/* nor once it is too old (10 s), nor forged */
+	CHECK(check_token(&ctx, &lim, &path, &hd, 1000 + 11 * NGTCP2_SECONDS, &odcid, reply,
+			  &reply_len) == -1);
+	token[tlen / 2] ^= 1;
+	CHECK(check_token(&ctx, &lim, &path, &hd, 2000, &odcid, reply, &reply_len) == -1);
+}
+
 int main(int argc, char **argv)
 {
 	rnd_seed("test_h3", argc, argv);
@@ -179,5 +228,6 @@ int main(int argc, char **argv)
 	RUN(test_backpressure);
 	RUN(test_packet_dcid);
 	RUN(test_stateless_reset);
+	RUN(test_retry_token);
 	return check_report("test_h3");
 }
