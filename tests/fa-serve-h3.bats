@@ -280,6 +280,18 @@ PY
 	stop_server
 }
 
+@test "ECN: the server reads the client's ECN bits and marks its own datagrams ECT(0)" {
+	start_server --threads 1
+	timeout 30 gtlsclient --exit-on-all-streams-close --no-http-dump 127.0.0.1 "$h3port" \
+		"https://127.0.0.1:$h3port/rows?n=300" > /dev/null 2> "$BATS_TEST_TMPDIR/h3.err"
+	run cat "$BATS_TEST_TMPDIR/h3.err"
+	assert_contains "$output" "[:status: 200]"
+	# ngtcp2 on the client validates ECN on the path and says so
+	assert_contains "$output" "path is ECN capable"
+	grep -q 'Received packet: .* ecn=0x2 ' "$BATS_TEST_TMPDIR/h3.err"
+	stop_server
+}
+
 @test "the access log says HTTP/3.0" {
 	start_server --threads 1 --access-log "$BATS_TEST_TMPDIR/access.log"
 	h3get /items/3

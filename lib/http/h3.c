@@ -75,6 +75,9 @@ struct fa_h3 {
 	uint64_t close_until;
 	struct fa_h3_stream *streams;
 	int nstreams;
+	uint64_t now;                   /* of the datagram being read */
+	uint64_t resets_since;          /* a second of stream resets, from then */
+	uint32_t resets;
 };
 
 void fa_h3_limits_init(struct fa_h3_limits *lim)
@@ -522,11 +525,31 @@ static int q_stream_close(ngtcp2_conn *c, uint32_t flags, int64_t id, uint64_t c
 	return rc ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
 }
 
+/*
+ * Streams opened and reset at once cost the server work and the client
+ * nothing ("rapid reset"): more than twice the stream limit in a second
+ * closes the connection with H3_EXCESSIVE_LOAD.
+ */
+static bool too_many_resets(struct fa_h3 *q)
+{
+	if (q->now - q->resets_since > NGTCP2_SECONDS) {
+		q->resets_since = q->now;
+		q->resets = 0;
+	}
+	if (++q->resets <= 2 * (q->lim.max_streams ? q->lim.max_streams : 100))
+		return false;
+	ngtcp2_connection_close_error_set_application_error(&q->last_error,
+							    NGHTTP3_H3_EXCESSIVE_LOAD, NULL, 0);
+	return true;
+}
+
 static int q_stream_reset(ngtcp2_conn *c, int64_t id, uint64_t size, uint64_t code, void *u,
 			  void *su)
 {
 	struct fa_h3 *q = u;
 
+	if (too_many_resets(q))
+		return NGTCP2_ERR_CALLBACK_FAILURE;
 	if (q->http && nghttp3_conn_shutdown_stream_read(q->http, id))
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	return 0;
@@ -824,7 +847,7 @@ bool fa_h3_recv(struct fa_h3 *q, const struct fa_h3_path *path, const uint8_t *p
 		size_t n, uint64_t now)
 {
 	ngtcp2_path np = npath(path);
-	ngtcp2_pkt_info pi = { 0 };
+	ngtcp2_pkt_info pi = { .ecn = path->ecn };
 	int rc;
 
 	if (q->dead || q->draining)
@@ -834,6 +857,7 @@ bool fa_h3_recv(struct fa_h3 *q, const struct fa_h3_path *path, const uint8_t *p
 		return false;
 	}
 	q->path = *path;
+	q->now = now;
 	rc = ngtcp2_conn_read_pkt(q->conn, &np, &pi, pkt, n, now);
 	if (!rc)
 		return true;
@@ -858,8 +882,9 @@ bool fa_h3_recv(struct fa_h3 *q, const struct fa_h3_path *path, const uint8_t *p
 	return false;
 }
 
-static void copy_path(struct fa_h3_path *out, const ngtcp2_path *p)
+static void copy_path(struct fa_h3_path *out, const ngtcp2_path *p, uint8_t ecn)
 {
+	out->ecn = ecn;
 	memcpy(&out->local, p->local.addr, p->local.addrlen);
 	out->local_len = p->local.addrlen;
 	memcpy(&out->remote, p->remote.addr, p->remote.addrlen);
@@ -876,6 +901,7 @@ size_t fa_h3_send(struct fa_h3 *q, uint8_t *out, size_t cap, struct fa_h3_path *
 	if (q->closebuf_due) {
 		q->closebuf_due = false;
 		*path = q->path;
+		path->ecn = 0;
 		memcpy(out, q->closebuf, q->closelen);
 		return q->closelen;
 	}
@@ -929,7 +955,7 @@ size_t fa_h3_send(struct fa_h3 *q, uint8_t *out, size_t cap, struct fa_h3_path *
 			ngtcp2_conn_update_pkt_tx_time(q->conn, now);
 			return 0;
 		}
-		copy_path(path, &ps.path);
+		copy_path(path, &ps.path, (uint8_t)pi.ecn);
 		return (size_t)w;
 	}
 	ngtcp2_connection_close_error_set_application_error(&q->last_error,

@@ -52,10 +52,11 @@ struct fa_h3_limits {
 	int retry_token_ms;             /* how long a Retry token is good for */
 };
 
-/* Both ends of a datagram; the caller's storage. */
+/* Both ends of a datagram, and its ECN bits; the caller's storage. */
 struct fa_h3_path {
 	struct sockaddr_storage local, remote;
 	socklen_t local_len, remote_len;
+	uint8_t ecn;            /* the IP header's two ECN bits, in and out */
 };
 
 /* A complete request; its pointers are valid until the stream closes. */

@@ -117,10 +117,13 @@ int hs_h3_bind(const char *addr, int *port, struct fa_error *err)
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-		if (ai->ai_family == AF_INET6)
+		if (ai->ai_family == AF_INET6) {
 			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
-		else
+			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof(one));
+		} else {
 			setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+			setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one));
+		}
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 			close(fd);
 			fd = -1;
@@ -142,10 +145,26 @@ int hs_h3_bind(const char *addr, int *port, struct fa_error *err)
 	return fd;
 }
 
-/* The address a datagram came to, from its IP_PKTINFO / IPV6_PKTINFO. */
+/*
+ * The address a datagram came to, from its IP_PKTINFO / IPV6_PKTINFO, and
+ * its ECN bits from IP_TOS / IPV6_TCLASS.
+ */
 static bool local_addr(struct msghdr *m, uint16_t port, struct fa_h3_path *p)
 {
+	bool found = false;
+
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) ||
+		    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS)) {
+			int tclass = 0;
+
+			if (c->cmsg_type == IP_TOS)
+				tclass = *(uint8_t *)CMSG_DATA(c);
+			else
+				memcpy(&tclass, CMSG_DATA(c), sizeof(tclass));
+			p->ecn = (uint8_t)(tclass & 0x3);
+			continue;
+		}
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;
 			struct sockaddr_in *sa = (struct sockaddr_in *)&p->local;
@@ -154,7 +173,8 @@ static bool local_addr(struct msghdr *m, uint16_t port, struct fa_h3_path *p)
 			*sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(port),
 						    .sin_addr = pi.ipi_addr };
 			p->local_len = sizeof(*sa);
-			return true;
+			found = true;
+			continue;
 		}
 		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
 			struct in6_pktinfo pi;
@@ -165,17 +185,17 @@ static bool local_addr(struct msghdr *m, uint16_t port, struct fa_h3_path *p)
 						     .sin6_port = htons(port),
 						     .sin6_addr = pi.ipi6_addr };
 			p->local_len = sizeof(*sa);
-			return true;
+			found = true;
 		}
 	}
-	return false;
+	return found;
 }
 
 /* One datagram out, from the local address the peer sent to. */
 static bool send_one(int fd, const struct fa_h3_path *p, const uint8_t *data, size_t n)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { (void *)data, n };
@@ -208,6 +228,18 @@ static bool send_one(int fd, const struct fa_h3_path *p, const uint8_t *data, si
 		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 	} else {
 		m.msg_control = NULL;
+	}
+	if (m.msg_control && p->ecn) {
+		int tclass = p->ecn;
+
+		m.msg_controllen += CMSG_SPACE(sizeof(int));
+		c = (struct cmsghdr *)(ctl.buf + CMSG_SPACE(p->local.ss_family == AF_INET ?
+							   sizeof(struct in_pktinfo) :
+							   sizeof(struct in6_pktinfo)));
+		c->cmsg_level = p->local.ss_family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+		c->cmsg_type = p->local.ss_family == AF_INET ? IP_TOS : IPV6_TCLASS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &tclass, sizeof(tclass));
 	}
 	do
 		r = sendmsg(fd, &m, MSG_DONTWAIT);

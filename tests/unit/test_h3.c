@@ -221,6 +221,22 @@ static void test_retry_token(void)
 	CHECK(check_token(&ctx, &lim, &path, &hd, 2000, &odcid, reply, &reply_len) == -1);
 }
 
+/* Resets: twice the stream limit in a second pass, one more does not; a second later, again. */
+static void test_reset_limit(void)
+{
+	struct fa_h3 q = { .now = 5 * NGTCP2_SECONDS };
+	uint32_t ok = 0;
+
+	fa_h3_limits_init(&q.lim);
+	q.lim.max_streams = 10;
+	while (!too_many_resets(&q) && ok < 1000)
+		ok++;
+	CHECK(ok == 20, "%u resets passed, want 20", ok);
+	CHECK(q.last_error.error_code == NGHTTP3_H3_EXCESSIVE_LOAD);
+	q.now += 2 * NGTCP2_SECONDS;
+	CHECK(!too_many_resets(&q), "a new second starts afresh");
+}
+
 int main(int argc, char **argv)
 {
 	rnd_seed("test_h3", argc, argv);
@@ -229,5 +245,6 @@ int main(int argc, char **argv)
 	RUN(test_packet_dcid);
 	RUN(test_stateless_reset);
 	RUN(test_retry_token);
+	RUN(test_reset_limit);
 	return check_report("test_h3");
 }
