@@ -21,6 +21,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,7 @@ struct hs_h3 {
 	struct hs_h3conn *conns, *dirty, *graveyard;
 	int nconns;
 	bool stopping;
+	bool no_gso;            /* the kernel refused UDP_SEGMENT once */
 	uint16_t port;          /* the bound port, for the local address of replies */
 	/* datagrams other workers hand over: the only state shared between them */
 	pthread_mutex_t lock;
@@ -191,60 +193,72 @@ static bool local_addr(struct msghdr *m, uint16_t port, struct fa_h3_path *p)
 	return found;
 }
 
-/* One datagram out, from the local address the peer sent to. */
-static bool send_one(int fd, const struct fa_h3_path *p, const uint8_t *data, size_t n)
+/* Appends one control message to m, whose buffer has room for it. */
+static void add_cmsg(struct msghdr *m, int level, int type, const void *data, size_t n)
+{
+	struct cmsghdr *c = (struct cmsghdr *)((char *)m->msg_control + m->msg_controllen);
+
+	memset(c, 0, CMSG_SPACE(n));
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(n);
+	memcpy(CMSG_DATA(c), data, n);
+	m->msg_controllen += CMSG_SPACE(n);
+}
+
+/*
+ * Datagrams out, from the local address the peer sent to, with their ECN
+ * bits.  gso > 0: data is several datagrams of gso bytes (the last may be
+ * shorter) that the kernel splits (UDP_SEGMENT): one system call for all.
+ * -1 when the kernel refuses GSO, 0 when the socket is full, 1 when sent.
+ */
+static int send_dgrams(int fd, const struct fa_h3_path *p, const uint8_t *data, size_t n,
+		       size_t gso)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int)) +
+			 CMSG_SPACE(sizeof(uint16_t))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { (void *)data, n };
 	struct msghdr m = { .msg_name = (void *)&p->remote, .msg_namelen = p->remote_len,
-			    .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *c;
+			    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf };
+	bool v4 = p->local.ss_family == AF_INET;
+	int tclass = p->ecn;
 	ssize_t r;
 
-	memset(&ctl, 0, sizeof(ctl));
-	m.msg_control = ctl.buf;
-	if (p->local.ss_family == AF_INET) {
+	if (v4) {
 		struct in_pktinfo pi = { .ipi_spec_dst =
 						 ((const struct sockaddr_in *)&p->local)->sin_addr };
 
-		m.msg_controllen = CMSG_SPACE(sizeof(pi));
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		add_cmsg(&m, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 	} else if (p->local.ss_family == AF_INET6) {
 		struct in6_pktinfo pi = { .ipi6_addr =
 						  ((const struct sockaddr_in6 *)&p->local)->sin6_addr };
 
-		m.msg_controllen = CMSG_SPACE(sizeof(pi));
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	} else {
-		m.msg_control = NULL;
+		add_cmsg(&m, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 	}
-	if (m.msg_control && p->ecn) {
-		int tclass = p->ecn;
+	if (tclass)
+		add_cmsg(&m, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TOS : IPV6_TCLASS, &tclass,
+			 sizeof(tclass));
+	if (gso && gso < n) {
+		uint16_t seg = (uint16_t)gso;
 
-		m.msg_controllen += CMSG_SPACE(sizeof(int));
-		c = (struct cmsghdr *)(ctl.buf + CMSG_SPACE(p->local.ss_family == AF_INET ?
-							   sizeof(struct in_pktinfo) :
-							   sizeof(struct in6_pktinfo)));
-		c->cmsg_level = p->local.ss_family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
-		c->cmsg_type = p->local.ss_family == AF_INET ? IP_TOS : IPV6_TCLASS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &tclass, sizeof(tclass));
+		add_cmsg(&m, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg));
 	}
+	if (!m.msg_controllen)
+		m.msg_control = NULL;
 	do
 		r = sendmsg(fd, &m, MSG_DONTWAIT);
 	while (r < 0 && errno == EINTR);
-	return r >= 0;
+	if (r >= 0)
+		return 1;
+	return gso && gso < n && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT) ? -1 : 0;
+}
+
+static bool send_one(int fd, const struct fa_h3_path *p, const uint8_t *data, size_t n)
+{
+	return send_dgrams(fd, p, data, n, 0) > 0;
 }
 
 /* ---- connections ---- */
@@ -341,20 +355,72 @@ static void run_resumes(struct hs_h3conn *qc)
 	}
 }
 
-/* Datagrams out until QUIC has nothing more for now; closes a finished connection. */
+static bool same_path(const struct fa_h3_path *a, const struct fa_h3_path *b)
+{
+	return a->ecn == b->ecn && a->remote_len == b->remote_len &&
+	       a->local_len == b->local_len && !memcmp(&a->remote, &b->remote, a->remote_len) &&
+	       !memcmp(&a->local, &b->local, a->local_len);
+}
+
+/* A run of datagrams of one path: GSO when there are several, else one by one. */
+static bool send_run(struct hs_h3 *h, const struct fa_h3_path *p, const uint8_t *data,
+		     size_t n, size_t seg)
+{
+	int rc;
+
+	if (!h->no_gso && n > seg) {
+		if ((rc = send_dgrams(h->io.fd, p, data, n, seg)) >= 0)
+			return rc > 0;
+		h->no_gso = true;       /* this kernel or device cannot: never again */
+	}
+	for (size_t off = 0; off < n; off += seg)
+		if (!send_one(h->io.fd, p, data + off, n - off < seg ? n - off : seg))
+			return false;
+	return true;
+}
+
+/*
+ * Datagrams out until QUIC has nothing more for now, gathered into runs of
+ * one path and one size for GSO; closes a finished connection.
+ */
 static void flush(struct hs_h3conn *qc)
 {
-	uint8_t buf[FA_H3_MAX_PACKET];
-	struct fa_h3_path p;
+	static _Thread_local uint8_t buf[64 * 1024];
+	struct fa_h3_path run, p;
 	uint64_t now = fa_now_ns();
-	size_t n;
+	size_t used = 0, seg = 0, n;
 
 	run_resumes(qc);
 	if (qc->dead)
 		return;
-	for (int i = 0; i < SEND_BATCH && (n = fa_h3_send(qc->q, buf, sizeof(buf), &p, now)); i++)
-		if (!send_one(qc->h->io.fd, &p, buf, n))
-			break;  /* the socket buffer is full: QUIC resends what is lost */
+	for (int i = 0; i < SEND_BATCH; i++) {
+		if (used + FA_H3_MAX_PACKET > sizeof(buf)) {
+			if (!send_run(qc->h, &run, buf, used, seg))
+				goto sent;      /* the socket buffer is full: QUIC resends */
+			used = 0;
+		}
+		if (!(n = fa_h3_send(qc->q, buf + used, FA_H3_MAX_PACKET, &p, now)))
+			break;
+		if (used && (!same_path(&run, &p) || n > seg)) {
+			if (!send_run(qc->h, &run, buf, used, seg))
+				goto sent;
+			memmove(buf, buf + used, n);
+			used = 0;
+		}
+		if (!used) {
+			run = p;
+			seg = n;
+		}
+		used += n;
+		if (n < seg) {          /* a short one ends the run */
+			if (!send_run(qc->h, &run, buf, used, seg))
+				goto sent;
+			used = 0;
+		}
+	}
+	if (used)
+		send_run(qc->h, &run, buf, used, seg);
+sent:
 	if (fa_h3_done(qc->q)) {
 		conn_close(qc);
 		return;
