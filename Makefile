@@ -24,7 +24,8 @@ VERSION  := 0.1.0
 # make starts, so 'check' and 'demo' install what is missing first and then
 # build in a sub-make that reads them afresh.  A module still missing when
 # something is compiled stops the build with its name, never empty flags.
-PKGS     := libpq readline zlib libzstd jansson libnghttp2 openssl
+PKGS     := libpq readline zlib libzstd jansson libnghttp2 openssl \
+	libngtcp2 libngtcp2_crypto_gnutls libnghttp3 gnutls
 PKG_MISSING := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done)
 ifeq ($(PKG_MISSING),)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
@@ -140,7 +141,8 @@ build/fuzz/fuzz_h2client: lib/http/h2client.c lib/http/h1.c
 build/fuzz/fuzz_jsonrpc: lib/mcp/jsonrpc.c lib/core/json.c
 build/fuzz/fuzz_pgjson: lib/pg/pgjson.c lib/core/json.c
 build/fuzz/fuzz_sse: lib/http/sse.c
-FUZZ_LIBS := -lnghttp2 -ljansson
+# fuzz_h3 includes lib/http/h3.c itself, to reach the stream buffer's statics
+FUZZ_LIBS := -lnghttp2 -ljansson -lngtcp2 -lngtcp2_crypto_gnutls -lnghttp3 -lgnutls
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

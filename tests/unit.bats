@@ -136,3 +136,9 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "unit: HTTP/3 response buffers, backpressure and datagram headers (h3)" {
+	run "$FA_UNIT/test_h3"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}

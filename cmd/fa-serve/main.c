@@ -20,13 +20,16 @@
 extern char **environ;
 
 static struct fa_tls *tls_ctx;          /* for SIGHUP */
+static char h3_tmp[64];                 /* HTTP/3's copy of a self-signed certificate */
+static bool h3_self;
 
 enum {
 	O_POOL = FA_OPT_LONG, O_MAX_BODY, O_MAX_HEAD, O_HEADER_TO, O_BODY_TO, O_KA_TO, O_KA_REQ,
 	O_MAX_CONNS, O_ACCESS_LOG, O_LOG_FORMAT, O_CHECK, O_UNNAMED, O_CORS, O_COMPLETE, O_VERSION,
 	O_POOL_TIMEOUT, O_POOL_LIFETIME,
 	O_TLS_LISTEN, O_TLS_CERT, O_TLS_KEY, O_TLS_SELF, O_NO_H2, O_H2_STREAMS, O_H2_WINDOW,
-	O_H2_FRAME, O_H2_HEADERS, O_SEND_TO, O_COMPRESS_MIN, O_ZSTD, O_GZIP,
+	O_H2_FRAME, O_H2_HEADERS, O_SEND_TO, O_COMPRESS_MIN, O_ZSTD, O_GZIP, O_H3_LISTEN,
+	O_H3_RETRY,
 };
 
 static const struct fa_opt options[] = {
@@ -35,6 +38,8 @@ static const struct fa_opt options[] = {
 	{ "tls-cert", O_TLS_CERT, FA_OPT_REQUIRED, "FILE", "PEM certificate, then its chain (reloaded on SIGHUP)", "@file" },
 	{ "tls-key", O_TLS_KEY, FA_OPT_REQUIRED, "FILE", "PEM private key (default: in the --tls-cert file)", "@file" },
 	{ "tls-self-signed", O_TLS_SELF, FA_OPT_NONE, NULL, "a throwaway certificate for localhost (its fingerprint is printed)", NULL },
+	{ "h3-listen", O_H3_LISTEN, FA_OPT_REQUIRED, "ADDR:PORT", "also serve HTTP/3 (QUIC, UDP) there, with the TLS certificate; TCP responses say Alt-Svc", NULL },
+	{ "h3-retry", O_H3_RETRY, FA_OPT_NONE, NULL, "HTTP/3: prove each client's address with a Retry before any handshake work", NULL },
 	{ "no-http2", O_NO_H2, FA_OPT_NONE, NULL, "HTTP/1.1 only: no h2 by ALPN, no h2c", NULL },
 	{ "h2-max-streams", O_H2_STREAMS, FA_OPT_REQUIRED, "N", "concurrent HTTP/2 streams per connection (default 100)", NULL },
 	{ "h2-window", O_H2_WINDOW, FA_OPT_REQUIRED, "BYTES", "HTTP/2 initial stream window for request bodies (default 65535)", NULL },
@@ -113,11 +118,21 @@ static void reload_tls(void)
 		fprintf(stderr, "fa-serve: certificate SHA-256 %s\n", fa_tls_fingerprint(tls_ctx));
 }
 
+/* HTTP/3 reads the same files again (a self-signed certificate does not change). */
+static void reload_h3(struct app *a)
+{
+	struct fa_error err = { 0 };
+
+	if (a->server && !h3_self && fa_hserver_reload_h3(a->server, &err))
+		fprintf(stderr, "fa-serve: %s; HTTP/3 keeps the old certificate\n", err.msg);
+}
+
 /* SIGHUP, on the server's signal thread. */
 static void on_hup(void *a)
 {
 	reload(a);
 	reload_tls();
+	reload_h3(a);
 }
 
 static void print_routes(const struct app *a)
@@ -172,6 +187,8 @@ static int apply(int key, const char *arg, void *ctx)
 	case O_TLS_CERT: s->tls.cert_file = arg; break;
 	case O_TLS_KEY: s->tls.key_file = arg; break;
 	case O_TLS_SELF: s->tls.self_signed = true; break;
+	case O_H3_LISTEN: s->h.h3_listen = arg; break;
+	case O_H3_RETRY: s->h.h3_retry = true; break;
 	case O_NO_H2: s->h.h2 = false; break;
 	case O_H2_STREAMS: if ((rc = number("h2-max-streams", arg, 1, 1L << 20, &n)) < 0) s->h.h2_max_streams = (uint32_t)n; break;
 	case O_H2_WINDOW: if ((rc = number("h2-window", arg, 1, 2147483647L, &n)) < 0) s->h.h2_window = (uint32_t)n; break;
@@ -224,9 +241,52 @@ static int parse(struct serve_args *s, struct app *a, int argc, char **argv)
 		return usage_error("--tls-cert, --tls-key and --tls-self-signed go with --tls-listen");
 	if (s->tls.cert_file && s->tls.self_signed)
 		return usage_error("--tls-cert and --tls-self-signed exclude each other");
+	if (s->h.h3_retry && !s->h.h3_listen)
+		return usage_error("--h3-retry goes with --h3-listen");
+	if (s->h.h3_listen && !s->h.tls_listen)
+		return usage_error("--h3-listen goes with --tls-listen, whose certificate it uses");
 	if (s->h.tls_listen && !s->listen_given)
 		s->h.listen = NULL;     /* TLS alone unless cleartext is asked for too */
 	return -1;
+}
+
+/*
+ * HTTP/3's TLS is GnuTLS, which reads PEM files: a self-signed
+ * certificate is written to a private temporary directory, read once
+ * fa_hserver_new() has loaded it, and removed then (h3_tmp_remove()).
+ */
+static int h3_self_signed(struct serve_args *s)
+{
+	static char cert[96], key[96];
+	const char *tmp = getenv("TMPDIR");
+	struct fa_error err = { 0 };
+
+	snprintf(h3_tmp, sizeof(h3_tmp), "%s/fa-serve-h3.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (strlen(h3_tmp) > 40 || !mkdtemp(h3_tmp)) {
+		h3_tmp[0] = '\0';
+		fprintf(stderr, "fa-serve: no temporary directory for the HTTP/3 certificate\n");
+		return FA_EWORK;
+	}
+	snprintf(cert, sizeof(cert), "%s/cert.pem", h3_tmp);
+	snprintf(key, sizeof(key), "%s/key.pem", h3_tmp);
+	if (fa_tls_write_pem(tls_ctx, cert, key, &err)) {
+		fprintf(stderr, "fa-serve: %s\n", err.msg);
+		return err.code;
+	}
+	s->h.h3_cert = cert;
+	s->h.h3_key = key;
+	h3_self = true;
+	return FA_OK;
+}
+
+static void h3_tmp_remove(const struct serve_args *s)
+{
+	if (!h3_tmp[0])
+		return;
+	unlink(s->h.h3_cert);
+	unlink(s->h.h3_key);
+	rmdir(h3_tmp);
+	h3_tmp[0] = '\0';
 }
 
 /* The certificate first: a bad one fails before any database is started. */
@@ -243,6 +303,10 @@ static int start_tls(struct serve_args *s)
 		fprintf(stderr, "fa-serve: %s\n", err.msg);
 		return err.code;
 	}
+	if (s->h.h3_listen && !s->tls.cert_file)
+		return h3_self_signed(s);
+	s->h.h3_cert = s->tls.cert_file;
+	s->h.h3_key = s->tls.key_file;
 	return FA_OK;
 }
 
@@ -255,6 +319,9 @@ static void say_where(const struct serve_args *s, const struct app *a)
 		fprintf(stderr, "fa-serve: TLS on %s (port %d), %d worker%s, certificate SHA-256 %s\n",
 			s->h.tls_listen, fa_hserver_tls_port(a->server), s->h.threads,
 			s->h.threads == 1 ? "" : "s", fa_tls_fingerprint(tls_ctx));
+	if (s->h.h3_listen)
+		fprintf(stderr, "fa-serve: HTTP/3 on %s (UDP port %d)\n", s->h.h3_listen,
+			fa_hserver_h3_port(a->server));
 }
 
 static int serve(struct serve_args *s, struct app *a)
@@ -263,8 +330,10 @@ static int serve(struct serve_args *s, struct app *a)
 	struct fa_buf note;
 	int rc;
 
-	if ((rc = start_tls(s)))
+	if ((rc = start_tls(s))) {
+		h3_tmp_remove(s);
 		return rc;
+	}
 	fa_buf_init(&note, 4096);
 	rc = fa_pg_target_resolve(&a->target, s->db, environ, &note, &err);
 	if (note.len)
@@ -274,6 +343,7 @@ static int serve(struct serve_args *s, struct app *a)
 		rc = fa_pg_target_check(&a->target, &err);
 	if (!rc && !(a->server = fa_hserver_new(&s->h, &err)))
 		rc = err.code;
+	h3_tmp_remove(s);
 	if (rc) {
 		fprintf(stderr, "fa-serve: %s\n", err.msg);
 		goto out;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/h3.h"
 #include "http/hmap.h"
 #include "core/stats.h"
 #include "http/tls.h"
@@ -294,7 +295,7 @@ void hs_conn_free(struct fa_hconn *c)
 }
 
 /* Frees the connections closed during this turn. */
-static void bury(struct worker *w)
+static void bury(struct hs_worker *w)
 {
 	struct fa_hconn *c;
 
@@ -315,7 +316,7 @@ static void bury(struct worker *w)
  */
 void hs_conn_close(struct fa_hconn *c)
 {
-	struct worker *w = c->w;
+	struct hs_worker *w = c->w;
 
 	if (!c->dead) {
 		fa_timer_stop(w->loop, &c->timer);
@@ -355,7 +356,7 @@ static void peer_name(int fd, char *out, size_t n)
 		getnameinfo((struct sockaddr *)&ss, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST);
 }
 
-static void conn_new(struct worker *w, int fd, bool tls)
+static void conn_new(struct hs_worker *w, int fd, bool tls)
 {
 	const struct fa_hserver_opts *o = &w->s->o;
 	struct fa_hconn *c;
@@ -393,7 +394,7 @@ static void conn_new(struct worker *w, int fd, bool tls)
 static void on_accept(struct fa_io *io, uint32_t ev)
 {
 	struct listener *l = io->ctx;
-	struct worker *w = l->w;
+	struct hs_worker *w = l->w;
 	int fd;
 
 	while (!w->stopping && (fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
@@ -403,7 +404,7 @@ static void on_accept(struct fa_io *io, uint32_t ev)
 /* Stop: no new connections; idle ones close; busy ones finish first. */
 static void on_wake(struct fa_io *io, uint32_t ev)
 {
-	struct worker *w = io->ctx;
+	struct hs_worker *w = io->ctx;
 	uint64_t v;
 	struct fa_hconn *c, *next;
 
@@ -412,6 +413,7 @@ static void on_wake(struct fa_io *io, uint32_t ev)
 	if (!w->s->stop || w->stopping)
 		return;
 	w->stopping = true;
+	hs_h3_stop(w);
 	for (int i = 0; i < w->nls; i++) {
 		fa_loop_del(w->loop, &w->ls[i].io);
 		close(w->ls[i].io.fd);
@@ -445,7 +447,7 @@ void hs_dirty(struct fa_hconn *c)
 }
 
 /* Output produced during this turn goes out now, before the next wait. */
-static void send_dirty(struct worker *w)
+static void send_dirty(struct hs_worker *w)
 {
 	struct fa_hconn *c;
 
@@ -463,18 +465,23 @@ static void send_dirty(struct worker *w)
 
 static void *worker_main(void *arg)
 {
-	struct worker *w = arg;
+	struct hs_worker *w = arg;
 	const struct fa_hserver_opts *o = &w->s->o;
 
 	if (o->init_worker)
 		w->ctx = o->init_worker(w->index, w->loop, o->app);
 	for (int i = 0; i < w->nls; i++)
 		fa_loop_add(w->loop, &w->ls[i].io, FA_IN);
+	hs_h3_run(w);
 	fa_loop_add(w->loop, &w->wake_io, FA_IN);
-	while (!w->stopping || w->conns) {
-		if (fa_loop_run_once(w->loop, w->dirty ? 0 : 1000) < 0 && errno != EINTR)
+	while (!w->stopping || w->conns || hs_h3_busy(w)) {
+		if (fa_loop_run_once(w->loop, w->dirty || hs_h3_pending(w) ? 0 : 1000) < 0 &&
+		    errno != EINTR)
 			break;
 		send_dirty(w);
+		if (w->stopping)
+			hs_h3_reap(w);
+		hs_h3_turn(w);
 		bury(w);
 	}
 	if (o->done_worker)
@@ -482,7 +489,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static enum fa_err add_listener(struct worker *w, const char *addr, int *port, bool tls,
+static enum fa_err add_listener(struct hs_worker *w, const char *addr, int *port, bool tls,
 				struct fa_error *err)
 {
 	struct listener *l = &w->ls[w->nls];
@@ -495,7 +502,7 @@ static enum fa_err add_listener(struct worker *w, const char *addr, int *port, b
 	return FA_OK;
 }
 
-static enum fa_err worker_init(struct fa_hserver *s, struct worker *w, int i, struct fa_error *err)
+static enum fa_err worker_init(struct fa_hserver *s, struct hs_worker *w, int i, struct fa_error *err)
 {
 	const struct fa_hserver_opts *o = &s->o;
 
@@ -506,6 +513,12 @@ static enum fa_err worker_init(struct fa_hserver *s, struct worker *w, int i, st
 		return err->code;
 	if (o->tls_listen && add_listener(w, o->tls_listen, &s->tls_port, true, err))
 		return err->code;
+	if (o->h3_listen) {
+		int fd = hs_h3_bind(o->h3_listen, &s->h3_port, err);
+
+		if (fd < 0 || hs_h3_init(w, fd, s->h3_port, err))
+			return err->code;
+	}
 	if (!(w->loop = fa_loop_new(err)))
 		return err->code;
 	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -525,7 +538,7 @@ struct fa_hserver *fa_hserver_new(const struct fa_hserver_opts *o, struct fa_err
 	}
 	s->o = *o;
 	s->o.threads = n;
-	if (!o->listen && !o->tls_listen) {
+	if (!o->listen && !o->tls_listen && !o->h3_listen) {
 		fa_error_set(err, FA_EUSAGE, "nothing to listen on");
 		s->o.threads = 0;
 		fa_hserver_free(s);
@@ -537,12 +550,21 @@ struct fa_hserver *fa_hserver_new(const struct fa_hserver_opts *o, struct fa_err
 		fa_hserver_free(s);
 		return NULL;
 	}
+	if (o->h3_listen && (!o->h3_cert || !(s->h3ctx = fa_h3_ctx_new(o->h3_cert, o->h3_key, err)))) {
+		if (!o->h3_cert)
+			fa_error_set(err, FA_EUSAGE, "an HTTP/3 listener needs a certificate file");
+		s->o.threads = 0;
+		fa_hserver_free(s);
+		return NULL;
+	}
 	for (int i = 0; i < n; i++)
 		if (worker_init(s, &s->workers[i], i, err)) {
 			s->o.threads = i + 1;
 			fa_hserver_free(s);
 			return NULL;
 		}
+	if (s->h3_port)
+		snprintf(s->alt_svc, sizeof(s->alt_svc), "h3=\":%d\"; ma=86400", s->h3_port);
 	return s;
 }
 
@@ -554,6 +576,16 @@ int fa_hserver_port(const struct fa_hserver *s)
 int fa_hserver_tls_port(const struct fa_hserver *s)
 {
 	return s->tls_port;
+}
+
+int fa_hserver_h3_port(const struct fa_hserver *s)
+{
+	return s->h3_port;
+}
+
+enum fa_err fa_hserver_reload_h3(struct fa_hserver *s, struct fa_error *err)
+{
+	return s->h3ctx ? fa_h3_ctx_reload(s->h3ctx, err) : FA_OK;
 }
 
 enum fa_err fa_hserver_run(struct fa_hserver *s)
@@ -571,11 +603,12 @@ void fa_hserver_free(struct fa_hserver *s)
 	if (!s)
 		return;
 	for (int i = 0; i < s->o.threads; i++) {
-		struct worker *w = &s->workers[i];
+		struct hs_worker *w = &s->workers[i];
 
 		while (w->conns)
 			hs_conn_close(w->conns);
 		bury(w);
+		hs_h3_free(w);
 		if (!w->stopping)
 			for (int k = 0; k < w->nls; k++)
 				close(w->ls[k].io.fd);
@@ -585,12 +618,23 @@ void fa_hserver_free(struct fa_hserver *s)
 			fa_loop_free(w->loop);
 	}
 	free(s->workers);
+	fa_h3_ctx_free(s->h3ctx);
 	free(s);
 }
 
 /* ---- HTTP/1.1 requests ---- */
 
 static void dispatch(struct fa_hconn *c);
+
+/* A new HTTP/1.1 request on c, answered through the HTTP/1.1 framing. */
+static void h1_request(struct fa_hconn *c)
+{
+	memset(&c->rq, 0, sizeof(c->rq));
+	c->rq.conn = c;
+	c->rq.proto = &hs_h1_proto;
+	c->rq.res = &c->res;
+	c->rq.w = c->w;
+}
 
 void hs_error_body(struct fa_buf *body, int status, const char *why)
 {
@@ -605,8 +649,7 @@ static void refuse(struct fa_hconn *c, int status, const char *why)
 	fa_buf_init(&body, 0);
 	hs_error_body(&body, status, why);
 	c->keep_alive = false;
-	memset(&c->rq, 0, sizeof(c->rq));
-	c->rq.conn = c;
+	h1_request(c);
 	c->state = C_HANDLING;
 	hs_res_reset(&c->res);
 	fa_hres_simple(&c->rq, status, "application/json", body.data);
@@ -670,8 +713,7 @@ static bool take_head(struct fa_hconn *c)
 		refuse(c, status ? status : 400, err.msg);
 		return false;
 	}
-	memset(&c->rq, 0, sizeof(c->rq));
-	c->rq.conn = c;
+	h1_request(c);
 	c->keep_alive = c->h1.keep_alive;
 	c->state = C_BODY;
 	fa_h1_chunked_init(&c->chunked, (int64_t)o->max_body, c->trailers, 16);
@@ -715,7 +757,7 @@ static void advance(struct fa_hconn *c)
 
 static void dispatch(struct fa_hconn *c)
 {
-	struct worker *w = c->w;
+	struct hs_worker *w = c->w;
 	struct fa_hreq *rq = &c->rq;
 
 	c->state = C_HANDLING;
@@ -860,7 +902,7 @@ static void conn_io(struct fa_io *io, uint32_t ev)
 /* ---- HTTP/1.1 responses ---- */
 
 /* The HTTP/1.1 head. */
-void hs_h1_start(struct fa_hreq *rq, int status, const char *content_type, int64_t length)
+static void h1_start(struct fa_hreq *rq, int status, const char *content_type, int64_t length)
 {
 	struct fa_hconn *c = rq->conn;
 	struct fa_h1_header h[40];
@@ -876,7 +918,7 @@ void hs_h1_start(struct fa_hreq *rq, int status, const char *content_type, int64
 		c->keep_alive = false;  /* HTTP/1.0: the end of the body is the close */
 	r = (struct fa_h1_response){ .status = status, .headers = h,
 				     .nheaders = hs_response_headers(c->w, &c->res, content_type,
-								     h, 40),
+								     true, h, 40),
 				     /* 1xx, 204 and 304 carry no framing field */
 				     .content_length = status < 200 || status == 204 || status == 304 ?
 					     FA_H1_NO_LENGTH : length >= 0 ? length :
@@ -886,8 +928,10 @@ void hs_h1_start(struct fa_hreq *rq, int status, const char *content_type, int64
 }
 
 /* Body bytes of the HTTP/1.1 response, chunked when its length is unknown. */
-void hs_h1_send(struct fa_hconn *c, const void *data, size_t n)
+static void h1_send(struct fa_hreq *rq, const void *data, size_t n)
 {
+	struct fa_hconn *c = rq->conn;
+
 	if (c->dead)
 		return;
 	if (c->chunked_out)
@@ -908,10 +952,10 @@ static size_t request_size(const struct fa_hconn *c)
 	return c->h1.head_len + (c->h1.content_length > 0 ? (size_t)c->h1.content_length : 0);
 }
 
-void hs_h1_end(struct fa_hreq *rq)
+static void h1_end(struct fa_hreq *rq)
 {
 	struct fa_hconn *c = rq->conn;
-	struct worker *w = c->w;
+	struct hs_worker *w = c->w;
 	const struct fa_hserver_opts *o = &w->s->o;
 
 	if (c->dead) {
@@ -943,6 +987,35 @@ void hs_h1_end(struct fa_hreq *rq)
 	else
 		flush_out(c);
 }
+
+/* A body cut off: no last chunk, and the connection closes after it. */
+static void h1_reset(struct fa_hreq *rq)
+{
+	rq->conn->chunked_out = false;
+	rq->conn->keep_alive = false;
+	h1_end(rq);
+}
+
+static bool h1_writable(const struct fa_hreq *rq)
+{
+	return rq->conn->out.len < HS_HIGH_WATER;
+}
+
+/* flush_out() calls res.resume once c->out is below its low-water mark. */
+static void h1_on_drain(struct fa_hreq *rq)
+{
+	hs_want(rq->conn);
+}
+
+static bool h1_gone(const struct fa_hreq *rq)
+{
+	return rq->conn->dead;
+}
+
+const struct hs_proto hs_h1_proto = {
+	.start = h1_start, .send = h1_send, .writable = h1_writable, .on_drain = h1_on_drain,
+	.end = h1_end, .reset = h1_reset, .gone = h1_gone,
+};
 
 /* ---- a server process's signals ---- */
 

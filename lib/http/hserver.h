@@ -3,7 +3,8 @@
  * event loop and its own listening socket on the same address
  * (SO_REUSEPORT), so no lock is taken on the request path.  Connections
  * speak HTTP/1.1 (lib/http/h1) or HTTP/2 (lib/http/h2: by ALPN over TLS, by prior
- * knowledge or "Upgrade: h2c" in cleartext) behind one request/response
+ * knowledge or "Upgrade: h2c" in cleartext), and a UDP socket HTTP/3
+ * (lib/http/h3, QUIC), behind one request/response
  * model, so the application never asks which protocol carries a request.
  * Responses are compressed (zstd or gzip, lib/http/hencode) when the request's
  * Accept-Encoding allows it and the content type is worth it.
@@ -37,7 +38,9 @@
 
 struct fa_hconn;
 struct fa_tls;
-struct hs_h2req;
+struct hs_proto;
+struct hs_res;
+struct hs_worker;
 
 /* One request, valid until fa_hres_end(); strings are not NUL-terminated. */
 struct fa_hreq {
@@ -60,17 +63,22 @@ struct fa_hreq {
 	int status;                     /* set by fa_hres_start() */
 	uint64_t bytes_out;
 	const char *peer;               /* the client's address, "127.0.0.1" */
-	const char *version;            /* "HTTP/1.1", "HTTP/1.0" or "HTTP/2.0" */
+	const char *version;            /* "HTTP/1.1", "HTTP/1.0", "HTTP/2.0" or "HTTP/3.0" */
 	uint64_t app_ns;                /* time the application reports (the database's) */
 	const char *encoding;           /* the content coding sent: "gzip", "zstd" or NULL */
-	/* private */
-	struct hs_h2req *h2;            /* the HTTP/2 stream's state; NULL on HTTP/1 */
+	/* private: the protocol that carries the request (hserver_int.h) */
+	const struct hs_proto *proto;
+	struct hs_res *res;
+	struct hs_worker *w;
 };
 
 struct fa_hserver_opts {
 	const char *listen;             /* "host:port", "[::1]:port" or ":port"; NULL: none */
 	const char *tls_listen;         /* the same, for TLS (needs tls) */
 	struct fa_tls *tls;             /* certificates; owned by the caller */
+	const char *h3_listen;          /* HTTP/3 over UDP there; NULL: none */
+	const char *h3_cert, *h3_key;   /* PEM files for it (GnuTLS); key NULL: in cert */
+	bool h3_retry;                  /* validate every client address with a Retry */
 	int threads;
 	size_t max_head;                /* 431 past this */
 	size_t max_body;                /* 413 past this */
@@ -104,6 +112,10 @@ struct fa_hserver *fa_hserver_new(const struct fa_hserver_opts *o, struct fa_err
 /* The ports actually bound (for ":0"); 0 when that listener is off. */
 int fa_hserver_port(const struct fa_hserver *s);
 int fa_hserver_tls_port(const struct fa_hserver *s);
+int fa_hserver_h3_port(const struct fa_hserver *s);
+
+/* Reads HTTP/3's certificate and key again for new connections (SIGHUP). */
+enum fa_err fa_hserver_reload_h3(struct fa_hserver *s, struct fa_error *err);
 
 /* Serves until fa_hserver_stop(); then drains in-flight requests and returns. */
 enum fa_err fa_hserver_run(struct fa_hserver *s);

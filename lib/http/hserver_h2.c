@@ -96,7 +96,7 @@ static struct hs_h2req *req_new(const struct fa_h2_request *h)
 static void on_request(void *ctx, struct fa_h2_stream *st, const struct fa_h2_request *h)
 {
 	struct fa_hconn *c = ctx;
-	struct worker *w = c->w;
+	struct hs_worker *w = c->w;
 	struct hs_h2req *r = req_new(h);
 	struct fa_hreq *rq;
 
@@ -115,7 +115,9 @@ static void on_request(void *ctx, struct fa_h2_stream *st, const struct fa_h2_re
 	c->requests++;
 	rq = &r->rq;
 	rq->conn = c;
-	rq->h2 = r;
+	rq->proto = &hs_h2_proto;
+	rq->res = &r->res;
+	rq->w = w;
 	rq->worker = w->index;
 	rq->loop = w->loop;
 	rq->worker_ctx = w->ctx;
@@ -168,8 +170,15 @@ static void on_close(void *ctx, struct fa_h2_stream *st, void *user)
 
 /* ---- responses ---- */
 
-void hs_h2_res_start(struct hs_h2req *r, int status, const char *content_type, int64_t length)
+/* The stream of a request: rq is the first member of its struct hs_h2req. */
+static struct hs_h2req *h2req(const struct fa_hreq *rq)
 {
+	return (struct hs_h2req *)rq;
+}
+
+static void h2_start(struct fa_hreq *rq, int status, const char *content_type, int64_t length)
+{
+	struct hs_h2req *r = h2req(rq);
 	struct fa_h1_header h[42];
 	char len[24];
 	bool bodyless = status < 200 || status == 204 || status == 304;
@@ -177,7 +186,7 @@ void hs_h2_res_start(struct hs_h2req *r, int status, const char *content_type, i
 
 	if (!r->st)
 		return;
-	n = hs_response_headers(r->c->w, &r->res, content_type, h, 40);
+	n = hs_response_headers(r->c->w, &r->res, content_type, true, h, 40);
 	if (length >= 0 && !bodyless) {
 		snprintf(len, sizeof(len), "%lld", (long long)length);
 		h[n++] = (struct fa_h1_header){ "content-length", len, 14, strlen(len) };
@@ -186,15 +195,17 @@ void hs_h2_res_start(struct hs_h2req *r, int status, const char *content_type, i
 	kick(r->c);
 }
 
-void hs_h2_res_send(struct hs_h2req *r, const void *data, size_t n)
+static void h2_send(struct fa_hreq *rq, const void *data, size_t n)
 {
+	struct hs_h2req *r = h2req(rq);
+
 	if (!r->st || r->c->dead)
 		return;
 	fa_h2_write(r->c->h2, r->st, data, n);
 	kick(r->c);
 }
 
-void hs_h2_res_end(struct hs_h2req *r, bool failed)
+static void h2_finish(struct hs_h2req *r, bool failed)
 {
 	struct fa_hconn *c = r->c;
 	const struct fa_hserver_opts *o = &c->w->s->o;
@@ -216,18 +227,44 @@ void hs_h2_res_end(struct hs_h2req *r, bool failed)
 		hs_conn_free(c);
 }
 
-bool hs_h2_res_writable(const struct hs_h2req *r)
+static void h2_end(struct fa_hreq *rq)
 {
+	h2_finish(h2req(rq), false);
+}
+
+/* RST_STREAM: the client sees the body cut off. */
+static void h2_reset(struct fa_hreq *rq)
+{
+	h2_finish(h2req(rq), true);
+}
+
+static bool h2_writable(const struct fa_hreq *rq)
+{
+	const struct hs_h2req *r = h2req(rq);
+
 	return !r->st || !fa_h2_stream_full(r->st);
 }
 
-void hs_h2_res_on_drain(struct hs_h2req *r)
+/* A stream with room resumes at the next pump; a full one on lib/http/h2's on_drain. */
+static void h2_on_drain(struct fa_hreq *rq)
 {
+	struct hs_h2req *r = h2req(rq);
+
 	if (!r->st || !fa_h2_stream_full(r->st)) {
 		r->resume_now = true;
 		kick(r->c);
 	}
 }
+
+static bool h2_gone(const struct fa_hreq *rq)
+{
+	return !h2req(rq)->st;
+}
+
+const struct hs_proto hs_h2_proto = {
+	.start = h2_start, .send = h2_send, .writable = h2_writable, .on_drain = h2_on_drain,
+	.end = h2_end, .reset = h2_reset, .gone = h2_gone,
+};
 
 /* ---- the connection ---- */
 

@@ -34,7 +34,7 @@
  */
 enum conn_state { C_HEAD, C_BODY, C_HANDLING, C_CLOSING, C_LINGER, C_H2 };
 
-struct worker;
+struct hs_worker;
 
 /* What one response needs, whichever protocol carries it. */
 struct hs_res {
@@ -49,7 +49,31 @@ struct hs_res {
 	bool abort_at_stop;             /* fa_hres_on_abort: also at shutdown */
 };
 
-/* An HTTP/2 request: the application's struct fa_hreq and its stream. */
+/*
+ * What a protocol does for the response side (hserver_res.c), which knows
+ * no protocol: one table each for HTTP/1.1 (hserver.c), HTTP/2
+ * (hserver_h2.c) and HTTP/3 (hserver_h3.c), set in rq->proto when the
+ * request is made.  Content coding is done before these see the bytes.
+ */
+struct hs_proto {
+	/* The head; length is -1 when unknown (always so once coded). */
+	void (*start)(struct fa_hreq *rq, int status, const char *content_type, int64_t length);
+	/* Body bytes as they go on the wire; dropped once the client is gone. */
+	void (*send)(struct fa_hreq *rq, const void *data, size_t n);
+	bool (*writable)(const struct fa_hreq *rq);
+	/* rq->res->resume is set: call it once there is room, never from here. */
+	void (*on_drain)(struct fa_hreq *rq);
+	/* The body is whole; rq may be freed by this. */
+	void (*end)(struct fa_hreq *rq);
+	/* The body is cut off: tell the client (close, RST_STREAM); rq may be freed. */
+	void (*reset)(struct fa_hreq *rq);
+	/* True once the client has gone away. */
+	bool (*gone)(const struct fa_hreq *rq);
+};
+
+extern const struct hs_proto hs_h1_proto, hs_h2_proto, hs_h3_proto;
+
+/* An HTTP/2 request: the application's struct fa_hreq (first) and its stream. */
 struct hs_h2req {
 	struct fa_hreq rq;
 	struct hs_res res;
@@ -60,7 +84,7 @@ struct hs_h2req {
 };
 
 struct fa_hconn {
-	struct worker *w;
+	struct hs_worker *w;
 	struct fa_io io;
 	struct fa_timer timer;
 	enum conn_state state;
@@ -94,11 +118,11 @@ struct fa_hconn {
 
 struct listener {
 	struct fa_io io;
-	struct worker *w;
+	struct hs_worker *w;
 	bool tls;
 };
 
-struct worker {
+struct hs_worker {
 	struct fa_hserver *s;
 	int index;
 	pthread_t thread;
@@ -117,6 +141,7 @@ struct worker {
 	 * an event for one, and the application may still be on the stack.
 	 */
 	struct fa_hconn *graveyard;
+	struct hs_h3 *h3;               /* HTTP/3: the UDP socket and its connections */
 	char date[30];                  /* the Date header of this second */
 	time_t date_t;
 	bool stopping;
@@ -124,8 +149,10 @@ struct worker {
 
 struct fa_hserver {
 	struct fa_hserver_opts o;
-	struct worker *workers;
-	int port, tls_port;
+	struct hs_worker *workers;
+	int port, tls_port, h3_port;
+	struct fa_h3_ctx *h3ctx;        /* HTTP/3's certificate (GnuTLS) */
+	char alt_svc[40];               /* h3=":PORT"; ma=86400, on TCP responses */
 	volatile int stop;
 };
 
@@ -141,12 +168,9 @@ ssize_t hs_recv(struct fa_hconn *c, void *p, size_t n);
 ssize_t hs_send(struct fa_hconn *c, const void *p, size_t n);
 /* Writes c->out until it is empty or the socket is full: 1 progress, 0 none, -1 closed. */
 int hs_write_out(struct fa_hconn *c);
-int hs_response_headers(struct worker *w, struct hs_res *res, const char *content_type,
-			struct fa_h1_header *h, int cap);
-/* HTTP/1.1 framing of a response (hserver.c) */
-void hs_h1_start(struct fa_hreq *rq, int status, const char *content_type, int64_t length);
-void hs_h1_send(struct fa_hconn *c, const void *data, size_t n);
-void hs_h1_end(struct fa_hreq *rq);
+/* Server, Date, Content-Type, Alt-Svc (when alt_svc and HTTP/3 is on), the application's. */
+int hs_response_headers(struct hs_worker *w, struct hs_res *res, const char *content_type,
+			bool alt_svc, struct fa_h1_header *h, int cap);
 
 /* hserver_res.c */
 void hs_res_reset(struct hs_res *res);
@@ -163,10 +187,17 @@ void hs_h2_timeout(struct fa_hconn *c);
 void hs_h2_closed(struct fa_hconn *c);
 void hs_h2_stop(struct fa_hconn *c);
 void hs_h2_pump(struct fa_hconn *c);
-void hs_h2_res_start(struct hs_h2req *r, int status, const char *content_type, int64_t length);
-void hs_h2_res_send(struct hs_h2req *r, const void *data, size_t n);
-void hs_h2_res_end(struct hs_h2req *r, bool failed);
-bool hs_h2_res_writable(const struct hs_h2req *r);
-void hs_h2_res_on_drain(struct hs_h2req *r);
+
+/* hserver_h3.c */
+/* A UDP socket for HTTP/3 on addr (port: the one bound first, or 0). */
+int hs_h3_bind(const char *addr, int *port, struct fa_error *err);
+enum fa_err hs_h3_init(struct hs_worker *w, int fd, int port, struct fa_error *err);
+void hs_h3_run(struct hs_worker *w);
+void hs_h3_turn(struct hs_worker *w);
+bool hs_h3_pending(const struct hs_worker *w);
+bool hs_h3_busy(const struct hs_worker *w);
+void hs_h3_stop(struct hs_worker *w);
+void hs_h3_reap(struct hs_worker *w);
+void hs_h3_free(struct hs_worker *w);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * hserver_res: the response side of lib/http/hserver, whichever protocol
  * carries it: headers, content coding (lib/http/hencode), body bytes, the end.
- * HTTP/1.1 framing is in hserver.c, HTTP/2 streams in hserver_h2.c.
+ * It knows no protocol: each request's rq->proto frames the bytes (HTTP/1.1
+ * in hserver.c, HTTP/2 streams in hserver_h2.c, HTTP/3 in hserver_h3.c).
  */
 #include "http/hserver_int.h"
 
@@ -17,19 +18,14 @@ void hs_res_reset(struct hs_res *res)
 	fa_buf_reset(&res->extra);
 }
 
-static struct hs_res *res_of(struct fa_hreq *rq)
-{
-	return rq->h2 ? &rq->h2->res : &rq->conn->res;
-}
-
 void fa_hres_header(struct fa_hreq *rq, const char *name, const char *value)
 {
-	fa_buf_printf(&res_of(rq)->extra, "%s: %s\n", name, value);
+	fa_buf_printf(&rq->res->extra, "%s: %s\n", name, value);
 }
 
 /* Server, Date, Content-Type and the headers the application added, as an array. */
-int hs_response_headers(struct worker *w, struct hs_res *res, const char *content_type,
-			struct fa_h1_header *h, int cap)
+int hs_response_headers(struct hs_worker *w, struct hs_res *res, const char *content_type,
+			bool alt_svc, struct fa_h1_header *h, int cap)
 {
 	const char *p = res->extra.data, *end = p ? p + res->extra.len : NULL;
 	const char *server = w->s->o.server_name ? w->s->o.server_name : "fa";
@@ -45,6 +41,8 @@ int hs_response_headers(struct worker *w, struct hs_res *res, const char *conten
 	if (content_type)
 		h[n++] = (struct fa_h1_header){ "Content-Type", content_type, 12,
 						strlen(content_type) };
+	if (alt_svc && w->s->h3_port)
+		h[n++] = (struct fa_h1_header){ "Alt-Svc", w->s->alt_svc, 7, strlen(w->s->alt_svc) };
 	while (p && p < end && n < cap) {
 		const char *colon = memchr(p, ':', (size_t)(end - p));
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -61,7 +59,7 @@ int hs_response_headers(struct worker *w, struct hs_res *res, const char *conten
 /* The coding a response would get; FA_Z_NONE when it goes as it is. */
 int fa_hres_coding(const struct fa_hreq *rq, const char *content_type, int64_t length)
 {
-	const struct fa_hserver_opts *o = &rq->conn->w->s->o;
+	const struct fa_hserver_opts *o = &rq->w->s->o;
 	const struct fa_h1_header *ae;
 	enum fa_zkind kind;
 
@@ -101,7 +99,7 @@ static void etag_for(struct hs_res *res, enum fa_zkind kind)
 void hs_encode_start(struct fa_hreq *rq, struct hs_res *res, const char *content_type,
 		     int64_t *length, int status)
 {
-	const struct fa_hserver_opts *o = &rq->conn->w->s->o;
+	const struct fa_hserver_opts *o = &rq->w->s->o;
 	enum fa_zkind kind;
 	struct fa_error err;
 
@@ -127,35 +125,28 @@ void hs_encode_start(struct fa_hreq *rq, struct hs_res *res, const char *content
 
 void fa_hres_start(struct fa_hreq *rq, int status, const char *content_type, int64_t length)
 {
-	struct hs_res *res = res_of(rq);
+	struct hs_res *res = rq->res;
 
 	if (res->started)
 		return;
 	res->started = true;
 	rq->status = status;
 	hs_encode_start(rq, res, content_type, &length, status);
-	if (rq->h2)
-		hs_h2_res_start(rq->h2, status, content_type, length);
-	else
-		hs_h1_start(rq, status, content_type, length);
+	rq->proto->start(rq, status, content_type, length);
 	fa_buf_reset(&res->extra);
 }
 
 /* Bytes as they go on the wire (after content coding). */
 static void send_body(struct fa_hreq *rq, const void *data, size_t n)
 {
-	if (!n)
-		return;
-	if (rq->h2)
-		hs_h2_res_send(rq->h2, data, n);
-	else
-		hs_h1_send(rq->conn, data, n);
+	if (n)
+		rq->proto->send(rq, data, n);
 }
 
 /* Runs the encoder step and sends what it produced. */
 static void encoded(struct fa_hreq *rq, int step, const void *data, size_t n)
 {
-	struct hs_res *res = res_of(rq);
+	struct hs_res *res = rq->res;
 	struct fa_buf z;
 	struct fa_error err;
 	enum fa_err rc;
@@ -176,7 +167,7 @@ void fa_hres_write(struct fa_hreq *rq, const void *data, size_t n)
 	if (!n || rq->head)
 		return;
 	rq->bytes_out += n;
-	if (res_of(rq)->enc.kind != FA_Z_NONE)
+	if (rq->res->enc.kind != FA_Z_NONE)
 		encoded(rq, 0, data, n);
 	else
 		send_body(rq, data, n);
@@ -184,32 +175,27 @@ void fa_hres_write(struct fa_hreq *rq, const void *data, size_t n)
 
 void fa_hres_flush(struct fa_hreq *rq)
 {
-	if (res_of(rq)->enc.kind != FA_Z_NONE && !rq->head)
+	if (rq->res->enc.kind != FA_Z_NONE && !rq->head)
 		encoded(rq, 1, NULL, 0);
 }
 
 bool fa_hres_writable(const struct fa_hreq *rq)
 {
-	if (rq->h2)
-		return hs_h2_res_writable(rq->h2);
-	return rq->conn->out.len < HS_HIGH_WATER;
+	return rq->proto->writable(rq);
 }
 
 void fa_hres_on_drain(struct fa_hreq *rq, void (*resume)(struct fa_hreq *, void *), void *arg)
 {
-	struct hs_res *res = res_of(rq);
+	struct hs_res *res = rq->res;
 
 	res->resume = resume;
 	res->resume_arg = arg;
-	if (rq->h2)
-		hs_h2_res_on_drain(rq->h2);
-	else
-		hs_want(rq->conn);
+	rq->proto->on_drain(rq);
 }
 
 void fa_hres_on_abort(struct fa_hreq *rq, void (*abort)(struct fa_hreq *, void *), void *arg)
 {
-	struct hs_res *res = res_of(rq);
+	struct hs_res *res = rq->res;
 
 	res->abort = abort;
 	res->abort_arg = arg;
@@ -227,13 +213,13 @@ void fa_hres_on_gone(struct fa_hreq *rq, void (*gone)(struct fa_hreq *, void *),
 
 bool fa_hres_gone(const struct fa_hreq *rq)
 {
-	return rq->h2 ? !rq->h2->st : rq->conn->dead;
+	return rq->proto->gone(rq);
 }
 
 /* The encoder's last bytes, and its memory back. */
 static void finish_coding(struct fa_hreq *rq, bool failed)
 {
-	struct hs_res *res = res_of(rq);
+	struct hs_res *res = rq->res;
 
 	if (res->enc.kind != FA_Z_NONE && !failed && !rq->head)
 		encoded(rq, 2, NULL, 0);
@@ -243,7 +229,7 @@ static void finish_coding(struct fa_hreq *rq, bool failed)
 
 static void end(struct fa_hreq *rq, bool failed)
 {
-	struct hs_res *res = res_of(rq);
+	struct hs_res *res = rq->res;
 
 	if (res->ended)
 		return;
@@ -252,15 +238,10 @@ static void end(struct fa_hreq *rq, bool failed)
 	finish_coding(rq, failed);
 	failed |= res->coding_failed;
 	res->ended = true;
-	if (rq->h2) {
-		hs_h2_res_end(rq->h2, failed);
-		return;
-	}
-	if (failed) {
-		rq->conn->chunked_out = false;  /* no last chunk */
-		rq->conn->keep_alive = false;
-	}
-	hs_h1_end(rq);
+	if (failed)
+		rq->proto->reset(rq);
+	else
+		rq->proto->end(rq);
 }
 
 void fa_hres_end(struct fa_hreq *rq)
@@ -270,8 +251,8 @@ void fa_hres_end(struct fa_hreq *rq)
 
 /*
  * A response that failed after its head went out: HTTP/1.1 closes the
- * connection without the last chunk, HTTP/2 resets the stream, so the
- * client can tell the body was cut off.
+ * connection without the last chunk, HTTP/2 and HTTP/3 reset the stream,
+ * so the client can tell the body was cut off.
  */
 void fa_hres_fail(struct fa_hreq *rq)
 {
