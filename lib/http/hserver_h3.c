@@ -916,7 +916,7 @@ void hs_h3_stop(struct hs_worker *w)
 			void (*abort)(struct fa_hreq *, void *) = r->res.abort;
 
 			rn = r->next;
-			if (abort && !r->res.ended) {
+			if (abort && !r->res.ended && r->res.abort_at_stop) {
 				r->res.abort = NULL;
 				abort(&r->rq, r->res.abort_arg);
 			}

@@ -204,7 +204,7 @@ void fa_hres_on_abort(struct fa_hreq *rq, void (*abort)(struct fa_hreq *, void *
 
 void fa_hres_on_gone(struct fa_hreq *rq, void (*gone)(struct fa_hreq *, void *), void *arg)
 {
-	struct hs_res *res = res_of(rq);
+	struct hs_res *res = rq->res;
 
 	res->abort = gone;
 	res->abort_arg = arg;
