@@ -41,6 +41,8 @@ struct call {
 	struct fa_buf err;
 	uint64_t t0;
 	struct sse_sub *sse;            /* a listen route's snapshot, or NULL */
+	struct grant grant;             /* the role and claims it runs as */
+	struct fa_pgset settings[2];
 };
 
 /*
@@ -75,6 +77,7 @@ static void call_free(struct call *c)
 	fa_fmt_release(&c->fmt);
 	fa_buf_release(&c->out);
 	fa_buf_release(&c->err);
+	auth_release_grant(&c->grant);
 	free(c);
 }
 
@@ -291,6 +294,9 @@ static void on_result(struct fa_pgq *pq, PGresult *res)
 
 		c->failed = true;
 		c->status = fa_hmap_status(s);
+		/* the token's role: one that does not exist is the token's fault */
+		if (pq->settings_failed)
+			c->status = s && !strcmp(s, "42501") ? 403 : 401;
 		fa_hmap_error_json(&c->err, c->status, s,
 				   PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
 				   PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
@@ -406,7 +412,7 @@ static void ignore_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 }
 
 static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_match *m,
-		      struct sse_sub *sse)
+		      struct sse_sub *sse, struct grant *g)
 {
 	const struct fa_h1_header *acc = fa_hreq_header(rq, "accept");
 	struct call *c = calloc(1, sizeof(*c));
@@ -420,6 +426,8 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 	fa_buf_init(&c->out, 0);
 	fa_buf_init(&c->err, 0);
 	c->sse = sse;
+	c->grant = *g;                  /* the call owns it now */
+	*g = (struct grant){ 0 };
 	c->kind = sse ? FA_FMT_JSON : fa_hmap_accept(acc ? acc->value : NULL,
 						       acc ? acc->value_len : 0, &c->ctype);
 	if (c->kind < 0) {
@@ -452,6 +460,12 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 				  /* sent again after a lost connection only if it cannot write */
 				  .retry_safe = c->q->method_bit == FA_METHOD_GET && c->q->read_only };
 	c->pgq.shareable = c->pgq.retry_safe;
+	if (c->grant.role) {
+		c->settings[0] = (struct fa_pgset){ "role", c->grant.role };
+		c->settings[1] = (struct fa_pgset){ "request.jwt.claims", c->grant.claims };
+		c->pgq.settings = c->settings;
+		c->pgq.nsettings = 2;
+	}
 	if (c->q->timeout_ms > 0) {
 		struct fa_pgq *two[2] = { &c->setq, &c->pgq };
 
@@ -464,7 +478,8 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 		fa_pool_submit(w->pool, two, 2);
 		return;
 	}
-	if (c->q->returns == FA_RETURNS_STREAM && !sse) {
+	/* a stream's own connection takes no settings: with a role it shares the pool */
+	if (c->q->returns == FA_RETURNS_STREAM && !sse && !c->grant.role) {
 		stream_run(w, rq, &c->pgq);     /* its own connection: backpressure */
 		return;
 	}
@@ -658,6 +673,7 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 	struct wctx *w = rq->worker_ctx;
 	struct fa_sqlfile_set *routes = fa_sqlfiles_get(&a->routes);
 	struct fa_route_match m;
+	struct grant g = { 0 };
 	char method[16];
 
 	if (cors(rq, a))
@@ -685,13 +701,19 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 	snprintf(method, sizeof(method), "%.*s", (int)rq->method_len, rq->method);
 	if (!strcmp(method, "HEAD"))
 		snprintf(method, sizeof(method), "GET");
-	if (fa_sqlfile_match(routes, method, rq->path, rq->path_len, &m) && m.query->listen) {
+	if (fa_sqlfile_match(routes, method, rq->path, rq->path_len, &m) && AUTH_ON(a) &&
+	    auth_check(rq, w, m.query, &g))
+		return;         /* 401, answered */
+	if (m.query && m.query->listen) {
 		struct sse_sub *s;
 
-		if (!m.query->sql[0])
+		if (!m.query->sql[0]) {
+			auth_release_grant(&g);
 			return sse_subscribe(rq, w, m.query->listen);
+		}
 		if ((s = sse_open(rq, w, m.query->listen)))
-			run_route(rq, w, &m, s);
+			run_route(rq, w, &m, s, &g);
+		auth_release_grant(&g);
 		return;
 	}
 	if (!m.query) {
@@ -708,7 +730,8 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 		}
 		return answer_error(rq, 404, NULL, "no such route", NULL);
 	}
-	run_route(rq, w, &m, NULL);
+	run_route(rq, w, &m, NULL, &g);
+	auth_release_grant(&g);
 }
 
 /* ---- workers, logging ---- */
@@ -725,6 +748,7 @@ void *serve_init_worker(int index, struct fa_loop *loop, void *arg)
 	w->app = a;
 	w->loop = loop;
 	w->metrics = metrics_new();
+	w->jwt_cache = auth_cache_new(a);
 	if (!(w->pool = fa_pool_new(loop, &a->target, &o, &err)))
 		fprintf(stderr, "fa-serve: worker %d: %s\n", index, err.msg);
 	fa_timer_init(&w->publish, publish_due, w);
@@ -744,6 +768,7 @@ void serve_done_worker(int index, void *ctx, void *arg)
 	sse_release(w);
 	fa_pool_free(w->pool);
 	metrics_free(w->metrics);
+	fa_jwt_cache_free(w->jwt_cache);
 	free(w);
 }
 

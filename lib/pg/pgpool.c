@@ -459,7 +459,7 @@ static bool batch_read_only(const struct fa_pgq *q)
 }
 
 /* The query whose settings the batch at q runs with, or NULL. */
-static const struct fa_pgq *batch_settings(const struct fa_pgq *q)
+static struct fa_pgq *batch_settings(struct fa_pgq *q)
 {
 	for (; q; q = q->next) {
 		if (q->nsettings > 0)
@@ -501,6 +501,7 @@ static void prelude_result(struct fa_pgq *pq, PGresult *res)
 		return;
 	}
 	pl->user->delivered = true;
+	pl->user->settings_failed = true;
 	pl->user->on_result(pl->user, res);
 }
 
@@ -566,11 +567,11 @@ static bool send_batch(struct pconn *c, uint64_t now)
 	struct fa_pool *p = c->pool;
 	struct fa_pgq *q;
 	bool idle = c->head == NULL, share = can_share(p->qhead), ro = batch_read_only(p->qhead);
-	const struct fa_pgq *set = batch_settings(p->qhead);
+	struct fa_pgq *set = batch_settings(p->qhead);
 	int sent = 0;
 
 	record_wait(p, now - p->qhead->queued_ns);
-	if ((ro || set) && !send_prelude(c, ro, set, p->qhead))
+	if ((ro || set) && !send_prelude(c, ro, set, set ? set : p->qhead))
 		return false;
 	while ((q = p->qhead)) {
 		if (sent && share && (!can_share(q) || q->read_only != ro || !same_settings(q, set)))
@@ -721,7 +722,7 @@ void fa_pool_submit(struct fa_pool *p, struct fa_pgq **qs, int n)
 		q->first_in_batch = i == 0;
 		q->last_in_batch = i == n - 1;
 		q->queued_ns = now;
-		q->delivered = q->retried = q->shared = q->alone = false;
+		q->delivered = q->retried = q->shared = q->alone = q->settings_failed = false;
 		if (p->qtail)
 			p->qtail->next = q;
 		else

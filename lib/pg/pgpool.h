@@ -91,12 +91,14 @@ struct fa_pgq {
 	 * Queries with different settings never share a transaction.  A
 	 * setting the server refuses (a role that does not exist, or that
 	 * the login role may not take) fails the batch, and that error is
-	 * the result of its first query.  The first query of a batch with
+	 * the result of the query that gave them.  The first query of a batch with
 	 * settings gives them for the whole batch; the strings are the
 	 * caller's, read only while the batch is sent.
 	 */
 	const struct fa_pgset *settings;
 	int nsettings;                  /* at most FA_PGQ_SETTINGS_MAX */
+	/* Set by the pool before on_result hands over the settings' own error. */
+	bool settings_failed;
 	void (*on_result)(struct fa_pgq *q, PGresult *res);
 	void (*on_done)(struct fa_pgq *q, enum fa_err rc, const char *msg);
 	/*
