@@ -112,3 +112,9 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "unit: JWT verification, keys, claim paths, token cache (jwt)" {
+	run "$FA_UNIT/test_jwt"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
