@@ -139,7 +139,8 @@ build/fuzz/fuzz_h2: lib/http/h2.c lib/http/h1.c
 build/fuzz/fuzz_h2client: lib/http/h2client.c lib/http/h1.c
 build/fuzz/fuzz_jsonrpc: lib/mcp/jsonrpc.c lib/core/json.c
 build/fuzz/fuzz_sse: lib/http/sse.c
-FUZZ_LIBS := -lnghttp2 -ljansson
+build/fuzz/fuzz_jwt: lib/http/jwt.c
+FUZZ_LIBS := -lnghttp2 -ljansson -lssl -lcrypto
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
