@@ -108,10 +108,22 @@ start_server() {
 		> "$BATS_FILE_TMPDIR/$name.url"
 }
 
+# stop_server NAME: SIGTERM; fails unless it exits 0 (a sanitizer build
+# exits 99 on a leak or an error) and its log holds no sanitizer report.
+# A server of setup_file is not this shell's child: its log says it all.
 stop_server() {
-	kill -TERM "$(cat "$BATS_FILE_TMPDIR/$1.pid")" 2>/dev/null || true
-	wait "$(cat "$BATS_FILE_TMPDIR/$1.pid")" 2>/dev/null || true
+	local pid rc=0 log=$BATS_FILE_TMPDIR/$1.log
+	pid=$(cat "$BATS_FILE_TMPDIR/$1.pid")
 	rm -f "$BATS_FILE_TMPDIR/$1.pid"
+	kill -TERM "$pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$pid" 2>/dev/null || { echo "fa-serve $1 still runs 10 s after SIGTERM" >&2; return 1; }
+	wait "$pid" 2>/dev/null || rc=$?
+	if { [ "$rc" -ne 0 ] && [ "$rc" -ne 127 ]; } || grep -q 'Sanitizer\|runtime error' "$log"; then
+		echo "fa-serve $1 exited $rc" >&2
+		tail -30 "$log" >&2
+		return 1
+	fi
 }
 
 setup() {
@@ -338,6 +350,10 @@ alice='{"sub":"alice","role":"fajwt_user","exp":"$now+300"}'
 	run get "$u/whoami" "$(mk sign EdDSA "$k/ed.pem" "$alice")"
 	[ "${lines[-1]}" = 200 ]
 	stop_server rot
+}
+
+@test "the main server stops cleanly (exit 0: no leak, no sanitizer report)" {
+	stop_server main
 }
 
 @test "bad key files are refused at start, naming the file and the key" {
