@@ -1,6 +1,7 @@
 #include "http/jwt.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,6 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -30,6 +30,7 @@ struct key {
 	enum curve curve;
 	unsigned char *secret;          /* oct */
 	size_t secret_len;
+	EVP_MAC_CTX *hmac[3];           /* oct: keyed HMAC-SHA256/384/512, copied per token */
 	EVP_PKEY *pkey;                 /* the others */
 };
 
@@ -39,6 +40,39 @@ struct fa_jwt_keys {
 };
 
 static const char *const kty_names[] = { "oct", "RSA", "EC", "OKP" };
+
+/*
+ * The digests and HMAC, fetched once for the process: OpenSSL 3 looks an
+ * algorithm up (under a lock) each time EVP_sha256() or HMAC() is used,
+ * which costs more than the hashing of a token.  Kept until exit.
+ */
+static const char *const md_names[3] = { "SHA256", "SHA384", "SHA512" };
+static EVP_MD *mds[3];
+static EVP_MAC *hmac_alg;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_all(void)
+{
+	for (int i = 0; i < 3; i++)
+		mds[i] = EVP_MD_fetch(NULL, md_names[i], NULL);
+	hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+/* An oct key's HMAC contexts, keyed once; false when OpenSSL fails. */
+static bool hmac_ready(struct key *k)
+{
+	pthread_once(&fetch_once, fetch_all);
+	for (int i = 0; i < 3; i++) {
+		OSSL_PARAM p[2] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+								     (char *)md_names[i], 0),
+				    OSSL_PARAM_construct_end() };
+
+		if (!hmac_alg || !(k->hmac[i] = EVP_MAC_CTX_new(hmac_alg)) ||
+		    EVP_MAC_init(k->hmac[i], k->secret, k->secret_len, p) != 1)
+			return false;
+	}
+	return true;
+}
 
 void fa_jwt_keys_free(struct fa_jwt_keys *k)
 {
@@ -50,6 +84,8 @@ void fa_jwt_keys_free(struct fa_jwt_keys *k)
 		if (k->keys[i].secret)
 			OPENSSL_cleanse(k->keys[i].secret, k->keys[i].secret_len);
 		free(k->keys[i].secret);
+		for (int j = 0; j < 3; j++)
+			EVP_MAC_CTX_free(k->keys[i].hmac[j]);
 		EVP_PKEY_free(k->keys[i].pkey);
 	}
 	free(k->keys);
@@ -295,6 +331,10 @@ static bool parse_jwk(json_t *jwk, struct key *k, const char *where, struct fa_e
 	case K_OCT:
 		if (!(k->secret = jwk_bytes(jwk, "k", &k->secret_len, where, err)))
 			return false;
+		if (!hmac_ready(k)) {
+			fa_error_set(err, FA_ENOMEM, "%s: OpenSSL cannot key HMAC", where);
+			return false;
+		}
 		break;
 	case K_RSA:
 		if (!(k->pkey = jwk_rsa(jwk, where, err)))
@@ -434,6 +474,11 @@ struct fa_jwt_keys *fa_jwt_keys_parse(const char *data, size_t len, const char *
 	}
 	memcpy(ks->keys[0].secret, data, len);
 	ks->keys[0].secret_len = len;
+	if (!hmac_ready(&ks->keys[0])) {
+		fa_jwt_keys_free(ks);
+		fa_error_set(err, FA_ENOMEM, "%s: OpenSSL cannot key HMAC", name);
+		return NULL;
+	}
 	return ks;
 }
 
@@ -442,25 +487,25 @@ struct fa_jwt_keys *fa_jwt_keys_parse(const char *data, size_t len, const char *
 struct alg {
 	const char *name;
 	enum kty kty;
-	const EVP_MD *(*md)(void);
+	int md;                         /* index in mds, -1: none (EdDSA) */
 	bool pss;
 	enum curve curve;               /* EC: the one curve it uses */
 };
 
 static const struct alg algs[] = {
-	{ "HS256", K_OCT, EVP_sha256, false, C_NONE },
-	{ "HS384", K_OCT, EVP_sha384, false, C_NONE },
-	{ "HS512", K_OCT, EVP_sha512, false, C_NONE },
-	{ "RS256", K_RSA, EVP_sha256, false, C_NONE },
-	{ "RS384", K_RSA, EVP_sha384, false, C_NONE },
-	{ "RS512", K_RSA, EVP_sha512, false, C_NONE },
-	{ "PS256", K_RSA, EVP_sha256, true, C_NONE },
-	{ "PS384", K_RSA, EVP_sha384, true, C_NONE },
-	{ "PS512", K_RSA, EVP_sha512, true, C_NONE },
-	{ "ES256", K_EC, EVP_sha256, false, C_P256 },
-	{ "ES384", K_EC, EVP_sha384, false, C_P384 },
-	{ "ES512", K_EC, EVP_sha512, false, C_P521 },
-	{ "EdDSA", K_OKP, NULL, false, C_NONE },
+	{ "HS256", K_OCT, 0, false, C_NONE },
+	{ "HS384", K_OCT, 1, false, C_NONE },
+	{ "HS512", K_OCT, 2, false, C_NONE },
+	{ "RS256", K_RSA, 0, false, C_NONE },
+	{ "RS384", K_RSA, 1, false, C_NONE },
+	{ "RS512", K_RSA, 2, false, C_NONE },
+	{ "PS256", K_RSA, 0, true, C_NONE },
+	{ "PS384", K_RSA, 1, true, C_NONE },
+	{ "PS512", K_RSA, 2, true, C_NONE },
+	{ "ES256", K_EC, 0, false, C_P256 },
+	{ "ES384", K_EC, 1, false, C_P384 },
+	{ "ES512", K_EC, 2, false, C_P521 },
+	{ "EdDSA", K_OKP, -1, false, C_NONE },
 };
 
 static const struct alg *alg_by_name(const char *s)
@@ -479,18 +524,20 @@ static bool fits(const struct key *k, const struct alg *a)
 	if (a->kty == K_EC && k->curve != a->curve)
 		return false;
 	/* RFC 7518 3.2: a key at least as long as the hash */
-	return a->kty != K_OCT || k->secret_len >= (size_t)EVP_MD_get_size(a->md());
+	return a->kty != K_OCT || k->secret_len >= (size_t)(32 + 16 * a->md);
 }
 
 static bool verify_hmac(const struct key *k, const struct alg *a, const unsigned char *in,
 			size_t inlen, const unsigned char *sig, size_t siglen)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
+	size_t maclen = 0;
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(k->hmac[a->md]);
+	bool ok = ctx && EVP_MAC_update(ctx, in, inlen) == 1 &&
+		  EVP_MAC_final(ctx, mac, &maclen, sizeof(mac)) == 1;
 
-	if (!HMAC(a->md(), k->secret, (int)k->secret_len, in, inlen, mac, &maclen))
-		return false;
-	return maclen == siglen && !CRYPTO_memcmp(mac, sig, siglen);
+	EVP_MAC_CTX_free(ctx);
+	return ok && maclen == siglen && !CRYPTO_memcmp(mac, sig, siglen);
 }
 
 /* JWS's R || S, each as long as the curve's order, into DER for OpenSSL. */
@@ -532,11 +579,13 @@ static bool verify_pkey(const struct key *k, const struct alg *a, const unsigned
 		sig = der;
 		siglen = (size_t)derlen;
 	}
-	if (!ctx || EVP_DigestVerifyInit(ctx, &pctx, a->md ? a->md() : NULL, NULL, k->pkey) != 1)
+	pthread_once(&fetch_once, fetch_all);
+	if (!ctx || EVP_DigestVerifyInit(ctx, &pctx, a->md >= 0 ? mds[a->md] : NULL, NULL,
+					 k->pkey) != 1)
 		goto out;
 	if (a->pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
 		       EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
-		       EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, a->md()) != 1))
+		       EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, mds[a->md]) != 1))
 		goto out;
 	ok = EVP_DigestVerify(ctx, sig, siglen, in, inlen) == 1;
 out:

@@ -7,7 +7,7 @@
 #include "http/jwt.c"
 #include "check.h"
 
-#include <openssl/rand.h>
+#include <openssl/hmac.h>
 
 static const char secret[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -217,7 +217,8 @@ static void pk_token(EVP_PKEY *pk, const char *alg, const char *claims, char *ou
 
 	snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\"}", alg);
 	signing_input(hdr, claims, out);
-	EVP_DigestSignInit(ctx, NULL, a->md ? a->md() : NULL, NULL, pk);
+	pthread_once(&fetch_once, fetch_all);
+	EVP_DigestSignInit(ctx, NULL, a->md >= 0 ? mds[a->md] : NULL, NULL, pk);
 	EVP_DigestSign(ctx, sig, &slen, (unsigned char *)out, strlen(out));
 	EVP_MD_CTX_free(ctx);
 	strcat(out, ".");
