@@ -168,6 +168,11 @@ alice='{"sub":"alice","role":"fajwt_user","exp":"$now+300"}'
 	[ "$(echo "$output" | head -1 | jq -c .)" = '{"role":"fajwt_user","sub":"bob"}' ]
 	run get "$base/notes" "$tok"
 	[ "$(echo "$output" | head -n -1 | jq -c '[.[].id]')" = '[3]' ]
+	# the same over HTTP/2 (h2c)
+	run curl -sS --http2-prior-knowledge -H "Authorization: Bearer $tok" "$base/notes"
+	[ "$(echo "$output" | jq -c '[.[].id]')" = '[3]' ]
+	run curl -sS --http2-prior-knowledge -D - -o /dev/null -H "Authorization: Bearer x$tok" "$base/notes"
+	assert_contains "$output" 'www-authenticate: Bearer error="invalid_token"'
 }
 
 @test "a token naming a kid no key has, or a kid of a key of another type, is 401" {
