@@ -27,8 +27,6 @@ struct call {
 	struct wctx *w;
 	const struct fa_query *q;
 	struct fa_pgq pgq;
-	struct fa_pgq setq;             /* SET LOCAL statement_timeout, same batch */
-	char setsql[96];
 	char **values;                  /* $1..$n, NULL for SQL NULL */
 	Oid *types;                     /* their declared types */
 	struct fa_fmt fmt;
@@ -42,7 +40,8 @@ struct call {
 	uint64_t t0;
 	struct sse_sub *sse;            /* a listen route's snapshot, or NULL */
 	struct grant grant;             /* the role and claims it runs as */
-	struct fa_pgset settings[2];
+	struct fa_pgset settings[3];    /* role, claims, statement_timeout */
+	char timeout[16];
 };
 
 /*
@@ -402,15 +401,6 @@ static void on_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 
 /* ---- routes ---- */
 
-static void drop_result(struct fa_pgq *pq, PGresult *res)
-{
-	PQclear(res);
-}
-
-static void ignore_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
-{
-}
-
 static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_match *m,
 		      struct sse_sub *sse, struct grant *g)
 {
@@ -460,26 +450,19 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 				  /* sent again after a lost connection only if it cannot write */
 				  .retry_safe = c->q->method_bit == FA_METHOD_GET && c->q->read_only };
 	c->pgq.shareable = c->pgq.retry_safe;
+	/* local to the statement's transaction, sent in its batch by the pool */
 	if (c->grant.role) {
-		c->settings[0] = (struct fa_pgset){ "role", c->grant.role };
-		c->settings[1] = (struct fa_pgset){ "request.jwt.claims", c->grant.claims };
-		c->pgq.settings = c->settings;
-		c->pgq.nsettings = 2;
+		c->settings[c->pgq.nsettings++] = (struct fa_pgset){ "role", c->grant.role };
+		c->settings[c->pgq.nsettings++] = (struct fa_pgset){ "request.jwt.claims",
+								     c->grant.claims };
 	}
 	if (c->q->timeout_ms > 0) {
-		struct fa_pgq *two[2] = { &c->setq, &c->pgq };
-
-		/* local to the batch's implicit transaction (SET LOCAL would warn) */
-		snprintf(c->setsql, sizeof(c->setsql),
-			 "SELECT pg_catalog.set_config('statement_timeout', '%d', true)",
-			 c->q->timeout_ms);
-		c->setq = (struct fa_pgq){ .sql = c->setsql, .on_result = drop_result,
-					   .on_done = ignore_done, .ctx = c, .retry_safe = true };
-		fa_pool_submit(w->pool, two, 2);
-		return;
+		snprintf(c->timeout, sizeof(c->timeout), "%d", c->q->timeout_ms);
+		c->settings[c->pgq.nsettings++] = (struct fa_pgset){ "statement_timeout", c->timeout };
 	}
-	/* a stream's own connection takes no settings: with a role it shares the pool */
-	if (c->q->returns == FA_RETURNS_STREAM && !sse && !c->grant.role) {
+	c->pgq.settings = c->settings;
+	/* a stream's own connection takes no settings: with them it shares the pool */
+	if (c->q->returns == FA_RETURNS_STREAM && !sse && !c->pgq.nsettings) {
 		stream_run(w, rq, &c->pgq);     /* its own connection: backpressure */
 		return;
 	}

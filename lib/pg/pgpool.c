@@ -490,7 +490,7 @@ struct prelude {
 	struct fa_pgq *user;
 };
 
-/* A setting refused fails the batch: that is the first query's answer. */
+/* A setting refused fails the batch: the answer of the query that gave it. */
 static void prelude_result(struct fa_pgq *pq, PGresult *res)
 {
 	struct prelude *pl = pq->ctx;
