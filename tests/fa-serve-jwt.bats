@@ -278,6 +278,18 @@ alice='{"sub":"alice","role":"fajwt_user","exp":"$now+300"}'
 	run get "$u/public"             # auth: optional wins over --auth required
 	[ "${lines[-1]}" = 200 ]
 	stop_server strict
+	# without keys, an auth: required route stays closed; the others run as before
+	start_server nokeys
+	u=$(cat "$BATS_FILE_TMPDIR/nokeys.url")
+	grep -q 'warning: route private (.*notes.sql:.*) needs a token' "$BATS_FILE_TMPDIR/nokeys.log"
+	run get "$u/private"
+	[ "${lines[-1]}" = 401 ]
+	run get "$u/private" "$(mk sign HS256 "$k/secret" "$alice")"
+	[ "${lines[-1]}" = 401 ]
+	assert_contains "$output" 'without --jwt-secret'
+	run get "$u/public"
+	[ "${lines[-1]}" = 200 ]
+	stop_server nokeys
 }
 
 @test "a role that does not exist is 401; one without grants is 403; a token without a role is anonymous" {

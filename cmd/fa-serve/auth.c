@@ -203,7 +203,8 @@ int auth_check(struct fa_hreq *rq, struct wctx *w, const struct fa_query *q, str
 	const struct app *a = w->app;
 	const struct fa_h1_header *h = fa_hreq_header(rq, "authorization");
 	const struct keyset *ks = __atomic_load_n(&a->keys, __ATOMIC_ACQUIRE);
-	enum fa_auth need = q->auth != FA_AUTH_DEFAULT ? q->auth : a->auth_default;
+	enum fa_auth need = q->auth != FA_AUTH_DEFAULT ? q->auth :
+			    AUTH_ON(a) ? a->auth_default : FA_AUTH_OPTIONAL;
 	const char *tok, *role = NULL, *claims = NULL;
 	size_t len;
 	char why[1100];

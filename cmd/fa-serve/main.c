@@ -156,6 +156,22 @@ static void print_routes(const struct app *a)
 	}
 }
 
+/* Routes that need a token on a server that can verify none stay closed: say so. */
+static void warn_open(const struct app *a)
+{
+	const struct fa_sqlfile_set *set = a->routes.cur;
+
+	if (a->jwt_file)
+		return;
+	for (size_t i = 0; i < set->nqueries; i++)
+		if (set->queries[i].method && (set->queries[i].auth == FA_AUTH_REQUIRED ||
+		    (a->anon_role && a->auth_default == FA_AUTH_REQUIRED &&
+		     set->queries[i].auth == FA_AUTH_DEFAULT)))
+			fprintf(stderr, "fa-serve: warning: route %s (%s:%d) needs a token, and "
+				"without --jwt-secret none verifies: it answers 401\n",
+				set->queries[i].name, set->queries[i].file, set->queries[i].line);
+}
+
 struct serve_args {
 	struct fa_hserver_opts h;
 	struct fa_tls_opts tls;
@@ -371,6 +387,7 @@ int main(int argc, char **argv)
 		rc = err.code;
 		goto out;
 	}
+	warn_open(&a);
 	if (s.check) {
 		print_routes(&a);
 		goto out;

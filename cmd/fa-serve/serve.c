@@ -684,8 +684,9 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 	snprintf(method, sizeof(method), "%.*s", (int)rq->method_len, rq->method);
 	if (!strcmp(method, "HEAD"))
 		snprintf(method, sizeof(method), "GET");
-	if (fa_sqlfile_match(routes, method, rq->path, rq->path_len, &m) && AUTH_ON(a) &&
-	    auth_check(rq, w, m.query, &g))
+	/* auth: required is never open, even on a server without keys */
+	if (fa_sqlfile_match(routes, method, rq->path, rq->path_len, &m) &&
+	    (AUTH_ON(a) || m.query->auth == FA_AUTH_REQUIRED) && auth_check(rq, w, m.query, &g))
 		return;         /* 401, answered */
 	if (m.query && m.query->listen) {
 		struct sse_sub *s;
