@@ -449,7 +449,8 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 				  .on_done = on_done, .ctx = c,
 				  /* sent again after a lost connection only if it cannot write */
 				  .retry_safe = c->q->method_bit == FA_METHOD_GET && c->q->read_only };
-	c->pgq.shareable = c->pgq.retry_safe;
+	/* alone with a timeout: in a pipeline its timer may count its neighbours' time too */
+	c->pgq.shareable = c->pgq.retry_safe && c->q->timeout_ms <= 0;
 	/* local to the statement's transaction, sent in its batch by the pool */
 	if (c->grant.role) {
 		c->settings[c->pgq.nsettings++] = (struct fa_pgset){ "role", c->grant.role };
