@@ -198,6 +198,17 @@ static int verify(struct wctx *w, const struct keyset *ks, const char *tok, size
 	return 0;
 }
 
+/* Fails closed: a grant that could not be copied never runs as the login role. */
+static int granted(struct fa_hreq *rq, struct grant *g)
+{
+	if (g->role && g->claims)
+		return 0;
+	auth_release_grant(g);
+	fa_hres_simple(rq, 503, "application/json",
+		       "{\"error\":{\"status\":503,\"message\":\"out of memory\"}}\n");
+	return -1;
+}
+
 int auth_check(struct fa_hreq *rq, struct wctx *w, const struct fa_query *q, struct grant *g)
 {
 	const struct app *a = w->app;
@@ -219,7 +230,7 @@ int auth_check(struct fa_hreq *rq, struct wctx *w, const struct fa_query *q, str
 		}
 		g->role = strdup(a->anon_role);
 		g->claims = anon_claims(a->anon_role);
-		return 0;
+		return granted(rq, g);
 	}
 	if (h->value_len < 7 || strncasecmp(h->value, "Bearer ", 7)) {
 		unauthorized(rq, true, "expected Authorization: Bearer TOKEN");
@@ -247,7 +258,7 @@ int auth_check(struct fa_hreq *rq, struct wctx *w, const struct fa_query *q, str
 	}
 	g->role = strdup(role_of(a, role));
 	g->claims = strdup(claims);
-	return 0;
+	return granted(rq, g);
 }
 
 struct fa_jwt_cache *auth_cache_new(const struct app *a)
