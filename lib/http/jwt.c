@@ -362,6 +362,17 @@ static struct fa_jwt_keys *keys_new(int n, struct fa_error *err)
 	return ks;
 }
 
+static const struct alg *alg_by_name(const char *s);
+
+/* A JWK of a set that verifies signatures: "use" sig or none, a JWS "alg" or none. */
+static bool for_signing(json_t *jwk)
+{
+	const char *use = json_string_value(json_object_get(jwk, "use"));
+	json_t *alg = json_object_get(jwk, "alg");
+
+	return (!use || !strcmp(use, "sig")) && (!alg || alg_by_name(json_string_value(alg)));
+}
+
 static struct fa_jwt_keys *parse_json(const char *data, size_t len, const char *name,
 				      struct fa_error *err)
 {
@@ -397,12 +408,18 @@ static struct fa_jwt_keys *parse_json(const char *data, size_t len, const char *
 				 kid ? " (kid \"" : "", kid ? kid : "", kid ? "\")" : "");
 		else
 			snprintf(where, sizeof(where), "%s", name);
-		ks->n++;
-		if (!parse_jwk(jwk, &ks->keys[i], where, err)) {
+		if (arr && !for_signing(jwk))
+			continue;       /* an encryption key of the set (Keycloak lists them) */
+		if (!parse_jwk(jwk, &ks->keys[ks->n++], where, err)) {
 			fa_jwt_keys_free(ks);
 			ks = NULL;
 			goto out;
 		}
+	}
+	if (!ks->n) {
+		fa_error_set(err, FA_EINPUT, "%s: no key of the set is for signatures", name);
+		fa_jwt_keys_free(ks);
+		ks = NULL;
 	}
 out:
 	json_decref(root);

@@ -36,7 +36,7 @@ struct fa_jwt_keys;
 
 /*
  * Parses a key file's bytes: a JWKS ({"keys":[...]}, keys chosen by the
- * token's kid), one JWK (kty oct, RSA, EC or OKP), a PEM public key (SPKI
+ * token's kid; its keys for encryption, by "use" or "alg", are left out), one JWK (kty oct, RSA, EC or OKP), a PEM public key (SPKI
  * or PKCS#1) or certificate, or else a raw HMAC secret (one trailing
  * newline dropped; at least 32 bytes).  name is the file's name, for
  * messages ("jwt.json: key 2 (kid "a"): ...").  NULL with FA_EINPUT or

@@ -110,6 +110,13 @@ static void test_keys(void)
 	CHECK_STR(err.msg, "k: key 2 (kid \"b\"): \"kty\" is XX; fa knows oct, RSA, EC and OKP");
 	CHECK(!keys_of("{\"kty\":\"oct\",\"k\":\"AA=A\"}", &err));
 	CHECK_STR(err.msg, "k: \"k\": invalid base64url at byte 2");
+	k = keys_of("{\"keys\":[{\"kty\":\"RSA\",\"use\":\"enc\",\"n\":\"AQAB\",\"e\":\"AQAB\"},"
+		    "{\"kty\":\"RSA\",\"alg\":\"RSA-OAEP\",\"n\":\"AQAB\",\"e\":\"AQAB\"},"
+		    "{\"kty\":\"oct\",\"use\":\"sig\",\"k\":\"AAAA\"}]}", &err);
+	CHECK(k && fa_jwt_keys_count(k) == 1, "%s", err.msg);
+	fa_jwt_keys_free(k);
+	CHECK(!keys_of("{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\",\"use\":\"enc\"}]}", &err));
+	CHECK_STR(err.msg, "k: no key of the set is for signatures");
 	CHECK(!keys_of("{\"kty\":\"oct\",\"k\":\"AAAA\",\"use\":\"enc\"}", &err));
 	CHECK_STR(err.msg, "k: \"use\" is \"enc\", not \"sig\"");
 	CHECK(!keys_of(" {\"kty\":", &err));
