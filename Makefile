@@ -17,7 +17,7 @@ SANITIZE ?=
 BUILD    ?= build/obj
 BINDIR   ?= bin
 
-TOOLS    := fa-pg fa-copy fa-serve fa-mcp
+TOOLS    := fa-pg fa-copy fa-serve fa-mcp fa-bench
 VERSION  := 0.1.0
 
 # The libraries fa links, as pkg-config modules.  Their flags are read when
@@ -138,6 +138,7 @@ build/fuzz/fuzz_h1res: lib/http/h1.c
 build/fuzz/fuzz_h2: lib/http/h2.c lib/http/h1.c
 build/fuzz/fuzz_h2client: lib/http/h2client.c lib/http/h1.c
 build/fuzz/fuzz_jsonrpc: lib/mcp/jsonrpc.c lib/core/json.c
+build/fuzz/fuzz_pgjson: lib/pg/pgjson.c lib/core/json.c
 build/fuzz/fuzz_sse: lib/http/sse.c
 build/fuzz/fuzz_jwt: lib/http/jwt.c
 FUZZ_LIBS := -lnghttp2 -ljansson -lssl -lcrypto

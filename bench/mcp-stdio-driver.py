@@ -7,7 +7,8 @@ Starts COMMAND, sends initialize (2024-11-05, which every server of the
 2025 era grants) and notifications/initialized, then CALLS requests
 tools/call TOOL with ARGS_JSON, keeping INFLIGHT of them outstanding, and
 prints one JSON line: calls, seconds, calls_per_s, errors (answers with a
-JSON-RPC error or isError true).  The same driver runs every server of a
+JSON-RPC error or isError true), and p50_ms and p99_ms, each call's time
+from its request written to its answer read.  The same driver runs every server of a
 comparison, so the client's own cost is the same for all.
 """
 import json
@@ -54,12 +55,15 @@ def main():
     send({'jsonrpc': '2.0', 'method': 'notifications/initialized'})
     t0 = time.monotonic()
     sent = done = errors = 0
+    start, took = {}, []
     while done < calls:
         while sent < calls and sent - done < inflight:
             sent += 1
+            start[sent] = time.monotonic()
             send({'jsonrpc': '2.0', 'id': sent, 'method': 'tools/call',
                   'params': {'name': tool, 'arguments': args}})
         msg = next(got)
+        took.append(time.monotonic() - start.pop(msg['id'], t0))
         done += 1
         if 'error' in msg or msg['result'].get('isError'):
             errors += 1
@@ -69,8 +73,11 @@ def main():
         proc.wait(5)
     except subprocess.TimeoutExpired:
         proc.kill()
+    took.sort()
     print(json.dumps({'calls': calls, 'seconds': round(secs, 4),
-                      'calls_per_s': round(calls / secs, 1), 'errors': errors}))
+                      'calls_per_s': round(calls / secs, 1), 'errors': errors,
+                      'p50_ms': round(took[len(took) // 2] * 1000, 4),
+                      'p99_ms': round(took[min(len(took) - 1, len(took) * 99 // 100)] * 1000, 4)}))
 
 
 main()

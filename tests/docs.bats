@@ -8,7 +8,7 @@
 
 load helpers
 
-TOOLS="fa-pg fa-copy fa-serve fa-mcp"
+TOOLS="fa-pg fa-copy fa-serve fa-mcp fa-bench"
 
 setup() {
 	ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)

@@ -2,7 +2,8 @@
 # fa-mcp against the official MCP peers from npm, driven as a user drives
 # them: the TypeScript SDK's Client (tests/npm/sdk-client.mjs) over stdio
 # and Streamable HTTP, the Inspector's CLI in both protocol eras, and the
-# conformance suite's server scenarios.  scripts/npm-deps (run by make
+# conformance suite's server scenarios (0.1.16 for the 2025 versions, the
+# 0.2.0 alpha for 2026-07-28).  scripts/npm-deps (run by make
 # check) installs them from tests/npm/package-lock.json into build/npm,
 # with the Node 22 they run on.
 
@@ -210,7 +211,7 @@ $(sdk_reads)" "$(grep -v '^add_item: ' <<<"$output" | sed '$d')"
 	start_http "$BATS_TEST_DIRNAME/npm/conformance.sql"
 	for s in server-initialize ping tools-list tools-call-simple-text tools-call-error \
 		logging-set-level tools-call-with-logging tools-call-with-progress completion-complete \
-		resources-subscribe resources-unsubscribe dns-rebinding-protection; do
+		resources-subscribe resources-unsubscribe dns-rebinding-protection prompts-get-embedded-resource; do
 		run conformance server --url "$url" --scenario "$s" -o "$BATS_TEST_TMPDIR/results"
 		if [ "$status" -ne 0 ]; then
 			printf 'scenario %s failed:\n%s\n' "$s" "$output" >&2
@@ -231,5 +232,21 @@ $(sdk_reads)" "$(grep -v '^add_item: ' <<<"$output" | sed '$d')"
 		false
 	fi
 	assert_contains "$output" 'Baseline check passed'
+	stop_http
+}
+
+@test "conformance suite 0.2.0 alpha: the scenarios 2026-07-28 requires fail exactly as tests/npm/conformance-2026-expected-failures.yaml says" {
+	start_http "$BATS_TEST_DIRNAME/npm/conformance.sql"
+	run node "$FA_NPM/node_modules/conformance-next/dist/index.js" server --url "$url" \
+		--requirements 2026-07-28 -o "$BATS_TEST_TMPDIR/results" \
+		--expected-failures "$BATS_TEST_DIRNAME/npm/conformance-2026-expected-failures.yaml"
+	if [ "$status" -ne 0 ]; then
+		sed -n '/=== SUMMARY ===/,$p' <<<"$output" >&2
+		false
+	fi
+	assert_contains "$output" 'Baseline check passed'
+	# the stateless era's own checks ran and passed, not only the baseline
+	assert_contains "$output" 'server-stateless: 25 passed, 3 failed'
+	assert_contains "$output" '✓ tools-call-with-progress: '
 	stop_http
 }

@@ -316,6 +316,31 @@ notes() {
 	assert_same 1 "$(psql_fa -tAc 'SELECT count(*) FROM famcpn.wrote')"
 }
 
+@test "http: a client that leaves before its answer cancels the call on the server, and the server goes on" {
+	psql_fa -q -c 'TRUNCATE famcpn.wrote'
+	start_own "$TOOLS"
+	# the client gives up after half a second, a 2026 POST and a 2025 one
+	post26 tools/call slow_write '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow_write","arguments":{"n":1},'"$META"'}}' \
+		--max-time 0.5 || true
+	open_session
+	post "$(call 2 slow_write '{"n":2}')" -H "Mcp-Session-Id: $sid" -H 'MCP-Protocol-Version: 2025-11-25' --max-time 0.5 || true
+	# nothing is left running, nothing was written, and a call that waits is answered
+	for _ in $(seq 50); do
+		[ "$(psql_fa -tAc "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'INSERT INTO famcpn.wrote%' AND state = 'active'")" = 0 ] && break
+		sleep 0.1
+	done
+	assert_same 0 "$(psql_fa -tAc "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'INSERT INTO famcpn.wrote%' AND state = 'active'")"
+	sleep 3
+	assert_same 0 "$(psql_fa -tAc 'SELECT count(*) FROM famcpn.wrote')"
+	post26 tools/call quiet '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"quiet","arguments":{},'"$META"'}}'
+	assert_same 200 "$code"
+	assert_same '{"one":1}' "$(jq -c .result.structuredContent <<< "$body")"
+	kill -TERM "$spid"
+	wait "$spid"
+	spid=
+	if grep -E 'Sanitizer|runtime error' "$BATS_TEST_TMPDIR/own.log" >&2; then return 1; fi
+}
+
 # ---- the small methods ----
 
 @test "pagination: --page-size cuts lists into pages chained by nextCursor; a foreign cursor is -32602" {

@@ -289,7 +289,7 @@ SQL
 		| with_entries(select(.value | has("default")) | .value |= .default) + {id: 500, name: "defaults"}' <<< "$output")
 	run stdio -- "$(call 1 add_item "$args")"
 	assert_status 0
-	assert_same '{"id":500,"name":"defaults","price":1,"tags":"{}","attrs":null}' \
+	assert_same '{"id":500,"name":"defaults","price":1,"tags":[],"attrs":null}' \
 		"$(answer 1 | jq -c .result.structuredContent)"
 }
 
@@ -311,7 +311,7 @@ SQL
 		"$(call 3 get_item '{"id":1}')" "$(call 4 get_item '{"id":99}')" \
 		"$(call 5 types '{}')" "$(call 6 list_items '{}')"
 	assert_status 0
-	assert_same '{"rows":[{"id":1,"name":"apple","price":1.25,"tags":"{fruit,red}"},{"id":2,"name":"pear","price":0.5,"tags":"{fruit}"}]}' \
+	assert_same '{"rows":[{"id":1,"name":"apple","price":1.25,"tags":["fruit","red"]},{"id":2,"name":"pear","price":0.5,"tags":["fruit"]}]}' \
 		"$(answer 1 | jq -c .result.structuredContent)"
 	assert_same 'false' "$(answer 1 | jq -c .result.isError)"
 	# the text block holds the same rows as JSON text
@@ -339,11 +339,11 @@ SQL
 		"$(call 3 types '{"ids":[[1,2],[3,4]],"j":"just a string"}')" \
 		"$(call 4 types '{"i":null}')"
 	assert_status 0
-	assert_contains "$(answer 1)" '"structuredContent":{"i":9007199254740993,"f":2.5,"b":false,"d":"2026-01-02","t":"2026-01-02 03:04:05+00","u":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","j":{"a":[1,"x"]},"ids":"{1,2,NULL}"},"isError":false}' 
+	assert_contains "$(answer 1)" '"structuredContent":{"i":9007199254740993,"f":2.5,"b":false,"d":"2026-01-02","t":"2026-01-02T03:04:05+00:00","u":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","j":{"a":[1,"x"]},"ids":[1,2,null]},"isError":false}' 
 	assert_same 'false' "$(answer 2 | jq -c .result.isError)"
 	assert_same 'kiwi, "green"|2.10|4|a b|c"d|t|{x}|{"k": [1, 2], "s": "é"}' \
 		"$(psql_fa -Atc 'SELECT name, price, array_length(tags, 1), tags[1], tags[2], tags[3] IS NULL, tags[4], attrs FROM famcp.items WHERE id = 100')"
-	assert_same '"{{1,2},{3,4}}" "just a string"' "$(answer 3 | jq -r '.result.structuredContent | "\(.ids | tojson) \(.j | tojson)"')"
+	assert_same '[[1,2],[3,4]] "just a string"' "$(answer 3 | jq -r '.result.structuredContent | "\(.ids | tojson) \(.j | tojson)"')"
 	# an explicit null is SQL NULL, not the default
 	assert_same 'null' "$(answer 4 | jq -c .result.structuredContent.i)"
 }
@@ -854,6 +854,23 @@ DETAIL: Key (id)=(1) already exists.' "$(answer 2 | jq -r '.result.content[0].te
 		{"type":"text","text":"second"}],"isError":false}')" "$(answer 2 | jq -c .result)"
 }
 
+@test "stdio: a camelCase parameter is declared as written, and {column} in a content URI is the row's value" {
+	TOOLS=$BATS_TEST_TMPDIR/doc.sql
+	cat > "$TOOLS" <<'SQL'
+-- name: doc_of
+-- tool: A document whose URI comes from its row
+-- param: docId int  The document
+-- content: doc application/json shop://docs/{id}/{nope}
+SELECT '{"a":1}' AS doc, :docId AS id;
+SQL
+	run stdio -- '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' "$(call 2 doc_of '{"docId":7}')" "$(call 3 doc_of '{"docid":7}')"
+	assert_status 0
+	assert_same '["docId"]' "$(answer 1 | jq -c '.result.tools[0].inputSchema.required')"
+	assert_same '{"uri":"shop://docs/7/{nope}","mimeType":"application/json","text":"{\"a\":1}"}' \
+		"$(answer 2 | jq -c '.result.content[0].resource')"
+	assert_same '-32602' "$(answer 3 | jq -c '.error.code')"
+}
+
 @test "http: the shared server, after all of the above, stops on SIGTERM with status 0 and nothing from the sanitizers" {
 	kill -TERM "$(cat "$BATS_FILE_TMPDIR/pid")"
 	for _ in $(seq 100); do
@@ -876,7 +893,7 @@ DETAIL: Key (id)=(1) already exists.' "$(answer 2 | jq -r '.result.content[0].te
 	# KEY=VALUE follows the schema (an integer here); KEY:=JSON is JSON
 	run fa-mcp call --protocol 2025-11-25 --stdio "fa-mcp serve '$TOOLS'" list_items min_price:=5 -F ndjson
 	assert_status 0
-	assert_same '{"id":3,"name":"Zoë \"quoted\"","price":10,"tags":"{}"}' "$output"
+	assert_same '{"id":3,"name":"Zoë \"quoted\"","price":10,"tags":[]}' "$output"
 	run fa-mcp discover --stdio "fa-mcp serve '$TOOLS'" -F ndjson
 	assert_status 0
 	assert_same '"2026-07-28 (stateless)" "2026-07-28"' "$(jq -c '.era, .protocolVersion' <<< "$output" | paste -sd' ')"

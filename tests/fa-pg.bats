@@ -47,11 +47,12 @@ b' as multi, 'x' as y" "select"; do
 	[ "$(fa-pg -F csv -t -c "select null::text, ''::text")" = ',""' ]
 }
 
-@test "json and ndjson keep types; json/jsonb nest; NaN and Infinity are strings" {
+@test "json and ndjson keep types as to_json does; json/jsonb and arrays nest; NaN and Infinity are strings" {
 	run fa-pg -F json -c "$TYPES_SQL"
 	assert_status 0
 	echo "$output" | jq -e '.[0] | .n == 1.50 and .nn == "NaN" and .big == 42 and .f == 2.5
-		and .b == true and .ts == "2026-01-02 03:04:05+00" and .arr == "{1,2,NULL}"
+		and .b == true and .ts == "2026-01-02T03:04:05+00:00" and .arr == [1,2,null]
+		and .tarr == ["a b","c,\"d"]
 		and .j.k[1] == "x" and .jb.k == 1 and .by == "\\x00ff" and .t == "quote \" comma , nl\nx"
 		and .u == "Zoë 日本" and .nul == null and .fe == 1e100 and .inf == "Infinity"'
 	run fa-pg -F ndjson -c "select id, name from fapg.items order by id" -c "select 7 as n"

@@ -5,8 +5,14 @@ setup() {
 	: "${FA_UNIT:=$BATS_TEST_DIRNAME/../build/obj/unit}"
 }
 
-@test "unit: buffers, histogram (stats)" {
+@test "unit: HdrHistogram: precision, percentiles, merges, spectrum (stats)" {
 	run "$FA_UNIT/test_stats"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "unit: event loop (loop): an io deleted in a turn gets no more of its events" {
+	run "$FA_UNIT/test_loop"
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
@@ -115,6 +121,24 @@ setup() {
 
 @test "unit: JWT verification, keys, claim paths, token cache (jwt)" {
 	run "$FA_UNIT/test_jwt"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "unit: the query tool's params and rows (mcp), durations (opt)" {
+	run "$FA_UNIT/test_mcp"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "unit: arrays and records as JSON (pgjson)" {
+	run "$FA_UNIT/test_pgjson"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "unit: fa-bench generators, thresholds, Mann-Whitney, histogram JSON, arrivals, suite files (bench)" {
+	run "$FA_UNIT/test_bench"
 	echo "$output"
 	[ "$status" -eq 0 ]
 }

@@ -110,6 +110,8 @@ static enum fa_err run_rows(const struct copy_args *a, PGconn *pg, const char *s
 	enum fa_err rc = FA_OK;
 	bool begun = false;
 	PGresult *r;
+	/* arrays and composites as JSON; types looked up on a connection of its own */
+	struct fa_pgtypes *types = fa_pgtypes_new(&a->target, "fa-copy types");
 
 	fa_buf_init(&sel, 0);
 	fa_buf_init(&buf, 0);
@@ -128,7 +130,7 @@ static enum fa_err run_rows(const struct copy_args *a, PGconn *pg, const char *s
 
 		if (!rc && (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK)) {
 			if (!begun && (begun = true))
-				fa_pgrows_begin(&f, r);
+				fa_pgrows_begin(&f, r, types);
 			fa_pgrows_add(&f, r);
 			*rows += (uint64_t)PQntuples(r);
 			if (st == PGRES_TUPLES_OK)
@@ -145,6 +147,7 @@ static enum fa_err run_rows(const struct copy_args *a, PGconn *pg, const char *s
 		}
 	}
 	fa_fmt_release(&f);
+	fa_pgtypes_free(types);
 	fa_buf_release(&buf);
 	fa_buf_release(&sel);
 	return rc;

@@ -1,8 +1,12 @@
 /*
- * fa-mcp's client side: a session with one MCP server over a transport,
- * in whichever era the server speaks, for the call, list and discover
- * commands.  Requests go one at a time: client_request() runs the loop
- * until its answer comes, the transport fails, or the timeout passes.
+ * fa-mcp's client side: a session with one MCP server over a transport
+ * (a child on stdio; Streamable HTTP, or the HTTP+SSE transport it falls
+ * back to), in whichever era the server speaks, for the client commands
+ * and the shell.  Requests go one at a time: client_request() runs the
+ * loop until its answer comes, the transport fails, or the timeout
+ * passes; after a 401 it asks the transport to get a token (reauth) and
+ * sends the request once more.  The server's own requests are answered
+ * meanwhile (ping) or refused (-32601).
  */
 #ifndef FAMCP_CLIENT_H
 #define FAMCP_CLIENT_H
@@ -12,6 +16,7 @@
 
 #include "core/err.h"
 #include "core/loop.h"
+#include "coauth.h"
 
 /* What a transport needs beyond the message, for HTTP's headers. */
 struct csend {
@@ -25,24 +30,46 @@ struct csend {
  * A way to the server.  send queues one message; every message that
  * comes back goes to on_message; a failure of the transport (the child
  * died, the connection broke, a malformed answer) to on_fail with
- * FA_ECONNECT or FA_EINPUT.  close ends the session cleanly.
+ * FA_ECONNECT or FA_EINPUT.  close ends the session cleanly.  The memory
+ * of msg stays the caller's in send and reply.
  */
 struct ctransport {
 	enum fa_err (*send)(struct ctransport *t, const char *msg, size_t len,
 			    const struct csend *info, struct fa_error *err);
+	/*
+	 * After a failure: true when the transport got new credentials and
+	 * the message should go again (HTTP after a 401, when it may run
+	 * OAuth); false otherwise, with err set when trying failed.  NULL
+	 * when it never can.
+	 */
+	bool (*reauth)(struct ctransport *t, struct fa_error *err);
+	/* an answer to a request of the server's, sent without waiting for anything */
+	void (*reply)(struct ctransport *t, const char *msg, size_t len);
 	void (*close)(struct ctransport *t);
 	void (*on_message)(struct ctransport *t, const char *msg, size_t len);
 	void (*on_fail)(struct ctransport *t, enum fa_err rc, const char *msg);
 	void *client;                   /* set by the client */
 };
 
+/*
+ * Splits s into words as sh does for quoting (quotes, backslashes; no
+ * expansions): a NULL-terminated array of *n words, each malloc'd, which
+ * the caller frees with the array; NULL on an open quote.
+ */
+char **client_split_words(const char *s, int *n);
+
 /* A child process speaking MCP on its stdin and stdout (stderr passes through). */
 struct ctransport *cstdio_new(struct fa_loop *loop, const char *command, char **env, int nenv,
 			      struct fa_error *err);
 
-/* Streamable HTTP to url, with extra headers ("Name: value") and a bearer token. */
+/*
+ * Streamable HTTP (or HTTP+SSE) to url, with extra headers ("Name: value"),
+ * a bearer token, and client credentials for OAuth after a 401 (cred may
+ * be NULL; it and what it points to must outlive the transport).
+ */
 struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **headers, int nheaders,
-			     const char *bearer, int timeout_ms, struct fa_error *err);
+			     const char *bearer, const struct coauth *cred, int timeout_ms,
+			     struct fa_error *err);
 
 enum cera { CERA_AUTO, CERA_LEGACY, CERA_MODERN };
 
@@ -71,6 +98,13 @@ enum fa_err client_open(struct client *c, struct fa_error *err);
  */
 enum fa_err client_request(struct client *c, const char *method, json_t *params, json_t **result,
 			   struct fa_error *err);
+
+/*
+ * A whole list (tools/list and the like): the key arrays of every page,
+ * following nextCursor, as one new array; NULL with err set as
+ * client_request() sets it.
+ */
+json_t *client_list(struct client *c, const char *method, const char *key, struct fa_error *err);
 
 /* Ends the session (DELETE over HTTP, stdin closed for a child). */
 void client_close(struct client *c);

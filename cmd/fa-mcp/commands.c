@@ -1,12 +1,14 @@
 /*
- * fa-mcp client commands: call, list, discover.  Each opens one session
- * with the target, does its one thing, prints the answer on stdout and
- * closes the session cleanly.
+ * fa-mcp client commands: call, list, read, prompt, discover.  Each opens
+ * one session with the target, does its one thing, prints the answer on
+ * stdout and closes the session cleanly; shell (shell.c) does many in one
+ * session.
  *
  * Exit status: 0 done; 1 the tool answered isError (its text on stderr);
  * 2 usage; 3 the server could not be reached or started, or broke off;
  * 4 the server's answer was malformed or an error of the protocol.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,16 +64,16 @@ static enum fa_err parse_arg(const char *a, const json_t *tool, json_t *args, st
 	return FA_OK;
 }
 
-/* The tool called name from tools/list, or NULL. */
-static json_t *find_tool(struct client *c, const char *name)
+/* The tool called name from tools (or, when NULL, tools/list), or NULL. */
+static json_t *find_tool(struct client *c, const json_t *tools, const char *name)
 {
 	struct fa_error err = { 0 };
 	json_t *res = NULL, *tool = NULL, *t;
 	size_t i;
 
-	if (client_request(c, "tools/list", NULL, &res, &err))
+	if (!tools && !(res = client_list(c, "tools/list", "tools", &err)))
 		return NULL;
-	json_array_foreach(json_object_get(res, "tools"), i, t)
+	json_array_foreach(tools ? tools : res, i, t)
 		if (!strcmp(json_string_value(json_object_get(t, "name")) ?: "", name))
 			tool = json_incref(t);
 	json_decref(res);
@@ -153,7 +155,7 @@ static int cmd_call(struct client *c, struct cargs *a, struct fa_error *err)
 	for (int i = 1; i < a->nwords; i++)
 		need_schema |= !strstr(a->words[i], ":=");
 	if (need_schema)
-		tool = find_tool(c, a->words[0]);
+		tool = find_tool(c, a->tools, a->words[0]);
 	for (int i = 1; i < a->nwords; i++)
 		if ((rc = parse_arg(a->words[i], tool, args, err))) {
 			json_decref(tool);
@@ -196,16 +198,15 @@ static int cmd_list(struct client *c, struct cargs *a, struct fa_error *err)
 	const char *what = a->nwords ? a->words[0] : "tools";
 	json_t *res = NULL, *items, *it;
 	size_t i, k;
-	int rc;
 
 	for (k = 0; k < sizeof(lists) / sizeof(lists[0]) && strcmp(what, lists[k].what); k++)
 		;
 	if (k == sizeof(lists) / sizeof(lists[0]))
 		return fa_error_set(err, FA_EUSAGE, "list: '%s' is not one of tools, resources, "
 				    "templates or prompts", what);
-	if ((rc = client_request(c, lists[k].method, NULL, &res, err)))
-		return rc == FA_EWORK ? FA_EINPUT : rc;
-	items = json_object_get(res, lists[k].key);
+	if (!(res = client_list(c, lists[k].method, lists[k].key, err)))
+		return err->code == FA_EWORK ? FA_EINPUT : err->code;
+	items = res;
 	if (a->format == CF_TEXT)
 		json_array_foreach(items, i, it)
 			print_item(it);
@@ -294,6 +295,19 @@ static int cmd_discover(struct client *c, struct cargs *a)
 	return FA_OK;
 }
 
+int client_command(struct client *c, struct cargs *a, struct fa_error *err)
+{
+	if (!strcmp(a->command, "call"))
+		return cmd_call(c, a, err);
+	if (!strcmp(a->command, "list"))
+		return cmd_list(c, a, err);
+	if (!strcmp(a->command, "read"))
+		return cmd_read(c, a, err);
+	if (!strcmp(a->command, "prompt"))
+		return cmd_prompt(c, a, err);
+	return cmd_discover(c, a);
+}
+
 int mcp_client_main(struct cargs *a)
 {
 	struct fa_error err = { 0 };
@@ -305,24 +319,19 @@ int mcp_client_main(struct cargs *a)
 		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 		return FA_EWORK;
 	}
+	/* a --stdio server that is gone is an EPIPE to report, not a death */
+	signal(SIGPIPE, SIG_IGN);
 	c.t = a->stdio ? cstdio_new(loop, a->stdio, a->env, a->nenv, &err) :
-	      chttp_new(loop, a->url, a->headers, a->nheaders, a->bearer, a->timeout_ms, &err);
+	      chttp_new(loop, a->url, a->headers, a->nheaders, a->bearer,
+			a->cred.client_id ? &a->cred : NULL, a->timeout_ms, &err);
 	rc = c.t ? client_open(&c, &err) : err.code;
 	if (rc == FA_EWORK)
 		rc = FA_EINPUT;         /* the handshake's error: the protocol failed */
-	if (!rc && !strcmp(a->command, "call"))
-		rc = cmd_call(&c, a, &err);
-	else if (!rc && !strcmp(a->command, "list"))
-		rc = cmd_list(&c, a, &err);
-	else if (!rc && !strcmp(a->command, "read"))
-		rc = cmd_read(&c, a, &err);
-	else if (!rc && !strcmp(a->command, "prompt"))
-		rc = cmd_prompt(&c, a, &err);
+	if (!rc && !strcmp(a->command, "shell"))
+		rc = mcp_shell(&c, a, &err);
 	else if (!rc)
-		rc = cmd_discover(&c, a);
-	if (rc && rc != FA_EWORK)
-		fprintf(stderr, "fa-mcp: %s\n", err.msg);
-	else if (rc == FA_EWORK && err.msg[0])
+		rc = client_command(&c, a, &err);
+	if (rc && err.msg[0])
 		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 	client_close(&c);
 	fa_loop_free(loop);

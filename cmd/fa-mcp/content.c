@@ -13,18 +13,6 @@
 
 #define BYTEA_OID 17
 
-/* A statement run whole; finish builds the answer from res. */
-struct raw {
-	struct worker *w;
-	struct reply *r;
-	const struct fa_query *q;
-	struct stmt_run run;
-	PGresult *res;                  /* the first rows, or NULL */
-	char err[640];                  /* the statement's error, or "" */
-	char *uri;                      /* resources/read: the URI asked for */
-	void (*finish)(struct raw *x);
-};
-
 static void raw_result(struct fa_pgq *pq, PGresult *res)
 {
 	struct raw *x = pq->ctx;
@@ -59,15 +47,14 @@ static void raw_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 	free(x);
 }
 
-/* Runs q with run's values (already set up); x is taken. */
-static void raw_start(struct raw *x)
+void mcp_raw_start(struct raw *x)
 {
 	x->run.pgq = (struct fa_pgq){ .on_result = raw_result, .on_done = raw_done, .ctx = x };
 	mcp_submit(x->w, x->q, &x->run, x->q->resource || x->q->prompt);
 }
 
-static struct raw *raw_new(struct worker *w, struct reply *r, const struct fa_query *q,
-			   void (*finish)(struct raw *x))
+struct raw *mcp_raw_new(struct worker *w, struct reply *r, const struct fa_query *q,
+			void (*finish)(struct raw *x))
 {
 	struct raw *x = calloc(1, sizeof(*x));
 
@@ -81,13 +68,48 @@ static int column(const PGresult *res, const char *name)
 	return res ? PQfnumber(res, name) : -1;
 }
 
+/* c's URI for row i: each {NAME} that names a column is that column's
+ * value (empty when NULL); other text, and {NAME} of no column, as is. */
+static void row_uri(const PGresult *res, int i, const char *uri, struct fa_buf *out)
+{
+	const char *s = uri;
+
+	while (*s) {
+		const char *e = *s == '{' ? strchr(s, '}') : NULL;
+		char name[64];
+		int col = -1;
+
+		if (e && (size_t)(e - s - 1) < sizeof(name)) {
+			memcpy(name, s + 1, (size_t)(e - s - 1));
+			name[e - s - 1] = '\0';
+			col = column(res, name);
+		}
+		if (col < 0) {
+			fa_buf_putc(out, *s++);
+			continue;
+		}
+		fa_buf_puts(out, PQgetvalue(res, i, col));
+		s = e + 1;
+	}
+}
+
 /* A block from row i's column col by c's MIME type; NULL for SQL NULL. */
 static json_t *cell_block(const PGresult *res, int i, int col, const struct fa_qcontent *c)
 {
+	struct fa_buf uri;
+	json_t *b;
+
 	if (col < 0 || PQgetisnull(res, i, col))
 		return NULL;
-	return fa_mcp_block(PQgetvalue(res, i, col), (size_t)PQgetlength(res, i, col),
-			    PQftype(res, col) == BYTEA_OID, c->mime, c->uri);
+	if (!c->uri || !strchr(c->uri, '{'))
+		return fa_mcp_block(PQgetvalue(res, i, col), (size_t)PQgetlength(res, i, col),
+				    PQftype(res, col) == BYTEA_OID, c->mime, c->uri);
+	fa_buf_init(&uri, 0);
+	row_uri(res, i, c->uri, &uri);
+	b = fa_mcp_block(PQgetvalue(res, i, col), (size_t)PQgetlength(res, i, col),
+			 PQftype(res, col) == BYTEA_OID, c->mime, uri.data ? uri.data : "");
+	fa_buf_release(&uri);
+	return b;
 }
 
 /* ---- tools whose columns are blocks ---- */
@@ -114,7 +136,7 @@ static void tool_finish(struct raw *x)
 
 void mcp_tool_blocks(struct worker *w, struct reply *r, const struct fa_query *q, const json_t *args)
 {
-	struct raw *x = raw_new(w, r, q, tool_finish);
+	struct raw *x = mcp_raw_new(w, r, q, tool_finish);
 	struct fa_error err = { 0 };
 
 	if (stmt_run_init(&x->run, q, args, &err)) {
@@ -123,7 +145,7 @@ void mcp_tool_blocks(struct worker *w, struct reply *r, const struct fa_query *q
 		free(x);
 		return;
 	}
-	raw_start(x);
+	mcp_raw_start(x);
 }
 
 /* ---- resources ---- */
@@ -146,11 +168,12 @@ void mcp_resources_list(struct worker *w, struct reply *r, const struct fa_jr_ms
 		json_object_set_new(item, "mimeType", json_string(q->mime));
 		json_array_append_new(list, item);
 	}
+	if (mcp_schema_on(w->app))
+		return mcp_schema_list(w, r, m, templates, list);
 	mcp_page(w, r, m, templates ? "resourceTemplates" : "resources", list);
 }
 
-/* An unknown resource: -32002 with the URI before 2026, -32602 after. */
-static void not_found(struct reply *r, const char *uri)
+void mcp_resource_not_found(struct reply *r, const char *uri)
 {
 	json_t *data = json_pack("{s:s}", "uri", uri);
 	char msg[300];
@@ -169,7 +192,7 @@ static void read_finish(struct raw *x)
 		return;
 	}
 	if (!x->res || !PQntuples(x->res) || PQnfields(x->res) < 1 || PQgetisnull(x->res, 0, 0)) {
-		not_found(x->r, x->uri);
+		mcp_resource_not_found(x->r, x->uri);
 		return;
 	}
 	contents = fa_mcp_resource_contents(x->uri, x->q->mime, PQgetvalue(x->res, 0, 0),
@@ -192,13 +215,15 @@ void mcp_resources_read(struct worker *w, struct reply *r, const struct fa_jr_ms
 		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, "resources/read: \"uri\" is required", NULL);
 		return;
 	}
+	if (mcp_schema_read(w, r, uri))
+		return;
 	for (size_t i = 0; i < set->nqueries; i++) {
 		const struct fa_query *q = &set->queries[i];
 		struct raw *x;
 
 		if (!q->resource)
 			continue;
-		x = raw_new(w, r, q, read_finish);
+		x = mcp_raw_new(w, r, q, read_finish);
 		if (stmt_run_init(&x->run, q, NULL, &err) == FA_ENOMEM ||
 		    !fa_mcp_uri_match(q, uri, x->run.values, &err) || err.msg[0]) {
 			stmt_run_release(&x->run, q);
@@ -211,10 +236,10 @@ void mcp_resources_read(struct worker *w, struct reply *r, const struct fa_jr_ms
 			continue;
 		}
 		x->uri = strdup(uri);
-		raw_start(x);
+		mcp_raw_start(x);
 		return;
 	}
-	not_found(r, uri);
+	mcp_resource_not_found(r, uri);
 }
 
 /* ---- prompts ---- */
@@ -286,12 +311,12 @@ void mcp_prompts_get(struct worker *w, struct reply *r, const struct fa_jr_msg *
 		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, msg, NULL);
 		return;
 	}
-	x = raw_new(w, r, q, prompt_finish);
+	x = mcp_raw_new(w, r, q, prompt_finish);
 	if (stmt_run_init(&x->run, q, json_object_get(m->params, "arguments"), &err)) {
 		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, err.msg, NULL);
 		stmt_run_release(&x->run, q);
 		free(x);
 		return;
 	}
-	raw_start(x);
+	mcp_raw_start(x);
 }

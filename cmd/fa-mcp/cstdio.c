@@ -1,8 +1,8 @@
 /*
  * fa-mcp client: a server as a child process on stdio.  The command line
  * is split as a shell would split it (quotes, backslashes) and run without
- * a shell.  It is stopped the way the MCP lifecycle asks: stdin closed,
- * a wait, then SIGTERM, then SIGKILL.
+ * a shell, in a process group of its own.  It is stopped the way the MCP
+ * lifecycle asks: stdin closed, a wait, then SIGTERM, then SIGKILL.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,8 +31,7 @@ struct cstdio {
 	char gone[256];                 /* how it ended, once it has */
 };
 
-/* Splits s into words as sh does for quoting; NULL on an open quote. */
-static char **split_words(const char *s, int *n)
+char **client_split_words(const char *s, int *n)
 {
 	char **w = calloc(strlen(s) / 2 + 2, sizeof(*w));
 	struct fa_buf b;
@@ -202,6 +201,14 @@ static enum fa_err cs_send(struct ctransport *t, const char *msg, size_t len,
 	return FA_OK;
 }
 
+static void cs_reply(struct ctransport *t, const char *msg, size_t len)
+{
+	struct fa_error err = { 0 };
+
+	if (cs_send(t, msg, len, NULL, &err))
+		t->on_fail(t, err.code, err.msg);
+}
+
 static void cs_close(struct ctransport *t)
 {
 	struct cstdio *c = (struct cstdio *)t;
@@ -224,6 +231,9 @@ static void child(int in, int out, int report, char **argv, char **env, int nenv
 
 	dup2(in, STDIN_FILENO);
 	dup2(out, STDOUT_FILENO);
+	/* a group of its own: Ctrl-C at the terminal is fa-mcp's to handle
+	   (the shell keeps its server), and the server hears of it by EOF */
+	setpgid(0, 0);
 	for (int i = 0; i < nenv; i++)
 		putenv(env[i]);
 	signal(SIGPIPE, SIG_DFL);
@@ -238,7 +248,7 @@ struct ctransport *cstdio_new(struct fa_loop *loop, const char *command, char **
 			      struct fa_error *err)
 {
 	int to[2], from[2], rep[2], n = 0, e = 0;
-	char **argv = split_words(command, &n);
+	char **argv = client_split_words(command, &n);
 	struct cstdio *c;
 
 	if (!argv || !n) {
@@ -271,7 +281,7 @@ struct ctransport *cstdio_new(struct fa_loop *loop, const char *command, char **
 	c->in = to[1];
 	c->out = (struct fa_io){ .fd = from[0], .cb = on_out, .ctx = c };
 	fa_buf_init(&c->line, MAX_LINE);
-	c->t = (struct ctransport){ .send = cs_send, .close = cs_close };
+	c->t = (struct ctransport){ .send = cs_send, .reply = cs_reply, .close = cs_close };
 	if (!c->pid) {
 		cs_close(&c->t);
 		return NULL;

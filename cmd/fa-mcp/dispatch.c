@@ -10,6 +10,7 @@
 #include "famcp.h"
 #include "mcp/mcp.h"
 #include "pg/pgrows.h"
+#include "proxy.h"
 
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
 #define META_CAPS "io.modelcontextprotocol/clientCapabilities"
@@ -128,7 +129,8 @@ static void discover(struct reply *r)
 /* A query is a tool when it says so and the server may run it. */
 static bool is_tool(const struct app *a, const struct fa_query *q)
 {
-	return q->tool && (!a->read_only || q->read_only);
+	return q->tool && (!a->read_only || q->read_only) &&
+	       !(a->sql_tool && !strcmp(q->name, MCP_SQL_TOOL));      /* --sql-tool's query hides it */
 }
 
 /*
@@ -173,6 +175,8 @@ static void tools_list(struct worker *w, struct reply *r, const struct fa_jr_msg
 	for (size_t i = 0; i < set->nqueries; i++)
 		if (is_tool(w->app, &set->queries[i]))
 			json_array_append_new(tools, fa_mcp_tool(&set->queries[i]));
+	if (w->app->sql_tool)
+		json_array_append_new(tools, mcp_sql_tool(w->app));
 	mcp_page(w, r, m, "tools", tools);
 }
 
@@ -222,15 +226,30 @@ static void call_unlink(struct call *c)
 		}
 }
 
+static void call_cancel(struct call *c)
+{
+	c->cancelled = true;
+	fa_pool_cancel_query(c->w->pool, &c->run.pgq);
+}
+
 bool mcp_call_cancel(struct worker *w, const json_t *request_id)
 {
 	for (struct call *c = w->calls; c; c = c->next)
 		if (!c->cancelled && json_equal(c->r->id, request_id)) {
-			c->cancelled = true;
-			fa_pool_cancel_query(w->pool, &c->run.pgq);
+			call_cancel(c);
 			return true;
 		}
 	return false;
+}
+
+/* The HTTP client went away before the answer: as if it had cancelled. */
+static void call_gone(struct reply *r)
+{
+	struct call *c = r->gone_arg;
+
+	r->gone = NULL;
+	if (!c->cancelled)
+		call_cancel(c);
 }
 
 void mcp_sql_error(struct fa_buf *out, const PGresult *res)
@@ -259,7 +278,7 @@ static void call_result(struct fa_pgq *pq, PGresult *res)
 
 	if ((st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) && !c->failed) {
 		if (!c->begun) {
-			fa_pgrows_begin(&c->fmt, res);
+			fa_pgrows_begin(&c->fmt, res, c->w->types);
 			c->begun = true;
 		}
 		if (PQntuples(res) && (!c->q->limit || c->nrows < c->q->limit)) {
@@ -283,10 +302,11 @@ static void call_notice(struct fa_pgq *pq, const PGresult *notice)
 static void call_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 {
 	struct call *c = pq->ctx;
-	struct fa_buf res, out;
+	struct fa_buf res;
 
 	c->w->inflight--;
 	call_unlink(c);
+	c->r->gone = NULL;
 	if (c->cancelled) {
 		/* the client gave up on it: no answer (the transport still ends r) */
 		c->r->done(c->r, 200, "", 0);
@@ -304,20 +324,27 @@ static void call_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 		fa_mcp_put_rows(&res, c->q->returns, c->rows.data ? c->rows.data : "[]",
 				c->rows.data ? c->rows.len : 2);
 	}
-	if (c->r->era == ERA_MODERN && res.len && res.data[res.len - 1] == '}') {
-		res.data[--res.len] = '\0';
-		fa_buf_puts(&res, MODERN_TAIL);
+	mcp_answer_text(c->r, &res);
+	fa_buf_release(&res);
+	call_free(c);
+}
+
+void mcp_answer_text(struct reply *r, struct fa_buf *res)
+{
+	struct fa_buf out;
+
+	if (r->era == ERA_MODERN && res->len && res->data[res->len - 1] == '}') {
+		res->data[--res->len] = '\0';
+		fa_buf_puts(res, MODERN_TAIL);
 	}
 	fa_buf_init(&out, 0);
 	fa_buf_puts(&out, "{\"jsonrpc\":\"2.0\",\"id\":");
-	fa_jr_put_json(&out, c->r->id);
+	fa_jr_put_json(&out, r->id);
 	fa_buf_puts(&out, ",\"result\":");
-	fa_buf_append(&out, res.data, res.len);
+	fa_buf_append(&out, res->data, res->len);
 	fa_buf_putc(&out, '}');
-	answer(c->r, 200, &out);
+	answer(r, 200, &out);
 	fa_buf_release(&out);
-	fa_buf_release(&res);
-	call_free(c);
 }
 
 static void drop_result(struct fa_pgq *pq, PGresult *res)
@@ -383,6 +410,8 @@ static void tools_call(struct worker *w, struct reply *r, const struct fa_jr_msg
 		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, "tools/call: \"name\" is required", NULL);
 		return;
 	}
+	if (w->app->sql_tool && !strcmp(name, MCP_SQL_TOOL))
+		return mcp_sql_call(w, r, json_object_get(m->params, "arguments"));
 	if (!q || !is_tool(w->app, q)) {
 		snprintf(err.msg, sizeof(err.msg), "unknown tool '%s'", name);
 		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, err.msg, NULL);
@@ -414,6 +443,8 @@ static void tools_call(struct worker *w, struct reply *r, const struct fa_jr_msg
 				      .on_done = call_done, .on_notice = call_notice, .ctx = c };
 	c->next = w->calls;
 	w->calls = c;
+	r->gone = call_gone;
+	r->gone_arg = c;
 	mcp_submit(w, q, &c->run, false);
 }
 
@@ -460,7 +491,8 @@ static void notification(struct worker *w, const struct fa_jr_msg *m)
 {
 	json_t *id = json_object_get(m->params, "requestId");
 
-	if (!strcmp(m->method, "notifications/cancelled") && !mcp_call_cancel(w, id))
+	if (!strcmp(m->method, "notifications/cancelled") && !mcp_call_cancel(w, id) &&
+	    !mcp_sql_cancel(w, id))
 		mcp_listen_cancel(w, id);
 	/* initialized and the rest: nothing to do */
 }
@@ -470,10 +502,12 @@ void mcp_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r)
 	const char *method = m->method;
 
 	if (!r)
-		return notification(w, m);
+		return w->app->proxy ? proxy_dispatch(w, m, NULL) : notification(w, m);
 	if (r->era == ERA_MODERN && !modern_ok(r, m))
 		return;
 	hearing(r, m);
+	if (w->app->proxy)
+		return proxy_dispatch(w, m, r);
 	if (!strcmp(method, "tools/call"))
 		return tools_call(w, r, m);
 	if (!strcmp(method, "tools/list"))
@@ -516,9 +550,12 @@ struct worker *worker_new(struct app *a, struct fa_loop *loop)
 
 	w->app = a;
 	w->loop = loop;
-	if (!(w->pool = fa_pool_new(loop, &a->target, &o, &err)))
-		fprintf(stderr, "fa-mcp: %s\n", err.msg);
+	w->types = fa_pgtypes_new(&a->target, "fa-mcp types");
 	worker_listen(w);
+	if (a->proxy)
+		proxy_start(a->proxy, w);
+	else if (!(w->pool = fa_pool_new(loop, &a->target, &o, &err)))
+		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 	return w;
 }
 
@@ -528,6 +565,10 @@ void worker_free(struct worker *w)
 		return;
 	mcp_listeners_end(w);
 	worker_unlisten(w);
+	if (w->app->proxy)
+		proxy_stop(w->app->proxy);
 	fa_pool_free(w->pool);
+	fa_pool_free(w->sql_pool);
+	fa_pgtypes_free(w->types);
 	free(w);
 }

@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "core/buf.h"
 #include "core/loop.h"
@@ -21,6 +22,7 @@
 #include "mcp/jsonrpc.h"
 #include "pg/pgconn.h"
 #include "pg/pgpool.h"
+#include "pg/pgtypes.h"
 #include "pg/sqlfile.h"
 #include "pg/sqlload.h"
 
@@ -28,6 +30,7 @@ struct session;
 struct ssess;
 struct listener;
 struct call;
+struct sqlcall;
 
 /*
  * What a 2025-era client set for itself: over stdio the process's one
@@ -48,7 +51,14 @@ struct app {
 	int pool_size;
 	int pool_timeout_ms;
 	bool read_only;                 /* every call in a READ ONLY transaction */
+	bool sql_tool;                  /* --sql-tool: the "query" tool (schema.c) */
+	bool schema_resources;          /* tables as resources: --schema-resources or --sql-tool */
+	int sql_timeout_ms;             /* the query tool's statement_timeout */
+	long sql_limit;                 /* the query tool's most rows */
 	const char *origins;            /* allowed Origin values besides localhost */
+	char *auth_token;               /* --auth-token: the bearer token HTTP requests need, or NULL */
+	FILE *access_log;               /* --access-log, or NULL */
+	bool log_json;                  /* --log-format json */
 	const char *endpoint;           /* "/mcp" */
 	size_t max_message;
 	/* 2025-era sessions of the HTTP transport, shared by its workers */
@@ -62,12 +72,16 @@ struct app {
 	int nworkers;
 	unsigned generation;            /* reloads so far */
 	int page_size;                  /* list entries per page */
+	struct proxy *proxy;            /* fa-mcp proxy: messages go there (proxy.h) */
 };
 
 struct worker {
 	struct app *app;
 	struct fa_loop *loop;
 	struct fa_pool *pool;
+	struct fa_pool *sql_pool;       /* the query tool's own connections; made on first use */
+	struct fa_pgtypes *types;       /* result types for JSON, looked up once per type */
+	struct sqlcall *sqlcalls;       /* its calls, for cancellation */
 	int inflight;                   /* tool calls running */
 	struct call *calls;             /* those tools/call, for cancellation */
 	struct listener *listeners;     /* streams of unsolicited notifications */
@@ -75,6 +89,7 @@ struct worker {
 	int wake_fd;                    /* eventfd: a reload happened */
 	struct fa_io wake_io;
 	struct fa_timer ping;           /* keeps idle streams alive */
+	const char *note_from;          /* the session of the notification being dispatched */
 };
 
 /*
@@ -128,6 +143,11 @@ struct reply {
 	/* set by mcp_dispatch */
 	int log_level;                  /* send log messages this severe and up; -1: none */
 	json_t *progress;               /* _meta.progressToken (a reference), or NULL */
+	/* set by the transport, for the proxy: whose request (the session
+	   id, "" or NULL when it has none) and the upstream a /NAME/mcp
+	   path named (from 1; 0: all) */
+	const char *from;
+	int scope;
 };
 
 /* A reply's own references (id, progress token) dropped: for transports' done. */
@@ -194,6 +214,9 @@ void stmt_run_release(struct stmt_run *run, const struct fa_query *q);
  */
 void mcp_submit(struct worker *w, const struct fa_query *q, struct stmt_run *run, bool read_only);
 
+/* A result object's JSON text answered as mcp_answer does; res is the caller's (appended to). */
+void mcp_answer_text(struct reply *r, struct fa_buf *res);
+
 /* A result answered (modern: resultType and serverInfo added); takes result. */
 void mcp_answer(struct reply *r, json_t *result);
 
@@ -204,6 +227,32 @@ void mcp_page(struct worker *w, struct reply *r, const struct fa_jr_msg *m, cons
 /* A list result with the 2026 caching hints (ttlMs, cacheScope). */
 json_t *mcp_cacheable(struct reply *r, json_t *result);
 
+/* A statement run whole (content.c, schema.c); finish builds the answer from res. */
+struct raw {
+	struct worker *w;
+	struct reply *r;
+	const struct fa_query *q;
+	struct stmt_run run;
+	PGresult *res;                  /* the first rows, or NULL */
+	char err[640];                  /* the statement's error, or "" */
+	char *uri;                      /* resources/read: the URI asked for */
+	json_t *list;                   /* schema listing: the items so far, for finish to take */
+	json_t *params;                 /* schema listing: the request's params (its cursor), finish's */
+	void (*finish)(struct raw *x);
+};
+
+/*
+ * A raw run of q for r; the caller sets up x->run's values, then starts
+ * it: q runs on w's pool (READ ONLY for resources and prompts), finish
+ * answers, and x with its run, res and uri is freed after finish.
+ */
+struct raw *mcp_raw_new(struct worker *w, struct reply *r, const struct fa_query *q,
+			void (*finish)(struct raw *x));
+void mcp_raw_start(struct raw *x);
+
+/* An unknown resource: -32002 with the URI before 2026, -32602 after. */
+void mcp_resource_not_found(struct reply *r, const char *uri);
+
 /* content.c: resources, prompts, and tools whose columns are content blocks. */
 void mcp_resources_list(struct worker *w, struct reply *r, const struct fa_jr_msg *m, bool templates);
 void mcp_resources_read(struct worker *w, struct reply *r, const struct fa_jr_msg *m);
@@ -213,6 +262,38 @@ void mcp_tool_blocks(struct worker *w, struct reply *r, const struct fa_query *q
 
 /* A SQL error as the model reads it: "ERROR 23505: message", then its DETAIL line. */
 void mcp_sql_error(struct fa_buf *out, const PGresult *res);
+
+/*
+ * schema.c: what server-postgres offers.  The tool "query" (--sql-tool):
+ * one statement of any SQL, with bound params, in a READ ONLY transaction
+ * on connections of its own (w->sql_pool), with a timeout and a row
+ * limit.  And each table and view as a resource of its columns, keys and
+ * comments, postgres://DB/SCHEMA/TABLE/schema, read from the catalog at
+ * each list and read.
+ */
+#define MCP_SQL_TOOL "query"
+
+/* The Tool object of the query tool. */
+json_t *mcp_sql_tool(const struct app *a);
+
+/* Says on stderr when --sql-tool hides a SQL file's tool named query. */
+void mcp_sql_tool_check(struct app *a);
+
+/* tools/call of the query tool with its arguments (may be NULL); answers r. */
+void mcp_sql_call(struct worker *w, struct reply *r, const json_t *args);
+
+/* notifications/cancelled for a call of the query tool, as mcp_call_cancel; false when none. */
+bool mcp_sql_cancel(struct worker *w, const json_t *request_id);
+
+/* True when the tables are resources. */
+bool mcp_schema_on(const struct app *a);
+
+/* Answers the page m asks for of a resources list: list (taken) and the tables, or the table template. */
+void mcp_schema_list(struct worker *w, struct reply *r, const struct fa_jr_msg *m, bool templates,
+		     json_t *list);
+
+/* False when uri is not a table's (or the tables are not resources); else answers r. */
+bool mcp_schema_read(struct worker *w, struct reply *r, const char *uri);
 
 /* Sends a JSON-RPC error as r's answer (and frees r). */
 void mcp_fail(struct reply *r, int status, int code, const char *message, json_t *data);
@@ -234,6 +315,8 @@ int mcp_stdio(struct app *a);
 void mcp_http_handle(struct fa_hreq *rq, void *app);
 void *mcp_http_init_worker(int index, struct fa_loop *loop, void *app);
 void mcp_http_done_worker(int index, void *wctx, void *app);
+/* After each HTTP response: its --access-log line. */
+void mcp_http_done(const struct fa_hreq *rq, void *app);
 void mcp_sessions_release(struct app *a);
 
 /* legacy.c: the HTTP+SSE transport (GET /sse, POST /messages?sessionId=). */

@@ -19,8 +19,11 @@
 #include <time.h>
 
 #include "famcp.h"
+#include "core/stats.h"
+#include "http/haccess.h"
 #include "http/sse.h"
 #include "mcp/mcp.h"
+#include "proxy.h"
 
 #define MAX_SESSIONS 10000
 
@@ -132,6 +135,7 @@ static void hreply_notify(struct reply *r, const char *msg, size_t len)
 			fa_hres_header(h->rq, "Mcp-Session-Id", h->session);
 		fa_hres_header(h->rq, "Cache-Control", "no-cache");
 		fa_hres_start(h->rq, 200, "text/event-stream", -1);
+		/* a stream may be endless (a listen): a shutdown ends it too */
 		fa_hres_on_abort(h->rq, hreply_abort, h);
 	}
 	if (!h->left)
@@ -357,10 +361,14 @@ static struct hreply *hreply_new(struct fa_hreq *rq, struct app *a, const struct
 	h->rq = rq;
 	h->a = a;
 	sid_of(fa_hreq_header(rq, "mcp-session-id"), h->sid);
+	h->r.from = h->sid;
+	/* a client that leaves before its answer cancels what it asked for
+	   (a shutdown lets the answer come) */
+	fa_hres_on_gone(rq, hreply_abort, h);
 	return h;
 }
 
-static void post(struct fa_hreq *rq, struct app *a, struct worker *w)
+static void post(struct fa_hreq *rq, struct app *a, struct worker *w, int scope)
 {
 	const struct fa_h1_header *ct = fa_hreq_header(rq, "content-type");
 	struct fa_error err = { 0 };
@@ -386,12 +394,19 @@ static void post(struct fa_hreq *rq, struct app *a, struct worker *w)
 	} else if (era == ERA_MODERN ? !modern_headers(rq, &m) : !legacy_headers(rq, a, &m)) {
 		;       /* answered */
 	} else if (m.kind != FA_JR_REQUEST) {
-		if (m.kind == FA_JR_NOTIFICATION)
+		if (m.kind == FA_JR_NOTIFICATION) {
+			char sid[33];
+
+			sid_of(fa_hreq_header(rq, "mcp-session-id"), sid);
+			w->note_from = sid;
 			mcp_dispatch(w, &m, NULL);
+			w->note_from = NULL;
+		}
 		fa_hres_start(rq, 202, NULL, 0);
 		fa_hres_end(rq);
 	} else {
 		h = hreply_new(rq, a, &m, era);
+		h->r.scope = scope;
 		if (era == ERA_LEGACY && !strcmp(m.method, "initialize"))
 			session_new(a, h->session);
 		mcp_dispatch(w, &m, &h->r);
@@ -508,16 +523,42 @@ static bool method_is(const struct fa_hreq *rq, const char *m)
 	return rq->method_len == strlen(m) && !memcmp(rq->method, m, rq->method_len);
 }
 
+/* --auth-token: Authorization: Bearer TOKEN, compared in constant time. */
+static bool authorized(const struct app *a, const struct fa_hreq *rq)
+{
+	const struct fa_h1_header *h = fa_hreq_header(rq, "authorization");
+	size_t n = strlen(a->auth_token);
+	unsigned char diff = 0;
+
+	if (!h || h->value_len != 7 + n || strncasecmp(h->value, "Bearer ", 7))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(h->value[7 + i] ^ a->auth_token[i]);
+	return !diff;
+}
+
 void mcp_http_handle(struct fa_hreq *rq, void *arg)
 {
 	struct app *a = arg;
 	const struct fa_h1_header *sid = fa_hreq_header(rq, "mcp-session-id");
 	size_t n = strlen(a->endpoint);
+	int scope = 0;
 
 	if (!origin_ok(a, fa_hreq_header(rq, "origin"))) {
 		http_fail(rq, 403, NULL, FA_JR_INVALID_REQUEST, "Origin not allowed");
 		return;
 	}
+	if (path_is(rq, "/live") && method_is(rq, "GET")) {
+		fa_hres_simple(rq, 200, "text/plain", "live\n");
+		return;
+	}
+	if (a->auth_token && !authorized(a, rq)) {
+		fa_hres_header(rq, "WWW-Authenticate", "Bearer");
+		http_fail(rq, 401, NULL, FA_JR_INVALID_REQUEST, "a bearer token is required (Authorization: Bearer ...)");
+		return;
+	}
+	if (a->proxy && proxy_http(a->proxy, rq))
+		return;
 	if (path_is(rq, "/sse") && method_is(rq, "GET")) {
 		mcp_legacy_stream(rq, a, rq->worker_ctx);
 		return;
@@ -526,12 +567,14 @@ void mcp_http_handle(struct fa_hreq *rq, void *arg)
 		mcp_legacy_post(rq, a, rq->worker_ctx);
 		return;
 	}
-	if (rq->path_len != n || memcmp(rq->path, a->endpoint, n)) {
+	if (a->proxy)
+		scope = proxy_scope(a->proxy, rq->path, rq->path_len);
+	if (!scope && (rq->path_len != n || memcmp(rq->path, a->endpoint, n))) {
 		http_fail(rq, 404, NULL, FA_JR_INVALID_REQUEST, "no MCP endpoint here");
 		return;
 	}
 	if (rq->method_len == 4 && !memcmp(rq->method, "POST", 4)) {
-		post(rq, a, rq->worker_ctx);
+		post(rq, a, rq->worker_ctx, scope);
 		return;
 	}
 	if (rq->method_len == 6 && !memcmp(rq->method, "DELETE", 6) && sid &&
@@ -562,4 +605,18 @@ void *mcp_http_init_worker(int index, struct fa_loop *loop, void *app)
 void mcp_http_done_worker(int index, void *wctx, void *app)
 {
 	worker_free(wctx);
+}
+
+void mcp_http_done(const struct fa_hreq *rq, void *arg)
+{
+	struct app *a = arg;
+	struct fa_buf b;
+
+	if (!a->access_log)
+		return;
+	fa_buf_init(&b, 0);
+	fa_haccess_line(&b, rq, a->log_json, (double)(fa_now_ns() - rq->t0) / 1e9);
+	fwrite(b.data, 1, b.len, a->access_log);
+	fflush(a->access_log);
+	fa_buf_release(&b);
 }

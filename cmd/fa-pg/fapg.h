@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/fmt.h"
 #include "pg/pgconn.h"
+#include "pg/pgtypes.h"
 #include "core/stats.h"
 #include "reconnect.h"
 #include "vars.h"
@@ -31,6 +32,8 @@ struct session {
 	char *const *envp;
 	struct fa_pg_target target;
 	PGconn *conn;
+	struct fa_pgtypes *types;       /* json: result types, for conn's database */
+	struct fa_pg_target types_target; /* where types looks them up: conn's settings */
 	struct vars vars;
 
 	struct fa_fmt_opts fmt;         /* \pset and -F, -x, -t */

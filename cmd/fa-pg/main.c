@@ -154,6 +154,8 @@ static void session_release(struct session *s)
 	}
 	free(s->timings);
 	fa_pg_target_release(&s->target);
+	fa_pgtypes_free(s->types);
+	fa_pg_target_release(&s->types_target);
 	vars_release(&s->vars);
 	settings_release(&s->settings);
 	fa_buf_release(&s->out);

@@ -372,6 +372,9 @@ static enum fa_err cmd_connect(struct session *s, const char *args)
 	} else {
 		PQfinish(s->conn);
 		s->conn = c;
+		/* another database, other type OIDs */
+		fa_pgtypes_free(s->types);
+		s->types = NULL;
 		/* a new session: nothing of the old one to restore or report */
 		settings_release(&s->settings);
 		s->lost = s->reset_failed = false;

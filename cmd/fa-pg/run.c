@@ -40,19 +40,52 @@ static bool tags_wanted(const struct session *s)
 	return !s->quiet && s->fmt.kind != FA_FMT_JSON && s->fmt.kind != FA_FMT_NDJSON;
 }
 
+/*
+ * The type cache for json output, made on first use.  Its lookups go to
+ * the database s->conn is connected to (after \\c too), with the same
+ * settings, password included.
+ */
+static struct fa_pgtypes *types_of(struct session *s)
+{
+	PQconninfoOption *opts;
+	struct fa_buf ci;
+
+	if (s->types || !s->conn || !(opts = PQconninfo(s->conn)))
+		return s->types;
+	fa_buf_init(&ci, 0);
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (!o->val || !*o->val)
+			continue;
+		fa_buf_printf(&ci, "%s='", o->keyword);
+		for (const char *p = o->val; *p; p++) {
+			if (*p == '\\' || *p == '\'')
+				fa_buf_putc(&ci, '\\');
+			fa_buf_putc(&ci, *p);
+		}
+		fa_buf_puts(&ci, "' ");
+	}
+	PQconninfoFree(opts);
+	fa_pg_target_release(&s->types_target);
+	s->types_target.source = s->target.source;
+	s->types_target.conninfo = fa_buf_detach(&ci, NULL);
+	if (s->types_target.conninfo)
+		s->types = fa_pgtypes_new(&s->types_target, "fa-pg types");
+	return s->types;
+}
+
 enum fa_err print_result(struct session *s, PGresult *res, const char *sql,
 			 const char *where, struct fa_fmt *f, bool *begun, long *rows)
 {
 	switch (PQresultStatus(res)) {
 	case PGRES_SINGLE_TUPLE:
 		if (!*begun)
-			fa_pgrows_begin(f, res);
+			fa_pgrows_begin(f, res, types_of(s));
 		*begun = true;
 		add_rows(s, f, res, rows);
 		return FA_OK;
 	case PGRES_TUPLES_OK:
 		if (!*begun)
-			fa_pgrows_begin(f, res);
+			fa_pgrows_begin(f, res, types_of(s));
 		add_rows(s, f, res, rows);
 		fa_fmt_end(f);
 		*begun = false;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/fmt.h"
+#include "http/haccess.h"
 #include "http/hencode.h"
 #include "http/hmap.h"
 #include "core/json.h"
@@ -262,7 +263,7 @@ static void take_rows(struct call *c, PGresult *res, bool last)
 	bool one = c->q->returns == FA_RETURNS_ONE;
 
 	if (!c->begun) {
-		fa_pgrows_begin(&c->fmt, res);
+		fa_pgrows_begin(&c->fmt, res, c->w->types);
 		c->begun = true;
 	}
 	if (PQntuples(res) && (!one || !c->rows) && (!c->q->limit || c->rows < c->q->limit)) {
@@ -734,6 +735,7 @@ void *serve_init_worker(int index, struct fa_loop *loop, void *arg)
 	w->loop = loop;
 	w->metrics = metrics_new();
 	w->jwt_cache = auth_cache_new(a);
+	w->types = fa_pgtypes_new(&a->target, "fa-serve types");
 	if (!(w->pool = fa_pool_new(loop, &a->target, &o, &err)))
 		fprintf(stderr, "fa-serve: worker %d: %s\n", index, err.msg);
 	fa_timer_init(&w->publish, publish_due, w);
@@ -752,84 +754,19 @@ void serve_done_worker(int index, void *ctx, void *arg)
 	fa_timer_stop(w->loop, &w->publish);
 	sse_release(w);
 	fa_pool_free(w->pool);
+	fa_pgtypes_free(w->types);
 	metrics_free(w->metrics);
 	fa_jwt_cache_free(w->jwt_cache);
 	free(w);
 }
 
-/*
- * Text for the combined format, escaped as nginx does: '"', '\', control
- * bytes and bytes >= 0x7f as \xXX, so a field cannot end early or forge a
- * line.
- */
-static void log_escaped(struct fa_buf *b, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
-			fa_buf_printf(b, "\\x%02X", c);
-		else
-			fa_buf_putc(b, (char)c);
-	}
-}
-
-/* A header's value for the log, or "-". */
-static void log_header(struct fa_buf *b, const struct fa_hreq *rq, const char *name, bool json)
-{
-	const struct fa_h1_header *h = fa_hreq_header(rq, name);
-
-	if (json) {
-		h ? fa_json_put_string(b, h->value, h->value_len) : fa_buf_puts(b, "null");
-		return;
-	}
-	fa_buf_putc(b, '"');
-	h ? log_escaped(b, h->value, h->value_len) : fa_buf_putc(b, '-');
-	fa_buf_putc(b, '"');
-}
-
-/*
- * nginx's combined format plus request and database seconds, or one JSON
- * object per line.  One write per line: workers share the file.
- */
+/* One line a request, written whole: workers share the file. */
 static void access_log(struct app *a, const struct fa_hreq *rq, double secs)
 {
-	char when[64];
-	time_t now = time(NULL);
-	struct tm tm;
 	struct fa_buf b;
 
 	fa_buf_init(&b, 0);
-	if (a->log_json) {
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-		fa_buf_printf(&b, "{\"time\":\"%s\",\"client\":\"%s\",\"method\":", when, rq->peer);
-		fa_json_put_string(&b, rq->method, rq->method_len);
-		fa_buf_puts(&b, ",\"path\":");
-		fa_json_put_string(&b, rq->path, rq->path_len);
-		fa_buf_printf(&b, ",\"status\":%d,\"bytes\":%llu,\"referer\":", rq->status,
-			      (unsigned long long)rq->bytes_out);
-		log_header(&b, rq, "referer", true);
-		fa_buf_puts(&b, ",\"user_agent\":");
-		log_header(&b, rq, "user-agent", true);
-		fa_buf_printf(&b, ",\"seconds\":%.6f,\"db_seconds\":%.6f}\n", secs,
-			      (double)rq->app_ns / 1e9);
-	} else {
-		strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", gmtime_r(&now, &tm));
-		fa_buf_printf(&b, "%s - - [%s] \"", rq->peer, when);
-		log_escaped(&b, rq->method, rq->method_len);
-		fa_buf_putc(&b, ' ');
-		log_escaped(&b, rq->path, rq->path_len);
-		if (rq->query) {
-			fa_buf_putc(&b, '?');
-			log_escaped(&b, rq->query, rq->query_len);
-		}
-		fa_buf_printf(&b, " %s\" %d %llu ", rq->version ? rq->version : "HTTP/1.1",
-			      rq->status, (unsigned long long)rq->bytes_out);
-		log_header(&b, rq, "referer", false);
-		fa_buf_putc(&b, ' ');
-		log_header(&b, rq, "user-agent", false);
-		fa_buf_printf(&b, " %.3f %.3f\n", secs, (double)rq->app_ns / 1e9);
-	}
+	fa_haccess_line(&b, rq, a->log_json, secs);
 	fwrite(b.data, 1, b.len, a->access_log);
 	fflush(a->access_log);
 	fa_buf_release(&b);

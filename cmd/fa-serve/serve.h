@@ -12,6 +12,7 @@
 #include "http/jwt.h"
 #include "pg/pgconn.h"
 #include "pg/pgpool.h"
+#include "pg/pgtypes.h"
 #include "pg/sqlfile.h"
 #include "pg/sqlload.h"
 
@@ -56,6 +57,11 @@ struct wctx {
 	struct app *app;
 	struct fa_loop *loop;
 	struct fa_pool *pool;
+	/*
+	 * Result types for JSON (arrays, composites): looked up once per type
+	 * by this worker, blocking it for one catalog query the first time.
+	 */
+	struct fa_pgtypes *types;
 	/* listen routes: one LISTEN connection per worker, shared by all subscribers */
 	PGconn *listen;
 	struct fa_io listen_io;

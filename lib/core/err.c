@@ -38,6 +38,7 @@ const char *fa_err_name(enum fa_err code)
 	case FA_ECONNECT: return "cannot connect";
 	case FA_EINPUT: return "input unreadable or malformed";
 	case FA_ENOMEM: return "memory limit reached";
+	case FA_ETHRESHOLD: return "threshold not met";
 	case FA_EINTR: return "interrupted";
 	}
 	return "unknown error";

@@ -19,6 +19,7 @@ enum fa_err {
 	FA_ECONNECT = 3,    /* cannot connect, or the connection was lost */
 	FA_EINPUT = 4,      /* input unreadable or malformed */
 	FA_ENOMEM = 5,      /* a configured memory limit was hit, or malloc failed */
+	FA_ETHRESHOLD = 6,  /* fa-bench: a --threshold or --max-regress limit was not met */
 	FA_EINTR = 130,     /* interrupted by SIGINT or SIGTERM */
 };
 

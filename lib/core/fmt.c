@@ -26,6 +26,9 @@ struct lines {
 struct col {
 	bool right;		/* table: right-aligned (numeric types) */
 	enum json_kind json;
+	enum fa_err (*json_put)(const void *, void *, struct fa_buf *, const char *, size_t);
+	const void *json_type;
+	void *json_ctx;
 	struct cell head;	/* in f->heads: json key, or display form */
 	unsigned int width;	/* table: widest header or cell in the chunk */
 	struct lines cur;	/* table: lines of the cell being printed */
@@ -535,6 +538,11 @@ static void text_header(struct fa_fmt *f, const struct fa_fmt_col *cols)
 static void json_value(struct fa_fmt *f, const struct col *c, const char *s,
 		       size_t n)
 {
+	if (c->json_put) {
+		if (f->err == FA_OK)
+			f->err = c->json_put(c->json_type, c->json_ctx, f->out, s, n);
+		return;
+	}
 	switch (c->json) {
 	case J_NUMBER:
 		if (fa_json_is_number(s, n)) {
@@ -958,7 +966,6 @@ static enum json_kind type_json(unsigned int type)
 	switch (type) {
 	case FA_OID_INT2: case FA_OID_INT4: case FA_OID_INT8:
 	case FA_OID_FLOAT4: case FA_OID_FLOAT8: case FA_OID_NUMERIC:
-	case FA_OID_OID:
 		return J_NUMBER;
 	case FA_OID_BOOL:
 		return J_BOOL;
@@ -986,6 +993,9 @@ static enum fa_err setup_cols(struct fa_fmt *f, const struct fa_fmt_col *in)
 
 		c[i].right = type_is_numeric(in[i].type);
 		c[i].json = type_json(in[i].type);
+		c[i].json_put = in[i].json;
+		c[i].json_type = in[i].json_type;
+		c[i].json_ctx = in[i].json_ctx;
 		c[i].head.off = f->heads.len;
 		if (f->opt.kind == FA_FMT_TABLE) {
 			if (format_cell(&f->heads, name, len, &c[i].head) != FA_OK)

@@ -55,11 +55,14 @@
  *          prints values raw and cannot be read back.
  *  json    one array per result set: "[" rows separated by ",\n" "]\n",
  *          an empty result is "[]\n".  Each row is an object whose keys
- *          are the column names in order (duplicates kept).  int2/4/8,
- *          oid, float4/8 and numeric values are JSON numbers when they
- *          are valid JSON numbers (NaN and Infinity stay strings), bool
- *          t/f is true/false, json and jsonb go in raw, NULL is null, all
- *          else is a string.
+ *          are the column names in order (duplicates kept).  Values are
+ *          what to_json() gives: int2/4/8, float4/8 and numeric values are
+ *          JSON numbers when they are valid JSON numbers (NaN and Infinity
+ *          stay strings), bool t/f is true/false, json and jsonb go in
+ *          raw, NULL is null, all else is a string (oid too, as to_json
+ *          writes it) -- unless the column has a json writer of its own
+ *          (struct fa_fmt_col), which lib/pg/pgrows gives to arrays,
+ *          composites and timestamps.
  *  ndjson  the same objects, one per line, no array.
  *
  * csv, tsv, json and ndjson stream: nothing is kept between rows and a
@@ -115,10 +118,20 @@ struct fa_fmt_opts {
 	size_t mem_max;		/* table: cap on each buffer of held rows; 0 none */
 };
 
-/* A result column: name (copied by fa_fmt_begin) and type OID. */
+/*
+ * A result column: name (copied by fa_fmt_begin) and type OID.  For json
+ * and ndjson, json (when not NULL) writes each non-NULL value of the
+ * column in place of the rules above: lib/pg/pgrows sets it to write
+ * arrays and composites as to_json() does (lib/pg/pgjson); json_type and
+ * json_ctx are passed back to it and must outlive the result set.
+ */
 struct fa_fmt_col {
 	const char *name;
 	unsigned int type;
+	enum fa_err (*json)(const void *json_type, void *json_ctx, struct fa_buf *out,
+			    const char *s, size_t n);
+	const void *json_type;
+	void *json_ctx;
 };
 
 /*

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/stats.h"
@@ -12,6 +13,10 @@ struct fa_loop {
 	int epfd;
 	struct fa_timer **heap;
 	int nheap, capheap;
+	/* the turn's events while they are dispatched, for fa_loop_del */
+	struct epoll_event *turn;
+	int turn_n, turn_i;
+	bool no_pwait2;         /* the kernel has no epoll_pwait2 */
 };
 
 struct fa_loop *fa_loop_new(struct fa_error *err)
@@ -63,6 +68,10 @@ enum fa_err fa_loop_mod(struct fa_loop *l, struct fa_io *io, uint32_t events)
 void fa_loop_del(struct fa_loop *l, struct fa_io *io)
 {
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+	/* events of this turn not yet dispatched: io may be freed after this */
+	for (int i = l->turn_i + 1; i < l->turn_n; i++)
+		if (l->turn[i].data.ptr == io)
+			l->turn[i].data.ptr = NULL;
 }
 
 void fa_timer_init(struct fa_timer *t, void (*cb)(struct fa_timer *), void *ctx)
@@ -124,6 +133,11 @@ void fa_timer_stop(struct fa_loop *l, struct fa_timer *t)
 
 enum fa_err fa_timer_start(struct fa_loop *l, struct fa_timer *t, uint64_t ms)
 {
+	return fa_timer_start_at(l, t, fa_now_ns() + ms * 1000000u);
+}
+
+enum fa_err fa_timer_start_at(struct fa_loop *l, struct fa_timer *t, uint64_t due)
+{
 	fa_timer_stop(l, t);
 	if (l->nheap == l->capheap) {
 		int cap = l->capheap ? l->capheap * 2 : 64;
@@ -134,7 +148,7 @@ enum fa_err fa_timer_start(struct fa_loop *l, struct fa_timer *t, uint64_t ms)
 		l->heap = h;
 		l->capheap = cap;
 	}
-	t->due = fa_now_ns() + ms * 1000000u;
+	t->due = due;
 	t->slot = l->nheap;
 	l->heap[l->nheap++] = t;
 	heap_up(l, t->slot);
@@ -156,25 +170,55 @@ static int run_timers(struct fa_loop *l)
 	return n;
 }
 
+/*
+ * Waits for events up to wait_ns (-1: no limit).  epoll_pwait2 keeps a
+ * timer's nanoseconds (an open-loop schedule needs them); a kernel older
+ * than 5.11 gets epoll_wait, rounding up to the millisecond.
+ */
+static int wait_events(struct fa_loop *l, struct epoll_event *evs, int max, int64_t wait_ns)
+{
+	struct timespec ts;
+	int n;
+
+	if (wait_ns < 0)
+		return epoll_wait(l->epfd, evs, max, -1);
+	if (!l->no_pwait2) {
+		ts.tv_sec = (time_t)(wait_ns / 1000000000);
+		ts.tv_nsec = (long)(wait_ns % 1000000000);
+		n = epoll_pwait2(l->epfd, evs, max, &ts, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		l->no_pwait2 = true;
+	}
+	return epoll_wait(l->epfd, evs, max, (int)((wait_ns + 999999) / 1000000));
+}
+
 int fa_loop_run_once(struct fa_loop *l, int timeout_ms)
 {
 	struct epoll_event evs[64];
+	int64_t wait_ns = timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000;
 	int n, i;
 
 	if (l->nheap) {
 		uint64_t now = fa_now_ns(), due = l->heap[0]->due;
-		int wait = due <= now ? 0 : (int)((due - now + 999999) / 1000000);
+		int64_t until = due <= now ? 0 : (int64_t)(due - now);
 
-		if (timeout_ms < 0 || wait < timeout_ms)
-			timeout_ms = wait;
+		if (wait_ns < 0 || until < wait_ns)
+			wait_ns = until;
 	}
-	n = epoll_wait(l->epfd, evs, 64, timeout_ms);
+	n = wait_events(l, evs, 64, wait_ns);
 	if (n < 0)
 		return -1;
+	l->turn = evs;
+	l->turn_n = n;
 	for (i = 0; i < n; i++) {
 		struct fa_io *io = evs[i].data.ptr;
 
-		io->cb(io, evs[i].events);
+		l->turn_i = i;
+		if (io)         /* NULL: deleted by an earlier callback of this turn */
+			io->cb(io, evs[i].events);
 	}
+	l->turn = NULL;
+	l->turn_n = l->turn_i = 0;
 	return n + run_timers(l);
 }

@@ -40,10 +40,15 @@ void fa_loop_free(struct fa_loop *l);
 
 enum fa_err fa_loop_add(struct fa_loop *l, struct fa_io *io, uint32_t events);
 enum fa_err fa_loop_mod(struct fa_loop *l, struct fa_io *io, uint32_t events);
+/* io gets no more events, not even those of the turn being dispatched,
+   so a callback may delete and free another io of the same turn. */
 void fa_loop_del(struct fa_loop *l, struct fa_io *io);
 
 /* (Re)arms t to fire once after ms milliseconds. */
 enum fa_err fa_timer_start(struct fa_loop *l, struct fa_timer *t, uint64_t ms);
+/* (Re)arms t to fire once at due (fa_now_ns() time, to the nanosecond
+   where the kernel has epoll_pwait2); a past due fires in the next turn. */
+enum fa_err fa_timer_start_at(struct fa_loop *l, struct fa_timer *t, uint64_t due);
 void fa_timer_stop(struct fa_loop *l, struct fa_timer *t);
 void fa_timer_init(struct fa_timer *t, void (*cb)(struct fa_timer *), void *ctx);
 

@@ -1,6 +1,7 @@
 #include "core/opt.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +229,43 @@ enum fa_err fa_opt_int(const char *name, const char *arg, long min, long max,
 				    "option '--%s' takes a whole number from %ld to %ld, not '%s'",
 				    name, min, max, arg);
 	*out = v;
+	return FA_OK;
+}
+
+bool fa_duration_ms(const char *s, long long *ms)
+{
+	static const struct { const char *unit; long long ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "min", 60000 }, { "h", 3600000 },
+	};
+	size_t n = strspn(s, "0123456789");
+	long long v = 0;
+
+	if (n == 0 || n > 10)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	if (v == 0 || v > INT_MAX)
+		return false;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(s + n, units[i].unit) != 0)
+			continue;
+		if (v > INT_MAX / units[i].ms)
+			return false;
+		*ms = v * units[i].ms;
+		return true;
+	}
+	return false;
+}
+
+enum fa_err fa_opt_duration(const char *name, const char *arg, long min_ms, long max_ms,
+			    long *out, struct fa_error *err)
+{
+	long long ms;
+
+	if (!fa_duration_ms(arg, &ms) || ms < min_ms || ms > max_ms)
+		return fa_error_set(err, FA_EUSAGE, "option '--%s' takes a duration such as 500ms, "
+				    "30s or 5min, from %ldms to %ldms, not '%s'", name, min_ms, max_ms, arg);
+	*out = (long)ms;
 	return FA_OK;
 }
 

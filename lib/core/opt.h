@@ -18,6 +18,7 @@
 #ifndef FA_OPT_H
 #define FA_OPT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "core/buf.h"
@@ -110,5 +111,16 @@ int fa_opt_each(const struct fa_opt_tool *t, int argc, char **argv,
 /* Parses a whole number in [min, max] for option name; FA_EUSAGE otherwise. */
 enum fa_err fa_opt_int(const char *name, const char *arg, long min, long max,
 		       long *out, struct fa_error *err);
+
+/*
+ * A duration written as a number and a unit ("500ms", "2s", "5min", "1h")
+ * into milliseconds, 1 to INT_MAX; false for anything else.  The one
+ * reading of durations for options and SQL-file keys alike.
+ */
+bool fa_duration_ms(const char *s, long long *ms);
+
+/* A duration for option name in [min_ms, max_ms]; FA_EUSAGE otherwise. */
+enum fa_err fa_opt_duration(const char *name, const char *arg, long min_ms, long max_ms,
+			    long *out, struct fa_error *err);
 
 #endif

@@ -63,7 +63,10 @@
  * connection as the next request goes out, that request is sent once
  * more on a new connection, but only if not one byte of its answer came
  * (so a server that reads a request and closes without answering sees
- * it twice, whatever the method).
+ * it twice, whatever the method).  Before reusing a connection idle for
+ * a millisecond or more, a peek asks whether the server closed it; one
+ * that went idle within the same millisecond (a load test's next
+ * request) is reused at once and relies on that retry.
  *
  * Over HTTP/2 the same holds for what the server says it never processed:
  * a stream refused (RST_STREAM REFUSED_STREAM) is sent once more on the

@@ -74,6 +74,7 @@ struct fa_hclient {
 	struct fa_timer connect_timer, req_timer;
 	struct fa_timer again_timer;    /* OpenSSL holds input epoll cannot see */
 	int served;             /* responses read on this connection */
+	uint64_t idle_ms;       /* hc_now_ms() when it last went idle */
 	struct fa_buf out, in;
 	size_t out_off;
 

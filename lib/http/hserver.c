@@ -423,7 +423,7 @@ static void on_wake(struct fa_io *io, uint32_t ev)
 			hs_h2_stop(c);
 			continue;
 		}
-		if (c->state == C_HANDLING && c->res.abort) {
+		if (c->state == C_HANDLING && c->res.abort && c->res.abort_at_stop) {
 			void (*abort)(struct fa_hreq *, void *) = c->res.abort;
 
 			c->res.abort = NULL;    /* endless responses end now */
@@ -798,6 +798,25 @@ static void read_in(struct fa_hconn *c)
 	advance(c);
 }
 
+/*
+ * Whether a plain connection that is readable while its request is being
+ * answered was closed by the client (as nginx tells a client that went
+ * away from a pipelined request): a peek reads nothing from the stream.
+ * Over TLS the bytes are records, not the end, so it says no.
+ */
+static bool peer_closed(struct fa_hconn *c)
+{
+	char b;
+	ssize_t n;
+
+	if (c->ssl)
+		return false;
+	do
+		n = recv(c->io.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
 static void conn_io(struct fa_io *io, uint32_t ev)
 {
 	struct fa_hconn *c = io->ctx;
@@ -829,6 +848,10 @@ static void conn_io(struct fa_io *io, uint32_t ev)
 	if (c->state == C_HEAD || c->state == C_BODY) {
 		read_in(c);
 	} else if (c->state == C_HANDLING || c->state == C_CLOSING) {
+		if (c->state == C_HANDLING && c->res.abort && peer_closed(c)) {
+			hs_conn_close(c);       /* it left before its answer: abort */
+			return;
+		}
 		c->in_paused = true;    /* read it once the answer is out */
 		hs_want(c);
 	}

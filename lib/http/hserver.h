@@ -148,6 +148,13 @@ void fa_hres_on_drain(struct fa_hreq *rq, void (*resume)(struct fa_hreq *rq, voi
  */
 void fa_hres_on_abort(struct fa_hreq *rq, void (*abort)(struct fa_hreq *rq, void *arg), void *arg);
 /*
+ * Calls gone if the client goes away before the response ends, for
+ * responses that do end by themselves (a slow answer the client may stop
+ * waiting for): as fa_hres_on_abort, but a server shutdown lets them
+ * finish instead.  One or the other: the later call wins.
+ */
+void fa_hres_on_gone(struct fa_hreq *rq, void (*gone)(struct fa_hreq *rq, void *arg), void *arg);
+/*
  * Marks a boundary in a streamed body (a row batch, an event): what was
  * written so far is compressed and sent rather than held for more.
  */

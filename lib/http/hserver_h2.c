@@ -508,7 +508,7 @@ void hs_h2_stop(struct fa_hconn *c)
 		void (*abort)(struct fa_hreq *, void *) = r->res.abort;
 
 		next = r->next;
-		if (abort && !r->res.ended) {
+		if (abort && !r->res.ended && r->res.abort_at_stop) {
 			r->res.abort = NULL;
 			abort(&r->rq, r->res.abort_arg);
 		}

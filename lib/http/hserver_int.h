@@ -46,6 +46,7 @@ struct hs_res {
 	void *resume_arg;
 	void (*abort)(struct fa_hreq *rq, void *arg);
 	void *abort_arg;
+	bool abort_at_stop;             /* fa_hres_on_abort: also at shutdown */
 };
 
 /* An HTTP/2 request: the application's struct fa_hreq and its stream. */

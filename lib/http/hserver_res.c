@@ -213,6 +213,16 @@ void fa_hres_on_abort(struct fa_hreq *rq, void (*abort)(struct fa_hreq *, void *
 
 	res->abort = abort;
 	res->abort_arg = arg;
+	res->abort_at_stop = true;
+}
+
+void fa_hres_on_gone(struct fa_hreq *rq, void (*gone)(struct fa_hreq *, void *), void *arg)
+{
+	struct hs_res *res = res_of(rq);
+
+	res->abort = gone;
+	res->abort_arg = arg;
+	res->abort_at_stop = false;
 }
 
 bool fa_hres_gone(const struct fa_hreq *rq)

@@ -263,6 +263,21 @@ static char *scalar_text(const json_t *v, bool as_json)
 	return NULL;
 }
 
+char *fa_mcp_value_text(const json_t *v)
+{
+	struct fa_buf b;
+
+	if (json_is_array(v)) {
+		fa_buf_init(&b, 0);
+		if (put_array(&b, v, false, "params", NULL)) {
+			fa_buf_release(&b);
+			return json_dumps(v, JSON_COMPACT);
+		}
+		return fa_buf_detach(&b, NULL);
+	}
+	return scalar_text(v, json_is_object(v));
+}
+
 /* One argument into the text PostgreSQL reads; NULL with err on failure. */
 static char *arg_text(const struct fa_qparam *p, const json_t *v, struct fa_error *err)
 {
@@ -381,6 +396,25 @@ static size_t first_row(const char *rows, size_t len, const char **row)
 	return b - a;
 }
 
+/* Rows as text and as structuredContent {"rows": [...], then tail (its end). */
+static enum fa_err put_many(struct fa_buf *out, const char *rows, size_t len, const char *tail)
+{
+	enum fa_err rc;
+
+	if (!len)
+		rows = "[]", len = 2;
+	rc = fa_buf_puts(out, "{\"content\":[{\"type\":\"text\",\"text\":");
+	if (!rc)
+		rc = fa_json_put_string(out, rows, len);
+	if (!rc)
+		rc = fa_buf_puts(out, "}],\"structuredContent\":{\"rows\":");
+	if (!rc)
+		rc = put_one_line(out, rows, len);
+	if (!rc)
+		rc = fa_buf_puts(out, tail);
+	return rc ? rc : fa_buf_puts(out, ",\"isError\":false}");
+}
+
 enum fa_err fa_mcp_put_rows(struct fa_buf *out, enum fa_returns returns, const char *rows,
 			    size_t len)
 {
@@ -402,16 +436,15 @@ enum fa_err fa_mcp_put_rows(struct fa_buf *out, enum fa_returns returns, const c
 			rc = put_one_line(out, row, n);
 		return rc ? rc : fa_buf_puts(out, ",\"isError\":false}");
 	}
-	if (!len)
-		rows = "[]", len = 2;
-	rc = fa_buf_puts(out, "{\"content\":[{\"type\":\"text\",\"text\":");
-	if (!rc)
-		rc = fa_json_put_string(out, rows, len);
-	if (!rc)
-		rc = fa_buf_puts(out, "}],\"structuredContent\":{\"rows\":");
-	if (!rc)
-		rc = put_one_line(out, rows, len);
-	return rc ? rc : fa_buf_puts(out, "},\"isError\":false}");
+	return put_many(out, rows, len, "}");
+}
+
+enum fa_err fa_mcp_put_rows_truncated(struct fa_buf *out, const char *rows, size_t len,
+				      bool truncated)
+{
+	while (len && strchr(" \n\r\t", rows[len - 1]))
+		len--;
+	return put_many(out, rows, len, truncated ? ",\"truncated\":true}" : ",\"truncated\":false}");
 }
 
 enum fa_err fa_mcp_put_tool_error(struct fa_buf *out, const char *message)

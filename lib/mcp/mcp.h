@@ -62,6 +62,15 @@ enum fa_err fa_mcp_args(const struct fa_query *q, const json_t *args, char **val
 			struct fa_error *err);
 
 /*
+ * A JSON value as the text PostgreSQL reads for a parameter of a type the
+ * server infers: a string as it is, a number or boolean as written, an
+ * array as an array literal ({1,2}, {"a b",NULL}; one with objects in it
+ * as its JSON text), an object as its JSON text.  NULL for JSON null (SQL
+ * NULL) or when memory runs out; the caller frees the text.
+ */
+char *fa_mcp_value_text(const json_t *v);
+
+/*
  * Appends the result object of a call whose rows are the JSON text
  * rows[0..len) (an array, as fmt's json writes it): the rows as text
  * content, and as structuredContent {"rows": [...]} (many), the row
@@ -70,6 +79,14 @@ enum fa_err fa_mcp_args(const struct fa_query *q, const json_t *args, char **val
  */
 enum fa_err fa_mcp_put_rows(struct fa_buf *out, enum fa_returns returns, const char *rows,
 			    size_t len);
+
+/*
+ * As fa_mcp_put_rows for many rows, with "truncated" in structuredContent
+ * ({"rows": [...], "truncated": false}): whether rows past a limit the
+ * caller applied were left out.
+ */
+enum fa_err fa_mcp_put_rows_truncated(struct fa_buf *out, const char *rows, size_t len,
+				      bool truncated);
 
 /*
  * Appends the result object of a call that failed in the database: a

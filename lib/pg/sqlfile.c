@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "core/buf.h"
+#include "core/opt.h"
 #include "pg/sqlsplit.h"
 
 /*
@@ -126,8 +127,9 @@ static const char *skip_blanks(const char *s)
 	return s;
 }
 
-/* [a-z0-9_]{1,63}, not starting with a digit unless digit_ok. */
-static bool is_ident(const char *s, size_t n, bool digit_ok)
+/* [a-z0-9_]{1,63} ([a-zA-Z0-9_] when upper_ok), not starting with a
+ * digit unless digit_ok. */
+static bool ident_chars(const char *s, size_t n, bool digit_ok, bool upper_ok)
 {
 	size_t i;
 
@@ -135,10 +137,22 @@ static bool is_ident(const char *s, size_t n, bool digit_ok)
 	    (!digit_ok && isdigit((unsigned char)s[0])))
 		return false;
 	for (i = 0; i < n; i++)
-		if (!islower((unsigned char)s[i]) &&
-		    !isdigit((unsigned char)s[i]) && s[i] != '_')
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
+		    s[i] != '_' && !(upper_ok && isupper((unsigned char)s[i])))
 			return false;
 	return true;
+}
+
+static bool is_ident(const char *s, size_t n, bool digit_ok)
+{
+	return ident_chars(s, n, digit_ok, false);
+}
+
+/* A parameter's name: case matters, so camelCase names that JSON and MCP
+ * clients use (resourceUri) can be declared as they are. */
+static bool is_param_name(const char *s, size_t n)
+{
+	return ident_chars(s, n, false, true);
 }
 
 static char *dup_n(struct parser *p, const char *s, size_t n)
@@ -176,28 +190,6 @@ static bool parse_count(const char *s, size_t n, unsigned long long max,
 		*v = *v * 10 + (unsigned)(s[i] - '0');
 	}
 	return true;
-}
-
-/* "500ms", "2s", "5min", "1h" into milliseconds, 1 to INT_MAX. */
-static bool parse_duration(const char *s, long long *ms)
-{
-	static const struct { const char *unit; long long ms; } units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "min", 60000 }, { "h", 3600000 },
-	};
-	unsigned long long v;
-	size_t n = strspn(s, "0123456789"), i;
-
-	if (!parse_count(s, n, INT_MAX, &v) || v == 0)
-		return false;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(s + n, units[i].unit) != 0)
-			continue;
-		if (v > (unsigned long long)INT_MAX / (unsigned long long)units[i].ms)
-			return false;
-		*ms = (long long)v * units[i].ms;
-		return true;
-	}
-	return false;
 }
 
 /* ---- queries ----------------------------------------------------------- */
@@ -293,9 +285,9 @@ static int check_segment(struct parser *p, const struct fa_qseg *segs, int n,
 				    (int)len, s);
 		return 0;
 	}
-	if (!is_ident(s + 1, len - 1, false))
+	if (!is_param_name(s + 1, len - 1))
 		return fail(p, line, "bad route parameter '%.*s': use :name with "
-			    "a-z, 0-9 and _", (int)len, s);
+			    "a-z, A-Z, 0-9 and _", (int)len, s);
 	for (i = 0; i < n; i++)
 		if (segs[i].param == 0 && strlen(segs[i].text) == len - 1 &&
 		    memcmp(segs[i].text, s + 1, len - 1) == 0)
@@ -431,9 +423,9 @@ static int key_param(struct parser *p, struct block *b, const char *v, int line)
 	const char *t;
 	int *uses;
 
-	if (!is_ident(v, nlen, false))
-		return fail(p, line, "bad parameter name '%.*s': use a-z, 0-9 and "
-			    "_, not starting with a digit", (int)nlen, v);
+	if (!is_param_name(v, nlen))
+		return fail(p, line, "bad parameter name '%.*s': use a-z, A-Z, 0-9 "
+			    "and _, not starting with a digit", (int)nlen, v);
 	if (find_param(q, v, nlen) >= 0)
 		return fail(p, line, "parameter '%.*s' is declared twice",
 			    (int)nlen, v);
@@ -480,7 +472,7 @@ static int key_timeout(struct parser *p, struct block *b, const char *v, int lin
 {
 	long long ms;
 
-	if (!parse_duration(v, &ms))
+	if (!fa_duration_ms(v, &ms))
 		return fail(p, line, "bad timeout '%s': write a number and ms, s, "
 			    "min or h, as in 500ms or 2s", v);
 	b->q.timeout_ms = (int)ms;
@@ -514,7 +506,7 @@ static int key_cache(struct parser *p, struct block *b, const char *v, int line)
 		b->q.cache_s = 0;
 		return 0;
 	}
-	if (!parse_duration(v, &ms) || ms % 1000 != 0)
+	if (!fa_duration_ms(v, &ms) || ms % 1000 != 0)
 		return fail(p, line, "bad cache '%s': write etag, or whole seconds "
 			    "as in 30s or 5min", v);
 	b->q.cache_s = (int)(ms / 1000);

@@ -57,6 +57,13 @@ DO $$ BEGIN
   RAISE INFO 'Tool execution completed';
 END $$;
 
+-- 2026-07-28's server-stateless (conformance 0.2.0): a request without
+-- _meta's logLevel gets no log messages.
+-- name: test_logging_tool
+-- tool: Raises a notice, a log message only for a client that asked
+-- returns: none
+DO $$ BEGIN RAISE INFO 'A log message'; END $$;
+
 -- tools-call-with-progress: a notice "progress: DONE/TOTAL" is a
 -- notifications/progress for a call that gave a progressToken.
 -- name: test_tool_with_progress
@@ -105,15 +112,16 @@ SELECT 'user' AS role, 'This is a simple prompt for testing.' AS content;
 -- arg: arg2  Second argument
 SELECT 'Prompt with arguments: arg1=''' || :arg1 || ''', arg2=''' || :arg2 || '''' AS content;
 
--- prompts-get-embedded-resource passes an argument resourceUri, which
--- fa-sql's lower-case names cannot declare: see the expected failures.
+-- prompts-get-embedded-resource: the resource's URI is the argument
+-- resourceUri, through the column uri ({uri} in the content line).
 -- name: test_prompt_with_embedded_resource
 -- prompt: A prompt with an embedded resource, then a request about it
--- content: res text/plain test://example-resource
+-- arg: resourceUri  URI of the resource to embed
+-- content: res text/plain {uri}
 -- content: note text/plain
-SELECT 'Embedded resource content for testing.' AS res, NULL AS note
+SELECT 'Embedded resource content for testing.' AS res, NULL AS note, :resourceUri AS uri
 UNION ALL
-SELECT NULL, 'Please process the embedded resource above.';
+SELECT NULL, 'Please process the embedded resource above.', NULL;
 
 -- name: test_prompt_with_image
 -- prompt: A prompt with an image

@@ -99,9 +99,9 @@ static const char *render(const struct fa_fmt_opts *o, const struct rs *r)
  */
 static const struct rs d1 = {
 	7,
-	{ { "n", FA_OID_TEXT }, { "e", FA_OID_TEXT }, { "c", FA_OID_TEXT },
-	  { "nl", FA_OID_TEXT }, { "num", FA_OID_INT4 }, { "u", FA_OID_TEXT },
-	  { "x", FA_OID_NUMERIC } },
+	{ { .name = "n", .type = FA_OID_TEXT }, { .name = "e", .type = FA_OID_TEXT }, { .name = "c", .type = FA_OID_TEXT },
+	  { .name = "nl", .type = FA_OID_TEXT }, { .name = "num", .type = FA_OID_INT4 }, { .name = "u", .type = FA_OID_TEXT },
+	  { .name = "x", .type = FA_OID_NUMERIC } },
 	1,
 	{ { NULL, "", "a,b", "l1\nline2", "42", "é日本", "3.5" } },
 };
@@ -110,7 +110,7 @@ static const struct rs d1 = {
  *   from generate_series(1,5) g */
 static const struct rs d5 = {
 	3,
-	{ { "b", FA_OID_TEXT }, { "a", FA_OID_INT4 }, { "c", FA_OID_TEXT } },
+	{ { .name = "b", .type = FA_OID_TEXT }, { .name = "a", .type = FA_OID_INT4 }, { .name = "c", .type = FA_OID_TEXT } },
 	5,
 	{ { "x", "1000", "z" }, { "xx", "2000", "z" }, { "xxx", "3000", "z" },
 	  { "xxxx", "4000", "z" }, { "xxxxx", "5000", "z" } },
@@ -120,8 +120,8 @@ static const struct rs d5 = {
  *   E'l1\nline2' as nl from generate_series(1,2) */
 static const struct rs d6 = {
 	5,
-	{ { "a", FA_OID_INT4 }, { "longername", FA_OID_TEXT },
-	  { "n", FA_OID_TEXT }, { "e", FA_OID_TEXT }, { "nl", FA_OID_TEXT } },
+	{ { .name = "a", .type = FA_OID_INT4 }, { .name = "longername", .type = FA_OID_TEXT },
+	  { .name = "n", .type = FA_OID_TEXT }, { .name = "e", .type = FA_OID_TEXT }, { .name = "nl", .type = FA_OID_TEXT } },
 	2,
 	{ { "1", "hello", NULL, "", "l1\nline2" },
 	  { "1", "hello", NULL, "", "l1\nline2" } },
@@ -130,19 +130,19 @@ static const struct rs d6 = {
 /* select g as a from generate_series(1,12) g */
 static const struct rs d7 = {
 	1,
-	{ { "a", FA_OID_INT4 } },
+	{ { .name = "a", .type = FA_OID_INT4 } },
 	12,
 	{ { "1" }, { "2" }, { "3" }, { "4" }, { "5" }, { "6" }, { "7" },
 	  { "8" }, { "9" }, { "10" }, { "11" }, { "12" } },
 };
 
 /* "select" (one row, no columns) and "select where false" */
-static const struct rs zero_cols = { 0, { { NULL, 0 } }, 1, { { NULL } } };
-static const struct rs zero_cols_rows = { 0, { { NULL, 0 } }, 0, { { NULL } } };
+static const struct rs zero_cols = { 0, { { 0 } }, 1, { { NULL } } };
+static const struct rs zero_cols_rows = { 0, { { 0 } }, 0, { { NULL } } };
 
 /* select 1 as a, 'b' as b where false */
 static const struct rs zero_rows = {
-	2, { { "a", FA_OID_INT4 }, { "b", FA_OID_TEXT } }, 0, { { NULL } },
+	2, { { .name = "a", .type = FA_OID_INT4 }, { .name = "b", .type = FA_OID_TEXT } }, 0, { { NULL } },
 };
 
 static void test_table_basic(void)
@@ -211,12 +211,12 @@ static void test_table_types(void)
 	 */
 	static const struct rs r = {
 		11,
-		{ { "i2", FA_OID_INT2 }, { "i8", FA_OID_INT8 },
-		  { "f4", FA_OID_FLOAT4 }, { "f8", FA_OID_FLOAT8 },
-		  { "n", FA_OID_NUMERIC }, { "o", FA_OID_OID },
-		  { "x", FA_OID_XID }, { "c", FA_OID_CID },
-		  { "m", FA_OID_MONEY }, { "b", FA_OID_BOOL },
-		  { "j", FA_OID_JSON } },
+		{ { .name = "i2", .type = FA_OID_INT2 }, { .name = "i8", .type = FA_OID_INT8 },
+		  { .name = "f4", .type = FA_OID_FLOAT4 }, { .name = "f8", .type = FA_OID_FLOAT8 },
+		  { .name = "n", .type = FA_OID_NUMERIC }, { .name = "o", .type = FA_OID_OID },
+		  { .name = "x", .type = FA_OID_XID }, { .name = "c", .type = FA_OID_CID },
+		  { .name = "m", .type = FA_OID_MONEY }, { .name = "b", .type = FA_OID_BOOL },
+		  { .name = "j", .type = FA_OID_JSON } },
 		2,
 		{ { "1", "22", "1.5", "2.5", "3", "4", "5", "6", "$7.00", "t",
 		    "{\"a\":1}" },
@@ -239,9 +239,9 @@ static void test_table_controls(void)
 	 *   E'ab\tc\td' as t2, E'cr\r\n' as cr */
 	static const struct rs r = {
 		5,
-		{ { "t", FA_OID_TEXT }, { "c", FA_OID_TEXT },
-		  { "c1", FA_OID_TEXT }, { "t2", FA_OID_TEXT },
-		  { "cr", FA_OID_TEXT } },
+		{ { .name = "t", .type = FA_OID_TEXT }, { .name = "c", .type = FA_OID_TEXT },
+		  { .name = "c1", .type = FA_OID_TEXT }, { .name = "t2", .type = FA_OID_TEXT },
+		  { .name = "cr", .type = FA_OID_TEXT } },
 		1,
 		{ { "a\tb", "x\001y\177", "\302\205z", "ab\tc\td", "cr\r\n" } },
 	};
@@ -274,8 +274,8 @@ static void test_table_multiline_header(void)
 	/* select 1 as "multi<newline>line", 'v' as b, E'a\nb\nc' as c */
 	static const struct rs r = {
 		3,
-		{ { "multi\nline", FA_OID_INT4 }, { "b", FA_OID_TEXT },
-		  { "c", FA_OID_TEXT } },
+		{ { .name = "multi\nline", .type = FA_OID_INT4 }, { .name = "b", .type = FA_OID_TEXT },
+		  { .name = "c", .type = FA_OID_TEXT } },
 		1,
 		{ { "1", "v", "a\nb\nc" } },
 	};
@@ -416,7 +416,7 @@ static void test_expanded_auto(void)
 	struct fa_fmt_opts o = opts(FA_FMT_TABLE);
 	/* select 'abcdefghij' as b */
 	static const struct rs one = {
-		1, { { "b", FA_OID_TEXT } }, 1, { { "abcdefghij" } },
+		1, { { .name = "b", .type = FA_OID_TEXT } }, 1, { { "abcdefghij" } },
 	};
 
 	o.expanded = 2;
@@ -570,18 +570,18 @@ static void test_csv(void)
 	 *   E'lf\nx' as lf, 'a,b' as "c,d", 'é日本' as "q""h" */
 	static const struct rs q = {
 		7,
-		{ { "d", FA_OID_TEXT }, { "q", FA_OID_TEXT },
-		  { "s", FA_OID_TEXT }, { "cr", FA_OID_TEXT },
-		  { "lf", FA_OID_TEXT }, { "c,d", FA_OID_TEXT },
-		  { "q\"h", FA_OID_TEXT } },
+		{ { .name = "d", .type = FA_OID_TEXT }, { .name = "q", .type = FA_OID_TEXT },
+		  { .name = "s", .type = FA_OID_TEXT }, { .name = "cr", .type = FA_OID_TEXT },
+		  { .name = "lf", .type = FA_OID_TEXT }, { .name = "c,d", .type = FA_OID_TEXT },
+		  { .name = "q\"h", .type = FA_OID_TEXT } },
 		1,
 		{ { "\\.", "q\"x", " sp ", "cr\r", "lf\nx", "a,b", "é日本" } },
 	};
 	/* select 'a;b' as x, 'a,b' as y, null as z */
 	static const struct rs semi = {
 		3,
-		{ { "x", FA_OID_TEXT }, { "y", FA_OID_TEXT },
-		  { "z", FA_OID_TEXT } },
+		{ { .name = "x", .type = FA_OID_TEXT }, { .name = "y", .type = FA_OID_TEXT },
+		  { .name = "z", .type = FA_OID_TEXT } },
 		1,
 		{ { "a;b", "a,b", NULL } },
 	};
@@ -625,7 +625,7 @@ static void test_csv(void)
 	o.null_str = "NULL";
 	{
 		static const struct rs r = {
-			2, { { "n", FA_OID_TEXT }, { "v", FA_OID_TEXT } },
+			2, { { .name = "n", .type = FA_OID_TEXT }, { .name = "v", .type = FA_OID_TEXT } },
 			2, { { NULL, "x" }, { "NULL", "" } },
 		};
 
@@ -641,14 +641,14 @@ static void test_tsv(void)
 	 *   to stdout (header)" */
 	static const struct rs r = {
 		5,
-		{ { "x\\ty", FA_OID_TEXT }, { "n", FA_OID_TEXT },
-		  { "e", FA_OID_TEXT }, { "ctl", FA_OID_TEXT },
-		  { "u", FA_OID_TEXT } },
+		{ { .name = "x\\ty", .type = FA_OID_TEXT }, { .name = "n", .type = FA_OID_TEXT },
+		  { .name = "e", .type = FA_OID_TEXT }, { .name = "ctl", .type = FA_OID_TEXT },
+		  { .name = "u", .type = FA_OID_TEXT } },
 		1,
 		{ { "a\tb\nc\\d\re", NULL, "", "\001\b\v\f", "é日本" } },
 	};
 	/* copy (select from generate_series(1,2)) to stdout (header) */
-	static const struct rs z = { 0, { { NULL, 0 } }, 2, { { NULL } } };
+	static const struct rs z = { 0, { { 0 } }, 2, { { NULL } } };
 
 	CHECK_TEXT(render(&o, &r),
 		"x\\\\ty\tn\te\tctl\tu\n"
@@ -670,13 +670,13 @@ static void test_tsv(void)
  */
 static const struct rs jtypes = {
 	19,
-	{ { "i2", FA_OID_INT2 }, { "i8", FA_OID_INT8 }, { "f4", FA_OID_FLOAT4 },
-	  { "f8", FA_OID_FLOAT8 }, { "n", FA_OID_NUMERIC }, { "o", FA_OID_OID },
-	  { "nan", FA_OID_NUMERIC }, { "inf", FA_OID_FLOAT8 },
-	  { "ninf", FA_OID_NUMERIC }, { "x", FA_OID_XID },
-	  { "m", FA_OID_MONEY }, { "b", FA_OID_BOOL }, { "bf", FA_OID_BOOL },
-	  { "j", FA_OID_JSON }, { "jb", FA_OID_JSONB }, { "nul", FA_OID_INT4 },
-	  { "s", FA_OID_TEXT }, { "e", FA_OID_TEXT }, { "i2", FA_OID_INT4 } },
+	{ { .name = "i2", .type = FA_OID_INT2 }, { .name = "i8", .type = FA_OID_INT8 }, { .name = "f4", .type = FA_OID_FLOAT4 },
+	  { .name = "f8", .type = FA_OID_FLOAT8 }, { .name = "n", .type = FA_OID_NUMERIC }, { .name = "o", .type = FA_OID_OID },
+	  { .name = "nan", .type = FA_OID_NUMERIC }, { .name = "inf", .type = FA_OID_FLOAT8 },
+	  { .name = "ninf", .type = FA_OID_NUMERIC }, { .name = "x", .type = FA_OID_XID },
+	  { .name = "m", .type = FA_OID_MONEY }, { .name = "b", .type = FA_OID_BOOL }, { .name = "bf", .type = FA_OID_BOOL },
+	  { .name = "j", .type = FA_OID_JSON }, { .name = "jb", .type = FA_OID_JSONB }, { .name = "nul", .type = FA_OID_INT4 },
+	  { .name = "s", .type = FA_OID_TEXT }, { .name = "e", .type = FA_OID_TEXT }, { .name = "i2", .type = FA_OID_INT4 } },
 	1,
 	{ { "1", "-22", "1.5", "-2.5e-10", "3.25", "4", "NaN", "Infinity",
 	    "-Infinity", "5", "$7.00", "t", "f", "{\"a\": [1, 2]}",
@@ -684,7 +684,7 @@ static const struct rs jtypes = {
 };
 
 #define JTYPES_OBJECT \
-	"{\"i2\":1,\"i8\":-22,\"f4\":1.5,\"f8\":-2.5e-10,\"n\":3.25,\"o\":4," \
+	"{\"i2\":1,\"i8\":-22,\"f4\":1.5,\"f8\":-2.5e-10,\"n\":3.25,\"o\":\"4\"," \
 	"\"nan\":\"NaN\",\"inf\":\"Infinity\",\"ninf\":\"-Infinity\"," \
 	"\"x\":\"5\",\"m\":\"$7.00\",\"b\":true,\"bf\":false," \
 	"\"j\":{\"a\": [1, 2]},\"jb\":{\"b\": 1},\"nul\":null," \
@@ -696,13 +696,13 @@ static void test_json(void)
 	/* values that are not JSON numbers or booleans stay strings */
 	static const struct rs odd = {
 		4,
-		{ { "i", FA_OID_INT4 }, { "f", FA_OID_FLOAT8 },
-		  { "b", FA_OID_BOOL }, { "j", FA_OID_JSON } },
+		{ { .name = "i", .type = FA_OID_INT4 }, { .name = "f", .type = FA_OID_FLOAT8 },
+		  { .name = "b", .type = FA_OID_BOOL }, { .name = "j", .type = FA_OID_JSON } },
 		2,
 		{ { "+1", "1.", "true", "" }, { "01", "-0", "f", "null" } },
 	};
 	static const struct rs bad = {
-		1, { { "k\xff", FA_OID_TEXT } }, 1, { { "a\xc3(\xe6\x97" } },
+		1, { { .name = "k\xff", .type = FA_OID_TEXT } }, 1, { { "a\xc3(\xe6\x97" } },
 	};
 	struct rs two = jtypes;
 
@@ -866,8 +866,8 @@ static void test_round_trip(enum fa_fmt_kind kind)
 {
 	struct fa_fmt_opts o = opts(kind);
 	static const struct fa_fmt_col cols[RT_COLS] = {
-		{ "a", FA_OID_TEXT }, { "b", FA_OID_TEXT },
-		{ "c", FA_OID_TEXT }, { "d", FA_OID_TEXT },
+		{ .name = "a", .type = FA_OID_TEXT }, { .name = "b", .type = FA_OID_TEXT },
+		{ .name = "c", .type = FA_OID_TEXT }, { .name = "d", .type = FA_OID_TEXT },
 	};
 	char field[128];
 	struct fa_buf out;

@@ -263,7 +263,7 @@ static void test_errors(void)
 	LOAD_FAILS("-- name: x\n-- param: id\nSELECT :id;",
 		   "t.sql:2: parameter 'id' has no type");
 	LOAD_FAILS("-- name: x\n-- param: 1d int\nSELECT 1;",
-		   "t.sql:2: bad parameter name '1d': use a-z, 0-9 and _, not "
+		   "t.sql:2: bad parameter name '1d': use a-z, A-Z, 0-9 and _, not "
 		   "starting with a digit");
 	LOAD_FAILS("-- name: x\n-- param: a int\n-- param: a int\nSELECT :a;",
 		   "t.sql:3: parameter 'a' is declared twice");
@@ -292,9 +292,9 @@ static void test_errors(void)
 	LOAD_FAILS("-- name: x\n-- route: GET /a/..\nSELECT 1;",
 		   "t.sql:2: bad route segment '..': use A-Z, a-z, 0-9, '-', '.', "
 		   "'_' and '~', or :name");
-	LOAD_FAILS("-- name: x\n-- route: GET /:Id\nSELECT 1;",
-		   "t.sql:2: bad route parameter ':Id': use :name with a-z, 0-9 "
-		   "and _");
+	LOAD_FAILS("-- name: x\n-- route: GET /:I-d\nSELECT 1;",
+		   "t.sql:2: bad route parameter ':I-d': use :name with a-z, A-Z, "
+		   "0-9 and _");
 	LOAD_FAILS("-- name: x\n-- route: GET /:a/:a\n-- param: a int\n"
 		   "SELECT :a;",
 		   "t.sql:2: route parameter ':a' appears twice");

@@ -1,0 +1,828 @@
+/*
+ * fa-mcp proxy: the upstreams' sessions, and the requests forwarded to
+ * them.  See upstream.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/stats.h"
+#include "mcp/mcp.h"
+#include "upstream.h"
+
+static void up_message(struct ctransport *t, const char *msg, size_t len);
+static void up_fail(struct ctransport *t, enum fa_err rc, const char *msg);
+static void kick(struct upstream *u);
+
+const struct list_kind lists_of[NLISTS] = {
+	{ "tools/list", "tools", "tools" },
+	{ "prompts/list", "prompts", "prompts" },
+	{ "resources/list", "resources", "resources" },
+	{ "resources/templates/list", "resourceTemplates", "resources" },
+};
+
+/* ---- the pending requests ---- */
+
+static bool same_from(const char *a, const char *b)
+{
+	return !strcmp(a ? a : "", b ? b : "");
+}
+
+static struct pend *take_pend(struct pend **list, long uid)
+{
+	for (struct pend **pp = list; *pp; pp = &(*pp)->next)
+		if ((*pp)->uid == uid) {
+			struct pend *x = *pp;
+
+			*pp = x->next;
+			return x;
+		}
+	return NULL;
+}
+
+/* Frees x, whose client (if any) was answered already. */
+static void pend_free(struct upstream *u, struct pend *x)
+{
+	json_decref(x->token);
+	json_decref(x->params);
+	free(x->msg);
+	free(x);
+}
+
+/* The stat of tool name of u, from 1; 0 when MAX_TOOL_STATS are counted already. */
+static int tool_of(struct upstream *u, const char *name)
+{
+	for (int i = 0; i < u->ntools; i++)
+		if (!strcmp(u->tools[i].name, name))
+			return i + 1;
+	if (u->ntools == MAX_TOOL_STATS)
+		return 0;
+	u->tools = realloc(u->tools, (size_t)(u->ntools + 1) * sizeof(*u->tools));
+	u->tools[u->ntools] = (struct tool_stat){ .name = strdup(name) };
+	return ++u->ntools;
+}
+
+static void tool_error(struct upstream *u, const struct pend *x)
+{
+	u->errors++;
+	if (x->tool)
+		u->tools[x->tool - 1].errors++;
+}
+
+/* Answers x's client with an error saying what became of its request. */
+static void pend_fail(struct upstream *u, struct pend *x, int code, const char *msg)
+{
+	if (x->r) {
+		tool_error(u, x);
+		mcp_fail(x->r, 200, code, msg, NULL);
+		x->r = NULL;
+		u->p->w->inflight--;
+	}
+	pend_free(u, x);
+}
+
+/* x's client gets msg as its error (none when msg is NULL); x stays, its answer to be dropped. */
+static void answer_drop(struct upstream *u, struct pend *x, const char *msg)
+{
+	if (x->r) {
+		if (msg) {
+			tool_error(u, x);
+			mcp_fail(x->r, 200, FA_JR_INTERNAL_ERROR, msg, NULL);
+		} else {
+			x->r->done(x->r, 200, "", 0);
+		}
+		x->r = NULL;
+		u->p->w->inflight--;
+	}
+	x->list = -1;
+}
+
+/* Every request of u, in flight and queued, fails with msg. */
+static void fail_all(struct upstream *u, const char *msg)
+{
+	struct pend *x;
+
+	while ((x = u->inflight)) {
+		u->inflight = x->next;
+		pend_fail(u, x, FA_JR_INTERNAL_ERROR, msg);
+	}
+	while ((x = u->queue)) {
+		u->queue = x->next;
+		pend_fail(u, x, FA_JR_INTERNAL_ERROR, msg);
+	}
+	u->queue_tail = &u->queue;
+}
+
+static void send_pend(struct upstream *u, struct pend *x)
+{
+	struct fa_error err = { 0 };
+
+	x->info.version = u->c.version;
+	x->info.modern = u->c.era == CERA_MODERN;
+	x->info.name = x->name[0] ? x->name : NULL;
+	x->start_ns = fa_now_ns();
+	x->due_ns = x->start_ns + (uint64_t)u->timeout_ms * 1000000u;
+	x->next = u->inflight;
+	u->inflight = x;
+	if (u->c.t->send(u->c.t, x->msg, x->len, &x->info, &err)) {
+		char msg[700];
+
+		take_pend(&u->inflight, x->uid);
+		snprintf(msg, sizeof(msg), "upstream '%s': %.600s", u->name, err.msg);
+		pend_fail(u, x, FA_JR_INTERNAL_ERROR, msg);
+		return;
+	}
+	free(x->msg);
+	x->msg = NULL;
+	if (!u->p->loop || u->sweep.slot >= 0)
+		return;
+	fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
+}
+
+/* Sends x now, or queues it behind the one in flight of a serial upstream. */
+static void submit(struct upstream *u, struct pend *x)
+{
+	if (u->serial && (u->inflight || u->queue)) {
+		x->next = NULL;
+		*u->queue_tail = x;
+		u->queue_tail = &x->next;
+		return;
+	}
+	send_pend(u, x);
+}
+
+static void on_kick(struct fa_timer *t)
+{
+	struct upstream *u = t->ctx;
+	struct pend *x;
+
+	if (!u->up || u->inflight || !(x = u->queue))
+		return;
+	u->queue = x->next;
+	if (!u->queue)
+		u->queue_tail = &u->queue;
+	send_pend(u, x);
+}
+
+/* The next queued request of a serial upstream goes, after this turn's I/O. */
+static void kick(struct upstream *u)
+{
+	if (u->serial && u->queue && u->kick.slot < 0)
+		fa_timer_start(u->p->loop, &u->kick, 0);
+}
+
+/* Requests past their time get an error; notifications/cancelled goes up for them. */
+static void on_sweep(struct fa_timer *t)
+{
+	struct upstream *u = t->ctx;
+	uint64_t now = fa_now_ns();
+	struct pend **pp = &u->inflight;
+
+	while (*pp) {
+		struct pend *x = *pp;
+		char msg[400];
+
+		if (x->due_ns > now || (u->serial && !x->r)) {
+			pp = &x->next;
+			continue;
+		}
+		snprintf(msg, sizeof(msg), "upstream '%s' did not answer %s within %d ms", u->name,
+			 x->method, u->timeout_ms);
+		if (u->serial) {
+			/* its POST still holds the connection: it stays in flight,
+			   unanswered, until the client's own timeout ends it */
+			answer_drop(u, x, msg);
+			pp = &x->next;
+			continue;
+		}
+		*pp = x->next;
+		if (u->up) {
+			struct fa_buf b;
+			json_t *params = json_pack("{s:I,s:s}", "requestId", (json_int_t)x->uid,
+						   "reason", "timeout");
+			struct csend info = { .method = "notifications/cancelled", .version = u->c.version,
+					      .modern = u->c.era == CERA_MODERN };
+			struct fa_error err = { 0 };
+
+			fa_buf_init(&b, 0);
+			fa_jr_put_notification(&b, "notifications/cancelled", params);
+			u->c.t->send(u->c.t, b.data, b.len, &info, &err);
+			fa_buf_release(&b);
+			json_decref(params);
+		}
+		pend_fail(u, x, FA_JR_INTERNAL_ERROR, msg);
+	}
+	kick(u);
+	if (u->inflight)
+		fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
+}
+
+/* ---- connecting ---- */
+
+static void lists_release(struct upstream *u)
+{
+	for (int i = 0; i < NLISTS; i++) {
+		json_decref(u->list[i]);
+		json_decref(u->acc[i]);
+		u->list[i] = u->acc[i] = NULL;
+	}
+}
+
+/* The lists u's capabilities offer, read whole (blocking: at connect). */
+static void read_lists(struct upstream *u)
+{
+	json_t *caps = json_object_get(u->c.server, "capabilities");
+	struct fa_error err = { 0 };
+
+	for (int i = 0; i < NLISTS; i++) {
+		json_decref(u->list[i]);
+		u->list[i] = NULL;
+		if (!json_object_get(caps, lists_of[i].cap))
+			continue;
+		if (!(u->list[i] = client_list(&u->c, lists_of[i].method, lists_of[i].key, &err)))
+			fprintf(stderr, "fa-mcp proxy: upstream '%s': %s: %s\n", u->name,
+				lists_of[i].method, err.msg);
+	}
+}
+
+/* Opens u's session (blocking); false with u->why set when it cannot. */
+/* A replay upstream: its session and lists as recorded. */
+static bool connect_replay(struct upstream *u)
+{
+	struct fa_error err = { 0 };
+	const json_t *line, *lists;
+	const char *const *names;
+	int n;
+
+	if (!u->replay && !(u->replay = recording_load(u->replay_file, &err))) {
+		snprintf(u->why, sizeof(u->why), "%.500s", err.msg);
+		return false;
+	}
+	names = recording_names(u->replay, &n);
+	u->replay_name = recording_server(u->replay, u->name) ? u->name : n == 1 ? names[0] : NULL;
+	if (!u->replay_name) {
+		snprintf(u->why, sizeof(u->why), "%.300s holds no upstream named '%s'", u->replay_file, u->name);
+		return false;
+	}
+	line = recording_server(u->replay, u->replay_name);
+	u->c = (struct client){ .loop = u->p->loop, .server = json_incref(json_object_get(line, "server")),
+				.version = json_string_value(json_object_get(line, "protocolVersion")) };
+	u->c.era = u->c.version && !strcmp(u->c.version, FA_MCP_STATELESS_VERSION) ? CERA_MODERN : CERA_LEGACY;
+	lists = json_object_get(line, "lists");
+	for (int i = 0; i < NLISTS; i++) {
+		json_decref(u->list[i]);
+		u->list[i] = json_incref(json_object_get(lists, lists_of[i].key));
+	}
+	u->up = true;
+	u->why[0] = 0;
+	return true;
+}
+
+/* What the recording says of u's session: where, the server, its lists. */
+static void record_server(struct upstream *u)
+{
+	json_t *l;
+
+	if (!u->p->rec)
+		return;
+	l = json_object();
+	for (int i = 0; i < NLISTS; i++)
+		if (u->list[i])
+			json_object_set(l, lists_of[i].key, u->list[i]);
+	recorder_server(u->p->rec, u->name, u->command ? u->command : u->url, u->headers, u->nheaders,
+			u->c.version, u->c.server, l);
+	json_decref(l);
+}
+
+bool upstream_connect(struct upstream *u)
+{
+	struct fa_error err = { 0 };
+	struct ctransport *t;
+
+	if (u->replay_file)
+		return connect_replay(u);
+	json_decref(u->c.server);
+	u->c = (struct client){ .loop = u->p->loop, .era = u->p->era, .timeout_ms = u->timeout_ms };
+	if (u->command)
+		t = cstdio_new(u->p->loop, u->command, u->env, u->nenv, &err);
+	else
+		/* a second more than the proxy waits: its own message comes first */
+		t = chttp_new(u->p->loop, u->url, u->headers, u->nheaders, NULL, NULL, u->timeout_ms + 1000, &err);
+	if (!t) {
+		snprintf(u->why, sizeof(u->why), "%.500s", err.msg);
+		return false;
+	}
+	u->c.t = t;
+	if (client_open(&u->c, &err)) {
+		snprintf(u->why, sizeof(u->why), "%.500s", err.msg);
+		client_close(&u->c);
+		return false;
+	}
+	read_lists(u);
+	record_server(u);
+	t->on_message = up_message;
+	t->on_fail = up_fail;
+	t->client = u;
+	u->serial = !u->command;
+	u->up = true;
+	u->up_since = fa_now_ns();
+	u->why[0] = 0;
+	return true;
+}
+
+void upstream_schedule_restart(struct upstream *u)
+{
+	if (u->restart.slot >= 0)
+		return;
+	u->backoff_ms = !u->backoff_ms ? BACKOFF_MIN_MS :
+			u->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : u->backoff_ms * 2;
+	fa_timer_start(u->p->loop, &u->restart, (uint64_t)u->backoff_ms);
+}
+
+static void on_restart(struct fa_timer *t)
+{
+	struct upstream *u = t->ctx;
+
+	if (u->c.t)
+		client_close(&u->c);
+	u->restarts++;
+	if (upstream_connect(u)) {
+		fprintf(stderr, "fa-mcp proxy: upstream '%s' started again (restart %d)\n", u->name,
+			u->restarts);
+		kick(u);
+		return;
+	}
+	fprintf(stderr, "fa-mcp proxy: upstream '%s': %s; trying again\n", u->name, u->why);
+	upstream_schedule_restart(u);
+}
+
+/* Two names shown by the front that are the same: said at start. */
+/* ---- forwarding ---- */
+
+/*
+ * params for upstream u: the client's, with the name swapped for real,
+ * the 2026 _meta keys taken out (the proxy's session speaks for the
+ * client) and put back as u's era needs, and the progress token made the
+ * proxy's own (uid).  A new reference.
+ */
+static json_t *up_params(struct upstream *u, const json_t *params, const char *real, long uid,
+			 bool has_token, int log_level)
+{
+	json_t *out = params ? json_copy((json_t *)params) : json_object();
+	json_t *meta = json_object_get(params, "_meta"), *nm = json_object();
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(meta, k, v)
+		if (strncmp(k, META_PREFIX, strlen(META_PREFIX)) && strcmp(k, "progressToken"))
+			json_object_set(nm, k, v);
+	if (has_token)
+		json_object_set_new(nm, "progressToken", json_integer(uid));
+	if (u->c.era == CERA_MODERN) {
+		json_object_set_new(nm, META_PREFIX "protocolVersion", json_string(u->c.version));
+		json_object_set_new(nm, META_PREFIX "clientCapabilities", json_object());
+		json_object_set_new(nm, META_PREFIX "clientInfo",
+				    json_pack("{s:s,s:s}", "name", "fa-mcp-proxy", "version", FA_VERSION));
+		/* the level the client set for its session, or asked for with this request */
+		if (log_level >= 0)
+			json_object_set_new(nm, META_PREFIX "logLevel",
+					    json_string(fa_mcp_level_name((enum fa_mcp_level)log_level)));
+	}
+	if (json_object_size(nm))
+		json_object_set_new(out, "_meta", nm);
+	else {
+		json_object_del(out, "_meta");
+		json_decref(nm);
+	}
+	if (real)
+		json_object_set_new(out, "name", json_string(real));
+	return out;
+}
+
+static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m);
+
+/* The recorded answer to m (its name now real), or an error naming the request. */
+static void replay_answer(struct upstream *u, const struct fa_jr_msg *m, struct reply *r, const char *real)
+{
+	json_t *params = up_params(u, m->params, real, 0, false, -1), *root;
+	const json_t *line;
+	struct pend x = { .r = r, .start_ns = fa_now_ns() };
+	struct fa_jr_msg got = { 0 };
+
+	json_object_del(params, "_meta");
+	u->calls++;
+	if (!(line = recording_match(u->replay, u->replay_name, m->method, params))) {
+		struct fa_buf b, msg;
+
+		fa_buf_init(&b, 0);
+		fa_jr_put_json(&b, params);
+		fa_buf_init(&msg, 0);
+		fa_buf_printf(&msg, "replay: nothing recorded for %s %.300s%s (upstream '%s' in %s)", m->method,
+			      b.data, b.len > 300 ? "..." : "", u->replay_name, recording_file(u->replay));
+		u->errors++;
+		mcp_fail(r, 200, FA_JR_INTERNAL_ERROR, msg.data, NULL);
+		fa_buf_release(&b);
+		fa_buf_release(&msg);
+		json_decref(params);
+		return;
+	}
+	json_decref(params);
+	root = json_pack("{s:s,s:n}", "jsonrpc", "2.0", "id");
+	if (json_object_get(line, "error")) {
+		got.kind = FA_JR_ERROR;
+		json_object_set(root, "error", json_object_get(line, "error"));
+	} else {
+		got.kind = FA_JR_RESULT;
+		/* a copy: a 2025 client's answer has the 2026 marks taken out */
+		json_object_set_new(root, "result", json_deep_copy(json_object_get(line, "result")));
+		got.result = json_object_get(root, "result");
+	}
+	got.root = root;
+	u->p->w->inflight++;
+	answer_back(u, &x, &got);
+	json_decref(root);
+}
+
+/* Sends m on to u for r, the name (tools/call, prompts/get) now real. */
+void upstream_forward(struct upstream *u, const struct fa_jr_msg *m, struct reply *r, const char *real)
+{
+	struct pend *x;
+	json_t *params, *id;
+	struct fa_buf b;
+	const char *name;
+
+	if (!u->up) {
+		char msg[700];
+
+		snprintf(msg, sizeof(msg), "upstream '%s' is restarting: %s", u->name, u->why);
+		u->errors++;
+		mcp_fail(r, 200, FA_JR_INTERNAL_ERROR, msg, NULL);
+		return;
+	}
+	if (u->replay)
+		return replay_answer(u, m, r, real);
+	x = calloc(1, sizeof(*x));
+	x->uid = ++u->next_id;
+	x->r = r;
+	x->token = json_incref(r->progress);
+	snprintf(x->method, sizeof(x->method), "%s", m->method);
+	snprintf(x->from, sizeof(x->from), "%s", r->from ? r->from : "");
+	params = up_params(u, m->params, real, x->uid, r->progress != NULL, r->log_level);
+	if (u->p->rec) {
+		x->params = json_copy(params);
+		json_object_del(x->params, "_meta");
+	}
+	name = json_string_value(json_object_get(params, "name"));
+	if (!name)
+		name = json_string_value(json_object_get(params, "uri"));
+	snprintf(x->name, sizeof(x->name), "%s", name ? name : "");
+	x->info.method = x->method;
+	id = json_integer(x->uid);
+	fa_buf_init(&b, 0);
+	fa_jr_put_request(&b, id, m->method, params);
+	json_decref(id);
+	json_decref(params);
+	x->msg = fa_buf_detach(&b, &x->len);
+	u->p->w->inflight++;
+	u->calls++;
+	if (!strcmp(m->method, "tools/call") && (x->tool = tool_of(u, x->name)))
+		u->tools[x->tool - 1].calls++;
+	submit(u, x);
+}
+
+const double upstream_bucket_ms[7] = { 1, 2.5, 10, 25, 100, 250, 1000 };
+
+static void observe(struct upstream *u, uint64_t ns)
+{
+	int i = 0;
+
+	while (i < 7 && (double)ns / 1e6 > upstream_bucket_ms[i])
+		i++;
+	u->buckets[i]++;
+	u->answered++;
+	u->latency_ns += ns;
+}
+
+/* An answer from upstream for x: the client's id back, modern results complete. */
+static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
+{
+	struct fa_buf b;
+
+	/* as the upstream answered, before the client's changes */
+	if (u->p->rec && !u->replay)
+		recorder_exchange(u->p->rec, u->name, x->method, x->params, m->root,
+				  (double)(fa_now_ns() - x->start_ns) / 1e6);
+	json_object_set(m->root, "id", x->r->id);
+	if (m->kind == FA_JR_RESULT && json_is_object(m->result) && x->r->era == ERA_MODERN &&
+	    !json_object_get(m->result, "resultType"))
+		json_object_set_new(m->result, "resultType", json_string("complete"));
+	if (m->kind == FA_JR_RESULT && json_is_object(m->result) && x->r->era == ERA_LEGACY &&
+	    json_object_get(m->result, "resultType")) {
+		/* a 2026 upstream's marks, which a 2025 client has no use for */
+		json_t *meta = json_object_get(m->result, "_meta");
+
+		json_object_del(m->result, "resultType");
+		json_object_del(meta, META_PREFIX "serverInfo");
+		if (meta && !json_object_size(meta))
+			json_object_del(m->result, "_meta");
+	}
+	if (m->kind == FA_JR_ERROR || json_is_true(json_object_get(m->result, "isError")))
+		tool_error(u, x);
+	observe(u, fa_now_ns() - x->start_ns);
+	if (x->tool)
+		u->tools[x->tool - 1].latency_ns += fa_now_ns() - x->start_ns;
+	fa_buf_init(&b, 0);
+	fa_jr_put_json(&b, m->root);
+	x->r->done(x->r, 200, b.data, b.len);
+	x->r = NULL;
+	u->p->w->inflight--;
+	fa_buf_release(&b);
+}
+
+/* A list page of the proxy's own refresh; the next page asked for, or the list swapped in. */
+static void list_page(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
+{
+	int l = x->list;
+	const char *next = json_string_value(json_object_get(m->result, "nextCursor"));
+
+	if (m->kind != FA_JR_RESULT) {
+		json_decref(u->acc[l]);
+		u->acc[l] = NULL;
+		return;
+	}
+	if (!u->acc[l])
+		u->acc[l] = json_array();
+	json_array_extend(u->acc[l], json_object_get(m->result, lists_of[l].key));
+	if (next && *next) {
+		struct pend *y = calloc(1, sizeof(*y));
+		json_t *params = json_pack("{s:s}", "cursor", next), *id;
+		struct fa_buf b;
+
+		y->uid = ++u->next_id;
+		y->list = l;
+		snprintf(y->method, sizeof(y->method), "%s", lists_of[l].method);
+		y->info.method = y->method;
+		id = json_integer(y->uid);
+		fa_buf_init(&b, 0);
+		fa_jr_put_request(&b, id, lists_of[l].method, params);
+		json_decref(id);
+		json_decref(params);
+		y->msg = fa_buf_detach(&b, &y->len);
+		submit(u, y);
+		return;
+	}
+	json_decref(u->list[l]);
+	u->list[l] = u->acc[l];
+	u->acc[l] = NULL;
+}
+
+static void refresh_list(struct upstream *u, int l)
+{
+	struct pend *x = calloc(1, sizeof(*x));
+	json_t *id = json_integer(++u->next_id);
+	struct fa_buf b;
+
+	x->uid = json_integer_value(id);
+	x->list = l;
+	snprintf(x->method, sizeof(x->method), "%s", lists_of[l].method);
+	x->info.method = x->method;
+	fa_buf_init(&b, 0);
+	fa_jr_put_request(&b, id, lists_of[l].method, NULL);
+	json_decref(id);
+	x->msg = fa_buf_detach(&b, &x->len);
+	json_decref(u->acc[l]);
+	u->acc[l] = NULL;
+	submit(u, x);
+}
+
+/* Sends msg to the front's streams that hear of list changes (2025 era). */
+static void broadcast(struct proxy *p, unsigned wants, const char *msg, size_t len)
+{
+	for (struct listener *l = p->w->listeners; l; l = l->next)
+		if ((l->wants & wants) && !l->sub_id)
+			l->send(l, msg, len);
+}
+
+/* A notification from upstream: to the client it belongs to, or to all. */
+static void up_notification(struct upstream *u, struct fa_jr_msg *m)
+{
+	const char *method = m->method;
+	struct fa_buf b;
+
+	if (!strcmp(method, "notifications/progress")) {
+		json_t *tok = json_object_get(m->params, "progressToken");
+
+		for (struct pend *x = u->inflight; x; x = x->next)
+			if (x->r && x->token && json_is_integer(tok) && json_integer_value(tok) == x->uid) {
+				if (!x->r->notify)
+					return;
+				json_object_set(m->params, "progressToken", x->token);
+				fa_buf_init(&b, 0);
+				fa_jr_put_json(&b, m->root);
+				x->r->notify(x->r, b.data, b.len);
+				fa_buf_release(&b);
+				return;
+			}
+		return;
+	}
+	if (!strcmp(method, "notifications/message")) {
+		/* the one request in flight, when there is one; else nobody asked */
+		struct pend *x = u->inflight;
+
+		if (x && !x->next && x->r && x->r->notify) {
+			fa_buf_init(&b, 0);
+			fa_jr_put_json(&b, m->root);
+			x->r->notify(x->r, b.data, b.len);
+			fa_buf_release(&b);
+		}
+		return;
+	}
+	for (int l = 0; l < NLISTS; l++) {
+		char ev[64];
+
+		snprintf(ev, sizeof(ev), "notifications/%s/list_changed", l == L_TEMPLATES ? "resources" :
+			 lists_of[l].key);
+		if (!strcmp(method, ev)) {
+			refresh_list(u, l);
+			if (l == L_RESOURCES)
+				refresh_list(u, L_TEMPLATES);
+			fa_buf_init(&b, 0);
+			fa_jr_put_notification(&b, method, NULL);
+			broadcast(u->p, l == L_TOOLS ? LISTEN_TOOLS : l == L_PROMPTS ? LISTEN_PROMPTS :
+				  LISTEN_RESOURCES, b.data, b.len);
+			fa_buf_release(&b);
+			return;
+		}
+	}
+	if (!strcmp(method, "notifications/resources/updated")) {
+		const char *uri = json_string_value(json_object_get(m->params, "uri"));
+
+		fa_buf_init(&b, 0);
+		fa_jr_put_json(&b, m->root);
+		for (struct listener *l = u->p->w->listeners; l && uri; l = l->next)
+			if ((l->wants & LISTEN_UPDATES) && !l->sub_id && l->subscribed &&
+			    l->subscribed(l, uri))
+				l->send(l, b.data, b.len);
+		fa_buf_release(&b);
+	}
+}
+
+/* A request of the upstream's own: ping answered, the rest refused. */
+static void up_request(struct upstream *u, const struct fa_jr_msg *m)
+{
+	struct fa_buf b;
+	char msg[300];
+
+	fa_buf_init(&b, 0);
+	if (!strcmp(m->method, "ping")) {
+		json_t *empty = json_object();
+
+		fa_jr_put_result(&b, m->id, empty);
+		json_decref(empty);
+	} else {
+		snprintf(msg, sizeof(msg), "fa-mcp proxy does not pass on %.200s requests", m->method);
+		fa_jr_put_error(&b, m->id, FA_JR_METHOD_NOT_FOUND, msg, NULL);
+	}
+	u->c.t->reply(u->c.t, b.data, b.len);
+	fa_buf_release(&b);
+}
+
+static void up_message(struct ctransport *t, const char *msg, size_t len)
+{
+	struct upstream *u = t->client;
+	struct fa_error err;
+	struct fa_jr_msg m;
+	struct pend *x;
+
+	if (fa_jr_parse(&m, msg, len, &err)) {
+		fprintf(stderr, "fa-mcp proxy: upstream '%s' sent a malformed message: %s\n", u->name, err.msg);
+	} else if (m.kind == FA_JR_REQUEST) {
+		up_request(u, &m);
+	} else if (m.kind == FA_JR_NOTIFICATION) {
+		up_notification(u, &m);
+	} else if (json_is_integer(m.id) && (x = take_pend(&u->inflight, (long)json_integer_value(m.id)))) {
+		if (x->r)
+			answer_back(u, x, &m);
+		else if (x->list >= 0)
+			list_page(u, x, &m);
+		pend_free(u, x);
+		kick(u);
+	}
+	fa_jr_release(&m);
+}
+
+static void up_fail(struct ctransport *t, enum fa_err rc, const char *msg)
+{
+	struct upstream *u = t->client;
+	char m[800];
+
+	if (u->serial) {
+		/* HTTP: the request in flight failed; the client reconnects for the next */
+		snprintf(m, sizeof(m), "upstream '%s': %s", u->name, msg);
+		while (u->inflight) {
+			struct pend *x = u->inflight;
+
+			u->inflight = x->next;
+			pend_fail(u, x, FA_JR_INTERNAL_ERROR, m);
+		}
+		kick(u);
+		return;
+	}
+	if (!u->up)
+		return;
+	u->up = false;
+	snprintf(u->why, sizeof(u->why), "%s", msg);
+	snprintf(m, sizeof(m), "upstream '%s' failed: %s; it is being restarted", u->name, msg);
+	fprintf(stderr, "fa-mcp proxy: %s\n", m);
+	fail_all(u, m);
+	if (fa_now_ns() - u->up_since > STABLE_NS)
+		u->backoff_ms = 0;
+	/* the transport goes in the timer, not under its own callback */
+	upstream_schedule_restart(u);
+}
+
+
+void upstream_init(struct upstream *u)
+{
+	fa_timer_init(&u->restart, on_restart, u);
+	fa_timer_init(&u->sweep, on_sweep, u);
+	fa_timer_init(&u->kick, on_kick, u);
+	u->queue_tail = &u->queue;
+	if (!u->timeout_ms)
+		u->timeout_ms = u->p->timeout_ms;
+}
+
+void upstream_stop(struct upstream *u)
+{
+	if (u->p->loop) {
+		fa_timer_stop(u->p->loop, &u->restart);
+		fa_timer_stop(u->p->loop, &u->sweep);
+		fa_timer_stop(u->p->loop, &u->kick);
+	}
+	fail_all(u, "the proxy is stopping");
+	if (u->c.t)
+		client_close(&u->c);
+	json_decref(u->c.server);
+	u->c.server = NULL;
+	recording_free(u->replay);
+	u->replay = NULL;
+	u->up = false;
+	lists_release(u);
+}
+
+bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, const json_t *reason)
+{
+	for (struct pend *x = u->inflight; x; x = x->next) {
+		struct fa_buf b;
+		json_t *params;
+		struct csend info = { .method = "notifications/cancelled", .version = u->c.version,
+				      .modern = u->c.era == CERA_MODERN };
+		struct fa_error err = { 0 };
+
+		if (!x->r || !json_equal(x->r->id, (json_t *)rid) || !same_from(x->from, from))
+			continue;
+		if (u->serial) {
+			/* HTTP: its POST holds the connection until it ends; the answer is dropped */
+			answer_drop(u, x, NULL);
+			return true;
+		}
+		params = json_pack("{s:I}", "requestId", (json_int_t)x->uid);
+		if (reason)
+			json_object_set(params, "reason", (json_t *)reason);
+		fa_buf_init(&b, 0);
+		fa_jr_put_notification(&b, "notifications/cancelled", params);
+		json_decref(params);
+		take_pend(&u->inflight, x->uid);
+		/* the client gave up on it: no answer */
+		x->r->done(x->r, 200, "", 0);
+		x->r = NULL;
+		u->p->w->inflight--;
+		pend_free(u, x);
+		if (u->up)
+			u->c.t->send(u->c.t, b.data, b.len, &info, &err);
+		fa_buf_release(&b);
+		kick(u);
+		return true;
+	}
+	return false;
+}
+
+void upstream_own_request(struct upstream *u, const char *method, const json_t *params)
+{
+	struct pend *x = calloc(1, sizeof(*x));
+	struct fa_buf b;
+	json_t *id, *up;
+
+	x->uid = ++u->next_id;
+	x->list = -1;
+	snprintf(x->method, sizeof(x->method), "%s", method);
+	x->info.method = x->method;
+	id = json_integer(x->uid);
+	up = up_params(u, params, NULL, x->uid, false, -1);
+	fa_buf_init(&b, 0);
+	fa_jr_put_request(&b, id, method, up);
+	json_decref(id);
+	json_decref(up);
+	x->msg = fa_buf_detach(&b, &x->len);
+	submit(u, x);
+}

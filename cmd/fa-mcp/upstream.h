@@ -1,0 +1,149 @@
+/*
+ * fa-mcp proxy: one upstream, the session the proxy holds with an MCP
+ * server, and the requests forwarded to it.  Internal to proxy.c and
+ * upstream.c; proxy.h is the interface.
+ *
+ * A request forwarded gets the upstream's own id (a counter) and waits in
+ * inflight until its answer, which goes back to its client with the
+ * client's id; an HTTP upstream takes one at a time (serial), the rest
+ * wait in queue.  A sweep timer answers those past the upstream's
+ * timeout.  A stdio upstream whose child ends is started again from a
+ * timer, with backoff.  A replay upstream answers from a recording.
+ */
+#ifndef FAMCP_UPSTREAM_H
+#define FAMCP_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "famcp.h"
+#include "replay.h"
+
+#define META_PREFIX "io.modelcontextprotocol/"
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 10000
+#define STABLE_NS (10ull * 1000000000ull)       /* up this long: the backoff starts over */
+#define SWEEP_MS 100
+
+/* A request forwarded upstream, until its answer (or the proxy's own). */
+struct pend {
+	long uid;                       /* the id upstream */
+	struct reply *r;                /* the front's; NULL: a list the proxy refreshes */
+	int list;                       /* the proxy's own: which list (enum lists) */
+	int tool;                       /* tools/call: its tool_stat in the upstream's, from 1 */
+	json_t *token;                  /* the client's progressToken, or NULL */
+	char method[48];
+	char from[33];                  /* the client's session */
+	uint64_t start_ns, due_ns;
+	char *msg;                      /* queued: the message to send */
+	size_t len;
+	struct csend info;
+	char name[256];                 /* info.name's storage */
+	json_t *params;                 /* --record: the params sent, without _meta */
+	struct pend *next;
+};
+
+enum lists { L_TOOLS, L_PROMPTS, L_RESOURCES, L_TEMPLATES, NLISTS };
+
+/* What each list is called: its method, its key in a result, the capability that offers it. */
+struct list_kind {
+	const char *method, *key;
+	const char *cap;
+};
+extern const struct list_kind lists_of[NLISTS];
+
+struct filter {
+	char *glob;
+	bool allow;
+};
+
+/* /metrics by tool: one of an upstream's tools and what its calls did. */
+struct tool_stat {
+	char *name;
+	unsigned long calls, errors;    /* errors: JSON-RPC errors, isError results, failures */
+	uint64_t latency_ns;            /* of the answers, added up */
+};
+
+#define MAX_TOOL_STATS 256              /* tools counted per upstream; the rest only in its totals */
+
+struct upstream {
+	struct proxy *p;
+	char *name;
+	char *command;                  /* stdio: the command line */
+	char *url;                      /* or Streamable HTTP (or HTTP+SSE) */
+	char *replay_file;              /* or answers from a recording */
+	struct recording *replay;
+	const char *replay_name;        /* whose answers in it */
+	char **env;
+	int nenv;
+	char **headers;
+	int nheaders;
+	struct filter *filters;
+	int nfilters;
+	int timeout_ms;
+	struct client c;                /* the session; c.t its transport */
+	bool up;
+	bool serial;                    /* one request in flight (HTTP) */
+	char why[512];                  /* why it is down */
+	json_t *list[NLISTS];           /* as the upstream gave them */
+	json_t *acc[NLISTS];            /* a refresh's pages so far */
+	long next_id;
+	struct pend *inflight;
+	struct pend *queue, **queue_tail;
+	struct fa_timer restart, sweep, kick;
+	int backoff_ms;
+	uint64_t up_since;
+	int restarts;
+	/* counts for /metrics */
+	unsigned long calls, errors;
+	uint64_t answered, latency_ns;
+	unsigned long buckets[8];       /* answers by latency: le 1, 2.5, 10, 25, 100, 250, 1000 ms, +Inf */
+	struct tool_stat *tools;
+	int ntools;
+};
+
+struct proxy {
+	struct upstream *ups;
+	int nups;
+	char *sep;
+	int timeout_ms;
+	enum cera era;                  /* to speak upstream: CERA_AUTO probes */
+	struct recorder *rec;           /* --record, or NULL */
+	struct worker *w;
+	struct fa_loop *loop;
+};
+
+/* Timers and the queue set up, the timeout defaulted: before the first connect. */
+void upstream_init(struct upstream *u);
+
+/* Opens u's session and reads its lists (blocking); false with u->why set. */
+bool upstream_connect(struct upstream *u);
+
+/* Another try at connecting after the backoff. */
+void upstream_schedule_restart(struct upstream *u);
+
+/* Its requests failed, its session closed, its lists and recording let go. */
+void upstream_stop(struct upstream *u);
+
+/*
+ * Sends m on to u for r, with the name of a tools/call or prompts/get now
+ * real (NULL: as it is); r is answered when the upstream answers, fails,
+ * or the timeout passes.
+ */
+void upstream_forward(struct upstream *u, const struct fa_jr_msg *m, struct reply *r, const char *real);
+
+/*
+ * notifications/cancelled of client from for its request rid: true when
+ * u had it in flight (then u hears of it by its own id, and r is ended
+ * without an answer).
+ */
+bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, const json_t *reason);
+
+/* A request of the proxy's own (logging/setLevel), whose answer is dropped. */
+void upstream_own_request(struct upstream *u, const char *method, const json_t *params);
+
+/* The latency histogram's bounds, in ms, for /metrics (the last bucket is +Inf). */
+extern const double upstream_bucket_ms[7];
+
+#endif

@@ -1,0 +1,583 @@
+#!/usr/bin/env bats
+# fa-bench against real servers: the embedded PostgreSQL, fa-serve and
+# fa-mcp (behind tests/tlsproxy.py for https).
+# Counts are checked against what the servers recorded; no timing is
+# asserted except the one-second stall the coordinated-omission test
+# injects on purpose, with wide margins.
+
+load helpers
+
+setup_file() {
+	psql_fa -q <<'SQL'
+DROP SCHEMA IF EXISTS fabench CASCADE;
+CREATE SCHEMA fabench;
+CREATE TABLE fabench.hits (id bigserial PRIMARY KEY, k bigint);
+SQL
+	dir=$BATS_FILE_TMPDIR/routes
+	mkdir -p "$dir"
+	cat > "$dir/hits.sql" <<'SQL'
+-- name: hit
+-- route: POST /hit/:k
+-- param: k int
+-- returns: none
+INSERT INTO fabench.hits (k) VALUES (:k);
+
+-- name: item
+-- route: GET /items/:id
+-- param: id int
+-- returns: one
+SELECT :id AS id;
+
+-- name: fails
+-- route: GET /fails
+SELECT 1 / 0;
+SQL
+	# a certificate for 127.0.0.1, for the https tests
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+		-keyout "$BATS_FILE_TMPDIR/ca.key" -out "$BATS_FILE_TMPDIR/ca.crt" 2>/dev/null
+	fa-serve --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 --tls-cert "$BATS_FILE_TMPDIR/ca.crt" \
+		--tls-key "$BATS_FILE_TMPDIR/ca.key" --threads 1 "$dir" 2> "$BATS_FILE_TMPDIR/serve.log" &
+	echo $! > "$BATS_FILE_TMPDIR/pid"
+	for _ in $(seq 100); do
+		[ "$(grep -c -E '^fa-serve: (listening|TLS) on' "$BATS_FILE_TMPDIR/serve.log" 2>/dev/null)" = 2 ] && break
+		sleep 0.1
+	done
+	sed -n 's/^fa-serve: listening on .*(port \([0-9]*\)).*/\1/p' "$BATS_FILE_TMPDIR/serve.log" > "$BATS_FILE_TMPDIR/port"
+	sed -n 's/^fa-serve: TLS on .*(port \([0-9]*\)).*/\1/p' "$BATS_FILE_TMPDIR/serve.log" > "$BATS_FILE_TMPDIR/tport"
+}
+
+teardown_file() {
+	kill -TERM "$(cat "$BATS_FILE_TMPDIR/pid")" 2>/dev/null || true
+	wait "$(cat "$BATS_FILE_TMPDIR/pid")" 2>/dev/null || true
+	psql_fa -q -c 'DROP SCHEMA IF EXISTS fabench CASCADE'
+}
+
+setup() {
+	port=$(cat "$BATS_FILE_TMPDIR/port")
+	base=http://127.0.0.1:$port
+	tbase=https://127.0.0.1:$(cat "$BATS_FILE_TMPDIR/tport")
+	ca=$BATS_FILE_TMPDIR/ca.crt
+	psql_fa -q -c 'TRUNCATE fabench.hits RESTART IDENTITY'
+}
+
+teardown() {
+	if [ -n "${spid:-}" ]; then kill -TERM "$spid" 2>/dev/null || true; fi
+	if [ -n "${xpid:-}" ]; then kill -TERM "$xpid" 2>/dev/null || true; fi
+}
+
+# A JSON value of a --json file: jval FILE EXPR (python3 expression on d).
+jval() {
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
+@test "pg -n: exactly N statements reach the database, seq() values are unique" {
+	run fa-bench pg -c 3 -t 2 -n 500 -D 'k=seq(1,1000000)' \
+		-e 'insert into fabench.hits (k) values (:k)'
+	assert_status 0
+	assert_contains "$output" "500 requests"
+	run psql_fa -Atq -c 'select count(*), count(distinct k) from fabench.hits'
+	assert_same "500|500" "$output"
+	# open loop, faster than the server: the backlog grows, still exactly N
+	psql_fa -q -c 'TRUNCATE fabench.hits'
+	run fa-bench pg -c 1 -t 1 --rate 5000 -n 300 -D 'k=seq(1,1000000)' \
+		-e 'insert into fabench.hits (k) select :k from pg_sleep(0.001)'
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*), count(distinct k) from fabench.hits'
+	assert_same "300|300" "$output"
+}
+
+@test "pg: simple, extended and prepared modes and --pipeline each run exactly -n statements" {
+	local m
+	for m in simple extended prepared; do
+		run fa-bench pg -M "$m" -c 2 -t 1 -n 100 -D 'k=random(1,10)' \
+			-e 'insert into fabench.hits (k) values (:k)'
+		assert_status 0
+	done
+	run fa-bench pg -M prepared --pipeline 8 -c 2 -t 2 -n 1000 -D 'k=random(5,7)' \
+		-e 'insert into fabench.hits (k) values (:k)'
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*), min(k) >= 1, max(k) <= 10,
+		count(*) filter (where id > 300 and k not between 5 and 7) from fabench.hits'
+	assert_same "1300|t|t|0" "$output"
+}
+
+@test "pg -f: pgbench-style scripts with \\set, one statement or a transaction of several" {
+	cat > "$BATS_TEST_TMPDIR/s.sql" <<'SQL'
+\set k random_zipfian(1, 100, 1.5)
+\set z random_gaussian(1000, 2000, 2.5)
+insert into fabench.hits (k) values (:k + :z * 0);
+SQL
+	run fa-bench pg -c 2 -n 300 -f "$BATS_TEST_TMPDIR/s.sql"
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*), min(k) >= 1 and max(k) <= 100 from fabench.hits'
+	assert_same "300|t" "$output"
+	# zipfian: the first value is the most common
+	run psql_fa -Atq -c 'select k from fabench.hits group by k order by count(*) desc limit 1'
+	assert_same "1" "$output"
+	# pgbench's expressions over constants: -D scale=2, then 1000 * :scale
+	psql_fa -q -c 'TRUNCATE fabench.hits'
+	printf '\\set k random(1001, 1000 * :scale)\ninsert into fabench.hits (k) values (:k);\n' \
+		> "$BATS_TEST_TMPDIR/scale.sql"
+	run fa-bench pg -c 2 -n 200 -D scale=2 -f "$BATS_TEST_TMPDIR/scale.sql"
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*), min(k) >= 1001, max(k) <= 2000 from fabench.hits'
+	assert_same "200|t|t" "$output"
+	run fa-bench pg -c 2 -n 200 -f "$BATS_TEST_TMPDIR/scale.sql"
+	assert_status 4
+	assert_contains "$output" "scale.sql line 1"
+	# several statements: one transaction a request, the same draws in each
+	cat > "$BATS_TEST_TMPDIR/tx.sql" <<'SQL'
+\set k random(1, 1000)
+\set d random(-50, 50)
+BEGIN;
+insert into fabench.hits (k) values (:k);
+update fabench.hits set k = k + :d where id = (select max(id) from fabench.hits where k = :k);
+END;
+SQL
+	local m
+	for m in simple extended prepared; do
+		psql_fa -q -c 'TRUNCATE fabench.hits'
+		run fa-bench pg -M "$m" -c 2 -n 100 -f "$BATS_TEST_TMPDIR/tx.sql"
+		assert_status 0
+		run psql_fa -Atq -c 'select count(*), min(k) >= -49, max(k) <= 1050 from fabench.hits'
+		assert_same "100|t|t" "$output"
+	done
+	printf '\\sleep 1\nselect 1;\n' > "$BATS_TEST_TMPDIR/bad.sql"
+	run fa-bench pg -n 1 -f "$BATS_TEST_TMPDIR/bad.sql"
+	assert_status 4
+	assert_contains "$output" "bad.sql line 1"
+}
+
+@test "percentiles against known delays: every 10th statement sleeps 50 ms" {
+	local j=$BATS_TEST_TMPDIR/d.json
+	run fa-bench pg -c 1 -t 1 -n 200 -D 'i=seq(1,10)' --json "$j" \
+		-e 'select pg_sleep(case when :i = 1 then 0.05 else 0 end)'
+	assert_status 0
+	echo "p50 $(jval "$j" "d['p50']") p90 $(jval "$j" "d['p90']") p99 $(jval "$j" "d['p99']")" >&2
+	# exactly 20 of 200 slept: p99 and max at least 50 ms, p50 below
+	[ "$(jval "$j" "d['p99'] >= 50 and d['max'] >= 50")" = True ]
+	[ "$(jval "$j" "d['p50'] < 50")" = True ]
+	python3 - "$j" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+h = d['histogram']
+# rebuild the counts at or above 50 ms from the lossless histogram
+sub_half = 1 << (len(bin(2 * 10 ** h['digits'] - 1)) - 2 - 1)
+def value(i):
+    b = (i >> (sub_half.bit_length() - 1)) - 1
+    s = (i & (sub_half - 1)) + sub_half
+    if b < 0:
+        s -= sub_half; b = 0
+    return s << b
+slow = sum(c for i, c in h['counts'] if value(i) >= 49_000_000)
+assert slow == 20, slow
+PY
+}
+
+@test "http -n: exactly N requests reach fa-serve, with generated path parts" {
+	run fa-bench http -c 4 -t 2 -n 300 --method POST "$base/hit/{7..9}"
+	assert_status 0
+	assert_contains "$output" "300 requests"
+	run psql_fa -Atq -c 'select count(*), min(k), max(k) from fabench.hits'
+	assert_same "300|7|9" "$output"
+}
+
+@test "http --h2 -m: exactly N requests over h2c, many streams a connection" {
+	local j=$BATS_TEST_TMPDIR/h2.json
+	run fa-bench http --h2 -c 2 -t 1 -m 8 -n 400 --method POST "$base/hit/{1..5}" --json "$j"
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*), min(k) >= 1, max(k) <= 5 from fabench.hits'
+	assert_same "400|t|t" "$output"
+	[ "$(jval "$j" "d['config']['protocol']")" = h2 ]
+	[ "$(jval "$j" "d['config']['depth']")" = 8 ]
+	[ "$(jval "$j" "d['requests']")" = 400 ]
+	[ "$(jval "$j" "d['errors']")" = 0 ]
+	# the summary says what was spoken
+	run fa-bench http --h2 -c 1 -m 4 -n 20 "$base/items/{1..9}"
+	assert_status 0
+	assert_contains "$output" "http (h2): 20 requests"
+	# an HTTP/1.1 connection carries one request at a time
+	run fa-bench http -m 4 -n 20 "$base/items/1"
+	assert_status 2
+	assert_contains "$output" "--h2"
+}
+
+@test "https: --cacert verifies, ALPN chooses h2 or --h1 asks for HTTP/1.1, -k skips the check" {
+	local j=$BATS_TEST_TMPDIR/tls.json
+	run fa-bench http --cacert "$ca" -c 3 -t 1 -n 150 --method POST "$tbase/hit/{7..9}" --json "$j"
+	assert_status 0
+	[ "$(jval "$j" "d['config']['protocol']")" = h2 ]
+	run fa-bench http --h1 --cacert "$ca" -c 2 -t 1 -n 50 --method POST "$tbase/hit/{7..9}"
+	assert_status 0
+	assert_contains "$output" "http (http/1.1): 50 requests"
+	run fa-bench http -k --h2 -m 4 -c 2 -t 2 -n 100 --method POST "$tbase/hit/{7..9}"
+	assert_status 0
+	assert_contains "$output" "http (h2): 100 requests"
+	run psql_fa -Atq -c 'select count(*), min(k), max(k) from fabench.hits'
+	assert_same "300|7|9" "$output"
+	# the system's CAs do not know this certificate: a connect error
+	run fa-bench http -c 1 -n 5 "$tbase/items/1"
+	assert_status 3
+	assert_contains "$output" "certificate"
+	run fa-bench http --cacert "$BATS_TEST_TMPDIR/none.pem" -n 5 "$tbase/items/1"
+	assert_status 2
+	assert_contains "$output" "none.pem"
+}
+
+@test "mcp: exactly N tool calls, the handshake timed apart, isError counted" {
+	local j=$BATS_TEST_TMPDIR/m.json log=$BATS_TEST_TMPDIR/mcp.log url
+	mkdir -p "$BATS_TEST_TMPDIR/tools"
+	cat > "$BATS_TEST_TMPDIR/tools/t.sql" <<'SQL'
+-- name: hit
+-- tool: Record a hit
+-- param: k int  The key
+-- returns: none
+INSERT INTO fabench.hits (k) VALUES (:k);
+
+-- name: fail
+-- tool: Always fails
+-- returns: one
+SELECT 1 / 0 AS x;
+SQL
+	fa-mcp serve --listen 127.0.0.1:0 --threads 1 "$BATS_TEST_TMPDIR/tools" 2> "$log" &
+	spid=$!
+	for _ in $(seq 100); do
+		grep -q 'listening on' "$log" 2>/dev/null && break
+		sleep 0.1
+	done
+	url=http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" | head -1)/mcp
+	run fa-bench mcp -c 3 -t 1 -n 200 --tool hit "$url" k:=4 --json "$j"
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*), min(k), max(k) from fabench.hits'
+	assert_same "200|4|4" "$output"
+	[ "$(jval "$j" "d['handshake']['count']")" = 3 ]
+	[ "$(jval "$j" "d['requests']")" = 200 ]
+	run fa-bench mcp -c 1 -n 10 --tool fail "$url"
+	assert_status 1
+	assert_contains "$output" "mcp isError: 10"
+	run fa-bench mcp -c 1 -n 10 "$url"
+	assert_status 2
+	assert_contains "$output" "--tool"
+	run fa-bench mcp -c 1 -n 10 --tool hit "$url" 'k:=[1,'
+	assert_status 2
+	assert_contains "$output" "k:=[1,"
+	kill -TERM "$spid"
+	wait "$spid" || true
+	spid=
+}
+
+@test "mcp over https: --cacert verifies, -k skips the check, the system's CAs refuse" {
+	local log=$BATS_TEST_TMPDIR/mcp.log url mport
+	mkdir -p "$BATS_TEST_TMPDIR/tools"
+	cat > "$BATS_TEST_TMPDIR/tools/t.sql" <<'SQL'
+-- name: hit
+-- tool: Record a hit
+-- param: k int  The key
+-- returns: none
+INSERT INTO fabench.hits (k) VALUES (:k);
+SQL
+	fa-mcp serve --listen 127.0.0.1:0 --threads 1 "$BATS_TEST_TMPDIR/tools" 2> "$log" &
+	spid=$!
+	for _ in $(seq 100); do
+		grep -q 'listening on' "$log" 2>/dev/null && break
+		sleep 0.1
+	done
+	mport=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" | head -1)
+	# TLS in front of it, with the test's certificate
+	python3 "$BATS_TEST_DIRNAME/tlsproxy.py" "$ca" "$BATS_FILE_TMPDIR/ca.key" "$mport" \
+		> "$BATS_TEST_TMPDIR/proxy.port" &
+	xpid=$!
+	for _ in $(seq 100); do
+		[ -s "$BATS_TEST_TMPDIR/proxy.port" ] && break
+		sleep 0.1
+	done
+	url=https://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/proxy.port")/mcp
+	run fa-bench mcp --cacert "$ca" -c 2 -t 1 -n 60 --tool hit "$url" k:=5
+	assert_status 0
+	assert_contains "$output" "60 requests"
+	run fa-bench mcp -k -c 1 -n 40 --tool hit "$url" k:=6
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*) filter (where k = 5), count(*) filter (where k = 6) from fabench.hits'
+	assert_same "60|40" "$output"
+	run fa-bench mcp -c 1 -n 5 --tool hit "$url" k:=7
+	assert_status 3
+	assert_contains "$output" "certificate"
+	run fa-bench mcp --cacert "$BATS_TEST_TMPDIR/none.pem" -c 1 -n 5 --tool hit "$url" k:=7
+	assert_status 2
+	assert_contains "$output" "none.pem"
+}
+
+@test "errors by kind: SQLSTATE, HTTP status class, connect" {
+	run fa-bench pg -c 1 -n 20 -e 'select 1/0' --json "$BATS_TEST_TMPDIR/e.json"
+	assert_status 1
+	assert_contains "$output" "sqlstate 22012: 20"
+	[ "$(jval "$BATS_TEST_TMPDIR/e.json" "d['errors_by_kind'][0]['detail']")" = 22012 ]
+	run fa-bench http -c 1 -n 20 "$base/fails"
+	assert_status 1
+	assert_contains "$output" "status 4xx: 20"
+	run fa-bench http -c 1 -n 5 --timeout 2s http://127.0.0.1:1/
+	assert_status 3
+	assert_contains "$output" "connect"
+	run fa-bench pg -c 1 -n 5 --db 'host=127.0.0.1 port=1 connect_timeout=2' -e 'select 1'
+	assert_status 3
+}
+
+@test "coordinated omission: a 1 s stall under --rate shows in p99, not in service time or closed loop" {
+	local pid json=$BATS_TEST_TMPDIR/open.json
+	stall() {
+		for _ in $(seq 50); do
+			pid=$(psql_fa -Atq -c "select pid from pg_stat_activity where application_name = 'fa-bench' limit 1")
+			[ -n "$pid" ] && break
+			sleep 0.1
+		done
+		sleep 1
+		kill -STOP "$pid"
+		sleep 1
+		kill -CONT "$pid"
+	}
+	stall &
+	fa-bench pg -c 1 -t 1 --rate 200 -d 4s -e 'select 1' --json "$json" >/dev/null
+	wait
+	echo "open loop: p99 $(jval "$json" "d['p99']") service p99 $(jval "$json" "d['service']['p99']")" >&2
+	# about 200 of 800 scheduled requests waited out some of the stall
+	[ "$(jval "$json" "d['p99'] >= 800")" = True ]
+	[ "$(jval "$json" "d['service']['p99'] < 500")" = True ]
+	[ "$(jval "$json" "d['late'] > 100")" = True ]
+	[ "$(jval "$json" "d['requests']")" -ge 700 ]
+	# the same stall in a closed loop hides in one slow request
+	json=$BATS_TEST_TMPDIR/closed.json
+	stall &
+	fa-bench pg -c 1 -t 1 -d 4s -e 'select 1' --json "$json" >/dev/null
+	wait
+	echo "closed loop: p99 $(jval "$json" "d['p99']") max $(jval "$json" "d['max']")" >&2
+	[ "$(jval "$json" "d['max'] >= 800")" = True ]
+	[ "$(jval "$json" "d['p99'] < 500")" = True ]
+}
+
+@test "open loop schedules: a ramp sends its integral, Poisson arrivals repeat with a seed" {
+	local j=$BATS_TEST_TMPDIR/o.json n1 n2
+	# 0 to 1000 per second over 2 s: 1000 requests, every one sent or dropped
+	run fa-bench pg -c 2 -t 1 --ramp 0:1000/2s -d 2s -e 'select 1' --json "$j"
+	assert_status 0
+	[ "$(jval "$j" "d['requests'] + d['dropped']")" = 1000 ]
+	[ "$(jval "$j" "d['config']['model']")" = open ]
+	fa-bench pg -c 2 -t 2 --rate 300 --poisson --seed 42 -d 2s -e 'select 1' --json "$j" >/dev/null
+	n1=$(jval "$j" "d['requests'] + d['dropped']")
+	fa-bench pg -c 2 -t 2 --rate 300 --poisson --seed 42 -d 2s -e 'select 1' --json "$j" >/dev/null
+	n2=$(jval "$j" "d['requests'] + d['dropped']")
+	echo "poisson arrivals: $n1 and $n2" >&2
+	[ "$n1" = "$n2" ]
+	[ "$n1" -ne 600 ]
+	[ "$n1" -gt 400 ] && [ "$n1" -lt 800 ]
+}
+
+@test "--threshold: met is 0, not met is 6 naming it, malformed is 2 with the position" {
+	run fa-bench pg -c 1 -n 50 -e 'select 1' --threshold 'p99<10s,errors<1%,rate>1'
+	assert_status 0
+	run fa-bench pg -c 1 -n 50 -e 'select 1' --threshold 'p50<1ns,errors<=0'
+	assert_status 6
+	assert_contains "$output" "threshold not met: p50<1ns"
+	run fa-bench pg -c 1 -n 50 -e 'select 1/0' --threshold 'errors<1%'
+	assert_status 6
+	run fa-bench pg -c 1 -n 50 -e 'select 1' --threshold 'p99<5parsecs'
+	assert_status 2
+	assert_contains "$output" "position 6"
+	run fa-bench pg -c 1 -n 50 -e 'select 1' --threshold 'p97<5ms'
+	assert_status 2
+	assert_contains "$output" "position 1"
+}
+
+@test "--find-max: a closed-loop probe then seven open-loop steps; exit 6 when no rate meets the SLO" {
+	local j=$BATS_TEST_TMPDIR/fm.json
+	run fa-bench pg -c 2 -t 1 -d 500ms --find-max --slo 'p99<10s' -e 'select 1' --json "$j"
+	assert_status 0
+	assert_contains "$output" "highest rate meeting the SLO"
+	[ "$(jval "$j" "len(d['steps'])")" = 8 ]
+	[ "$(jval "$j" "d['best_rate'] > 0 and d['steps'][0]['rate'] == 0")" = True ]
+	run fa-bench pg -c 1 -t 1 -d 200ms --find-max --slo 'p50<1ns' -e 'select 1'
+	assert_status 6
+	run fa-bench pg --find-max --rate 100 -e 'select 1'
+	assert_status 2
+	run fa-bench pg --find-max --slo 'p99<' -e 'select 1'
+	assert_status 2
+}
+
+@test "suite: every scenario runs with the lines of options before it, into one JSON" {
+	local f=$BATS_TEST_TMPDIR/s.suite j=$BATS_TEST_TMPDIR/s.json
+	cat > "$f" <<EOF
+# three scenarios, 40 requests each unless they say otherwise
+-n 40 -t 1
+ins: pg -c 2 -D 'k=seq(1,1000)' -e 'insert into fabench.hits (k) values (:k)'
+h1:  http -c 2 --method POST "$base/hit/{1001..1001}"
+h2:  http --h2 -m 4 -c 1 -n 60 --method POST $base/hit/2000   # its own -n
+EOF
+	run fa-bench suite "$f" --json "$j"
+	assert_status 0
+	assert_contains "$output" "== ins ($f line 3): -n 40 -t 1 pg -c 2 -D 'k=seq(1,1000)'"
+	assert_contains "$output" "http (h2): 60 requests"
+	run psql_fa -Atq -c 'select count(*) filter (where k <= 1000), count(*) filter (where k = 1001),
+		count(*) filter (where k = 2000) from fabench.hits'
+	assert_same "40|40|60" "$output"
+	[ "$(jval "$j" "[s['name'] for s in d['scenarios']]")" = "['ins', 'h1', 'h2']" ]
+	[ "$(jval "$j" "[s['result']['requests'] for s in d['scenarios']]")" = "[40, 40, 60]" ]
+	[ "$(jval "$j" "[s['exit'] for s in d['scenarios']]")" = "[0, 0, 0]" ]
+	[ "$(jval "$j" "d['scenarios'][2]['result']['config']['protocol']")" = h2 ]
+	[ "$(jval "$j" "d['scenarios'][1]['line']")" = 4 ]
+	cp "$j" "$BATS_TEST_TMPDIR/first.json"
+	# a failing scenario does not stop the others; the first failure is the exit status
+	printf 'bad: pg -c 1 -n 5 -e "select 1/0"\nok: pg -c 1 -n 5 -e "select 1"\n' > "$f"
+	run fa-bench suite "$f" --json "$j"
+	assert_status 1
+	[ "$(jval "$j" "[s['exit'] for s in d['scenarios']]")" = "[1, 0]" ]
+	[ "$(jval "$j" "d['scenarios'][1]['result']['requests']")" = 5 ]
+	# compare goes scenario by scenario, by name; merge takes runs, not suites
+	run fa-bench compare "$BATS_TEST_TMPDIR/first.json" "$BATS_TEST_TMPDIR/first.json"
+	assert_status 0
+	assert_contains "$output" "== h2"
+	run fa-bench compare "$BATS_TEST_TMPDIR/first.json" "$j"
+	assert_status 0
+	assert_contains "$output" "== ok: only in the new suite"
+	assert_contains "$output" "== ins: only in the old suite"
+	run fa-bench merge "$j"
+	assert_status 4
+	assert_contains "$output" "suite"
+	# every scenario's options are checked before any runs
+	psql_fa -q -c 'TRUNCATE fabench.hits'
+	printf 'a: pg -c 1 -n 5 -e "insert into fabench.hits (k) values (1)"\nb: http --frob %s\n' "$base" > "$f"
+	run fa-bench suite "$f"
+	assert_status 2
+	assert_contains "$output" "--frob"
+	assert_contains "$output" "in scenario 'b', $f line 2"
+	run psql_fa -Atq -c 'select count(*) from fabench.hits'
+	assert_same 0 "$output"
+	# the file's faults name the line and column
+	printf 'a: pg -e "select 1"\nb: pg -e '"'"'select 1\n' > "$f"
+	run fa-bench suite "$f"
+	assert_status 4
+	assert_contains "$output" "$f line 2, column 10: the quote"
+	printf 'a: pg\nmerge a b\n' > "$f"
+	run fa-bench suite "$f"
+	assert_status 4
+	assert_contains "$output" "$f line 2, column 1: 'merge'"
+	run fa-bench suite "$BATS_TEST_TMPDIR/none.suite"
+	assert_status 4
+	assert_contains "$output" "none.suite"
+}
+
+@test "memory stays flat: the resident size 1.5 s into a run and near its end differ by under 1 MiB" {
+	# ASan's quarantine holds freed memory back on purpose: without it a
+	# sanitizer build reuses memory as the normal one does
+	local rss a b
+	export ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=0"
+	for proto in --h1 --h2; do
+		fa-bench http $proto -c 4 -t 1 -d 5s --progress none "$base/live" > /dev/null &
+		spid=$!
+		sleep 1.5
+		a=$(awk '/^VmRSS:/ { print $2 }' "/proc/$spid/status")
+		sleep 3
+		b=$(awk '/^VmRSS:/ { print $2 }' "/proc/$spid/status")
+		wait "$spid"
+		spid=
+		echo "$proto: VmRSS $a kB, then $b kB"
+		[ "$((b - a))" -lt 1024 ]
+	done
+}
+
+@test "bad flags and operands: exit 2 with a message naming them" {
+	run fa-bench pg -c 0 -e 'select 1'
+	assert_status 2
+	assert_contains "$output" "--connections"
+	run fa-bench pg -d 5x -e 'select 1'
+	assert_status 2
+	assert_contains "$output" "'5x'"
+	run fa-bench pg --rate fast -e 'select 1'
+	assert_status 2
+	assert_contains "$output" "'fast'"
+	run fa-bench pg -D 'k=random(1,' -e 'select :k'
+	assert_status 2
+	assert_contains "$output" "position 10"
+	run fa-bench pg -e 'select :nope'
+	assert_status 2
+	assert_contains "$output" ":nope has no generator"
+	run fa-bench pg -M fancy -e 'select 1'
+	assert_status 2
+	run fa-bench pg -M simple --pipeline 4 -e 'select 1'
+	assert_status 2
+	run fa-bench http --h2 -m 0 "$base/"
+	assert_status 2
+	assert_contains "$output" "streams"
+	run fa-bench http --h2 -m 1001 "$base/"
+	assert_status 2
+	assert_contains "$output" "'1001'"
+	run fa-bench http 'http://127.0.0.1:1/x/{5..1}'
+	assert_status 2
+	assert_contains "$output" "position"
+	run fa-bench frobnicate
+	assert_status 2
+	run fa-bench pg -t 4 -c 2 -e 'select 1'
+	assert_status 2
+	run fa-bench pg -d 1s -n 5 -e 'select 1'
+	assert_status 2
+	run fa-bench pg --poisson -e 'select 1'
+	assert_status 2
+}
+
+@test "--json has the documented keys, --hgrm the percentile spectrum, --svg its charts, --progress ndjson one line a second" {
+	local j=$BATS_TEST_TMPDIR/r.json h=$BATS_TEST_TMPDIR/r.hgrm k
+	run fa-bench http -c 2 -d 2s --progress ndjson "$base/items/{1..1000}" --json "$j" --hgrm "$h"
+	assert_status 0
+	for k in rps p50 p90 p99 p999 max requests errors unit config host seconds histogram service; do
+		[ "$(jval "$j" "'$k' in d")" = True ] || { echo "no $k" >&2; return 1; }
+	done
+	[ "$(jval "$j" "d['unit']")" = ms ]
+	[ "$(jval "$j" "d['histogram']['count'] == d['requests']")" = True ]
+	[ "$(jval "$j" "d['p50'] <= d['p90'] <= d['p99'] <= d['p999'] <= d['max']")" = True ]
+	[ "$(jval "$j" "len(d['seconds']) >= 2")" = True ]
+	jq -e '.config.target == "http" and .seconds[0].rps > 0' "$j"
+	# each second's progress line is a JSON object
+	[ "$(printf '%s\n' "$output" | grep -c '^{"t":')" -ge 2 ]
+	head -1 "$h" | grep -q 'Value *Percentile *TotalCount *1/(1-Percentile)'
+	grep -q '^#\[Max' "$h"
+	grep -E '^ +[0-9.]+ 1\.000000000000 +[0-9]+$' "$h"
+	# --svg: well-formed SVG with the two charts
+	run fa-bench merge "$j" --svg "$BATS_TEST_TMPDIR/r.svg"
+	assert_status 0
+	python3 -c "import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); assert len(d.getElementsByTagName('polyline')) == 3" "$BATS_TEST_TMPDIR/r.svg"
+	# --json - puts the document on stdout, alone
+	run fa-bench pg -c 1 -n 10 -e 'select 1' --json -
+	assert_status 0
+	printf '%s\n' "$output" | jq -e '.requests == 10'
+}
+
+@test "merge: counts add and the histograms merge exactly; compare says ~ for equal runs" {
+	local a=$BATS_TEST_TMPDIR/a.json b=$BATS_TEST_TMPDIR/b.json m=$BATS_TEST_TMPDIR/m.json
+	run fa-bench pg -c 1 -n 300 -e 'select 1' --json "$a"
+	assert_status 0
+	run fa-bench pg -c 2 -n 500 -e 'select 1' --json "$b"
+	assert_status 0
+	run fa-bench merge "$a" "$b" --json "$m"
+	assert_status 0
+	[ "$(jval "$m" "d['requests']")" = 800 ]
+	[ "$(jval "$m" "d['histogram']['count']")" = 800 ]
+	[ "$(jval "$m" "d['max'] == max(json.load(open('$a'))['max'], json.load(open('$b'))['max'])")" = True ]
+	run fa-bench merge "$a" "$BATS_TEST_TMPDIR/nothing.json"
+	assert_status 4
+	run fa-bench compare "$a" "$a"
+	assert_status 0
+	assert_contains "$output" "rps"
+}
+
+@test "compare: a slower run is a significant regression past --max-regress" {
+	local fast=$BATS_TEST_TMPDIR/fast.json slow=$BATS_TEST_TMPDIR/slow.json
+	fa-bench pg -c 1 -d 5s -e 'select 1' --json "$fast" >/dev/null
+	fa-bench pg -c 1 -d 5s -e 'select pg_sleep(0.005)' --json "$slow" >/dev/null
+	# five seconds each: Mann-Whitney can call 5 against 5 samples at p < 0.05
+	[ "$(jval "$fast" "sum(s['len'] >= 0.9 for s in d['seconds'])")" -ge 4 ]
+	run fa-bench compare "$fast" "$slow" --max-regress 10
+	assert_status 6
+	assert_contains "$output" "worse"
+	run fa-bench compare "$slow" "$fast" --max-regress 10
+	assert_status 0
+	assert_contains "$output" "better"
+}

@@ -1,0 +1,416 @@
+#!/usr/bin/env bats
+# fa-mcp proxy: MCP servers behind one front, driven as clients drive it.
+# The upstreams are fa-mcp serve itself, over stdio and Streamable HTTP;
+# the front is stdio or --listen, in both eras.
+
+load helpers
+load mcp_helpers
+
+setup() {
+	TOOLS=$BATS_TEST_TMPDIR/tools
+	mkdir -p "$TOOLS"
+	cat > "$TOOLS/p.sql" <<'SQL'
+-- name: echo
+-- tool: Echoes a number
+-- param: n int
+-- returns: one
+SELECT :n::int AS n;
+
+-- name: sleepy
+-- tool: Sleeps s seconds, then echoes n
+-- param: s float
+-- param: n int
+-- returns: one
+SELECT pg_sleep(:s) IS NULL AS slept, :n::int AS n;
+
+-- name: motd
+-- resource: test://motd
+SELECT 'hello';
+SQL
+	META='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}'
+	INIT='{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bats","version":"1"}}}'
+}
+
+teardown() {
+	for p in ${ppid_:-} ${spid:-}; do
+		kill -TERM "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	# a sanitizer build's complaints, at the proxy's end or meanwhile
+	for f in "$BATS_TEST_TMPDIR/proxy.log" "$BATS_TEST_TMPDIR/stderr"; do
+		if [ -f "$f" ] && grep -q 'Sanitizer\|runtime error' "$f"; then
+			cat "$f" >&2
+			return 1
+		fi
+	done
+}
+
+# start_proxy ARG...: fa-mcp proxy --listen 127.0.0.1:0 ARG... in the
+# background: $ppid_, $url (its /mcp), $base, stderr in $BATS_TEST_TMPDIR/proxy.log.
+start_proxy() {
+	fa-mcp proxy --listen 127.0.0.1:0 "$@" 2> "$BATS_TEST_TMPDIR/proxy.log" &
+	ppid_=$!
+	for _ in $(seq 150); do
+		grep -q 'proxy: serving' "$BATS_TEST_TMPDIR/proxy.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	base=http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/proxy.log" | head -1)
+	url=$base/mcp
+}
+
+# apart DIR: this subshell's post writes its files in a directory of its
+# own, so that posts running at once do not share them.
+apart() {
+	BATS_TEST_TMPDIR=$BATS_TEST_TMPDIR/$1
+	mkdir -p "$BATS_TEST_TMPDIR"
+}
+
+# call26 ID TOOL ARGS [CURL-ARG]...: a 2026-07-28 tools/call on $url.
+call26() {
+	post26 tools/call "$2" '{"jsonrpc":"2.0","id":'"$1"',"method":"tools/call","params":{"name":"'"$2"'","arguments":'"$3"','"$META"'}}' "${@:4}"
+}
+
+@test "proxy: stdio front, stdio upstream: initialize, lists, a call, a resource" {
+	run bash -c "printf '%s\n' '$INIT' \
+		'{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}' \
+		'{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}' \
+		'$(call 2 echo '{"n":41}')' \
+		'{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/read\",\"params\":{\"uri\":\"test://motd\"}}' \
+		'{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}' |
+		timeout 30 fa-mcp proxy 'pg=stdio:fa-mcp serve $TOOLS' 2> $BATS_TEST_TMPDIR/stderr"
+	assert_status 0
+	assert_same 2025-11-25 "$(answer 0 | jq -r .result.protocolVersion)"
+	assert_same "echo motd sleepy" "$(answer 1 | jq -r '[.result.tools[].name] + ["motd"] | sort | join(" ")')"
+	assert_same 41 "$(answer 2 | jq -r .result.structuredContent.n)"
+	# a 2025 client gets no 2026 marks from a 2026 upstream
+	assert_same null "$(answer 2 | jq -r .result.resultType)"
+	assert_same hello "$(answer 3 | jq -r '.result.contents[0].text')"
+	assert_same '{}' "$(answer 4 | jq -c .result)"
+}
+
+@test "proxy: a 2026-07-28 client reaches a 2025-11-25 upstream; server/discover is the proxy's" {
+	start_proxy --protocol 2025-11-25 "pg=stdio:fa-mcp serve $TOOLS"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/proxy.log")" "upstream 'pg' (stdio) speaks 2025-11-25"
+	post26 server/discover '' '{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{'"$META"'}}'
+	assert_same 200 "$code"
+	assert_same true "$(jq '.result.supportedVersions | index("2026-07-28") != null' <<< "$body")"
+	assert_same true "$(jq '.result.capabilities.tools != null' <<< "$body")"
+	call26 7 echo '{"n":7}'
+	assert_same 200 "$code"
+	assert_same 7 "$(jq -r .id <<< "$body")"
+	assert_same 7 "$(jq -r .result.structuredContent.n <<< "$body")"
+	assert_same complete "$(jq -r .result.resultType <<< "$body")"
+	# the 2026 headers are checked at the front as serve checks them
+	post26 tools/call other '{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"echo","arguments":{"n":1},'"$META"'}}'
+	assert_same 400 "$code"
+}
+
+@test "proxy: a 2025-11-25 session reaches a 2026-07-28 upstream" {
+	start_proxy --protocol 2026-07-28 "pg=stdio:fa-mcp serve $TOOLS"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/proxy.log")" "speaks 2026-07-28"
+	open_session
+	post "$(call 1 echo '{"n":12}')" -H "Mcp-Session-Id: $sid"
+	assert_same 200 "$code"
+	assert_same 12 "$(jq -r .result.structuredContent.n <<< "$body")"
+	assert_same null "$(jq -r .result.resultType <<< "$body")"
+	# no session, no call: the front's rules are serve's
+	post "$(call 2 echo '{"n":1}')"
+	assert_same 400 "$code"
+}
+
+@test "proxy: a Streamable HTTP upstream (fa-mcp serve --listen), both eras in front" {
+	start_own "$TOOLS"
+	own=$url
+	start_proxy "web=$own"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/proxy.log")" "upstream 'web' ($own) speaks"
+	call26 3 echo '{"n":3}'
+	assert_same 3 "$(jq -r .result.structuredContent.n <<< "$body")"
+	open_session
+	post "$(call 4 echo '{"n":4}')" -H "Mcp-Session-Id: $sid"
+	assert_same 4 "$(jq -r .result.structuredContent.n <<< "$body")"
+	# several at once go one after the other on the upstream's connection
+	pids=()
+	for i in 1 2 3 4 5; do
+		(apart c$i; call26 "$i" echo '{"n":'"$i"'}'; echo "$body" > "$BATS_TEST_TMPDIR/out") &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for i in 1 2 3 4 5; do
+		assert_same "$i $i" "$(jq -r '"\(.id) \(.result.structuredContent.n)"' "$BATS_TEST_TMPDIR/c$i/out")"
+	done
+	call26 9 echo '{"n":9}'
+	assert_same 9 "$(jq -r .result.structuredContent.n <<< "$body")"
+}
+
+@test "proxy: two clients interleave calls with the same ids on one stdio child" {
+	start_proxy "pg=stdio:fa-mcp serve $TOOLS"
+	# client A's id 1 answers after client B's id 1: each gets its own
+	(apart a; call26 1 sleepy '{"s":1,"n":100}'; echo "$body" > "$BATS_TEST_TMPDIR/out") &
+	a=$!
+	sleep 0.3
+	(apart b; call26 1 sleepy '{"s":0,"n":200}'; echo "$body" > "$BATS_TEST_TMPDIR/out") &
+	b=$!
+	wait "$b"
+	assert_same 1 "$(jq -r .id "$BATS_TEST_TMPDIR/b/out")"
+	assert_same 200 "$(jq -r .result.structuredContent.n "$BATS_TEST_TMPDIR/b/out")"
+	[ ! -s "$BATS_TEST_TMPDIR/a/out" ]          # A still waits
+	wait "$a"
+	assert_same 1 "$(jq -r .id "$BATS_TEST_TMPDIR/a/out")"
+	assert_same 100 "$(jq -r .result.structuredContent.n "$BATS_TEST_TMPDIR/a/out")"
+	# one child served both
+	assert_same 1 "$(pgrep -P "$ppid_" | wc -l)"
+}
+
+@test "proxy: a client's cancellation reaches its own request, not another's with the same id" {
+	start_proxy "pg=stdio:fa-mcp serve $TOOLS"
+	open_session
+	sa=$sid
+	open_session
+	sb=$sid
+	(apart a; post "$(call 5 sleepy '{"s":1,"n":1}')" -H "Mcp-Session-Id: $sa"; echo "$code $body" > "$BATS_TEST_TMPDIR/out") &
+	a=$!
+	(apart b; post "$(call 5 sleepy '{"s":1,"n":2}')" -H "Mcp-Session-Id: $sb"; echo "$code $body" > "$BATS_TEST_TMPDIR/out") &
+	b=$!
+	sleep 0.3
+	post '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}}' -H "Mcp-Session-Id: $sb"
+	assert_same 202 "$code"
+	wait "$a" "$b"
+	assert_same 1 "$(cut -d' ' -f2- "$BATS_TEST_TMPDIR/a/out" | jq -r .result.structuredContent.n)"
+	# B's call was cancelled: no answer
+	assert_same 202 "$(cut -d' ' -f1 "$BATS_TEST_TMPDIR/b/out")"
+}
+
+@test "proxy: a stdio child that dies is restarted; its calls in flight get an error that says so" {
+	start_proxy "pg=stdio:fa-mcp serve $TOOLS"
+	child=$(pgrep -P "$ppid_")
+	[ -n "$child" ]
+	(apart a; call26 1 sleepy '{"s":5,"n":1}'; echo "$body" > "$BATS_TEST_TMPDIR/out") &
+	a=$!
+	sleep 0.5
+	kill -KILL "$child"
+	wait "$a"
+	msg=$(jq -r .error.message "$BATS_TEST_TMPDIR/a/out")
+	assert_contains "$msg" "upstream 'pg' failed"
+	assert_contains "$msg" "killed by signal 9"
+	assert_contains "$msg" "restarted"
+	for _ in $(seq 50); do
+		grep -q "started again" "$BATS_TEST_TMPDIR/proxy.log" && break
+		sleep 0.1
+	done
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/proxy.log")" "upstream 'pg' started again"
+	call26 2 echo '{"n":2}'
+	assert_same 2 "$(jq -r .result.structuredContent.n <<< "$body")"
+	[ "$(pgrep -P "$ppid_")" != "$child" ]
+}
+
+@test "proxy: several upstreams merged, prefixed, filtered; /NAME/mcp serves one alone" {
+	start_proxy --deny 'b=sleepy' "a=stdio:fa-mcp serve $TOOLS" "b=stdio:fa-mcp serve $TOOLS"
+	assert_same "a__echo a__sleepy b__echo" "$(tool_names)"
+	call26 1 b__echo '{"n":5}'
+	assert_same 5 "$(jq -r .result.structuredContent.n <<< "$body")"
+	call26 2 b__sleepy '{"s":0,"n":5}'
+	assert_contains "$(jq -r .error.message <<< "$body")" "unknown tool 'b__sleepy'"
+	call26 3 c__echo '{"n":5}'
+	assert_contains "$(jq -r .error.message <<< "$body")" "unknown tool"
+	url=$base/a/mcp
+	assert_same "echo sleepy" "$(tool_names)"
+	call26 4 echo '{"n":6}'
+	assert_same 6 "$(jq -r .result.structuredContent.n <<< "$body")"
+	url=$base/b/mcp
+	assert_same "echo" "$(tool_names)"
+	url=$base/c/mcp
+	call26 5 echo '{"n":6}'
+	assert_same 404 "$code"
+}
+
+@test "proxy: --allow, --separator, and collisions said at start" {
+	start_proxy --separator '' --allow 'a=ech*' "a=stdio:fa-mcp serve $TOOLS" "b=stdio:fa-mcp serve $TOOLS"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/proxy.log")" "collision: tools 'echo' of upstream 'a' and of 'b'"
+	assert_same "echo sleepy" "$(tool_names)"
+}
+
+@test "proxy: usage errors" {
+	run fa-mcp proxy
+	assert_status 2
+	run fa-mcp proxy 'bad name=stdio:x'
+	assert_status 2
+	run fa-mcp proxy 'a=ftp://x'
+	assert_status 2
+	run fa-mcp proxy --deny 'z=x' 'a=stdio:true'
+	assert_status 2
+	assert_contains "$output" "no upstream named 'z'"
+}
+
+@test "proxy: --config in the mcpServers layout: command, args, env; url, headers; a timeout per server" {
+	echo upstream-secret > "$BATS_TEST_TMPDIR/up.token"
+	start_own --auth-token "$BATS_TEST_TMPDIR/up.token" "$TOOLS"
+	own=$url
+	cat > "$BATS_TEST_TMPDIR/servers.json" <<JSON
+{"mcpServers": {
+  "local": {"command": "fa-mcp", "args": ["serve", "--page-size", "1", "$TOOLS"], "env": {"FA_X": "it's"}, "timeout": 500},
+  "web": {"url": "$own", "headers": {"Authorization": "Bearer upstream-secret"}}
+}}
+JSON
+	start_proxy --config "$BATS_TEST_TMPDIR/servers.json"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/proxy.log")" "serving 2 upstreams"
+	# the child's pages (one tool a page) were read whole
+	assert_same "local__echo local__sleepy web__echo web__sleepy" "$(tool_names)"
+	call26 1 web__echo '{"n":1}'
+	assert_same 1 "$(jq -r .result.structuredContent.n <<< "$body")"
+	call26 2 local__sleepy '{"s":2,"n":1}'
+	assert_contains "$(jq -r .error.message <<< "$body")" "upstream 'local' did not answer tools/call within 500 ms"
+	call26 3 local__echo '{"n":3}'
+	assert_same 3 "$(jq -r .result.structuredContent.n <<< "$body")"
+	run fa-mcp proxy --config /nonexistent.json
+	assert_status 4
+	echo '{"mcpServers": {"x": {"args": []}}}' > "$BATS_TEST_TMPDIR/bad.json"
+	run fa-mcp proxy --config "$BATS_TEST_TMPDIR/bad.json"
+	assert_status 4
+	assert_contains "$output" "server 'x': give \"command\" or \"url\""
+}
+
+@test "proxy: --upstream-header reaches an HTTP upstream that wants a token" {
+	echo upstream-secret > "$BATS_TEST_TMPDIR/up.token"
+	start_own --auth-token "$BATS_TEST_TMPDIR/up.token" "$TOOLS"
+	own=$url
+	start_proxy --upstream-header 'web=Authorization: Bearer upstream-secret' "web=$own"
+	call26 1 echo '{"n":8}'
+	assert_same 8 "$(jq -r .result.structuredContent.n <<< "$body")"
+}
+
+@test "proxy: --auth-token on the front, the Origin check, /live, /ready, /metrics" {
+	printf 'front-secret\n' > "$BATS_TEST_TMPDIR/token"
+	start_proxy --auth-token "$BATS_TEST_TMPDIR/token" --access-log "$BATS_TEST_TMPDIR/access.log" \
+		--log-format json "pg=stdio:fa-mcp serve $TOOLS"
+	call26 1 echo '{"n":1}'
+	assert_same 401 "$code"
+	assert_same Bearer "$(header WWW-Authenticate)"
+	call26 2 echo '{"n":2}' -H 'Authorization: Bearer wrong'
+	assert_same 401 "$code"
+	call26 3 echo '{"n":3}' -H 'Authorization: Bearer front-secret'
+	assert_same 200 "$code"
+	assert_same 3 "$(jq -r .result.structuredContent.n <<< "$body")"
+	call26 4 echo '{"n":4}' -H 'Authorization: Bearer front-secret' -H 'Origin: https://evil.example'
+	assert_same 403 "$code"
+	run curl -sS -o /dev/null -w '%{http_code}' "$base/live"
+	assert_same 200 "$output"
+	run curl -sS -o /dev/null -w '%{http_code}' "$base/ready"
+	assert_same 401 "$output"
+	run curl -sS -H 'Authorization: Bearer front-secret' "$base/ready"
+	assert_same true "$(jq -r .pg.up <<< "$output")"
+	run curl -sS -H 'Authorization: Bearer front-secret' "$base/metrics"
+	assert_contains "$output" 'fa_mcp_proxy_requests_total{upstream="pg"} 1'
+	assert_contains "$output" 'fa_mcp_proxy_latency_seconds_count{upstream="pg"} 1'
+	assert_contains "$output" 'fa_mcp_proxy_up{upstream="pg"} 1'
+	assert_contains "$output" 'fa_mcp_proxy_tool_calls_total{upstream="pg",tool="echo"} 1'
+	assert_contains "$output" 'fa_mcp_proxy_tool_errors_total{upstream="pg",tool="echo"} 0'
+	# the access log: a line a request, 401s and 403s too
+	assert_same "401 401 200 403 200 401 200 200" "$(jq -r .status "$BATS_TEST_TMPDIR/access.log" | xargs)"
+	assert_same /mcp "$(jq -r .path "$BATS_TEST_TMPDIR/access.log" | head -1)"
+}
+
+@test "proxy: /ready is 503 while an upstream cannot start" {
+	start_proxy "ok=stdio:fa-mcp serve $TOOLS" "gone=stdio:/nonexistent/server"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/proxy.log")" "upstream 'gone': cannot start '/nonexistent/server'"
+	run curl -sS -w '\n%{http_code}' "$base/ready"
+	assert_same 503 "$(tail -1 <<< "$output")"
+	assert_same false "$(head -1 <<< "$output" | jq -r .gone.up)"
+	call26 1 gone__x '{}'
+	assert_contains "$(jq -r .error.message <<< "$body")" "upstream 'gone' is restarting"
+	call26 2 ok__echo '{"n":2}'
+	assert_same 2 "$(jq -r .result.structuredContent.n <<< "$body")"
+}
+
+@test "proxy: --record, then replay: the same answers without the server; an unmatched request named" {
+	rec=$BATS_TEST_TMPDIR/rec.ndjson
+	msgs=("$INIT" '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' "$(call 2 echo '{"n":5}')" "$(call 3 echo '{"n":6}')" \
+		"$(call 4 echo '{"n":5}')" '{"jsonrpc":"2.0","id":5,"method":"resources/read","params":{"uri":"test://motd"}}' \
+		"$(call 6 echo '{"n":"x"}')")
+	printf '%s\n' "${msgs[@]}" | timeout 30 fa-mcp proxy --record "$rec" \
+		--upstream-header 'pg=Authorization: Bearer very-secret' --upstream-header 'pg=X-Trace: on' \
+		"pg=stdio:fa-mcp serve $TOOLS" > "$BATS_TEST_TMPDIR/live" 2> /dev/null
+	# one server line, an exchange per call, secrets redacted
+	assert_same "server exchange exchange exchange exchange exchange" "$(jq -r .type "$rec" | xargs)"
+	run grep -c very-secret "$rec"
+	assert_same 0 "$output"
+	assert_same '["Authorization: [redacted]","X-Trace: on"]' "$(head -1 "$rec" | jq -c .headers)"
+	# replay over stdio: byte for byte what the live server said
+	printf '%s\n' "${msgs[@]}" | timeout 30 fa-mcp replay "$rec" > "$BATS_TEST_TMPDIR/replayed" 2> /dev/null
+	assert_same "$(jq -scS 'sort_by(.id) | .[] | del(.result.serverInfo)' "$BATS_TEST_TMPDIR/live")" \
+		"$(jq -scS 'sort_by(.id) | .[] | del(.result.serverInfo)' "$BATS_TEST_TMPDIR/replayed")"
+	assert_same 7 "$(wc -l < "$BATS_TEST_TMPDIR/replayed")"
+	# a request nobody recorded
+	run bash -c "printf '%s\n' '$(call 9 echo '{"n":99}')' | fa-mcp replay '$rec' 2> /dev/null"
+	assert_contains "$(jq -r .error.message <<< "$output")" 'replay: nothing recorded for tools/call {"name":"echo","arguments":{"n":99}}'
+	assert_contains "$output" "upstream 'pg' in $rec"
+	# and as an upstream of a proxy over HTTP, in the 2026 era
+	start_proxy "pg=replay:$rec"
+	call26 1 echo '{"n":6}'
+	assert_same 6 "$(jq -r .result.structuredContent.n <<< "$body")"
+	assert_same complete "$(jq -r .result.resultType <<< "$body")"
+	run fa-mcp replay /nonexistent.ndjson
+	assert_status 4
+}
+
+@test "proxy: the HTTP+SSE front at /sse, fa-mcp's client in both eras, and a proxy of a proxy" {
+	start_proxy "pg=stdio:fa-mcp serve $TOOLS"
+	run timeout 20 fa-mcp call "$base/sse" echo n=4 -F ndjson
+	assert_status 0
+	assert_same '{"n":4}' "$output"
+	run timeout 20 fa-mcp call --protocol 2025-11-25 "$base/pg/mcp" echo n=5 -F ndjson
+	assert_same '{"n":5}' "$output"
+	run timeout 20 fa-mcp call --protocol 2026-07-28 "$url" echo n=6 -F ndjson
+	assert_same '{"n":6}' "$output"
+	run bash -c "timeout 20 fa-mcp call --stdio \"fa-mcp proxy 'a=stdio:fa-mcp serve $TOOLS' 'b=$url'\" b__echo n=7 -F ndjson 2> /dev/null"
+	assert_status 0
+	assert_same '{"n":7}' "$output"
+}
+
+@test "proxy: an HTTP upstream's call past its timeout is answered so; the calls queued behind it still go" {
+	start_own "$TOOLS"
+	own=$url
+	printf '{"mcpServers": {"web": {"url": "%s", "timeout": 700}}}\n' "$own" > "$BATS_TEST_TMPDIR/servers.json"
+	start_proxy --config "$BATS_TEST_TMPDIR/servers.json"
+	(apart a; call26 1 sleepy '{"s":1.2,"n":1}'; echo "$body" > "$BATS_TEST_TMPDIR/out") &
+	a=$!
+	sleep 0.2
+	(apart b; call26 2 echo '{"n":2}'; echo "$body" > "$BATS_TEST_TMPDIR/out") &
+	b=$!
+	wait "$a" "$b"
+	assert_contains "$(jq -r .error.message "$BATS_TEST_TMPDIR/a/out")" "upstream 'web' did not answer tools/call within 700 ms"
+	assert_same 2 "$(jq -r .result.structuredContent.n "$BATS_TEST_TMPDIR/b/out")"
+}
+
+@test "proxy: the conformance server suite through the proxy fails as against fa-mcp serve itself, either upstream era" {
+	npm=${FA_NPM:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)/build/npm}
+	[ -x "$npm/node_modules/.bin/conformance" ] ||
+		skip "the MCP peers from npm are not in $npm: scripts/npm-deps installs them (make check runs it)"
+	export HOME=$BATS_TEST_TMPDIR/home
+	for era in 2026-07-28 2025-11-25; do
+		start_proxy --protocol "$era" "up=stdio:fa-mcp serve $BATS_TEST_DIRNAME/npm/conformance.sql"
+		run env PATH="$npm/node_modules/.bin:$PATH" conformance server --url "$url" --suite all \
+			-o "$BATS_TEST_TMPDIR/results-$era" \
+			--expected-failures "$BATS_TEST_DIRNAME/npm/conformance-expected-failures.yaml"
+		if [ "$status" -ne 0 ]; then
+			echo "upstream era $era:" >&2
+			sed -n '/=== SUMMARY ===/,$p' <<<"$output" >&2
+			false
+		fi
+		assert_contains "$output" 'Baseline check passed'
+		kill -TERM "$ppid_"
+		wait "$ppid_" || true
+		ppid_=
+	done
+}
+
+@test "proxy: an upstream of the HTTP+SSE transport (2024-11-05), reached at its /sse" {
+	start_own "$TOOLS"
+	old=${url%/mcp}/sse
+	start_proxy "old=$old"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/proxy.log")" "upstream 'old' ($old) speaks 2025-11-25"
+	call26 1 echo '{"n":11}'
+	assert_same 11 "$(jq -r .result.structuredContent.n <<< "$body")"
+	open_session
+	post "$(call 2 echo '{"n":12}')" -H "Mcp-Session-Id: $sid"
+	assert_same 12 "$(jq -r .result.structuredContent.n <<< "$body")"
+}
