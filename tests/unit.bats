@@ -119,6 +119,12 @@ setup() {
 	[ "$status" -eq 0 ]
 }
 
+@test "unit: JWT verification, keys, claim paths, token cache (jwt)" {
+	run "$FA_UNIT/test_jwt"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "unit: the query tool's params and rows (mcp), durations (opt)" {
 	run "$FA_UNIT/test_mcp"
 	echo "$output"

@@ -29,7 +29,7 @@ enum {
 	O_POOL_TIMEOUT, O_POOL_LIFETIME,
 	O_TLS_LISTEN, O_TLS_CERT, O_TLS_KEY, O_TLS_SELF, O_NO_H2, O_H2_STREAMS, O_H2_WINDOW,
 	O_H2_FRAME, O_H2_HEADERS, O_SEND_TO, O_COMPRESS_MIN, O_ZSTD, O_GZIP, O_H3_LISTEN,
-	O_H3_RETRY,
+	O_H3_RETRY, O_JWT_SECRET, O_JWT_AUD, O_JWT_ISS, O_JWT_LEEWAY, O_JWT_ROLE, O_ANON_ROLE, O_AUTH,
 };
 
 static const struct fa_opt options[] = {
@@ -63,6 +63,13 @@ static const struct fa_opt options[] = {
 	{ "max-conns", O_MAX_CONNS, FA_OPT_REQUIRED, "N", "connections per worker (default 10000)", NULL },
 	{ "access-log", O_ACCESS_LOG, FA_OPT_REQUIRED, "FILE", "log each request to FILE ('-': stderr)", "@file" },
 	{ "log-format", O_LOG_FORMAT, FA_OPT_REQUIRED, "KIND", "access log format: text or json", "text json" },
+	{ "jwt-secret", O_JWT_SECRET, FA_OPT_REQUIRED, "FILE", "verify Authorization: Bearer tokens with this key: a secret, PEM, JWK or JWKS (reloaded on SIGHUP)", "@file" },
+	{ "jwt-aud", O_JWT_AUD, FA_OPT_REQUIRED, "AUD", "tokens must name AUD in their aud claim", NULL },
+	{ "jwt-iss", O_JWT_ISS, FA_OPT_REQUIRED, "ISS", "tokens must have iss ISS", NULL },
+	{ "jwt-leeway", O_JWT_LEEWAY, FA_OPT_REQUIRED, "SECONDS", "clock skew allowed on exp and nbf (default 0)", NULL },
+	{ "jwt-role-claim", O_JWT_ROLE, FA_OPT_REQUIRED, "PATH", "where the token's role is in its claims (default .role)", NULL },
+	{ "anon-role", O_ANON_ROLE, FA_OPT_REQUIRED, "ROLE", "the role of requests without a token (default: they get 401)", NULL },
+	{ "auth", O_AUTH, FA_OPT_REQUIRED, "MODE", "routes without '-- auth:' are required (a token) or optional (default optional)", "required optional" },
 	{ "cors", O_CORS, FA_OPT_REQUIRED, "ORIGINS", "allow these origins (comma-separated, or *) with CORS, preflights included", NULL },
 	{ "check", O_CHECK, FA_OPT_NONE, NULL, "check the route files, print the routes, and exit", NULL },
 	{ "unnamed-statements", O_UNNAMED, FA_OPT_NONE, NULL, "never prepare named statements (for PgBouncer in transaction mode)", NULL },
@@ -127,12 +134,28 @@ static void reload_h3(struct app *a)
 		fprintf(stderr, "fa-serve: %s; HTTP/3 keeps the old certificate\n", err.msg);
 }
 
+/* New keys for new tokens; the cached ones of the old keys are stale. */
+static void reload_keys(struct app *a)
+{
+	struct fa_error err = { 0 };
+
+	if (!a->jwt_file)
+		return;
+	if (auth_load(a, &err))
+		fprintf(stderr, "fa-serve: %s; the old keys stay\n", err.msg);
+	else
+		fprintf(stderr, "fa-serve: reloaded %d JWT key%s from '%s'\n",
+			fa_jwt_keys_count(a->keys->keys), fa_jwt_keys_count(a->keys->keys) == 1 ? "" : "s",
+			a->jwt_file);
+}
+
 /* SIGHUP, on the server's signal thread. */
 static void on_hup(void *a)
 {
 	reload(a);
 	reload_tls();
 	reload_h3(a);
+	reload_keys(a);
 }
 
 static void print_routes(const struct app *a)
@@ -145,6 +168,22 @@ static void print_routes(const struct app *a)
 		if (q->method)
 			printf("%-6s %-30s %s (%s:%d)\n", q->method, q->path, q->name, q->file, q->line);
 	}
+}
+
+/* Routes that need a token on a server that can verify none stay closed: say so. */
+static void warn_open(const struct app *a)
+{
+	const struct fa_sqlfile_set *set = a->routes.cur;
+
+	if (a->jwt_file)
+		return;
+	for (size_t i = 0; i < set->nqueries; i++)
+		if (set->queries[i].method && (set->queries[i].auth == FA_AUTH_REQUIRED ||
+		    (a->anon_role && a->auth_default == FA_AUTH_REQUIRED &&
+		     set->queries[i].auth == FA_AUTH_DEFAULT)))
+			fprintf(stderr, "fa-serve: warning: route %s (%s:%d) needs a token, and "
+				"without --jwt-secret none verifies: it answers 401\n",
+				set->queries[i].name, set->queries[i].file, set->queries[i].line);
 }
 
 struct serve_args {
@@ -219,6 +258,28 @@ static int apply(int key, const char *arg, void *ctx)
 	case O_CHECK: s->check = true; break;
 	case O_UNNAMED: a->unnamed = true; break;
 	case O_CORS: a->cors = arg; break;
+	case O_JWT_SECRET: a->jwt_file = arg; break;
+	case O_JWT_AUD: a->jwt_rules.aud = arg; break;
+	case O_JWT_ISS: a->jwt_rules.iss = arg; break;
+	case O_JWT_LEEWAY: if ((rc = number("jwt-leeway", arg, 0, 86400, &n)) < 0) a->jwt_rules.leeway_s = (double)n; break;
+	case O_JWT_ROLE: {
+		struct fa_error err = { 0 };
+
+		if (fa_jwt_path_check(arg, &err))
+			return usage_error(err.msg);
+		a->role_claim = arg;
+		break;
+	}
+	case O_ANON_ROLE:
+		if (!*arg)
+			return usage_error("--anon-role needs a role name");
+		a->anon_role = arg;
+		break;
+	case O_AUTH:
+		if (strcmp(arg, "required") && strcmp(arg, "optional"))
+			return usage_error("--auth takes required or optional");
+		a->auth_default = !strcmp(arg, "required") ? FA_AUTH_REQUIRED : FA_AUTH_OPTIONAL;
+		break;
 	case O_COMPLETE: return fa_opt_print_completions(&tool, arg, ps->argc - optind, ps->argv + optind, stdout);
 	case 'h': return fa_opt_print_usage(&tool, stdout);
 	case O_VERSION: printf("fa-serve %s\n", FA_VERSION); return 0;
@@ -245,6 +306,8 @@ static int parse(struct serve_args *s, struct app *a, int argc, char **argv)
 		return usage_error("--h3-retry goes with --h3-listen");
 	if (s->h.h3_listen && !s->h.tls_listen)
 		return usage_error("--h3-listen goes with --tls-listen, whose certificate it uses");
+	if (!a->jwt_file && (a->jwt_rules.aud || a->jwt_rules.iss || a->jwt_rules.leeway_s))
+		return usage_error("--jwt-aud, --jwt-iss and --jwt-leeway go with --jwt-secret");
 	if (s->h.tls_listen && !s->listen_given)
 		s->h.listen = NULL;     /* TLS alone unless cleartext is asked for too */
 	return -1;
@@ -363,7 +426,8 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct app a = { .pool_size = 2, .pool_timeout_ms = FA_POOL_TIMEOUT_MS };
+	struct app a = { .pool_size = 2, .pool_timeout_ms = FA_POOL_TIMEOUT_MS, .role_claim = ".role",
+			 .auth_default = FA_AUTH_OPTIONAL };
 	struct serve_args s = { .h = {
 		.listen = "127.0.0.1:8080", .max_head = 16384, .max_body = 1 << 20,
 		.header_timeout_ms = 60000, .body_timeout_ms = 60000,
@@ -387,6 +451,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fa-serve: %s\n", err.msg);
 		return FA_EINPUT;
 	}
+	if (auth_load(&a, &err)) {
+		fprintf(stderr, "fa-serve: %s\n", err.msg);
+		rc = err.code;
+		goto out;
+	}
+	warn_open(&a);
 	if (s.check) {
 		print_routes(&a);
 		goto out;
@@ -410,5 +480,6 @@ out:
 	if (a.access_log && a.access_log != stderr)
 		fclose(a.access_log);
 	fa_sqlfiles_release(&a.routes);
+	auth_release(&a);
 	return rc;
 }

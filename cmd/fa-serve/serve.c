@@ -28,8 +28,6 @@ struct call {
 	struct wctx *w;
 	const struct fa_query *q;
 	struct fa_pgq pgq;
-	struct fa_pgq setq;             /* SET LOCAL statement_timeout, same batch */
-	char setsql[96];
 	char **values;                  /* $1..$n, NULL for SQL NULL */
 	Oid *types;                     /* their declared types */
 	struct fa_fmt fmt;
@@ -42,6 +40,9 @@ struct call {
 	struct fa_buf err;
 	uint64_t t0;
 	struct sse_sub *sse;            /* a listen route's snapshot, or NULL */
+	struct grant grant;             /* the role and claims it runs as */
+	struct fa_pgset settings[3];    /* role, claims, statement_timeout */
+	char timeout[16];
 };
 
 /*
@@ -76,6 +77,7 @@ static void call_free(struct call *c)
 	fa_fmt_release(&c->fmt);
 	fa_buf_release(&c->out);
 	fa_buf_release(&c->err);
+	auth_release_grant(&c->grant);
 	free(c);
 }
 
@@ -292,6 +294,9 @@ static void on_result(struct fa_pgq *pq, PGresult *res)
 
 		c->failed = true;
 		c->status = fa_hmap_status(s);
+		/* the token's role: one that does not exist is the token's fault */
+		if (pq->settings_failed)
+			c->status = s && !strcmp(s, "42501") ? 403 : 401;
 		fa_hmap_error_json(&c->err, c->status, s,
 				   PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
 				   PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
@@ -397,17 +402,8 @@ static void on_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 
 /* ---- routes ---- */
 
-static void drop_result(struct fa_pgq *pq, PGresult *res)
-{
-	PQclear(res);
-}
-
-static void ignore_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
-{
-}
-
 static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_match *m,
-		      struct sse_sub *sse)
+		      struct sse_sub *sse, struct grant *g)
 {
 	const struct fa_h1_header *acc = fa_hreq_header(rq, "accept");
 	struct call *c = calloc(1, sizeof(*c));
@@ -421,6 +417,8 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 	fa_buf_init(&c->out, 0);
 	fa_buf_init(&c->err, 0);
 	c->sse = sse;
+	c->grant = *g;                  /* the call owns it now */
+	*g = (struct grant){ 0 };
 	c->kind = sse ? FA_FMT_JSON : fa_hmap_accept(acc ? acc->value : NULL,
 						       acc ? acc->value_len : 0, &c->ctype);
 	if (c->kind < 0) {
@@ -452,20 +450,21 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 				  .on_done = on_done, .ctx = c,
 				  /* sent again after a lost connection only if it cannot write */
 				  .retry_safe = c->q->method_bit == FA_METHOD_GET && c->q->read_only };
-	c->pgq.shareable = c->pgq.retry_safe;
-	if (c->q->timeout_ms > 0) {
-		struct fa_pgq *two[2] = { &c->setq, &c->pgq };
-
-		/* local to the batch's implicit transaction (SET LOCAL would warn) */
-		snprintf(c->setsql, sizeof(c->setsql),
-			 "SELECT pg_catalog.set_config('statement_timeout', '%d', true)",
-			 c->q->timeout_ms);
-		c->setq = (struct fa_pgq){ .sql = c->setsql, .on_result = drop_result,
-					   .on_done = ignore_done, .ctx = c, .retry_safe = true };
-		fa_pool_submit(w->pool, two, 2);
-		return;
+	/* alone with a timeout: in a pipeline its timer may count its neighbours' time too */
+	c->pgq.shareable = c->pgq.retry_safe && c->q->timeout_ms <= 0;
+	/* local to the statement's transaction, sent in its batch by the pool */
+	if (c->grant.role) {
+		c->settings[c->pgq.nsettings++] = (struct fa_pgset){ "role", c->grant.role };
+		c->settings[c->pgq.nsettings++] = (struct fa_pgset){ "request.jwt.claims",
+								     c->grant.claims };
 	}
-	if (c->q->returns == FA_RETURNS_STREAM && !sse) {
+	if (c->q->timeout_ms > 0) {
+		snprintf(c->timeout, sizeof(c->timeout), "%d", c->q->timeout_ms);
+		c->settings[c->pgq.nsettings++] = (struct fa_pgset){ "statement_timeout", c->timeout };
+	}
+	c->pgq.settings = c->settings;
+	/* a stream's own connection takes no settings: with them it shares the pool */
+	if (c->q->returns == FA_RETURNS_STREAM && !sse && !c->pgq.nsettings) {
 		stream_run(w, rq, &c->pgq);     /* its own connection: backpressure */
 		return;
 	}
@@ -659,6 +658,7 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 	struct wctx *w = rq->worker_ctx;
 	struct fa_sqlfile_set *routes = fa_sqlfiles_get(&a->routes);
 	struct fa_route_match m;
+	struct grant g = { 0 };
 	char method[16];
 
 	if (cors(rq, a))
@@ -686,13 +686,20 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 	snprintf(method, sizeof(method), "%.*s", (int)rq->method_len, rq->method);
 	if (!strcmp(method, "HEAD"))
 		snprintf(method, sizeof(method), "GET");
-	if (fa_sqlfile_match(routes, method, rq->path, rq->path_len, &m) && m.query->listen) {
+	/* auth: required is never open, even on a server without keys */
+	if (fa_sqlfile_match(routes, method, rq->path, rq->path_len, &m) &&
+	    (AUTH_ON(a) || m.query->auth == FA_AUTH_REQUIRED) && auth_check(rq, w, m.query, &g))
+		return;         /* 401, answered */
+	if (m.query && m.query->listen) {
 		struct sse_sub *s;
 
-		if (!m.query->sql[0])
+		if (!m.query->sql[0]) {
+			auth_release_grant(&g);
 			return sse_subscribe(rq, w, m.query->listen);
+		}
 		if ((s = sse_open(rq, w, m.query->listen)))
-			run_route(rq, w, &m, s);
+			run_route(rq, w, &m, s, &g);
+		auth_release_grant(&g);
 		return;
 	}
 	if (!m.query) {
@@ -709,7 +716,8 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 		}
 		return answer_error(rq, 404, NULL, "no such route", NULL);
 	}
-	run_route(rq, w, &m, NULL);
+	run_route(rq, w, &m, NULL, &g);
+	auth_release_grant(&g);
 }
 
 /* ---- workers, logging ---- */
@@ -726,6 +734,7 @@ void *serve_init_worker(int index, struct fa_loop *loop, void *arg)
 	w->app = a;
 	w->loop = loop;
 	w->metrics = metrics_new();
+	w->jwt_cache = auth_cache_new(a);
 	w->types = fa_pgtypes_new(&a->target, "fa-serve types");
 	if (!(w->pool = fa_pool_new(loop, &a->target, &o, &err)))
 		fprintf(stderr, "fa-serve: worker %d: %s\n", index, err.msg);
@@ -747,6 +756,7 @@ void serve_done_worker(int index, void *ctx, void *arg)
 	fa_pool_free(w->pool);
 	fa_pgtypes_free(w->types);
 	metrics_free(w->metrics);
+	fa_jwt_cache_free(w->jwt_cache);
 	free(w);
 }
 

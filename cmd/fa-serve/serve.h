@@ -9,14 +9,35 @@
 #include <stdio.h>
 
 #include "http/hserver.h"
+#include "http/jwt.h"
 #include "pg/pgconn.h"
 #include "pg/pgpool.h"
 #include "pg/pgtypes.h"
 #include "pg/sqlfile.h"
 #include "pg/sqlload.h"
 
+/* The --jwt-secret keys as loaded once; a reload makes a new one. */
+struct keyset {
+	struct fa_jwt_keys *keys;
+	uint64_t gen;                   /* 1, 2, ...: cached tokens of older keys are stale */
+	struct keyset *retired;         /* the one before, kept until exit */
+};
+
+/* Who a request runs as: both owned, both NULL when auth is off. */
+struct grant {
+	char *role;
+	char *claims;                   /* JSON text for request.jwt.claims */
+};
+
 struct app {
 	struct fa_sqlfiles routes;      /* the route files, swapped whole on reload */
+	/* auth: on when jwt_file or anon_role is given */
+	const char *jwt_file;           /* --jwt-secret */
+	struct keyset *keys;            /* read with __atomic_load_n; swapped on SIGHUP */
+	struct fa_jwt_rules jwt_rules;  /* --jwt-aud, --jwt-iss, --jwt-leeway */
+	const char *role_claim;         /* --jwt-role-claim, ".role" */
+	const char *anon_role;          /* --anon-role, or NULL */
+	enum fa_auth auth_default;      /* --auth: for routes without "-- auth:" */
 	const char *cors;               /* allowed origins, comma-separated, or "*" */
 	struct fa_pg_target target;
 	int pool_size;
@@ -53,7 +74,22 @@ struct wctx {
 	struct fa_pool_stats pool_now;  /* published every second and on /metrics */
 	struct fa_timer publish;
 	struct wmetrics *metrics;       /* by route and status, see metrics.c */
+	struct fa_jwt_cache *jwt_cache; /* verified tokens; NULL without --jwt-secret */
 };
+
+/* Whether requests run as a role of their own (--jwt-secret or --anon-role). */
+#define AUTH_ON(a) ((a)->jwt_file || (a)->anon_role)
+/* Reads --jwt-secret into a new key set (start, and SIGHUP). */
+enum fa_err auth_load(struct app *a, struct fa_error *err);
+/* Frees every key set, current and retired. */
+void auth_release(struct app *a);
+/*
+ * The role and claims request rq runs q as, into *g (the caller releases
+ * it); -1 when it answered 401 instead.
+ */
+int auth_check(struct fa_hreq *rq, struct wctx *w, const struct fa_query *q, struct grant *g);
+void auth_release_grant(struct grant *g);
+struct fa_jwt_cache *auth_cache_new(const struct app *a);
 
 void serve_handle(struct fa_hreq *rq, void *app);
 /* A worker's counters by route; written only by that worker. */

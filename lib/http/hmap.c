@@ -16,6 +16,8 @@ int fa_hmap_status(const char *st)
 		return 422;
 	if (!strncmp(st, "22", 2))
 		return 400;
+	if (!strcmp(st, "42501"))       /* insufficient privilege: RLS, GRANT */
+		return 403;
 	if (!strcmp(st, "57014"))
 		return 504;
 	if (!strncmp(st, "08", 2) || !strcmp(st, "57P01") || !strcmp(st, "57P03") ||

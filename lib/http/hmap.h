@@ -13,7 +13,8 @@
 
 /*
  * The HTTP status for a PostgreSQL error: unique and foreign key 409,
- * check and not-null 422, invalid text 400, statement timeout 504,
+ * check and not-null 422, invalid text 400, insufficient privilege (42501:
+ * a GRANT or row-level security refused) 403, statement timeout 504,
  * connection trouble, serialization failures, deadlocks and a read-only
  * standby (25006, after failover) 503, the rest 500.
  */

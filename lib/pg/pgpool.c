@@ -458,31 +458,103 @@ static bool batch_read_only(const struct fa_pgq *q)
 	return false;
 }
 
-static void drop_result(struct fa_pgq *q, PGresult *res)
+/* The query whose settings the batch at q runs with, or NULL. */
+static struct fa_pgq *batch_settings(struct fa_pgq *q)
 {
-	PQclear(res);
+	for (; q; q = q->next) {
+		if (q->nsettings > 0)
+			return q;
+		if (q->last_in_batch)
+			break;
+	}
+	return NULL;
 }
 
-static void free_done(struct fa_pgq *q, enum fa_err rc, const char *msg)
+/* Whether q may share a transaction opened with s's settings. */
+static bool same_settings(const struct fa_pgq *q, const struct fa_pgq *s)
 {
-	free(q);
-}
+	int n = s ? s->nsettings : 0;
 
-/* The SET LOCAL of a read-only transaction, ahead of the batch it opens. */
-static bool send_read_only(struct pconn *c)
-{
-	struct fa_pgq *pre = calloc(1, sizeof(*pre));
-
-	if (!pre)
+	if (q->nsettings != n)
 		return false;
-	*pre = (struct fa_pgq){ .sql = "SELECT pg_catalog.set_config('transaction_read_only', 'on', true)",
-				.prepare = true, .internal = true, .on_result = drop_result,
-				.on_done = free_done };
-	if (!send_one(c, pre)) {
-		free(pre);
+	for (int i = 0; i < n; i++)
+		if (strcmp(q->settings[i].name, s->settings[i].name) ||
+		    strcmp(q->settings[i].value, s->settings[i].value))
+			return false;
+	return true;
+}
+
+/* The prelude of a batch: its settings, and the query that answers for it. */
+struct prelude {
+	struct fa_pgq q;
+	struct fa_pgq *user;
+};
+
+/* A setting refused fails the batch: the answer of the query that gave it. */
+static void prelude_result(struct fa_pgq *pq, PGresult *res)
+{
+	struct prelude *pl = pq->ctx;
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK || !pl->user || pl->user->delivered) {
+		PQclear(res);
+		return;
+	}
+	pl->user->delivered = true;
+	pl->user->settings_failed = true;
+	pl->user->on_result(pl->user, res);
+}
+
+static void prelude_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
+{
+	free(pq->ctx);
+}
+
+/* One statement per count of settings, so each is prepared once per connection. */
+static const char *const prelude_sql[] = {
+	NULL,
+	"SELECT pg_catalog.set_config($1, $2, true)",
+	"SELECT pg_catalog.set_config($1, $2, true), pg_catalog.set_config($3, $4, true)",
+	"SELECT pg_catalog.set_config($1, $2, true), pg_catalog.set_config($3, $4, true), "
+	"pg_catalog.set_config($5, $6, true)",
+	"SELECT pg_catalog.set_config($1, $2, true), pg_catalog.set_config($3, $4, true), "
+	"pg_catalog.set_config($5, $6, true), pg_catalog.set_config($7, $8, true)",
+};
+
+static const Oid prelude_types[2 * (FA_PGQ_SETTINGS_MAX + 1)] = {
+	25, 25, 25, 25, 25, 25, 25, 25,         /* text */
+};
+
+/*
+ * The settings ahead of the batch they open: transaction_read_only for a
+ * read-only one, then those of s (the batch's first query with any).
+ */
+static bool send_prelude(struct pconn *c, bool ro, const struct fa_pgq *s, struct fa_pgq *user)
+{
+	struct prelude *pl = calloc(1, sizeof(*pl));
+	const char *params[2 * (FA_PGQ_SETTINGS_MAX + 1)];
+	int n = 0;
+
+	if (!pl)
+		return false;
+	if (ro) {
+		params[2 * n] = "transaction_read_only";
+		params[2 * n++ + 1] = "on";
+	}
+	for (int i = 0; s && i < s->nsettings && i < FA_PGQ_SETTINGS_MAX; i++) {
+		params[2 * n] = s->settings[i].name;
+		params[2 * n++ + 1] = s->settings[i].value;
+	}
+	pl->user = user;
+	pl->q = (struct fa_pgq){ .sql = prelude_sql[n], .nparams = 2 * n, .params = params,
+				 .types = prelude_types, .prepare = true, .internal = true,
+				 .on_result = prelude_result, .on_done = prelude_done, .ctx = pl };
+	if (!send_one(c, &pl->q)) {
+		free(pl);
 		return false;
 	}
-	enqueue(c, pre);
+	pl->q.params = NULL;            /* sent: libpq has copied them */
+	enqueue(c, &pl->q);
 	return true;
 }
 
@@ -495,13 +567,14 @@ static bool send_batch(struct pconn *c, uint64_t now)
 	struct fa_pool *p = c->pool;
 	struct fa_pgq *q;
 	bool idle = c->head == NULL, share = can_share(p->qhead), ro = batch_read_only(p->qhead);
+	struct fa_pgq *set = batch_settings(p->qhead);
 	int sent = 0;
 
 	record_wait(p, now - p->qhead->queued_ns);
-	if (ro && !send_read_only(c))
+	if ((ro || set) && !send_prelude(c, ro, set, set ? set : p->qhead))
 		return false;
 	while ((q = p->qhead)) {
-		if (sent && share && (!can_share(q) || q->read_only != ro))
+		if (sent && share && (!can_share(q) || q->read_only != ro || !same_settings(q, set)))
 			break;
 		if (sent && share)
 			record_wait(p, now - q->queued_ns);
@@ -649,7 +722,7 @@ void fa_pool_submit(struct fa_pool *p, struct fa_pgq **qs, int n)
 		q->first_in_batch = i == 0;
 		q->last_in_batch = i == n - 1;
 		q->queued_ns = now;
-		q->delivered = q->retried = q->shared = q->alone = false;
+		q->delivered = q->retried = q->shared = q->alone = q->settings_failed = false;
 		if (p->qtail)
 			p->qtail->next = q;
 		else

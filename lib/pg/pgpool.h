@@ -33,6 +33,9 @@
  * lifetime_ms.  A connection idle for idle_check_ms is pinged (an empty
  * query, one round trip) before it takes work again.
  *
+ * A query's settings (read_only, role, claims) go ahead of its batch in
+ * the same pipeline, as one prepared set_config() of each: see settings.
+ *
  * 25006 also comes from a query marked read_only that tried to write; the
  * connection is replaced then too, which costs a reconnect, not a result.
  */
@@ -46,6 +49,15 @@
 #include "core/err.h"
 #include "core/loop.h"
 #include "pg/pgconn.h"
+
+/* A setting local to a query's transaction: set_config(name, value, true). */
+struct fa_pgset {
+	const char *name;
+	const char *value;
+};
+
+/* The most settings a query carries (read_only takes one more of its own). */
+#define FA_PGQ_SETTINGS_MAX 3
 
 struct fa_pgq {
 	const char *sql;
@@ -70,6 +82,23 @@ struct fa_pgq {
 	 * write anywhere in it fails with SQLSTATE 25006.
 	 */
 	bool read_only;
+	/*
+	 * Settings local to the transaction, such as an authenticated
+	 * request's role and request.jwt.claims: the pool opens the batch
+	 * (or the shared Sync it joins, of queries with equal settings only)
+	 * with one prepared SELECT set_config($1, $2, true), ..., read_only's
+	 * included, in the same pipeline: no round trip of their own.
+	 * Queries with different settings never share a transaction.  A
+	 * setting the server refuses (a role that does not exist, or that
+	 * the login role may not take) fails the batch, and that error is
+	 * the result of the query that gave them.  The first query of a batch with
+	 * settings gives them for the whole batch; the strings are the
+	 * caller's, read only while the batch is sent.
+	 */
+	const struct fa_pgset *settings;
+	int nsettings;                  /* at most FA_PGQ_SETTINGS_MAX */
+	/* Set by the pool before on_result hands over the settings' own error. */
+	bool settings_failed;
 	void (*on_result)(struct fa_pgq *q, PGresult *res);
 	void (*on_done)(struct fa_pgq *q, enum fa_err rc, const char *msg);
 	/*

@@ -41,12 +41,12 @@ static const struct {
 enum key {
 	KEY_NAME, KEY_ROUTE, KEY_TOOL, KEY_PARAM, KEY_RETURNS, KEY_TIMEOUT,
 	KEY_LIMIT, KEY_LISTEN, KEY_CACHE, KEY_RESOURCE, KEY_PROMPT, KEY_ARG,
-	KEY_CONTENT, KEY_SCHEMA, NKEYS
+	KEY_CONTENT, KEY_SCHEMA, KEY_AUTH, NKEYS
 };
 
 static const char *const key_names[NKEYS] = {
 	"name", "route", "tool", "param", "returns", "timeout", "limit",
-	"listen", "cache", "resource", "prompt", "arg", "content", "schema",
+	"listen", "cache", "resource", "prompt", "arg", "content", "schema", "auth",
 };
 
 /* Keys that may be given more than once. */
@@ -513,6 +513,17 @@ static int key_cache(struct parser *p, struct block *b, const char *v, int line)
 	return 0;
 }
 
+static int key_auth(struct parser *p, struct block *b, const char *v, int line)
+{
+	if (strcmp(v, "required") == 0)
+		b->q.auth = FA_AUTH_REQUIRED;
+	else if (strcmp(v, "optional") == 0)
+		b->q.auth = FA_AUTH_OPTIONAL;
+	else
+		return fail(p, line, "bad auth '%s': use required or optional", v);
+	return 0;
+}
+
 static int key_tool(struct parser *p, struct block *b, const char *v, int line)
 {
 	return (b->q.tool = dup_s(p, v)) ? 0 : -1;
@@ -612,7 +623,7 @@ static int (*const key_parsers[NKEYS])(struct parser *, struct block *,
 				       const char *, int) = {
 	key_name, key_route, key_tool, key_param, key_returns, key_timeout,
 	key_limit, key_listen, key_cache, key_resource, key_prompt, key_arg,
-	key_content, key_schema,
+	key_content, key_schema, key_auth,
 };
 
 /* ---- comment lines ----------------------------------------------------- */

@@ -80,6 +80,12 @@ struct fa_qcontent {
 	int line;
 };
 
+/*
+ * "-- auth: required | optional": whether the route needs a verified token
+ * or also runs for anonymous requests; the server decides the default.
+ */
+enum fa_auth { FA_AUTH_DEFAULT, FA_AUTH_REQUIRED, FA_AUTH_OPTIONAL };
+
 struct fa_query {
 	char *name;             /* unique in the set, [a-z0-9_]{1,63} */
 	const char *method;     /* "GET"...; NULL when not a route */
@@ -113,6 +119,7 @@ struct fa_query {
 	struct fa_qcontent *content;    /* "-- content:" lines, in order */
 	int ncontent;
 	int cache_s;            /* -1: no caching; 0: ETag only; else max-age */
+	enum fa_auth auth;      /* "-- auth:"; FA_AUTH_DEFAULT when not given */
 	const char *file;       /* the name given to add, the set's copy */
 	int line;               /* the line of its "-- name:" */
 	int sql_line;           /* the statement's first line; 0 when none */

@@ -168,6 +168,18 @@ static void test_every_key(void)
 	}
 }
 
+static void test_auth(void)
+{
+	const struct fa_query *q;
+
+	q = LOAD_ONE("-- name: a\n-- route: GET /a\n-- auth: required\nSELECT 1;", "SELECT 1");
+	CHECK(q && q->auth == FA_AUTH_REQUIRED);
+	q = LOAD_ONE("-- name: a\n-- route: GET /a\n-- auth: optional\nSELECT 1;", "SELECT 1");
+	CHECK(q && q->auth == FA_AUTH_OPTIONAL);
+	q = LOAD_ONE("-- name: a\n-- route: GET /a\nSELECT 1;", "SELECT 1");
+	CHECK(q && q->auth == FA_AUTH_DEFAULT);
+}
+
 static void test_placeholders(void)
 {
 	const struct fa_query *q;
@@ -348,6 +360,10 @@ static void test_errors(void)
 	LOAD_FAILS("-- name: x\n-- route: GET /x\n-- cache: 1500ms\nSELECT 1;",
 		   "t.sql:3: bad cache '1500ms': write etag, or whole seconds as in "
 		   "30s or 5min");
+	LOAD_FAILS("-- name: x\n-- route: GET /x\n-- auth: maybe\nSELECT 1;",
+		   "t.sql:3: bad auth 'maybe': use required or optional");
+	LOAD_FAILS("-- name: x\n-- auth: required\n-- auth: optional\nSELECT 1;",
+		   "t.sql:3: 'auth:' given twice (first at line 2)");
 	LOAD_FAILS("-- name: x\n-- route: POST /x\n-- cache: 5s\nSELECT 1;",
 		   "t.sql:3: cache applies to GET routes only");
 	LOAD_FAILS("-- name: x\n-- cache: 5s\nSELECT 1;",
@@ -628,6 +644,7 @@ int main(int argc, char **argv)
 {
 	fa_sqlfile_set_init(&set);
 	test_every_key();
+	test_auth();
 	test_placeholders();
 	test_errors();
 	test_nul();
