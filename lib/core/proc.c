@@ -77,8 +77,10 @@ static void child(int in, int out, int report, bool quiet, char *const *argv, ch
 	if (quiet) {
 		int dn = open("/dev/null", O_WRONLY);
 
-		if (dn >= 0)
+		if (dn >= 0 && dn != STDERR_FILENO) {
 			dup2(dn, STDERR_FILENO);
+			close(dn);
+		}
 	}
 	/* a group of its own: Ctrl-C at the terminal is the parent's to
 	   handle, and the child hears of it by EOF */
