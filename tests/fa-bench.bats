@@ -367,6 +367,9 @@ SQL
 	run fa-bench mcp --stdio "sh -c 'open" --tool t -c 1 -n 5
 	assert_status 2
 	assert_contains "$output" "an open quote"
+	run fa-bench mcp --stdio cat -H 'X-A: b' --tool t -c 1 -n 5
+	assert_status 2
+	assert_contains "$output" "not --stdio"
 	# a server that makes the handshake, then answers each call with
 	# garbage (protocol errors), or exits on its first call (connect errors)
 	cat > "$fake" <<'SH'

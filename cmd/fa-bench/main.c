@@ -676,6 +676,8 @@ static int cmd_mcp(struct args *a, char **ops, int nops)
 	if (!a->stdio && nops < 1)
 		return usage_error("mcp: give the server's URL, as in http://127.0.0.1:8000/mcp, "
 				   "or its command with --stdio");
+	if (a->stdio && (a->nheaders || a->cacert || a->insecure))
+		return usage_error("-H, --cacert and -k are for an MCP server at a URL, not --stdio");
 	if (!a->stdio && a->cfg.depth > 1)
 		return usage_error("--pipeline is for pg and mcp --stdio; an MCP session over HTTP/1.1 carries one call at a time");
 	if (fa_bench_mcp_init(&mcp, a->stdio ? NULL : ops[0], a->tool_name, &err) ||
@@ -685,7 +687,7 @@ static int cmd_mcp(struct args *a, char **ops, int nops)
 	}
 	for (int i = first; i < nops && !err.code; i++)
 		fa_bench_mcp_arg(&mcp, ops[i], &err);
-	for (int i = 0; i < a->nheaders && !err.code && !a->stdio; i++)
+	for (int i = 0; i < a->nheaders && !err.code; i++)
 		fa_bench_mcp_header(&mcp, a->headers[i], &err);
 	if (!err.code)
 		fa_bench_mcp_finish(&mcp, &err);
