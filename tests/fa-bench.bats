@@ -389,6 +389,23 @@ SH
 	assert_status 3
 	assert_contains "$output" "connect: 3"
 	assert_contains "$output" "the MCP server 'sh $fake exit' exited with status 9"
+	# one that exits on its first call and then cannot make the handshake
+	# again: the calls end as connect errors, so a run of -n still ends
+	rm -f "$BATS_TEST_TMPDIR/once"
+	run timeout 30 fa-bench mcp --stdio "sh -c '[ -e $BATS_TEST_TMPDIR/once ] && exit 4; touch $BATS_TEST_TMPDIR/once; sh $fake exit'" --tool t -c 1 -n 5
+	assert_status 3
+	assert_contains "$output" "connect: 5"
+	assert_contains "$output" "exited with status 9"
+	# one whose command is gone when it is started again: refused calls
+	printf '#!/bin/sh\nrm -f "$0"\nexec sh %s exit\n' "$fake" > "$BATS_TEST_TMPDIR/selfdel"
+	chmod +x "$BATS_TEST_TMPDIR/selfdel"
+	run timeout 30 fa-bench mcp --stdio "$BATS_TEST_TMPDIR/selfdel" --tool t -c 1 -n 4
+	assert_status 3
+	assert_contains "$output" "connect: 4"
+	assert_contains "$output" "exited with status 9"
+	run fa-bench mcp --stdio "$BATS_TEST_TMPDIR/selfdel" --tool t -c 1 -n 1
+	assert_status 3
+	assert_contains "$output" "cannot start '$BATS_TEST_TMPDIR/selfdel'"
 	! pgrep -f -- "$fake" >/dev/null
 }
 

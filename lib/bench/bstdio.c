@@ -63,8 +63,11 @@ struct child {
 	struct fa_buf line;             /* a line read in part */
 	struct call *calls;             /* in flight, oldest first */
 	int ncalls, capcalls;
-	struct fa_timer tmo, retry, fail;
+	struct fa_timer tmo, retry, fail, refuse;
 	char failmsg[512];              /* for the fail timer */
+	bool up_once;                   /* a handshake has succeeded: the engine keeps sending */
+	bool cannot_start;              /* the last start failed: calls are refused */
+	char why[512];                  /* why the child is down, while it is */
 };
 
 static void start(struct child *c);
@@ -87,7 +90,12 @@ static void lost(struct child *c, enum fa_bench_kind kind, const char *msg)
 	fa_buf_reset(&c->line);
 	c->woff = 0;
 	c->state = S_DEAD;
-	fa_bench_down(c->bc, msg);
+	snprintf(c->why, sizeof(c->why), "%s", msg);
+	/* before its first handshake the run cannot start; after, calls
+	   made meanwhile wait for the next child's handshake, and end with
+	   it if it fails, so a run of -n requests always ends */
+	if (!c->up_once)
+		fa_bench_down(c->bc, msg);
 	/* ended from a copy: fa_bench_done may send on other connections */
 	c->calls = NULL;
 	c->ncalls = c->capcalls = 0;
@@ -95,6 +103,23 @@ static void lost(struct child *c, enum fa_bench_kind kind, const char *msg)
 		fa_bench_done(calls[i].r, kind, NULL, msg);
 	free(calls);
 	fa_timer_start(c->loop, &c->retry, RETRY_MS);
+}
+
+/* Ends the calls made while the child is down. */
+static void on_refuse(struct fa_timer *t)
+{
+	struct child *c = t->ctx;
+	struct call *calls = c->calls;
+	int n = c->ncalls;
+
+	if (c->state != S_DEAD || !c->cannot_start)
+		return;                 /* they wait for the next child's handshake */
+	c->calls = NULL;
+	c->ncalls = c->capcalls = 0;
+	fa_timer_stop(c->loop, &c->tmo);
+	for (int i = 0; i < n; i++)
+		fa_bench_done(calls[i].r, FA_BENCH_ECONNECT, NULL, c->why);
+	free(calls);
 }
 
 static void on_fail(struct fa_timer *t)
@@ -231,6 +256,12 @@ static void answer_request(struct child *c, const struct fa_jr_msg *m)
 	flush(c);
 }
 
+static void put_call(struct child *c, unsigned long long id)
+{
+	fa_buf_printf(&c->wbuf, "{\"jsonrpc\":\"2.0\",\"id\":%llu,%s", id, c->cfg->call);
+	put_line_end(c);
+}
+
 static void handshake_answer(struct child *c, const struct fa_jr_msg *m, const char *p, size_t n)
 {
 	char msg[512];
@@ -247,10 +278,14 @@ static void handshake_answer(struct child *c, const struct fa_jr_msg *m, const c
 	}
 	fa_jr_put_notification(&c->wbuf, "notifications/initialized", NULL);
 	put_line_end(c);
+	for (int i = 0; i < c->ncalls; i++)     /* made while it started again */
+		put_call(c, c->calls[i].id);
 	flush(c);
 	c->state = S_READY;
 	fa_bench_handshake(c->bc, fa_now_ns() - c->t0);
-	fa_bench_ready(c->bc);
+	if (!c->up_once)
+		fa_bench_ready(c->bc);
+	c->up_once = true;
 }
 
 static void on_line(struct child *c, const char *p, size_t n)
@@ -348,7 +383,8 @@ static bool spawn(struct child *c, struct fa_error *err)
 	c->out = (struct fa_io){ .fd = c->p.out, .cb = on_out, .ctx = c };
 	fa_loop_add(c->loop, &c->out, FA_IN);
 	c->state = S_INIT;
-	c->next_id = 2;
+	if (!c->next_id)
+		c->next_id = 2;
 	c->t0 = fa_now_ns();
 	fa_bench_mcp_put_initialize(&c->wbuf);
 	put_line_end(c);
@@ -360,8 +396,13 @@ static void start(struct child *c)
 {
 	struct fa_error err = { 0 };
 
-	if (!spawn(c, &err)) {
-		fa_bench_down(c->bc, err.msg);
+	c->cannot_start = !spawn(c, &err);
+	if (c->cannot_start) {
+		snprintf(c->why, sizeof(c->why), "%.500s", err.msg);
+		if (!c->up_once)
+			fa_bench_down(c->bc, err.msg);
+		else if (c->ncalls && c->refuse.slot < 0)
+			fa_timer_start(c->loop, &c->refuse, 0);
 		fa_timer_start(c->loop, &c->retry, 1000);
 	}
 }
@@ -389,6 +430,7 @@ static void *stdio_open(const void *vcfg, struct fa_loop *loop, struct fa_bench_
 	fa_timer_init(&c->tmo, on_timeout, c);
 	fa_timer_init(&c->retry, on_retry, c);
 	fa_timer_init(&c->fail, on_fail, c);
+	fa_timer_init(&c->refuse, on_refuse, c);
 	if (!spawn(c, err)) {
 		fa_buf_release(&c->wbuf);
 		fa_buf_release(&c->line);
@@ -413,12 +455,15 @@ static void stdio_send(void *vc, struct fa_bench_req *r)
 		c->calls = n;
 		c->capcalls = cap;
 	}
-	c->calls[c->ncalls++] = (struct call){ c->next_id, r };
+	c->calls[c->ncalls++] = (struct call){ c->next_id++, r };
 	if (c->ncalls == 1)
 		arm_timeout(c);
-	fa_buf_printf(&c->wbuf, "{\"jsonrpc\":\"2.0\",\"id\":%llu,%s", c->next_id++, c->cfg->call);
-	put_line_end(c);
-	flush(c);
+	if (c->state == S_READY) {
+		put_call(c, c->calls[c->ncalls - 1].id);
+		flush(c);
+	} else if (c->cannot_start && c->refuse.slot < 0) {
+		fa_timer_start(c->loop, &c->refuse, 0);
+	}                               /* else written once a handshake is done */
 }
 
 static void stdio_close(void *vc)
@@ -434,6 +479,7 @@ static void stdio_close(void *vc)
 	fa_timer_stop(c->loop, &c->tmo);
 	fa_timer_stop(c->loop, &c->retry);
 	fa_timer_stop(c->loop, &c->fail);
+	fa_timer_stop(c->loop, &c->refuse);
 	fa_buf_release(&c->wbuf);
 	fa_buf_release(&c->line);
 	free(c->calls);

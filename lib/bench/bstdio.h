@@ -16,7 +16,11 @@
  * A child that exits (or closes its stdout) ends its calls as connect
  * errors, one that writes a line that is not JSON-RPC as protocol
  * errors, each message naming the command; the child is then stopped
- * and started again after 100 ms.  Children are stopped at the end as
+ * and started again after 100 ms.  Calls made meanwhile wait for the
+ * new child's handshake and end as connect errors if it fails (at once
+ * while the command cannot be started), so a run of -n always ends;
+ * only a child that fails before its first handshake holds the run's
+ * start (fa_bench_down), as a connection that cannot be opened does.  Children are stopped at the end as
  * the MCP lifecycle asks: stdin closed, a wait, SIGTERM, SIGKILL.
  *
  * Configuration is struct fa_bench_mcp (bench/bmcp) with a NULL URL.
