@@ -308,6 +308,107 @@ SQL
 	assert_contains "$output" "none.pem"
 }
 
+# The SQL file of the stdio tests: a tool that inserts a row, one that fails.
+stdio_tools() {
+	mkdir -p "$BATS_TEST_TMPDIR/stools"
+	cat > "$BATS_TEST_TMPDIR/stools/t.sql" <<'SQL'
+-- name: hit
+-- tool: Record a hit
+-- param: k int  The key
+-- returns: none
+INSERT INTO fabench.shits (k) VALUES (:k);
+
+-- name: fail
+-- tool: Always fails
+-- returns: one
+SELECT 1 / 0 AS x;
+SQL
+	psql_fa -q -c 'DROP TABLE IF EXISTS fabench.shits; CREATE TABLE fabench.shits (id bigserial PRIMARY KEY, k bigint)'
+}
+
+@test "mcp --stdio: exactly N calls through fa-mcp serve children, closed and open loop, isError counted" {
+	local j=$BATS_TEST_TMPDIR/s.json cmd
+	stdio_tools
+	cmd="fa-mcp serve '$BATS_TEST_TMPDIR/stools/t.sql'"
+	run fa-bench mcp --stdio "$cmd" --tool hit -c 3 -t 1 -n 200 k:=4 --json "$j"
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*), min(k), max(k) from fabench.shits'
+	assert_same "200|4|4" "$output"
+	[ "$(jval "$j" "d['handshake']['count']")" = 3 ]
+	[ "$(jval "$j" "d['requests']")" = 200 ]
+	[ "$(jval "$j" "d['config']['what']")" = "$cmd" ]
+	# several calls in flight per child, matched by id
+	run fa-bench mcp --stdio "$cmd" --tool hit -c 2 -t 2 --pipeline 4 -n 300 k:=5
+	assert_status 0
+	[ "$(psql_fa -Atq -c 'select count(*) from fabench.shits where k = 5')" = 300 ]
+	# open loop
+	run fa-bench mcp --stdio "$cmd" --tool hit -c 2 -t 1 --rate 400 -n 100 k:=6
+	assert_status 0
+	[ "$(psql_fa -Atq -c 'select count(*) from fabench.shits where k = 6')" = 100 ]
+	run fa-bench mcp --stdio "$cmd" --tool fail -c 2 -t 1 -n 10
+	assert_status 1
+	assert_contains "$output" "mcp isError: 10"
+	assert_contains "$output" "division by zero"
+	# every child was stopped
+	! pgrep -f -- "$BATS_TEST_TMPDIR/stools" >/dev/null
+}
+
+@test "mcp --stdio: a command that does not exist, a child that exits, a child that writes garbage" {
+	local fake=$BATS_TEST_TMPDIR/fake.sh
+	run fa-bench mcp --stdio 'no-such-fa-server --x' --tool t -c 1 -n 5
+	assert_status 3
+	assert_contains "$output" "cannot start 'no-such-fa-server': No such file or directory"
+	run fa-bench mcp --stdio "sh -c 'exit 7'" --tool t -c 1 -n 5
+	assert_status 3
+	assert_contains "$output" "the MCP server 'sh -c 'exit 7'' exited with status 7"
+	run fa-bench mcp --stdio "sh -c 'echo hello; cat > /dev/null'" --tool t -c 1 -n 5
+	assert_status 3
+	assert_contains "$output" "wrote a line that is not JSON-RPC: 'hello'"
+	run fa-bench mcp --stdio "sh -c 'open" --tool t -c 1 -n 5
+	assert_status 2
+	assert_contains "$output" "an open quote"
+	run fa-bench mcp --stdio cat -H 'X-A: b' --tool t -c 1 -n 5
+	assert_status 2
+	assert_contains "$output" "not --stdio"
+	# a server that makes the handshake, then answers each call with
+	# garbage (protocol errors), or exits on its first call (connect errors)
+	cat > "$fake" <<'SH'
+read -r line
+echo '{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"fake","version":"1"}}}'
+while read -r line; do
+	case $line in
+	*tools/call*) [ "$1" = exit ] && exit 9; echo 'not json' ;;
+	esac
+done
+SH
+	run fa-bench mcp --stdio "sh $fake garbage" --tool t -c 1 -n 5
+	assert_status 1
+	assert_contains "$output" "protocol: 5"
+	assert_contains "$output" "the MCP server 'sh $fake garbage' wrote a line that is not JSON-RPC: 'not json'"
+	run fa-bench mcp --stdio "sh $fake exit" --tool t -c 1 -n 3
+	assert_status 3
+	assert_contains "$output" "connect: 3"
+	assert_contains "$output" "the MCP server 'sh $fake exit' exited with status 9"
+	# one that exits on its first call and then cannot make the handshake
+	# again: the calls end as connect errors, so a run of -n still ends
+	rm -f "$BATS_TEST_TMPDIR/once"
+	run timeout 30 fa-bench mcp --stdio "sh -c '[ -e $BATS_TEST_TMPDIR/once ] && exit 4; touch $BATS_TEST_TMPDIR/once; sh $fake exit'" --tool t -c 1 -n 5
+	assert_status 3
+	assert_contains "$output" "connect: 5"
+	assert_contains "$output" "exited with status 9"
+	# one whose command is gone when it is started again: refused calls
+	printf '#!/bin/sh\nrm -f "$0"\nexec sh %s exit\n' "$fake" > "$BATS_TEST_TMPDIR/selfdel"
+	chmod +x "$BATS_TEST_TMPDIR/selfdel"
+	run timeout 30 fa-bench mcp --stdio "$BATS_TEST_TMPDIR/selfdel" --tool t -c 1 -n 4
+	assert_status 3
+	assert_contains "$output" "connect: 4"
+	assert_contains "$output" "exited with status 9"
+	run fa-bench mcp --stdio "$BATS_TEST_TMPDIR/selfdel" --tool t -c 1 -n 1
+	assert_status 3
+	assert_contains "$output" "cannot start '$BATS_TEST_TMPDIR/selfdel'"
+	! pgrep -f -- "$fake" >/dev/null
+}
+
 @test "errors by kind: SQLSTATE, HTTP status class, connect" {
 	run fa-bench pg -c 1 -n 20 -e 'select 1/0' --json "$BATS_TEST_TMPDIR/e.json"
 	assert_status 1

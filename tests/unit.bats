@@ -148,3 +148,9 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+@test "unit: child processes (proc): the shell-like splitter, spawn, the stop that ends in SIGKILL" {
+	run "$FA_UNIT/test_proc"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}

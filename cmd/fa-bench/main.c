@@ -4,6 +4,7 @@
  *	fa-bench pg [OPTION]... [-e SQL | -f FILE]
  *	fa-bench http [OPTION]... URL
  *	fa-bench mcp [OPTION]... --tool NAME URL [KEY=VALUE | KEY:=JSON]...
+ *	fa-bench mcp [OPTION]... --tool NAME --stdio COMMAND [KEY=VALUE | KEY:=JSON]...
  *	fa-bench compare [OPTION]... OLD.json NEW.json
  *	fa-bench merge [OPTION]... RUN.json...
  *
@@ -21,6 +22,7 @@
 #include "bench/bhttp.h"
 #include "bench/bmcp.h"
 #include "bench/bpg.h"
+#include "bench/bstdio.h"
 #include "bench/engine.h"
 #include "bench/findmax.h"
 #include "bench/report.h"
@@ -32,7 +34,7 @@ extern char **environ;
 
 enum {
 	O_RATE = FA_OPT_LONG, O_RAMP, O_POISSON, O_WARMUP, O_TIMEOUT, O_DIGITS, O_SEED, O_DB,
-	O_PIPELINE, O_TOOL, O_METHOD, O_BODY, O_H1, O_H2, O_CACERT, O_INSECURE, O_JSON, O_HGRM, O_SVG, O_PROGRESS, O_THRESHOLD,
+	O_PIPELINE, O_TOOL, O_STDIO, O_METHOD, O_BODY, O_H1, O_H2, O_CACERT, O_INSECURE, O_JSON, O_HGRM, O_SVG, O_PROGRESS, O_THRESHOLD,
 	O_MAX_REGRESS, O_FIND_MAX, O_SLO, O_COMPLETE, O_VERSION,
 };
 
@@ -53,8 +55,9 @@ static const struct fa_opt options[] = {
 	{ "file", 'f', FA_OPT_REQUIRED, "FILE", "pg: a pgbench-style script: \\set lines and statements, one transaction a request", "@file" },
 	{ "define", 'D', FA_OPT_REQUIRED, "NAME=GEN", "pg: :NAME draws from GEN: 5, random(1,1000), random_zipfian(1,1000,1.1), seq(1,1000)...", NULL },
 	{ "mode", 'M', FA_OPT_REQUIRED, "MODE", "pg: simple, extended or prepared (default prepared)", "simple extended prepared" },
-	{ "pipeline", O_PIPELINE, FA_OPT_REQUIRED, "N", "pg: N statements in flight per connection (default 1)", NULL },
+	{ "pipeline", O_PIPELINE, FA_OPT_REQUIRED, "N", "pg: N statements, mcp --stdio: N calls in flight per connection (default 1)", NULL },
 	{ "tool", O_TOOL, FA_OPT_REQUIRED, "NAME", "mcp: the tool to call", NULL },
+	{ "stdio", O_STDIO, FA_OPT_REQUIRED, "COMMAND", "mcp: start the server from COMMAND, one child per connection, instead of a URL", NULL },
 	{ "header", 'H', FA_OPT_REQUIRED, "NAME: VALUE", "http, mcp: send this header too (repeatable)", NULL },
 	{ "method", O_METHOD, FA_OPT_REQUIRED, "METHOD", "http: the request method (default GET)", NULL },
 	{ "body", O_BODY, FA_OPT_REQUIRED, "TEXT", "http: the request body (@FILE reads it from FILE)", NULL },
@@ -82,6 +85,7 @@ static const struct fa_opt_tool tool = {
 	.usage = "pg [OPTION]... [-e SQL | -f FILE]\n"
 		 "http [OPTION]... URL\n"
 		 "mcp [OPTION]... --tool NAME URL [KEY=VALUE | KEY:=JSON]...\n"
+		 "mcp [OPTION]... --tool NAME --stdio COMMAND [KEY=VALUE | KEY:=JSON]...\n"
 		 "compare [OPTION]... OLD.json NEW.json\n"
 		 "merge [OPTION]... RUN.json...\n"
 		 "suite [OPTION]... FILE",
@@ -108,6 +112,7 @@ struct args {
 	int nheaders;
 	const char *method;
 	const char *tool_name;
+	const char *stdio;
 	enum fa_bench_pg_mode mode;
 	double max_regress;
 	bool h1, h2;
@@ -262,6 +267,7 @@ static int apply(int key, const char *arg, void *ctx)
 	case O_PIPELINE: if ((rc = number("pipeline", arg, 1, 1000, &n)) < 0) a->cfg.depth = (int)n; break;
 	case 'H': add(&a->headers, &a->nheaders, arg); break;
 	case O_TOOL: a->tool_name = arg; break;
+	case O_STDIO: a->stdio = arg; break;
 	case O_METHOD: a->method = arg; break;
 	case O_BODY: a->body = arg; break;
 	case O_H1: a->h1 = true; a->h2 = false; break;
@@ -663,33 +669,37 @@ static int cmd_mcp(struct args *a, char **ops, int nops)
 {
 	struct fa_bench_mcp mcp;
 	struct fa_error err = { 0 };
-	int rc;
+	int rc, first = a->stdio ? 0 : 1;
 
 	if (!a->tool_name)
 		return usage_error("mcp: give the tool with --tool NAME");
-	if (nops < 1)
-		return usage_error("mcp: give the server's URL, as in http://127.0.0.1:8000/mcp");
-	if (a->cfg.depth > 1)
-		return usage_error("--pipeline is for pg; an MCP session over HTTP/1.1 carries one call at a time");
-	if (fa_bench_mcp_init(&mcp, ops[0], a->tool_name, &err)) {
+	if (!a->stdio && nops < 1)
+		return usage_error("mcp: give the server's URL, as in http://127.0.0.1:8000/mcp, "
+				   "or its command with --stdio");
+	if (a->stdio && (a->nheaders || a->cacert || a->insecure))
+		return usage_error("-H, --cacert and -k are for an MCP server at a URL, not --stdio");
+	if (!a->stdio && a->cfg.depth > 1)
+		return usage_error("--pipeline is for pg and mcp --stdio; an MCP session over HTTP/1.1 carries one call at a time");
+	if (fa_bench_mcp_init(&mcp, a->stdio ? NULL : ops[0], a->tool_name, &err) ||
+	    (a->stdio && fa_bench_mcp_stdio(&mcp, a->stdio, &err))) {
 		fa_bench_mcp_release(&mcp);
 		return usage_error(err.msg);
 	}
-	for (int i = 1; i < nops && !err.code; i++)
+	for (int i = first; i < nops && !err.code; i++)
 		fa_bench_mcp_arg(&mcp, ops[i], &err);
 	for (int i = 0; i < a->nheaders && !err.code; i++)
 		fa_bench_mcp_header(&mcp, a->headers[i], &err);
 	if (!err.code)
 		fa_bench_mcp_finish(&mcp, &err);
-	if (!err.code)
+	if (!err.code && !a->stdio)
 		fa_bench_mcp_tls(&mcp, a->cacert, a->insecure, &err);
 	if (err.code) {
 		fa_bench_mcp_release(&mcp);
 		return usage_error(err.msg);
 	}
-	a->cfg.target = &fa_bench_mcp_target;
+	a->cfg.target = a->stdio ? &fa_bench_mcp_stdio_target : &fa_bench_mcp_target;
 	a->cfg.target_cfg = &mcp;
-	rc = run(a, ops[0]);
+	rc = run(a, a->stdio ? a->stdio : ops[0]);
 	fa_bench_mcp_release(&mcp);
 	return rc;
 }

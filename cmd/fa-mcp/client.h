@@ -51,13 +51,6 @@ struct ctransport {
 	void *client;                   /* set by the client */
 };
 
-/*
- * Splits s into words as sh does for quoting (quotes, backslashes; no
- * expansions): a NULL-terminated array of *n words, each malloc'd, which
- * the caller frees with the array; NULL on an open quote.
- */
-char **client_split_words(const char *s, int *n);
-
 /* A child process speaking MCP on its stdin and stdout (stderr passes through). */
 struct ctransport *cstdio_new(struct fa_loop *loop, const char *command, char **env, int nenv,
 			      struct fa_error *err);

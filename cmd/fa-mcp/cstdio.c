@@ -16,6 +16,7 @@
 
 #include "client.h"
 #include "core/buf.h"
+#include "core/proc.h"
 
 #define MAX_LINE (64u << 20)
 #define STOP_WAIT_MS 2000
@@ -24,56 +25,11 @@ struct cstdio {
 	struct ctransport t;
 	struct fa_loop *loop;
 	struct fa_io out;               /* the child's stdout */
-	int in;                         /* the child's stdin */
-	pid_t pid;
+	struct fa_proc p;               /* p.in: its stdin; p.out is taken into out */
 	char *name;                     /* argv[0], for messages */
 	struct fa_buf line;
 	char gone[256];                 /* how it ended, once it has */
 };
-
-char **client_split_words(const char *s, int *n)
-{
-	char **w = calloc(strlen(s) / 2 + 2, sizeof(*w));
-	struct fa_buf b;
-	char q = 0;
-	bool in_word = false;
-
-	*n = 0;
-	fa_buf_init(&b, 0);
-	for (;; s++) {
-		if (!q && (!*s || *s == ' ' || *s == '\t' || *s == '\n')) {
-			if (in_word) {
-				char *d = fa_buf_detach(&b, NULL);
-
-				w[(*n)++] = d ? d : strdup("");        /* '' is an empty word */
-			}
-			in_word = false;
-			if (!*s)
-				break;
-			continue;
-		}
-		if (!*s) {              /* an open quote */
-			fa_buf_release(&b);
-			for (int i = 0; i < *n; i++)
-				free(w[i]);
-			free(w);
-			return NULL;
-		}
-		in_word = true;
-		if (*s == q && q) {
-			q = 0;
-		} else if (!q && (*s == '\'' || *s == '"')) {
-			q = *s;
-		} else if (*s == '\\' && q != '\'' && s[1] &&
-			   (!q || strchr("\"\\$`", s[1]))) {
-			fa_buf_putc(&b, *++s);
-		} else {
-			fa_buf_putc(&b, *s);
-		}
-	}
-	fa_buf_release(&b);
-	return w;
-}
 
 static void take_lines(struct cstdio *c, const char *p, size_t n)
 {
@@ -95,38 +51,10 @@ static void take_lines(struct cstdio *c, const char *p, size_t n)
 	}
 }
 
-/* Waits up to ms for the child to end; true when it did. */
-static bool reaped(pid_t pid, int *status, int ms)
-{
-	struct timespec ts = { 0, 10 * 1000000L };
-
-	for (int waited = 0; waited <= ms; waited += 10) {
-		if (waitpid(pid, status, WNOHANG) == pid)
-			return true;
-		nanosleep(&ts, NULL);
-	}
-	return false;
-}
-
-/*
- * Ends the child as the MCP lifecycle asks: its stdin closed, a wait,
- * SIGTERM, a wait, SIGKILL.  Its wait status in *status.
- */
+/* Ends the child as the MCP lifecycle asks (core/proc); its wait status in *status. */
 static void stop_child(struct cstdio *c, int *status)
 {
-	if (c->in >= 0)
-		close(c->in);
-	c->in = -1;
-	if (c->pid <= 0)
-		return;
-	if (!reaped(c->pid, status, STOP_WAIT_MS)) {
-		kill(c->pid, SIGTERM);
-		if (!reaped(c->pid, status, STOP_WAIT_MS)) {
-			kill(c->pid, SIGKILL);
-			waitpid(c->pid, status, 0);
-		}
-	}
-	c->pid = 0;
+	fa_proc_stop(&c->p, STOP_WAIT_MS, status);
 }
 
 /* How the child ended, when its stdout closed: for messages. */
@@ -134,11 +62,11 @@ static void exit_reason(struct cstdio *c, char *msg, size_t n)
 {
 	int st = 0;
 
-	if (c->gone[0] || c->pid <= 0) {
+	if (c->gone[0] || c->p.pid <= 0) {
 		snprintf(msg, n, "%s", c->gone[0] ? c->gone : "the server has stopped");
 		return;
 	}
-	if (!reaped(c->pid, &st, 100)) {
+	if (!fa_proc_reaped(&c->p, 100, &st)) {
 		snprintf(c->gone, sizeof(c->gone), "the server '%s' closed its standard output",
 			 c->name);
 		stop_child(c, &st);
@@ -150,7 +78,7 @@ static void exit_reason(struct cstdio *c, char *msg, size_t n)
 			 "the server '%s' exited with status %d before answering", c->name,
 			 WEXITSTATUS(st));
 	}
-	c->pid = 0;
+	c->p.pid = 0;
 	snprintf(msg, n, "%s", c->gone);
 }
 
@@ -182,11 +110,11 @@ static enum fa_err cs_send(struct ctransport *t, const char *msg, size_t len,
 
 	for (int i = 0; i < 2; i++)
 		while (lens[i]) {
-			ssize_t k = c->in >= 0 ? write(c->in, parts[i], lens[i]) : -1;
+			ssize_t k = c->p.in >= 0 ? write(c->p.in, parts[i], lens[i]) : -1;
 
 			if (k < 0 && errno == EINTR)
 				continue;
-			if (c->in < 0 || (k < 0 && errno == EPIPE)) {
+			if (c->p.in < 0 || (k < 0 && errno == EPIPE)) {
 				/* it is gone: say how it ended */
 				exit_reason(c, err->msg, sizeof(err->msg));
 				err->code = FA_ECONNECT;
@@ -224,68 +152,32 @@ static void cs_close(struct ctransport *t)
 	free(c);
 }
 
-/* The child: its pipes as stdin and stdout, the extra environment, exec. */
-static void child(int in, int out, int report, char **argv, char **env, int nenv)
-{
-	int e;
-
-	dup2(in, STDIN_FILENO);
-	dup2(out, STDOUT_FILENO);
-	/* a group of its own: Ctrl-C at the terminal is fa-mcp's to handle
-	   (the shell keeps its server), and the server hears of it by EOF */
-	setpgid(0, 0);
-	for (int i = 0; i < nenv; i++)
-		putenv(env[i]);
-	signal(SIGPIPE, SIG_DFL);
-	execvp(argv[0], argv);
-	e = errno;
-	if (write(report, &e, sizeof(e)) < 0)
-		_exit(127);
-	_exit(127);
-}
-
 struct ctransport *cstdio_new(struct fa_loop *loop, const char *command, char **env, int nenv,
 			      struct fa_error *err)
 {
-	int to[2], from[2], rep[2], n = 0, e = 0;
-	char **argv = client_split_words(command, &n);
+	int n = 0;
+	char **argv = fa_proc_split(command, &n);
 	struct cstdio *c;
 
 	if (!argv || !n) {
 		fa_error_set(err, FA_EUSAGE, "--stdio '%s': %s", command, argv ? "no command" : "an open quote");
-		free(argv);
-		return NULL;
-	}
-	if (pipe2(to, O_CLOEXEC) || pipe2(from, O_CLOEXEC) || pipe2(rep, O_CLOEXEC)) {
-		fa_error_set(err, FA_ECONNECT, "cannot start '%s': %s", argv[0], strerror(errno));
+		fa_proc_argv_free(argv);
 		return NULL;
 	}
 	c = calloc(1, sizeof(*c));
 	c->loop = loop;
 	c->name = strdup(argv[0]);
-	if ((c->pid = fork()) == 0)
-		child(to[0], from[1], rep[1], argv, env, nenv);
-	close(to[0]);
-	close(from[1]);
-	close(rep[1]);
-	if (c->pid < 0 || read(rep[0], &e, sizeof(e)) == (ssize_t)sizeof(e)) {
-		fa_error_set(err, FA_ECONNECT, "cannot start '%s': %s", argv[0], strerror(c->pid < 0 ? errno : e));
-		if (c->pid > 0)
-			waitpid(c->pid, NULL, 0);
-		c->pid = 0;
-	}
-	close(rep[0]);
-	for (int i = 0; i < n; i++)
-		free(argv[i]);
-	free(argv);
-	c->in = to[1];
-	c->out = (struct fa_io){ .fd = from[0], .cb = on_out, .ctx = c };
 	fa_buf_init(&c->line, MAX_LINE);
 	c->t = (struct ctransport){ .send = cs_send, .reply = cs_reply, .close = cs_close };
-	if (!c->pid) {
+	c->out.fd = -1;
+	if (fa_proc_spawn(&c->p, argv, env, nenv, false, err)) {
+		fa_proc_argv_free(argv);
 		cs_close(&c->t);
 		return NULL;
 	}
+	fa_proc_argv_free(argv);
+	c->out = (struct fa_io){ .fd = c->p.out, .cb = on_out, .ctx = c };
+	c->p.out = -1;
 	fcntl(c->out.fd, F_SETFL, fcntl(c->out.fd, F_GETFL) | O_NONBLOCK);
 	fa_loop_add(loop, &c->out, FA_IN);
 	return &c->t;

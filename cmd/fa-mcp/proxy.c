@@ -61,7 +61,7 @@ enum fa_err proxy_header(struct proxy *p, const char *spec, struct fa_error *err
 	return FA_OK;
 }
 
-/* A word quoted for client_split_words: '...' with each ' as '\''. */
+/* A word quoted for fa_proc_split: '...' with each ' as '\''. */
 static void quote_word(struct fa_buf *b, const char *w)
 {
 	fa_buf_putc(b, '\'');

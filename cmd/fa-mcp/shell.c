@@ -21,6 +21,7 @@
 
 #include "commands.h"
 #include "core/env.h"
+#include "core/proc.h"
 
 #define HISTORY_MAX 2000
 
@@ -145,7 +146,7 @@ static char **complete(const char *text, int start, int end)
 {
 	char *before = strndup(rl_line_buffer, (size_t)start);
 	int nw = 0;
-	char **w = client_split_words(before, &nw);
+	char **w = fa_proc_split(before, &nw);
 	const char *first = nw ? w[0] : NULL;
 	const json_t *tool = NULL, *prompt = NULL;
 
@@ -206,7 +207,7 @@ static int run_line(struct shell *x, const char *line, bool *quit, bool *lost)
 	struct fa_error err = { 0 };
 	struct cargs a = *x->a;
 	int n = 0, rc = 0;
-	char **w = client_split_words(line, &n);
+	char **w = fa_proc_split(line, &n);
 
 	if (!w) {
 		fprintf(stderr, "fa-mcp: an open quote\n");

@@ -6,12 +6,13 @@
 #include <strings.h>
 
 #include "core/buf.h"
+#include "core/proc.h"
 #include "core/stats.h"
 #include "http/sse.h"
 #include "http/tls.h"
 #include "mcp/jsonrpc.h"
 
-#define VERSION "2025-11-25"
+#define VERSION FA_BENCH_MCP_VERSION
 
 /* ---- configuration ------------------------------------------------------- */
 
@@ -19,7 +20,7 @@ enum fa_err fa_bench_mcp_init(struct fa_bench_mcp *cfg, const char *url, const c
 			      struct fa_error *err)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	if (fa_url_parse(url, &cfg->url, err))
+	if (url && fa_url_parse(url, &cfg->url, err))
 		return err->code;
 	if (!(cfg->tool = strdup(tool)) || !(cfg->args = json_object()))
 		return fa_error_set(err, FA_ENOMEM, "out of memory");
@@ -99,8 +100,43 @@ void fa_bench_mcp_release(struct fa_bench_mcp *cfg)
 	fa_tls_free(cfg->tls);
 	free(cfg->tool);
 	free(cfg->call);
+	free(cfg->command);
+	fa_proc_argv_free(cfg->argv);
 	json_decref(cfg->args);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* ---- shared with the stdio target -------------------------------------- */
+
+void fa_bench_mcp_judge(struct fa_bench_req *r, const struct fa_jr_msg *m)
+{
+	json_t *is_error;
+
+	if (m->kind == FA_JR_ERROR) {
+		fa_bench_done(r, FA_BENCH_EMCP, "rpc", m->message);
+	} else if (m->kind != FA_JR_RESULT) {
+		fa_bench_done(r, FA_BENCH_EPROTOCOL, NULL, "the answer is not a JSON-RPC result");
+	} else if ((is_error = json_object_get(m->result, "isError")) && json_is_true(is_error)) {
+		json_t *c = json_array_get(json_object_get(m->result, "content"), 0);
+		const char *t = json_string_value(json_object_get(c, "text"));
+
+		fa_bench_done(r, FA_BENCH_EMCP, "isError", t ? t : "isError");
+	} else {
+		fa_bench_done(r, FA_BENCH_OK, NULL, NULL);
+	}
+}
+
+enum fa_err fa_bench_mcp_put_initialize(struct fa_buf *out)
+{
+	json_t *params = json_pack("{s:s,s:{},s:{s:s,s:s}}", "protocolVersion", FA_BENCH_MCP_VERSION,
+				   "capabilities", "clientInfo", "name", "fa-bench", "version",
+				   FA_VERSION);
+	json_t *id = json_integer(1);
+	enum fa_err rc = params && id ? fa_jr_put_request(out, id, "initialize", params) : FA_ENOMEM;
+
+	json_decref(params);
+	json_decref(id);
+	return rc;
 }
 
 /* ---- a session ------------------------------------------------------------- */
@@ -256,7 +292,6 @@ static void on_call(struct fa_hclient_req *rq, const struct fa_hclient_res *res,
 	struct fa_bench_req *r = s->r;
 	struct fa_jr_msg m;
 	struct fa_error err = { 0 };
-	json_t *is_error;
 
 	s->r = NULL;
 	if (!r || rc == FA_EINTR)
@@ -282,18 +317,7 @@ static void on_call(struct fa_hclient_req *rq, const struct fa_hclient_res *res,
 		fa_bench_done(r, FA_BENCH_EPROTOCOL, NULL, err.msg);
 		return;
 	}
-	if (m.kind == FA_JR_ERROR) {
-		fa_bench_done(r, FA_BENCH_EMCP, "rpc", m.message);
-	} else if (m.kind != FA_JR_RESULT) {
-		fa_bench_done(r, FA_BENCH_EPROTOCOL, NULL, "the answer is not a JSON-RPC result");
-	} else if ((is_error = json_object_get(m.result, "isError")) && json_is_true(is_error)) {
-		json_t *c = json_array_get(json_object_get(m.result, "content"), 0);
-		const char *t = json_string_value(json_object_get(c, "text"));
-
-		fa_bench_done(r, FA_BENCH_EMCP, "isError", t ? t : "isError");
-	} else {
-		fa_bench_done(r, FA_BENCH_OK, NULL, NULL);
-	}
+	fa_bench_mcp_judge(r, &m);
 	fa_jr_release(&m);
 }
 
@@ -315,7 +339,6 @@ static void *mcp_open(const void *vcfg, struct fa_loop *loop, struct fa_bench_co
 	struct session *s = calloc(1, sizeof(*s));
 	struct fa_hclient_opts o = { 0 };
 	uint64_t t = fa_bench_conn_timeout(bc);
-	json_t *params, *id;
 
 	if (!s) {
 		fa_error_set(err, FA_ENOMEM, "out of memory");
@@ -333,12 +356,7 @@ static void *mcp_open(const void *vcfg, struct fa_loop *loop, struct fa_bench_co
 	fa_buf_init(&s->body, 1 << 20);
 	s->t0 = fa_now_ns();
 	set_headers(s);
-	params = json_pack("{s:s,s:{},s:{s:s,s:s}}", "protocolVersion", VERSION, "capabilities",
-			   "clientInfo", "name", "fa-bench", "version", FA_VERSION);
-	id = json_integer(1);
-	fa_jr_put_request(&s->body, id, "initialize", params);
-	json_decref(params);
-	json_decref(id);
+	fa_bench_mcp_put_initialize(&s->body);
 	post(s, s->body.data, s->body.len, on_handshake);
 	return s;
 }

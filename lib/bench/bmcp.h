@@ -13,8 +13,10 @@
  * An https URL is spoken to over one TLS context that every connection
  * shares, made by fa_bench_mcp_tls() (ALPN chooses the protocol).
  *
- * Not yet: stdio servers, the stateless 2026-07-28 era, arguments drawn
- * from generators.
+ * The stdio target (bench/bstdio) shares this configuration, the
+ * initialize request and the judging of an answer.
+ *
+ * Not yet: the stateless 2026-07-28 era, arguments drawn from generators.
  */
 #ifndef FA_BENCH_BMCP_H
 #define FA_BENCH_BMCP_H
@@ -25,8 +27,10 @@
 
 #include "bench/engine.h"
 #include "http/hclient.h"
+#include "mcp/jsonrpc.h"
 
 #define FA_BENCH_MCP_MAX_HEADERS 32
+#define FA_BENCH_MCP_VERSION "2025-11-25"
 
 struct fa_bench_mcp {
 	struct fa_url url;
@@ -36,11 +40,14 @@ struct fa_bench_mcp {
 	struct fa_h1_header headers[FA_BENCH_MCP_MAX_HEADERS];
 	int nheaders;                   /* the caller's, borrowed */
 	struct fa_tls *tls;             /* owned: https, from fa_bench_mcp_tls() */
+	char *command;                  /* owned: stdio, the command line as given */
+	char **argv;                    /* owned: stdio, the command split into words */
 };
 
 extern const struct fa_bench_target fa_bench_mcp_target;
 
-/* FA_EUSAGE naming the URL when it is not one hclient can reach. */
+/* FA_EUSAGE naming the URL when it is not one hclient can reach; a NULL
+   url is for the stdio target (bench/bstdio), which sets its command. */
 enum fa_err fa_bench_mcp_init(struct fa_bench_mcp *cfg, const char *url, const char *tool,
 			      struct fa_error *err);
 
@@ -60,5 +67,12 @@ enum fa_err fa_bench_mcp_tls(struct fa_bench_mcp *cfg, const char *ca_file, bool
 			     struct fa_error *err);
 
 void fa_bench_mcp_release(struct fa_bench_mcp *cfg);
+
+/* Ends r by the tools/call answer m: ok, mcp ("rpc" for a JSON-RPC error,
+   "isError" for a tool's error) or protocol for anything else. */
+void fa_bench_mcp_judge(struct fa_bench_req *r, const struct fa_jr_msg *m);
+
+/* Appends the initialize request, id 1, of FA_BENCH_MCP_VERSION. */
+enum fa_err fa_bench_mcp_put_initialize(struct fa_buf *out);
 
 #endif
