@@ -256,6 +256,18 @@ SQL
 	run fa-bench mcp -c 1 -n 10 --tool fail "$url"
 	assert_status 1
 	assert_contains "$output" "mcp isError: 10"
+	# the stateless era: a server/discover per connection, then calls with _meta and headers
+	psql_fa -q -c 'TRUNCATE fabench.hits'
+	run fa-bench mcp -c 2 -t 1 -n 50 --protocol 2026-07-28 --tool hit "$url" k:=5 --json "$j"
+	assert_status 0
+	assert_same "50|5|5" "$(psql_fa -Atq -c 'select count(*), min(k), max(k) from fabench.hits')"
+	[ "$(jval "$j" "d['handshake']['count']")" = 2 ]
+	run fa-bench mcp -c 1 -n 5 --protocol 2026-07-28 --tool fail "$url"
+	assert_status 1
+	assert_contains "$output" "mcp isError: 5"
+	run fa-bench mcp -c 1 -n 5 --protocol 2025-06-18 --tool hit "$url" k:=5
+	assert_status 2
+	assert_contains "$output" "--protocol '2025-06-18'"
 	run fa-bench mcp -c 1 -n 10 "$url"
 	assert_status 2
 	assert_contains "$output" "--tool"
@@ -345,6 +357,11 @@ SQL
 	run fa-bench mcp --stdio "$cmd" --tool hit -c 2 -t 1 --rate 400 -n 100 k:=6
 	assert_status 0
 	[ "$(psql_fa -Atq -c 'select count(*) from fabench.shits where k = 6')" = 100 ]
+	# the stateless era over stdio: server/discover, then calls with _meta
+	run fa-bench mcp --stdio "$cmd" --protocol 2026-07-28 --tool hit -c 2 -t 1 -n 60 k:=7 --json "$j"
+	assert_status 0
+	[ "$(psql_fa -Atq -c 'select count(*) from fabench.shits where k = 7')" = 60 ]
+	[ "$(jval "$j" "d['handshake']['count']")" = 2 ]
 	run fa-bench mcp --stdio "$cmd" --tool fail -c 2 -t 1 -n 10
 	assert_status 1
 	assert_contains "$output" "mcp isError: 10"

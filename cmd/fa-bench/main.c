@@ -34,7 +34,7 @@ extern char **environ;
 
 enum {
 	O_RATE = FA_OPT_LONG, O_RAMP, O_POISSON, O_WARMUP, O_TIMEOUT, O_DIGITS, O_SEED, O_DB,
-	O_PIPELINE, O_TOOL, O_STDIO, O_METHOD, O_BODY, O_H1, O_H2, O_CACERT, O_INSECURE, O_JSON, O_HGRM, O_SVG, O_PROGRESS, O_THRESHOLD,
+	O_PIPELINE, O_TOOL, O_STDIO, O_PROTOCOL, O_METHOD, O_BODY, O_H1, O_H2, O_CACERT, O_INSECURE, O_JSON, O_HGRM, O_SVG, O_PROGRESS, O_THRESHOLD,
 	O_MAX_REGRESS, O_FIND_MAX, O_SLO, O_COMPLETE, O_VERSION,
 };
 
@@ -58,6 +58,7 @@ static const struct fa_opt options[] = {
 	{ "pipeline", O_PIPELINE, FA_OPT_REQUIRED, "N", "pg: N statements, mcp --stdio: N calls in flight per connection (default 1)", NULL },
 	{ "tool", O_TOOL, FA_OPT_REQUIRED, "NAME", "mcp: the tool to call", NULL },
 	{ "stdio", O_STDIO, FA_OPT_REQUIRED, "COMMAND", "mcp: start the server from COMMAND, one child per connection, instead of a URL", NULL },
+	{ "protocol", O_PROTOCOL, FA_OPT_REQUIRED, "VERSION", "mcp: 2025-11-25 (initialize and a session; the default) or 2026-07-28 (stateless: server/discover, _meta on each call)", NULL },
 	{ "header", 'H', FA_OPT_REQUIRED, "NAME: VALUE", "http, mcp: send this header too (repeatable)", NULL },
 	{ "method", O_METHOD, FA_OPT_REQUIRED, "METHOD", "http: the request method (default GET)", NULL },
 	{ "body", O_BODY, FA_OPT_REQUIRED, "TEXT", "http: the request body (@FILE reads it from FILE)", NULL },
@@ -113,6 +114,7 @@ struct args {
 	const char *method;
 	const char *tool_name;
 	const char *stdio;
+	const char *protocol;
 	enum fa_bench_pg_mode mode;
 	double max_regress;
 	bool h1, h2;
@@ -268,6 +270,7 @@ static int apply(int key, const char *arg, void *ctx)
 	case 'H': add(&a->headers, &a->nheaders, arg); break;
 	case O_TOOL: a->tool_name = arg; break;
 	case O_STDIO: a->stdio = arg; break;
+	case O_PROTOCOL: a->protocol = arg; break;
 	case O_METHOD: a->method = arg; break;
 	case O_BODY: a->body = arg; break;
 	case O_H1: a->h1 = true; a->h2 = false; break;
@@ -685,6 +688,8 @@ static int cmd_mcp(struct args *a, char **ops, int nops)
 		fa_bench_mcp_release(&mcp);
 		return usage_error(err.msg);
 	}
+	if (a->protocol)
+		fa_bench_mcp_protocol(&mcp, a->protocol, &err);
 	for (int i = first; i < nops && !err.code; i++)
 		fa_bench_mcp_arg(&mcp, ops[i], &err);
 	for (int i = 0; i < a->nheaders && !err.code; i++)

@@ -66,10 +66,30 @@ enum fa_err fa_bench_mcp_header(struct fa_bench_mcp *cfg, char *h, struct fa_err
 	return FA_OK;
 }
 
+enum fa_err fa_bench_mcp_protocol(struct fa_bench_mcp *cfg, const char *version,
+				  struct fa_error *err)
+{
+	if (strcmp(version, FA_BENCH_MCP_VERSION) && strcmp(version, FA_BENCH_MCP_MODERN))
+		return fa_error_set(err, FA_EUSAGE, "--protocol '%s': use %s or %s", version,
+				    FA_BENCH_MCP_VERSION, FA_BENCH_MCP_MODERN);
+	cfg->modern = !strcmp(version, FA_BENCH_MCP_MODERN);
+	return FA_OK;
+}
+
+/* The _meta block a 2026-07-28 request carries. */
+static json_t *modern_meta(void)
+{
+	return json_pack("{s:s,s:{}}", "io.modelcontextprotocol/protocolVersion", FA_BENCH_MCP_MODERN,
+			 "io.modelcontextprotocol/clientCapabilities");
+}
+
 enum fa_err fa_bench_mcp_finish(struct fa_bench_mcp *cfg, struct fa_error *err)
 {
 	json_t *params = json_pack("{s:s,s:O}", "name", cfg->tool, "arguments", cfg->args);
 	struct fa_buf b;
+
+	if (params && cfg->modern)
+		json_object_set_new(params, "_meta", modern_meta());
 
 	fa_buf_init(&b, 1 << 20);
 	fa_buf_puts(&b, "\"method\":\"tools/call\",\"params\":");
@@ -126,13 +146,14 @@ void fa_bench_mcp_judge(struct fa_bench_req *r, const struct fa_jr_msg *m)
 	}
 }
 
-enum fa_err fa_bench_mcp_put_initialize(struct fa_buf *out)
+enum fa_err fa_bench_mcp_put_handshake(const struct fa_bench_mcp *cfg, struct fa_buf *out)
 {
-	json_t *params = json_pack("{s:s,s:{},s:{s:s,s:s}}", "protocolVersion", FA_BENCH_MCP_VERSION,
-				   "capabilities", "clientInfo", "name", "fa-bench", "version",
-				   FA_VERSION);
+	json_t *params = cfg->modern ? json_pack("{s:o}", "_meta", modern_meta()) :
+		json_pack("{s:s,s:{},s:{s:s,s:s}}", "protocolVersion", FA_BENCH_MCP_VERSION,
+			  "capabilities", "clientInfo", "name", "fa-bench", "version", FA_VERSION);
 	json_t *id = json_integer(1);
-	enum fa_err rc = params && id ? fa_jr_put_request(out, id, "initialize", params) : FA_ENOMEM;
+	enum fa_err rc = params && id ? fa_jr_put_request(out, id, cfg->modern ? "server/discover" :
+							  "initialize", params) : FA_ENOMEM;
 
 	json_decref(params);
 	json_decref(id);
@@ -151,7 +172,7 @@ struct session {
 	uint64_t t0;
 	unsigned long long next_id;
 	char sid[256];
-	struct fa_h1_header hdr[FA_BENCH_MCP_MAX_HEADERS + 4];
+	struct fa_h1_header hdr[FA_BENCH_MCP_MAX_HEADERS + 5];
 	int nhdr;
 	struct fa_hclient_req rq;
 	struct fa_bench_req *r;         /* the request in flight */
@@ -168,9 +189,19 @@ static void set_headers(struct session *s)
 		s->hdr[s->nhdr++] = cfg->headers[i];
 	s->hdr[s->nhdr++] = (struct fa_h1_header){ "Content-Type", "application/json", 12, 16 };
 	s->hdr[s->nhdr++] = (struct fa_h1_header){ "Accept", "application/json, text/event-stream", 6, 35 };
-	if (s->state != S_INIT)
+	if (cfg->modern) {
+		const char *method = s->state == S_INIT ? "server/discover" : "tools/call";
+
+		s->hdr[s->nhdr++] = (struct fa_h1_header){ "MCP-Protocol-Version", FA_BENCH_MCP_MODERN,
+							   20, strlen(FA_BENCH_MCP_MODERN) };
+		s->hdr[s->nhdr++] = (struct fa_h1_header){ "Mcp-Method", method, 10, strlen(method) };
+		if (s->state != S_INIT)
+			s->hdr[s->nhdr++] = (struct fa_h1_header){ "Mcp-Name", cfg->tool, 8,
+								   strlen(cfg->tool) };
+	} else if (s->state != S_INIT) {
 		s->hdr[s->nhdr++] = (struct fa_h1_header){ "MCP-Protocol-Version", VERSION, 20,
 							   strlen(VERSION) };
+	}
 	if (s->sid[0])
 		s->hdr[s->nhdr++] = (struct fa_h1_header){ "Mcp-Session-Id", s->sid, 14, strlen(s->sid) };
 }
@@ -235,6 +266,15 @@ static void session_failed(struct session *s, const char *what, const char *msg)
 	fa_bench_down(s->bc, m);
 }
 
+/* The handshake is over: calls may go. */
+static void ready(struct session *s)
+{
+	s->state = S_READY;
+	set_headers(s);
+	fa_bench_handshake(s->bc, fa_now_ns() - s->t0);
+	fa_bench_ready(s->bc);
+}
+
 static void on_handshake(struct fa_hclient_req *rq, const struct fa_hclient_res *res,
 			 enum fa_err rc, const char *msg)
 {
@@ -242,35 +282,36 @@ static void on_handshake(struct fa_hclient_req *rq, const struct fa_hclient_res 
 	struct fa_jr_msg m;
 	struct fa_error err = { 0 };
 	char status[64];
+	const char *what = s->state == S_NOTIFY ? "notifications/initialized" :
+		s->cfg->modern ? "server/discover" : "initialize";
 
 	if (rc) {
-		session_failed(s, s->state == S_INIT ? "initialize" : "notifications/initialized",
-			       msg ? msg : "failed");
+		session_failed(s, what, msg ? msg : "failed");
 		return;
 	}
 	if (res->status / 100 != 2) {
 		snprintf(status, sizeof(status), "HTTP status %d", res->status);
-		session_failed(s, s->state == S_INIT ? "initialize" : "notifications/initialized", status);
+		session_failed(s, what, status);
 		return;
 	}
 	if (s->state == S_NOTIFY) {
-		s->state = S_READY;
-		set_headers(s);
-		fa_bench_handshake(s->bc, fa_now_ns() - s->t0);
-		fa_bench_ready(s->bc);
+		ready(s);
 		return;
 	}
 	if (answer(res, &m, &err)) {
-		session_failed(s, "initialize", err.msg[0] ? err.msg : "malformed answer");
+		session_failed(s, what, err.msg[0] ? err.msg : "malformed answer");
 		return;
 	}
 	if (m.kind != FA_JR_RESULT) {
-		session_failed(s, "initialize", m.kind == FA_JR_ERROR && m.message ? m.message :
-			       "not a result");
+		session_failed(s, what, m.kind == FA_JR_ERROR && m.message ? m.message : "not a result");
 		fa_jr_release(&m);
 		return;
 	}
 	fa_jr_release(&m);
+	if (s->cfg->modern) {           /* stateless: no session, no notification */
+		ready(s);
+		return;
+	}
 	for (int i = 0; i < res->nheaders; i++) {
 		const struct fa_h1_header *x = &res->headers[i];
 
@@ -356,7 +397,7 @@ static void *mcp_open(const void *vcfg, struct fa_loop *loop, struct fa_bench_co
 	fa_buf_init(&s->body, 1 << 20);
 	s->t0 = fa_now_ns();
 	set_headers(s);
-	fa_bench_mcp_put_initialize(&s->body);
+	fa_bench_mcp_put_handshake(cfg, &s->body);
 	post(s, s->body.data, s->body.len, on_handshake);
 	return s;
 }

@@ -4,8 +4,11 @@
  *
  * Each connection opens an hclient to the URL and makes the 2025-11-25
  * handshake (initialize, then notifications/initialized, keeping the
- * Mcp-Session-Id the server gives); that is timed apart, as the
- * connection's handshake, and is not a request.  Then each request is one
+ * Mcp-Session-Id the server gives), or in the stateless 2026-07-28 era
+ * (fa_bench_mcp_protocol) a server/discover, as a client of that era
+ * probes first; that is timed apart, as the connection's handshake, and
+ * is not a request.  In 2026-07-28 every request carries the _meta block
+ * and the MCP-Protocol-Version, Mcp-Method and Mcp-Name headers.  Then each request is one
  * tools/call of the tool with the same arguments.  An answer may come as
  * a JSON body or as a text/event-stream whose events carry it.  A
  * JSON-RPC error counts as an mcp error of detail "rpc", a result with
@@ -16,7 +19,7 @@
  * The stdio target (bench/bstdio) shares this configuration, the
  * initialize request and the judging of an answer.
  *
- * Not yet: the stateless 2026-07-28 era, arguments drawn from generators.
+ * Not yet: arguments drawn from generators.
  */
 #ifndef FA_BENCH_BMCP_H
 #define FA_BENCH_BMCP_H
@@ -31,6 +34,7 @@
 
 #define FA_BENCH_MCP_MAX_HEADERS 32
 #define FA_BENCH_MCP_VERSION "2025-11-25"
+#define FA_BENCH_MCP_MODERN "2026-07-28"
 
 struct fa_bench_mcp {
 	struct fa_url url;
@@ -42,6 +46,7 @@ struct fa_bench_mcp {
 	struct fa_tls *tls;             /* owned: https, from fa_bench_mcp_tls() */
 	char *command;                  /* owned: stdio, the command line as given */
 	char **argv;                    /* owned: stdio, the command split into words */
+	bool modern;                    /* 2026-07-28: stateless, _meta on each request */
 };
 
 extern const struct fa_bench_target fa_bench_mcp_target;
@@ -56,6 +61,11 @@ enum fa_err fa_bench_mcp_arg(struct fa_bench_mcp *cfg, const char *kv, struct fa
 
 /* Adds "Name: value" (borrowed); FA_EUSAGE when it has no ':'. */
 enum fa_err fa_bench_mcp_header(struct fa_bench_mcp *cfg, char *h, struct fa_error *err);
+
+/* The era: "2025-11-25" (the default) or "2026-07-28"; FA_EUSAGE naming
+   anything else.  Before fa_bench_mcp_finish(). */
+enum fa_err fa_bench_mcp_protocol(struct fa_bench_mcp *cfg, const char *version,
+				  struct fa_error *err);
 
 /* Builds the request text once the arguments are in. */
 enum fa_err fa_bench_mcp_finish(struct fa_bench_mcp *cfg, struct fa_error *err);
@@ -72,7 +82,8 @@ void fa_bench_mcp_release(struct fa_bench_mcp *cfg);
    "isError" for a tool's error) or protocol for anything else. */
 void fa_bench_mcp_judge(struct fa_bench_req *r, const struct fa_jr_msg *m);
 
-/* Appends the initialize request, id 1, of FA_BENCH_MCP_VERSION. */
-enum fa_err fa_bench_mcp_put_initialize(struct fa_buf *out);
+/* Appends the handshake's request, id 1: initialize of
+   FA_BENCH_MCP_VERSION, or server/discover in the 2026-07-28 era. */
+enum fa_err fa_bench_mcp_put_handshake(const struct fa_bench_mcp *cfg, struct fa_buf *out);
 
 #endif

@@ -271,13 +271,16 @@ static void handshake_answer(struct child *c, const struct fa_jr_msg *m, const c
 		return;
 	}
 	if (m->kind == FA_JR_ERROR) {
-		snprintf(msg, sizeof(msg), "the MCP server '%s' refused initialize: %.300s",
-			 c->cfg->command, m->message ? m->message : "an error");
+		snprintf(msg, sizeof(msg), "the MCP server '%s' refused %s: %.300s",
+			 c->cfg->command, c->cfg->modern ? "server/discover" : "initialize",
+			 m->message ? m->message : "an error");
 		lost(c, FA_BENCH_ECONNECT, msg);
 		return;
 	}
-	fa_jr_put_notification(&c->wbuf, "notifications/initialized", NULL);
-	put_line_end(c);
+	if (!c->cfg->modern) {          /* 2026-07-28 has no session to open */
+		fa_jr_put_notification(&c->wbuf, "notifications/initialized", NULL);
+		put_line_end(c);
+	}
 	for (int i = 0; i < c->ncalls; i++)     /* made while it started again */
 		put_call(c, c->calls[i].id);
 	flush(c);
@@ -386,7 +389,7 @@ static bool spawn(struct child *c, struct fa_error *err)
 	if (!c->next_id)
 		c->next_id = 2;
 	c->t0 = fa_now_ns();
-	fa_bench_mcp_put_initialize(&c->wbuf);
+	fa_bench_mcp_put_handshake(c->cfg, &c->wbuf);
 	put_line_end(c);
 	flush(c);
 	return true;
