@@ -901,6 +901,35 @@ SQL
 	assert_same '"initialize" "2025-11-25" "fa-mcp"' "$(jq -c '.era, .protocolVersion, .server.serverInfo.name' <<< "$output" | paste -sd' ')"
 }
 
+@test "client: an https target through TLS: --cacert trusts its CA, -k skips the check, the system's CAs refuse" {
+	local crt=$BATS_TEST_TMPDIR/c.crt key=$BATS_TEST_TMPDIR/c.key port
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+		-keyout "$key" -out "$crt" 2>/dev/null
+	start_own "$TOOLS"
+	port=${url#http://127.0.0.1:}
+	port=${port%/mcp}
+	python3 "$BATS_TEST_DIRNAME/tlsproxy.py" "$crt" "$key" "$port" > "$BATS_TEST_TMPDIR/tls.port" &
+	xpid=$!
+	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/tls.port" ] && break; sleep 0.1; done
+	local surl=https://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/tls.port")/mcp
+	run fa-mcp call --cacert "$crt" "$surl" get_item id=2 -F ndjson
+	assert_status 0
+	assert_same '{"id":2,"name":"pear","price":0.5,"attrs":null}' "$output"
+	run fa-mcp list -k "$surl" -F text
+	assert_status 0
+	assert_contains "$output" $'get_item\tFetch one item by id'
+	run fa-mcp call "$surl" get_item id=2
+	assert_status 3
+	assert_contains "$output" 'certificate'
+	run fa-mcp call --cacert "$BATS_TEST_TMPDIR/none.pem" "$surl" get_item id=2
+	assert_status 2
+	assert_contains "$output" 'none.pem'
+	kill "$xpid"; wait "$xpid" 2>/dev/null || true
+	kill -TERM "$spid"; wait "$spid" || true
+	spid=
+}
+
 @test "client: over HTTP in both eras; exit 1 for isError, 4 for a protocol error, 2 for a bad argument" {
 	start_own "$TOOLS"      # the shared server was stopped by the test before
 	run fa-mcp call "$url" divide n=4 -F ndjson

@@ -60,6 +60,7 @@ struct chttp {
 	char auth[4096];
 	char session[256];
 	const struct coauth *cred;      /* for OAuth's client credentials grant, or NULL */
+	struct fa_tls *tls;             /* https: the caller's context, or NULL */
 	bool auth_wanted;               /* a 401 that cred may answer */
 	int auth_tries;
 	char target_url[4400];          /* the URL as given, for OAuth's resource */
@@ -446,7 +447,7 @@ static void g_done(struct fa_hclient_req *rq, const struct fa_hclient_res *res, 
 /* A GET of the URL as an event stream on the second connection. */
 static void start_get(struct chttp *h, const char *last_id)
 {
-	struct fa_hclient_opts o = { .max_body = 64u << 20 };
+	struct fa_hclient_opts o = { .max_body = 64u << 20, .tls = h->tls };
 	struct fa_error err = { 0 };
 
 	if (h->gbusy) {                 /* a stream still open from before: not this one */
@@ -487,7 +488,8 @@ static void start_get(struct chttp *h, const char *last_id)
  */
 static enum fa_err end_post(struct chttp *h, struct fa_error *err)
 {
-	struct fa_hclient_opts o = { .timeout_ms = h->timeout_ms, .max_body = 64u << 20 };
+	struct fa_hclient_opts o = { .timeout_ms = h->timeout_ms, .max_body = 64u << 20,
+				     .tls = h->tls };
 	uint64_t until = fa_now_ns() + (uint64_t)END_WAIT_MS * 1000000u;
 
 	if (h->id && !h->answered)
@@ -555,7 +557,7 @@ static void reply_done(struct fa_hclient_req *rq, const struct fa_hclient_res *r
 static void ch_reply(struct ctransport *t, const char *msg, size_t len)
 {
 	struct chttp *h = (struct chttp *)t;
-	struct fa_hclient_opts o = { .timeout_ms = 10000 };
+	struct fa_hclient_opts o = { .timeout_ms = 10000, .tls = h->tls };
 	struct fa_error err = { 0 };
 	struct creply *r;
 	int n = 0;
@@ -645,10 +647,10 @@ static void ch_close(struct ctransport *t)
 
 struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **headers, int nheaders,
 			     const char *bearer, const struct coauth *cred, int timeout_ms,
-			     struct fa_error *err)
+			     struct fa_tls *tls, struct fa_error *err)
 {
 	struct chttp *h = calloc(1, sizeof(*h));
-	struct fa_hclient_opts o = { .timeout_ms = timeout_ms, .max_body = 64u << 20 };
+	struct fa_hclient_opts o = { .timeout_ms = timeout_ms, .max_body = 64u << 20, .tls = tls };
 
 	if (fa_url_parse(url, &h->url, err) || !(h->hc = fa_hclient_new(loop, &h->url, &o, err))) {
 		free(h);
@@ -656,6 +658,7 @@ struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **heade
 	}
 	h->loop = loop;
 	h->cred = cred;
+	h->tls = tls;
 	h->timeout_ms = timeout_ms;
 	snprintf(h->target_url, sizeof(h->target_url), "%s", url);
 	h->extra = headers;

@@ -52,17 +52,21 @@ struct ctransport {
 };
 
 /* A child process speaking MCP on its stdin and stdout (stderr passes through). */
+struct fa_tls;
+
 struct ctransport *cstdio_new(struct fa_loop *loop, const char *command, char **env, int nenv,
 			      struct fa_error *err);
 
 /*
  * Streamable HTTP (or HTTP+SSE) to url, with extra headers ("Name: value"),
  * a bearer token, and client credentials for OAuth after a 401 (cred may
- * be NULL; it and what it points to must outlive the transport).
+ * be NULL; it and what it points to must outlive the transport).  An
+ * https URL is checked with tls (fa_tls_client_new(), which must outlive
+ * the transport), or with the system's CAs when tls is NULL.
  */
 struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **headers, int nheaders,
 			     const char *bearer, const struct coauth *cred, int timeout_ms,
-			     struct fa_error *err);
+			     struct fa_tls *tls, struct fa_error *err);
 
 enum cera { CERA_AUTO, CERA_LEGACY, CERA_MODERN };
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "http/tls.h"
 #include "mcp/jsonrpc.h"
 
 /* The tool's declared JSON type of key, or NULL when unknown. */
@@ -313,17 +314,27 @@ int mcp_client_main(struct cargs *a)
 	struct fa_error err = { 0 };
 	struct fa_loop *loop = fa_loop_new(&err);
 	struct client c = { .loop = loop, .era = a->era, .timeout_ms = a->timeout_ms };
+	struct fa_tls *tls = NULL;
 	int rc;
 
 	if (!loop) {
 		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 		return FA_EWORK;
 	}
+	if (!a->stdio && (a->cacert || a->insecure)) {
+		struct fa_tls_client_opts o = { .ca_file = a->cacert, .insecure = a->insecure };
+
+		if (!(tls = fa_tls_client_new(&o, &err))) {
+			fprintf(stderr, "fa-mcp: %s\n", err.msg);
+			fa_loop_free(loop);
+			return err.code;
+		}
+	}
 	/* a --stdio server that is gone is an EPIPE to report, not a death */
 	signal(SIGPIPE, SIG_IGN);
 	c.t = a->stdio ? cstdio_new(loop, a->stdio, a->env, a->nenv, &err) :
 	      chttp_new(loop, a->url, a->headers, a->nheaders, a->bearer,
-			a->cred.client_id ? &a->cred : NULL, a->timeout_ms, &err);
+			a->cred.client_id ? &a->cred : NULL, a->timeout_ms, tls, &err);
 	rc = c.t ? client_open(&c, &err) : err.code;
 	if (rc == FA_EWORK)
 		rc = FA_EINPUT;         /* the handshake's error: the protocol failed */
@@ -335,5 +346,6 @@ int mcp_client_main(struct cargs *a)
 		fprintf(stderr, "fa-mcp: %s\n", err.msg);
 	client_close(&c);
 	fa_loop_free(loop);
+	fa_tls_free(tls);               /* after the connections that used it */
 	return rc;
 }

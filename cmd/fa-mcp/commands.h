@@ -18,6 +18,8 @@ struct cargs {
 	char **headers;                 /* "Name: value" for HTTP */
 	int nheaders;
 	const char *bearer;
+	const char *cacert;             /* https: PEM CAs to trust instead of the system's */
+	bool insecure;                  /* https without checking the certificate */
 	struct coauth cred;             /* client credentials for OAuth, when client_id is set */
 	int timeout_ms;
 	enum cera era;

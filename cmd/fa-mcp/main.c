@@ -29,7 +29,7 @@ extern char **environ;
 
 enum {
 	O_POOL = FA_OPT_LONG, O_POOL_TIMEOUT, O_READ_ONLY, O_ORIGIN, O_ENDPOINT, O_MAX_MESSAGE,
-	O_PAGE_SIZE, O_STDIO, O_ENV, O_BEARER, O_CLIENT_ID, O_CLIENT_SECRET, O_CLIENT_KEY, O_TIMEOUT,
+	O_PAGE_SIZE, O_STDIO, O_ENV, O_BEARER, O_CACERT, O_INSECURE, O_CLIENT_ID, O_CLIENT_SECRET, O_CLIENT_KEY, O_TIMEOUT,
 	O_PROTOCOL, O_COMPLETE, O_VERSION, O_SQL_TOOL, O_SCHEMA_RES, O_SQL_TIMEOUT, O_SQL_LIMIT,
 	O_ALLOW, O_DENY, O_SEPARATOR, O_CONFIG, O_UPSTREAM_HEADER, O_AUTH_TOKEN, O_RECORD,
 	O_ACCESS_LOG, O_LOG_FORMAT,
@@ -63,6 +63,8 @@ static const struct fa_opt options[] = {
 	{ "env", O_ENV, FA_OPT_REQUIRED, "KEY=VALUE", "client: add to the --stdio server's environment (repeatable)", NULL },
 	{ "header", 'H', FA_OPT_REQUIRED, "NAME: VALUE", "client: send this HTTP header too (repeatable)", NULL },
 	{ "bearer", O_BEARER, FA_OPT_REQUIRED, "TOKEN", "client: send Authorization: Bearer TOKEN", NULL },
+	{ "cacert", O_CACERT, FA_OPT_REQUIRED, "FILE", "client: PEM CAs to trust for https (default: the system's)", "@file" },
+	{ "insecure", 'k', FA_OPT_NONE, NULL, "client: https without checking the certificate (as curl -k)", NULL },
 	{ "client-id", O_CLIENT_ID, FA_OPT_REQUIRED, "ID", "client: after a 401, get a token by OAuth client credentials as ID", NULL },
 	{ "client-secret", O_CLIENT_SECRET, FA_OPT_REQUIRED, "SECRET", "client: the secret of --client-id", NULL },
 	{ "client-key", O_CLIENT_KEY, FA_OPT_REQUIRED, "FILE", "client: or its PEM private key, for a signed assertion (private_key_jwt)", NULL },
@@ -177,6 +179,8 @@ static int apply(int key, const char *arg, void *ctx)
 		add(&s->c.headers, &s->c.nheaders, arg);
 		break;
 	case O_BEARER: s->c.bearer = arg; break;
+	case O_CACERT: s->c.cacert = arg; break;
+	case 'k': s->c.insecure = true; break;
 	case O_ALLOW:
 	case O_DENY:
 	case O_UPSTREAM_HEADER:

@@ -307,7 +307,7 @@ bool upstream_connect(struct upstream *u)
 		t = cstdio_new(u->p->loop, u->command, u->env, u->nenv, &err);
 	else
 		/* a second more than the proxy waits: its own message comes first */
-		t = chttp_new(u->p->loop, u->url, u->headers, u->nheaders, NULL, NULL, u->timeout_ms + 1000, &err);
+		t = chttp_new(u->p->loop, u->url, u->headers, u->nheaders, NULL, NULL, u->timeout_ms + 1000, NULL, &err);
 	if (!t) {
 		snprintf(u->why, sizeof(u->why), "%.500s", err.msg);
 		return false;
