@@ -209,11 +209,8 @@ struct call {
 	struct reply *r;
 	const struct fa_query *q;
 	struct stmt_run run;
-	struct fa_fmt fmt;
-	struct fa_buf rows;
-	long nrows;
-	bool begun, failed, cancelled;
-	struct fa_buf err;
+	struct callrows out;
+	bool cancelled;
 	struct call *next;              /* w->calls */
 };
 
@@ -262,33 +259,82 @@ void mcp_sql_error(struct fa_buf *out, const PGresult *res)
 		      detail ? "\nDETAIL: " : "", detail ? detail : "");
 }
 
+void callrows_init(struct callrows *s)
+{
+	struct fa_fmt_opts o;
+
+	memset(s, 0, sizeof(*s));
+	fa_buf_init(&s->rows, 0);
+	fa_buf_init(&s->err, 0);
+	fa_fmt_opts_init(&o);
+	o.kind = FA_FMT_JSON;
+	fa_fmt_init(&s->fmt, &o, &s->rows);
+}
+
+void callrows_release(struct callrows *s)
+{
+	fa_fmt_release(&s->fmt);
+	fa_buf_release(&s->rows);
+	fa_buf_release(&s->err);
+}
+
+void callrows_error(struct callrows *s, const PGresult *res)
+{
+	if (s->failed)
+		return;
+	s->failed = true;
+	mcp_sql_error(&s->err, res);
+}
+
+void callrows_take(struct callrows *s, const PGresult *res, long limit, struct fa_pgtypes *types)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED) {
+		callrows_error(s, res);
+		return;
+	}
+	if ((st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK) || s->failed)
+		return;
+	if (!s->begun) {
+		fa_pgrows_begin(&s->fmt, res, types);
+		s->begun = true;
+	}
+	if (!PQntuples(res))
+		return;
+	if (limit && s->nrows >= limit) {
+		s->truncated = true;
+		return;
+	}
+	fa_pgrows_add(&s->fmt, res);
+	s->nrows += PQntuples(res);
+}
+
+bool callrows_end(struct callrows *s, enum fa_err rc, const char *msg, struct fa_buf *out)
+{
+	if (rc != FA_OK && !s->failed)
+		fa_buf_printf(&s->err, "database unavailable: %s", msg ? msg : "no connection");
+	if (rc != FA_OK || s->failed) {
+		fa_mcp_put_tool_error(out, s->err.data);
+		return true;
+	}
+	if (s->begun)
+		fa_fmt_end(&s->fmt);
+	return false;
+}
+
 static void call_free(struct call *c)
 {
 	stmt_run_release(&c->run, c->q);
-	fa_fmt_release(&c->fmt);
-	fa_buf_release(&c->rows);
-	fa_buf_release(&c->err);
+	callrows_release(&c->out);
 	free(c);
 }
 
 static void call_result(struct fa_pgq *pq, PGresult *res)
 {
 	struct call *c = pq->ctx;
-	ExecStatusType st = PQresultStatus(res);
 
-	if ((st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) && !c->failed) {
-		if (!c->begun) {
-			fa_pgrows_begin(&c->fmt, res, c->w->types);
-			c->begun = true;
-		}
-		if (PQntuples(res) && (!c->q->limit || c->nrows < c->q->limit)) {
-			fa_pgrows_add(&c->fmt, res);
-			c->nrows += PQntuples(res);
-		}
-	} else if ((st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED) && !c->failed) {
-		c->failed = true;
-		mcp_sql_error(&c->err, res);
-	}
+	callrows_take(&c->out, res, c->q->limit, c->w->types);
 	PQclear(res);
 }
 
@@ -314,16 +360,8 @@ static void call_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 		return;
 	}
 	fa_buf_init(&res, 0);
-	if (rc != FA_OK && !c->failed)
-		fa_buf_printf(&c->err, "database unavailable: %s", msg ? msg : "no connection");
-	if (rc != FA_OK || c->failed) {
-		fa_mcp_put_tool_error(&res, c->err.data);
-	} else {
-		if (c->begun)
-			fa_fmt_end(&c->fmt);
-		fa_mcp_put_rows(&res, c->q->returns, c->rows.data ? c->rows.data : "[]",
-				c->rows.data ? c->rows.len : 2);
-	}
+	if (!callrows_end(&c->out, rc, msg, &res))
+		fa_mcp_put_rows(&res, c->q->returns, CALLROWS_JSON(&c->out), CALLROWS_LEN(&c->out));
 	mcp_answer_text(c->r, &res);
 	fa_buf_release(&res);
 	call_free(c);
@@ -403,7 +441,6 @@ static void tools_call(struct worker *w, struct reply *r, const struct fa_jr_msg
 	const char *name = json_string_value(json_object_get(m->params, "name"));
 	const struct fa_query *q = name ? fa_sqlfile_find(app_files(w->app), name) : NULL;
 	struct fa_error err = { 0 };
-	struct fa_fmt_opts o;
 	struct call *c;
 
 	if (!name) {
@@ -429,16 +466,12 @@ static void tools_call(struct worker *w, struct reply *r, const struct fa_jr_msg
 	c->w = w;
 	c->r = r;
 	c->q = q;
-	fa_buf_init(&c->rows, 0);
-	fa_buf_init(&c->err, 0);
+	callrows_init(&c->out);
 	if (stmt_run_init(&c->run, q, json_object_get(m->params, "arguments"), &err)) {
 		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, err.msg, NULL);
 		call_free(c);
 		return;
 	}
-	fa_fmt_opts_init(&o);
-	o.kind = FA_FMT_JSON;
-	fa_fmt_init(&c->fmt, &o, &c->rows);
 	c->run.pgq = (struct fa_pgq){ .single_row = true, .on_result = call_result,
 				      .on_done = call_done, .on_notice = call_notice, .ctx = c };
 	c->next = w->calls;

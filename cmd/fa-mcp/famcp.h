@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "core/buf.h"
+#include "core/fmt.h"
 #include "core/loop.h"
 #include "http/hserver.h"
 #include "mcp/jsonrpc.h"
@@ -262,6 +263,32 @@ void mcp_tool_blocks(struct worker *w, struct reply *r, const struct fa_query *q
 
 /* A SQL error as the model reads it: "ERROR 23505: message", then its DETAIL line. */
 void mcp_sql_error(struct fa_buf *out, const PGresult *res);
+
+/*
+ * What a tool's statement gave, for its answer: its rows as a JSON array,
+ * at most a limit of them, or the first error (a SQL error as above).
+ * Shared by the SQL files' tools (dispatch.c) and the query tool (schema.c).
+ */
+struct callrows {
+	struct fa_fmt fmt;
+	struct fa_buf rows, err;
+	long nrows;
+	bool begun, failed, truncated;
+};
+
+void callrows_init(struct callrows *s);
+void callrows_release(struct callrows *s);
+/* A result of the statement: rows up to limit (0: none; past it truncated
+   is set and they are dropped), or the error, unless one came before. */
+void callrows_take(struct callrows *s, const PGresult *res, long limit, struct fa_pgtypes *types);
+/* The first error only (a failed query beside the statement). */
+void callrows_error(struct callrows *s, const PGresult *res);
+/* The end: true with a tool error result in out when the statement failed
+   or the database could not run it (rc); else false with s->rows done. */
+bool callrows_end(struct callrows *s, enum fa_err rc, const char *msg, struct fa_buf *out);
+/* s->rows, or an empty array when no row description came. */
+#define CALLROWS_JSON(s) ((s)->rows.data ? (s)->rows.data : "[]")
+#define CALLROWS_LEN(s) ((s)->rows.data ? (s)->rows.len : 2)
 
 /*
  * schema.c: what server-postgres offers.  The tool "query" (--sql-tool):

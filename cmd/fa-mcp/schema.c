@@ -28,10 +28,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/fmt.h"
 #include "famcp.h"
 #include "mcp/mcp.h"
-#include "pg/pgrows.h"
 #include "pg/sqlsplit.h"
 
 #define SCHEMA_MIME "application/json"
@@ -132,15 +130,13 @@ struct sqlcall {
 	const char *guard_values[1];
 	struct fa_pgq guard, stmt, reset[NRESETS];
 	int pending;                    /* queries of the batch not done yet */
-	struct fa_fmt fmt;
-	struct fa_buf rows, err;
-	long nrows;
-	bool begun, failed, truncated, cancelled;
+	struct callrows out;
+	bool cancelled;
 	struct sqlcall *next;           /* w->sqlcalls */
 };
 
 /*
- * A tool error in c->err for what the database would refuse less clearly:
+ * A tool error in c->out.err for what the database would refuse less clearly:
  * two statements or none, COPY (its data would leave the pipeline), params
  * that do not match the $n the statement uses (a Bind that does not match
  * is a protocol violation, 08P01, which would cost the connection).
@@ -166,7 +162,7 @@ static bool refused(struct sqlcall *c, const char *sql)
 			 "%d value%s", c->nvalues, c->nvalues == 1 ? "" : "s");
 	else
 		return false;
-	fa_mcp_put_tool_error(&c->err, msg);
+	fa_mcp_put_tool_error(&c->out.err, msg);
 	return true;
 }
 
@@ -181,9 +177,7 @@ static void sqlcall_free(struct sqlcall *c)
 		free(c->values[i]);
 	free(c->values);
 	free(c->sql);
-	fa_fmt_release(&c->fmt);
-	fa_buf_release(&c->rows);
-	fa_buf_release(&c->err);
+	callrows_release(&c->out);
 	free(c);
 }
 
@@ -233,41 +227,21 @@ static const char *checked_sql(struct sqlcall *c, const json_t *args, struct fa_
 	return bind_params(c, json_object_get(args, "params"), err) ? sql : NULL;
 }
 
-/* The first error of the batch, as the call's answer: "ERROR SQLSTATE: message". */
-static void note_error(struct sqlcall *c, const PGresult *res)
-{
-	if (c->failed)
-		return;
-	c->failed = true;
-	mcp_sql_error(&c->err, res);
-}
-
+/* The guard's error, if any, is the call's answer: the first error of the batch. */
 static void guard_result(struct fa_pgq *pq, PGresult *res)
 {
+	struct sqlcall *c = pq->ctx;
+
 	if (PQresultStatus(res) == PGRES_FATAL_ERROR)
-		note_error(pq->ctx, res);
+		callrows_error(&c->out, res);
 	PQclear(res);
 }
 
 static void stmt_result(struct fa_pgq *pq, PGresult *res)
 {
 	struct sqlcall *c = pq->ctx;
-	ExecStatusType st = PQresultStatus(res);
 
-	if ((st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) && !c->failed) {
-		if (!c->begun) {
-			fa_pgrows_begin(&c->fmt, res, c->w->types);
-			c->begun = true;
-		}
-		if (PQntuples(res) && c->nrows >= c->w->app->sql_limit)
-			c->truncated = true;
-		else if (PQntuples(res)) {
-			fa_pgrows_add(&c->fmt, res);
-			c->nrows += PQntuples(res);
-		}
-	} else if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED) {
-		note_error(c, res);
-	}
+	callrows_take(&c->out, res, c->w->app->sql_limit, c->w->types);
 	PQclear(res);
 }
 
@@ -289,16 +263,9 @@ static void sqlcall_answer(struct sqlcall *c, enum fa_err rc, const char *msg)
 
 	c->r->gone = NULL;
 	fa_buf_init(&res, 0);
-	if (rc != FA_OK && !c->failed)
-		fa_buf_printf(&c->err, "database unavailable: %s", msg ? msg : "no connection");
-	if (rc != FA_OK || c->failed) {
-		fa_mcp_put_tool_error(&res, c->err.data);
-	} else {
-		if (c->begun)
-			fa_fmt_end(&c->fmt);
-		fa_mcp_put_rows_truncated(&res, c->rows.data ? c->rows.data : "[]",
-					  c->rows.data ? c->rows.len : 2, c->truncated);
-	}
+	if (!callrows_end(&c->out, rc, msg, &res))
+		fa_mcp_put_rows_truncated(&res, CALLROWS_JSON(&c->out), CALLROWS_LEN(&c->out),
+					  c->out.truncated);
 	mcp_answer_text(c->r, &res);
 	fa_buf_release(&res);
 	c->r = NULL;
@@ -406,12 +373,10 @@ void mcp_sql_call(struct worker *w, struct reply *r, const json_t *args)
 {
 	struct sqlcall *c = calloc(1, sizeof(*c));
 	struct fa_error err = { 0 };
-	struct fa_fmt_opts o;
 	const char *sql;
 
 	*c = (struct sqlcall){ .w = w, .r = r };
-	fa_buf_init(&c->rows, 0);
-	fa_buf_init(&c->err, 0);
+	callrows_init(&c->out);
 	if (!(sql = checked_sql(c, args, &err)) || !sql_pool(w)) {
 		mcp_fail(r, 200, sql ? FA_JR_INTERNAL_ERROR : FA_JR_INVALID_PARAMS,
 			 sql ? "no database pool" : err.msg, NULL);
@@ -419,13 +384,10 @@ void mcp_sql_call(struct worker *w, struct reply *r, const json_t *args)
 		return;
 	}
 	if (refused(c, sql)) {
-		mcp_answer_text(r, &c->err);
+		mcp_answer_text(r, &c->out.err);
 		sqlcall_free(c);
 		return;
 	}
-	fa_fmt_opts_init(&o);
-	o.kind = FA_FMT_JSON;
-	fa_fmt_init(&c->fmt, &o, &c->rows);
 	if (!(c->sql = strdup(sql))) {
 		mcp_fail(r, 200, FA_JR_INTERNAL_ERROR, "out of memory", NULL);
 		sqlcall_free(c);
