@@ -21,6 +21,7 @@
 #include "core/opt.h"
 #include "commands.h"
 #include "famcp.h"
+#include "http/haccess.h"
 #include "mcp/mcp.h"
 #include "pg/sqlload.h"
 #include "proxy.h"
@@ -192,9 +193,8 @@ static int apply(int key, const char *arg, void *ctx)
 	case O_RECORD: s->record = arg; break;
 	case O_ACCESS_LOG: s->access_log = arg; break;
 	case O_LOG_FORMAT:
-		if (strcmp(arg, "text") && strcmp(arg, "json"))
+		if (!fa_haccess_format(arg, &a->log_json))
 			return usage_error("--log-format takes text or json");
-		a->log_json = !strcmp(arg, "json");
 		break;
 	case O_AUTH_TOKEN: s->auth_token = arg; break;
 	case O_SEPARATOR: s->separator = arg; break;
@@ -324,10 +324,9 @@ static int serve_http(struct args *s, struct app *a)
 	s->h.done_worker = mcp_http_done_worker;
 	s->h.on_done = mcp_http_done;
 	s->h.max_body = a->max_message;
-	if (s->access_log &&
-	    !(a->access_log = strcmp(s->access_log, "-") ? fopen(s->access_log, "a") : stderr)) {
-		fprintf(stderr, "fa-mcp: cannot open '%s': %s\n", s->access_log, strerror(errno));
-		return FA_EINPUT;
+	if (s->access_log && !(a->access_log = fa_haccess_open(s->access_log, &err))) {
+		fprintf(stderr, "fa-mcp: %s\n", err.msg);
+		return err.code;
 	}
 	if (!(a->server = fa_hserver_new(&s->h, &err))) {
 		fprintf(stderr, "fa-mcp: %s\n", err.msg);
@@ -337,8 +336,7 @@ static int serve_http(struct args *s, struct app *a)
 		fa_hserver_port(a->server), a->endpoint, s->h.threads, s->h.threads == 1 ? "" : "s");
 	rc = fa_hserver_run_signals(a->server, on_hup, a);
 	fa_hserver_free(a->server);
-	if (a->access_log && a->access_log != stderr)
-		fclose(a->access_log);
+	fa_haccess_close(a->access_log);
 	mcp_sessions_release(a);
 	return rc;
 }

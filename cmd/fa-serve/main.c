@@ -15,6 +15,7 @@
 #include "core/opt.h"
 #include "pg/sqlload.h"
 #include "serve.h"
+#include "http/haccess.h"
 #include "http/tls.h"
 
 extern char **environ;
@@ -251,9 +252,8 @@ static int apply(int key, const char *arg, void *ctx)
 	case O_MAX_CONNS: if ((rc = number("max-conns", arg, 1, 1L << 20, &n)) < 0) s->h.max_conns = (int)n; break;
 	case O_ACCESS_LOG: s->access_log = arg; break;
 	case O_LOG_FORMAT:
-		if (strcmp(arg, "text") && strcmp(arg, "json"))
+		if (!fa_haccess_format(arg, &a->log_json))
 			return usage_error("--log-format takes text or json");
-		a->log_json = !strcmp(arg, "json");
 		break;
 	case O_CHECK: s->check = true; break;
 	case O_UNNAMED: a->unnamed = true; break;
@@ -461,10 +461,9 @@ int main(int argc, char **argv)
 		print_routes(&a);
 		goto out;
 	}
-	if (s.access_log &&
-	    !(a.access_log = strcmp(s.access_log, "-") ? fopen(s.access_log, "a") : stderr)) {
-		fprintf(stderr, "fa-serve: cannot open '%s': %s\n", s.access_log, strerror(errno));
-		rc = FA_EINPUT;
+	if (s.access_log && !(a.access_log = fa_haccess_open(s.access_log, &err))) {
+		fprintf(stderr, "fa-serve: %s\n", err.msg);
+		rc = err.code;
 		goto out;
 	}
 	/* blocked from the start (none is lost before the server runs), then taken
@@ -477,8 +476,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	rc = serve(&s, &a);
 out:
-	if (a.access_log && a.access_log != stderr)
-		fclose(a.access_log);
+	fa_haccess_close(a.access_log);
 	fa_sqlfiles_release(&a.routes);
 	auth_release(&a);
 	return rc;

@@ -1,6 +1,8 @@
 /*
  * haccess: one access log line of a finished request.  See haccess.h.
  */
+#include <errno.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/json.h"
@@ -79,3 +81,26 @@ void fa_haccess_line(struct fa_buf *out, const struct fa_hreq *rq, bool json, do
 	fa_buf_release(&b);
 }
 
+
+bool fa_haccess_format(const char *arg, bool *json)
+{
+	if (strcmp(arg, "text") && strcmp(arg, "json"))
+		return false;
+	*json = !strcmp(arg, "json");
+	return true;
+}
+
+FILE *fa_haccess_open(const char *path, struct fa_error *err)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "a") : stderr;
+
+	if (!f)
+		fa_error_set(err, FA_EINPUT, "cannot open '%s': %s", path, strerror(errno));
+	return f;
+}
+
+void fa_haccess_close(FILE *f)
+{
+	if (f && f != stderr)
+		fclose(f);
+}

@@ -15,6 +15,7 @@
 #define FA_HACCESS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "core/buf.h"
 #include "http/hserver.h"
@@ -27,5 +28,14 @@
  * seconds and db_seconds.
  */
 void fa_haccess_line(struct fa_buf *out, const struct fa_hreq *rq, bool json, double secs);
+
+/* --log-format's value: "text" (false) or "json" (true) into *json;
+   false for anything else. */
+bool fa_haccess_format(const char *arg, bool *json);
+
+/* --access-log's file, opened to append ("-": stderr); NULL with
+   FA_EINPUT naming it when it cannot be.  fa_haccess_close() ends it. */
+FILE *fa_haccess_open(const char *path, struct fa_error *err);
+void fa_haccess_close(FILE *f);
 
 #endif
