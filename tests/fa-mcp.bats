@@ -957,7 +957,7 @@ SQL
 	run fa-mcp call --stdio "sh -c 'exit 7'" t
 	assert_status 3
 	assert_contains "$output" "the server 'sh' exited with status 7 before answering"
-	run fa-mcp call --stdio "sh -c 'echo garbage; sleep 5'" t
+	run fa-mcp call --stdio "sh -c 'echo garbage; sleep 5; :'" t
 	assert_status 4
 	assert_contains "$output" 'the server sent a malformed message'
 	run fa-mcp call http://127.0.0.1:9/mcp t
@@ -966,7 +966,7 @@ SQL
 	run fa-mcp call --stdio "sh -c 'exec cat > /dev/null'" t
 	assert_status 3
 	assert_contains "$output" "the server 'sh' closed its standard output"
-	run fa-mcp call --stdio "sh -c 'sleep 30'" --timeout 300 t
+	run fa-mcp call --stdio "sh -c 'sleep 30; :'" --timeout 300 t
 	assert_status 3
 	assert_contains "$output" 'no answer to initialize within 300 ms'
 }

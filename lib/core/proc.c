@@ -157,10 +157,13 @@ void fa_proc_stop(struct fa_proc *p, int wait_ms, int *status)
 	if (p->in >= 0)
 		close(p->in);
 	p->in = -1;
+	/* the signals go to the child's whole group (it has its own, see
+	   child()): a shell's children would otherwise outlive it and keep
+	   its pipes, and whoever reads them, waiting */
 	if (p->pid > 0 && !fa_proc_reaped(p, wait_ms, status)) {
-		kill(p->pid, SIGTERM);
+		kill(-p->pid, SIGTERM);
 		if (!fa_proc_reaped(p, wait_ms, status)) {
-			kill(p->pid, SIGKILL);
+			kill(-p->pid, SIGKILL);
 			waitpid(p->pid, status, 0);
 		}
 	}

@@ -55,7 +55,9 @@ bool fa_proc_reaped(struct fa_proc *p, int ms, int *status);
 
 /*
  * Ends the child: stdin closed, up to wait_ms for it to leave, SIGTERM,
- * wait_ms more, SIGKILL.  Its wait status in *status.  Closes out too.
+ * wait_ms more, SIGKILL, both signals to its whole process group (what a
+ * shell it ran started goes too).  Its wait status in *status.  Closes out
+ * too.
  */
 void fa_proc_stop(struct fa_proc *p, int wait_ms, int *status);
 
