@@ -411,25 +411,6 @@ void hs_h2_start(struct fa_hconn *c, const char *initial, size_t n)
 	hs_h2_pump(c);
 }
 
-static bool token_in(const struct fa_h1_header *h, const char *token)
-{
-	size_t n = strlen(token);
-
-	for (const char *p = h->value, *end = h->value + h->value_len; p < end;) {
-		const char *comma = memchr(p, ',', (size_t)(end - p));
-		const char *e = comma ? comma : end;
-
-		while (p < e && (*p == ' ' || *p == '\t'))
-			p++;
-		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		if ((size_t)(e - p) == n && !strncasecmp(p, token, n))
-			return true;
-		p = comma ? comma + 1 : end;
-	}
-	return false;
-}
-
 /* An "Upgrade: h2c" request without a body that we can take (RFC 7540 section 3.2). */
 static const struct fa_h1_header *wants_h2c(struct fa_hconn *c)
 {
@@ -439,8 +420,8 @@ static const struct fa_h1_header *wants_h2c(struct fa_hconn *c)
 	const struct fa_h1_header *set = fa_hreq_header(rq, "http2-settings");
 
 	if (!up || !conn || !set || c->h1.minor < 1 || c->h1.chunked ||
-	    c->h1.content_length > 0 || c->requests != 1 || !token_in(up, "h2c") ||
-	    !token_in(conn, "upgrade") || !token_in(conn, "http2-settings"))
+	    c->h1.content_length > 0 || c->requests != 1 || !fa_h1_has_token(up, "h2c") ||
+	    !fa_h1_has_token(conn, "upgrade") || !fa_h1_has_token(conn, "http2-settings"))
 		return NULL;
 	return set;
 }
