@@ -10,8 +10,9 @@
 //                     prints the extension agreed and the reply's length
 //   ping              a ping; prints the pong's data
 //   close CODE        closes with CODE; prints the code the server echoed
-//   listen N          prints the first N messages, then closes; "open"
-//                     once the session is up
+//   listen N          prints the first N messages (the snapshot is one),
+//                     then closes; "open" once the session is up
+// A close the server began with a code other than 1000 prints "closed CODE".
 'use strict';
 const path = require('path');
 const WebSocket = require(process.env.WS_MODULE ||
@@ -27,7 +28,7 @@ const done = () => { clearTimeout(timer); ws.close(1000); };
 ws.on('error', (e) => { out('error ' + e.message); process.exit(1); });
 ws.on('unexpected-response', (req, res) => { out('status ' + res.statusCode); process.exit(1); });
 ws.on('close', (code) => {
-	if (scenario === 'close')
+	if (scenario === 'close' || (code !== 1000 && code !== 1005))
 		out('closed ' + code);
 	clearTimeout(timer);
 });

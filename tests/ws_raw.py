@@ -9,6 +9,7 @@ Opens PATH with a handshake, then per CASE:
       sends that one malformed frame and prints the close code the server
       answers with ("close 1002"), or "no close" when none came
   handshake  prints the status line and headers of the answer, then closes
+  nopong     answers no ping: prints "ping" for each, then the close code
   noread     runs CMD (which makes the server send a lot), takes nothing
       for 3 s, then reads to the end: prints "closed after N bytes", or
       "still open after N bytes" when the server never gave up
@@ -58,7 +59,7 @@ def connect(port, path, rcvbuf=0):
     return s, head.decode(errors="replace")
 
 
-def read_close(s):
+def read_close(s, on_ping=None):
     """Frames until a close: its code; None at the end without one."""
     s.settimeout(10)
     buf = b""
@@ -80,6 +81,8 @@ def read_close(s):
                 break
             op, payload = buf[0] & 0x0F, buf[at:at + n]
             buf = buf[at + n:]
+            if op == 9 and on_ping:
+                on_ping()
             if op == 8:
                 return struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else 1005
         try:
@@ -130,6 +133,10 @@ def main():
     s, head = connect(port, path)
     if case == "handshake":
         print(head.strip())
+        return
+    if case == "nopong":
+        code = read_close(s, lambda: print("ping", flush=True))
+        print("close %d" % code if code else "no close")
         return
     s.sendall(CASES[case])
     code = read_close(s)
