@@ -70,6 +70,7 @@ setup() {
 
 teardown() {
 	if [ -n "${lpid:-}" ]; then kill "$lpid" 2>/dev/null || true; fi
+	if [ -n "${spid:-}" ]; then kill -TERM "$spid" 2>/dev/null || true; fi
 }
 
 # Starts a ws_peer.js listener in the background, output in $1, and waits
@@ -130,6 +131,25 @@ wait_lines() {
 {"error":{"status":400,"sqlstate":"22012","message":"division by zero"}}
 {"error":{"status":400,"message":"parameter '\''b'\'': \"x\" is not a valid int"}}
 {"q":3}' "$output"
+}
+
+@test "ws: a session over TLS (wss), compressed too" {
+	fa-serve --tls-listen 127.0.0.1:0 --tls-self-signed --threads 1 \
+		"$BATS_FILE_TMPDIR/routes" 2> "$BATS_TEST_TMPDIR/tls.log" &
+	spid=$!
+	for _ in $(seq 100); do
+		grep -q 'TLS on' "$BATS_TEST_TMPDIR/tls.log" 2>/dev/null && break
+		sleep 0.05
+	done
+	tport=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/tls.log" | head -1)
+	NODE_TLS_REJECT_UNAUTHORIZED=0 run "$node" "$peer" "wss://127.0.0.1:$tport/echo" send one two
+	assert_same '{"msg":"one","n":3}
+{"msg":"two","n":3}' "$(echo "$output" | grep '^{')"
+	NODE_TLS_REJECT_UNAUTHORIZED=0 run "$node" "$peer" "wss://127.0.0.1:$tport/echo" deflate 2000
+	assert_contains "$output" "reply 2000"
+	kill -TERM "$spid"
+	wait "$spid"
+	spid=
 }
 
 @test "ws: a fragmented message is put together, UTF-8 split across fragments included" {

@@ -218,6 +218,14 @@ bool hs_flush(struct fa_hconn *c)
 		fa_loop_mod(c->w->loop, &c->io, FA_IN);
 		return false;
 	}
+	/*
+	 * A session that stopped reading while its output was backed up: over
+	 * TLS, records OpenSSL has taken already announce themselves no more.
+	 */
+	if (c->state == C_WS && c->ssl && c->out.len < HS_LOW_WATER && SSL_has_pending(c->ssl)) {
+		hs_ws_read(c);
+		return false;
+	}
 	if (c->res.resume && c->out.len < HS_LOW_WATER) {
 		void (*resume)(struct fa_hreq *, void *) = c->res.resume;
 
