@@ -41,16 +41,9 @@ SELECT i FROM generate_series(1, :upto) i;
 -- route: GET /plain
 SELECT 1 AS one;
 SQL
-	fa-serve --listen 127.0.0.1:0 --threads 2 --ws-ping 1 --ws-max-message 4000 \
-		--access-log "$BATS_FILE_TMPDIR/access.log" \
-		"$dir" "$BATS_TEST_DIRNAME/../examples/chat/routes.sql" \
-		2> "$BATS_FILE_TMPDIR/serve.log" &
-	echo $! > "$BATS_FILE_TMPDIR/pid"
-	for _ in $(seq 100); do
-		grep -q 'listening on' "$BATS_FILE_TMPDIR/serve.log" 2>/dev/null && break
-		sleep 0.1
-	done
-	sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_FILE_TMPDIR/serve.log" | head -1 > "$BATS_FILE_TMPDIR/port"
+	serve_bg "$BATS_FILE_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 2 --ws-ping 1 \
+		--ws-max-message 4000 --access-log "$BATS_FILE_TMPDIR/access.log" \
+		"$dir" "$BATS_TEST_DIRNAME/../examples/chat/routes.sql"
 }
 
 teardown_file() {
@@ -78,24 +71,14 @@ teardown() {
 listen_bg() {
 	local out=$1
 	shift
-	"$node" "$peer" "$@" > "$out" &
+	NODE_TLS_REJECT_UNAUTHORIZED=0 "$node" "$peer" "$@" > "$out" 2> /dev/null &
 	lpid=$!
-	for _ in $(seq 100); do
-		grep -q '^\[' "$out" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	cat "$out" >&2
-	return 1
+	wait_until grep -q '^\[' "$out" || { cat "$out" >&2; return 1; }
 }
 
-# Waits until file $1 has $2 lines.
-wait_lines() {
-	for _ in $(seq 100); do
-		[ "$(wc -l < "$1")" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	cat "$1" >&2
-	return 1
+# Whether file $1 has $2 lines or more.
+has_lines() {
+	[ "$(wc -l < "$1")" -ge "$2" ]
 }
 
 @test "ws: the handshake answers 101 with the accept key; other routes and versions get a clear 4xx" {
@@ -133,23 +116,23 @@ wait_lines() {
 {"q":3}' "$output"
 }
 
-@test "ws: a session over TLS (wss), compressed too" {
-	fa-serve --tls-listen 127.0.0.1:0 --tls-self-signed --threads 1 \
-		"$BATS_FILE_TMPDIR/routes" 2> "$BATS_TEST_TMPDIR/tls.log" &
-	spid=$!
-	for _ in $(seq 100); do
-		grep -q 'TLS on' "$BATS_TEST_TMPDIR/tls.log" 2>/dev/null && break
-		sleep 0.05
-	done
-	tport=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/tls.log" | head -1)
+@test "ws: a session over TLS (wss), compressed too; a server that stops says 1001 to its sessions" {
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --tls-listen 127.0.0.1:0 --tls-self-signed --threads 1 \
+		"$BATS_FILE_TMPDIR/routes"
+	spid=$(cat "$BATS_TEST_TMPDIR/pid")
+	tport=$(cat "$BATS_TEST_TMPDIR/port")
 	NODE_TLS_REJECT_UNAUTHORIZED=0 run "$node" "$peer" "wss://127.0.0.1:$tport/echo" send one two
 	assert_same '{"msg":"one","n":3}
 {"msg":"two","n":3}' "$(echo "$output" | grep '^{')"
 	NODE_TLS_REJECT_UNAUTHORIZED=0 run "$node" "$peer" "wss://127.0.0.1:$tport/echo" deflate 2000
 	assert_contains "$output" "reply 2000"
+	# stopping: an open session hears 1001, and the server exits 0
+	listen_bg "$BATS_TEST_TMPDIR/out" "wss://127.0.0.1:$tport/feed" listen 5
 	kill -TERM "$spid"
 	wait "$spid"
 	spid=
+	wait "$lpid" || true
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/out")" "closed 1001"
 }
 
 @test "ws: a fragmented message is put together, UTF-8 split across fragments included" {
@@ -196,7 +179,7 @@ close 1001' "$output"
 	listen_bg "$BATS_TEST_TMPDIR/out" "$url/feed?upto=3" listen 3
 	fa-pg -c "NOTIFY fasws_feed, 'first'" > /dev/null
 	fa-pg -c "SELECT pg_notify('fasws_feed', '{\"n\":2}')" > /dev/null
-	wait_lines "$BATS_TEST_TMPDIR/out" 6
+	wait_until has_lines "$BATS_TEST_TMPDIR/out" 6
 	wait "$lpid"
 	# the snapshot is the body an SSE snapshot carries: one message, its rows on lines
 	assert_same 'open
@@ -223,11 +206,7 @@ first
 
 @test "ws: the access log and /metrics record sessions as 101" {
 	"$node" "$peer" "$url/echo" send logged
-	for _ in $(seq 50); do
-		grep -q '"GET /echo HTTP/1.1" 101' "$BATS_FILE_TMPDIR/access.log" && break
-		sleep 0.05
-	done
-	grep -q '"GET /echo HTTP/1.1" 101' "$BATS_FILE_TMPDIR/access.log"
+	wait_until grep -q '"GET /echo HTTP/1.1" 101' "$BATS_FILE_TMPDIR/access.log"
 	run curl -s "http://127.0.0.1:$port/metrics"
 	assert_contains "$output" 'fa_http_requests_total{route="echo",status="101"}'
 }
@@ -238,7 +217,7 @@ first
 		'{"author":"bob","body":"hi ann"}'
 	assert_same '{"id":1,"quiet":false}
 {"id":2,"quiet":false}' "$output"
-	wait_lines "$BATS_TEST_TMPDIR/out" 4
+	wait_until has_lines "$BATS_TEST_TMPDIR/out" 4
 	wait "$lpid"
 	assert_same 'open
 []

@@ -113,60 +113,52 @@ static int code_of(const char *in, size_t n, size_t max)
 	return code;
 }
 
+/* One client frame after another, and the close code the bytes earn. */
+static const struct violation {
+	const char *what;
+	struct { int op; bool fin, rsv1; const char *p; size_t n; } f[2];
+	size_t max;
+	int code;
+} violations[] = {
+	{ "opcode 3", { { 3, true, false, "x", 1 } }, 0, 1002 },
+	{ "opcode 11", { { 0xB, true, false, "x", 1 } }, 0, 1002 },
+	{ "RSV1 without deflate", { { FA_WS_TEXT, true, true, "x", 1 } }, 0, 1002 },
+	{ "ping of 126", { { FA_WS_PING, true, false, NULL, 126 } }, 0, 1002 },
+	{ "fragmented ping", { { FA_WS_PING, false, false, "x", 1 } }, 0, 1002 },
+	{ "continuation alone", { { FA_WS_CONT, true, false, "x", 1 } }, 0, 1002 },
+	{ "text inside text", { { FA_WS_TEXT, false, false, "x", 1 },
+				{ FA_WS_TEXT, true, false, "x", 1 } }, 0, 1002 },
+	{ "overlong", { { FA_WS_TEXT, true, false, "a\xc0\xaf", 3 } }, 0, 1007 },
+	{ "surrogate", { { FA_WS_TEXT, true, false, "\xed\xa0\x80", 3 } }, 0, 1007 },
+	{ "cut character", { { FA_WS_TEXT, true, false, "\xe2\x82", 2 } }, 0, 1007 },
+	{ "over max across fragments", { { FA_WS_TEXT, false, false, NULL, 100 },
+					 { FA_WS_CONT, true, false, NULL, 100 } }, 150, 1009 },
+	{ "at max", { { FA_WS_TEXT, false, false, NULL, 100 },
+		      { FA_WS_CONT, true, false, NULL, 100 } }, 200, 0 },
+	{ "close of one byte", { { FA_WS_CLOSE, true, false, "\x03", 1 } }, 0, 1002 },
+	{ "close 1005 on the wire", { { FA_WS_CLOSE, true, false, "\x03\xed", 2 } }, 0, 1002 },
+	{ "close reason not UTF-8", { { FA_WS_CLOSE, true, false, "\x0f\xa0\xff", 3 } }, 0, 1007 },
+};
+
 static void test_violations(void)
 {
-	struct fa_buf b;
 	char big[200];
+	struct fa_buf b;
 
 	memset(big, 'x', sizeof(big));
 	fa_buf_init(&b, 0);
+	for (size_t i = 0; i < sizeof(violations) / sizeof(violations[0]); i++) {
+		const struct violation *v = &violations[i];
+
+		fa_buf_reset(&b);
+		for (int k = 0; k < 2 && v->f[k].n; k++)
+			fa_ws_frame(&b, v->f[k].op, v->f[k].fin, v->f[k].rsv1,
+				    v->f[k].p ? v->f[k].p : big, v->f[k].n, MASK);
+		CHECK(code_of(b.data, b.len, v->max) == v->code, "%s", v->what);
+	}
+	fa_buf_reset(&b);
 	fa_ws_frame(&b, FA_WS_TEXT, true, false, "hi", 2, NULL);
 	CHECK(code_of(b.data, b.len, 0) == 1002, "unmasked");
-	fa_buf_reset(&b);
-	cframe(&b, 3, true, "x", 1);
-	CHECK(code_of(b.data, b.len, 0) == 1002, "opcode 3");
-	fa_buf_reset(&b);
-	cframe(&b, 0xB, true, "x", 1);
-	CHECK(code_of(b.data, b.len, 0) == 1002, "opcode 11");
-	fa_buf_reset(&b);
-	fa_ws_frame(&b, FA_WS_TEXT, true, true, "x", 1, MASK);
-	CHECK(code_of(b.data, b.len, 0) == 1002, "RSV1 without deflate");
-	fa_buf_reset(&b);
-	cframe(&b, FA_WS_PING, true, big, 126);
-	CHECK(code_of(b.data, b.len, 0) == 1002, "ping of 126");
-	fa_buf_reset(&b);
-	cframe(&b, FA_WS_PING, false, "x", 1);
-	CHECK(code_of(b.data, b.len, 0) == 1002, "fragmented ping");
-	fa_buf_reset(&b);
-	cframe(&b, FA_WS_CONT, true, "x", 1);
-	CHECK(code_of(b.data, b.len, 0) == 1002, "continuation alone");
-	fa_buf_reset(&b);
-	cframe(&b, FA_WS_TEXT, false, "x", 1);
-	cframe(&b, FA_WS_TEXT, true, "x", 1);
-	CHECK(code_of(b.data, b.len, 0) == 1002, "text inside text");
-	fa_buf_reset(&b);
-	cframe(&b, FA_WS_TEXT, true, "a\xc0\xaf", 3);
-	CHECK(code_of(b.data, b.len, 0) == 1007, "overlong");
-	fa_buf_reset(&b);
-	cframe(&b, FA_WS_TEXT, true, "\xed\xa0\x80", 3);
-	CHECK(code_of(b.data, b.len, 0) == 1007, "surrogate");
-	fa_buf_reset(&b);
-	cframe(&b, FA_WS_TEXT, true, "\xe2\x82", 2);
-	CHECK(code_of(b.data, b.len, 0) == 1007, "cut character");
-	fa_buf_reset(&b);
-	cframe(&b, FA_WS_TEXT, false, big, 100);
-	cframe(&b, FA_WS_CONT, true, big, 100);
-	CHECK(code_of(b.data, b.len, 150) == 1009, "over max across fragments");
-	CHECK(code_of(b.data, b.len, 200) == 0, "at max");
-	fa_buf_reset(&b);
-	cframe(&b, FA_WS_CLOSE, true, "\x03", 1);
-	CHECK(code_of(b.data, b.len, 0) == 1002, "close of one byte");
-	fa_buf_reset(&b);
-	cframe(&b, FA_WS_CLOSE, true, "\x03\xed", 2);   /* 1005 */
-	CHECK(code_of(b.data, b.len, 0) == 1002, "close 1005 on the wire");
-	fa_buf_reset(&b);
-	cframe(&b, FA_WS_CLOSE, true, "\x0f\xa0\xff", 3);       /* 4000, bad reason */
-	CHECK(code_of(b.data, b.len, 0) == 1007, "close reason not UTF-8");
 	fa_buf_reset(&b);
 	fa_buf_append(&b, "\x81\xff\x80\x00\x00\x00\x00\x00\x00\x00" "abcd", 14);
 	CHECK(code_of(b.data, b.len, 0) == 1002, "length with its top bit");
