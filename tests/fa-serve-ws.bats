@@ -108,11 +108,14 @@ has_lines() {
 }
 
 @test "ws: a SQL error or a bad parameter is a JSON error message, and the socket stays open" {
-	run "$node" "$peer" "$url/div/6" send '{"b":3}' '{"b":0}' '{"b":"x"}' '{"b":2}'
+	# hex:33 is a binary message "3"; hex:3300 holds a NUL
+	run "$node" "$peer" "$url/div/6" send '{"b":3}' '{"b":0}' '{"b":"x"}' hex:33 hex:3300 '{"b":2}'
 	assert_status 0
 	assert_same '{"q":2}
 {"error":{"status":400,"sqlstate":"22012","message":"division by zero"}}
 {"error":{"status":400,"message":"parameter '\''b'\'': \"x\" is not a valid int"}}
+{"q":2}
+{"error":{"status":400,"message":"the message holds a NUL byte, which no parameter can take"}}
 {"q":3}' "$output"
 }
 

@@ -4,7 +4,8 @@
 //
 //   node ws_peer.js URL SCENARIO [ARGS...]
 //
-//   send MSG...       sends each message, prints each reply, then closes
+//   send MSG...       sends each message (hex:HEX as a binary one), prints
+//                     each reply, then closes
 //   fragments         one message in three fragments, prints the reply
 //   deflate N         a message of N bytes with permessage-deflate on;
 //                     prints the extension agreed and the reply's length
@@ -38,7 +39,7 @@ const scenarios = {
 		let left = args.length;
 		ws.on('message', (d) => { out(d.toString()); if (--left === 0) done(); });
 		for (const m of args)
-			ws.send(m);
+			ws.send(m.startsWith('hex:') ? Buffer.from(m.slice(4), 'hex') : m);
 	},
 	fragments() {
 		ws.on('message', (d) => { out(d.toString()); done(); });

@@ -280,7 +280,10 @@ static enum fa_err gather_message(struct call *c, const struct fa_route_match *m
 	enum fa_err rc = gather_target(c, m, err);
 	int i = param_index(c->q, "body", 4);
 
-	if (!rc && is_object(msg, n)) {
+	if (!rc && memchr(msg, '\0', n)) {     /* a binary message: no text value holds it */
+		rc = fa_error_set(err, FA_EINPUT, "the message holds a NUL byte, which no "
+				  "parameter can take");
+	} else if (!rc && is_object(msg, n)) {
 		rc = take_json(c, msg, n, err);
 	} else if (!rc) {
 		for (int k = 0; i < 0 && k < c->q->nparams; k++)
