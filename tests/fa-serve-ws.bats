@@ -2,7 +2,8 @@
 # fa-serve's WebSockets: the npm ws client as a peer (two-way routes,
 # fragments, permessage-deflate, pings, the close handshake, listen routes
 # fed by NOTIFY), a raw client for malformed frames and for a client that
-# reads nothing, the chat of examples/chat, and the codec's fuzz target.
+# reads nothing, a raw h2 client for RFC 8441 (python3-hpack, as
+# h2attack.py), the chat of examples/chat, and the codec's fuzz target.
 
 load helpers
 
@@ -136,6 +137,20 @@ has_lines() {
 	spid=
 	wait "$lpid" || true
 	assert_contains "$(cat "$BATS_TEST_TMPDIR/out")" "closed 1001"
+}
+
+@test "ws: over HTTP/2 (RFC 8441): SETTINGS_ENABLE_CONNECT_PROTOCOL, an extended CONNECT answered 200, frames in DATA" {
+	run timeout 20 "$BATS_TEST_DIRNAME/ws_h2.py" "$port" /echo hello '{"msg":"over h2"}'
+	assert_same 'connect-protocol 1
+status 200
+{"msg":"hello","n":5}
+{"msg":"over h2","n":7}
+close 1000
+end' "$output"
+	run timeout 20 "$BATS_TEST_DIRNAME/ws_h2.py" "$port" /plain
+	assert_same 'connect-protocol 1
+status 400' "$output"
+	wait_until grep -q '"CONNECT /echo HTTP/2.0" 200' "$BATS_FILE_TMPDIR/access.log"
 }
 
 @test "ws: a fragmented message is put together, UTF-8 split across fragments included" {

@@ -125,6 +125,8 @@ static void on_request(void *ctx, struct fa_h2_stream *st, const struct fa_h2_re
 	rq->peer = c->peer;
 	rq->version = "HTTP/2.0";
 	rq->head = h->method_len == 4 && !memcmp(h->method, "HEAD", 4);
+	/* RFC 8441: an extended CONNECT for the websocket protocol */
+	rq->websocket = h->protocol && h->protocol_len == 9 && !memcmp(h->protocol, "websocket", 9);
 	if (h->error) {
 		struct fa_buf body;
 
@@ -268,7 +270,16 @@ const struct hs_proto hs_h2_proto = {
 
 /* ---- the connection ---- */
 
-static const struct fa_h2_ops ops = { on_request, on_drain, on_close };
+/* A WebSocket's DATA (RFC 8441): frames for its session, once it has one. */
+static void on_data(void *ctx, struct fa_h2_stream *st, void *user, const char *data, size_t n)
+{
+	struct hs_h2req *r = user;
+
+	if (r->ws)
+		hs_ws_input(r->ws, data, n);
+}
+
+static const struct fa_h2_ops ops = { on_request, on_drain, on_close, on_data };
 
 static struct fa_h2 *session(struct fa_hconn *c)
 {

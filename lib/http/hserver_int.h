@@ -82,6 +82,7 @@ struct hs_h2req {
 	struct fa_hconn *c;
 	struct fa_h2_stream *st;        /* NULL once the stream closed */
 	bool resume_now;                /* on_drain asked while not full */
+	struct fa_hws *ws;              /* a WebSocket session (RFC 8441) once it began */
 	struct hs_h2req *prev, *next;
 };
 
@@ -201,6 +202,8 @@ void hs_ws_pump(struct fa_hconn *c);
 void hs_ws_stop(struct fa_hconn *c);
 void hs_ws_closed(struct fa_hconn *c);
 void hs_ws_free(struct fa_hws *ws);
+/* Frames from an HTTP/2 stream's DATA. */
+void hs_ws_input(struct fa_hws *ws, const char *data, size_t n);
 
 /* hserver_h3.c */
 /* A UDP socket for HTTP/3 on addr (port: the one bound first, or 0). */
