@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pieces.h"
+
 static void require(bool ok)
 {
 	if (!ok)
@@ -68,12 +70,7 @@ static void run(const unsigned char *in, size_t n, unsigned mode, uint32_t step_
 	if (mode & 4)
 		require(fa_ws_use_deflate(&ws, &d, &err) == FA_OK);
 	while (off < n && rc >= 0) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		len = whole ? n : 1 + x % 16;
-		if (len > n - off)
-			len = n - off;
+		len = fuzz_piece(&x, whole, n - off);
 		for (size_t p = 0; p < len && rc >= 0; p += used) {
 			rc = fa_ws_feed(&ws, (const char *)in + off + p, len - p, &used, &m, &err);
 			require(used <= len - p);
