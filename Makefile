@@ -142,8 +142,9 @@ build/fuzz/fuzz_jsonrpc: lib/mcp/jsonrpc.c lib/core/json.c
 build/fuzz/fuzz_pgjson: lib/pg/pgjson.c lib/core/json.c
 build/fuzz/fuzz_sse: lib/http/sse.c
 build/fuzz/fuzz_jwt: lib/http/jwt.c
+build/fuzz/fuzz_ws: lib/http/ws.c lib/http/h1.c
 # fuzz_h3 includes lib/http/h3.c itself, to reach the stream buffer's statics
-FUZZ_LIBS := -lnghttp2 -ljansson -lngtcp2 -lngtcp2_crypto_gnutls -lnghttp3 -lgnutls -lssl -lcrypto
+FUZZ_LIBS := -lnghttp2 -ljansson -lngtcp2 -lngtcp2_crypto_gnutls -lnghttp3 -lgnutls -lssl -lcrypto -lz
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

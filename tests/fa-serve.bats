@@ -107,15 +107,8 @@ SELECT 60 / :n AS q, :n AS n;
 -- returns: stream
 SELECT CASE WHEN i < 50000 THEN i ELSE 1 / (i - i) END AS n FROM generate_series(1, 100000) i;
 SQL
-	fa-serve --listen 127.0.0.1:0 --threads 2 --header-timeout 2000 --max-body 4096 \
-		--cors 'http://a.example, http://b.example' \
-		"$dir" 2> "$BATS_FILE_TMPDIR/serve.log" &
-	echo $! > "$BATS_FILE_TMPDIR/pid"
-	for _ in $(seq 100); do
-		grep -q 'listening on' "$BATS_FILE_TMPDIR/serve.log" 2>/dev/null && break
-		sleep 0.1
-	done
-	sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_FILE_TMPDIR/serve.log" | head -1 > "$BATS_FILE_TMPDIR/port"
+	serve_bg "$BATS_FILE_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 2 --header-timeout 2000 \
+		--max-body 4096 --cors 'http://a.example, http://b.example' "$dir"
 }
 
 teardown_file() {

@@ -59,3 +59,27 @@ pg_kill_backends() {
 	psql_fa -Atq -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE application_name LIKE '$1' AND pid <> pg_backend_pid()"
 }
+
+# Starts a server, "$@", in the background with its stderr in $1/serve.log
+# (shift the directory off first: serve_bg DIR fa-serve ARGS...), and waits
+# until it says "(port N)": then $1/pid holds its pid and $1/port the port.
+serve_bg() {
+	local dir=$1
+	shift
+	"$@" 2> "$dir/serve.log" &
+	echo $! > "$dir/pid"
+	for _ in $(seq 100); do
+		grep -q '(port [0-9]*)' "$dir/serve.log" 2>/dev/null && break
+		sleep 0.05
+	done
+	sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$dir/serve.log" | head -1 > "$dir/port"
+}
+
+# Runs "$@" every 50 ms until it succeeds, for at most 5 s: its status then.
+wait_until() {
+	for _ in $(seq 100); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	"$@"
+}

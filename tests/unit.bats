@@ -119,6 +119,12 @@ setup() {
 	[ "$status" -eq 0 ]
 }
 
+@test "unit: WebSocket frames, handshake, close codes, permessage-deflate (ws)" {
+	run "$FA_UNIT/test_ws"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "unit: JWT verification, keys, claim paths, token cache (jwt)" {
 	run "$FA_UNIT/test_jwt"
 	echo "$output"

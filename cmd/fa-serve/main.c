@@ -31,6 +31,7 @@ enum {
 	O_TLS_LISTEN, O_TLS_CERT, O_TLS_KEY, O_TLS_SELF, O_NO_H2, O_H2_STREAMS, O_H2_WINDOW,
 	O_H2_FRAME, O_H2_HEADERS, O_SEND_TO, O_COMPRESS_MIN, O_ZSTD, O_GZIP, O_H3_LISTEN,
 	O_H3_RETRY, O_JWT_SECRET, O_JWT_AUD, O_JWT_ISS, O_JWT_LEEWAY, O_JWT_ROLE, O_ANON_ROLE, O_AUTH,
+	O_WS_PING, O_WS_MAX,
 };
 
 static const struct fa_opt options[] = {
@@ -47,6 +48,8 @@ static const struct fa_opt options[] = {
 	{ "h2-max-frame", O_H2_FRAME, FA_OPT_REQUIRED, "BYTES", "largest HTTP/2 frame we accept (default 16384)", NULL },
 	{ "h2-max-header-list", O_H2_HEADERS, FA_OPT_REQUIRED, "BYTES", "largest decoded HTTP/2 header list, 431 past it (default 32768)", NULL },
 	{ "send-timeout", O_SEND_TO, FA_OPT_REQUIRED, "MS", "close a client that takes no response bytes for this long (default 60000)", NULL },
+	{ "ws-ping", O_WS_PING, FA_OPT_REQUIRED, "SECS", "WebSocket: a ping this often; a peer without a pong by the next is closed, 0: none (default 30)", NULL },
+	{ "ws-max-message", O_WS_MAX, FA_OPT_REQUIRED, "BYTES", "WebSocket: largest message, inflated, closed with 1009 past it (default 1048576)", NULL },
 	{ "compress-min", O_COMPRESS_MIN, FA_OPT_REQUIRED, "BYTES", "bodies of known length below it are not compressed (default 1024)", NULL },
 	{ "zstd-level", O_ZSTD, FA_OPT_REQUIRED, "N", "zstd level for Accept-Encoding: zstd, 0 turns zstd off (default 3)", NULL },
 	{ "gzip-level", O_GZIP, FA_OPT_REQUIRED, "N", "gzip level for Accept-Encoding: gzip, 0 turns gzip off (default 6)", NULL },
@@ -235,6 +238,8 @@ static int apply(int key, const char *arg, void *ctx)
 	case O_H2_FRAME: if ((rc = number("h2-max-frame", arg, 16384, 16777215L, &n)) < 0) s->h.h2_max_frame = (uint32_t)n; break;
 	case O_H2_HEADERS: if ((rc = number("h2-max-header-list", arg, 1024, 1L << 24, &n)) < 0) s->h.h2_max_header_list = (uint32_t)n; break;
 	case O_SEND_TO: if ((rc = number("send-timeout", arg, 1, 3600000, &n)) < 0) s->h.send_timeout_ms = (int)n; break;
+	case O_WS_PING: if ((rc = number("ws-ping", arg, 0, 86400, &n)) < 0) s->h.ws_ping_ms = (int)n * 1000; break;
+	case O_WS_MAX: if ((rc = number("ws-max-message", arg, 1, 1L << 30, &n)) < 0) s->h.ws_max_message = (size_t)n; break;
 	case O_COMPRESS_MIN: if ((rc = number("compress-min", arg, 0, 1L << 30, &n)) < 0) s->h.compress_min = (size_t)n; break;
 	case O_ZSTD: if ((rc = number("zstd-level", arg, 0, 19, &n)) < 0) s->h.zstd_level = (int)n; break;
 	case O_GZIP: if ((rc = number("gzip-level", arg, 0, 9, &n)) < 0) s->h.gzip_level = (int)n; break;
@@ -433,7 +438,7 @@ int main(int argc, char **argv)
 		.header_timeout_ms = 60000, .body_timeout_ms = 60000,
 		.keepalive_timeout_ms = 75000, .keepalive_requests = 1000, .max_conns = 10000,
 		.send_timeout_ms = 60000, .h2 = true, .zstd_level = 3, .gzip_level = 6,
-		.compress_min = 1024,
+		.compress_min = 1024, .ws_ping_ms = 30000, .ws_max_message = 1 << 20, .ws_deflate = true,
 		.server_name = "fa-serve", .handler = serve_handle, .init_worker = serve_init_worker,
 		.done_worker = serve_done_worker, .on_done = serve_done } };
 	sigset_t block;

@@ -14,6 +14,7 @@
 #include "http/haccess.h"
 #include "http/hencode.h"
 #include "http/hmap.h"
+#include "http/ws.h"
 #include "core/json.h"
 #include "pg/ndjson.h"
 #include "pg/pgrows.h"
@@ -40,6 +41,7 @@ struct call {
 	struct fa_buf err;
 	uint64_t t0;
 	struct sse_sub *sse;            /* a listen route's snapshot, or NULL */
+	struct wsess *wss;              /* a WS route's session, or NULL: rows go there */
 	struct grant grant;             /* the role and claims it runs as */
 	struct fa_pgset settings[3];    /* role, claims, statement_timeout */
 	char timeout[16];
@@ -67,6 +69,9 @@ static void answer_error(struct fa_hreq *rq, int status, const char *sqlstate,
 	answer_failed(rq, status, b.data);
 	fa_buf_release(&b);
 }
+
+static void ws_rows(struct call *c);
+static void ws_done(struct call *c);
 
 static void call_free(struct call *c)
 {
@@ -152,12 +157,12 @@ static char *copy_field(const char *p, size_t n)
 	return v;
 }
 
-/* Whether the body is a JSON object (else it can only be the body parameter). */
-static bool body_is_object(const struct fa_hreq *rq)
+/* Whether a body is a JSON object (else it can only be the body parameter). */
+static bool is_object(const char *body, size_t n)
 {
-	for (size_t i = 0; i < rq->body_len; i++)
-		if (!strchr(" \t\r\n", rq->body[i]))
-			return rq->body[i] == '{';
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(" \t\r\n", body[i]))
+			return body[i] == '{';
 	return false;
 }
 
@@ -166,7 +171,8 @@ static bool body_is_object(const struct fa_hreq *rq)
  * arrive exactly as written (0.1 stays 0.1); a parameter named body takes
  * the whole body when no key names it.
  */
-static enum fa_err take_json(struct call *c, struct fa_error *err)
+static enum fa_err take_json(struct call *c, const char *body_p, size_t body_n,
+			     struct fa_error *err)
 {
 	int n = c->q->nparams, body = param_index(c->q, "body", 4);
 	struct fa_ndjson_col *cols = calloc((size_t)n + 1, sizeof(*cols));
@@ -176,10 +182,10 @@ static enum fa_err take_json(struct call *c, struct fa_error *err)
 	enum fa_err rc = FA_OK;
 	const char *p;
 
-	if (!body_is_object(c->rq) && body >= 0) {
+	if (!is_object(body_p, body_n) && body >= 0) {
 		free(cols);
 		if (!c->values[body])
-			c->values[body] = strndup(c->rq->body, c->rq->body_len);
+			c->values[body] = strndup(body_p, body_n);
 		return FA_OK;
 	}
 	for (int i = 0; i < n; i++)
@@ -189,7 +195,7 @@ static enum fa_err take_json(struct call *c, struct fa_error *err)
 		free(cols);
 		return n ? FA_EINPUT : FA_OK;
 	}
-	if (fa_ndjson_parse(&m, c->rq->body, c->rq->body_len, present, err) < 0)
+	if (fa_ndjson_parse(&m, body_p, body_n, present, err) < 0)
 		rc = fa_error_set(err, FA_EINPUT, "body: invalid JSON: %s", err->msg);
 	else if (!fa_ndjson_emit(&m, false, &row, err))
 		for (int i = 0, at = 0; i < n; i++) {
@@ -201,7 +207,7 @@ static enum fa_err take_json(struct call *c, struct fa_error *err)
 			at += (int)len + 1;
 		}
 	if (!rc && body >= 0 && !fa_ndjson_has(present, body) && !c->values[body])
-		c->values[body] = strndup(c->rq->body, c->rq->body_len);
+		c->values[body] = strndup(body_p, body_n);
 	fa_ndjson_release(&m);
 	fa_buf_release(&row);
 	free(cols);
@@ -216,8 +222,9 @@ static bool content_type_is(const struct fa_hreq *rq, const char *type)
 	return h && h->value_len >= n && !strncasecmp(h->value, type, n);
 }
 
-/* Path, query string, then body; defaults; then every value's type. */
-static enum fa_err gather(struct call *c, const struct fa_route_match *m, struct fa_error *err)
+/* The path's parameters, then the query string's. */
+static enum fa_err gather_target(struct call *c, const struct fa_route_match *m,
+				 struct fa_error *err)
 {
 	enum fa_err rc = FA_OK;
 
@@ -228,10 +235,14 @@ static enum fa_err gather(struct call *c, const struct fa_route_match *m, struct
 			rc = FA_EINPUT;
 	if (!rc && c->rq->query)
 		rc = take_pairs(c, c->rq->query, c->rq->query_len, err);
-	if (!rc && c->rq->body_len && content_type_is(c->rq, "application/x-www-form-urlencoded"))
-		rc = take_pairs(c, c->rq->body, c->rq->body_len, err);
-	else if (!rc && c->rq->body_len)
-		rc = take_json(c, err);
+	return rc;
+}
+
+/* Defaults for what is missing, then every value's type. */
+static enum fa_err gather_check(struct call *c, struct fa_error *err)
+{
+	enum fa_err rc = FA_OK;
+
 	for (int i = 0; i < c->q->nparams && !rc; i++) {
 		const struct fa_qparam *p = &c->q->params[i];
 
@@ -244,6 +255,44 @@ static enum fa_err gather(struct call *c, const struct fa_route_match *m, struct
 			rc = FA_EINPUT;
 	}
 	return rc;
+}
+
+/* Path, query string, then body; defaults; then every value's type. */
+static enum fa_err gather(struct call *c, const struct fa_route_match *m, struct fa_error *err)
+{
+	enum fa_err rc = gather_target(c, m, err);
+
+	if (!rc && c->rq->body_len && content_type_is(c->rq, "application/x-www-form-urlencoded"))
+		rc = take_pairs(c, c->rq->body, c->rq->body_len, err);
+	else if (!rc && c->rq->body_len)
+		rc = take_json(c, c->rq->body, c->rq->body_len, err);
+	return rc ? rc : gather_check(c, err);
+}
+
+/*
+ * A WS route's message: a JSON object's keys to the named parameters, as a
+ * body's; anything else is the value of the first parameter the path and
+ * query string left unset (the one named body, when there is one).
+ */
+static enum fa_err gather_message(struct call *c, const struct fa_route_match *m,
+				  const char *msg, size_t n, struct fa_error *err)
+{
+	enum fa_err rc = gather_target(c, m, err);
+	int i = param_index(c->q, "body", 4);
+
+	if (!rc && memchr(msg, '\0', n)) {     /* a binary message: no text value holds it */
+		rc = fa_error_set(err, FA_EINPUT, "the message holds a NUL byte, which no "
+				  "parameter can take");
+	} else if (!rc && is_object(msg, n)) {
+		rc = take_json(c, msg, n, err);
+	} else if (!rc) {
+		for (int k = 0; i < 0 && k < c->q->nparams; k++)
+			if (!c->values[k])
+				i = k;
+		if (i >= 0 && !c->values[i])
+			c->values[i] = strndup(msg, n);
+	}
+	return rc ? rc : gather_check(c, err);
 }
 
 /* ---- results ---- */
@@ -272,7 +321,9 @@ static void take_rows(struct call *c, PGresult *res, bool last)
 	}
 	if (last && !one)
 		fa_fmt_end(&c->fmt);
-	if (!one && !c->sse &&
+	if (c->wss)
+		ws_rows(c);
+	else if (!one && !c->sse &&
 	    (c->q->returns == FA_RETURNS_STREAM || c->out.len >= BUFFER_BEFORE_STREAM))
 		start_stream(c);
 }
@@ -379,14 +430,20 @@ static void finish_ok(struct call *c)
 static void on_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 {
 	struct call *c = pq->ctx;
+	uint64_t ns = fa_now_ns() - c->t0;
 
-	c->rq->app_ns = fa_now_ns() - c->t0;
-	__atomic_add_fetch(&c->w->db_ns, c->rq->app_ns, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->w->db_ns, ns, __ATOMIC_RELAXED);
 	if (rc != FA_OK && !c->failed) {
 		c->failed = true;
 		c->status = 503;
 		fa_hmap_error_json(&c->err, 503, NULL, "database unavailable", msg);
 	}
+	if (c->wss) {
+		ws_done(c);
+		call_free(c);
+		return;
+	}
+	c->rq->app_ns = ns;
 	if (c->sse && c->failed)
 		sse_cancel(c->sse);
 	if (c->sse && !c->failed)
@@ -402,12 +459,45 @@ static void on_done(struct fa_pgq *pq, enum fa_err rc, const char *msg)
 
 /* ---- routes ---- */
 
+/* The formatter of kind and the statement with its values and their types. */
+static void call_query(struct call *c, int kind)
+{
+	struct fa_fmt_opts o;
+
+	fa_fmt_opts_init(&o);
+	o.kind = kind;
+	fa_fmt_init(&c->fmt, &o, &c->out);
+	/* declared types go with the values: "x IS NULL OR col = x" needs them */
+	c->types = calloc((size_t)c->q->nparams + 1, sizeof(*c->types));
+	for (int i = 0; i < c->q->nparams; i++)
+		c->types[i] = c->q->params[i].oid;
+	c->t0 = fa_now_ns();
+	c->pgq = (struct fa_pgq){ .sql = c->q->sql, .nparams = c->q->nparams,
+				  .params = (const char *const *)c->values, .types = c->types,
+				  .single_row = true, .prepare = !c->w->app->unnamed,
+				  .on_result = on_result, .on_done = on_done, .ctx = c };
+}
+
+/* Role, claims and timeout, local to the statement's transaction, sent in its batch. */
+static void call_settings(struct call *c, const struct grant *g)
+{
+	if (g->role) {
+		c->settings[c->pgq.nsettings++] = (struct fa_pgset){ "role", g->role };
+		c->settings[c->pgq.nsettings++] = (struct fa_pgset){ "request.jwt.claims",
+								     g->claims };
+	}
+	if (c->q->timeout_ms > 0) {
+		snprintf(c->timeout, sizeof(c->timeout), "%d", c->q->timeout_ms);
+		c->settings[c->pgq.nsettings++] = (struct fa_pgset){ "statement_timeout", c->timeout };
+	}
+	c->pgq.settings = c->settings;
+}
+
 static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_match *m,
 		      struct sse_sub *sse, struct grant *g)
 {
 	const struct fa_h1_header *acc = fa_hreq_header(rq, "accept");
 	struct call *c = calloc(1, sizeof(*c));
-	struct fa_fmt_opts o;
 	struct fa_error err = { 0 };
 	struct fa_pgq *one;
 
@@ -434,35 +524,14 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 		call_free(c);
 		return;
 	}
-	fa_fmt_opts_init(&o);
 	/* one row is an object: NDJSON's line, without the array */
-	o.kind = c->kind == FA_FMT_JSON && c->q->returns == FA_RETURNS_ONE ? FA_FMT_NDJSON : c->kind;
-	fa_fmt_init(&c->fmt, &o, &c->out);
-	/* declared types go with the values: "x IS NULL OR col = x" needs them */
-	c->types = calloc((size_t)c->q->nparams + 1, sizeof(*c->types));
-	for (int i = 0; i < c->q->nparams; i++)
-		c->types[i] = c->q->params[i].oid;
-	c->t0 = fa_now_ns();
-	c->pgq = (struct fa_pgq){ .sql = c->q->sql, .nparams = c->q->nparams,
-				  .params = (const char *const *)c->values, .types = c->types,
-				  .single_row = true,
-				  .prepare = !w->app->unnamed, .on_result = on_result,
-				  .on_done = on_done, .ctx = c,
-				  /* sent again after a lost connection only if it cannot write */
-				  .retry_safe = c->q->method_bit == FA_METHOD_GET && c->q->read_only };
+	call_query(c, c->kind == FA_FMT_JSON && c->q->returns == FA_RETURNS_ONE ? FA_FMT_NDJSON :
+		   c->kind);
+	/* sent again after a lost connection only if it cannot write */
+	c->pgq.retry_safe = c->q->method_bit == FA_METHOD_GET && c->q->read_only;
 	/* alone with a timeout: in a pipeline its timer may count its neighbours' time too */
 	c->pgq.shareable = c->pgq.retry_safe && c->q->timeout_ms <= 0;
-	/* local to the statement's transaction, sent in its batch by the pool */
-	if (c->grant.role) {
-		c->settings[c->pgq.nsettings++] = (struct fa_pgset){ "role", c->grant.role };
-		c->settings[c->pgq.nsettings++] = (struct fa_pgset){ "request.jwt.claims",
-								     c->grant.claims };
-	}
-	if (c->q->timeout_ms > 0) {
-		snprintf(c->timeout, sizeof(c->timeout), "%d", c->q->timeout_ms);
-		c->settings[c->pgq.nsettings++] = (struct fa_pgset){ "statement_timeout", c->timeout };
-	}
-	c->pgq.settings = c->settings;
+	call_settings(c, &c->grant);
 	/* a stream's own connection takes no settings: with them it shares the pool */
 	if (c->q->returns == FA_RETURNS_STREAM && !sse && !c->pgq.nsettings) {
 		stream_run(w, rq, &c->pgq);     /* its own connection: backpressure */
@@ -470,6 +539,187 @@ static void run_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_
 	}
 	one = &c->pgq;
 	fa_pool_submit(w->pool, &one, 1);
+}
+
+/* ---- WS routes: the statement runs for each message ---- */
+
+#define WS_QUEUE 64                     /* messages waiting for the one that runs */
+#define WS_QUEUE_BYTES (8u << 20)
+
+/*
+ * A WS route's session.  Its messages run one at a time, in order, so the
+ * replies come back in the order of the messages; the others wait in a
+ * bounded queue (a size_t length, then the bytes).  The call that runs
+ * holds the session: once the client has gone, it frees it.
+ */
+struct wsess {
+	struct fa_hws *ws;              /* NULL once the session ended */
+	struct wctx *w;
+	struct fa_route_match m;        /* its args point into the request: used while ws lives */
+	struct grant grant;
+	bool busy;                      /* a message's statement runs */
+	struct fa_buf queue;
+	int queued;
+};
+
+static void wsess_drop(struct wsess *s)
+{
+	if (s->ws || s->busy)
+		return;
+	auth_release_grant(&s->grant);
+	fa_buf_release(&s->queue);
+	free(s);
+}
+
+static void ws_run(struct wsess *s, const char *data, size_t n);
+
+/* The next message waiting, if the session is still there. */
+static void ws_next(struct wsess *s)
+{
+	size_t n;
+	char *msg;
+
+	if (!s->ws || !s->queued)
+		return;
+	memcpy(&n, s->queue.data, sizeof(n));
+	msg = malloc(n + 1);
+	memcpy(msg, s->queue.data + sizeof(n), n);
+	fa_buf_consume(&s->queue, sizeof(n) + n);
+	s->queued--;
+	ws_run(s, msg, n);
+	free(msg);
+}
+
+/* Each whole line of c->out (a row, in NDJSON) goes out as one text message. */
+static void ws_rows(struct call *c)
+{
+	size_t at = 0;
+	char *nl;
+
+	while (at < c->out.len && (nl = memchr(c->out.data + at, '\n', c->out.len - at))) {
+		if (c->wss->ws)
+			fa_hws_send(c->wss->ws, FA_WS_TEXT, c->out.data + at,
+				    (size_t)(nl - c->out.data) - at);
+		at = (size_t)(nl - c->out.data) + 1;
+	}
+	fa_buf_consume(&c->out, at);
+}
+
+/* The statement is done: its last rows, or its error as a message; the socket stays. */
+static void ws_done(struct call *c)
+{
+	struct wsess *s = c->wss;
+	size_t n = c->err.len;
+
+	if (!c->failed)
+		ws_rows(c);
+	while (n && c->err.data[n - 1] == '\n')
+		n--;
+	if (c->failed && s->ws)
+		fa_hws_send(s->ws, FA_WS_TEXT, c->err.data, n);
+	s->busy = false;
+	if (s->ws)
+		ws_next(s);
+	else
+		wsess_drop(s);
+}
+
+static void ws_message(struct fa_hws *ws, int op, const char *data, size_t n, void *arg)
+{
+	struct wsess *s = arg;
+
+	if (!s->busy)
+		return ws_run(s, data, n);
+	if (s->queued >= WS_QUEUE || fa_buf_append(&s->queue, &n, sizeof(n)) ||
+	    fa_buf_append(&s->queue, data, n))
+		return fa_hws_close(ws, 1008, "too many messages waiting for their statements");
+	s->queued++;
+}
+
+/* Runs the statement for one message; its rows go back as it finishes. */
+static void ws_run(struct wsess *s, const char *data, size_t n)
+{
+	struct call *c = calloc(1, sizeof(*c));
+	struct fa_error err = { 0 };
+	struct fa_pgq *one;
+
+	*c = (struct call){ .rq = fa_hws_request(s->ws), .w = s->w, .q = s->m.query, .wss = s };
+	fa_buf_init(&c->out, 0);
+	fa_buf_init(&c->err, 0);
+	s->busy = true;
+	if (gather_message(c, &s->m, data, n, &err)) {
+		c->failed = true;
+		fa_hmap_error_json(&c->err, 400, NULL, err.msg, NULL);
+		ws_done(c);
+		call_free(c);
+		return;
+	}
+	call_query(c, FA_FMT_NDJSON);
+	c->rq = NULL;   /* the session may end before the statement does */
+	call_settings(c, &s->grant);
+	one = &c->pgq;
+	fa_pool_submit(s->w->pool, &one, 1);
+}
+
+static void ws_closed(struct fa_hws *ws, int code, void *arg)
+{
+	struct wsess *s = arg;
+
+	s->ws = NULL;
+	wsess_drop(s);
+}
+
+static void ws_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_match *m,
+		     struct grant *g)
+{
+	static const struct fa_hws_handlers h = { .on_message = ws_message, .on_close = ws_closed };
+	struct wsess *s = calloc(1, sizeof(*s));
+
+	*s = (struct wsess){ .w = w, .m = *m, .grant = *g };
+	*g = (struct grant){ 0 };       /* the session owns it now */
+	fa_buf_init(&s->queue, WS_QUEUE_BYTES);
+	if (!(s->ws = fa_hres_websocket(rq, &h, s))) {
+		wsess_drop(s);
+		answer_error(rq, 400, NULL, "a WebSocket needs HTTP/1.1 here", NULL);
+	}
+}
+
+/* A listen route: the stream (SSE or WebSocket) starts after its statement's snapshot. */
+static void listen_route(struct fa_hreq *rq, struct wctx *w, const struct fa_route_match *m,
+			 struct grant *g)
+{
+	struct sse_sub *s;
+
+	if (!m->query->sql[0])
+		return sse_subscribe(rq, w, m->query->listen);
+	if ((s = sse_open(rq, w, m->query->listen)))
+		run_route(rq, w, m, s, g);
+}
+
+/*
+ * A request for a WebSocket: WS routes and listen routes take one; other
+ * routes say they do not.
+ */
+static void websocket(struct fa_hreq *rq, struct wctx *w, struct app *a,
+		      struct fa_sqlfile_set *routes)
+{
+	struct fa_route_match m;
+	struct grant g = { 0 };
+
+	if (!fa_sqlfile_match(routes, "WS", rq->path, rq->path_len, &m) &&
+	    (!fa_sqlfile_match(routes, "GET", rq->path, rq->path_len, &m) || !m.query->listen)) {
+		if (m.query || m.allow)
+			return answer_error(rq, 400, NULL, "this route does not take a WebSocket: "
+					    "WS and listen routes do", NULL);
+		return answer_error(rq, 404, NULL, "no such route", NULL);
+	}
+	if ((AUTH_ON(a) || m.query->auth == FA_AUTH_REQUIRED) && auth_check(rq, w, m.query, &g))
+		return;         /* 401, answered */
+	if (m.query->listen)
+		listen_route(rq, w, &m, &g);
+	else
+		ws_route(rq, w, &m, &g);
+	auth_release_grant(&g);
 }
 
 /* Field by field, so /metrics on another worker reads no torn values. */
@@ -683,6 +933,8 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 				       .on_done = ready_done, .ctx = rq };
 		return fa_pool_submit(w->pool, &pq, 1);
 	}
+	if (rq->websocket)
+		return websocket(rq, w, a, routes);
 	snprintf(method, sizeof(method), "%.*s", (int)rq->method_len, rq->method);
 	if (!strcmp(method, "HEAD"))
 		snprintf(method, sizeof(method), "GET");
@@ -691,18 +943,16 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 	    (AUTH_ON(a) || m.query->auth == FA_AUTH_REQUIRED) && auth_check(rq, w, m.query, &g))
 		return;         /* 401, answered */
 	if (m.query && m.query->listen) {
-		struct sse_sub *s;
-
-		if (!m.query->sql[0]) {
-			auth_release_grant(&g);
-			return sse_subscribe(rq, w, m.query->listen);
-		}
-		if ((s = sse_open(rq, w, m.query->listen)))
-			run_route(rq, w, &m, s, &g);
+		listen_route(rq, w, &m, &g);
 		auth_release_grant(&g);
 		return;
 	}
 	if (!m.query) {
+		if (m.allow == FA_METHOD_WS) {
+			fa_hres_header(rq, "Upgrade", "websocket");
+			return answer_error(rq, 426, NULL, "this route is a WebSocket: ask for "
+					    "an upgrade to one", NULL);
+		}
 		if (m.allow) {
 			char allow[64] = "";
 
@@ -781,6 +1031,8 @@ static const char *route_of(const struct fa_hreq *rq, struct app *a)
 
 	if (is(rq, "/live") || is(rq, "/metrics") || is(rq, "/ready"))
 		return "";
+	if (rq->websocket && fa_sqlfile_match(routes, "WS", rq->path, rq->path_len, &m))
+		return m.query->name;
 	snprintf(method, sizeof(method), "%.*s", (int)rq->method_len, rq->method);
 	if (!strcmp(method, "HEAD"))
 		snprintf(method, sizeof(method), "GET");

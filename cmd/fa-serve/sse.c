@@ -1,7 +1,9 @@
 /*
  * fa-serve: listen routes.  Each subscriber's response is a Server-Sent
- * Events stream; each worker keeps one LISTEN connection for all the
- * channels its subscribers want, and fans every NOTIFY out to them.
+ * Events stream, or a WebSocket session when the request asked for one
+ * (each payload one text message); each worker keeps one LISTEN
+ * connection for all the channels its subscribers want, and fans every
+ * NOTIFY out to them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 
 #include "http/hmap.h"
 #include "http/sse.h"
+#include "http/ws.h"
 #include "serve.h"
 
 #define PING_MS 15000
@@ -24,7 +27,9 @@ struct sse_sub {
 	char *channel;
 	bool pending;
 	bool dropped;                   /* the worker stopped while it was pending */
-	struct fa_buf held;             /* events that came while pending */
+	struct fa_buf held;             /* events that came while pending; payloads
+					   ending in NUL for a WebSocket */
+	struct fa_hws *ws;              /* a WebSocket session, once it began */
 	struct sse_sub *next;
 };
 
@@ -65,8 +70,16 @@ static void send_event(struct sse_sub *s, const char *channel, const char *paylo
 {
 	struct fa_buf b;
 
+	if (s->pending && s->rq->websocket) {
+		fa_buf_append(&s->held, payload, strlen(payload) + 1);
+		return;
+	}
 	if (s->pending) {
 		put_event(&s->held, channel, payload);
+		return;
+	}
+	if (s->ws) {
+		fa_hws_send(s->ws, FA_WS_TEXT, payload, strlen(payload));
 		return;
 	}
 	fa_buf_init(&b, 0);
@@ -100,7 +113,7 @@ static void on_ping(struct fa_timer *t)
 	struct wctx *w = t->ctx;
 
 	for (struct sse_sub *s = w->subs; s; s = s->next)
-		if (!s->pending) {
+		if (!s->pending && !s->ws) {    /* hserver pings WebSockets itself */
 			fa_hres_write(s->rq, ": ping\n\n", 8);
 			fa_hres_flush(s->rq);
 		}
@@ -176,6 +189,38 @@ struct sse_sub *sse_open(struct fa_hreq *rq, struct wctx *w, const char *channel
 	return s;
 }
 
+/* A WebSocket subscriber's session ended: forget it. */
+static void ws_closed(struct fa_hws *ws, int code, void *arg)
+{
+	struct sse_sub *s = arg;
+
+	unlink_sub(s->w, s);
+}
+
+/* The session: the snapshot as one message, then what came meanwhile. */
+static void start_ws(struct sse_sub *s, const char *snapshot, size_t len)
+{
+	static const struct fa_hws_handlers h = { .on_close = ws_closed };
+	struct fa_hreq *rq = s->rq;
+
+	if (!(s->ws = fa_hres_websocket(rq, &h, s))) {
+		forget_sub(s->w, s);
+		fa_hres_simple(rq, 400, "application/json",
+			       "{\"error\":\"a WebSocket needs HTTP/1.1 here\"}\n");
+		fa_buf_release(&s->held);
+		free(s->channel);
+		free(s);
+		return;
+	}
+	while (snapshot && len && snapshot[len - 1] == '\n')
+		len--;
+	if (snapshot)
+		fa_hws_send(s->ws, FA_WS_TEXT, snapshot, len);
+	for (size_t at = 0; at < s->held.len; at += strlen(s->held.data + at) + 1)
+		fa_hws_send(s->ws, FA_WS_TEXT, s->held.data + at, strlen(s->held.data + at));
+	fa_buf_release(&s->held);
+}
+
 void sse_start(struct sse_sub *s, const char *snapshot, size_t len)
 {
 	struct fa_hreq *rq = s->rq;
@@ -192,6 +237,8 @@ void sse_start(struct sse_sub *s, const char *snapshot, size_t len)
 		return;
 	}
 	s->pending = false;
+	if (rq->websocket)
+		return start_ws(s, snapshot, len);
 	fa_hres_header(rq, "Cache-Control", "no-cache");
 	fa_hres_start(rq, 200, "text/event-stream", -1);
 	fa_hres_on_abort(rq, on_abort, s);
@@ -242,6 +289,11 @@ void sse_release(struct wctx *w)
 		if (s->pending) {       /* its statement's end frees it */
 			forget_sub(w, s);
 			s->dropped = true;
+			continue;
+		}
+		if (s->ws) {            /* its on_close frees it */
+			forget_sub(w, s);
+			fa_hws_close(s->ws, 1011, "the LISTEN connection was lost");
 			continue;
 		}
 		unlink_sub(w, s);

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Byte classes (RFC 9110 section 5.6.2, RFC 3986 section 2). */
 enum {
@@ -610,6 +611,25 @@ const struct fa_h1_header *fa_h1_find(const struct fa_h1_header *h, int n,
 		if (fa_h1_header_eq(&h[i], name))
 			return &h[i];
 	return NULL;
+}
+
+bool fa_h1_has_token(const struct fa_h1_header *h, const char *token)
+{
+	size_t n = strlen(token);
+
+	for (const char *p = h->value, *end = h->value + h->value_len; p < end;) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *e = comma ? comma : end;
+
+		while (p < e && (*p == ' ' || *p == '\t'))
+			p++;
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if ((size_t)(e - p) == n && !strncasecmp(p, token, n))
+			return true;
+		p = comma ? comma + 1 : end;
+	}
+	return false;
 }
 
 /*

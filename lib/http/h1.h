@@ -214,6 +214,9 @@ int fa_h1_parse_response(const char *buf, size_t len, size_t max_head,
 const struct fa_h1_header *fa_h1_find(const struct fa_h1_header *h, int n,
 				      const char *name);
 
+/* Whether h's value, a comma-separated list, holds token (case-insensitive). */
+bool fa_h1_has_token(const struct fa_h1_header *h, const char *token);
+
 /* content_length values that are not lengths. */
 #define FA_H1_CHUNKED (-1)      /* Transfer-Encoding: chunked */
 #define FA_H1_NO_LENGTH (-2)    /* no framing field: 1xx, 204, 304, or a

@@ -22,13 +22,14 @@ struct fa_h2_stream {
 	struct fa_buf hbuf;             /* names and values, NUL-separated */
 	struct field fields[MAX_FIELDS];
 	int nfields;
-	struct field method, path, authority;
+	struct field method, path, authority, protocol;
 	size_t list_size;               /* RFC 9113's header list size */
 	struct fa_h1_header hdrs[MAX_FIELDS];
 	struct fa_h2_request req;
 	struct fa_buf body, out;
 	int error;                      /* a status to answer instead (413, 431) */
 	bool headers_done, complete, dispatched, eof, deferred, full, responded;
+	bool tunnel;                    /* an extended CONNECT: DATA goes to ops.on_data */
 	struct fa_h2_stream *next_drain;
 	struct fa_h2_stream *prev, *next;       /* every stream of the session */
 };
@@ -141,6 +142,8 @@ static void build_request(struct fa_h2_stream *st)
 	r->body = st->body.data ? st->body.data : "";
 	r->body_len = st->body.len;
 	r->error = st->error;
+	r->protocol = st->protocol.value_len ? at(st, st->protocol.value) : NULL;
+	r->protocol_len = st->protocol.value_len;
 }
 
 /* RFC 9113 section 8.3.1: an origin-form :path (or "*" for OPTIONS) of visible ASCII. */
@@ -220,6 +223,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 			slot = &st->path;
 		else if (nlen == 10 && !memcmp(name, ":authority", 10))
 			slot = &st->authority;
+		else if (nlen == 9 && !memcmp(name, ":protocol", 9))
+			slot = &st->protocol;
 		else
 			return 0;       /* :scheme; nghttp2 checked the set */
 	} else if (st->nfields < MAX_FIELDS) {
@@ -236,8 +241,14 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 static int on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
 			 size_t len, void *ud)
 {
+	struct fa_h2 *h2 = ud;
 	struct fa_h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
 
+	if (st && st->tunnel) {
+		if (st->user && h2->ops.on_data)
+			h2->ops.on_data(h2->ctx, st, st->user, (const char *)data, len);
+		return 0;
+	}
 	if (!st || st->dispatched)
 		return 0;               /* answered early (413): the rest is dropped */
 	if (fa_buf_append(&st->body, data, len)) {
@@ -255,6 +266,12 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 		return 0;
 	if (!(st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id)))
 		return 0;
+	if (f->hd.type == NGHTTP2_HEADERS && !st->headers_done && st->protocol.value_len &&
+	    !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+		st->headers_done = st->tunnel = true;   /* nghttp2 checked it is a CONNECT */
+		dispatch(st);
+		return 0;
+	}
 	if (f->hd.type == NGHTTP2_HEADERS)
 		st->headers_done = true;
 	if (f->hd.flags & NGHTTP2_FLAG_END_STREAM)
@@ -344,6 +361,7 @@ struct fa_h2 *fa_h2_new(const struct fa_h2_limits *lim, const struct fa_h2_ops *
 		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, lim->window },
 		{ NGHTTP2_SETTINGS_MAX_FRAME_SIZE, lim->max_frame },
 		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, lim->max_header_list },
+		{ NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1 },        /* RFC 8441 */
 	};
 	int rc = -1;
 
@@ -353,7 +371,7 @@ struct fa_h2 *fa_h2_new(const struct fa_h2_limits *lim, const struct fa_h2_ops *
 		h2->ctx = ctx;
 		rc = nghttp2_session_server_new2(&h2->s, cb, h2, opt);
 		if (!rc)
-			rc = nghttp2_submit_settings(h2->s, NGHTTP2_FLAG_NONE, set, 4);
+			rc = nghttp2_submit_settings(h2->s, NGHTTP2_FLAG_NONE, set, 5);
 	}
 	if (cb)
 		nghttp2_session_callbacks_del(cb);

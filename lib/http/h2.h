@@ -14,7 +14,9 @@
  *	the end:	when neither fa_h2_want_read() nor fa_h2_want_write()
  *
  * A request reaches ops.on_request once its headers and body are complete
- * (END_STREAM).  The response body is queued per stream and handed to
+ * (END_STREAM); an extended CONNECT (RFC 8441, ":protocol", which the
+ * server's SETTINGS_ENABLE_CONNECT_PROTOCOL allows) reaches it once its
+ * headers are, and its DATA then goes to ops.on_data as it comes.  The response body is queued per stream and handed to
  * nghttp2 as its flow-control windows allow, so a stream whose client
  * reads slowly holds only its own queue: fa_h2_buffered() lets the
  * producer pause, and ops.on_drain says when to go on.  ops.on_close
@@ -66,12 +68,17 @@ struct fa_h2_request {
 	const char *body;
 	size_t body_len;
 	int error;              /* not to be served: answer this status (400, 413, 431) */
+	const char *protocol;   /* an extended CONNECT's ":protocol", else NULL */
+	size_t protocol_len;
 };
 
 struct fa_h2_ops {
 	void (*on_request)(void *ctx, struct fa_h2_stream *st, const struct fa_h2_request *r);
 	void (*on_drain)(void *ctx, struct fa_h2_stream *st, void *user);
 	void (*on_close)(void *ctx, struct fa_h2_stream *st, void *user);
+	/* An extended CONNECT's DATA, as it comes (flow control takes it as read). */
+	void (*on_data)(void *ctx, struct fa_h2_stream *st, void *user, const char *data,
+			size_t n);
 };
 
 /* The defaults: 100 streams, 64 KiB windows, 16 KiB frames, 32 KiB of headers. */

@@ -19,6 +19,7 @@
 #include "http/hmap.h"
 #include "core/stats.h"
 #include "http/tls.h"
+#include "http/ws.h"
 
 #define READ_CHUNK 65536
 #define LINGER_MS 2000
@@ -154,6 +155,11 @@ void hs_want(struct fa_hconn *c)
 			ev |= FA_IN;
 		if (c->out.len || fa_h2_want_write(c->h2))
 			ev |= FA_OUT;
+	} else if (c->state == C_WS) {
+		if (c->out.len < HS_HIGH_WATER)
+			ev |= FA_IN;    /* a client that does not read stops being read */
+		if (c->out.len || c->tls_want_out)
+			ev |= FA_OUT;
 	} else {
 		/*
 		 * Reading stays armed while a request is answered, so that the
@@ -169,10 +175,6 @@ void hs_want(struct fa_hconn *c)
 	fa_loop_mod(c->w->loop, &c->io, ev);
 }
 
-/*
- * Writes what it can; closes a closing connection once everything is out.
- * False when the connection is gone.
- */
 int hs_write_out(struct fa_hconn *c)
 {
 	int progress = 0;
@@ -192,7 +194,7 @@ int hs_write_out(struct fa_hconn *c)
 	return progress;
 }
 
-static bool flush_out(struct fa_hconn *c)
+bool hs_flush(struct fa_hconn *c)
 {
 	int progress;
 
@@ -202,10 +204,10 @@ static bool flush_out(struct fa_hconn *c)
 	}
 	if ((progress = hs_write_out(c)) < 0)
 		return false;
-	if (c->out.len && (c->state == C_HANDLING || c->state == C_CLOSING) &&
+	if (c->out.len && (c->state == C_HANDLING || c->state == C_CLOSING || c->state == C_WS) &&
 	    (progress || c->timer.slot < 0))
 		hs_arm(c, c->w->s->o.send_timeout_ms);  /* a send timeout from the last progress */
-	else if (!c->out.len && c->state == C_HANDLING)
+	else if (!c->out.len && (c->state == C_HANDLING || c->state == C_WS))
 		fa_timer_stop(c->w->loop, &c->timer);
 	if (!c->out.len && c->state == C_CLOSING) {
 		c->state = C_LINGER;
@@ -214,6 +216,14 @@ static bool flush_out(struct fa_hconn *c)
 		shutdown(c->io.fd, SHUT_WR);
 		fa_timer_start(c->w->loop, &c->timer, LINGER_MS);
 		fa_loop_mod(c->w->loop, &c->io, FA_IN);
+		return false;
+	}
+	/*
+	 * A session that stopped reading while its output was backed up: over
+	 * TLS, records OpenSSL has taken already announce themselves no more.
+	 */
+	if (c->state == C_WS && c->ssl && c->out.len < HS_LOW_WATER && SSL_has_pending(c->ssl)) {
+		hs_ws_read(c);
 		return false;
 	}
 	if (c->res.resume && c->out.len < HS_LOW_WATER) {
@@ -243,7 +253,7 @@ static void on_timeout(struct fa_timer *t)
 		hs_conn_close(c);
 		return;
 	}
-	if (c->state == C_HANDLING || c->state == C_CLOSING) {
+	if (c->state == C_HANDLING || c->state == C_CLOSING || c->state == C_WS) {
 		if (c->out.len)
 			hs_conn_close(c);       /* the send timeout: the client took nothing */
 		return;         /* else the application answers; its own timeouts apply */
@@ -305,6 +315,7 @@ static void bury(struct hs_worker *w)
 		fa_buf_release(&c->out);
 		fa_buf_release(&c->body);
 		res_release(&c->res);
+		hs_ws_free(c->ws);
 		free(c);
 	}
 }
@@ -335,6 +346,8 @@ void hs_conn_close(struct fa_hconn *c)
 		c->dead = true;
 		if (c->state == C_H2) {
 			hs_h2_closed(c);
+		} else if (c->ws) {
+			hs_ws_closed(c);
 		} else if (c->state == C_HANDLING && c->res.abort) {
 			void (*abort)(struct fa_hreq *, void *) = c->res.abort;
 
@@ -425,6 +438,10 @@ static void on_wake(struct fa_io *io, uint32_t ev)
 			hs_h2_stop(c);
 			continue;
 		}
+		if (c->state == C_WS) {
+			hs_ws_stop(c);
+			continue;
+		}
 		if (c->state == C_HANDLING && c->res.abort && c->res.abort_at_stop) {
 			void (*abort)(struct fa_hreq *, void *) = c->res.abort;
 
@@ -458,7 +475,9 @@ static void send_dirty(struct hs_worker *w)
 			continue;
 		if (c->state == C_H2)
 			hs_h2_pump(c);
-		else if (flush_out(c) && c->state == C_HEAD && c->in.len)
+		else if (c->state == C_WS)
+			hs_ws_pump(c);
+		else if (hs_flush(c) && c->state == C_HEAD && c->in.len)
 			advance(c);     /* a pipelined request: a loop here, not recursion */
 	}
 }
@@ -755,6 +774,38 @@ static void advance(struct fa_hconn *c)
 		dispatch(c);
 }
 
+/*
+ * Whether a request asks for a WebSocket (rq->websocket, the accept key
+ * kept for fa_hres_websocket): false when it asked badly and was answered.
+ */
+static bool websocket_handshake(struct fa_hconn *c)
+{
+	struct fa_hreq *rq = &c->rq;
+	struct fa_error err;
+	struct fa_buf body;
+	int status = 0, r;
+
+	r = fa_ws_handshake(rq->method, rq->method_len, c->hdrs, c->h1.nheaders, c->ws_accept,
+			    &status, &err);
+	if (r == 0)
+		return true;
+	if (r > 0 && c->h1.minor >= 1) {
+		rq->websocket = true;
+		return true;
+	}
+	if (r > 0)
+		fa_error_set(&err, FA_EINPUT, "a WebSocket needs HTTP/1.1");
+	if (status == 426)
+		fa_hres_header(rq, "Sec-WebSocket-Version", "13");
+	fa_buf_init(&body, 0);
+	hs_error_body(&body, status ? status : 400, err.msg);
+	c->keep_alive = false;
+	hs_want(c);
+	fa_hres_simple(rq, status ? status : 400, "application/json", body.data);
+	fa_buf_release(&body);
+	return false;
+}
+
 static void dispatch(struct fa_hconn *c)
 {
 	struct hs_worker *w = c->w;
@@ -781,6 +832,8 @@ static void dispatch(struct fa_hconn *c)
 	rq->peer = c->peer;
 	rq->version = c->h1.minor >= 1 ? "HTTP/1.1" : "HTTP/1.0";
 	if (!c->ssl && w->s->o.h2 && hs_h2_upgrade(c))
+		return;
+	if (!websocket_handshake(c))
 		return;
 	hs_want(c);
 	w->s->o.handler(rq, w->s->o.app);
@@ -884,10 +937,12 @@ static void conn_io(struct fa_io *io, uint32_t ev)
 		return;
 	}
 	if (ev & FA_OUT && !c->tls_want_out) {
-		flush_out(c);
+		hs_flush(c);
 		return;         /* the connection may be gone */
 	}
-	if (c->state == C_HEAD || c->state == C_BODY) {
+	if (c->state == C_WS) {
+		hs_ws_read(c);
+	} else if (c->state == C_HEAD || c->state == C_BODY) {
 		read_in(c);
 	} else if (c->state == C_HANDLING || c->state == C_CLOSING) {
 		if (c->state == C_HANDLING && c->res.abort && peer_closed(c)) {
@@ -976,7 +1031,7 @@ static void h1_end(struct fa_hreq *rq)
 	if (!c->keep_alive || w->stopping || (o->keepalive_requests > 0 &&
 					       c->requests >= o->keepalive_requests)) {
 		c->state = C_CLOSING;
-		flush_out(c);
+		hs_flush(c);
 		return;
 	}
 	c->state = C_HEAD;
@@ -985,7 +1040,7 @@ static void h1_end(struct fa_hreq *rq)
 	if (c->in.len)
 		hs_dirty(c);    /* a pipelined request waits: taken after this turn's output */
 	else
-		flush_out(c);
+		hs_flush(c);
 }
 
 /* A body cut off: no last chunk, and the connection closes after it. */
@@ -1001,7 +1056,7 @@ static bool h1_writable(const struct fa_hreq *rq)
 	return rq->conn->out.len < HS_HIGH_WATER;
 }
 
-/* flush_out() calls res.resume once c->out is below its low-water mark. */
+/* hs_flush() calls res.resume once c->out is below its low-water mark. */
 static void h1_on_drain(struct fa_hreq *rq)
 {
 	hs_want(rq->conn);

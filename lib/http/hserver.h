@@ -24,6 +24,12 @@
  * A response whose length is unknown (-1) goes out chunked.  Writes are
  * buffered per connection; fa_hres_writable() tells a streaming producer
  * to pause while the client is slow (backpressure).
+ *
+ * A request that asks for a WebSocket (rq->websocket) may be taken with
+ * fa_hres_websocket() instead of a response: the server answers 101 and
+ * the connection becomes a session of messages (lib/http/ws frames them),
+ * with ping and pong, the close handshake and the limits of the options
+ * handled here; the application sees messages and, once, the end.
  */
 #ifndef FA_HSERVER_H
 #define FA_HSERVER_H
@@ -56,6 +62,7 @@ struct fa_hreq {
 	const char *body;
 	size_t body_len;
 	bool head;                      /* HEAD: the body is not sent */
+	bool websocket;                 /* asks for a WebSocket: fa_hres_websocket() takes it */
 	int worker;                     /* index of the worker thread */
 	struct fa_loop *loop;           /* that thread's loop */
 	void *worker_ctx;               /* what init_worker returned for it */
@@ -88,6 +95,10 @@ struct fa_hserver_opts {
 	int keepalive_requests;
 	int max_conns;                  /* per worker */
 	int send_timeout_ms;            /* a client that takes nothing for this long is closed */
+	/* WebSocket sessions */
+	size_t ws_max_message;          /* 1009 past this (inflated size); 0: FA_WS_MAX */
+	int ws_ping_ms;                 /* a ping this often; no pong by the next: closed; 0: none */
+	bool ws_deflate;                /* accept permessage-deflate offers */
 	/* HTTP/2 settings */
 	uint32_t h2_max_streams, h2_window, h2_max_frame, h2_max_header_list;
 	bool h2;                        /* false: HTTP/1.1 only */
@@ -179,6 +190,38 @@ void fa_hres_flush(struct fa_hreq *rq);
 int fa_hres_coding(const struct fa_hreq *rq, const char *content_type, int64_t length);
 /* True once the client has gone away. */
 bool fa_hres_gone(const struct fa_hreq *rq);
+
+/* A WebSocket session, from fa_hres_websocket(). */
+struct fa_hws;
+
+struct fa_hws_handlers {
+	/* A whole message, FA_WS_TEXT (UTF-8) or FA_WS_BINARY; data is valid until it returns. */
+	void (*on_message)(struct fa_hws *ws, int op, const char *data, size_t n, void *arg);
+	/*
+	 * The session is over (code: the peer's close code, or 1006 when the
+	 * connection just ended); ws is freed once this returns.  Called once,
+	 * from the loop, never from inside a fa_hws_* call.
+	 */
+	void (*on_close)(struct fa_hws *ws, int code, void *arg);
+};
+
+/*
+ * Takes a request with rq->websocket: answers 101 (with permessage-deflate
+ * when offered and ws_deflate allows) and returns the session, which now
+ * owns rq (valid until on_close returns; the access log sees it then, as
+ * status 101).  NULL when rq cannot become one (not HTTP/1.1): answer it.
+ */
+struct fa_hws *fa_hres_websocket(struct fa_hreq *rq, const struct fa_hws_handlers *h, void *arg);
+/* The request the session came from: its worker, loop, path, headers. */
+struct fa_hreq *fa_hws_request(struct fa_hws *ws);
+/*
+ * Queues one message (FA_WS_TEXT or FA_WS_BINARY).  False when the session
+ * is closing, or the client has not taken what was queued before (past a
+ * bound): it is then closed, never buffered without end.
+ */
+bool fa_hws_send(struct fa_hws *ws, int op, const void *data, size_t n);
+/* Starts the close handshake with code and reason; on_close follows. */
+void fa_hws_close(struct fa_hws *ws, int code, const char *reason);
 
 /* Looks a request header up (case-insensitive); NULL when absent. */
 const struct fa_h1_header *fa_hreq_header(const struct fa_hreq *rq, const char *name);

@@ -125,6 +125,8 @@ static void on_request(void *ctx, struct fa_h2_stream *st, const struct fa_h2_re
 	rq->peer = c->peer;
 	rq->version = "HTTP/2.0";
 	rq->head = h->method_len == 4 && !memcmp(h->method, "HEAD", 4);
+	/* RFC 8441: an extended CONNECT for the websocket protocol */
+	rq->websocket = h->protocol && h->protocol_len == 9 && !memcmp(h->protocol, "websocket", 9);
 	if (h->error) {
 		struct fa_buf body;
 
@@ -268,7 +270,16 @@ const struct hs_proto hs_h2_proto = {
 
 /* ---- the connection ---- */
 
-static const struct fa_h2_ops ops = { on_request, on_drain, on_close };
+/* A WebSocket's DATA (RFC 8441): frames for its session, once it has one. */
+static void on_data(void *ctx, struct fa_h2_stream *st, void *user, const char *data, size_t n)
+{
+	struct hs_h2req *r = user;
+
+	if (r->ws)
+		hs_ws_input(r->ws, data, n);
+}
+
+static const struct fa_h2_ops ops = { on_request, on_drain, on_close, on_data };
 
 static struct fa_h2 *session(struct fa_hconn *c)
 {
@@ -411,25 +422,6 @@ void hs_h2_start(struct fa_hconn *c, const char *initial, size_t n)
 	hs_h2_pump(c);
 }
 
-static bool token_in(const struct fa_h1_header *h, const char *token)
-{
-	size_t n = strlen(token);
-
-	for (const char *p = h->value, *end = h->value + h->value_len; p < end;) {
-		const char *comma = memchr(p, ',', (size_t)(end - p));
-		const char *e = comma ? comma : end;
-
-		while (p < e && (*p == ' ' || *p == '\t'))
-			p++;
-		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		if ((size_t)(e - p) == n && !strncasecmp(p, token, n))
-			return true;
-		p = comma ? comma + 1 : end;
-	}
-	return false;
-}
-
 /* An "Upgrade: h2c" request without a body that we can take (RFC 7540 section 3.2). */
 static const struct fa_h1_header *wants_h2c(struct fa_hconn *c)
 {
@@ -439,8 +431,8 @@ static const struct fa_h1_header *wants_h2c(struct fa_hconn *c)
 	const struct fa_h1_header *set = fa_hreq_header(rq, "http2-settings");
 
 	if (!up || !conn || !set || c->h1.minor < 1 || c->h1.chunked ||
-	    c->h1.content_length > 0 || c->requests != 1 || !token_in(up, "h2c") ||
-	    !token_in(conn, "upgrade") || !token_in(conn, "http2-settings"))
+	    c->h1.content_length > 0 || c->requests != 1 || !fa_h1_has_token(up, "h2c") ||
+	    !fa_h1_has_token(conn, "upgrade") || !fa_h1_has_token(conn, "http2-settings"))
 		return NULL;
 	return set;
 }

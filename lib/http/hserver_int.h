@@ -31,8 +31,10 @@
  * closing with unread input makes the kernel reset the connection, and a
  * reset can destroy the response before the client reads it.
  * C_H2: the connection speaks HTTP/2; its streams have their own states.
+ * C_WS: the connection is a WebSocket session (hserver_ws.c); its close
+ * handshake ends in C_CLOSING like a last response.
  */
-enum conn_state { C_HEAD, C_BODY, C_HANDLING, C_CLOSING, C_LINGER, C_H2 };
+enum conn_state { C_HEAD, C_BODY, C_HANDLING, C_CLOSING, C_LINGER, C_H2, C_WS };
 
 struct hs_worker;
 
@@ -80,6 +82,7 @@ struct hs_h2req {
 	struct fa_hconn *c;
 	struct fa_h2_stream *st;        /* NULL once the stream closed */
 	bool resume_now;                /* on_drain asked while not full */
+	struct fa_hws *ws;              /* a WebSocket session (RFC 8441) once it began */
 	struct hs_h2req *prev, *next;
 };
 
@@ -113,6 +116,9 @@ struct fa_hconn {
 	bool h2_broken;                 /* the peer broke the protocol: GOAWAY, no more input */
 	bool in_close;                  /* hs_conn_close() is running */
 	bool buried;                    /* on the worker's list to free after this turn */
+	/* WebSocket: the handshake's answer, then the session */
+	char ws_accept[32];
+	struct fa_hws *ws;
 	struct fa_hconn *prev, *next;
 };
 
@@ -166,6 +172,8 @@ void hs_dirty(struct fa_hconn *c);
 /* >0 bytes, 0 the peer closed, -1 try later, -2 failed */
 ssize_t hs_recv(struct fa_hconn *c, void *p, size_t n);
 ssize_t hs_send(struct fa_hconn *c, const void *p, size_t n);
+/* Sends what it can of c->out and moves the connection on; false when it is gone. */
+bool hs_flush(struct fa_hconn *c);
 /* Writes c->out until it is empty or the socket is full: 1 progress, 0 none, -1 closed. */
 int hs_write_out(struct fa_hconn *c);
 /* Server, Date, Content-Type, Alt-Svc (when alt_svc and HTTP/3 is on), the application's. */
@@ -187,6 +195,15 @@ void hs_h2_timeout(struct fa_hconn *c);
 void hs_h2_closed(struct fa_hconn *c);
 void hs_h2_stop(struct fa_hconn *c);
 void hs_h2_pump(struct fa_hconn *c);
+
+/* hserver_ws.c */
+void hs_ws_read(struct fa_hconn *c);
+void hs_ws_pump(struct fa_hconn *c);
+void hs_ws_stop(struct fa_hconn *c);
+void hs_ws_closed(struct fa_hconn *c);
+void hs_ws_free(struct fa_hws *ws);
+/* Frames from an HTTP/2 stream's DATA. */
+void hs_ws_input(struct fa_hws *ws, const char *data, size_t n);
 
 /* hserver_h3.c */
 /* A UDP socket for HTTP/3 on addr (port: the one bound first, or 0). */

@@ -34,7 +34,7 @@ static const struct {
 } methods[] = {
 	{ "GET", FA_METHOD_GET }, { "POST", FA_METHOD_POST },
 	{ "PUT", FA_METHOD_PUT }, { "PATCH", FA_METHOD_PATCH },
-	{ "DELETE", FA_METHOD_DELETE },
+	{ "DELETE", FA_METHOD_DELETE }, { "WS", FA_METHOD_WS },
 };
 #define NMETHODS (sizeof(methods) / sizeof(methods[0]))
 
@@ -344,7 +344,7 @@ static int key_route(struct parser *p, struct block *b, const char *v, int line)
 			break;
 	if (i == NMETHODS)
 		return fail(p, line, "bad route method '%.*s': use GET, POST, PUT, "
-			    "PATCH or DELETE", (int)mlen, v);
+			    "PATCH, DELETE or WS", (int)mlen, v);
 	if (*path == '\0' || path[strcspn(path, " \t")] != '\0')
 		return fail(p, line, "bad route '%s': write METHOD /path", v);
 	b->q.method = methods[i].name;

@@ -50,6 +50,7 @@ enum fa_method {
 	FA_METHOD_PUT = 4,
 	FA_METHOD_PATCH = 8,
 	FA_METHOD_DELETE = 16,
+	FA_METHOD_WS = 32,      /* a WebSocket: the statement runs for each message */
 };
 
 /* One "-- param:" line; a query's params are in $n order. */

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pieces.h"
+
 static void require(bool ok)
 {
 	if (!ok)
@@ -64,12 +66,7 @@ static void run(const char *in, size_t n, size_t max, uint32_t step_seed,
 	memset(o, 0, sizeof(*o));
 	fa_sse_init(&s, max);
 	while (off < n && rc >= 0) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		len = whole ? n : 1 + x % 16;
-		if (len > n - off)
-			len = n - off;
+		len = fuzz_piece(&x, whole, n - off);
 		for (p = 0; p < len; p += used) {
 			rc = fa_sse_feed(&s, in + off + p, len - p, &used, &ev,
 					 &err);

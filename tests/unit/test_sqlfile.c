@@ -274,8 +274,8 @@ static void test_errors(void)
 	LOAD_FAILS("-- name: x\n-- param: n text =\nSELECT :n;",
 		   "t.sql:2: missing default after '=' for parameter 'n'");
 	LOAD_FAILS("-- name: x\n-- route: get /x\nSELECT 1;",
-		   "t.sql:2: bad route method 'get': use GET, POST, PUT, PATCH or "
-		   "DELETE");
+		   "t.sql:2: bad route method 'get': use GET, POST, PUT, PATCH, "
+		   "DELETE or WS");
 	LOAD_FAILS("-- name: x\n-- route: GET x\nSELECT 1;",
 		   "t.sql:2: route path 'x' must start with '/'");
 	LOAD_FAILS("-- name: x\n-- route: GET /x/\nSELECT 1;",
@@ -444,7 +444,8 @@ static const char routes[] =
 	"-- name: param_first\n-- route: GET /:a/b/c\n-- param: a text\n"
 	"SELECT :a;\n"
 	"-- name: d\n-- route: GET /:a/b/d\n-- param: a text\nSELECT :a;\n"
-	"-- name: root\n-- route: GET /\nSELECT 3;\n";
+	"-- name: root\n-- route: GET /\nSELECT 3;\n"
+	"-- name: chat\n-- route: WS /chat/:room\n-- param: room text\nSELECT :room;\n";
 
 /* The route for method and path, or "-" with the allowed methods. */
 static const char *route(const char *method, const char *path)
@@ -497,6 +498,8 @@ static void test_routes(void)
 	CHECK_STR(route("POST", "/items"), "- allow=1");
 	CHECK_STR(route("BREW", "/items/42"), "- allow=5");
 	CHECK_STR(route("get", "/items"), "- allow=1");
+	CHECK_STR(route("WS", "/chat/lobby"), "chat room$1=lobby");
+	CHECK_STR(route("GET", "/chat/lobby"), "- allow=32");
 }
 
 /* limit: queries are wrapped so the server stops; writes are not. */
