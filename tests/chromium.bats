@@ -44,11 +44,22 @@ HTML
 	grep -q '^fa-serve: HTTP/3 on' "$slog" || { cat "$slog" >&2; return 1; }
 }
 
+# Stops the server; fails when it does not stop, or when a sanitizer
+# build reported anything (a leak shows at exit).
 teardown_file() {
 	local pid
-	pid=$(cat "$BATS_FILE_TMPDIR/pid" 2>/dev/null) && kill -TERM "$pid" 2>/dev/null &&
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	psql_fa -q -c 'DROP SCHEMA IF EXISTS shop CASCADE'
+	pid=$(cat "$BATS_FILE_TMPDIR/pid" 2>/dev/null) || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		echo "fa-serve did not stop on SIGTERM" >&2
+		return 1
+	fi
+	if grep -E 'Sanitizer|runtime error' "$BATS_FILE_TMPDIR/serve.log" >&2; then
+		return 1
+	fi
 }
 
 setup() {
