@@ -43,44 +43,16 @@ SQL
 	ln -s "$BATS_FILE_TMPDIR/secret.txt" "$www/abs.txt"
 	ln -s ../outside "$www/outdir"
 	ln -s notes.txt "$www/alias.txt"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-		-keyout "$BATS_FILE_TMPDIR/key.pem" -out "$BATS_FILE_TMPDIR/cert.pem" 2>/dev/null
-	slog=$BATS_FILE_TMPDIR/serve.log
-	"$FA_BIN/fa-serve" --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 \
-		--tls-cert "$BATS_FILE_TMPDIR/cert.pem" --tls-key "$BATS_FILE_TMPDIR/key.pem" \
-		--h3-listen 127.0.0.1:0 --threads 2 --static "$www" "$routes" 2> "$slog" 3>&- &
-	echo $! > "$BATS_FILE_TMPDIR/pid"
-	for _ in $(seq 100); do
-		grep -q '^fa-serve: HTTP/3 on' "$slog" && break
-		sleep 0.1
-	done
-	grep -q '^fa-serve: HTTP/3 on' "$slog" || { cat "$slog" >&2; return 1; }
+	file_server_start --threads 2 --static "$www" "$routes"
 }
 
-# Stops the server; fails when it does not stop, or when a sanitizer
-# build reported anything (a leak shows at exit).
 teardown_file() {
-	local pid
-	pid=$(cat "$BATS_FILE_TMPDIR/pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid"
-		echo "fa-serve did not stop on SIGTERM" >&2
-		return 1
-	fi
-	if grep -E 'Sanitizer|runtime error' "$BATS_FILE_TMPDIR/serve.log" >&2; then
-		return 1
-	fi
+	file_server_stop
 }
 
 setup() {
 	www=$BATS_FILE_TMPDIR/www
-	slog=$BATS_FILE_TMPDIR/serve.log
-	port=$(sed -n 's/^fa-serve: listening on .*(port \([0-9]*\)).*/\1/p' "$slog")
-	tport=$(sed -n 's/^fa-serve: TLS on .*(port \([0-9]*\)).*/\1/p' "$slog")
-	h3port=$(sed -n 's/^fa-serve: HTTP\/3 on .*(UDP port \([0-9]*\)).*/\1/p' "$slog")
+	file_server_ports
 	url=http://127.0.0.1:$port
 }
 
