@@ -135,6 +135,31 @@ get() {
 	curl -sS --compressed "$url/big.txt" | cmp - "$www/big.txt"
 }
 
+@test "static: a byte range gets 206 (never compressed), one past the end 416, If-Range decides" {
+	local r
+	r=$(curl -sS -D - -o "$BATS_TEST_TMPDIR/part" -r 1000-1999 -H 'Accept-Encoding: gzip, zstd' \
+		"$url/big.txt" | tr -d '\r')
+	assert_contains "$r" "HTTP/1.1 206"
+	assert_contains "$r" "Content-Range: bytes 1000-1999/$(stat -c %s "$www/big.txt")"
+	assert_contains "$r" "Content-Length: 1000"
+	[[ "$r" != *Content-Encoding* ]]
+	tail -c +1001 "$www/big.txt" | head -c 1000 | cmp - "$BATS_TEST_TMPDIR/part"
+	# the last bytes, over h2 and over TLS
+	curl -sS --http2-prior-knowledge -r -100 "$url/big.bin" | cmp - <(tail -c 100 "$www/big.bin")
+	curl -sSk --http2 -r 2999990- "https://127.0.0.1:$tport/big.bin" |
+		cmp - <(tail -c 10 "$www/big.bin")
+	run curl -sS -D - -r 3000000- "$url/big.bin"
+	assert_contains "$output" "HTTP/1.1 416"
+	assert_contains "$output" "Content-Range: bytes */3000000"
+	assert_contains "$output" '"status":416'
+	# several ranges, or an If-Range of another version: the whole file
+	assert_same "200 3000000" "$(curl -sS -o /dev/null -w '%{http_code} %{size_download}' -r 0-1,5-6 "$url/big.bin")"
+	etag=$(curl -sS -I "$url/big.bin" | sed -n 's/^ETag: //p' | tr -d '\r')
+	assert_same "206 2" "$(curl -sS -o /dev/null -w '%{http_code} %{size_download}' -r 0-1 -H "If-Range: $etag" "$url/big.bin")"
+	assert_same "200 3000000" "$(curl -sS -o /dev/null -w '%{http_code} %{size_download}' -r 0-1 -H 'If-Range: "old"' "$url/big.bin")"
+	assert_contains "$(curl -sS -I "$url/big.bin")" "Accept-Ranges: bytes"
+}
+
 @test "static: traversal refused: .., encoded .., encoded '/', NUL, symlinks out, hidden files" {
 	local p out
 	for p in '/../secret.txt' '/sub/../../secret.txt' '/%2e%2e/secret.txt' '/%2E%2e/secret.txt' \

@@ -179,6 +179,56 @@ bool fa_hfile_not_modified(const char *inm, size_t inm_len, const char *ims, siz
 	return ims && fa_hfile_date_parse(ims, ims_len, &since) && mtime <= since;
 }
 
+/* Digits at *p (at most 18 of them) into *out, advancing *p; false when none. */
+static bool number(const char **p, const char *end, int64_t *out)
+{
+	const char *start = *p;
+	int64_t v = 0;
+
+	while (*p < end && **p >= '0' && **p <= '9' && *p - start < 18)
+		v = v * 10 + (*(*p)++ - '0');
+	*out = v;
+	return *p > start && (*p == end || **p < '0' || **p > '9');
+}
+
+int fa_hfile_range(const char *v, size_t n, int64_t size, int64_t *first, int64_t *last)
+{
+	const char *p = v, *end = v + n;
+	int64_t a = -1, b = -1;
+
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (end - p < 7 || strncasecmp(p, "bytes=", 6) || memchr(p, ',', (size_t)(end - p)))
+		return 0;
+	p += 6;
+	if (*p != '-' && !number(&p, end, &a))
+		return 0;
+	if (p == end || *p++ != '-' || (p < end && !number(&p, end, &b)) || p != end ||
+	    (a < 0 && b < 0) || (a >= 0 && b >= 0 && b < a))
+		return 0;
+	if (a < 0) {                    /* the last b bytes */
+		if (!b || !size)
+			return -1;
+		*first = b < size ? size - b : 0;
+		*last = size - 1;
+		return 1;
+	}
+	if (a >= size)
+		return -1;
+	*first = a;
+	*last = b >= 0 && b < size ? b : size - 1;
+	return 1;
+}
+
+bool fa_hfile_if_range(const char *v, size_t n, const char *etag, time_t mtime)
+{
+	time_t t;
+
+	if (n && v[0] == '"')
+		return n == strlen(etag) && !memcmp(v, etag, n);
+	return fa_hfile_date_parse(v, n, &t) && t == mtime;
+}
+
 static int month(const char *m)
 {
 	static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";

@@ -76,6 +76,23 @@ bool fa_hfile_not_modified(const char *inm, size_t inm_len, const char *ims, siz
 			   const char *etag, time_t mtime);
 
 /*
+ * A Range header v[0..n) (RFC 9110 14.2) against a representation of size
+ * bytes: 1, with the bytes *first to *last (inclusive), for one range that
+ * is satisfiable ("bytes=0-99", "bytes=100-", "bytes=-100"); 0 when the
+ * header is to be ignored and the whole representation sent (another unit,
+ * a malformed range, or several ranges); -1 when the range starts past the
+ * end (416).
+ */
+int fa_hfile_range(const char *v, size_t n, int64_t size, int64_t *first, int64_t *last);
+
+/*
+ * Whether If-Range v[0..n) lets a Range apply (RFC 9110 13.1.5): an
+ * entity-tag that is etag (strong comparison: a weak one never matches),
+ * or an HTTP-date equal to mtime.
+ */
+bool fa_hfile_if_range(const char *v, size_t n, const char *etag, time_t mtime);
+
+/*
  * Parses an HTTP-date (RFC 9110 5.6.7) in any of its three forms:
  * "Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT" and
  * "Sun Nov  6 08:49:37 1994".  False when s[0..n) is none of them.

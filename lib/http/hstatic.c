@@ -211,28 +211,74 @@ static bool not_modified(struct fa_hreq *rq, const struct stat *sb, const char *
 	return true;
 }
 
-/* Answers with the open regular file fd named rel; takes fd. */
-static void send_file(struct fa_hreq *rq, int fd, const struct stat *sb, const char *rel)
+/*
+ * The part of the file a Range asks for, in *first and *len: 206 (the
+ * Content-Range header added), 200 for the whole file, or 416.
+ */
+static int range_of(struct fa_hreq *rq, const struct stat *sb, int64_t *first, int64_t *len)
+{
+	const struct fa_h1_header *range = fa_hreq_header(rq, "range");
+	const struct fa_h1_header *if_range = fa_hreq_header(rq, "if-range");
+	char etag[FA_HFILE_ETAG_MAX], cr[80];
+	int64_t last = 0;
+	int r;
+
+	*first = 0;
+	*len = sb->st_size;
+	fa_hfile_etag(etag, (uint64_t)sb->st_ino, (int64_t)sb->st_size, sb->st_mtim);
+	if (!range || rq->head ||
+	    (if_range && !fa_hfile_if_range(if_range->value, if_range->value_len, etag,
+					    sb->st_mtime)) ||
+	    !(r = fa_hfile_range(range->value, range->value_len, sb->st_size, first, &last)))
+		return 200;
+	if (r < 0) {
+		snprintf(cr, sizeof(cr), "bytes */%lld", (long long)sb->st_size);
+		fa_hres_header(rq, "Content-Range", cr);
+		return 416;
+	}
+	snprintf(cr, sizeof(cr), "bytes %lld-%lld/%lld", (long long)*first, (long long)last,
+		 (long long)sb->st_size);
+	fa_hres_header(rq, "Content-Range", cr);
+	*len = last - *first + 1;
+	return 206;
+}
+
+/*
+ * Answers with the open regular file fd named rel, whole or the range
+ * asked for, and returns 0; or 416 for the caller to answer.  Takes fd.
+ */
+static int send_file(struct fa_hreq *rq, int fd, const struct stat *sb, const char *rel,
+		     struct fa_error *err)
 {
 	const char *ctype = fa_hfile_type(rel);
 	struct transfer *t;
+	int64_t first, len;
+	int status;
 
 	if (not_modified(rq, sb, ctype)) {
 		close(fd);
-		return;
+		return 0;
 	}
-	fa_hres_start(rq, 200, ctype, (int64_t)sb->st_size);
-	if (rq->head || !sb->st_size || !(t = malloc(sizeof(*t)))) {
-		if (rq->head || !sb->st_size)
+	fa_hres_header(rq, "Accept-Ranges", "bytes");
+	if ((status = range_of(rq, sb, &first, &len)) == 416) {
+		close(fd);
+		fa_error_set(err, FA_EINPUT, "the range is past the end of the file (%lld bytes)",
+			     (long long)sb->st_size);
+		return 416;
+	}
+	fa_hres_start(rq, status, ctype, len);
+	if (rq->head || !len || !(t = malloc(sizeof(*t)))) {
+		if (rq->head || !len)
 			fa_hres_end(rq);
 		else
 			fa_hres_fail(rq);       /* no memory to send it with */
 		close(fd);
-		return;
+		return 0;
 	}
-	*t = (struct transfer){ .rq = rq, .fd = fd, .left = sb->st_size };
+	*t = (struct transfer){ .rq = rq, .fd = fd, .off = first, .left = len };
 	fa_hres_on_gone(rq, gone, t);
 	pump(t);
+	return 0;
 }
 
 /* Opens rel and looks at it; fd -1 and the status to answer when that fails. */
@@ -284,6 +330,5 @@ int fa_hstatic_serve(struct fa_hstatic *st, struct fa_hreq *rq, struct fa_error 
 		close(fd);
 		return open_failed(rq->path, rq->path_len, ENOENT, err);
 	}
-	send_file(rq, fd, &sb, rel);
-	return 0;
+	return send_file(rq, fd, &sb, rel, err);
 }

@@ -3,8 +3,9 @@
  * protocol carries the request (HTTP/1.1, h2, h3).  GET and HEAD only;
  * index.html for a directory; strong ETags and Last-Modified, with 304
  * for If-None-Match and If-Modified-Since; the content type by extension
- * (lib/http/hfile).  A file goes out in bounded chunks as the client takes
- * them, so memory does not grow with its size.
+ * (lib/http/hfile); one byte range (206) when the request asks for it.  A
+ * file goes out in bounded chunks as the client takes them, so memory does
+ * not grow with its size.
  *
  * Nothing outside the directory is reachable: the request path is checked
  * first (no "..", no encoded '/', no NUL: lib/http/hfile), and the file is
@@ -34,12 +35,13 @@ struct fa_hstatic *fa_hstatic_new(const char *dir, struct fa_error *err);
 void fa_hstatic_free(struct fa_hstatic *st);
 
 /*
- * Answers rq from the directory (200, 304, or a 301 that adds a directory's
- * missing '/') and returns 0; or answers nothing and returns the status
- * the caller should answer with, the reason in err: 400 for a path that is
- * refused, 404 for no such file (or one that is hidden or outside the
- * directory), 403 when it cannot be read, 405 for a method other than GET
- * and HEAD (with the Allow header already added).
+ * Answers rq from the directory (200, 206, 304, or a 301 that adds a
+ * directory's missing '/') and returns 0; or answers nothing and returns
+ * the status the caller should answer with, the reason in err: 400 for a
+ * path that is refused, 404 for no such file (or one that is hidden or
+ * outside the directory), 403 when it cannot be read, 405 for a method
+ * other than GET and HEAD (the Allow header added), 416 for a range past
+ * the end (Content-Range added).
  */
 int fa_hstatic_serve(struct fa_hstatic *st, struct fa_hreq *rq, struct fa_error *err);
 

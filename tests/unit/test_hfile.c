@@ -1,7 +1,7 @@
 /*
  * Unit tests for lib/http/hfile: request paths into relative paths (and
- * the ways out refused), content types, ETags, HTTP-dates and the 304
- * rules.  Random paths (built from the pieces traversal is made of) must
+ * the ways out refused), content types, ETags, HTTP-dates, the 304 rules
+ * and byte ranges.  Random paths (built from the pieces traversal is made of) must
  * either be refused or give a path with no "..", no leading '/', no empty
  * segment and no NUL.
  *
@@ -149,6 +149,47 @@ static void test_conditional(void)
 #undef NM
 }
 
+/* "F-L" (or "ignore", "416") for Range v against 1000 bytes. */
+static const char *range(const char *v, int64_t size)
+{
+	static char shown[64];
+	int64_t first = -1, last = -1;
+	int r = fa_hfile_range(v, strlen(v), size, &first, &last);
+
+	if (r > 0)
+		snprintf(shown, sizeof(shown), "%lld-%lld", (long long)first, (long long)last);
+	else
+		snprintf(shown, sizeof(shown), "%s", r ? "416" : "ignore");
+	return shown;
+}
+
+static void test_ranges(void)
+{
+	CHECK_STR(range("bytes=0-99", 1000), "0-99");
+	CHECK_STR(range("bytes=0-0", 1000), "0-0");
+	CHECK_STR(range("BYTES=10-", 1000), "10-999");
+	CHECK_STR(range("bytes=990-5000", 1000), "990-999");
+	CHECK_STR(range("bytes=-100", 1000), "900-999");
+	CHECK_STR(range("bytes=-5000", 1000), "0-999");
+	CHECK_STR(range("bytes=999-", 1000), "999-999");
+	CHECK_STR(range("bytes=1000-", 1000), "416");
+	CHECK_STR(range("bytes=-0", 1000), "416");
+	CHECK_STR(range("bytes=0-", 0), "416");
+	CHECK_STR(range("bytes=5-4", 1000), "ignore");
+	CHECK_STR(range("bytes=0-1,5-6", 1000), "ignore");
+	CHECK_STR(range("bytes=-", 1000), "ignore");
+	CHECK_STR(range("bytes=a-1", 1000), "ignore");
+	CHECK_STR(range("bytes=1-2x", 1000), "ignore");
+	CHECK_STR(range("items=0-1", 1000), "ignore");
+	CHECK_STR(range("bytes=", 1000), "ignore");
+	CHECK_STR(range("bytes=1234567890123456789-", 1000), "ignore");
+	CHECK(fa_hfile_if_range("\"v1\"", 4, "\"v1\"", 0));
+	CHECK(!fa_hfile_if_range("W/\"v1\"", 6, "\"v1\"", 0));
+	CHECK(!fa_hfile_if_range("\"v2\"", 4, "\"v1\"", 0));
+	CHECK(fa_hfile_if_range("Sun, 06 Nov 1994 08:49:37 GMT", 29, "\"v1\"", 784111777));
+	CHECK(!fa_hfile_if_range("Sun, 06 Nov 1994 08:49:37 GMT", 29, "\"v1\"", 784111778));
+}
+
 /* Random paths of traversal's pieces: refused, or harmless. */
 static void test_random(void)
 {
@@ -187,6 +228,7 @@ int main(int argc, char **argv)
 	RUN(test_types);
 	RUN(test_dates);
 	RUN(test_conditional);
+	RUN(test_ranges);
 	RUN(test_random);
 	return check_report("test_hfile");
 }
