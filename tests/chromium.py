@@ -21,6 +21,7 @@ uncaught exceptions and failed loads go to stderr, to tell why.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -205,4 +206,7 @@ def run(timeout, flags, url, steps):
 
 
 if __name__ == "__main__":
+    # timeout(1) and bats stop us with SIGTERM: still close chromium (which
+    # runs in a session of its own) and remove its profile
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     sys.exit(run(*parse(sys.argv[1:])))
