@@ -141,6 +141,7 @@ build/fuzz/fuzz_h2client: lib/http/h2client.c lib/http/h1.c
 build/fuzz/fuzz_jsonrpc: lib/mcp/jsonrpc.c lib/core/json.c
 build/fuzz/fuzz_pgjson: lib/pg/pgjson.c lib/core/json.c
 build/fuzz/fuzz_sse: lib/http/sse.c
+build/fuzz/fuzz_hfile: lib/http/hfile.c
 build/fuzz/fuzz_jwt: lib/http/jwt.c
 # fuzz_h3 includes lib/http/h3.c itself, to reach the stream buffer's statics
 FUZZ_LIBS := -lnghttp2 -ljansson -lngtcp2 -lngtcp2_crypto_gnutls -lnghttp3 -lgnutls -lssl -lcrypto

@@ -239,6 +239,12 @@ static int month(const char *m)
 	return -1;
 }
 
+/* Whether sscanf took all of s: its %n ran (end >= 0) and stopped at the NUL. */
+static bool whole(const char *s, int end)
+{
+	return end >= 0 && !s[end];
+}
+
 /* The three forms through sscanf; %n checks nothing is left over. */
 static bool scan_date(const char *s, struct tm *tm)
 {
@@ -246,21 +252,22 @@ static bool scan_date(const char *s, struct tm *tm)
 	int end = -1;
 
 	if (sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d GMT%n", wday, &tm->tm_mday, mon,
-		   &tm->tm_year, &tm->tm_hour, &tm->tm_min, &tm->tm_sec, &end) == 7 && !s[end])
+		   &tm->tm_year, &tm->tm_hour, &tm->tm_min, &tm->tm_sec, &end) == 7 && whole(s, end))
 		tm->tm_year -= 1900;
 	else if (end = -1, sscanf(s, "%15[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d GMT%n", wday,
 				  &tm->tm_mday, mon, &tm->tm_year, &tm->tm_hour, &tm->tm_min,
-				  &tm->tm_sec, &end) == 7 && !s[end])
+				  &tm->tm_sec, &end) == 7 && whole(s, end))
 		tm->tm_year += tm->tm_year < 70 ? 100 : 0;
 	else if (end = -1, sscanf(s, "%3s %3s %2d %2d:%2d:%2d %4d%n", wday, mon, &tm->tm_mday,
 				  &tm->tm_hour, &tm->tm_min, &tm->tm_sec, &tm->tm_year,
-				  &end) == 7 && !s[end])
+				  &end) == 7 && whole(s, end))
 		tm->tm_year -= 1900;
 	else
 		return false;
 	tm->tm_mon = month(mon);
-	return tm->tm_mon >= 0 && tm->tm_mday >= 1 && tm->tm_mday <= 31 && tm->tm_hour < 24 &&
-	       tm->tm_min < 60 && tm->tm_sec <= 60 && tm->tm_year >= 70;
+	return tm->tm_mon >= 0 && tm->tm_mday >= 1 && tm->tm_mday <= 31 && tm->tm_hour >= 0 &&
+	       tm->tm_hour < 24 && tm->tm_min >= 0 && tm->tm_min < 60 && tm->tm_sec >= 0 &&
+	       tm->tm_sec <= 60 && tm->tm_year >= 70;
 }
 
 bool fa_hfile_date_parse(const char *s, size_t n, time_t *out)

@@ -106,6 +106,9 @@ static void test_dates(void)
 	CHECK(fa_hfile_date_parse("Sun Nov  6 08:49:37 1994", 24, &t) && t == 784111777);
 	CHECK(!fa_hfile_date_parse("Sun, 06 Nov 1994 08:49:37 GMT junk", 34, &t));
 	CHECK(!fa_hfile_date_parse("Sun, 06 Foo 1994 08:49:37 GMT", 29, &t));
+	/* found by fuzz_hfile: a literal that differs after the numbers */
+	CHECK(!fa_hfile_date_parse("Sun, 06 Nov 1994 08:49:37 G.T", 29, &t));
+	CHECK(!fa_hfile_date_parse("Sun, 06 Nov 1994 -8:49:37 GMT", 29, &t));
 	CHECK(!fa_hfile_date_parse("yesterday", 9, &t));
 	CHECK(!fa_hfile_date_parse("", 0, &t));
 	/* what fa_h1_date writes reads back */
