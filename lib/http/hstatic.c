@@ -29,12 +29,12 @@ struct fa_hstatic {
 	bool openat2;                   /* the kernel has it */
 };
 
-/* One file on its way out: read as the client takes it. */
+/* One file on its way out: read as the client takes it, buf holding a piece. */
 struct transfer {
 	struct fa_hreq *rq;
 	int fd;
 	off_t off, left;
-	char buf[CHUNK];
+	char buf[];                     /* CHUNK bytes, or the whole of a smaller file */
 };
 
 static int sys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t resolve)
@@ -267,7 +267,7 @@ static int send_file(struct fa_hreq *rq, int fd, const struct stat *sb, const ch
 		return 416;
 	}
 	fa_hres_start(rq, status, ctype, len);
-	if (rq->head || !len || !(t = malloc(sizeof(*t)))) {
+	if (rq->head || !len || !(t = malloc(sizeof(*t) + (size_t)(len < CHUNK ? len : CHUNK)))) {
 		if (rq->head || !len)
 			fa_hres_end(rq);
 		else
