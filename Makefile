@@ -141,6 +141,7 @@ build/fuzz/fuzz_h2client: lib/http/h2client.c lib/http/h1.c
 build/fuzz/fuzz_jsonrpc: lib/mcp/jsonrpc.c lib/core/json.c
 build/fuzz/fuzz_pgjson: lib/pg/pgjson.c lib/core/json.c
 build/fuzz/fuzz_sse: lib/http/sse.c
+build/fuzz/fuzz_hfile: lib/http/hfile.c
 build/fuzz/fuzz_jwt: lib/http/jwt.c
 build/fuzz/fuzz_ws: lib/http/ws.c lib/http/h1.c
 # fuzz_h3 includes lib/http/h3.c itself, to reach the stream buffer's statics

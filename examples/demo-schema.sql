@@ -118,4 +118,20 @@ GROUP BY o.id, c.id;
 COMMENT ON VIEW shop.order_totals IS
     'Per-order line count, units and item total recomputed from order_items (items_total should equal total)';
 
+-- ---------------------------------------------------------------------------
+-- notifications: each order placed is announced on channel order_placed, as
+-- the JSON of the route orders_live's rows (examples/routes/shop.sql), for
+-- the live page (examples/www).  demo-data.sql turns it off while it loads.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION shop.announce_order() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('order_placed', json_build_object(
+        'id', NEW.id, 'customer_id', NEW.customer_id, 'status', NEW.status,
+        'placed_at', NEW.placed_at, 'total', NEW.total)::text);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER orders_announce AFTER INSERT ON shop.orders
+    FOR EACH ROW EXECUTE FUNCTION shop.announce_order();
+
 COMMIT;

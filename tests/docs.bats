@@ -158,7 +158,7 @@ man_exit_codes() {
 	assert_same "$file" "$(complete_words fa-pg --file "$dir/")"
 }
 
-@test "docs: fa-serve completes --log-format values, and files for routes and --access-log" {
+@test "docs: fa-serve completes --log-format values, files for routes and --access-log, directories for --static" {
 	local dir file
 	[ -x "$FA_BIN/fa-serve" ] || skip "fa-serve is not built"
 	assert_same_set "expected" "$(printf '%s\n' text json)" \
@@ -169,6 +169,8 @@ man_exit_codes() {
 	assert_same "$file" "$(complete_words fa-serve "$dir/rou")"
 	assert_same "$file" "$(complete_words fa-serve -t 2 "$dir/")"
 	assert_same "$file" "$(complete_words fa-serve --access-log "$dir/")"
+	mkdir "$dir/www"
+	assert_same "$dir/www" "$(complete_words fa-serve --static "$dir/")"
 }
 
 @test "docs: completion offers nothing after --, and nothing for a missing tool" {

@@ -83,3 +83,52 @@ wait_until() {
 	done
 	"$@"
 }
+
+# A throwaway certificate for localhost and 127.0.0.1: $1/cert.pem, $1/key.pem.
+make_test_cert() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+		-keyout "$1/key.pem" -out "$1/cert.pem" 2>/dev/null
+}
+
+# One fa-serve for a whole test file, started from setup_file: cleartext,
+# TLS with a new certificate in $BATS_FILE_TMPDIR and HTTP/3, plus the
+# arguments given; its log in $BATS_FILE_TMPDIR/serve.log.  Returns once
+# it serves.  file_server_ports reads its ports, file_server_stop stops it.
+file_server_start() {
+	local log=$BATS_FILE_TMPDIR/serve.log
+	make_test_cert "$BATS_FILE_TMPDIR"
+	"$FA_BIN/fa-serve" --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 \
+		--tls-cert "$BATS_FILE_TMPDIR/cert.pem" --tls-key "$BATS_FILE_TMPDIR/key.pem" \
+		--h3-listen 127.0.0.1:0 "$@" 2> "$log" 3>&- &
+	echo $! > "$BATS_FILE_TMPDIR/pid"
+	for _ in $(seq 100); do
+		grep -q '^fa-serve: HTTP/3 on' "$log" && return 0
+		sleep 0.1
+	done
+	cat "$log" >&2
+	return 1
+}
+
+# Sets port, tport and h3port to the ports of file_server_start's server.
+file_server_ports() {
+	local log=$BATS_FILE_TMPDIR/serve.log
+	port=$(sed -n 's/^fa-serve: listening on .*(port \([0-9]*\)).*/\1/p' "$log")
+	tport=$(sed -n 's/^fa-serve: TLS on .*(port \([0-9]*\)).*/\1/p' "$log")
+	h3port=$(sed -n 's/^fa-serve: HTTP\/3 on .*(UDP port \([0-9]*\)).*/\1/p' "$log")
+}
+
+# From teardown_file: stops that server; fails when it does not stop on
+# SIGTERM, or when a sanitizer build said anything (leaks show at exit).
+file_server_stop() {
+	local pid
+	pid=$(cat "$BATS_FILE_TMPDIR/pid" 2>/dev/null) || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		echo "fa-serve did not stop on SIGTERM" >&2
+		return 1
+	fi
+	! grep -E 'Sanitizer|runtime error' "$BATS_FILE_TMPDIR/serve.log" >&2
+}

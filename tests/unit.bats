@@ -83,6 +83,18 @@ setup() {
 	[ "$status" -eq 0 ]
 }
 
+@test "unit: files over HTTP: paths, types, validators (hfile)" {
+	run "$FA_UNIT/test_hfile"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "unit: files opened beneath a directory, with openat2 and without (hstatic)" {
+	run "$FA_UNIT/test_hstatic"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "unit: HTTP content coding (hencode)" {
 	run "$FA_UNIT/test_hencode"
 	echo "$output"

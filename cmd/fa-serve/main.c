@@ -16,6 +16,7 @@
 #include "pg/sqlload.h"
 #include "serve.h"
 #include "http/haccess.h"
+#include "http/hstatic.h"
 #include "http/tls.h"
 
 extern char **environ;
@@ -30,7 +31,7 @@ enum {
 	O_POOL_TIMEOUT, O_POOL_LIFETIME,
 	O_TLS_LISTEN, O_TLS_CERT, O_TLS_KEY, O_TLS_SELF, O_NO_H2, O_H2_STREAMS, O_H2_WINDOW,
 	O_H2_FRAME, O_H2_HEADERS, O_SEND_TO, O_COMPRESS_MIN, O_ZSTD, O_GZIP, O_H3_LISTEN,
-	O_H3_RETRY, O_JWT_SECRET, O_JWT_AUD, O_JWT_ISS, O_JWT_LEEWAY, O_JWT_ROLE, O_ANON_ROLE, O_AUTH,
+	O_H3_RETRY, O_STATIC, O_JWT_SECRET, O_JWT_AUD, O_JWT_ISS, O_JWT_LEEWAY, O_JWT_ROLE, O_ANON_ROLE, O_AUTH,
 	O_WS_PING, O_WS_MAX,
 };
 
@@ -74,6 +75,7 @@ static const struct fa_opt options[] = {
 	{ "jwt-role-claim", O_JWT_ROLE, FA_OPT_REQUIRED, "PATH", "where the token's role is in its claims (default .role)", NULL },
 	{ "anon-role", O_ANON_ROLE, FA_OPT_REQUIRED, "ROLE", "the role of requests without a token (default: they get 401)", NULL },
 	{ "auth", O_AUTH, FA_OPT_REQUIRED, "MODE", "routes without '-- auth:' are required (a token) or optional (default optional)", "required optional" },
+	{ "static", O_STATIC, FA_OPT_REQUIRED, "DIR", "serve DIR's files (GET, HEAD) where no route matches: index.html, ETag, 304", "@dir" },
 	{ "cors", O_CORS, FA_OPT_REQUIRED, "ORIGINS", "allow these origins (comma-separated, or *) with CORS, preflights included", NULL },
 	{ "check", O_CHECK, FA_OPT_NONE, NULL, "check the route files, print the routes, and exit", NULL },
 	{ "unnamed-statements", O_UNNAMED, FA_OPT_NONE, NULL, "never prepare named statements (for PgBouncer in transaction mode)", NULL },
@@ -196,6 +198,7 @@ struct serve_args {
 	bool listen_given;
 	const char *db;
 	const char *access_log;
+	const char *static_dir;         /* --static */
 	bool check;
 };
 
@@ -263,6 +266,7 @@ static int apply(int key, const char *arg, void *ctx)
 	case O_CHECK: s->check = true; break;
 	case O_UNNAMED: a->unnamed = true; break;
 	case O_CORS: a->cors = arg; break;
+	case O_STATIC: s->static_dir = arg; break;
 	case O_JWT_SECRET: a->jwt_file = arg; break;
 	case O_JWT_AUD: a->jwt_rules.aud = arg; break;
 	case O_JWT_ISS: a->jwt_rules.iss = arg; break;
@@ -466,6 +470,11 @@ int main(int argc, char **argv)
 		print_routes(&a);
 		goto out;
 	}
+	if (s.static_dir && !(a.files = fa_hstatic_new(s.static_dir, &err))) {
+		fprintf(stderr, "fa-serve: %s\n", err.msg);
+		rc = err.code;
+		goto out;
+	}
 	if (s.access_log && !(a.access_log = fa_haccess_open(s.access_log, &err))) {
 		fprintf(stderr, "fa-serve: %s\n", err.msg);
 		rc = err.code;
@@ -482,6 +491,7 @@ int main(int argc, char **argv)
 	rc = serve(&s, &a);
 out:
 	fa_haccess_close(a.access_log);
+	fa_hstatic_free(a.files);
 	fa_sqlfiles_release(&a.routes);
 	auth_release(&a);
 	return rc;

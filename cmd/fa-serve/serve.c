@@ -902,6 +902,19 @@ static bool cors(struct fa_hreq *rq, const struct app *a)
 	return true;
 }
 
+/* No route: a file of --static, else 404. */
+static void static_or_404(struct fa_hreq *rq, struct app *a)
+{
+	struct fa_error err = { 0 };
+	int status;
+
+	if (!a->files)
+		return answer_error(rq, 404, NULL, "no such route", NULL);
+	if ((status = fa_hstatic_serve(a->files, rq, &err)))
+		answer_error(rq, status, NULL, status == 404 ? "not found" : err.msg,
+			     status == 404 ? err.msg : NULL);
+}
+
 void serve_handle(struct fa_hreq *rq, void *arg)
 {
 	struct app *a = arg;
@@ -964,7 +977,7 @@ void serve_handle(struct fa_hreq *rq, void *arg)
 			fa_hres_header(rq, "Allow", allow);
 			return answer_error(rq, 405, NULL, "method not allowed", NULL);
 		}
-		return answer_error(rq, 404, NULL, "no such route", NULL);
+		return static_or_404(rq, a);
 	}
 	run_route(rq, w, &m, NULL, &g);
 	auth_release_grant(&g);

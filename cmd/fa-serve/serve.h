@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "http/hserver.h"
+#include "http/hstatic.h"
 #include "http/jwt.h"
 #include "pg/pgconn.h"
 #include "pg/pgpool.h"
@@ -39,6 +40,7 @@ struct app {
 	const char *anon_role;          /* --anon-role, or NULL */
 	enum fa_auth auth_default;      /* --auth: for routes without "-- auth:" */
 	const char *cors;               /* allowed origins, comma-separated, or "*" */
+	struct fa_hstatic *files;       /* --static: where no route matches; or NULL */
 	struct fa_pg_target target;
 	int pool_size;
 	int pool_timeout_ms;            /* wait for a connection, then 503 */

@@ -148,3 +148,16 @@ SELECT o.id, o.customer_id, c.email, o.status, o.placed_at, o.total
 -- name: order_events
 -- route: GET /orders/events
 -- listen: order_status
+
+-- The newest orders, then each order as it is placed (a trigger on
+-- shop.orders NOTIFYs order_placed with the same columns): over a WebSocket
+-- the rows are the first message and each notification one more; as
+-- Server-Sent Events, the "snapshot" event and then "order_placed" events.
+-- The live page of examples/www reads it.
+-- name: orders_live
+-- route: GET /orders/live
+-- listen: order_placed
+SELECT id, customer_id, status, placed_at, total
+  FROM shop.orders
+ ORDER BY id DESC
+ LIMIT 20;

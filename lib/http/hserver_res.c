@@ -104,7 +104,9 @@ void hs_encode_start(struct fa_hreq *rq, struct hs_res *res, const char *content
 	struct fa_error err;
 
 	res->enc.kind = FA_Z_NONE;
-	if (status < 200 || status == 204 || status == 304 || *length == 0 || !content_type ||
+	/* a 206 is a range of the identity representation's bytes: never coded */
+	if (status < 200 || status == 204 || status == 206 || status == 304 || *length == 0 ||
+	    !content_type ||
 	    !fa_henc_compressible(content_type) || (!o->zstd_level && !o->gzip_level))
 		return;
 	fa_buf_puts(&res->extra, "Vary: Accept-Encoding\n");

@@ -625,7 +625,7 @@ static void test_examples(const char *dir)
 	fa_sqlfile_set_release(&set);
 	CHECK(fa_sqlfile_set_add(&set, "shop.sql", text, n, &err) == FA_OK);
 	CHECK_STR(set.nqueries ? "" : err.msg, "");
-	CHECK(set.nqueries == 10);
+	CHECK(set.nqueries == 11);
 	for (i = 0; i < set.nqueries; i++)
 		CHECK(set.queries[i].path && (set.queries[i].sql[0] ||
 					      set.queries[i].listen));
@@ -638,6 +638,7 @@ static void test_examples(const char *dir)
 	CHECK_STR(route("POST", "/orders"), "create_order");
 	CHECK_STR(route("GET", "/orders/export"), "export_orders");
 	CHECK_STR(route("GET", "/orders/events"), "order_events");
+	CHECK_STR(route("GET", "/orders/live"), "orders_live");
 	CHECK_STR(route("PATCH", "/orders/42/status"), "set_order_status id$2=42");
 	CHECK_STR(route("PUT", "/orders/42"), "- allow=17");
 }
