@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# fa-bench http --h3 against fa-serve --h3-listen: exact counts (the
+# database's rows and the access log's HTTP/3.0 lines against fa-bench's
+# own), many streams on one connection, the certificate checked, a server
+# that is not there; and the h3 server under attack from tests/unit's
+# h3attack (built on lib/http/h3client), one knob a test.
+
+load helpers
+
+setup_file() {
+	psql_fa -q <<'SQL'
+DROP SCHEMA IF EXISTS fabenchh3 CASCADE;
+CREATE SCHEMA fabenchh3;
+CREATE TABLE fabenchh3.hits (id bigserial PRIMARY KEY, k bigint);
+SQL
+	dir=$BATS_FILE_TMPDIR/routes
+	mkdir -p "$dir"
+	cat > "$dir/hits.sql" <<'SQL'
+-- name: hit
+-- route: POST /hit/:k
+-- param: k int
+-- returns: none
+INSERT INTO fabenchh3.hits (k) VALUES (:k);
+
+-- name: item
+-- route: GET /items/:id
+-- param: id int
+-- returns: one
+SELECT :id AS id, md5(:id::text) AS h;
+SQL
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+		-keyout "$BATS_FILE_TMPDIR/key.pem" -out "$BATS_FILE_TMPDIR/cert.pem" 2>/dev/null
+	fa-serve --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 --h3-listen 127.0.0.1:0 \
+		--tls-cert "$BATS_FILE_TMPDIR/cert.pem" --tls-key "$BATS_FILE_TMPDIR/key.pem" \
+		--threads 1 --access-log "$BATS_FILE_TMPDIR/access.log" "$dir" \
+		2> "$BATS_FILE_TMPDIR/serve.log" &
+	echo $! > "$BATS_FILE_TMPDIR/pid"
+	for _ in $(seq 100); do
+		grep -q '^fa-serve: HTTP/3 on' "$BATS_FILE_TMPDIR/serve.log" && break
+		sleep 0.1
+	done
+	sed -n 's/^fa-serve: HTTP\/3 on .*(UDP port \([0-9]*\)).*/\1/p' \
+		"$BATS_FILE_TMPDIR/serve.log" > "$BATS_FILE_TMPDIR/h3port"
+	sed -n 's/^fa-serve: TLS on .*(port \([0-9]*\)).*/\1/p' \
+		"$BATS_FILE_TMPDIR/serve.log" > "$BATS_FILE_TMPDIR/tport"
+}
+
+teardown_file() {
+	kill -TERM "$(cat "$BATS_FILE_TMPDIR/pid")" 2>/dev/null || true
+	wait "$(cat "$BATS_FILE_TMPDIR/pid")" 2>/dev/null || true
+	psql_fa -q -c 'DROP SCHEMA IF EXISTS fabenchh3 CASCADE'
+}
+
+setup() {
+	h3port=$(cat "$BATS_FILE_TMPDIR/h3port")
+	[ -n "$h3port" ] || { cat "$BATS_FILE_TMPDIR/serve.log" >&2; return 1; }
+	h3base=https://127.0.0.1:$h3port
+	ca=$BATS_FILE_TMPDIR/cert.pem
+	psql_fa -q -c 'TRUNCATE fabenchh3.hits RESTART IDENTITY'
+}
+
+# A JSON value of a --json file: jval FILE EXPR (python3 expression on d).
+jval() {
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
+# Lines of the access log for HTTP/3.0 requests to $1 (a path prefix).
+h3_logged() {
+	grep -c "\"[A-Z]* $1[^ ]* HTTP/3.0\" " "$BATS_FILE_TMPDIR/access.log" || true
+}
+
+@test "http --h3: exactly N requests, as the database and the access log count them" {
+	local j=$BATS_TEST_TMPDIR/h3.json before
+	before=$(h3_logged /hit/)
+	run fa-bench http --h3 --cacert "$ca" -c 2 -t 1 -n 300 --method POST \
+		"$h3base/hit/{1..5}" --json "$j"
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*), min(k) >= 1, max(k) <= 5 from fabenchh3.hits'
+	assert_same "300|t|t" "$output"
+	[ "$(jval "$j" "d['requests']")" = 300 ]
+	[ "$(jval "$j" "d['errors']")" = 0 ]
+	[ "$(jval "$j" "d['config']['protocol']")" = h3 ]
+	[ $(( $(h3_logged /hit/) - before )) -eq 300 ]
+}
+
+@test "http --h3 -m: many streams on one connection, the summary says h3" {
+	local before
+	before=$(h3_logged /items/)
+	run fa-bench http --h3 --cacert "$ca" -c 1 -m 16 -n 500 "$h3base/items/{1..50}"
+	assert_status 0
+	assert_contains "$output" "http (h3): 500 requests"
+	[ $(( $(h3_logged /items/) - before )) -eq 500 ]
+	# more streams than the server's limit (100) wait for its credit
+	run fa-bench http --h3 -k -c 1 -m 300 -n 900 --method POST "$h3base/hit/7"
+	assert_status 0
+	assert_contains "$output" "http (h3): 900 requests"
+	run psql_fa -Atq -c 'select count(*), min(k), max(k) from fabenchh3.hits'
+	assert_same "900|7|7" "$output"
+}
+
+@test "http --h3: a certificate the CAs do not know is refused, -k skips the check" {
+	run fa-bench http --h3 -c 1 -n 3 "$h3base/items/1"
+	assert_status 3
+	assert_contains "$output" "certificate"
+	assert_contains "$output" "127.0.0.1:$h3port"
+	run fa-bench http --h3 -k -c 1 -n 3 "$h3base/items/1"
+	assert_status 0
+	run fa-bench http --h3 --cacert "$BATS_TEST_TMPDIR/none.pem" -n 3 "$h3base/items/1"
+	assert_status 2
+	assert_contains "$output" "none.pem"
+}
+
+@test "http --h3: a server that is not there is a connect error naming it, exit 3" {
+	local port
+	# a UDP port nobody listens on: the kernel answers ICMP unreachable
+	port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	run fa-bench http --h3 -k -c 1 -n 3 --timeout 5s "https://127.0.0.1:$port/"
+	assert_status 3
+	assert_contains "$output" "cannot connect to 127.0.0.1:$port"
+	assert_contains "$output" "connect"
+	# HTTP/3 is always TLS
+	run fa-bench http --h3 -n 3 "http://127.0.0.1:$port/"
+	assert_status 2
+	assert_contains "$output" "https"
+}
