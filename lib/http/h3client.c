@@ -606,8 +606,10 @@ static const char *tls_why(struct fa_h3client *h3, char *buf, size_t n)
 
 	if (status && !gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509,
 								     &out, 0)) {
-		snprintf(buf, n, "TLS handshake failed: the server's certificate was refused: %s",
-			 (char *)out.data);
+		while (out.size && out.data[out.size - 1] == ' ')
+			out.size--;
+		snprintf(buf, n, "TLS handshake failed: the server's certificate was refused: %.*s",
+			 (int)out.size, (char *)out.data);
 		gnutls_free(out.data);
 	} else {
 		snprintf(buf, n, "TLS handshake failed: %s",

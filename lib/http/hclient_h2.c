@@ -71,7 +71,7 @@ static void slot_free(struct h2slot *s)
 }
 
 /* Gives rq its one on_done; the client may be freed after it. */
-static void notify(struct fa_hclient *c, struct fa_hclient_req *rq,
+void hc_notify(struct fa_hclient *c, struct fa_hclient_req *rq,
 		   const struct fa_hclient_res *res, enum fa_err rc, const char *msg)
 {
 	bool was = c->notifying;
@@ -98,7 +98,7 @@ static void slot_done(struct h2slot *s, enum fa_err rc, const char *msg)
 		res.body = s->body.data ? s->body.data : "";
 		res.body_len = s->body.len;
 	}
-	notify(c, rq, &res, rc, msg);
+	hc_notify(c, rq, &res, rc, msg);
 	if (!s->open)
 		hc_slot_release(c, s);
 	if (!c->freed)
@@ -215,7 +215,7 @@ void hc_refuse(struct fa_hclient *c, struct fa_hclient_req *rq, enum fa_err rc,
 	char msg[1024];
 
 	snprintf(msg, sizeof(msg), "%s: %s", c->origin, why);
-	notify(c, rq, &(struct fa_hclient_res){ 0 }, rc, msg);
+	hc_notify(c, rq, &(struct fa_hclient_res){ 0 }, rc, msg);
 }
 
 /* rq is on slot s, a stream that started: its timeout runs. */

@@ -35,7 +35,7 @@ static void fail_queue(struct fa_hclient *c, enum fa_err rc, const char *msg)
 	c->head = c->tail = NULL;
 	while ((rq = list) && !c->freed) {
 		list = rq->next;
-		hc_refuse(c, rq, rc, msg);
+		hc_notify(c, rq, &(struct fa_hclient_res){ 0 }, rc, msg);
 	}
 	while ((rq = list)) {           /* freed meanwhile: the rest go back */
 		list = rq->next;
@@ -172,7 +172,9 @@ static void connect_h3(struct fa_hclient *c)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *ai = NULL;
-	struct fa_h3client_opts o = { .handshake_timeout_ms = c->connect_timeout_ms };
+	struct fa_h3client_opts o = { .handshake_timeout_ms = c->timeout_ms > 0 &&
+				      c->timeout_ms < c->connect_timeout_ms ? c->timeout_ms :
+				      c->connect_timeout_ms };
 	struct fa_error err = { 0 };
 	char port[8], why[300];
 	int rc, fd = -1;

@@ -127,6 +127,8 @@ void hc_slot_arm(struct fa_hclient *c, struct h2slot *s, struct fa_hclient_req *
 void hc_slot_fail(struct h2slot *s, enum fa_err rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void hc_refuse(struct fa_hclient *c, struct fa_hclient_req *rq, enum fa_err rc, const char *why);
+void hc_notify(struct fa_hclient *c, struct fa_hclient_req *rq,
+	       const struct fa_hclient_res *res, enum fa_err rc, const char *msg);
 struct fa_hclient_req *hc_pop(struct fa_hclient *c);
 void hc_push_front(struct fa_hclient *c, struct fa_hclient_req *rq);
 enum fa_err hc_h2_start(struct fa_hclient *c, struct fa_error *err);
