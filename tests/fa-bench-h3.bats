@@ -28,12 +28,17 @@ INSERT INTO fabenchh3.hits (k) VALUES (:k);
 -- returns: one
 SELECT :id AS id, md5(:id::text) AS h;
 SQL
+	# a certificate of over 4 KB (many names), so that the server's first
+	# flight is more than 3x the client's Initial: amplification shows
+	local sans=DNS:localhost,IP:127.0.0.1
+	for i in $(seq 200); do sans+=",DNS:name-$i.h3.example"; done
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+		-subj /CN=localhost -addext "subjectAltName=$sans" \
 		-keyout "$BATS_FILE_TMPDIR/key.pem" -out "$BATS_FILE_TMPDIR/cert.pem" 2>/dev/null
+	# --header-timeout bounds the HTTP/3 handshake too: a stalled one goes in 1 s
 	fa-serve --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 --h3-listen 127.0.0.1:0 \
 		--tls-cert "$BATS_FILE_TMPDIR/cert.pem" --tls-key "$BATS_FILE_TMPDIR/key.pem" \
-		--threads 1 --access-log "$BATS_FILE_TMPDIR/access.log" "$dir" \
+		--threads 1 --header-timeout 1000 --access-log "$BATS_FILE_TMPDIR/access.log" "$dir" \
 		2> "$BATS_FILE_TMPDIR/serve.log" &
 	echo $! > "$BATS_FILE_TMPDIR/pid"
 	for _ in $(seq 100); do
@@ -58,6 +63,8 @@ setup() {
 	h3base=https://127.0.0.1:$h3port
 	ca=$BATS_FILE_TMPDIR/cert.pem
 	psql_fa -q -c 'TRUNCATE fabenchh3.hits RESTART IDENTITY'
+	: "${FA_UNIT:=$BATS_TEST_DIRNAME/../build/obj/unit}"
+	attack=$FA_UNIT/h3attack
 }
 
 # A JSON value of a --json file: jval FILE EXPR (python3 expression on d).
@@ -123,4 +130,50 @@ h3_logged() {
 	run fa-bench http --h3 -n 3 "http://127.0.0.1:$port/"
 	assert_status 2
 	assert_contains "$output" "https"
+}
+
+@test "attack: streams that never end hold only the server's limit; another connection is served" {
+	run "$attack" "$h3port" flood
+	assert_status 0
+	# the server's 100 streams were all the credit the flood got in a second
+	assert_same "opened=100 other=200" "$output"
+}
+
+@test "attack: a reset flood closes the connection with H3_EXCESSIVE_LOAD, the server serves on" {
+	run "$attack" "$h3port" resets
+	assert_status 0
+	assert_contains "$output" "closed: the server closed the connection with HTTP/3 error 0x107"
+	[ "$(sed -n 's/^reset=\([0-9]*\) .*/\1/p' <<<"$output")" -gt 100 ]
+	run fa-bench http --h3 -k -c 1 -n 5 "$h3base/items/1"
+	assert_status 0
+}
+
+@test "attack: an oversized field section, and a QPACK bomb, are refused by the field section limit" {
+	run "$attack" "$h3port" fields 1000
+	assert_status 0
+	assert_same "status=200 code=0x0 then=200" "$output"
+	# over the 16 KiB the server announces: 431, and the connection goes on
+	run "$attack" "$h3port" fields 30000
+	assert_status 0
+	assert_same "status=431 code=0x0 then=200" "$output"
+	# 60 cookies of 2900 bytes (174 KB) in a few KB: one insert, 60 references
+	run "$attack" "$h3port" qpack 60
+	assert_status 0
+	assert_contains "$output" "status=431 code=0x0 sent="
+	assert_contains "$output" " then=200"
+	[ "$(sed -n 's/.* sent=\([0-9]*\) .*/\1/p' <<<"$output")" -lt 17400 ]
+}
+
+@test "attack: a stalled handshake gets at most 3x its bytes, and is dropped after --header-timeout" {
+	local sent got
+	run "$attack" "$h3port" stall 1500
+	assert_status 0
+	sent=$(sed -n 's/^sent=\([0-9]*\) .*/\1/p' <<<"$output")
+	got=$(sed -n 's/.* received=\([0-9]*\) .*/\1/p' <<<"$output")
+	# the certificate alone is more than 3x the Initial: the limit held it back
+	[ "$got" -gt "$sent" ]
+	[ "$got" -le $((3 * sent)) ]
+	# while the handshake may go on, the server keeps the connection (no
+	# Stateless Reset); after it, a packet for it gets one
+	assert_contains "$output" "early_reset=0 reset=1"
 }

@@ -985,8 +985,10 @@ bool fa_h3_timeout(struct fa_h3 *q, uint64_t now)
 	if (now < ngtcp2_conn_get_expiry(q->conn))
 		return true;
 	if ((rc = ngtcp2_conn_handle_expiry(q->conn, now)) != 0) {
-		if (rc == NGTCP2_ERR_IDLE_CLOSE) {
-			q->dead = true;         /* silently, as QUIC's idle timeout is */
+		if (rc == NGTCP2_ERR_IDLE_CLOSE || rc == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
+			/* silently, as QUIC's idle timeout is: a client that
+			   stalled its handshake gets no closing period's state */
+			q->dead = true;
 			return false;
 		}
 		ngtcp2_connection_close_error_set_transport_error_liberr(&q->last_error, rc,

@@ -42,6 +42,7 @@ struct fa_h3client {
 	const struct fa_h2client_ops *ops;
 	void *ctx;
 	uint64_t max_field_section;
+	size_t qpack_encoder_table;
 	ngtcp2_conn *conn;
 	nghttp3_conn *http;
 	gnutls_session_t session;
@@ -299,6 +300,7 @@ static int setup_http(struct fa_h3client *h3)
 	s.max_field_section_size = h3->max_field_section;
 	s.qpack_max_dtable_capacity = 4096;
 	s.qpack_blocked_streams = 16;
+	s.qpack_encoder_max_dtable_capacity = h3->qpack_encoder_table;
 	if (nghttp3_conn_client_new(&h3->http, &http_callbacks, &s, NULL, h3) ||
 	    ngtcp2_conn_open_uni_stream(h3->conn, &ctrl, NULL) ||
 	    nghttp3_conn_bind_control_stream(h3->http, ctrl) ||
@@ -503,6 +505,7 @@ struct fa_h3client *fa_h3client_new(struct fa_h3client_tls *tls, const char *hos
 	h3->ctx = ctx;
 	h3->path = *path;
 	h3->max_field_section = o && o->max_field_section ? o->max_field_section : 65536;
+	h3->qpack_encoder_table = o ? o->qpack_encoder_table : 0;
 	fa_buf_init(&h3->names, 0);
 	ngtcp2_connection_close_error_default(&h3->last_error);
 	settings(o, now, &s, &p);

@@ -53,6 +53,8 @@ struct fa_h3client_opts {
 	uint64_t max_field_section;     /* a response head's limit; 0: 64 KiB */
 	int handshake_timeout_ms;       /* 0: 10000 */
 	int idle_timeout_ms;            /* 0: 30000 */
+	size_t qpack_encoder_table;     /* QPACK dynamic table our requests may
+					   use, within the server's; 0: none */
 };
 
 /* CAs for verifying servers: ca_file's (PEM), or the system's when NULL;

@@ -845,6 +845,9 @@ enum fa_err hs_h3_init(struct hs_worker *w, int fd, int port, struct fa_error *e
 	h->lim.max_body = o->max_body;
 	if (o->keepalive_timeout_ms > 0)
 		h->lim.idle_timeout_ms = o->keepalive_timeout_ms;
+	/* a handshake is the first part of a request's head: no longer than that */
+	if (o->header_timeout_ms > 0 && o->header_timeout_ms < h->lim.handshake_timeout_ms)
+		h->lim.handshake_timeout_ms = o->header_timeout_ms;
 	return FA_OK;
 }
 
