@@ -69,6 +69,12 @@ static int op_close(void *ctx, void *st, uint32_t code)
 static const struct fa_h2client_ops ops = { op_head, op_data, op_close };
 static struct fa_h3client_tls *tls;
 
+static void close_conn(struct conn *c)
+{
+	fa_h3client_free(c->h3);
+	close(c->fd);
+}
+
 static void die(const char *what)
 {
 	fprintf(stderr, "h3attack: %s\n", what);
@@ -205,6 +211,8 @@ static int flood(int port)
 	}
 	open_conn(&other, port, NULL);
 	printf("opened=%d other=%d\n", opened, get(&other, NULL, 0));
+	close_conn(&c);
+	close_conn(&other);
 	return 0;
 }
 
@@ -229,6 +237,7 @@ static int resets(int port)
 	}
 	printf("reset=%d closed: %s\n", n, fa_h3client_error(c.h3) ? fa_h3client_error(c.h3)
 								  : "no");
+	close_conn(&c);
 	return 0;
 }
 
@@ -247,6 +256,7 @@ static int fields(int port, long n)
 	printf("status=%d code=0x%x ", st, last_code);
 	printf("then=%d\n", get(&c, NULL, 0));
 	free(v);
+	close_conn(&c);
 	return 0;
 }
 
@@ -270,6 +280,7 @@ static int qpack(int port, long n)
 	st = get(&c, h, (int)n);
 	printf("status=%d code=0x%x sent=%ld ", st, last_code, c.sent - before);
 	printf("then=%d\n", get(&c, NULL, 0));
+	close_conn(&c);
 	return 0;
 }
 
@@ -355,6 +366,7 @@ static int stall(int port, long ms)
 	for (end = fa_now_ns() + 10000000000ull; !reset && fa_now_ns() < end;)
 		reset = probe(&c, cid, cidlen, 100);
 	printf("early_reset=%d reset=%d\n", early, reset);
+	close_conn(&c);
 	return 0;
 }
 
@@ -363,19 +375,23 @@ int main(int argc, char **argv)
 	struct fa_error err;
 	int port = argc > 2 ? atoi(argv[1]) : 0;
 	long n = argc > 3 ? atol(argv[3]) : 0;
+	int rc = -1;
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (!port || !(tls = fa_h3client_tls_new(NULL, true, &err)))
 		die("usage: h3attack PORT flood|resets|fields N|qpack N|stall MS");
 	if (!strcmp(argv[2], "flood"))
-		return flood(port);
-	if (!strcmp(argv[2], "resets"))
-		return resets(port);
-	if (!strcmp(argv[2], "fields") && n > 0)
-		return fields(port, n);
-	if (!strcmp(argv[2], "qpack"))
-		return qpack(port, n);
-	if (!strcmp(argv[2], "stall") && n > 0)
-		return stall(port, n);
-	die("usage: h3attack PORT flood|resets|fields N|qpack N|stall MS");
+		rc = flood(port);
+	else if (!strcmp(argv[2], "resets"))
+		rc = resets(port);
+	else if (!strcmp(argv[2], "fields") && n > 0)
+		rc = fields(port, n);
+	else if (!strcmp(argv[2], "qpack"))
+		rc = qpack(port, n);
+	else if (!strcmp(argv[2], "stall") && n > 0)
+		rc = stall(port, n);
+	else
+		die("usage: h3attack PORT flood|resets|fields N|qpack N|stall MS");
+	fa_h3client_tls_free(tls);
+	return rc;
 }
