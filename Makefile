@@ -143,6 +143,7 @@ build/fuzz/fuzz_pgjson: lib/pg/pgjson.c lib/core/json.c
 build/fuzz/fuzz_sse: lib/http/sse.c
 build/fuzz/fuzz_jwt: lib/http/jwt.c
 # fuzz_h3 includes lib/http/h3.c itself, to reach the stream buffer's statics
+build/fuzz/fuzz_h3: lib/http/quic.c
 FUZZ_LIBS := -lnghttp2 -ljansson -lngtcp2 -lngtcp2_crypto_gnutls -lnghttp3 -lgnutls -lssl -lcrypto
 
 install: all

@@ -19,6 +19,7 @@
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 #include "core/buf.h"
+#include "http/quic.h"
 
 struct fa_h3client_tls {
 	gnutls_certificate_credentials_t cred;
@@ -38,16 +39,14 @@ struct stream {
 };
 
 struct fa_h3client {
+	struct fa_quic quic;            /* first: ngtcp2's and nghttp3's user data */
 	struct fa_h3client_tls *tls;
 	const struct fa_h2client_ops *ops;
 	void *ctx;
 	uint64_t max_field_section;
 	size_t qpack_encoder_table;
-	ngtcp2_conn *conn;
-	nghttp3_conn *http;
 	gnutls_session_t session;
 	ngtcp2_crypto_conn_ref ref;
-	ngtcp2_connection_close_error last_error;
 	struct fa_h3_path path;
 	struct stream *streams;
 	struct fa_buf names;            /* lowered request field names */
@@ -133,12 +132,6 @@ static int op_result(struct fa_h3client *h3, int rc)
 
 /* ---- nghttp3 callbacks ---- */
 
-static void consume(struct fa_h3client *h3, int64_t id, size_t n)
-{
-	ngtcp2_conn_extend_max_stream_offset(h3->conn, id, n);
-	ngtcp2_conn_extend_max_offset(h3->conn, n);
-}
-
 /* 0 when the response was whole, else the code it ended with. */
 static uint32_t close_code(const struct stream *st, uint64_t code)
 {
@@ -172,16 +165,10 @@ static int h_recv_data(nghttp3_conn *c, int64_t id, const uint8_t *data, size_t 
 	struct fa_h3client *h3 = u;
 	struct stream *st = su;
 
-	consume(h3, id, n);
+	fa_quic_consume(&h3->quic, id, n);
 	if (!st || !st->head_done || st->too_big)
 		return 0;
 	return op_result(h3, h3->ops->on_data(h3->ctx, st->user, (const char *)data, n));
-}
-
-static int h_deferred(nghttp3_conn *c, int64_t id, size_t n, void *u, void *su)
-{
-	consume(u, id, n);
-	return 0;
 }
 
 static int h_begin_headers(nghttp3_conn *c, int64_t id, void *u, void *su)
@@ -232,7 +219,7 @@ static int h_end_headers(nghttp3_conn *c, int64_t id, int fin, void *u, void *su
 		return 0;
 	if (st->too_big || !st->status) {
 		st->too_big = true;
-		ngtcp2_conn_shutdown_stream(h3->conn, id, NGHTTP3_H3_REQUEST_CANCELLED);
+		ngtcp2_conn_shutdown_stream(h3->quic.conn, id, NGHTTP3_H3_REQUEST_CANCELLED);
 		return 0;
 	}
 	if (st->status < 200)
@@ -258,18 +245,6 @@ static int h_end_stream(nghttp3_conn *c, int64_t id, void *u, void *su)
 	return 0;
 }
 
-static int h_stop_sending(nghttp3_conn *c, int64_t id, uint64_t code, void *u, void *su)
-{
-	ngtcp2_conn_shutdown_stream_read(((struct fa_h3client *)u)->conn, id, code);
-	return 0;
-}
-
-static int h_reset_stream(nghttp3_conn *c, int64_t id, uint64_t code, void *u, void *su)
-{
-	ngtcp2_conn_shutdown_stream_write(((struct fa_h3client *)u)->conn, id, code);
-	return 0;
-}
-
 /* GOAWAY: no new streams; nghttp3 rejects those above its id. */
 static int h_shutdown(nghttp3_conn *c, int64_t id, void *u)
 {
@@ -280,13 +255,13 @@ static int h_shutdown(nghttp3_conn *c, int64_t id, void *u)
 static const nghttp3_callbacks http_callbacks = {
 	.stream_close = h_stream_close,
 	.recv_data = h_recv_data,
-	.deferred_consume = h_deferred,
+	.deferred_consume = fa_quic_deferred,
 	.begin_headers = h_begin_headers,
 	.recv_header = h_header,
 	.end_headers = h_end_headers,
-	.stop_sending = h_stop_sending,
+	.stop_sending = fa_quic_stop_sending,
 	.end_stream = h_end_stream,
-	.reset_stream = h_reset_stream,
+	.reset_stream = fa_quic_reset_stream,
 	.shutdown = h_shutdown,
 };
 
@@ -301,12 +276,12 @@ static int setup_http(struct fa_h3client *h3)
 	s.qpack_max_dtable_capacity = 4096;
 	s.qpack_blocked_streams = 16;
 	s.qpack_encoder_max_dtable_capacity = h3->qpack_encoder_table;
-	if (nghttp3_conn_client_new(&h3->http, &http_callbacks, &s, NULL, h3) ||
-	    ngtcp2_conn_open_uni_stream(h3->conn, &ctrl, NULL) ||
-	    nghttp3_conn_bind_control_stream(h3->http, ctrl) ||
-	    ngtcp2_conn_open_uni_stream(h3->conn, &enc, NULL) ||
-	    ngtcp2_conn_open_uni_stream(h3->conn, &dec, NULL) ||
-	    nghttp3_conn_bind_qpack_streams(h3->http, enc, dec))
+	if (nghttp3_conn_client_new(&h3->quic.http, &http_callbacks, &s, NULL, h3) ||
+	    ngtcp2_conn_open_uni_stream(h3->quic.conn, &ctrl, NULL) ||
+	    nghttp3_conn_bind_control_stream(h3->quic.http, ctrl) ||
+	    ngtcp2_conn_open_uni_stream(h3->quic.conn, &enc, NULL) ||
+	    ngtcp2_conn_open_uni_stream(h3->quic.conn, &dec, NULL) ||
+	    nghttp3_conn_bind_qpack_streams(h3->quic.http, enc, dec))
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	return 0;
 }
@@ -316,79 +291,6 @@ static int setup_http(struct fa_h3client *h3)
 static int q_handshake_done(ngtcp2_conn *c, void *u)
 {
 	return setup_http(u);
-}
-
-static int q_recv_stream_data(ngtcp2_conn *c, uint32_t flags, int64_t id, uint64_t off,
-			      const uint8_t *data, size_t n, void *u, void *su)
-{
-	struct fa_h3client *h3 = u;
-	nghttp3_ssize used;
-
-	if (!h3->http)
-		return 0;
-	used = nghttp3_conn_read_stream(h3->http, id, data, n, flags & NGTCP2_STREAM_DATA_FLAG_FIN);
-	if (used < 0) {
-		if (!h3->stop)
-			ngtcp2_connection_close_error_set_application_error(
-				&h3->last_error, nghttp3_err_infer_quic_app_error_code((int)used),
-				NULL, 0);
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	}
-	consume(h3, id, (size_t)used);
-	return 0;
-}
-
-static int q_acked(ngtcp2_conn *c, int64_t id, uint64_t off, uint64_t n, void *u, void *su)
-{
-	struct fa_h3client *h3 = u;
-
-	if (h3->http && nghttp3_conn_add_ack_offset(h3->http, id, n))
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	return 0;
-}
-
-static int q_stream_close(ngtcp2_conn *c, uint32_t flags, int64_t id, uint64_t code, void *u,
-			  void *su)
-{
-	struct fa_h3client *h3 = u;
-	int rc;
-
-	if (!(flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET))
-		code = NGHTTP3_H3_NO_ERROR;
-	if (!h3->http)
-		return 0;
-	rc = nghttp3_conn_close_stream(h3->http, id, code);
-	return rc && rc != NGHTTP3_ERR_STREAM_NOT_FOUND ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
-}
-
-static int q_stream_reset(ngtcp2_conn *c, int64_t id, uint64_t size, uint64_t code, void *u,
-			  void *su)
-{
-	struct fa_h3client *h3 = u;
-
-	if (h3->http && nghttp3_conn_shutdown_stream_read(h3->http, id))
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	return 0;
-}
-
-static int q_stop_sending(ngtcp2_conn *c, int64_t id, uint64_t code, void *u, void *su)
-{
-	return q_stream_reset(c, id, 0, code, u, su);
-}
-
-static int q_max_stream_data(ngtcp2_conn *c, int64_t id, uint64_t max, void *u, void *su)
-{
-	struct fa_h3client *h3 = u;
-
-	if (h3->http && nghttp3_conn_unblock_stream(h3->http, id))
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	return 0;
-}
-
-static void q_rand(uint8_t *dest, size_t n, const ngtcp2_rand_ctx *rctx)
-{
-	if (getrandom(dest, n, 0) != (ssize_t)n)
-		memset(dest, 0, n);
 }
 
 /* A client's reset tokens need not be derivable: random ones do. */
@@ -409,28 +311,23 @@ static const ngtcp2_callbacks quic_callbacks = {
 	.encrypt = ngtcp2_crypto_encrypt_cb,
 	.decrypt = ngtcp2_crypto_decrypt_cb,
 	.hp_mask = ngtcp2_crypto_hp_mask_cb,
-	.recv_stream_data = q_recv_stream_data,
-	.acked_stream_data_offset = q_acked,
-	.stream_close = q_stream_close,
+	.recv_stream_data = fa_quic_recv_stream_data,
+	.acked_stream_data_offset = fa_quic_acked,
+	.stream_close = fa_quic_stream_close,
 	.recv_retry = ngtcp2_crypto_recv_retry_cb,
-	.rand = q_rand,
+	.rand = fa_quic_rand,
 	.get_new_connection_id = q_new_cid,
 	.update_key = ngtcp2_crypto_update_key_cb,
-	.stream_reset = q_stream_reset,
-	.extend_max_stream_data = q_max_stream_data,
+	.stream_reset = fa_quic_stream_reset,
+	.extend_max_stream_data = fa_quic_max_stream_data,
 	.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
 	.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
 	.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
-	.stream_stop_sending = q_stop_sending,
+	.stream_stop_sending = fa_quic_stream_stop_sending,
 	.version_negotiation = ngtcp2_crypto_version_negotiation_cb,
 };
 
 /* ---- the connection ---- */
-
-static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref)
-{
-	return ((struct fa_h3client *)ref->user_data)->conn;
-}
 
 /* GnuTLS for QUIC: TLS 1.3 only, ALPN h3, SNI for names, the certificate
    checked against host unless insecure. */
@@ -447,7 +344,7 @@ static enum fa_err tls_session(struct fa_h3client *h3, const char *host, struct 
 		return fa_error_set(err, FA_EWORK, "HTTP/3 TLS session: %s", gnutls_strerror(rc));
 	if (ngtcp2_crypto_gnutls_configure_client_session(h3->session))
 		return fa_error_set(err, FA_EWORK, "HTTP/3 TLS session: cannot configure for QUIC");
-	h3->ref = (ngtcp2_crypto_conn_ref){ get_conn, h3 };
+	h3->ref = (ngtcp2_crypto_conn_ref){ fa_quic_get_conn, h3 };
 	gnutls_session_set_ptr(h3->session, &h3->ref);
 	gnutls_alpn_set_protocols(h3->session, &alpn, 1, GNUTLS_ALPN_MANDATORY);
 	if (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1)
@@ -455,12 +352,6 @@ static enum fa_err tls_session(struct fa_h3client *h3, const char *host, struct 
 	if (!h3->tls->insecure)
 		gnutls_session_set_verify_cert(h3->session, host, 0);
 	return FA_OK;
-}
-
-static ngtcp2_path npath(const struct fa_h3_path *p)
-{
-	return (ngtcp2_path){ { (struct sockaddr *)&p->local, p->local_len },
-			      { (struct sockaddr *)&p->remote, p->remote_len }, NULL };
 }
 
 static void settings(const struct fa_h3client_opts *o, uint64_t now, ngtcp2_settings *s,
@@ -491,7 +382,7 @@ struct fa_h3client *fa_h3client_new(struct fa_h3client_tls *tls, const char *hos
 				    struct fa_error *err)
 {
 	struct fa_h3client *h3 = calloc(1, sizeof(*h3));
-	ngtcp2_path np = npath(path);
+	ngtcp2_path np = fa_quic_path(path);
 	ngtcp2_settings s;
 	ngtcp2_transport_params p;
 	ngtcp2_cid dcid, scid;
@@ -507,13 +398,13 @@ struct fa_h3client *fa_h3client_new(struct fa_h3client_tls *tls, const char *hos
 	h3->max_field_section = o && o->max_field_section ? o->max_field_section : 65536;
 	h3->qpack_encoder_table = o ? o->qpack_encoder_table : 0;
 	fa_buf_init(&h3->names, 0);
-	ngtcp2_connection_close_error_default(&h3->last_error);
+	ngtcp2_connection_close_error_default(&h3->quic.last_error);
 	settings(o, now, &s, &p);
 	dcid.datalen = 18;
 	scid.datalen = 16;
-	q_rand(dcid.data, dcid.datalen, NULL);
-	q_rand(scid.data, scid.datalen, NULL);
-	if (ngtcp2_conn_client_new(&h3->conn, &dcid, &scid, &np, NGTCP2_PROTO_VER_V1,
+	fa_quic_rand(dcid.data, dcid.datalen, NULL);
+	fa_quic_rand(scid.data, scid.datalen, NULL);
+	if (ngtcp2_conn_client_new(&h3->quic.conn, &dcid, &scid, &np, NGTCP2_PROTO_VER_V1,
 				   &quic_callbacks, &s, &p, NULL, h3)) {
 		fa_error_set(err, FA_EWORK, "cannot start a QUIC connection");
 		fa_h3client_free(h3);
@@ -523,20 +414,20 @@ struct fa_h3client *fa_h3client_new(struct fa_h3client_tls *tls, const char *hos
 		fa_h3client_free(h3);
 		return NULL;
 	}
-	ngtcp2_conn_set_tls_native_handle(h3->conn, h3->session);
+	ngtcp2_conn_set_tls_native_handle(h3->quic.conn, h3->session);
 	return h3;
 }
 
 bool fa_h3client_ready(const struct fa_h3client *h3)
 {
-	return h3->http && !h3->over;
+	return h3->quic.http && !h3->over;
 }
 
 uint64_t fa_h3client_streams_left(const struct fa_h3client *h3)
 {
 	if (!fa_h3client_ready(h3) || h3->goaway)
 		return 0;
-	return ngtcp2_conn_get_streams_bidi_left(h3->conn);
+	return ngtcp2_conn_get_streams_bidi_left(h3->quic.conn);
 }
 
 /* The request body: all of it at once, from the caller's memory. */
@@ -582,8 +473,8 @@ int64_t fa_h3client_submit(struct fa_h3client *h3, const struct fa_h2client_req 
 	}
 	st->body = r->body;
 	st->body_len = r->body_len;
-	if (ngtcp2_conn_open_bidi_stream(h3->conn, &id, NULL) ||
-	    nghttp3_conn_submit_request(h3->http, id, nv, (size_t)k, r->body_len ? &dr : NULL,
+	if (ngtcp2_conn_open_bidi_stream(h3->quic.conn, &id, NULL) ||
+	    nghttp3_conn_submit_request(h3->quic.http, id, nv, (size_t)k, r->body_len ? &dr : NULL,
 					st)) {
 		stream_free(h3, st);
 		fa_error_set(err, FA_EWORK, "cannot open an HTTP/3 stream");
@@ -596,7 +487,7 @@ int64_t fa_h3client_submit(struct fa_h3client *h3, const struct fa_h2client_req 
 void fa_h3client_cancel(struct fa_h3client *h3, int64_t id)
 {
 	if (!h3->over)
-		ngtcp2_conn_shutdown_stream(h3->conn, id, NGHTTP3_H3_REQUEST_CANCELLED);
+		ngtcp2_conn_shutdown_stream(h3->quic.conn, id, NGHTTP3_H3_REQUEST_CANCELLED);
 }
 
 /* ---- why it ended ---- */
@@ -605,7 +496,7 @@ static const char *tls_why(struct fa_h3client *h3, char *buf, size_t n)
 {
 	unsigned status = gnutls_session_get_verify_cert_status(h3->session);
 	gnutls_datum_t out = { 0 };
-	uint8_t alert = ngtcp2_conn_get_tls_alert(h3->conn);
+	uint8_t alert = ngtcp2_conn_get_tls_alert(h3->quic.conn);
 
 	if (status && !gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509,
 								     &out, 0)) {
@@ -628,7 +519,7 @@ static void peer_why(struct fa_h3client *h3)
 	ngtcp2_connection_close_error e;
 	bool app;
 
-	ngtcp2_conn_get_connection_close_error(h3->conn, &e);
+	ngtcp2_conn_get_connection_close_error(h3->quic.conn, &e);
 	app = e.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION;
 	if ((app && e.error_code == NGHTTP3_H3_NO_ERROR) || (!app && !e.error_code))
 		snprintf(h3->why, sizeof(h3->why), "the server closed the connection");
@@ -653,22 +544,22 @@ static void end(struct fa_h3client *h3, const char *why, bool silent, uint64_t n
 	if (silent)
 		return;
 	ngtcp2_path_storage_zero(&ps);
-	w = ngtcp2_conn_write_connection_close(h3->conn, &ps.path, &pi, h3->closebuf,
-					       sizeof(h3->closebuf), &h3->last_error, now);
+	w = ngtcp2_conn_write_connection_close(h3->quic.conn, &ps.path, &pi, h3->closebuf,
+					       sizeof(h3->closebuf), &h3->quic.last_error, now);
 	h3->closelen = w > 0 ? (size_t)w : 0;
 }
 
 bool fa_h3client_recv(struct fa_h3client *h3, const struct fa_h3_path *path,
 		      const uint8_t *pkt, size_t n, uint64_t now)
 {
-	ngtcp2_path np = npath(path);
+	ngtcp2_path np = fa_quic_path(path);
 	ngtcp2_pkt_info pi = { 0 };
 	char buf[300];
 	int rc;
 
 	if (h3->over)
 		return false;
-	rc = ngtcp2_conn_read_pkt(h3->conn, &np, &pi, pkt, n, now);
+	rc = ngtcp2_conn_read_pkt(h3->quic.conn, &np, &pi, pkt, n, now);
 	if (!rc && !h3->stop)
 		return true;
 	if (h3->stop) {
@@ -678,13 +569,13 @@ bool fa_h3client_recv(struct fa_h3client *h3, const struct fa_h3_path *path,
 		h3->over = true;
 	} else if (rc == NGTCP2_ERR_CRYPTO) {
 		ngtcp2_connection_close_error_set_transport_error_tls_alert(
-			&h3->last_error, ngtcp2_conn_get_tls_alert(h3->conn), NULL, 0);
+			&h3->quic.last_error, ngtcp2_conn_get_tls_alert(h3->quic.conn), NULL, 0);
 		end(h3, tls_why(h3, buf, sizeof(buf)), false, now);
 	} else if (rc == NGTCP2_ERR_DROP_CONN) {
 		end(h3, "QUIC: the connection was dropped", true, now);
 	} else {
-		if (!h3->last_error.error_code)
-			ngtcp2_connection_close_error_set_transport_error_liberr(&h3->last_error,
+		if (!h3->quic.last_error.error_code)
+			ngtcp2_connection_close_error_set_transport_error_liberr(&h3->quic.last_error,
 										 rc, NULL, 0);
 		snprintf(buf, sizeof(buf), "QUIC: %s", ngtcp2_strerror(rc));
 		end(h3, buf, false, now);
@@ -692,25 +583,11 @@ bool fa_h3client_recv(struct fa_h3client *h3, const struct fa_h3_path *path,
 	return false;
 }
 
-/* nghttp3's next stream bytes, or none (id -1); -1 on its error. */
-static nghttp3_ssize http_data(struct fa_h3client *h3, int64_t *id, int *fin, nghttp3_vec *vec,
-			       size_t n)
-{
-	*id = -1;
-	*fin = 0;
-	if (!h3->http || !ngtcp2_conn_get_max_data_left(h3->conn))
-		return 0;
-	return nghttp3_conn_writev_stream(h3->http, id, fin, vec, n);
-}
-
 size_t fa_h3client_send(struct fa_h3client *h3, uint8_t *out, size_t cap, uint64_t now)
 {
 	ngtcp2_path_storage ps;
 	ngtcp2_pkt_info pi;
-	nghttp3_vec vec[16];
-	ngtcp2_ssize data_len, w;
-	int64_t id;
-	int fin;
+	ngtcp2_ssize w;
 
 	if (h3->over) {
 		size_t k = h3->closelen;
@@ -720,48 +597,15 @@ size_t fa_h3client_send(struct fa_h3client *h3, uint8_t *out, size_t cap, uint64
 		return k;
 	}
 	ngtcp2_path_storage_zero(&ps);
-	for (;;) {
-		nghttp3_ssize nv = http_data(h3, &id, &fin, vec, 16);
-		uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE | (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0);
-
-		if (nv < 0) {
-			ngtcp2_connection_close_error_set_application_error(
-				&h3->last_error, nghttp3_err_infer_quic_app_error_code((int)nv), NULL, 0);
-			end(h3, "HTTP/3: cannot write a stream", false, now);
-			return fa_h3client_send(h3, out, cap, now);
-		}
-		w = ngtcp2_conn_writev_stream(h3->conn, &ps.path, &pi, out, cap, &data_len, flags, id,
-					      (const ngtcp2_vec *)vec, (size_t)nv, now);
-		if (w == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
-			nghttp3_conn_block_stream(h3->http, id);
-			continue;
-		}
-		if (w == NGTCP2_ERR_STREAM_SHUT_WR) {
-			nghttp3_conn_shutdown_stream_write(h3->http, id);
-			continue;
-		}
-		if (w < 0 && w != NGTCP2_ERR_WRITE_MORE) {
-			ngtcp2_connection_close_error_set_transport_error_liberr(&h3->last_error,
-										 (int)w, NULL, 0);
-			end(h3, ngtcp2_strerror((int)w), false, now);
-			return fa_h3client_send(h3, out, cap, now);
-		}
-		if (data_len >= 0 && id >= 0 &&
-		    nghttp3_conn_add_write_offset(h3->http, id, (size_t)data_len)) {
-			end(h3, "HTTP/3: cannot write a stream", false, now);
-			return fa_h3client_send(h3, out, cap, now);
-		}
-		if (w == NGTCP2_ERR_WRITE_MORE)
-			continue;
-		if (w == 0)
-			ngtcp2_conn_update_pkt_tx_time(h3->conn, now);
+	if ((w = fa_quic_write(&h3->quic, out, cap, &ps, &pi, now)) >= 0)
 		return (size_t)w;
-	}
+	end(h3, "cannot write to the connection", false, now);
+	return fa_h3client_send(h3, out, cap, now);
 }
 
 uint64_t fa_h3client_expiry(const struct fa_h3client *h3)
 {
-	return h3->over ? UINT64_MAX : ngtcp2_conn_get_expiry(h3->conn);
+	return h3->over ? UINT64_MAX : ngtcp2_conn_get_expiry(h3->quic.conn);
 }
 
 bool fa_h3client_timeout(struct fa_h3client *h3, uint64_t now)
@@ -770,13 +614,13 @@ bool fa_h3client_timeout(struct fa_h3client *h3, uint64_t now)
 
 	if (h3->over)
 		return false;
-	if (now < ngtcp2_conn_get_expiry(h3->conn))
+	if (now < ngtcp2_conn_get_expiry(h3->quic.conn))
 		return true;
-	rc = ngtcp2_conn_handle_expiry(h3->conn, now);
+	rc = ngtcp2_conn_handle_expiry(h3->quic.conn, now);
 	if (!rc)
 		return true;
 	if (rc == NGTCP2_ERR_HANDSHAKE_TIMEOUT || (rc == NGTCP2_ERR_IDLE_CLOSE &&
-						    !ngtcp2_conn_get_handshake_completed(h3->conn)))
+						    !ngtcp2_conn_get_handshake_completed(h3->quic.conn)))
 		end(h3, "no answer to the QUIC handshake (timeout)", true, now);
 	else if (rc == NGTCP2_ERR_IDLE_CLOSE)
 		end(h3, "idle timeout", true, now);
@@ -787,7 +631,7 @@ bool fa_h3client_timeout(struct fa_h3client *h3, uint64_t now)
 
 void fa_h3client_close(struct fa_h3client *h3, uint64_t now)
 {
-	ngtcp2_connection_close_error_set_application_error(&h3->last_error, NGHTTP3_H3_NO_ERROR,
+	ngtcp2_connection_close_error_set_application_error(&h3->quic.last_error, NGHTTP3_H3_NO_ERROR,
 							    NULL, 0);
 	end(h3, "closed", false, now);
 }
@@ -808,10 +652,10 @@ void fa_h3client_free(struct fa_h3client *h3)
 		return;
 	while (h3->streams)
 		stream_free(h3, h3->streams);
-	if (h3->http)
-		nghttp3_conn_del(h3->http);
-	if (h3->conn)
-		ngtcp2_conn_del(h3->conn);
+	if (h3->quic.http)
+		nghttp3_conn_del(h3->quic.http);
+	if (h3->quic.conn)
+		ngtcp2_conn_del(h3->quic.conn);
 	if (h3->session)
 		gnutls_deinit(h3->session);
 	fa_buf_release(&h3->names);

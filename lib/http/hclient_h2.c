@@ -541,12 +541,23 @@ void hc_h2_ready(struct fa_hclient *c, uint32_t revents)
 	maybe_end(c);
 }
 
-/* The session goes (later, when inside its callbacks); the slots of
-   requests that ended already go with it. */
-void hc_h2_close(struct fa_hclient *c)
+/* The connection's streams are gone: the slots of requests that ended
+   already go, the others wait for their request's end. */
+void hc_slots_closed(struct fa_hclient *c)
 {
 	struct h2slot *s, *next;
 
+	for (s = c->slots; s; s = next) {
+		next = s->next;
+		s->open = false;
+		if (!s->rq)
+			hc_slot_release(c, s);
+	}
+}
+
+/* The session goes (later, when inside its callbacks), with its streams. */
+void hc_h2_close(struct fa_hclient *c)
+{
 	if (!c->h2)
 		return;
 	if (c->in_h2)
@@ -554,12 +565,7 @@ void hc_h2_close(struct fa_hclient *c)
 	else
 		fa_h2client_free(c->h2);
 	c->h2 = NULL;
-	for (s = c->slots; s; s = next) {
-		next = s->next;
-		s->open = false;
-		if (!s->rq)
-			hc_slot_release(c, s);
-	}
+	hc_slots_closed(c);
 }
 
 void hc_h2_fail_all(struct fa_hclient *c, enum fa_err rc, const char *msg)

@@ -303,12 +303,9 @@ static void on_h3_timer(struct fa_timer *t)
 	hc_leave(c);
 }
 
-/* The connection goes (later, when inside its callbacks); slots of
-   requests that ended already go with it. */
+/* The connection goes (later, when inside its callbacks), with its streams. */
 void hc_h3_close(struct fa_hclient *c)
 {
-	struct h2slot *s, *next;
-
 	if (!c->h3)
 		return;
 	if (c->in_h3)
@@ -317,12 +314,7 @@ void hc_h3_close(struct fa_hclient *c)
 		fa_h3client_free(c->h3);
 	c->h3 = NULL;
 	fa_timer_stop(c->loop, &c->h3_timer);
-	for (s = c->slots; s; s = next) {
-		next = s->next;
-		s->open = false;
-		if (!s->rq)
-			hc_slot_release(c, s);
-	}
+	hc_slots_closed(c);
 }
 
 void hc_h3_release(struct fa_hclient *c)

@@ -123,6 +123,7 @@ uint64_t hc_now_ms(void);
 extern const struct fa_h2client_ops hc_stream_ops;
 struct h2slot *hc_slot_get(struct fa_hclient *c);
 void hc_slot_release(struct fa_hclient *c, struct h2slot *s);
+void hc_slots_closed(struct fa_hclient *c);
 void hc_slot_arm(struct fa_hclient *c, struct h2slot *s, struct fa_hclient_req *rq);
 void hc_slot_fail(struct h2slot *s, enum fa_err rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

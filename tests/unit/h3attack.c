@@ -201,9 +201,9 @@ static int flood(int port)
 
 	open_conn(&c, port, NULL);
 	while (fa_now_ns() < end && !fa_h3client_done(c.h3)) {
-		while (ngtcp2_conn_get_streams_bidi_left(c.h3->conn) > 0) {
-			if (ngtcp2_conn_open_bidi_stream(c.h3->conn, &id, NULL) ||
-			    nghttp3_conn_submit_request(c.h3->http, id, get_nv, 4, &dr, NULL))
+		while (ngtcp2_conn_get_streams_bidi_left(c.h3->quic.conn) > 0) {
+			if (ngtcp2_conn_open_bidi_stream(c.h3->quic.conn, &id, NULL) ||
+			    nghttp3_conn_submit_request(c.h3->quic.http, id, get_nv, 4, &dr, NULL))
 				die("cannot open a stream");
 			opened++;
 		}
@@ -225,12 +225,12 @@ static int resets(int port)
 
 	open_conn(&c, port, NULL);
 	while (fa_now_ns() < end && !fa_h3client_done(c.h3)) {
-		while (ngtcp2_conn_get_streams_bidi_left(c.h3->conn) > 0) {
-			if (ngtcp2_conn_open_bidi_stream(c.h3->conn, &id, NULL) ||
-			    nghttp3_conn_submit_request(c.h3->http, id, get_nv, 4, NULL, NULL))
+		while (ngtcp2_conn_get_streams_bidi_left(c.h3->quic.conn) > 0) {
+			if (ngtcp2_conn_open_bidi_stream(c.h3->quic.conn, &id, NULL) ||
+			    nghttp3_conn_submit_request(c.h3->quic.http, id, get_nv, 4, NULL, NULL))
 				die("cannot open a stream");
 			flush(&c);
-			ngtcp2_conn_shutdown_stream(c.h3->conn, id, NGHTTP3_H3_REQUEST_CANCELLED);
+			ngtcp2_conn_shutdown_stream(c.h3->quic.conn, id, NGHTTP3_H3_REQUEST_CANCELLED);
 			n++;
 		}
 		run(&c, 20, NULL);
@@ -307,7 +307,7 @@ static bool probe(struct conn *c, const uint8_t *cid, size_t len, int ms)
 	uint64_t end = fa_now_ns() + (uint64_t)ms * 1000000;
 	ssize_t k;
 
-	q_rand(pkt, sizeof(pkt), NULL);
+	fa_quic_rand(pkt, sizeof(pkt), NULL);
 	pkt[0] = (uint8_t)(0x40 | (pkt[0] & 0x3f));
 	memcpy(pkt + 1, cid, len);
 	if (send(c->fd, pkt, sizeof(pkt), 0) > 0)
