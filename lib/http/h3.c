@@ -430,7 +430,6 @@ static const nghttp3_callbacks http_callbacks = {
 static int setup_http(struct fa_h3 *q)
 {
 	nghttp3_settings s;
-	int64_t ctrl, enc, dec;
 
 	if (q->quic.http)
 		return 0;
@@ -443,13 +442,7 @@ static int setup_http(struct fa_h3 *q)
 	if (nghttp3_conn_server_new(&q->quic.http, &http_callbacks, &s, NULL, q))
 		return -1;
 	nghttp3_conn_set_max_client_streams_bidi(q->quic.http, q->lim.max_streams);
-	if (ngtcp2_conn_open_uni_stream(q->quic.conn, &ctrl, NULL) ||
-	    nghttp3_conn_bind_control_stream(q->quic.http, ctrl) ||
-	    ngtcp2_conn_open_uni_stream(q->quic.conn, &enc, NULL) ||
-	    ngtcp2_conn_open_uni_stream(q->quic.conn, &dec, NULL) ||
-	    nghttp3_conn_bind_qpack_streams(q->quic.http, enc, dec))
-		return -1;
-	return 0;
+	return fa_quic_open_streams(&q->quic);
 }
 
 /* ---- ngtcp2 callbacks ---- */

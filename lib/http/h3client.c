@@ -269,7 +269,6 @@ static const nghttp3_callbacks http_callbacks = {
 static int setup_http(struct fa_h3client *h3)
 {
 	nghttp3_settings s;
-	int64_t ctrl, enc, dec;
 
 	nghttp3_settings_default(&s);
 	s.max_field_section_size = h3->max_field_section;
@@ -277,11 +276,7 @@ static int setup_http(struct fa_h3client *h3)
 	s.qpack_blocked_streams = 16;
 	s.qpack_encoder_max_dtable_capacity = h3->qpack_encoder_table;
 	if (nghttp3_conn_client_new(&h3->quic.http, &http_callbacks, &s, NULL, h3) ||
-	    ngtcp2_conn_open_uni_stream(h3->quic.conn, &ctrl, NULL) ||
-	    nghttp3_conn_bind_control_stream(h3->quic.http, ctrl) ||
-	    ngtcp2_conn_open_uni_stream(h3->quic.conn, &enc, NULL) ||
-	    ngtcp2_conn_open_uni_stream(h3->quic.conn, &dec, NULL) ||
-	    nghttp3_conn_bind_qpack_streams(h3->quic.http, enc, dec))
+	    fa_quic_open_streams(&h3->quic))
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	return 0;
 }

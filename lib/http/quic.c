@@ -112,6 +112,19 @@ int fa_quic_reset_stream(nghttp3_conn *c, int64_t id, uint64_t code, void *u, vo
 	return 0;
 }
 
+int fa_quic_open_streams(struct fa_quic *q)
+{
+	int64_t ctrl, enc, dec;
+
+	if (ngtcp2_conn_open_uni_stream(q->conn, &ctrl, NULL) ||
+	    nghttp3_conn_bind_control_stream(q->http, ctrl) ||
+	    ngtcp2_conn_open_uni_stream(q->conn, &enc, NULL) ||
+	    ngtcp2_conn_open_uni_stream(q->conn, &dec, NULL) ||
+	    nghttp3_conn_bind_qpack_streams(q->http, enc, dec))
+		return -1;
+	return 0;
+}
+
 ngtcp2_path fa_quic_path(const struct fa_h3_path *p)
 {
 	return (ngtcp2_path){ { (struct sockaddr *)&p->local, p->local_len },

@@ -49,6 +49,10 @@ int fa_quic_deferred(nghttp3_conn *c, int64_t id, size_t n, void *u, void *su);
 int fa_quic_stop_sending(nghttp3_conn *c, int64_t id, uint64_t code, void *u, void *su);
 int fa_quic_reset_stream(nghttp3_conn *c, int64_t id, uint64_t code, void *u, void *su);
 
+/* HTTP/3's control stream and QPACK's two, opened and given to q->http
+   (set up already): 0, or -1. */
+int fa_quic_open_streams(struct fa_quic *q);
+
 /* A datagram's two ends as ngtcp2 takes them (pointing into p). */
 ngtcp2_path fa_quic_path(const struct fa_h3_path *p);
 
