@@ -22,6 +22,17 @@ SQL
 -- returns: none
 INSERT INTO fabenchh3.hits (k) VALUES (:k);
 
+-- name: note
+-- route: POST /notes
+-- param: k int
+-- returns: none
+INSERT INTO fabenchh3.hits (k) VALUES (:k);
+
+-- name: sleepy
+-- route: GET /sleepy
+-- returns: one
+SELECT pg_sleep(0.6)::text AS slept;
+
 -- name: item
 -- route: GET /items/:id
 -- param: id int
@@ -105,6 +116,21 @@ h3_logged() {
 	assert_contains "$output" "http (h3): 900 requests"
 	run psql_fa -Atq -c 'select count(*), min(k), max(k) from fabenchh3.hits'
 	assert_same "900|7|7" "$output"
+}
+
+@test "http --h3: request bodies arrive; a timeout resets the stream and counts as timeout" {
+	run fa-bench http --h3 -k -c 2 -m 4 -n 60 --method POST -H 'Content-Type: application/json' \
+		--body '{"k": 42}' "$h3base/notes"
+	assert_status 0
+	run psql_fa -Atq -c 'select count(*), min(k), max(k) from fabenchh3.hits'
+	assert_same "60|42|42" "$output"
+	# each request gives up after 200 ms and cancels its stream
+	# (H3_REQUEST_CANCELLED); the connection carries the next ones
+	run fa-bench http --h3 -k -c 1 -m 2 -n 4 --timeout 200ms "$h3base/sleepy"
+	assert_status 1
+	assert_contains "$output" "errors: timeout: 4, first: 127.0.0.1:$h3port: GET /sleepy: timeout after 200 ms"
+	run fa-bench http --h3 -k -c 1 -n 2 "$h3base/items/5"
+	assert_status 0
 }
 
 @test "http --h3: a certificate the CAs do not know is refused, -k skips the check" {
