@@ -97,6 +97,24 @@ field() {
 	sed -n "s/.*done .*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$output"
 }
 
+# sse_until OUT VIA ARGS...: the driver on an event stream (ARGS: its
+# options and URL) until the event {"via": VIA} comes, which is sent once
+# the stream is open; the driver then frees its client inside on_data.
+sse_until() {
+	local out=$1 via=$2
+	shift 2
+	timeout 10 "$get" --stream --until "data: {\"via\": \"$via\"}" "$@" > "$out" 2> "$out.err" &
+	cpid=$!
+	for _ in $(seq 50); do
+		grep -q '^: listening' "$out" && break
+		sleep 0.1
+	done
+	psql_fa -q -c "notify hclient_events, '{\"via\": \"$via\"}'"
+	wait "$cpid"
+	cpid=
+	assert_contains "$(cat "$out")" "$(printf 'event: hclient_events\ndata: {"via": "%s"}\n' "$via")"
+}
+
 @test "HTTP/1.1 over cleartext, the default for http URLs" {
 	run "$get" "$base/rows?n=2"
 	assert_status 0
@@ -230,17 +248,7 @@ start_s_server() {
 
 @test "Server-Sent Events stream over h2 from fa-serve (TLS) and from an h2c server" {
 	out=$BATS_TEST_TMPDIR/sse
-	timeout 10 "$get" --ca "$ca" --stream --until 'data: {"via": "h2"}' "$tbase/events" \
-		> "$out" 2> "$out.err" &
-	cpid=$!
-	for _ in $(seq 50); do
-		grep -q '^: listening' "$out" && break
-		sleep 0.1
-	done
-	psql_fa -q -c "notify hclient_events, '{\"via\": \"h2\"}'"
-	wait "$cpid"
-	cpid=
-	assert_contains "$(cat "$out")" "$(printf 'event: hclient_events\ndata: {"via": "h2"}\n')"
+	sse_until "$out" h2 --ca "$ca" "$tbase/events"
 	assert_contains "$(cat "$out.err")" "proto=h2"
 	start_h2server sse
 	run "$get" --proto h2 --stream "http://127.0.0.1:$hport/events"
@@ -249,7 +257,7 @@ start_s_server() {
 }
 
 @test "HTTP/3: bodies and fields, many streams, and an event stream the caller leaves from inside on_data" {
-	local h3=https://127.0.0.1:$(cat "$BATS_FILE_TMPDIR/h3port") out=$BATS_TEST_TMPDIR/sse3
+	local h3=https://127.0.0.1:$(cat "$BATS_FILE_TMPDIR/h3port")
 	run "$get" --proto h3 --ca "$ca" -X POST -H 'Content-Type: application/json' \
 		-d '{"word": "quince"}' "$h3/echo"
 	assert_status 0
@@ -261,17 +269,7 @@ start_s_server() {
 	run "$get" --proto h3 "$base/rows"
 	assert_status 2
 	assert_contains "$output" "HTTP/3 needs an https URL"
-	timeout 10 "$get" --proto h3 --ca "$ca" --stream --until 'data: {"via": "h3"}' \
-		"$h3/events" > "$out" 2> "$out.err" &
-	cpid=$!
-	for _ in $(seq 50); do
-		grep -q '^: listening' "$out" && break
-		sleep 0.1
-	done
-	psql_fa -q -c "notify hclient_events, '{\"via\": \"h3\"}'"
-	wait "$cpid"
-	cpid=
-	assert_contains "$(cat "$out")" "$(printf 'event: hclient_events\ndata: {"via": "h3"}\n')"
+	sse_until "$BATS_TEST_TMPDIR/sse3" h3 --proto h3 --ca "$ca" "$h3/events"
 }
 
 @test "GOAWAY: the stream the server took finishes, those above its last id go again on a new connection" {
