@@ -145,6 +145,7 @@ build/fuzz/fuzz_hfile: lib/http/hfile.c
 build/fuzz/fuzz_jwt: lib/http/jwt.c
 build/fuzz/fuzz_ws: lib/http/ws.c lib/http/h1.c
 # fuzz_h3 includes lib/http/h3.c itself, to reach the stream buffer's statics
+build/fuzz/fuzz_h3: lib/http/quic.c
 FUZZ_LIBS := -lnghttp2 -ljansson -lngtcp2 -lngtcp2_crypto_gnutls -lnghttp3 -lgnutls -lssl -lcrypto -lz
 
 install: all

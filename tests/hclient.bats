@@ -2,7 +2,7 @@
 # lib/http/hclient against real servers on loopback, through the driver
 # tests/unit/hclient_get: fa-serve over HTTP/1.1 and HTTP/2, cleartext
 # (h2c by prior knowledge) and TLS (ALPN), certificates good and bad, many
-# streams at once, Server-Sent Events over h2; and tests/h2server.py, a
+# streams at once, Server-Sent Events over h2 and HTTP/3; and tests/h2server.py, a
 # server that sends GOAWAY, refuses or resets streams, or cuts a response.
 
 load helpers
@@ -40,16 +40,17 @@ SQL
 		-subj /CN=other.example -addext subjectAltName=DNS:other.example \
 		-keyout "$BATS_FILE_TMPDIR/other.key" -out "$BATS_FILE_TMPDIR/other.crt" 2>/dev/null
 	log=$BATS_FILE_TMPDIR/serve.log
-	"$FA_BIN/fa-serve" --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 \
+	"$FA_BIN/fa-serve" --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 --h3-listen 127.0.0.1:0 \
 		--tls-cert "$BATS_FILE_TMPDIR/good.crt" --tls-key "$BATS_FILE_TMPDIR/good.key" \
 		--threads 1 "$dir" 2> "$log" 3>&- &
 	echo $! > "$BATS_FILE_TMPDIR/pid"
 	for _ in $(seq 100); do
-		[ "$(grep -c -E '^fa-serve: (listening|TLS) on' "$log")" = 2 ] && break
+		[ "$(grep -c -E '^fa-serve: (listening|TLS|HTTP/3) on' "$log")" = 3 ] && break
 		sleep 0.1
 	done
 	sed -n 's/^fa-serve: listening on .*(port \([0-9]*\)).*/\1/p' "$log" > "$BATS_FILE_TMPDIR/port"
 	sed -n 's/^fa-serve: TLS on .*(port \([0-9]*\)).*/\1/p' "$log" > "$BATS_FILE_TMPDIR/tport"
+	sed -n 's/^fa-serve: HTTP\/3 on .*(UDP port \([0-9]*\)).*/\1/p' "$log" > "$BATS_FILE_TMPDIR/h3port"
 }
 
 teardown_file() {
@@ -94,6 +95,24 @@ body() {
 # The "done" line's field $1 in $output.
 field() {
 	sed -n "s/.*done .*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$output"
+}
+
+# sse_until OUT VIA ARGS...: the driver on an event stream (ARGS: its
+# options and URL) until the event {"via": VIA} comes, which is sent once
+# the stream is open; the driver then frees its client inside on_data.
+sse_until() {
+	local out=$1 via=$2
+	shift 2
+	timeout 10 "$get" --stream --until "data: {\"via\": \"$via\"}" "$@" > "$out" 2> "$out.err" &
+	cpid=$!
+	for _ in $(seq 50); do
+		grep -q '^: listening' "$out" && break
+		sleep 0.1
+	done
+	psql_fa -q -c "notify hclient_events, '{\"via\": \"$via\"}'"
+	wait "$cpid"
+	cpid=
+	assert_contains "$(cat "$out")" "$(printf 'event: hclient_events\ndata: {"via": "%s"}\n' "$via")"
 }
 
 @test "HTTP/1.1 over cleartext, the default for http URLs" {
@@ -229,22 +248,28 @@ start_s_server() {
 
 @test "Server-Sent Events stream over h2 from fa-serve (TLS) and from an h2c server" {
 	out=$BATS_TEST_TMPDIR/sse
-	timeout 10 "$get" --ca "$ca" --stream --until 'data: {"via": "h2"}' "$tbase/events" \
-		> "$out" 2> "$out.err" &
-	cpid=$!
-	for _ in $(seq 50); do
-		grep -q '^: listening' "$out" && break
-		sleep 0.1
-	done
-	psql_fa -q -c "notify hclient_events, '{\"via\": \"h2\"}'"
-	wait "$cpid"
-	cpid=
-	assert_contains "$(cat "$out")" "$(printf 'event: hclient_events\ndata: {"via": "h2"}\n')"
+	sse_until "$out" h2 --ca "$ca" "$tbase/events"
 	assert_contains "$(cat "$out.err")" "proto=h2"
 	start_h2server sse
 	run "$get" --proto h2 --stream "http://127.0.0.1:$hport/events"
 	assert_status 0
 	assert_contains "$output" "$(printf 'id: 2\ndata: bye\n')"
+}
+
+@test "HTTP/3: bodies and fields, many streams, and an event stream the caller leaves from inside on_data" {
+	local h3=https://127.0.0.1:$(cat "$BATS_FILE_TMPDIR/h3port")
+	run "$get" --proto h3 --ca "$ca" -X POST -H 'Content-Type: application/json' \
+		-d '{"word": "quince"}' "$h3/echo"
+	assert_status 0
+	assert_contains "$output" '"word":"quince"'
+	run "$get" --proto h3 --ca "$ca" -q -c 2 -m 20 -n 200 "$h3/rows?n=50"
+	assert_status 0
+	assert_contains "$output" "done ok=200 failed=0 proto=h3 status=200"
+	# an http URL cannot be HTTP/3
+	run "$get" --proto h3 "$base/rows"
+	assert_status 2
+	assert_contains "$output" "HTTP/3 needs an https URL"
+	sse_until "$BATS_TEST_TMPDIR/sse3" h3 --proto h3 --ca "$ca" "$h3/events"
 }
 
 @test "GOAWAY: the stream the server took finishes, those above its last id go again on a new connection" {

@@ -167,6 +167,12 @@ setup() {
 	[ "$status" -eq 0 ]
 }
 
+@test "unit: HTTP/3 client against the server in memory: a request, the stream limit, a cancel, a refused certificate (h3client)" {
+	run "$FA_UNIT/test_h3client"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "unit: child processes (proc): the shell-like splitter, spawn, the stop that ends in SIGKILL" {
 	run "$FA_UNIT/test_proc"
 	echo "$output"

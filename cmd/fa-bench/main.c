@@ -34,7 +34,7 @@ extern char **environ;
 
 enum {
 	O_RATE = FA_OPT_LONG, O_RAMP, O_POISSON, O_WARMUP, O_TIMEOUT, O_DIGITS, O_SEED, O_DB,
-	O_PIPELINE, O_TOOL, O_STDIO, O_PROTOCOL, O_METHOD, O_BODY, O_H1, O_H2, O_CACERT, O_INSECURE, O_JSON, O_HGRM, O_SVG, O_PROGRESS, O_THRESHOLD,
+	O_PIPELINE, O_TOOL, O_STDIO, O_PROTOCOL, O_METHOD, O_BODY, O_H1, O_H2, O_H3, O_CACERT, O_INSECURE, O_JSON, O_HGRM, O_SVG, O_PROGRESS, O_THRESHOLD,
 	O_MAX_REGRESS, O_FIND_MAX, O_SLO, O_COMPLETE, O_VERSION,
 };
 
@@ -64,7 +64,8 @@ static const struct fa_opt options[] = {
 	{ "body", O_BODY, FA_OPT_REQUIRED, "TEXT", "http: the request body (@FILE reads it from FILE)", NULL },
 	{ "h1", O_H1, FA_OPT_NONE, NULL, "http: HTTP/1.1 only (default: HTTP/1.1 for http, ALPN for https)", NULL },
 	{ "h2", O_H2, FA_OPT_NONE, NULL, "http: HTTP/2 only (h2c by prior knowledge for http)", NULL },
-	{ "streams", 'm', FA_OPT_REQUIRED, "N", "http: with --h2, N requests in flight per connection (default 1)", NULL },
+	{ "h3", O_H3, FA_OPT_NONE, NULL, "http: HTTP/3 over QUIC (UDP) to an https URL", NULL },
+	{ "streams", 'm', FA_OPT_REQUIRED, "N", "http: with --h2 or --h3, N requests in flight per connection (default 1)", NULL },
 	{ "cacert", O_CACERT, FA_OPT_REQUIRED, "FILE", "http, mcp: PEM CAs to trust for https (default: the system's)", "@file" },
 	{ "insecure", 'k', FA_OPT_NONE, NULL, "http, mcp: https without verifying the certificate", NULL },
 	{ "json", O_JSON, FA_OPT_REQUIRED, "FILE", "write the whole result as JSON (- for stdout)", "@file" },
@@ -117,7 +118,7 @@ struct args {
 	const char *protocol;
 	enum fa_bench_pg_mode mode;
 	double max_regress;
-	bool h1, h2;
+	bool h1, h2, h3;
 	int streams;
 	const struct fa_bench_http *http;       /* the http command's, for what it spoke */
 	const char *cacert;
@@ -273,8 +274,9 @@ static int apply(int key, const char *arg, void *ctx)
 	case O_PROTOCOL: a->protocol = arg; break;
 	case O_METHOD: a->method = arg; break;
 	case O_BODY: a->body = arg; break;
-	case O_H1: a->h1 = true; a->h2 = false; break;
-	case O_H2: a->h2 = true; a->h1 = false; break;
+	case O_H1: a->h1 = true; a->h2 = a->h3 = false; break;
+	case O_H2: a->h2 = true; a->h1 = a->h3 = false; break;
+	case O_H3: a->h3 = true; a->h1 = a->h2 = false; break;
 	case 'm': if ((rc = number("streams", arg, 1, 1000, &n)) < 0) a->streams = (int)n; break;
 	case O_CACERT: a->cacert = arg; break;
 	case 'k': a->insecure = true; break;
@@ -618,8 +620,8 @@ static int cmd_http(struct args *a, char **ops, int nops)
 	char *body = NULL;
 	int rc;
 
-	if (a->streams > 1 && !a->h2)
-		return usage_error("-m: several requests in flight on a connection need --h2");
+	if (a->streams > 1 && !a->h2 && !a->h3)
+		return usage_error("-m: several requests in flight on a connection need --h2 or --h3");
 	if (nops != 1)
 		return usage_error(nops ? "http: give one URL" : "http: give the URL, as in http://127.0.0.1:8080/");
 	if (a->cfg.depth > 1)
@@ -629,7 +631,8 @@ static int cmd_http(struct args *a, char **ops, int nops)
 		return usage_error(err.msg);
 	}
 	http.conns = a->cfg.conns;
-	http.proto = a->h2 ? FA_HPROTO_H2 : a->h1 ? FA_HPROTO_H1 : FA_HPROTO_AUTO;
+	http.proto = a->h3 ? FA_HPROTO_H3 : a->h2 ? FA_HPROTO_H2 : a->h1 ? FA_HPROTO_H1 :
+		     FA_HPROTO_AUTO;
 	http.streams = a->streams > 0 ? a->streams : 1;
 	http.ca_file = a->cacert;
 	http.insecure = a->insecure;

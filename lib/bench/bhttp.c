@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "http/h3client.h"
 #include "http/tls.h"
 
 /* ---- configuration ------------------------------------------------------- */
@@ -118,8 +119,15 @@ enum fa_err fa_bench_http_tls(struct fa_bench_http *cfg, struct fa_error *err)
 {
 	struct fa_tls_client_opts o = { .ca_file = cfg->ca_file, .insecure = cfg->insecure };
 
-	if (strcmp(cfg->url.scheme, "https") || cfg->tls)
+	if (cfg->proto == FA_HPROTO_H3 && strcmp(cfg->url.scheme, "https"))
+		return fa_error_set(err, FA_EUSAGE, "--h3: '%s://%s' is not https (HTTP/3 is "
+				    "always TLS)", cfg->url.scheme, cfg->url.authority);
+	if (strcmp(cfg->url.scheme, "https") || cfg->tls || cfg->h3tls)
 		return FA_OK;
+	if (cfg->proto == FA_HPROTO_H3) {
+		cfg->h3tls = fa_h3client_tls_new(cfg->ca_file, cfg->insecure, err);
+		return cfg->h3tls ? FA_OK : err->code;
+	}
 	cfg->tls = fa_tls_client_new(&o, err);
 	return cfg->tls ? FA_OK : err->code;
 }
@@ -129,6 +137,8 @@ const char *fa_bench_http_spoken(const struct fa_bench_http *cfg)
 	unsigned s = cfg->spoken ? atomic_load(cfg->spoken) : 0;
 	bool h1 = s & (1u << FA_HPROTO_H1), h2 = s & (1u << FA_HPROTO_H2);
 
+	if (s & (1u << FA_HPROTO_H3))
+		return "h3";
 	return h1 && h2 ? "http/1.1 and h2" : h1 ? "http/1.1" : h2 ? "h2" : NULL;
 }
 
@@ -137,6 +147,7 @@ void fa_bench_http_release(struct fa_bench_http *cfg)
 	for (int i = 0; i <= cfg->nparts; i++)
 		free(cfg->text[i]);
 	fa_tls_free(cfg->tls);
+	fa_h3client_tls_free(cfg->h3tls);
 	free(cfg->spoken);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -203,6 +214,7 @@ static void *http_open(const void *vcfg, struct fa_loop *loop, struct fa_bench_c
 	o.ca_file = cfg->ca_file;
 	o.insecure = cfg->insecure;
 	o.tls = cfg->tls;
+	o.h3tls = cfg->h3tls;
 	if (!(c->client = fa_hclient_new(loop, &cfg->url, &o, err))) {
 		free(c->slots);
 		free(c);

@@ -10,8 +10,8 @@
  * protocol.
  *
  * The protocol is hclient's choice by default (HTTP/1.1 for http, ALPN
- * for https), or HTTP/1.1 or HTTP/2 as asked (h2c by prior knowledge for
- * http).  HTTP/1.1 carries one request at a time per connection; over
+ * for https), or HTTP/1.1, HTTP/2 or HTTP/3 as asked (h2c by prior
+ * knowledge for http; HTTP/3 only to https URLs, over UDP).  HTTP/1.1 carries one request at a time per connection; over
  * HTTP/2 streams requests are in flight on each (the engine's depth).
  * For https, fa_bench_http_tls() makes one TLS context (the CAs load
  * once) that every connection of every thread shares.  Each connection
@@ -40,10 +40,11 @@ struct fa_bench_http {
 	struct fa_h1_header headers[FA_BENCH_HTTP_MAX_HEADERS];
 	int nheaders;
 	int streams;                            /* requests in flight per connection (1 for HTTP/1.1) */
-	enum fa_hproto proto;                   /* FA_HPROTO_AUTO, _H1 or _H2 */
+	enum fa_hproto proto;                   /* FA_HPROTO_AUTO, _H1, _H2 or _H3 */
 	const char *ca_file;                    /* https: CAs to trust, or NULL */
 	bool insecure;                          /* https: no verification */
 	struct fa_tls *tls;                     /* owned: https, from fa_bench_http_tls() */
+	struct fa_h3client_tls *h3tls;          /* owned: the same for HTTP/3 (GnuTLS) */
 	atomic_uint *spoken;                    /* owned: bit 1 << enum fa_hproto for each
 						   protocol a connection spoke */
 	/* the target split at its generated parts: text[0] gen[0] text[1] ... */
@@ -68,7 +69,7 @@ enum fa_err fa_bench_http_header(struct fa_bench_http *cfg, char *h, struct fa_e
    not load. */
 enum fa_err fa_bench_http_tls(struct fa_bench_http *cfg, struct fa_error *err);
 
-/* What the connections spoke: "http/1.1", "h2", "http/1.1 and h2", or
+/* What the connections spoke: "http/1.1", "h2", "http/1.1 and h2", "h3", or
    NULL when none connected.  Read it after the run. */
 const char *fa_bench_http_spoken(const struct fa_bench_http *cfg);
 

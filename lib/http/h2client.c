@@ -9,7 +9,6 @@
 #define MAX_FIELDS FA_H1_MAX_HEADERS
 /* Request fields beyond the caller's: the four pseudo-fields,
    user-agent, content-length. */
-#define EXTRA_FIELDS 6
 
 /*
  * One record per stream, from a free list, so that a request costs no
@@ -373,28 +372,41 @@ static bool hop_by_hop(const struct fa_h1_header *h)
 	return false;
 }
 
-static nghttp2_nv nv_of(const char *name, size_t nlen, const char *value, size_t vlen)
+static nghttp2_nv nv_of(const struct fa_h1_header *h)
 {
-	return (nghttp2_nv){ (uint8_t *)name, (uint8_t *)value, nlen, vlen,
+	return (nghttp2_nv){ (uint8_t *)h->name, (uint8_t *)h->value, h->name_len, h->value_len,
 			     NGHTTP2_NV_FLAG_NONE };
 }
 
-/* The caller's fields into nv[k..], names lowered into h2->names;
-   returns the new count, or -1 when names cannot grow. */
-static int caller_fields(struct fa_h2client *h2, const struct fa_h2client_req *r,
-			 nghttp2_nv *nv, int k)
+static struct fa_h1_header field(const char *name, size_t nlen, const char *value)
+{
+	return (struct fa_h1_header){ name, value, nlen, strlen(value) };
+}
+
+int fa_h2client_fields(const struct fa_h2client_req *r, struct fa_buf *names,
+		       char clen[24], struct fa_h1_header *out)
 {
 	size_t total = 0, used = 0;
-	int i;
+	int i, k = 0;
 
 	for (i = 0; i < r->nheaders; i++)
 		total += r->headers[i].name_len;
-	fa_buf_reset(&h2->names);
-	if (fa_buf_grow(&h2->names, total + 1))
+	fa_buf_reset(names);
+	if (r->nheaders > FA_H1_MAX_HEADERS || fa_buf_grow(names, total + 1))
 		return -1;
+	out[k++] = field(":method", 7, r->method);
+	out[k++] = field(":scheme", 7, r->scheme);
+	out[k++] = field(":authority", 10, r->authority);
+	out[k++] = field(":path", 5, r->path);
+	if (r->user_agent && !fa_h1_find(r->headers, r->nheaders, "User-Agent"))
+		out[k++] = field("user-agent", 10, r->user_agent);
+	if (r->body_len || r->content_length) {
+		snprintf(clen, 24, "%zu", r->body_len);
+		out[k++] = field("content-length", 14, clen);
+	}
 	for (i = 0; i < r->nheaders; i++) {
 		const struct fa_h1_header *h = &r->headers[i];
-		char *lower = h2->names.data + used;
+		char *lower = names->data + used;
 
 		if (hop_by_hop(h) || fa_h1_header_eq(h, "content-length"))
 			continue;
@@ -404,7 +416,7 @@ static int caller_fields(struct fa_h2client *h2, const struct fa_h2client_req *r
 			lower[j] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 		}
 		used += h->name_len;
-		nv[k++] = nv_of(lower, h->name_len, h->value, h->value_len);
+		out[k++] = (struct fa_h1_header){ lower, h->value, h->name_len, h->value_len };
 	}
 	return k;
 }
@@ -412,12 +424,13 @@ static int caller_fields(struct fa_h2client *h2, const struct fa_h2client_req *r
 int32_t fa_h2client_submit(struct fa_h2client *h2, const struct fa_h2client_req *r, void *user,
 			   struct fa_error *err)
 {
-	nghttp2_nv nv[MAX_FIELDS + EXTRA_FIELDS];
+	struct fa_h1_header f[FA_H2CLIENT_MAX_FIELDS];
+	nghttp2_nv nv[FA_H2CLIENT_MAX_FIELDS];
 	char clen[24];
 	nghttp2_data_provider prd;
 	struct stream *st;
 	int32_t id;
-	int k = 0;
+	int k;
 
 	if (r->nheaders > MAX_FIELDS) {
 		fa_error_set(err, FA_EUSAGE, "more than %d request fields", MAX_FIELDS);
@@ -427,20 +440,12 @@ int32_t fa_h2client_submit(struct fa_h2client *h2, const struct fa_h2client_req 
 		fa_error_set(err, FA_EWORK, "the server is closing the connection (GOAWAY)");
 		return 0;
 	}
-	nv[k++] = nv_of(":method", 7, r->method, strlen(r->method));
-	nv[k++] = nv_of(":scheme", 7, r->scheme, strlen(r->scheme));
-	nv[k++] = nv_of(":authority", 10, r->authority, strlen(r->authority));
-	nv[k++] = nv_of(":path", 5, r->path, strlen(r->path));
-	if (r->user_agent && !fa_h1_find(r->headers, r->nheaders, "User-Agent"))
-		nv[k++] = nv_of("user-agent", 10, r->user_agent, strlen(r->user_agent));
-	if (r->body_len || r->content_length) {
-		snprintf(clen, sizeof(clen), "%zu", r->body_len);
-		nv[k++] = nv_of("content-length", 14, clen, strlen(clen));
-	}
-	if ((k = caller_fields(h2, r, nv, k)) < 0 || !(st = stream_get(h2))) {
+	if ((k = fa_h2client_fields(r, &h2->names, clen, f)) < 0 || !(st = stream_get(h2))) {
 		fa_error_set(err, FA_ENOMEM, "out of memory");
 		return 0;
 	}
+	for (int i = 0; i < k; i++)
+		nv[i] = nv_of(&f[i]);
 	st->body = r->body;
 	st->left = r->body_len;
 	st->user = user;

@@ -71,6 +71,19 @@ struct fa_h2client_ops {
 	int (*on_close)(void *ctx, void *stream, uint32_t code);
 };
 
+/* The most fields fa_h2client_fields() writes. */
+#define FA_H2CLIENT_MAX_FIELDS (FA_H1_MAX_HEADERS + 6)
+
+/*
+ * r's fields as HTTP/2 and HTTP/3 send them into out (room for
+ * FA_H2CLIENT_MAX_FIELDS): the pseudo-fields, user-agent, content-length
+ * (its digits in clen), then the caller's with names lowered into names
+ * and hop-by-hop ones left out.  The count, or -1 for too many fields or
+ * no memory.  out points into r, names and clen.
+ */
+int fa_h2client_fields(const struct fa_h2client_req *r, struct fa_buf *names,
+		       char clen[24], struct fa_h1_header *out);
+
 /* A client session with its preface and SETTINGS queued; NULL with err. */
 struct fa_h2client *fa_h2client_new(const struct fa_h2client_opts *o,
 				    const struct fa_h2client_ops *ops, void *ctx,

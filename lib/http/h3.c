@@ -18,6 +18,7 @@
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 #include "core/buf.h"
+#include "http/quic.h"
 
 #define CHUNK 16384
 #define MAX_FIELDS 100
@@ -57,15 +58,13 @@ struct fa_h3_stream {
 };
 
 struct fa_h3 {
+	struct fa_quic quic;            /* first: ngtcp2's and nghttp3's user data */
 	struct fa_h3_ctx *ctx;
 	struct fa_h3_limits lim;
 	const struct fa_h3_ops *ops;
 	void *user;
-	ngtcp2_conn *conn;
-	nghttp3_conn *http;
 	gnutls_session_t tls;
 	ngtcp2_crypto_conn_ref ref;
-	ngtcp2_connection_close_error last_error;
 	ngtcp2_cid scid, odcid;
 	struct fa_h3_path path;         /* for the close packet */
 	uint8_t closebuf[FA_H3_MAX_PACKET];
@@ -308,19 +307,13 @@ static int h_stream_close(nghttp3_conn *c, int64_t id, uint64_t code, void *u, v
 	struct fa_h3_stream *st = su;
 
 	if (ngtcp2_is_bidi_stream(id))
-		ngtcp2_conn_extend_max_streams_bidi(q->conn, 1);
+		ngtcp2_conn_extend_max_streams_bidi(q->quic.conn, 1);
 	if (!st)
 		return 0;
 	if (st->user)
 		q->ops->on_close(q->user, st, st->user);
 	stream_free(st);
 	return 0;
-}
-
-static void consume(struct fa_h3 *q, int64_t id, size_t n)
-{
-	ngtcp2_conn_extend_max_stream_offset(q->conn, id, n);
-	ngtcp2_conn_extend_max_offset(q->conn, n);
 }
 
 static int h_recv_data(nghttp3_conn *c, int64_t id, const uint8_t *data, size_t n, void *u,
@@ -330,13 +323,7 @@ static int h_recv_data(nghttp3_conn *c, int64_t id, const uint8_t *data, size_t 
 
 	if (st && !st->error && fa_buf_append(&st->body, data, n))
 		st->error = 413;
-	consume(u, id, n);
-	return 0;
-}
-
-static int h_deferred(nghttp3_conn *c, int64_t id, size_t n, void *u, void *su)
-{
-	consume(u, id, n);
+	fa_quic_consume(u, id, n);
 	return 0;
 }
 
@@ -427,103 +414,38 @@ static int h_end_stream(nghttp3_conn *c, int64_t id, void *u, void *su)
 	return 0;
 }
 
-static int h_stop_sending(nghttp3_conn *c, int64_t id, uint64_t code, void *u, void *su)
-{
-	ngtcp2_conn_shutdown_stream_read(((struct fa_h3 *)u)->conn, id, code);
-	return 0;
-}
-
-static int h_reset_stream(nghttp3_conn *c, int64_t id, uint64_t code, void *u, void *su)
-{
-	ngtcp2_conn_shutdown_stream_write(((struct fa_h3 *)u)->conn, id, code);
-	return 0;
-}
-
 static const nghttp3_callbacks http_callbacks = {
 	.acked_stream_data = h_acked,
 	.stream_close = h_stream_close,
 	.recv_data = h_recv_data,
-	.deferred_consume = h_deferred,
+	.deferred_consume = fa_quic_deferred,
 	.begin_headers = h_begin_headers,
 	.recv_header = h_header,
-	.stop_sending = h_stop_sending,
+	.stop_sending = fa_quic_stop_sending,
 	.end_stream = h_end_stream,
-	.reset_stream = h_reset_stream,
+	.reset_stream = fa_quic_reset_stream,
 };
 
 /* Once 1-RTT keys are there: nghttp3 and its three unidirectional streams. */
 static int setup_http(struct fa_h3 *q)
 {
 	nghttp3_settings s;
-	int64_t ctrl, enc, dec;
 
-	if (q->http)
+	if (q->quic.http)
 		return 0;
-	if (ngtcp2_conn_get_max_local_streams_uni(q->conn) < 3)
+	if (ngtcp2_conn_get_max_local_streams_uni(q->quic.conn) < 3)
 		return -1;
 	nghttp3_settings_default(&s);
 	s.max_field_section_size = q->lim.max_field_section;
 	s.qpack_max_dtable_capacity = q->lim.qpack_table;
 	s.qpack_blocked_streams = 16;
-	if (nghttp3_conn_server_new(&q->http, &http_callbacks, &s, NULL, q))
+	if (nghttp3_conn_server_new(&q->quic.http, &http_callbacks, &s, NULL, q))
 		return -1;
-	nghttp3_conn_set_max_client_streams_bidi(q->http, q->lim.max_streams);
-	if (ngtcp2_conn_open_uni_stream(q->conn, &ctrl, NULL) ||
-	    nghttp3_conn_bind_control_stream(q->http, ctrl) ||
-	    ngtcp2_conn_open_uni_stream(q->conn, &enc, NULL) ||
-	    ngtcp2_conn_open_uni_stream(q->conn, &dec, NULL) ||
-	    nghttp3_conn_bind_qpack_streams(q->http, enc, dec))
-		return -1;
-	return 0;
+	nghttp3_conn_set_max_client_streams_bidi(q->quic.http, q->lim.max_streams);
+	return fa_quic_open_streams(&q->quic);
 }
 
 /* ---- ngtcp2 callbacks ---- */
-
-static int q_recv_stream_data(ngtcp2_conn *c, uint32_t flags, int64_t id, uint64_t off,
-			      const uint8_t *data, size_t n, void *u, void *su)
-{
-	struct fa_h3 *q = u;
-	nghttp3_ssize used;
-
-	if (!q->http)
-		return 0;
-	used = nghttp3_conn_read_stream(q->http, id, data, n, flags & NGTCP2_STREAM_DATA_FLAG_FIN);
-	if (used < 0) {
-		ngtcp2_connection_close_error_set_application_error(
-			&q->last_error, nghttp3_err_infer_quic_app_error_code((int)used), NULL, 0);
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	}
-	consume(q, id, (size_t)used);
-	return 0;
-}
-
-static int q_acked(ngtcp2_conn *c, int64_t id, uint64_t off, uint64_t n, void *u, void *su)
-{
-	struct fa_h3 *q = u;
-
-	if (q->http && nghttp3_conn_add_ack_offset(q->http, id, n))
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	return 0;
-}
-
-static int q_stream_close(ngtcp2_conn *c, uint32_t flags, int64_t id, uint64_t code, void *u,
-			  void *su)
-{
-	struct fa_h3 *q = u;
-	int rc;
-
-	if (!(flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET))
-		code = NGHTTP3_H3_NO_ERROR;
-	if (!q->http)
-		return 0;
-	rc = nghttp3_conn_close_stream(q->http, id, code);
-	if (rc == NGHTTP3_ERR_STREAM_NOT_FOUND) {
-		if (ngtcp2_is_bidi_stream(id))
-			ngtcp2_conn_extend_max_streams_bidi(q->conn, 1);
-		return 0;
-	}
-	return rc ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
-}
 
 /*
  * Streams opened and reset at once cost the server work and the client
@@ -538,7 +460,7 @@ static bool too_many_resets(struct fa_h3 *q)
 	}
 	if (++q->resets <= 2 * (q->lim.max_streams ? q->lim.max_streams : 100))
 		return false;
-	ngtcp2_connection_close_error_set_application_error(&q->last_error,
+	ngtcp2_connection_close_error_set_application_error(&q->quic.last_error,
 							    NGHTTP3_H3_EXCESSIVE_LOAD, NULL, 0);
 	return true;
 }
@@ -550,9 +472,7 @@ static int q_stream_reset(ngtcp2_conn *c, int64_t id, uint64_t size, uint64_t co
 
 	if (too_many_resets(q))
 		return NGTCP2_ERR_CALLBACK_FAILURE;
-	if (q->http && nghttp3_conn_shutdown_stream_read(q->http, id))
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	return 0;
+	return fa_quic_stream_reset(c, id, size, code, u, su);
 }
 
 static int q_stop_sending(ngtcp2_conn *c, int64_t id, uint64_t code, void *u, void *su)
@@ -564,24 +484,9 @@ static int q_max_remote_bidi(ngtcp2_conn *c, uint64_t max, void *u)
 {
 	struct fa_h3 *q = u;
 
-	if (q->http)
-		nghttp3_conn_set_max_client_streams_bidi(q->http, max);
+	if (q->quic.http)
+		nghttp3_conn_set_max_client_streams_bidi(q->quic.http, max);
 	return 0;
-}
-
-static int q_max_stream_data(ngtcp2_conn *c, int64_t id, uint64_t max, void *u, void *su)
-{
-	struct fa_h3 *q = u;
-
-	if (q->http && nghttp3_conn_unblock_stream(q->http, id))
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	return 0;
-}
-
-static void q_rand(uint8_t *dest, size_t n, const ngtcp2_rand_ctx *rctx)
-{
-	if (getrandom(dest, n, 0) != (ssize_t)n)
-		memset(dest, 0, n);
 }
 
 static int q_new_cid(ngtcp2_conn *c, ngtcp2_cid *cid, uint8_t *token, size_t len, void *u)
@@ -611,15 +516,15 @@ static const ngtcp2_callbacks quic_callbacks = {
 	.encrypt = ngtcp2_crypto_encrypt_cb,
 	.decrypt = ngtcp2_crypto_decrypt_cb,
 	.hp_mask = ngtcp2_crypto_hp_mask_cb,
-	.recv_stream_data = q_recv_stream_data,
-	.acked_stream_data_offset = q_acked,
-	.stream_close = q_stream_close,
-	.rand = q_rand,
+	.recv_stream_data = fa_quic_recv_stream_data,
+	.acked_stream_data_offset = fa_quic_acked,
+	.stream_close = fa_quic_stream_close,
+	.rand = fa_quic_rand,
 	.get_new_connection_id = q_new_cid,
 	.update_key = ngtcp2_crypto_update_key_cb,
 	.stream_reset = q_stream_reset,
 	.extend_max_remote_streams_bidi = q_max_remote_bidi,
-	.extend_max_stream_data = q_max_stream_data,
+	.extend_max_stream_data = fa_quic_max_stream_data,
 	.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
 	.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
 	.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
@@ -629,11 +534,6 @@ static const ngtcp2_callbacks quic_callbacks = {
 };
 
 /* ---- the connection ---- */
-
-static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref)
-{
-	return ((struct fa_h3 *)ref->user_data)->conn;
-}
 
 /* ALPN must be h3: nothing else is spoken here. */
 static int client_hello(gnutls_session_t s, unsigned int type, unsigned when,
@@ -661,17 +561,11 @@ static int tls_session(struct fa_h3 *q, struct fa_error *err)
 					   client_hello);
 	if (ngtcp2_crypto_gnutls_configure_server_session(q->tls))
 		return fa_error_set(err, FA_EWORK, "HTTP/3 TLS session: cannot configure for QUIC");
-	q->ref = (ngtcp2_crypto_conn_ref){ get_conn, q };
+	q->ref = (ngtcp2_crypto_conn_ref){ fa_quic_get_conn, q };
 	gnutls_session_set_ptr(q->tls, &q->ref);
 	gnutls_alpn_set_protocols(q->tls, &alpn, 1,
 				  GNUTLS_ALPN_MANDATORY | GNUTLS_ALPN_SERVER_PRECEDENCE);
 	return FA_OK;
-}
-
-static ngtcp2_path npath(const struct fa_h3_path *p)
-{
-	return (ngtcp2_path){ { (struct sockaddr *)&p->local, p->local_len },
-			      { (struct sockaddr *)&p->remote, p->remote_len }, NULL };
 }
 
 /* A Retry for this Initial into reply: the client comes back with a token. */
@@ -684,7 +578,7 @@ static size_t write_retry(struct fa_h3_ctx *ctx, const struct fa_h3_limits *lim,
 	ngtcp2_ssize tlen, w;
 
 	scid.datalen = FA_H3_CIDLEN;
-	q_rand(scid.data, FA_H3_CIDLEN, NULL);
+	fa_quic_rand(scid.data, FA_H3_CIDLEN, NULL);
 	scid.data[0] = lim->cid_tag;
 	tlen = ngtcp2_crypto_generate_retry_token(token, ctx->secret, sizeof(ctx->secret),
 						  hd->version, (const struct sockaddr *)&path->remote,
@@ -737,7 +631,7 @@ struct fa_h3 *fa_h3_accept(struct fa_h3_ctx *ctx, const struct fa_h3_limits *lim
 	ngtcp2_pkt_hd hd;
 	ngtcp2_settings s;
 	ngtcp2_transport_params p;
-	ngtcp2_path np = npath(path);
+	ngtcp2_path np = fa_quic_path(path);
 	ngtcp2_cid odcid;
 	struct fa_h3 *q;
 	int validated;
@@ -767,9 +661,9 @@ struct fa_h3 *fa_h3_accept(struct fa_h3_ctx *ctx, const struct fa_h3_limits *lim
 	q->path = *path;
 	q->odcid = hd.dcid;
 	q->scid.datalen = FA_H3_CIDLEN;
-	q_rand(q->scid.data, FA_H3_CIDLEN, NULL);
+	fa_quic_rand(q->scid.data, FA_H3_CIDLEN, NULL);
 	q->scid.data[0] = lim->cid_tag;
-	ngtcp2_connection_close_error_default(&q->last_error);
+	ngtcp2_connection_close_error_default(&q->quic.last_error);
 
 	ngtcp2_settings_default(&s);
 	s.initial_ts = now;
@@ -798,7 +692,7 @@ struct fa_h3 *fa_h3_accept(struct fa_h3_ctx *ctx, const struct fa_h3_limits *lim
 	p.stateless_reset_token_present = 1;
 	if (ngtcp2_crypto_generate_stateless_reset_token(p.stateless_reset_token, ctx->secret,
 							 sizeof(ctx->secret), &q->scid) ||
-	    ngtcp2_conn_server_new(&q->conn, &hd.scid, &q->scid, &np, hd.version,
+	    ngtcp2_conn_server_new(&q->quic.conn, &hd.scid, &q->scid, &np, hd.version,
 				   &quic_callbacks, &s, &p, NULL, q)) {
 		fa_error_set(err, FA_EWORK, "cannot start a QUIC connection");
 		fa_h3_free(q);
@@ -808,7 +702,7 @@ struct fa_h3 *fa_h3_accept(struct fa_h3_ctx *ctx, const struct fa_h3_limits *lim
 		fa_h3_free(q);
 		return NULL;
 	}
-	ngtcp2_conn_set_tls_native_handle(q->conn, q->tls);
+	ngtcp2_conn_set_tls_native_handle(q->quic.conn, q->tls);
 	if (!fa_h3_recv(q, path, pkt, n, now) && !q->closelen) {
 		fa_error_set(err, FA_EWORK, "the first packet did not start a connection");
 		fa_h3_free(q);
@@ -827,14 +721,14 @@ static void start_closing(struct fa_h3 *q, uint64_t now)
 	if (q->closing || q->draining || q->dead)
 		return;
 	q->closing = true;
-	q->close_until = now + 3 * ngtcp2_conn_get_pto(q->conn);
-	if (q->last_error.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT_IDLE_CLOSE) {
+	q->close_until = now + 3 * ngtcp2_conn_get_pto(q->quic.conn);
+	if (q->quic.last_error.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT_IDLE_CLOSE) {
 		q->dead = true;
 		return;
 	}
 	ngtcp2_path_storage_zero(&ps);
-	w = ngtcp2_conn_write_connection_close(q->conn, &ps.path, &pi, q->closebuf,
-					       sizeof(q->closebuf), &q->last_error, now);
+	w = ngtcp2_conn_write_connection_close(q->quic.conn, &ps.path, &pi, q->closebuf,
+					       sizeof(q->closebuf), &q->quic.last_error, now);
 	if (w <= 0) {
 		q->dead = true;
 		return;
@@ -846,7 +740,7 @@ static void start_closing(struct fa_h3 *q, uint64_t now)
 bool fa_h3_recv(struct fa_h3 *q, const struct fa_h3_path *path, const uint8_t *pkt,
 		size_t n, uint64_t now)
 {
-	ngtcp2_path np = npath(path);
+	ngtcp2_path np = fa_quic_path(path);
 	ngtcp2_pkt_info pi = { .ecn = path->ecn };
 	int rc;
 
@@ -858,24 +752,24 @@ bool fa_h3_recv(struct fa_h3 *q, const struct fa_h3_path *path, const uint8_t *p
 	}
 	q->path = *path;
 	q->now = now;
-	rc = ngtcp2_conn_read_pkt(q->conn, &np, &pi, pkt, n, now);
+	rc = ngtcp2_conn_read_pkt(q->quic.conn, &np, &pi, pkt, n, now);
 	if (!rc)
 		return true;
 	if (rc == NGTCP2_ERR_DRAINING) {
 		q->draining = true;
-		q->close_until = now + 3 * ngtcp2_conn_get_pto(q->conn);
+		q->close_until = now + 3 * ngtcp2_conn_get_pto(q->quic.conn);
 		return false;
 	}
 	if (rc == NGTCP2_ERR_DROP_CONN || rc == NGTCP2_ERR_RETRY) {
 		q->dead = true;
 		return false;
 	}
-	if (!q->last_error.error_code) {
+	if (!q->quic.last_error.error_code) {
 		if (rc == NGTCP2_ERR_CRYPTO)
 			ngtcp2_connection_close_error_set_transport_error_tls_alert(
-				&q->last_error, ngtcp2_conn_get_tls_alert(q->conn), NULL, 0);
+				&q->quic.last_error, ngtcp2_conn_get_tls_alert(q->quic.conn), NULL, 0);
 		else
-			ngtcp2_connection_close_error_set_transport_error_liberr(&q->last_error, rc,
+			ngtcp2_connection_close_error_set_transport_error_liberr(&q->quic.last_error, rc,
 										 NULL, 0);
 	}
 	start_closing(q, now);
@@ -897,6 +791,7 @@ size_t fa_h3_send(struct fa_h3 *q, uint8_t *out, size_t cap, struct fa_h3_path *
 {
 	ngtcp2_path_storage ps;
 	ngtcp2_pkt_info pi;
+	ngtcp2_ssize w;
 
 	if (q->closebuf_due) {
 		q->closebuf_due = false;
@@ -908,67 +803,21 @@ size_t fa_h3_send(struct fa_h3 *q, uint8_t *out, size_t cap, struct fa_h3_path *
 	if (q->closing || q->draining || q->dead)
 		return 0;
 	ngtcp2_path_storage_zero(&ps);
-	for (;;) {
-		nghttp3_vec vec[16];
-		nghttp3_ssize nv = 0;
-		int64_t id = -1;
-		int fin = 0;
-		ngtcp2_ssize data_len, w;
-		uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
-
-		if (q->http && ngtcp2_conn_get_max_data_left(q->conn)) {
-			nv = nghttp3_conn_writev_stream(q->http, &id, &fin, vec, 16);
-			if (nv < 0) {
-				ngtcp2_connection_close_error_set_application_error(
-					&q->last_error,
-					nghttp3_err_infer_quic_app_error_code((int)nv), NULL, 0);
-				start_closing(q, now);
-				return fa_h3_send(q, out, cap, path, now);
-			}
-		}
-		if (fin)
-			flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
-		w = ngtcp2_conn_writev_stream(q->conn, &ps.path, &pi, out, cap, &data_len, flags, id,
-					      (const ngtcp2_vec *)vec, (size_t)nv, now);
-		if (w < 0) {
-			if (w == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
-				nghttp3_conn_block_stream(q->http, id);
-				continue;
-			}
-			if (w == NGTCP2_ERR_STREAM_SHUT_WR) {
-				nghttp3_conn_shutdown_stream_write(q->http, id);
-				continue;
-			}
-			if (w == NGTCP2_ERR_WRITE_MORE) {
-				if (nghttp3_conn_add_write_offset(q->http, id, (size_t)data_len))
-					break;
-				continue;
-			}
-			ngtcp2_connection_close_error_set_transport_error_liberr(&q->last_error,
-										 (int)w, NULL, 0);
-			start_closing(q, now);
-			return fa_h3_send(q, out, cap, path, now);
-		}
-		if (data_len >= 0 && nghttp3_conn_add_write_offset(q->http, id, (size_t)data_len))
-			break;
-		if (w == 0) {
-			ngtcp2_conn_update_pkt_tx_time(q->conn, now);
-			return 0;
-		}
-		copy_path(path, &ps.path, (uint8_t)pi.ecn);
-		return (size_t)w;
+	w = fa_quic_write(&q->quic, out, cap, &ps, &pi, now);
+	if (w < 0) {
+		start_closing(q, now);
+		return fa_h3_send(q, out, cap, path, now);
 	}
-	ngtcp2_connection_close_error_set_application_error(&q->last_error,
-							    NGHTTP3_H3_INTERNAL_ERROR, NULL, 0);
-	start_closing(q, now);
-	return fa_h3_send(q, out, cap, path, now);
+	if (w > 0)
+		copy_path(path, &ps.path, (uint8_t)pi.ecn);
+	return (size_t)w;
 }
 
 uint64_t fa_h3_expiry(struct fa_h3 *q)
 {
 	if (q->closing || q->draining)
 		return q->close_until;
-	return ngtcp2_conn_get_expiry(q->conn);
+	return ngtcp2_conn_get_expiry(q->quic.conn);
 }
 
 bool fa_h3_timeout(struct fa_h3 *q, uint64_t now)
@@ -982,14 +831,16 @@ bool fa_h3_timeout(struct fa_h3 *q, uint64_t now)
 	}
 	if (q->dead)
 		return false;
-	if (now < ngtcp2_conn_get_expiry(q->conn))
+	if (now < ngtcp2_conn_get_expiry(q->quic.conn))
 		return true;
-	if ((rc = ngtcp2_conn_handle_expiry(q->conn, now)) != 0) {
-		if (rc == NGTCP2_ERR_IDLE_CLOSE) {
-			q->dead = true;         /* silently, as QUIC's idle timeout is */
+	if ((rc = ngtcp2_conn_handle_expiry(q->quic.conn, now)) != 0) {
+		if (rc == NGTCP2_ERR_IDLE_CLOSE || rc == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
+			/* silently, as QUIC's idle timeout is: a client that
+			   stalled its handshake gets no closing period's state */
+			q->dead = true;
 			return false;
 		}
-		ngtcp2_connection_close_error_set_transport_error_liberr(&q->last_error, rc,
+		ngtcp2_connection_close_error_set_transport_error_liberr(&q->quic.last_error, rc,
 									 NULL, 0);
 		start_closing(q, now);
 		return false;
@@ -1009,9 +860,9 @@ bool fa_h3_owns(struct fa_h3 *q, const uint8_t *dcid, size_t len)
 
 	if (len == q->odcid.datalen && !memcmp(dcid, q->odcid.data, len))
 		return true;
-	if (!q->conn || (n = ngtcp2_conn_get_num_scid(q->conn)) > 8)
+	if (!q->quic.conn || (n = ngtcp2_conn_get_num_scid(q->quic.conn)) > 8)
 		return len == q->scid.datalen && !memcmp(dcid, q->scid.data, len);
-	ngtcp2_conn_get_scid(q->conn, ids);
+	ngtcp2_conn_get_scid(q->quic.conn, ids);
 	for (size_t i = 0; i < n; i++)
 		if (ids[i].datalen == len && !memcmp(ids[i].data, dcid, len))
 			return true;
@@ -1020,15 +871,15 @@ bool fa_h3_owns(struct fa_h3 *q, const uint8_t *dcid, size_t len)
 
 void fa_h3_close(struct fa_h3 *q, uint64_t now)
 {
-	ngtcp2_connection_close_error_set_application_error(&q->last_error, NGHTTP3_H3_NO_ERROR,
+	ngtcp2_connection_close_error_set_application_error(&q->quic.last_error, NGHTTP3_H3_NO_ERROR,
 							    NULL, 0);
 	start_closing(q, now);
 }
 
 void fa_h3_shutdown(struct fa_h3 *q)
 {
-	if (q->http)
-		nghttp3_conn_shutdown(q->http);
+	if (q->quic.http)
+		nghttp3_conn_shutdown(q->quic.http);
 }
 
 int fa_h3_streams(const struct fa_h3 *q)
@@ -1077,7 +928,7 @@ void fa_h3_respond(struct fa_h3 *q, struct fa_h3_stream *st, int status,
 	int k = 0;
 	nghttp3_data_reader dr = { read_body };
 
-	if (!q->http || st->responded)
+	if (!q->quic.http || st->responded)
 		return;
 	st->responded = true;
 	st->has_body = body;
@@ -1092,7 +943,7 @@ void fa_h3_respond(struct fa_h3 *q, struct fa_h3_stream *st, int status,
 					h[i].name_len, h[i].value_len, 0 };
 		used += h[i].name_len;
 	}
-	nghttp3_conn_submit_response(q->http, st->id, nv, (size_t)k, body ? &dr : NULL);
+	nghttp3_conn_submit_response(q->quic.http, st->id, nv, (size_t)k, body ? &dr : NULL);
 }
 
 void fa_h3_write(struct fa_h3 *q, struct fa_h3_stream *st, const void *data, size_t n)
@@ -1131,21 +982,21 @@ void fa_h3_write(struct fa_h3 *q, struct fa_h3_stream *st, const void *data, siz
 	}
 	if (fa_h3_stream_full(st))
 		st->was_full = true;
-	if (q->http)
-		nghttp3_conn_resume_stream(q->http, st->id);
+	if (q->quic.http)
+		nghttp3_conn_resume_stream(q->quic.http, st->id);
 }
 
 void fa_h3_end(struct fa_h3 *q, struct fa_h3_stream *st)
 {
 	st->ended = true;
-	if (st->has_body && q->http)
-		nghttp3_conn_resume_stream(q->http, st->id);
+	if (st->has_body && q->quic.http)
+		nghttp3_conn_resume_stream(q->quic.http, st->id);
 }
 
 void fa_h3_reset(struct fa_h3 *q, struct fa_h3_stream *st)
 {
 	st->ended = true;
-	ngtcp2_conn_shutdown_stream(q->conn, st->id, NGHTTP3_H3_INTERNAL_ERROR);
+	ngtcp2_conn_shutdown_stream(q->quic.conn, st->id, NGHTTP3_H3_INTERNAL_ERROR);
 }
 
 bool fa_h3_stream_full(const struct fa_h3_stream *st)
@@ -1170,10 +1021,10 @@ void fa_h3_free(struct fa_h3 *q)
 		return;
 	while (q->streams)
 		stream_free(q->streams);
-	if (q->http)
-		nghttp3_conn_del(q->http);
-	if (q->conn)
-		ngtcp2_conn_del(q->conn);
+	if (q->quic.http)
+		nghttp3_conn_del(q->quic.http);
+	if (q->quic.conn)
+		ngtcp2_conn_del(q->quic.conn);
 	if (q->tls)
 		gnutls_deinit(q->tls);
 	free(q);

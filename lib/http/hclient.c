@@ -148,6 +148,7 @@ uint64_t hc_now_ms(void)
 static void destroy(struct fa_hclient *c)
 {
 	hc_h2_release(c);
+	hc_h3_release(c);
 	SSL_SESSION_free(c->session);
 	if (c->own_tls)
 		fa_tls_free(c->tls);
@@ -174,6 +175,7 @@ void hc_leave(struct fa_hclient *c)
 void hc_conn_close(struct fa_hclient *c)
 {
 	hc_h2_close(c);
+	hc_h3_close(c);
 	if (c->ssl) {
 		fa_tls_conn_free(c->ssl);
 		c->ssl = NULL;
@@ -940,6 +942,9 @@ static void on_io(struct fa_io *io, uint32_t revents)
 	case C_H2:
 		hc_h2_ready(c, revents);
 		break;
+	case C_H3:
+		hc_h3_ready(c, revents);
+		break;
 	}
 	hc_leave(c);
 }
@@ -1011,6 +1016,10 @@ void hc_kick(struct fa_hclient *c)
 
 	if (c->notifying || c->freed)
 		return;
+	if (c->want == FA_HPROTO_H3) {
+		hc_h3_kick(c);
+		return;
+	}
 	if (c->state == C_H2) {
 		hc_h2_kick(c);
 		return;
@@ -1074,7 +1083,8 @@ enum fa_hproto fa_hclient_proto(const struct fa_hclient *c)
 
 const char *fa_hproto_name(enum fa_hproto p)
 {
-	return p == FA_HPROTO_H1 ? "http/1.1" : p == FA_HPROTO_H2 ? "h2" : "auto";
+	return p == FA_HPROTO_H1 ? "http/1.1" : p == FA_HPROTO_H2 ? "h2" :
+	       p == FA_HPROTO_H3 ? "h3" : "auto";
 }
 
 /* The TLS context of an https client: the caller's, or one of its own. */
@@ -1085,6 +1095,15 @@ static bool setup_tls(struct fa_hclient *c, const struct fa_hclient_opts *o,
 
 	if (strcmp(c->url.scheme, "https") != 0)
 		return true;
+	if (c->want == FA_HPROTO_H3 && o && o->h3tls) {
+		c->h3tls = o->h3tls;
+		return true;
+	}
+	if (c->want == FA_HPROTO_H3) {
+		c->h3tls = fa_h3client_tls_new(o ? o->ca_file : NULL, o && o->insecure, err);
+		c->own_h3tls = c->h3tls != NULL;
+		return c->h3tls != NULL;
+	}
 	if (o && o->tls) {
 		c->tls = o->tls;
 		return true;
@@ -1104,10 +1123,15 @@ struct fa_hclient *fa_hclient_new(struct fa_loop *loop, const struct fa_url *u,
 {
 	struct fa_hclient *c;
 
-	if (o && (o->proto < FA_HPROTO_AUTO || o->proto > FA_HPROTO_H2 ||
+	if (o && (o->proto < FA_HPROTO_AUTO || o->proto > FA_HPROTO_H3 ||
 		  o->max_streams < 0)) {
 		fa_error_set(err, FA_EUSAGE, "%s://%s: invalid protocol or "
 			     "max_streams", u->scheme, u->authority);
+		return NULL;
+	}
+	if (o && o->proto == FA_HPROTO_H3 && strcmp(u->scheme, "https")) {
+		fa_error_set(err, FA_EUSAGE, "%s://%s: HTTP/3 needs an https URL",
+			     u->scheme, u->authority);
 		return NULL;
 	}
 	c = calloc(1, sizeof(*c));
@@ -1133,6 +1157,7 @@ struct fa_hclient *fa_hclient_new(struct fa_loop *loop, const struct fa_url *u,
 	fa_timer_init(&c->connect_timer, on_connect_timeout, c);
 	fa_timer_init(&c->req_timer, on_request_timeout, c);
 	fa_timer_init(&c->again_timer, on_read_again, c);
+	hc_h3_init(c);
 	fa_buf_init(&c->out, 0);
 	fa_buf_init(&c->in, 0);
 	fa_buf_init(&c->headbuf, 0);

@@ -20,6 +20,16 @@
  * h2load and nghttp do) to http URLs.  fa_hclient_proto() says what the
  * connection speaks.
  *
+ * FA_HPROTO_H3 speaks HTTP/3 (h3client: ngtcp2, nghttp3 and GnuTLS) on a
+ * UDP socket to https URLs, with streams as for HTTP/2: up to max_streams
+ * and the server's MAX_STREAMS credit at once, the rest queued until the
+ * server gives more.  Requests wait for the handshake (no 0-RTT); one
+ * that fails (no answer in connect_timeout_ms, the certificate refused,
+ * ICMP saying nobody listens) ends every request queued with a message
+ * naming host:port.  A connection that ends (the server's
+ * CONNECTION_CLOSE, the idle timeout) ends its streams' requests with
+ * the reason; the next request opens a new connection.
+ *
  * TLS (OpenSSL): the certificate is verified against the system's CAs, or
  * opts.ca_file's, and must name the URL's host; opts.insecure skips that
  * (curl -k).  A refused certificate ends the request with FA_ECONNECT and
@@ -115,9 +125,11 @@ enum fa_hproto {
 	FA_HPROTO_AUTO = 0,             /* ALPN for https, HTTP/1.1 for http */
 	FA_HPROTO_H1,                   /* HTTP/1.1 */
 	FA_HPROTO_H2,                   /* HTTP/2: ALPN h2, or h2c by prior knowledge */
+	FA_HPROTO_H3,                   /* HTTP/3 over QUIC (UDP), https only */
 };
 
 struct fa_tls;
+struct fa_h3client_tls;
 
 struct fa_hclient_opts {
 	int connect_timeout_ms;         /* 0: 10000 */
@@ -136,6 +148,8 @@ struct fa_hclient_opts {
 					   insecure; the caller keeps it
 					   until the client is freed; NULL:
 					   the client makes its own */
+	struct fa_h3client_tls *h3tls;  /* the same for FA_HPROTO_H3 (GnuTLS:
+					   QUIC's TLS is not OpenSSL's) */
 };
 
 struct fa_hclient_res {
@@ -193,11 +207,11 @@ void fa_hclient_request(struct fa_hclient *c, struct fa_hclient_req *rq);
 /* Requests queued or in flight. */
 int fa_hclient_pending(const struct fa_hclient *c);
 
-/* What the connection speaks (FA_HPROTO_H1 or FA_HPROTO_H2), or spoke
+/* What the connection speaks (FA_HPROTO_H1, _H2 or _H3), or spoke
    when it is closed now; FA_HPROTO_AUTO before any connection was made. */
 enum fa_hproto fa_hclient_proto(const struct fa_hclient *c);
 
-/* "http/1.1", "h2" or "auto". */
+/* "http/1.1", "h2", "h3" or "auto". */
 const char *fa_hproto_name(enum fa_hproto p);
 
 /* Closes the connection; requests in flight or queued get on_done(FA_EINTR)

@@ -19,7 +19,7 @@
 
 static void on_slot_timeout(struct fa_timer *t);
 
-static struct h2slot *slot_get(struct fa_hclient *c)
+struct h2slot *hc_slot_get(struct fa_hclient *c)
 {
 	struct h2slot *s = c->free_slots;
 
@@ -49,7 +49,7 @@ static struct h2slot *slot_get(struct fa_hclient *c)
 	return s;
 }
 
-static void slot_release(struct fa_hclient *c, struct h2slot *s)
+void hc_slot_release(struct fa_hclient *c, struct h2slot *s)
 {
 	fa_timer_stop(c->loop, &s->timer);
 	if (s->prev)
@@ -71,7 +71,7 @@ static void slot_free(struct h2slot *s)
 }
 
 /* Gives rq its one on_done; the client may be freed after it. */
-static void notify(struct fa_hclient *c, struct fa_hclient_req *rq,
+void hc_notify(struct fa_hclient *c, struct fa_hclient_req *rq,
 		   const struct fa_hclient_res *res, enum fa_err rc, const char *msg)
 {
 	bool was = c->notifying;
@@ -98,17 +98,14 @@ static void slot_done(struct h2slot *s, enum fa_err rc, const char *msg)
 		res.body = s->body.data ? s->body.data : "";
 		res.body_len = s->body.len;
 	}
-	notify(c, rq, &res, rc, msg);
+	hc_notify(c, rq, &res, rc, msg);
 	if (!s->open)
-		slot_release(c, s);
+		hc_slot_release(c, s);
 	if (!c->freed)
 		hc_kick(c);
 }
 
-static void slot_fail(struct h2slot *s, enum fa_err rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void slot_fail(struct h2slot *s, enum fa_err rc, const char *fmt, ...)
+void hc_slot_fail(struct h2slot *s, enum fa_err rc, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -130,12 +127,9 @@ static void slot_requeue(struct h2slot *s)
 	fa_timer_stop(c->loop, &s->timer);
 	s->rq = NULL;
 	rq->tries++;
-	rq->next = c->head;
-	c->head = rq;
-	if (!c->tail)
-		c->tail = rq;
+	hc_push_front(c, rq);
 	if (!s->open)
-		slot_release(c, s);
+		hc_slot_release(c, s);
 }
 
 /* ---- the session's output ---- */
@@ -195,14 +189,48 @@ static int flush(struct fa_hclient *c)
 
 /* ---- starting streams ---- */
 
+/* The queue's first request, taken off it; NULL when empty. */
+struct fa_hclient_req *hc_pop(struct fa_hclient *c)
+{
+	struct fa_hclient_req *rq = c->head;
+
+	if (rq && !(c->head = rq->next))
+		c->tail = NULL;
+	return rq;
+}
+
+/* rq back at the queue's front. */
+void hc_push_front(struct fa_hclient *c, struct fa_hclient_req *rq)
+{
+	rq->next = c->head;
+	c->head = rq;
+	if (!c->tail)
+		c->tail = rq;
+}
+
 /* Ends a request that never became a stream. */
-static void refuse(struct fa_hclient *c, struct fa_hclient_req *rq, enum fa_err rc,
+void hc_refuse(struct fa_hclient *c, struct fa_hclient_req *rq, enum fa_err rc,
 		   const char *why)
 {
 	char msg[1024];
 
 	snprintf(msg, sizeof(msg), "%s: %s", c->origin, why);
-	notify(c, rq, &(struct fa_hclient_res){ 0 }, rc, msg);
+	hc_notify(c, rq, &(struct fa_hclient_res){ 0 }, rc, msg);
+}
+
+/* rq is on slot s, a stream that started: its timeout runs. */
+void hc_slot_arm(struct fa_hclient *c, struct h2slot *s, struct fa_hclient_req *rq)
+{
+	uint64_t now;
+
+	s->rq = rq;
+	s->open = true;
+	if (c->timeout_ms > 0) {
+		now = hc_now_ms();
+		if (!rq->due_ms)
+			rq->due_ms = now + (uint64_t)c->timeout_ms;
+		fa_timer_start(c->loop, &s->timer, rq->due_ms > now ? rq->due_ms - now : 1);
+	}
 }
 
 /* rq as a stream on slot s: 1, 0 when the session takes no more (rq
@@ -216,24 +244,16 @@ static int submit(struct fa_hclient *c, struct h2slot *s, struct fa_hclient_req 
 		.content_length = hc_body_method(rq->method),
 	};
 	struct fa_error err;
-	uint64_t now;
 
 	s->id = fa_h2client_submit(c->h2, &r, s, &err);
 	if (!s->id) {
-		slot_release(c, s);
+		hc_slot_release(c, s);
 		if (err.code == FA_EWORK)
 			return 0;
-		refuse(c, rq, err.code, err.msg);
+		hc_refuse(c, rq, err.code, err.msg);
 		return -1;
 	}
-	s->rq = rq;
-	s->open = true;
-	if (c->timeout_ms > 0) {
-		now = hc_now_ms();
-		if (!rq->due_ms)
-			rq->due_ms = now + (uint64_t)c->timeout_ms;
-		fa_timer_start(c->loop, &s->timer, rq->due_ms > now ? rq->due_ms - now : 1);
-	}
+	hc_slot_arm(c, s, rq);
 	return 1;
 }
 
@@ -251,23 +271,17 @@ void hc_h2_kick(struct fa_hclient *c)
 		limit = (uint32_t)c->max_streams;
 	while (c->head && (uint32_t)c->nslots < limit && !c->freed &&
 	       !fa_h2client_goaway(c->h2, NULL, NULL)) {
-		rq = c->head;
-		c->head = rq->next;
-		if (!c->head)
-			c->tail = NULL;
+		rq = hc_pop(c);
 		if ((why = hc_request_problem(c, rq))) {
-			refuse(c, rq, FA_EUSAGE, why);
+			hc_refuse(c, rq, FA_EUSAGE, why);
 			continue;
 		}
-		if (!(s = slot_get(c))) {
-			refuse(c, rq, FA_ENOMEM, "out of memory");
+		if (!(s = hc_slot_get(c))) {
+			hc_refuse(c, rq, FA_ENOMEM, "out of memory");
 			continue;
 		}
 		if (submit(c, s, rq) == 0) {
-			rq->next = c->head;     /* GOAWAY came: it waits */
-			c->head = rq;
-			if (!c->tail)
-				c->tail = rq;
+			hc_push_front(c, rq);   /* GOAWAY came: it waits */
 			break;
 		}
 	}
@@ -305,14 +319,25 @@ static bool keep_head(struct h2slot *s, const struct fa_h1_header *h, int n)
 /* Nonzero when the session must stop: the client or its connection went. */
 static int gone(struct fa_hclient *c)
 {
-	return c->freed || !c->h2;
+	return c->freed || (!c->h2 && !c->h3);
 }
 
 /* A request that ends before its stream: the stream is reset. */
 static void cancel(struct h2slot *s)
 {
 	if (s->c->h2)
-		fa_h2client_cancel(s->c->h2, s->id);
+		fa_h2client_cancel(s->c->h2, (int32_t)s->id);
+	else if (s->c->h3)
+		fa_h3client_cancel(s->c->h3, s->id);
+}
+
+/* The name of a code that ended a stream, as its protocol knows it. */
+static const char *code_name(struct fa_hclient *c, uint32_t code, char *buf, size_t n)
+{
+	if (!c->h3 || code == FA_H2CLIENT_HEAD_TOO_BIG)
+		return fa_h2client_code_name(code);
+	snprintf(buf, n, "HTTP/3 error 0x%x", code);
+	return buf;
 }
 
 static int on_head(void *ctx, void *stream, int status, const struct fa_h1_header *h, int n)
@@ -331,14 +356,14 @@ static int on_head(void *ctx, void *stream, int status, const struct fa_h1_heade
 	s->status = status;
 	if (!keep_head(s, h, n)) {
 		cancel(s);
-		slot_fail(s, FA_ENOMEM, "out of memory");
+		hc_slot_fail(s, FA_ENOMEM, "out of memory");
 		return gone(c);
 	}
 	cl = fa_h1_find(s->hdr, n, "content-length");
 	if (!s->rq->stream && cl && sscanf(cl->value, "%llu", &len) == 1 &&
 	    len > c->max_body) {
 		cancel(s);
-		slot_fail(s, FA_EINPUT, "response body of %llu bytes is over %zu "
+		hc_slot_fail(s, FA_EINPUT, "response body of %llu bytes is over %zu "
 			  "(max_body)", len, c->max_body);
 		return gone(c);
 	}
@@ -365,7 +390,7 @@ static int on_data(void *ctx, void *stream, const char *p, size_t n)
 	}
 	if (fa_buf_append(&s->body, p, n) != FA_OK) {
 		cancel(s);
-		slot_fail(s, FA_EINPUT, "response body over %zu bytes (max_body)",
+		hc_slot_fail(s, FA_EINPUT, "response body over %zu bytes (max_body)",
 			  c->max_body);
 	}
 	return gone(c);
@@ -376,12 +401,13 @@ static int on_close(void *ctx, void *stream, uint32_t code)
 	struct fa_hclient *c = ctx;
 	struct h2slot *s = stream;
 	struct fa_hclient_req *rq = s->rq;
+	char name[40];
 
 	if (gone(c))
 		return 1;
 	s->open = false;
 	if (!rq) {
-		slot_release(c, s);
+		hc_slot_release(c, s);
 		return 0;
 	}
 	if (code == 0)
@@ -391,20 +417,21 @@ static int on_close(void *ctx, void *stream, uint32_t code)
 		hc_kick(c);
 	}
 	else if (code == FA_H2_REFUSED_STREAM && !s->got_bytes)
-		slot_fail(s, FA_ECONNECT, "%s %s: the server refused it again "
+		hc_slot_fail(s, FA_ECONNECT, "%s %s: the server refused it again "
 			  "(REFUSED_STREAM)", rq->method, rq->target);
 	else if (code == FA_H2CLIENT_HEAD_TOO_BIG)
-		slot_fail(s, FA_EINPUT, "%s %s: malformed response: %s", rq->method,
+		hc_slot_fail(s, FA_EINPUT, "%s %s: malformed response: %s", rq->method,
 			  rq->target, fa_h2client_code_name(code));
 	else
-		slot_fail(s, FA_ECONNECT, "%s %s: the server reset the HTTP/2 stream "
-			  "(%s) %s", rq->method, rq->target, fa_h2client_code_name(code),
+		hc_slot_fail(s, FA_ECONNECT, "%s %s: the server reset the %s stream "
+			  "(%s) %s", rq->method, rq->target, c->h3 ? "HTTP/3" : "HTTP/2",
+			  code_name(c, code, name, sizeof(name)),
 			  s->got_bytes ? "before the response was complete"
 				       : "before any response");
 	return gone(c);
 }
 
-static const struct fa_h2client_ops ops = {
+const struct fa_h2client_ops hc_stream_ops = {
 	.on_head = on_head, .on_data = on_data, .on_close = on_close,
 };
 
@@ -412,7 +439,7 @@ static const struct fa_h2client_ops ops = {
 
 enum fa_err hc_h2_start(struct fa_hclient *c, struct fa_error *err)
 {
-	c->h2 = fa_h2client_new(NULL, &ops, c, err);
+	c->h2 = fa_h2client_new(NULL, &hc_stream_ops, c, err);
 	if (!c->h2)
 		return err->code;
 	c->state = C_H2;
@@ -444,12 +471,12 @@ static void broken(struct fa_hclient *c, enum fa_err rc, const char *why)
 		if (!s->got_bytes && s->id > last && s->rq->tries < 1)
 			slot_requeue(s);
 		else if (goaway && code)
-			slot_fail(s, rc, "%s %s: %s after GOAWAY (%s) %s", s->rq->method,
+			hc_slot_fail(s, rc, "%s %s: %s after GOAWAY (%s) %s", s->rq->method,
 				  s->rq->target, why, fa_h2client_code_name(code),
 				  s->got_bytes ? "before the response was complete"
 					       : "before any response");
 		else
-			slot_fail(s, rc, "%s %s: %s %s", s->rq->method, s->rq->target, why,
+			hc_slot_fail(s, rc, "%s %s: %s %s", s->rq->method, s->rq->target, why,
 				  s->got_bytes ? "before the response was complete"
 					       : "before any response");
 	}
@@ -514,12 +541,23 @@ void hc_h2_ready(struct fa_hclient *c, uint32_t revents)
 	maybe_end(c);
 }
 
-/* The session goes (later, when inside its callbacks); the slots of
-   requests that ended already go with it. */
-void hc_h2_close(struct fa_hclient *c)
+/* The connection's streams are gone: the slots of requests that ended
+   already go, the others wait for their request's end. */
+void hc_slots_closed(struct fa_hclient *c)
 {
 	struct h2slot *s, *next;
 
+	for (s = c->slots; s; s = next) {
+		next = s->next;
+		s->open = false;
+		if (!s->rq)
+			hc_slot_release(c, s);
+	}
+}
+
+/* The session goes (later, when inside its callbacks), with its streams. */
+void hc_h2_close(struct fa_hclient *c)
+{
 	if (!c->h2)
 		return;
 	if (c->in_h2)
@@ -527,12 +565,7 @@ void hc_h2_close(struct fa_hclient *c)
 	else
 		fa_h2client_free(c->h2);
 	c->h2 = NULL;
-	for (s = c->slots; s; s = next) {
-		next = s->next;
-		s->open = false;
-		if (!s->rq)
-			slot_release(c, s);
-	}
+	hc_slots_closed(c);
 }
 
 void hc_h2_fail_all(struct fa_hclient *c, enum fa_err rc, const char *msg)
@@ -543,7 +576,7 @@ void hc_h2_fail_all(struct fa_hclient *c, enum fa_err rc, const char *msg)
 		if (s->rq)
 			slot_done(s, rc, msg);
 		else
-			slot_release(c, s);
+			hc_slot_release(c, s);
 	}
 }
 
@@ -574,9 +607,11 @@ static void on_slot_timeout(struct fa_timer *t)
 		return;
 	hc_enter(c);
 	cancel(s);
-	slot_fail(s, FA_ECONNECT, "%s %s: timeout after %d ms", s->rq->method,
+	hc_slot_fail(s, FA_ECONNECT, "%s %s: timeout after %d ms", s->rq->method,
 		  s->rq->target, c->timeout_ms);
 	if (!c->freed && c->h2)
 		flush(c);
+	else if (!c->freed && c->h3)
+		hc_h3_flush(c);
 	hc_leave(c);
 }

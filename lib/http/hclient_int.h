@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "http/h1.h"
 #include "http/h2client.h"
+#include "http/h3client.h"
 #include "http/hclient.h"
 
 #define NHDR FA_H1_MAX_HEADERS
@@ -20,12 +21,12 @@
 #define READS_PER_TURN 16
 
 /* the connection */
-enum { C_NONE, C_CONNECTING, C_HANDSHAKE, C_IDLE, C_BUSY, C_H2 };
+enum { C_NONE, C_CONNECTING, C_HANDSHAKE, C_IDLE, C_BUSY, C_H2, C_H3 };
 /* an HTTP/1.1 response */
 enum { S_HEAD, S_LENGTH, S_CHUNKED, S_CLOSE };
 
 /*
- * One HTTP/2 stream and the request it carries.  A slot lives as long as
+ * One HTTP/2 or HTTP/3 stream and the request it carries.  A slot lives as long as
  * its stream: when its request ends early (a timeout, a body too big) rq
  * goes NULL and the slot waits for the stream's close.  Slots are reused
  * from a free list, their buffers with them.
@@ -33,7 +34,7 @@ enum { S_HEAD, S_LENGTH, S_CHUNKED, S_CLOSE };
 struct h2slot {
 	struct fa_hclient *c;
 	struct fa_hclient_req *rq;      /* NULL once the request ended */
-	int32_t id;
+	int64_t id;
 	bool open;                      /* the session still knows the stream */
 	bool got_bytes;
 	int status, nheaders;
@@ -93,6 +94,16 @@ struct fa_hclient {
 	int in_h2;                      /* calls into h2 on the stack */
 	struct h2slot *slots, *free_slots;
 	int nslots;                     /* streams open */
+
+	/* HTTP/3 (the streams are the slots above) */
+	struct fa_h3client_tls *h3tls;  /* https with FA_HPROTO_H3 */
+	bool own_h3tls;
+	struct fa_h3client *h3;
+	struct fa_h3client *h3_dead;    /* closed inside its own callbacks */
+	int in_h3;                      /* calls into h3 on the stack */
+	bool h3_up;                     /* this connection's handshake finished */
+	struct fa_h3_path path;
+	struct fa_timer h3_timer;       /* ngtcp2's expiry */
 };
 
 /* hclient.c */
@@ -108,12 +119,32 @@ ssize_t hc_send(struct fa_hclient *c, const void *p, size_t n, char *why, size_t
 const char *hc_request_problem(struct fa_hclient *c, const struct fa_hclient_req *rq);
 uint64_t hc_now_ms(void);
 
-/* hclient_h2.c */
+/* hclient_h2.c: HTTP/2, and the slots (streams) HTTP/3 shares */
+extern const struct fa_h2client_ops hc_stream_ops;
+struct h2slot *hc_slot_get(struct fa_hclient *c);
+void hc_slot_release(struct fa_hclient *c, struct h2slot *s);
+void hc_slots_closed(struct fa_hclient *c);
+void hc_slot_arm(struct fa_hclient *c, struct h2slot *s, struct fa_hclient_req *rq);
+void hc_slot_fail(struct h2slot *s, enum fa_err rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void hc_refuse(struct fa_hclient *c, struct fa_hclient_req *rq, enum fa_err rc, const char *why);
+void hc_notify(struct fa_hclient *c, struct fa_hclient_req *rq,
+	       const struct fa_hclient_res *res, enum fa_err rc, const char *msg);
+struct fa_hclient_req *hc_pop(struct fa_hclient *c);
+void hc_push_front(struct fa_hclient *c, struct fa_hclient_req *rq);
 enum fa_err hc_h2_start(struct fa_hclient *c, struct fa_error *err);
 void hc_h2_kick(struct fa_hclient *c);
 void hc_h2_ready(struct fa_hclient *c, uint32_t revents);
 void hc_h2_close(struct fa_hclient *c);
 void hc_h2_fail_all(struct fa_hclient *c, enum fa_err rc, const char *msg);
 void hc_h2_release(struct fa_hclient *c);
+
+/* hclient_h3.c */
+void hc_h3_kick(struct fa_hclient *c);
+void hc_h3_ready(struct fa_hclient *c, uint32_t revents);
+void hc_h3_flush(struct fa_hclient *c);
+void hc_h3_close(struct fa_hclient *c);
+void hc_h3_release(struct fa_hclient *c);
+void hc_h3_init(struct fa_hclient *c);
 
 #endif

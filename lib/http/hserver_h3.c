@@ -76,6 +76,7 @@ struct hs_h3 {
 	struct hs_h3conn *conns, *dirty, *graveyard;
 	int nconns;
 	bool stopping;
+	uint64_t stop_ns;       /* when stopping began */
 	bool no_gso;            /* the kernel refused UDP_SEGMENT once */
 	uint16_t port;          /* the bound port, for the local address of replies */
 	/* datagrams other workers hand over: the only state shared between them */
@@ -845,6 +846,9 @@ enum fa_err hs_h3_init(struct hs_worker *w, int fd, int port, struct fa_error *e
 	h->lim.max_body = o->max_body;
 	if (o->keepalive_timeout_ms > 0)
 		h->lim.idle_timeout_ms = o->keepalive_timeout_ms;
+	/* a handshake is the first part of a request's head: no longer than that */
+	if (o->header_timeout_ms > 0 && o->header_timeout_ms < h->lim.handshake_timeout_ms)
+		h->lim.handshake_timeout_ms = o->header_timeout_ms;
 	return FA_OK;
 }
 
@@ -909,6 +913,7 @@ void hs_h3_stop(struct hs_worker *w)
 	if (!h)
 		return;
 	h->stopping = true;
+	h->stop_ns = fa_now_ns();
 	for (struct hs_h3conn *qc = h->conns, *next; qc; qc = next) {
 		next = qc->next;
 		fa_h3_shutdown(qc->q);
@@ -925,16 +930,37 @@ void hs_h3_stop(struct hs_worker *w)
 	}
 }
 
-/* Idle connections close once stopping (no request left on them). */
+/* True when every request of qc has its whole answer written. */
+static bool answered(const struct hs_h3conn *qc)
+{
+	for (const struct hs_h3req *r = qc->reqs; r; r = r->next)
+		if (!r->res.ended)
+			return false;
+	return true;
+}
+
+/*
+ * Idle connections close once stopping (no request left on them).  A
+ * stream whose request never completed, or whose answer the client never
+ * acknowledged, holds its connection only as long as the header and body
+ * timeouts would hold an HTTP/1.1 one: a client that went away
+ * mid-request (or never meant to finish) cannot keep the drain waiting
+ * for QUIC's idle timeout.  Answers still being written finish.
+ */
 void hs_h3_reap(struct hs_worker *w)
 {
+	const struct fa_hserver_opts *o = &w->s->o;
 	struct hs_h3 *h = w->h3;
+	int grace = o->header_timeout_ms > o->body_timeout_ms ? o->header_timeout_ms
+							      : o->body_timeout_ms;
+	bool late;
 
 	if (!h || !h->stopping)
 		return;
+	late = fa_now_ns() - h->stop_ns >= (uint64_t)grace * 1000000;
 	for (struct hs_h3conn *qc = h->conns, *next; qc; qc = next) {
 		next = qc->next;
-		if (!qc->reqs && !fa_h3_streams(qc->q)) {
+		if (late ? answered(qc) : !qc->reqs && !fa_h3_streams(qc->q)) {
 			fa_h3_close(qc->q, fa_now_ns());
 			flush(qc);      /* the CONNECTION_CLOSE */
 			conn_close(qc);

@@ -5,7 +5,7 @@
  * over HTTP/1.1 they queue), until N requests have ended.
  *
  * usage: hclient_get [options] URL
- *   --proto auto|h1|h2   the protocol (default auto)
+ *   --proto auto|h1|h2|h3   the protocol (default auto)
  *   --ca FILE            CA certificates to trust
  *   -k, --insecure       no certificate verification
  *   -n N                 requests in all (default 1)
@@ -124,7 +124,7 @@ static double seconds(void)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: hclient_get [--proto auto|h1|h2] [--ca FILE] [-k] [-n N] "
+	fprintf(stderr, "usage: hclient_get [--proto auto|h1|h2|h3] [--ca FILE] [-k] [-n N] "
 			"[-c C] [-m M] [-X METHOD] [-d BODY] [-H FIELD] [--timeout MS] "
 			"[--stream] [--until TEXT] [-q] URL\n");
 	return 2;
@@ -157,7 +157,7 @@ int main(int argc, char **argv)
 			return usage();
 		} else if (!strcmp(a, "--proto")) {
 			o.proto = !strcmp(v, "h1") ? FA_HPROTO_H1 : !strcmp(v, "h2") ? FA_HPROTO_H2
-				: !strcmp(v, "auto") ? FA_HPROTO_AUTO : (enum fa_hproto)-1;
+				: !strcmp(v, "h3") ? FA_HPROTO_H3 : !strcmp(v, "auto") ? FA_HPROTO_AUTO : (enum fa_hproto)-1;
 			i++;
 		} else if (!strcmp(a, "--ca")) {
 			o.ca_file = argv[++i];

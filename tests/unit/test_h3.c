@@ -232,7 +232,7 @@ static void test_reset_limit(void)
 	while (!too_many_resets(&q) && ok < 1000)
 		ok++;
 	CHECK(ok == 20, "%u resets passed, want 20", ok);
-	CHECK(q.last_error.error_code == NGHTTP3_H3_EXCESSIVE_LOAD);
+	CHECK(q.quic.last_error.error_code == NGHTTP3_H3_EXCESSIVE_LOAD);
 	q.now += 2 * NGTCP2_SECONDS;
 	CHECK(!too_many_resets(&q), "a new second starts afresh");
 }
