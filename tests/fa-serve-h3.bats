@@ -80,10 +80,12 @@ teardown() {
 
 # fa-serve on cleartext, TLS and HTTP/3 with these extra options: sets
 # spid, slog, sport, stport and h3port.
+# The certificate is the file's, or $certdir's when the test sets it.
 start_server() {
+	local cd=${certdir:-$BATS_FILE_TMPDIR}
 	slog=$BATS_TEST_TMPDIR/serve.log
 	"$FA_BIN/fa-serve" --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 \
-		--tls-cert "$BATS_FILE_TMPDIR/cert.pem" --tls-key "$BATS_FILE_TMPDIR/key.pem" \
+		--tls-cert "$cd/cert.pem" --tls-key "$cd/key.pem" \
 		--h3-listen 127.0.0.1:0 "$@" "$BATS_FILE_TMPDIR/routes" 2> "$slog" &
 	spid=$!
 	for _ in $(seq 100); do
@@ -309,4 +311,28 @@ PY
 	wait "$cpid"
 	assert_contains "$(cat "$BATS_TEST_TMPDIR/h3.err")" "[:status: 200]"
 	jq -e '.slept == ""' "$BATS_TEST_TMPDIR/dl/sleepy"
+}
+
+@test "SIGHUP reloads the certificate for HTTP/3: new connections get the new one; a broken file keeps it" {
+	certdir=$BATS_TEST_TMPDIR
+	make_test_cert "$certdir"
+	cp "$certdir/cert.pem" "$certdir/old.pem"
+	start_server --threads 2
+	local url=https://127.0.0.1:$h3port/rows?n=3
+	run fa-bench http --h3 --cacert "$certdir/old.pem" -c 1 -n 2 "$url"
+	assert_status 0
+	mkdir "$certdir/new"
+	make_test_cert "$certdir/new"
+	cp "$certdir/new/cert.pem" "$certdir/new/key.pem" "$certdir/"
+	kill -HUP "$spid"
+	wait_until fa-bench http --h3 --cacert "$certdir/new/cert.pem" -c 1 -n 1 "$url"
+	run fa-bench http --h3 --cacert "$certdir/old.pem" -c 1 -n 1 "$url"
+	assert_status 3
+	assert_contains "$output" certificate
+	echo broken > "$certdir/cert.pem"
+	kill -HUP "$spid"
+	wait_until grep -q 'HTTP/3 keeps the old certificate' "$slog"
+	run fa-bench http --h3 --cacert "$certdir/new/cert.pem" -c 1 -n 2 "$url"
+	assert_status 0
+	stop_server
 }

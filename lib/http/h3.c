@@ -6,6 +6,7 @@
 #include "http/h3.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,17 @@
 #define CHUNK 16384
 #define MAX_FIELDS 100
 
+/* A certificate and key as GnuTLS holds them, shared by the context and
+   the connections that started with them: GnuTLS does not count its
+   credentials, so this does, and the last one out frees them. */
+struct cred {
+	gnutls_certificate_credentials_t g;
+	int refs;                       /* atomic */
+};
+
 struct fa_h3_ctx {
-	gnutls_certificate_credentials_t cred;
+	pthread_mutex_t lock;           /* cur, against a reload */
+	struct cred *cur;
 	char *cert_file, *key_file;
 	uint8_t secret[32];             /* stateless reset tokens */
 };
@@ -64,6 +74,7 @@ struct fa_h3 {
 	const struct fa_h3_ops *ops;
 	void *user;
 	gnutls_session_t tls;
+	struct cred *cred;              /* tls's certificate */
 	ngtcp2_crypto_conn_ref ref;
 	ngtcp2_cid scid, odcid;
 	struct fa_h3_path path;         /* for the close packet */
@@ -89,22 +100,45 @@ void fa_h3_limits_init(struct fa_h3_limits *lim)
 
 /* ---- the certificate ---- */
 
-static enum fa_err load_cred(struct fa_h3_ctx *ctx, gnutls_certificate_credentials_t *out,
-			     struct fa_error *err)
+static enum fa_err load_cred(struct fa_h3_ctx *ctx, struct cred **out, struct fa_error *err)
 {
-	gnutls_certificate_credentials_t cred;
+	struct cred *c = calloc(1, sizeof(*c));
 	int rc;
 
-	if ((rc = gnutls_certificate_allocate_credentials(&cred)) != 0)
-		return fa_error_set(err, FA_ENOMEM, "HTTP/3 credentials: %s", gnutls_strerror(rc));
-	if ((rc = gnutls_certificate_set_x509_key_file(cred, ctx->cert_file, ctx->key_file,
+	if (!c || (rc = gnutls_certificate_allocate_credentials(&c->g)) != 0) {
+		free(c);
+		return fa_error_set(err, FA_ENOMEM, "HTTP/3 credentials: out of memory");
+	}
+	if ((rc = gnutls_certificate_set_x509_key_file(c->g, ctx->cert_file, ctx->key_file,
 						       GNUTLS_X509_FMT_PEM)) < 0) {
-		gnutls_certificate_free_credentials(cred);
+		gnutls_certificate_free_credentials(c->g);
+		free(c);
 		return fa_error_set(err, FA_EUSAGE, "cannot load '%s' and '%s' for HTTP/3: %s",
 				    ctx->cert_file, ctx->key_file, gnutls_strerror(rc));
 	}
-	*out = cred;
+	c->refs = 1;
+	*out = c;
 	return FA_OK;
+}
+
+/* The current credentials, for a new connection: one more holder. */
+static struct cred *cred_get(struct fa_h3_ctx *ctx)
+{
+	struct cred *c;
+
+	pthread_mutex_lock(&ctx->lock);
+	c = ctx->cur;
+	__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&ctx->lock);
+	return c;
+}
+
+static void cred_put(struct cred *c)
+{
+	if (c && __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		gnutls_certificate_free_credentials(c->g);
+		free(c);
+	}
 }
 
 struct fa_h3_ctx *fa_h3_ctx_new(const char *cert_file, const char *key_file,
@@ -112,6 +146,8 @@ struct fa_h3_ctx *fa_h3_ctx_new(const char *cert_file, const char *key_file,
 {
 	struct fa_h3_ctx *ctx = calloc(1, sizeof(*ctx));
 
+	if (ctx)
+		pthread_mutex_init(&ctx->lock, NULL);
 	if (!ctx || !(ctx->cert_file = strdup(cert_file)) ||
 	    !(ctx->key_file = strdup(key_file ? key_file : cert_file))) {
 		fa_h3_ctx_free(ctx);
@@ -119,7 +155,7 @@ struct fa_h3_ctx *fa_h3_ctx_new(const char *cert_file, const char *key_file,
 		return NULL;
 	}
 	if (getrandom(ctx->secret, sizeof(ctx->secret), 0) != (ssize_t)sizeof(ctx->secret) ||
-	    load_cred(ctx, &ctx->cred, err)) {
+	    load_cred(ctx, &ctx->cur, err)) {
 		if (!err->code)
 			fa_error_set(err, FA_EWORK, "no random bytes for HTTP/3");
 		fa_h3_ctx_free(ctx);
@@ -129,17 +165,20 @@ struct fa_h3_ctx *fa_h3_ctx_new(const char *cert_file, const char *key_file,
 }
 
 /*
- * Connections hold a reference to the credentials they started with
- * (GnuTLS does not count them), so the old ones are kept, not freed: a
- * reload is rare and small.
+ * New connections get the new credentials; open ones keep theirs until
+ * they end (cred_put).  Any thread, while workers run.
  */
 enum fa_err fa_h3_ctx_reload(struct fa_h3_ctx *ctx, struct fa_error *err)
 {
-	gnutls_certificate_credentials_t cred;
+	struct cred *c, *old;
 
-	if (load_cred(ctx, &cred, err))
+	if (load_cred(ctx, &c, err))
 		return err->code;
-	ctx->cred = cred;
+	pthread_mutex_lock(&ctx->lock);
+	old = ctx->cur;
+	ctx->cur = c;
+	pthread_mutex_unlock(&ctx->lock);
+	cred_put(old);
 	return FA_OK;
 }
 
@@ -147,8 +186,8 @@ void fa_h3_ctx_free(struct fa_h3_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	if (ctx->cred)
-		gnutls_certificate_free_credentials(ctx->cred);
+	cred_put(ctx->cur);
+	pthread_mutex_destroy(&ctx->lock);
 	free(ctx->cert_file);
 	free(ctx->key_file);
 	free(ctx);
@@ -555,7 +594,8 @@ static int tls_session(struct fa_h3 *q, struct fa_error *err)
 	if ((rc = gnutls_init(&q->tls, GNUTLS_SERVER | GNUTLS_NO_AUTO_SEND_TICKET)) ||
 	    (rc = gnutls_priority_set_direct(q->tls, "%DISABLE_TLS13_COMPAT_MODE:NORMAL:"
 					     "-VERS-ALL:+VERS-TLS1.3", NULL)) ||
-	    (rc = gnutls_credentials_set(q->tls, GNUTLS_CRD_CERTIFICATE, q->ctx->cred)))
+	    (rc = gnutls_credentials_set(q->tls, GNUTLS_CRD_CERTIFICATE,
+					 (q->cred = cred_get(q->ctx))->g)))
 		return fa_error_set(err, FA_EWORK, "HTTP/3 TLS session: %s", gnutls_strerror(rc));
 	gnutls_handshake_set_hook_function(q->tls, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_POST,
 					   client_hello);
@@ -1027,5 +1067,6 @@ void fa_h3_free(struct fa_h3 *q)
 		ngtcp2_conn_del(q->quic.conn);
 	if (q->tls)
 		gnutls_deinit(q->tls);
+	cred_put(q->cred);
 	free(q);
 }
