@@ -414,3 +414,50 @@ JSON
 	post "$(call 2 echo '{"n":12}')" -H "Mcp-Session-Id: $sid"
 	assert_same 12 "$(jq -r .result.structuredContent.n <<< "$body")"
 }
+
+# npm_peers: the MCP peers from npm on PATH (FA_NPM), or the test is skipped.
+npm_peers() {
+	npm=${FA_NPM:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)/build/npm}
+	[ -x "$npm/node_modules/.bin/node" ] ||
+		skip "the MCP peers from npm are not in $npm: scripts/npm-deps installs them (make check runs it)"
+	export FA_NPM=$npm PATH="$npm/node_modules/.bin:$PATH" HOME=$BATS_TEST_TMPDIR/home
+}
+
+# everything_http: server-everything over Streamable HTTP on a free port; $spid, $ev (its /mcp).
+everything_http() {
+	local port
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	PORT=$port mcp-server-everything streamableHttp > "$BATS_TEST_TMPDIR/everything.log" 2>&1 &
+	spid=$!
+	for _ in $(seq 150); do
+		grep -q "listening on port $port" "$BATS_TEST_TMPDIR/everything.log" && break
+		sleep 0.1
+	done
+	ev=http://127.0.0.1:$port/mcp
+}
+
+@test "proxy: an upstream's sampling, elicitation and roots requests reach the client whose call it is, and its answers go back" {
+	npm_peers
+	asked=$BATS_TEST_DIRNAME/npm/asked-client.mjs
+	# stdio front, stdio upstream: one client, every kind of request
+	run timeout 60 node "$asked" --stdio "fa-mcp proxy 'ev=stdio:mcp-server-everything stdio' 2>> $BATS_TEST_TMPDIR/stderr" \
+		alice -- trigger-sampling-request trigger-elicitation-request get-roots-list
+	assert_status 0
+	assert_contains "$(grep '^alice trigger-sampling-request:' <<< "$output")" '"text": "sampled by alice"'
+	assert_contains "$(grep '^alice trigger-elicitation-request:' <<< "$output")" '"name": "alice"'
+	assert_contains "$(grep '^alice get-roots-list:' <<< "$output")" 'URI: file:///alice'
+	# HTTP front, HTTP upstream: two clients at once, each asked only its own
+	everything_http
+	start_proxy "ev=$ev"
+	run timeout 60 node "$asked" --http "$url" alice bob -- trigger-sampling-request trigger-elicitation-request
+	assert_status 0
+	for who in alice bob; do
+		other=$([ $who = alice ] && echo bob || echo alice)
+		line=$(grep "^$who trigger-sampling-request:" <<< "$output")
+		assert_contains "$line" "\"text\": \"sampled by $who\""
+		[[ $line != *$other* ]] || { echo "$line" >&2; false; }
+		line=$(grep "^$who trigger-elicitation-request:" <<< "$output")
+		assert_contains "$line" "\"name\": \"$who\""
+		[[ $line != *$other* ]] || { echo "$line" >&2; false; }
+	done
+}

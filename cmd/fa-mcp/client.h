@@ -76,6 +76,7 @@ struct client {
 	enum cera era;                  /* asked for, then found */
 	const char *version;            /* in use once connected */
 	json_t *server;                 /* what initialize or discover answered */
+	json_t *caps;                   /* the capabilities initialize declares (borrowed); NULL: none */
 	long next_id;
 	int timeout_ms;
 	/* the request being waited for */

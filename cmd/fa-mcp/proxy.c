@@ -686,6 +686,13 @@ void proxy_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r
 	struct proxy *p = w->app->proxy;
 	const char *method = m->method;
 
+	if (!r && (m->kind == FA_JR_RESULT || m->kind == FA_JR_ERROR)) {
+		/* a client's answer to a request an upstream passed it */
+		for (int i = 0; i < p->nups; i++)
+			if (upstream_client_answer(&p->ups[i], w->note_from, m))
+				return;
+		return;
+	}
 	if (!r) {
 		if (!strcmp(method, "notifications/cancelled"))
 			cancelled(p, w->note_from, m);

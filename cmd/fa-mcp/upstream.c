@@ -13,6 +13,8 @@
 static void up_message(struct ctransport *t, const char *msg, size_t len);
 static void up_fail(struct ctransport *t, enum fa_err rc, const char *msg);
 static void kick(struct upstream *u);
+static void sreqs_sweep(struct upstream *u, uint64_t now);
+static void sreqs_drop(struct upstream *u);
 
 const struct list_kind lists_of[NLISTS] = {
 	{ "tools/list", "tools", "tools" },
@@ -212,8 +214,9 @@ static void on_sweep(struct fa_timer *t)
 		}
 		pend_fail(u, x, FA_JR_INTERNAL_ERROR, msg);
 	}
+	sreqs_sweep(u, now);
 	kick(u);
-	if (u->inflight)
+	if (u->inflight || u->sreqs)
 		fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
 }
 
@@ -298,6 +301,7 @@ bool upstream_connect(struct upstream *u)
 {
 	struct fa_error err = { 0 };
 	struct ctransport *t;
+	enum fa_err rc;
 
 	if (u->replay_file)
 		return connect_replay(u);
@@ -313,7 +317,12 @@ bool upstream_connect(struct upstream *u)
 		return false;
 	}
 	u->c.t = t;
-	if (client_open(&u->c, &err)) {
+	/* what the clients may be asked for through the proxy (2025 era) */
+	u->c.caps = json_pack("{s:{},s:{s:{},s:{}},s:{}}", "sampling", "elicitation", "form", "url", "roots");
+	rc = client_open(&u->c, &err);
+	json_decref(u->c.caps);
+	u->c.caps = NULL;
+	if (rc) {
 		snprintf(u->why, sizeof(u->why), "%.500s", err.msg);
 		client_close(&u->c);
 		return false;
@@ -667,22 +676,167 @@ static void up_notification(struct upstream *u, struct fa_jr_msg *m)
 	}
 }
 
-/* A request of the upstream's own: ping answered, the rest refused. */
+/* ---- the upstream's own requests ---- */
+
+static void up_answer_error(struct upstream *u, const json_t *id, int code, const char *msg)
+{
+	struct fa_buf b;
+
+	fa_buf_init(&b, 0);
+	fa_jr_put_error(&b, id, code, msg, NULL);
+	u->c.t->reply(u->c.t, b.data, b.len);
+	fa_buf_release(&b);
+}
+
+static void sreq_free(struct sreq *s)
+{
+	json_decref(s->uid);
+	free(s);
+}
+
+/* Every request of u's own still with a client is let go: its session ended. */
+static void sreqs_drop(struct upstream *u)
+{
+	struct sreq *s;
+
+	while ((s = u->sreqs)) {
+		u->sreqs = s->next;
+		sreq_free(s);
+	}
+}
+
+/* Those past the timeout: the upstream hears the client did not answer. */
+static void sreqs_sweep(struct upstream *u, uint64_t now)
+{
+	for (struct sreq **pp = &u->sreqs; *pp;) {
+		struct sreq *s = *pp;
+		char msg[300];
+
+		if (s->due_ns > now) {
+			pp = &s->next;
+			continue;
+		}
+		*pp = s->next;
+		snprintf(msg, sizeof(msg), "fa-mcp proxy: the client did not answer %s within %d ms",
+			 s->method, u->timeout_ms);
+		if (u->up)
+			up_answer_error(u, s->uid, FA_JR_INTERNAL_ERROR, msg);
+		sreq_free(s);
+	}
+}
+
+/*
+ * The client call a request of u's own came during: the one in flight,
+ * or one of the calls in flight when they are all one client's.  NULL
+ * when there is none, or (*several) calls of several clients.
+ */
+static struct pend *owner(struct upstream *u, bool *several)
+{
+	struct pend *o = NULL;
+
+	*several = false;
+	for (struct pend *x = u->inflight; x; x = x->next) {
+		if (!x->r)
+			continue;
+		if (o && !same_from(o->from, x->from)) {
+			*several = true;
+			return NULL;
+		}
+		if (!o)
+			o = x;
+	}
+	return o;
+}
+
+/* Why m cannot go to the client of call x (NULL: none), in msg; false when it can. */
+static bool cannot_pass(struct upstream *u, const struct fa_jr_msg *m, const struct pend *x,
+			bool several, char *msg, size_t n)
+{
+	if (!x)
+		snprintf(msg, n, "fa-mcp proxy cannot tell which client %s of upstream '%s' is for: %s",
+			 m->method, u->name, several ? "calls of several clients are in flight" :
+			 "no client's call is in flight");
+	else if (x->r->era == ERA_MODERN)
+		snprintf(msg, n, "fa-mcp proxy: the client of %s speaks 2026-07-28, whose clients take "
+			 "no requests", x->method);
+	else if (!x->r->notify)
+		snprintf(msg, n, "fa-mcp proxy: the client's %s has no stream to carry %s (it does not "
+			 "accept text/event-stream)", x->method, m->method);
+	else
+		return false;
+	return true;
+}
+
+/* sampling, elicitation, roots: to the client whose call it came during, under a new id. */
+static void pass_request(struct upstream *u, const struct fa_jr_msg *m)
+{
+	bool several;
+	struct pend *x = owner(u, &several);
+	struct sreq *s;
+	struct fa_buf b;
+	char msg[400];
+
+	if (cannot_pass(u, m, x, several, msg, sizeof(msg))) {
+		up_answer_error(u, m->id, FA_JR_INTERNAL_ERROR, msg);
+		return;
+	}
+	s = calloc(1, sizeof(*s));
+	s->fid = ++u->p->next_fid;
+	s->uid = json_incref(m->id);
+	snprintf(s->method, sizeof(s->method), "%s", m->method);
+	snprintf(s->from, sizeof(s->from), "%s", x->from);
+	s->due_ns = fa_now_ns() + (uint64_t)u->timeout_ms * 1000000u;
+	s->next = u->sreqs;
+	u->sreqs = s;
+	json_object_set_new(m->root, "id", json_integer(s->fid));
+	fa_buf_init(&b, 0);
+	fa_jr_put_json(&b, m->root);
+	x->r->notify(x->r, b.data, b.len);
+	fa_buf_release(&b);
+	if (u->sweep.slot < 0)
+		fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
+}
+
+bool upstream_client_answer(struct upstream *u, const char *from, const struct fa_jr_msg *m)
+{
+	for (struct sreq **pp = &u->sreqs; *pp; pp = &(*pp)->next) {
+		struct sreq *s = *pp;
+		struct fa_buf b;
+
+		if (!json_is_integer(m->id) || json_integer_value(m->id) != s->fid || !same_from(s->from, from))
+			continue;
+		*pp = s->next;
+		json_object_set(m->root, "id", s->uid);
+		fa_buf_init(&b, 0);
+		fa_jr_put_json(&b, m->root);
+		if (u->up)
+			u->c.t->reply(u->c.t, b.data, b.len);
+		fa_buf_release(&b);
+		sreq_free(s);
+		return true;
+	}
+	return false;
+}
+
+/* A request of the upstream's own: ping answered, those for a client passed on, the rest refused. */
 static void up_request(struct upstream *u, const struct fa_jr_msg *m)
 {
 	struct fa_buf b;
+	json_t *empty;
 	char msg[300];
 
-	fa_buf_init(&b, 0);
-	if (!strcmp(m->method, "ping")) {
-		json_t *empty = json_object();
-
-		fa_jr_put_result(&b, m->id, empty);
-		json_decref(empty);
-	} else {
+	if (!strcmp(m->method, "sampling/createMessage") || !strcmp(m->method, "elicitation/create") ||
+	    !strcmp(m->method, "roots/list"))
+		return pass_request(u, m);
+	if (strcmp(m->method, "ping")) {
 		snprintf(msg, sizeof(msg), "fa-mcp proxy does not pass on %.200s requests", m->method);
-		fa_jr_put_error(&b, m->id, FA_JR_METHOD_NOT_FOUND, msg, NULL);
+		up_answer_error(u, m->id, FA_JR_METHOD_NOT_FOUND, msg);
+		return;
 	}
+	empty = json_object();
+	fa_buf_init(&b, 0);
+	fa_jr_put_result(&b, m->id, empty);
+	json_decref(empty);
 	u->c.t->reply(u->c.t, b.data, b.len);
 	fa_buf_release(&b);
 }
@@ -735,6 +889,7 @@ static void up_fail(struct ctransport *t, enum fa_err rc, const char *msg)
 	snprintf(m, sizeof(m), "upstream '%s' failed: %s; it is being restarted", u->name, msg);
 	fprintf(stderr, "fa-mcp proxy: %s\n", m);
 	fail_all(u, m);
+	sreqs_drop(u);
 	if (fa_now_ns() - u->up_since > STABLE_NS)
 		u->backoff_ms = 0;
 	/* the transport goes in the timer, not under its own callback */
@@ -760,6 +915,7 @@ void upstream_stop(struct upstream *u)
 		fa_timer_stop(u->p->loop, &u->kick);
 	}
 	fail_all(u, "the proxy is stopping");
+	sreqs_drop(u);
 	if (u->c.t)
 		client_close(&u->c);
 	json_decref(u->c.server);

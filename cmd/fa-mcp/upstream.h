@@ -44,6 +44,20 @@ struct pend {
 	struct pend *next;
 };
 
+/*
+ * A request of the upstream's own (sampling, elicitation, roots) passed
+ * to the client whose call it came during, under an id of the proxy's,
+ * until the client answers or the upstream's timeout passes.
+ */
+struct sreq {
+	long fid;                       /* the id the client sees */
+	json_t *uid;                    /* the upstream's id */
+	char method[48];
+	char from[33];                  /* the client's session */
+	uint64_t due_ns;
+	struct sreq *next;
+};
+
 enum lists { L_TOOLS, L_PROMPTS, L_RESOURCES, L_TEMPLATES, NLISTS };
 
 /* What each list is called: its method, its key in a result, the capability that offers it. */
@@ -91,6 +105,7 @@ struct upstream {
 	long next_id;
 	struct pend *inflight;
 	struct pend *queue, **queue_tail;
+	struct sreq *sreqs;             /* its requests with clients */
 	struct fa_timer restart, sweep, kick;
 	int backoff_ms;
 	uint64_t up_since;
@@ -110,6 +125,7 @@ struct proxy {
 	int timeout_ms;
 	enum cera era;                  /* to speak upstream: CERA_AUTO probes */
 	struct recorder *rec;           /* --record, or NULL */
+	long next_fid;                  /* ids of the upstreams' requests to clients */
 	struct worker *w;
 	struct fa_loop *loop;
 };
@@ -139,6 +155,12 @@ void upstream_forward(struct upstream *u, const struct fa_jr_msg *m, struct repl
  * without an answer).
  */
 bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, const json_t *reason);
+
+/*
+ * A client's response (from its session from) to a request of u's own:
+ * true when it was one, then u gets it under its own id.
+ */
+bool upstream_client_answer(struct upstream *u, const char *from, const struct fa_jr_msg *m);
 
 /* A request of the proxy's own (logging/setLevel), whose answer is dropped. */
 void upstream_own_request(struct upstream *u, const char *method, const json_t *params);
