@@ -461,3 +461,44 @@ everything_http() {
 		[[ $line != *$other* ]] || { echo "$line" >&2; false; }
 	done
 }
+
+@test "proxy: --record keeps a call's progress, log messages and list changes with its exchange; replay sends them again before the answer" {
+	mkdir -p "$BATS_TEST_TMPDIR/n"
+	cat > "$BATS_TEST_TMPDIR/n/n.sql" <<'SQL'
+-- name: busy
+-- tool: Says how far it got, then naps
+-- returns: none
+DO $$ BEGIN RAISE NOTICE 'progress: 1/2'; RAISE WARNING 'half way'; RAISE NOTICE 'progress: 2/2';
+PERFORM pg_sleep(1.5) /* busy nap */; END $$;
+SQL
+	rec=$BATS_TEST_TMPDIR/rec.ndjson
+	printf '%s\n' "$INIT" '{"jsonrpc":"2.0","id":1,"method":"logging/setLevel","params":{"level":"info"}}' \
+		'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"busy","arguments":{},"_meta":{"progressToken":"mine"}}}' \
+		> "$BATS_TEST_TMPDIR/in"
+	# a 2025 upstream session, which hears of list changes
+	fa-mcp proxy --protocol 2025-11-25 --record "$rec" "pg=stdio:fa-mcp serve $BATS_TEST_TMPDIR/n" \
+		< "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/live" 2> "$BATS_TEST_TMPDIR/stderr" &
+	ppid_=$!
+	# while the call naps, the upstream's tools change
+	for _ in $(seq 100); do
+		[ "$(psql_fa -Atc "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%busy nap%' AND pid <> pg_backend_pid()")" = 1 ] && break
+		sleep 0.1
+	done
+	printf -- '-- name: more\n-- tool: Another\n-- returns: one\nSELECT 1 AS one;\n' > "$BATS_TEST_TMPDIR/n/more.sql"
+	kill -HUP "$(pgrep -P "$ppid_")"
+	wait "$ppid_"
+	ppid_=
+	# the client saw two progress notifications, a warning and the change before its answer, under its own token
+	changed="notifications/tools/list_changed notifications/prompts/list_changed notifications/resources/list_changed"
+	assert_same "notifications/progress notifications/message notifications/progress $changed 2" \
+		"$(jq -r 'select(.id != 0 and .id != 1) | .method // .id' "$BATS_TEST_TMPDIR/live" | xargs)"
+	assert_same '"mine"' "$(jq -c 'select(.method == "notifications/progress") | .params.progressToken' "$BATS_TEST_TMPDIR/live" | sort -u)"
+	# the recording holds them with the call's exchange, as the upstream sent them, timed
+	assert_same "notifications/progress notifications/message notifications/progress $changed" \
+		"$(jq -r 'select(.method == "tools/call") | .notifications[].message.method' "$rec" | xargs)"
+	assert_same true "$(jq 'select(.method == "tools/call") | [.notifications[].ms | . >= 0] | all' "$rec")"
+	# replay: the same lines in the same order
+	fa-mcp replay "$rec" < "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/replayed" 2>> "$BATS_TEST_TMPDIR/stderr"
+	assert_same "$(jq -cS 'del(.result.serverInfo)' "$BATS_TEST_TMPDIR/live")" \
+		"$(jq -cS 'del(.result.serverInfo)' "$BATS_TEST_TMPDIR/replayed")"
+}

@@ -47,6 +47,7 @@ static void pend_free(struct upstream *u, struct pend *x)
 {
 	json_decref(x->token);
 	json_decref(x->params);
+	json_decref(x->notes);
 	free(x->msg);
 	free(x);
 }
@@ -409,13 +410,32 @@ static json_t *up_params(struct upstream *u, const json_t *params, const char *r
 }
 
 static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m);
+static void note_deliver(struct upstream *u, struct pend *x, struct fa_jr_msg *m, bool live);
+
+/* The notifications recorded with an exchange, for x's client, in their order. */
+static void replay_notes(struct upstream *u, struct pend *x, const json_t *line)
+{
+	size_t i;
+	json_t *note;
+
+	json_array_foreach(json_object_get(line, "notifications"), i, note) {
+		json_t *msg = json_deep_copy(json_object_get(note, "message"));
+		struct fa_jr_msg nm = { .kind = FA_JR_NOTIFICATION, .root = msg,
+					.method = json_string_value(json_object_get(msg, "method")),
+					.params = json_object_get(msg, "params") };
+
+		if (nm.method)
+			note_deliver(u, x, &nm, false);
+		json_decref(msg);
+	}
+}
 
 /* The recorded answer to m (its name now real), or an error naming the request. */
 static void replay_answer(struct upstream *u, const struct fa_jr_msg *m, struct reply *r, const char *real)
 {
 	json_t *params = up_params(u, m->params, real, 0, false, -1), *root;
 	const json_t *line;
-	struct pend x = { .r = r, .start_ns = fa_now_ns() };
+	struct pend x = { .r = r, .start_ns = fa_now_ns(), .token = r->progress };
 	struct fa_jr_msg got = { 0 };
 
 	json_object_del(params, "_meta");
@@ -448,6 +468,7 @@ static void replay_answer(struct upstream *u, const struct fa_jr_msg *m, struct 
 	}
 	got.root = root;
 	u->p->w->inflight++;
+	replay_notes(u, &x, line);
 	answer_back(u, &x, &got);
 	json_decref(root);
 }
@@ -520,7 +541,7 @@ static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 	/* as the upstream answered, before the client's changes */
 	if (u->p->rec && !u->replay)
 		recorder_exchange(u->p->rec, u->name, x->method, x->params, m->root,
-				  (double)(fa_now_ns() - x->start_ns) / 1e6);
+				  (double)(fa_now_ns() - x->start_ns) / 1e6, x->notes);
 	json_object_set(m->root, "id", x->r->id);
 	if (m->kind == FA_JR_RESULT && json_is_object(m->result) && x->r->era == ERA_MODERN &&
 	    !json_object_get(m->result, "resultType"))
@@ -612,58 +633,88 @@ static void broadcast(struct proxy *p, unsigned wants, const char *msg, size_t l
 			l->send(l, msg, len);
 }
 
-/* A notification from upstream: to the client it belongs to, or to all. */
-static void up_notification(struct upstream *u, struct fa_jr_msg *m)
+/*
+ * The call a notification from u is about: progress by its token; the
+ * rest the one client's call in flight (the proxy's own list reads aside).
+ */
+static struct pend *note_owner(struct upstream *u, const struct fa_jr_msg *m)
 {
-	const char *method = m->method;
+	json_t *tok = json_object_get(m->params, "progressToken");
+	struct pend *one = NULL;
+
+	for (struct pend *x = u->inflight; x; x = x->next) {
+		if (!x->r)
+			continue;
+		if (!strcmp(m->method, "notifications/progress")) {
+			if (x->token && json_is_integer(tok) && json_integer_value(tok) == x->uid)
+				return x;
+		} else if (one) {
+			return NULL;
+		} else {
+			one = x;
+		}
+	}
+	return one;
+}
+
+/* m on x's request's own stream (when it has one), as it is now. */
+static void note_send(struct pend *x, const struct fa_jr_msg *m)
+{
 	struct fa_buf b;
 
-	if (!strcmp(method, "notifications/progress")) {
-		json_t *tok = json_object_get(m->params, "progressToken");
-
-		for (struct pend *x = u->inflight; x; x = x->next)
-			if (x->r && x->token && json_is_integer(tok) && json_integer_value(tok) == x->uid) {
-				if (!x->r->notify)
-					return;
-				json_object_set(m->params, "progressToken", x->token);
-				fa_buf_init(&b, 0);
-				fa_jr_put_json(&b, m->root);
-				x->r->notify(x->r, b.data, b.len);
-				fa_buf_release(&b);
-				return;
-			}
+	if (!x || !x->r || !x->r->notify)
 		return;
-	}
-	if (!strcmp(method, "notifications/message")) {
-		/* the one request in flight, when there is one; else nobody asked */
-		struct pend *x = u->inflight;
+	fa_buf_init(&b, 0);
+	fa_jr_put_json(&b, m->root);
+	x->r->notify(x->r, b.data, b.len);
+	fa_buf_release(&b);
+}
 
-		if (x && !x->next && x->r && x->r->notify) {
-			fa_buf_init(&b, 0);
-			fa_jr_put_json(&b, m->root);
-			x->r->notify(x->r, b.data, b.len);
-			fa_buf_release(&b);
-		}
-		return;
-	}
+/* A list changed: the front's 2025 listeners hear of it; a live upstream's list is read again. */
+static bool list_changed(struct upstream *u, const char *method, bool live)
+{
 	for (int l = 0; l < NLISTS; l++) {
 		char ev[64];
+		struct fa_buf b;
 
 		snprintf(ev, sizeof(ev), "notifications/%s/list_changed", l == L_TEMPLATES ? "resources" :
 			 lists_of[l].key);
-		if (!strcmp(method, ev)) {
+		if (strcmp(method, ev))
+			continue;
+		if (live) {
 			refresh_list(u, l);
 			if (l == L_RESOURCES)
 				refresh_list(u, L_TEMPLATES);
-			fa_buf_init(&b, 0);
-			fa_jr_put_notification(&b, method, NULL);
-			broadcast(u->p, l == L_TOOLS ? LISTEN_TOOLS : l == L_PROMPTS ? LISTEN_PROMPTS :
-				  LISTEN_RESOURCES, b.data, b.len);
-			fa_buf_release(&b);
-			return;
 		}
+		fa_buf_init(&b, 0);
+		fa_jr_put_notification(&b, method, NULL);
+		broadcast(u->p, l == L_TOOLS ? LISTEN_TOOLS : l == L_PROMPTS ? LISTEN_PROMPTS :
+			  LISTEN_RESOURCES, b.data, b.len);
+		fa_buf_release(&b);
+		return true;
 	}
-	if (!strcmp(method, "notifications/resources/updated")) {
+	return false;
+}
+
+/*
+ * A notification from upstream (or, not live, from a recording) to where
+ * it goes: progress and log messages to the client of call x (progress
+ * under its own token), list changes and resource updates to the front's
+ * listeners.
+ */
+static void note_deliver(struct upstream *u, struct pend *x, struct fa_jr_msg *m, bool live)
+{
+	struct fa_buf b;
+
+	if (!strcmp(m->method, "notifications/progress")) {
+		if (x && x->token) {
+			json_object_set(m->params, "progressToken", x->token);
+			note_send(x, m);
+		}
+	} else if (!strcmp(m->method, "notifications/message")) {
+		note_send(x, m);
+	} else if (!list_changed(u, m->method, live) &&
+		   !strcmp(m->method, "notifications/resources/updated")) {
 		const char *uri = json_string_value(json_object_get(m->params, "uri"));
 
 		fa_buf_init(&b, 0);
@@ -674,6 +725,34 @@ static void up_notification(struct upstream *u, struct fa_jr_msg *m)
 				l->send(l, b.data, b.len);
 		fa_buf_release(&b);
 	}
+}
+
+/* --record: m kept with the call it is about, to go with its exchange, or a line of its own. */
+static void note_record(struct upstream *u, struct pend *x, const struct fa_jr_msg *m)
+{
+	json_t *msg;
+
+	if (!u->p->rec)
+		return;
+	msg = json_deep_copy(m->root);
+	if (!x) {
+		recorder_notification(u->p->rec, u->name, msg);
+		json_decref(msg);
+		return;
+	}
+	if (!x->notes)
+		x->notes = json_array();
+	json_array_append_new(x->notes, json_pack("{s:f,s:o}", "ms",
+						  (double)(fa_now_ns() - x->start_ns) / 1e6, "message", msg));
+}
+
+/* A notification from upstream: recorded, then to the client it belongs to, or to all. */
+static void up_notification(struct upstream *u, struct fa_jr_msg *m)
+{
+	struct pend *x = note_owner(u, m);
+
+	note_record(u, x, m);
+	note_deliver(u, x, m, true);
 }
 
 /* ---- the upstream's own requests ---- */

@@ -41,6 +41,7 @@ struct pend {
 	struct csend info;
 	char name[256];                 /* info.name's storage */
 	json_t *params;                 /* --record: the params sent, without _meta */
+	json_t *notes;                  /* --record: the notifications about it, {ms, message} */
 	struct pend *next;
 };
 
