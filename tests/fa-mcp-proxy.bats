@@ -366,7 +366,7 @@ JSON
 	assert_same '{"n":7}' "$output"
 }
 
-@test "proxy: an HTTP upstream's call past its timeout is answered so; the calls queued behind it still go" {
+@test "proxy: an HTTP upstream's call past its timeout is answered so; the calls sent meanwhile still go" {
 	start_own "$TOOLS"
 	own=$url
 	printf '{"mcpServers": {"web": {"url": "%s", "timeout": 700}}}\n' "$own" > "$BATS_TEST_TMPDIR/servers.json"
@@ -501,4 +501,31 @@ SQL
 	fa-mcp replay "$rec" < "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/replayed" 2>> "$BATS_TEST_TMPDIR/stderr"
 	assert_same "$(jq -cS 'del(.result.serverInfo)' "$BATS_TEST_TMPDIR/live")" \
 		"$(jq -cS 'del(.result.serverInfo)' "$BATS_TEST_TMPDIR/replayed")"
+}
+
+@test "proxy: an HTTP upstream's calls overlap, each on a connection of its own into its session" {
+	start_own "$TOOLS"
+	own=$url
+	for era in 2025-11-25 2026-07-28; do
+		rm -rf "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+		start_proxy --protocol "$era" "web=$own"
+		# a long call, running upstream...
+		(apart a; call26 1 sleepy '{"s":30,"n":1}'; echo "$body" > "$BATS_TEST_TMPDIR/out") &
+		a=$!
+		for _ in $(seq 100); do
+			[ "$(psql_fa -Atc "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND state = 'active' AND pid <> pg_backend_pid()")" = 1 ] && break
+			sleep 0.1
+		done
+		# ...and a short one sent after it is answered before it
+		(apart b; call26 2 sleepy '{"s":0.01,"n":2}'; echo "$body" > "$BATS_TEST_TMPDIR/out")
+		assert_same 2 "$(jq -r .result.structuredContent.n "$BATS_TEST_TMPDIR/b/out")"
+		[ ! -s "$BATS_TEST_TMPDIR/a/out" ]
+		# the long one was still running: cancelled now, it answers so
+		psql_fa -Atc "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND state = 'active' AND pid <> pg_backend_pid()" > /dev/null
+		wait "$a"
+		assert_contains "$(cat "$BATS_TEST_TMPDIR/a/out")" '57014'
+		kill -TERM "$ppid_"
+		wait "$ppid_" || true
+		ppid_=
+	done
 }

@@ -101,6 +101,7 @@ struct chttp {
 	char post_target[sizeof(((struct fa_url *)0)->target)];
 	bool closing;
 	bool dropping;                  /* hc goes, with the end of an answered POST */
+	bool clone;                     /* another way into a session (chttp_clone): its end is not ours */
 };
 
 static void add_hdr(struct fa_h1_header *a, int *n, const char *name, const char *value)
@@ -630,7 +631,7 @@ static void ch_close(struct ctransport *t)
 	fa_timer_stop(h->loop, &h->resume);
 	if (h->busy)
 		end_post(h, &err);
-	if (h->legacy == L_NO && h->session[0] && !h->busy && h->hc)
+	if (h->legacy == L_NO && h->session[0] && !h->busy && h->hc && !h->clone)
 		end_session(h);
 	h->closing = true;
 	fa_hclient_free(h->ghc);
@@ -643,6 +644,29 @@ static void ch_close(struct ctransport *t)
 	free(h->body);
 	free(h->name);
 	free(h);
+}
+
+bool chttp_idle(const struct ctransport *t)
+{
+	return !((const struct chttp *)t)->busy;
+}
+
+struct ctransport *chttp_clone(struct ctransport *t, struct fa_error *err)
+{
+	struct chttp *o = (struct chttp *)t, *h;
+
+	if (o->legacy != L_NO) {
+		fa_error_set(err, FA_EUSAGE, "an HTTP+SSE session has one way in");
+		return NULL;
+	}
+	if (!(t = chttp_new(o->loop, o->target_url, o->extra, o->nextra, NULL, o->cred, o->timeout_ms,
+			    o->tls, err)))
+		return NULL;
+	h = (struct chttp *)t;
+	memcpy(h->auth, o->auth, sizeof(h->auth));
+	memcpy(h->session, o->session, sizeof(h->session));
+	h->clone = true;
+	return t;
 }
 
 struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **headers, int nheaders,

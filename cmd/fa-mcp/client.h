@@ -68,6 +68,17 @@ struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **heade
 			     const char *bearer, const struct coauth *cred, int timeout_ms,
 			     struct fa_tls *tls, struct fa_error *err);
 
+/*
+ * Another connection into t's session (a chttp_new() transport, opened):
+ * its own POSTs, the same URL, headers, token and Mcp-Session-Id, so that
+ * requests go at once on each; closing it leaves the session open.  NULL
+ * with err for an HTTP+SSE session, whose answers come on t's stream.
+ */
+struct ctransport *chttp_clone(struct ctransport *t, struct fa_error *err);
+
+/* True when no POST of t is still going (answered or not). */
+bool chttp_idle(const struct ctransport *t);
+
 enum cera { CERA_AUTO, CERA_LEGACY, CERA_MODERN };
 
 struct client {

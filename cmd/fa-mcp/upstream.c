@@ -116,7 +116,7 @@ static void fail_all(struct upstream *u, const char *msg)
 	u->queue_tail = &u->queue;
 }
 
-static void send_pend(struct upstream *u, struct pend *x)
+static void send_pend(struct upstream *u, struct pend *x, struct ctransport *t)
 {
 	struct fa_error err = { 0 };
 
@@ -126,8 +126,9 @@ static void send_pend(struct upstream *u, struct pend *x)
 	x->start_ns = fa_now_ns();
 	x->due_ns = x->start_ns + (uint64_t)u->timeout_ms * 1000000u;
 	x->next = u->inflight;
+	x->t = t;
 	u->inflight = x;
-	if (u->c.t->send(u->c.t, x->msg, x->len, &x->info, &err)) {
+	if (t->send(t, x->msg, x->len, &x->info, &err)) {
 		char msg[700];
 
 		take_pend(&u->inflight, x->uid);
@@ -142,29 +143,87 @@ static void send_pend(struct upstream *u, struct pend *x)
 	fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
 }
 
-/* Sends x now, or queues it behind the one in flight of a serial upstream. */
+static bool conn_busy(const struct upstream *u, const struct ctransport *t)
+{
+	for (const struct pend *x = u->inflight; x; x = x->next)
+		if (x->t == t)
+			return true;
+	return false;
+}
+
+/* Another connection into u's session, for requests that overlap; NULL when it cannot have one. */
+static struct ctransport *conn_add(struct upstream *u)
+{
+	struct fa_error err = { 0 };
+	struct ctransport *t;
+
+	if (u->one_conn || u->nconns == UP_CONNS)
+		return NULL;
+	if (!(t = chttp_clone(u->c.t, &err))) {
+		u->one_conn = true;
+		return NULL;
+	}
+	t->on_message = up_message;
+	t->on_fail = up_fail;
+	t->client = u;
+	u->conns[u->nconns++] = t;
+	return t;
+}
+
+/*
+ * A connection of a serial upstream with no request on it: an idle one,
+ * else a new one, else one whose answered POST is still ending; NULL when
+ * each has a request.
+ */
+static struct ctransport *free_conn(struct upstream *u)
+{
+	struct ctransport *ending = NULL, *t;
+
+	for (int i = 0; i < u->nconns; i++) {
+		if (conn_busy(u, u->conns[i]))
+			continue;
+		if (chttp_idle(u->conns[i]))
+			return u->conns[i];
+		ending = ending ? ending : u->conns[i];
+	}
+	return (t = conn_add(u)) ? t : ending;
+}
+
+/* Sends x now, or queues it while each connection of a serial upstream has a request. */
 static void submit(struct upstream *u, struct pend *x)
 {
-	if (u->serial && (u->inflight || u->queue)) {
+	struct ctransport *t = u->c.t;
+
+	if (u->serial && (u->queue || !(t = free_conn(u)))) {
 		x->next = NULL;
 		*u->queue_tail = x;
 		u->queue_tail = &x->next;
 		return;
 	}
-	send_pend(u, x);
+	send_pend(u, x, t);
 }
 
-static void on_kick(struct fa_timer *t)
+static void on_kick(struct fa_timer *timer)
 {
-	struct upstream *u = t->ctx;
+	struct upstream *u = timer->ctx;
+	struct ctransport *t;
 	struct pend *x;
 
-	if (!u->up || u->inflight || !(x = u->queue))
-		return;
-	u->queue = x->next;
-	if (!u->queue)
-		u->queue_tail = &u->queue;
-	send_pend(u, x);
+	while (u->up && (x = u->queue) && (t = free_conn(u))) {
+		u->queue = x->next;
+		if (!u->queue)
+			u->queue_tail = &u->queue;
+		send_pend(u, x, t);
+	}
+}
+
+/* Every connection but c.t closed. */
+static void conns_close(struct upstream *u)
+{
+	for (int i = 1; i < u->nconns; i++)
+		u->conns[i]->close(u->conns[i]);
+	u->nconns = 0;
+	u->one_conn = false;
 }
 
 /* The next queued request of a serial upstream goes, after this turn's I/O. */
@@ -334,6 +393,8 @@ bool upstream_connect(struct upstream *u)
 	t->on_fail = up_fail;
 	t->client = u;
 	u->serial = !u->command;
+	u->conns[0] = t;
+	u->nconns = u->serial;
 	u->up = true;
 	u->up_since = fa_now_ns();
 	u->why[0] = 0;
@@ -353,6 +414,7 @@ static void on_restart(struct fa_timer *t)
 {
 	struct upstream *u = t->ctx;
 
+	conns_close(u);
 	if (u->c.t)
 		client_close(&u->c);
 	u->restarts++;
@@ -805,16 +867,20 @@ static void sreqs_sweep(struct upstream *u, uint64_t now)
 }
 
 /*
- * The client call a request of u's own came during: the one in flight,
- * or one of the calls in flight when they are all one client's.  NULL
- * when there is none, or (*several) calls of several clients.
+ * The client call a request of u's own came during: over HTTP the one
+ * whose POST's stream (connection t) carried it; over stdio the one in
+ * flight, or one of the calls in flight when they are all one client's.
+ * NULL when there is none, or (*several) calls of several clients.
  */
-static struct pend *owner(struct upstream *u, bool *several)
+static struct pend *owner(struct upstream *u, const struct ctransport *t, bool *several)
 {
 	struct pend *o = NULL;
 
 	*several = false;
-	for (struct pend *x = u->inflight; x; x = x->next) {
+	for (struct pend *x = u->inflight; x && u->serial; x = x->next)
+		if (x->t == t && x->r)
+			return x;
+	for (struct pend *x = u->inflight; x && !u->serial; x = x->next) {
 		if (!x->r)
 			continue;
 		if (o && !same_from(o->from, x->from)) {
@@ -847,10 +913,10 @@ static bool cannot_pass(struct upstream *u, const struct fa_jr_msg *m, const str
 }
 
 /* sampling, elicitation, roots: to the client whose call it came during, under a new id. */
-static void pass_request(struct upstream *u, const struct fa_jr_msg *m)
+static void pass_request(struct upstream *u, struct ctransport *t, const struct fa_jr_msg *m)
 {
 	bool several;
-	struct pend *x = owner(u, &several);
+	struct pend *x = owner(u, t, &several);
 	struct sreq *s;
 	struct fa_buf b;
 	char msg[400];
@@ -898,7 +964,7 @@ bool upstream_client_answer(struct upstream *u, const char *from, const struct f
 }
 
 /* A request of the upstream's own: ping answered, those for a client passed on, the rest refused. */
-static void up_request(struct upstream *u, const struct fa_jr_msg *m)
+static void up_request(struct upstream *u, struct ctransport *t, const struct fa_jr_msg *m)
 {
 	struct fa_buf b;
 	json_t *empty;
@@ -906,7 +972,7 @@ static void up_request(struct upstream *u, const struct fa_jr_msg *m)
 
 	if (!strcmp(m->method, "sampling/createMessage") || !strcmp(m->method, "elicitation/create") ||
 	    !strcmp(m->method, "roots/list"))
-		return pass_request(u, m);
+		return pass_request(u, t, m);
 	if (strcmp(m->method, "ping")) {
 		snprintf(msg, sizeof(msg), "fa-mcp proxy does not pass on %.200s requests", m->method);
 		up_answer_error(u, m->id, FA_JR_METHOD_NOT_FOUND, msg);
@@ -930,7 +996,7 @@ static void up_message(struct ctransport *t, const char *msg, size_t len)
 	if (fa_jr_parse(&m, msg, len, &err)) {
 		fprintf(stderr, "fa-mcp proxy: upstream '%s' sent a malformed message: %s\n", u->name, err.msg);
 	} else if (m.kind == FA_JR_REQUEST) {
-		up_request(u, &m);
+		up_request(u, t, &m);
 	} else if (m.kind == FA_JR_NOTIFICATION) {
 		up_notification(u, &m);
 	} else if (json_is_integer(m.id) && (x = take_pend(&u->inflight, (long)json_integer_value(m.id)))) {
@@ -950,12 +1016,16 @@ static void up_fail(struct ctransport *t, enum fa_err rc, const char *msg)
 	char m[800];
 
 	if (u->serial) {
-		/* HTTP: the request in flight failed; the client reconnects for the next */
+		/* HTTP: the request on that connection failed; it connects again for the next */
 		snprintf(m, sizeof(m), "upstream '%s': %s", u->name, msg);
-		while (u->inflight) {
-			struct pend *x = u->inflight;
+		for (struct pend **pp = &u->inflight; *pp;) {
+			struct pend *x = *pp;
 
-			u->inflight = x->next;
+			if (x->t != t) {
+				pp = &x->next;
+				continue;
+			}
+			*pp = x->next;
 			pend_fail(u, x, FA_JR_INTERNAL_ERROR, m);
 		}
 		kick(u);
@@ -995,6 +1065,7 @@ void upstream_stop(struct upstream *u)
 	}
 	fail_all(u, "the proxy is stopping");
 	sreqs_drop(u);
+	conns_close(u);
 	if (u->c.t)
 		client_close(&u->c);
 	json_decref(u->c.server);

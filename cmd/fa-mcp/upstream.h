@@ -5,8 +5,9 @@
  *
  * A request forwarded gets the upstream's own id (a counter) and waits in
  * inflight until its answer, which goes back to its client with the
- * client's id; an HTTP upstream takes one at a time (serial), the rest
- * wait in queue.  A sweep timer answers those past the upstream's
+ * client's id; an HTTP upstream takes one at a time on each of up to
+ * UP_CONNS connections into its session (serial), the rest wait in
+ * queue.  A sweep timer answers those past the upstream's
  * timeout.  A stdio upstream whose child ends is started again from a
  * timer, with backoff.  A replay upstream answers from a recording.
  */
@@ -25,6 +26,7 @@
 #define BACKOFF_MAX_MS 10000
 #define STABLE_NS (10ull * 1000000000ull)       /* up this long: the backoff starts over */
 #define SWEEP_MS 100
+#define UP_CONNS 8                      /* an HTTP upstream's connections, each one request at a time */
 
 /* A request forwarded upstream, until its answer (or the proxy's own). */
 struct pend {
@@ -36,6 +38,7 @@ struct pend {
 	char method[48];
 	char from[33];                  /* the client's session */
 	uint64_t start_ns, due_ns;
+	struct ctransport *t;           /* the connection it went on */
 	char *msg;                      /* queued: the message to send */
 	size_t len;
 	struct csend info;
@@ -99,7 +102,10 @@ struct upstream {
 	int timeout_ms;
 	struct client c;                /* the session; c.t its transport */
 	bool up;
-	bool serial;                    /* one request in flight (HTTP) */
+	bool serial;                    /* HTTP: one request in flight a connection */
+	struct ctransport *conns[UP_CONNS];     /* HTTP: c.t, then clones of it as requests overlap */
+	int nconns;
+	bool one_conn;                  /* an HTTP+SSE upstream: c.t alone */
 	char why[512];                  /* why it is down */
 	json_t *list[NLISTS];           /* as the upstream gave them */
 	json_t *acc[NLISTS];            /* a refresh's pages so far */
