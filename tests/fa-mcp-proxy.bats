@@ -529,3 +529,30 @@ SQL
 		ppid_=
 	done
 }
+
+@test "proxy: a 2026-07-28 listener hears when an upstream's tools change, over stdio and HTTP; the list it reads then has them" {
+	mkdir -p "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	cp "$TOOLS/p.sql" "$BATS_TEST_TMPDIR/a/"
+	cp "$TOOLS/p.sql" "$BATS_TEST_TMPDIR/b/"
+	start_own "$BATS_TEST_TMPDIR/b"
+	start_proxy "a=stdio:fa-mcp serve $BATS_TEST_TMPDIR/a" "b=$url"
+	curl -sN -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+		-H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: subscriptions/listen' \
+		--data-binary '{"jsonrpc":"2.0","id":"L1","method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true},'"$META"'}}' \
+		"$url" > "$BATS_TEST_TMPDIR/listen" &
+	lpid=$!
+	# seen: how many tools/list_changed the listener heard so far
+	seen() { grep -c 'notifications/tools/list_changed' "$BATS_TEST_TMPDIR/listen" || true; }
+	for _ in $(seq 100); do grep -q acknowledged "$BATS_TEST_TMPDIR/listen" && break; sleep 0.1; done
+	for up in b a; do
+		before=$(seen)
+		printf -- '-- name: more\n-- tool: Another\n-- returns: one\nSELECT 1 AS one;\n' > "$BATS_TEST_TMPDIR/$up/more.sql"
+		if [ $up = b ]; then kill -HUP "$spid"; else kill -HUP "$(pgrep -P "$ppid_")"; fi
+		for _ in $(seq 100); do [ "$(seen)" -gt "$before" ] && break; sleep 0.1; done
+		assert_same $((before + 1)) "$(seen)"
+		assert_contains "$(tool_names)" "${up}__more"
+	done
+	# each tagged with the listen's own id
+	assert_same '"L1"' "$(sed -n 's/^data: //p' "$BATS_TEST_TMPDIR/listen" | jq -c 'select(.method == "notifications/tools/list_changed") | .params._meta["io.modelcontextprotocol/subscriptionId"]' | sort -u)"
+	kill "$lpid"
+}

@@ -664,6 +664,7 @@ static void cancelled(struct proxy *p, const char *from, const struct fa_jr_msg 
 	for (int i = 0; i < p->nups; i++)
 		if (upstream_cancel(&p->ups[i], from, rid, json_object_get(m->params, "reason")))
 			return;
+	mcp_listen_cancel(p->w, rid);
 }
 
 /* logging/setLevel: every upstream in scope hears it; the answer is the proxy's. */
@@ -718,6 +719,8 @@ void proxy_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r
 		return complete(p, r, m);
 	if (r->era == ERA_MODERN && !strcmp(method, "server/discover"))
 		return discover(p, r);
+	if (r->era == ERA_MODERN && !strcmp(method, "subscriptions/listen"))
+		return mcp_listen(w, r, m);         /* the upstreams' news reach it (upstream.c) */
 	if (r->era == ERA_LEGACY && !strcmp(method, "initialize"))
 		return initialize(p, r, m);
 	if (!strcmp(method, "ping"))

@@ -13,6 +13,10 @@
 static void up_message(struct ctransport *t, const char *msg, size_t len);
 static void up_fail(struct ctransport *t, enum fa_err rc, const char *msg);
 static void kick(struct upstream *u);
+static json_t *up_params(struct upstream *u, const json_t *params, const char *real, long uid,
+			 bool has_token, int log_level);
+static void listen_open(struct upstream *u);
+static void own_request(struct upstream *u, const char *method, const json_t *params, int l);
 static void sreqs_sweep(struct upstream *u, uint64_t now);
 static void sreqs_drop(struct upstream *u);
 
@@ -45,6 +49,12 @@ static struct pend *take_pend(struct pend **list, long uid)
 /* Frees x, whose client (if any) was answered already. */
 static void pend_free(struct upstream *u, struct pend *x)
 {
+	if (x->uid == u->listen_uid) {
+		/* the listen ended (the upstream answered it, or its connection broke): again, soon */
+		u->listen_uid = 0;
+		if (u->p->loop)
+			fa_timer_start(u->p->loop, &u->relisten, RELISTEN_MS);
+	}
 	json_decref(x->token);
 	json_decref(x->params);
 	json_decref(x->notes);
@@ -124,7 +134,7 @@ static void send_pend(struct upstream *u, struct pend *x, struct ctransport *t)
 	x->info.modern = u->c.era == CERA_MODERN;
 	x->info.name = x->name[0] ? x->name : NULL;
 	x->start_ns = fa_now_ns();
-	x->due_ns = x->start_ns + (uint64_t)u->timeout_ms * 1000000u;
+	x->due_ns = x->uid == u->listen_uid ? UINT64_MAX : x->start_ns + (uint64_t)u->timeout_ms * 1000000u;
 	x->next = u->inflight;
 	x->t = t;
 	u->inflight = x;
@@ -233,6 +243,15 @@ static void kick(struct upstream *u)
 		fa_timer_start(u->p->loop, &u->kick, 0);
 }
 
+/* Whether something has a time to keep: a request (the listen has none) or a client's answer. */
+static bool sweep_wanted(const struct upstream *u)
+{
+	for (const struct pend *x = u->inflight; x; x = x->next)
+		if (x->due_ns != UINT64_MAX)
+			return true;
+	return u->sreqs != NULL;
+}
+
 /* Requests past their time get an error; notifications/cancelled goes up for them. */
 static void on_sweep(struct fa_timer *t)
 {
@@ -276,7 +295,7 @@ static void on_sweep(struct fa_timer *t)
 	}
 	sreqs_sweep(u, now);
 	kick(u);
-	if (u->inflight || u->sreqs)
+	if (sweep_wanted(u))
 		fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
 }
 
@@ -398,7 +417,41 @@ bool upstream_connect(struct upstream *u)
 	u->up = true;
 	u->up_since = fa_now_ns();
 	u->why[0] = 0;
+	u->listen_uid = 0;
+	listen_open(u);
 	return true;
+}
+
+/*
+ * A 2026 upstream tells of list changes only to a subscriptions/listen:
+ * the proxy keeps one open (no timeout) for the lists it says change.
+ */
+static void listen_open(struct upstream *u)
+{
+	static const char *const kinds[][2] = { { "tools", "toolsListChanged" },
+						{ "prompts", "promptsListChanged" },
+						{ "resources", "resourcesListChanged" } };
+	json_t *caps = json_object_get(u->c.server, "capabilities"), *want = json_object();
+
+	for (int i = 0; i < 3; i++)
+		if (json_is_true(json_object_get(json_object_get(caps, kinds[i][0]), "listChanged")))
+			json_object_set_new(want, kinds[i][1], json_true());
+	if (u->c.era != CERA_MODERN || u->replay || !json_object_size(want)) {
+		json_decref(want);
+		return;
+	}
+	want = json_pack("{s:o}", "notifications", want);
+	u->listen_uid = u->next_id + 1;
+	own_request(u, "subscriptions/listen", want, -1);
+	json_decref(want);
+}
+
+static void on_relisten(struct fa_timer *t)
+{
+	struct upstream *u = t->ctx;
+
+	if (u->up && !u->listen_uid)
+		listen_open(u);
 }
 
 void upstream_schedule_restart(struct upstream *u)
@@ -631,6 +684,29 @@ static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 	fa_buf_release(&b);
 }
 
+/* method (params taken) to the front's streams that hear of list changes, in both eras. */
+static void broadcast(struct proxy *p, unsigned wants, const char *method, json_t *params)
+{
+	for (struct listener *l = p->w->listeners, *next; l; l = next) {
+		next = l->next;
+		if (l->wants & wants)
+			listener_tell(l, method, json_incref(params));
+	}
+	json_decref(params);
+}
+
+/* The front's listeners hear that list l (not the templates, which go with the resources) changed. */
+static void tell_changed(struct proxy *p, int l)
+{
+	static const char *const methods[] = { "notifications/tools/list_changed",
+					       "notifications/prompts/list_changed",
+					       "notifications/resources/list_changed" };
+	static const unsigned wants[] = { LISTEN_TOOLS, LISTEN_PROMPTS, LISTEN_RESOURCES };
+
+	if (l != L_TEMPLATES)
+		broadcast(p, wants[l], methods[l], NULL);
+}
+
 /* A list page of the proxy's own refresh; the next page asked for, or the list swapped in. */
 static void list_page(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 {
@@ -646,54 +722,26 @@ static void list_page(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 		u->acc[l] = json_array();
 	json_array_extend(u->acc[l], json_object_get(m->result, lists_of[l].key));
 	if (next && *next) {
-		struct pend *y = calloc(1, sizeof(*y));
-		json_t *params = json_pack("{s:s}", "cursor", next), *id;
-		struct fa_buf b;
+		json_t *params = json_pack("{s:s}", "cursor", next);
 
-		y->uid = ++u->next_id;
-		y->list = l;
-		snprintf(y->method, sizeof(y->method), "%s", lists_of[l].method);
-		y->info.method = y->method;
-		id = json_integer(y->uid);
-		fa_buf_init(&b, 0);
-		fa_jr_put_request(&b, id, lists_of[l].method, params);
-		json_decref(id);
+		own_request(u, lists_of[l].method, params, l);
 		json_decref(params);
-		y->msg = fa_buf_detach(&b, &y->len);
-		submit(u, y);
 		return;
 	}
 	json_decref(u->list[l]);
 	u->list[l] = u->acc[l];
 	u->acc[l] = NULL;
+	/* the news goes once the new list is here to be read */
+	tell_changed(u->p, l);
 }
 
 static void refresh_list(struct upstream *u, int l)
 {
-	struct pend *x = calloc(1, sizeof(*x));
-	json_t *id = json_integer(++u->next_id);
-	struct fa_buf b;
-
-	x->uid = json_integer_value(id);
-	x->list = l;
-	snprintf(x->method, sizeof(x->method), "%s", lists_of[l].method);
-	x->info.method = x->method;
-	fa_buf_init(&b, 0);
-	fa_jr_put_request(&b, id, lists_of[l].method, NULL);
-	json_decref(id);
-	x->msg = fa_buf_detach(&b, &x->len);
 	json_decref(u->acc[l]);
 	u->acc[l] = NULL;
-	submit(u, x);
+	own_request(u, lists_of[l].method, NULL, l);
 }
 
-/* Sends msg to the front's streams that hear of list changes (2025 era). */
-static void broadcast(struct proxy *p, unsigned wants, const char *msg, size_t len)
-{
-	for (struct listener *l = p->w->listeners; l; l = l->next)
-		if ((l->wants & wants) && !l->sub_id)
-			l->send(l, msg, len);
-}
 
 /*
  * The call a notification from u is about: progress by its token; the
@@ -732,12 +780,14 @@ static void note_send(struct pend *x, const struct fa_jr_msg *m)
 	fa_buf_release(&b);
 }
 
-/* A list changed: the front's 2025 listeners hear of it; a live upstream's list is read again. */
+/*
+ * A list changed: a live upstream's list is read again, and the front's
+ * listeners hear of it when it is in (list_page); from a recording, at once.
+ */
 static bool list_changed(struct upstream *u, const char *method, bool live)
 {
 	for (int l = 0; l < NLISTS; l++) {
 		char ev[64];
-		struct fa_buf b;
 
 		snprintf(ev, sizeof(ev), "notifications/%s/list_changed", l == L_TEMPLATES ? "resources" :
 			 lists_of[l].key);
@@ -747,12 +797,9 @@ static bool list_changed(struct upstream *u, const char *method, bool live)
 			refresh_list(u, l);
 			if (l == L_RESOURCES)
 				refresh_list(u, L_TEMPLATES);
+		} else {
+			tell_changed(u->p, l);
 		}
-		fa_buf_init(&b, 0);
-		fa_jr_put_notification(&b, method, NULL);
-		broadcast(u->p, l == L_TOOLS ? LISTEN_TOOLS : l == L_PROMPTS ? LISTEN_PROMPTS :
-			  LISTEN_RESOURCES, b.data, b.len);
-		fa_buf_release(&b);
 		return true;
 	}
 	return false;
@@ -766,8 +813,6 @@ static bool list_changed(struct upstream *u, const char *method, bool live)
  */
 static void note_deliver(struct upstream *u, struct pend *x, struct fa_jr_msg *m, bool live)
 {
-	struct fa_buf b;
-
 	if (!strcmp(m->method, "notifications/progress")) {
 		if (x && x->token) {
 			json_object_set(m->params, "progressToken", x->token);
@@ -779,13 +824,11 @@ static void note_deliver(struct upstream *u, struct pend *x, struct fa_jr_msg *m
 		   !strcmp(m->method, "notifications/resources/updated")) {
 		const char *uri = json_string_value(json_object_get(m->params, "uri"));
 
-		fa_buf_init(&b, 0);
-		fa_jr_put_json(&b, m->root);
-		for (struct listener *l = u->p->w->listeners; l && uri; l = l->next)
-			if ((l->wants & LISTEN_UPDATES) && !l->sub_id && l->subscribed &&
-			    l->subscribed(l, uri))
-				l->send(l, b.data, b.len);
-		fa_buf_release(&b);
+		for (struct listener *l = u->p->w->listeners, *next; l && uri; l = next) {
+			next = l->next;
+			if ((l->wants & LISTEN_UPDATES) && l->subscribed && l->subscribed(l, uri))
+				listener_tell(l, m->method, json_pack("{s:s}", "uri", uri));
+		}
 	}
 }
 
@@ -811,8 +854,11 @@ static void note_record(struct upstream *u, struct pend *x, const struct fa_jr_m
 /* A notification from upstream: recorded, then to the client it belongs to, or to all. */
 static void up_notification(struct upstream *u, struct fa_jr_msg *m)
 {
-	struct pend *x = note_owner(u, m);
+	struct pend *x;
 
+	if (!strcmp(m->method, "notifications/subscriptions/acknowledged"))
+		return;         /* the proxy's own listen, as it asked */
+	x = note_owner(u, m);
 	note_record(u, x, m);
 	note_deliver(u, x, m, true);
 }
@@ -1004,6 +1050,11 @@ static void up_message(struct ctransport *t, const char *msg, size_t len)
 			answer_back(u, x, &m);
 		else if (x->list >= 0)
 			list_page(u, x, &m);
+		if (x->uid == u->listen_uid && m.kind == FA_JR_ERROR) {
+			fprintf(stderr, "fa-mcp proxy: upstream '%s' refused subscriptions/listen: %s; its "
+				"list changes go unheard\n", u->name, m.message ? m.message : "");
+			u->listen_uid = -1;
+		}
 		pend_free(u, x);
 		kick(u);
 	}
@@ -1051,6 +1102,7 @@ void upstream_init(struct upstream *u)
 	fa_timer_init(&u->restart, on_restart, u);
 	fa_timer_init(&u->sweep, on_sweep, u);
 	fa_timer_init(&u->kick, on_kick, u);
+	fa_timer_init(&u->relisten, on_relisten, u);
 	u->queue_tail = &u->queue;
 	if (!u->timeout_ms)
 		u->timeout_ms = u->p->timeout_ms;
@@ -1062,6 +1114,7 @@ void upstream_stop(struct upstream *u)
 		fa_timer_stop(u->p->loop, &u->restart);
 		fa_timer_stop(u->p->loop, &u->sweep);
 		fa_timer_stop(u->p->loop, &u->kick);
+		fa_timer_stop(u->p->loop, &u->relisten);
 	}
 	fail_all(u, "the proxy is stopping");
 	sreqs_drop(u);
@@ -1113,14 +1166,19 @@ bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, co
 	return false;
 }
 
-void upstream_own_request(struct upstream *u, const char *method, const json_t *params)
+/*
+ * A request of the proxy's own to u: params (borrowed, may be NULL) with
+ * the era's _meta put in; its answer goes to list l's refresh, or (-1)
+ * is dropped.
+ */
+static void own_request(struct upstream *u, const char *method, const json_t *params, int l)
 {
 	struct pend *x = calloc(1, sizeof(*x));
 	struct fa_buf b;
 	json_t *id, *up;
 
 	x->uid = ++u->next_id;
-	x->list = -1;
+	x->list = l;
 	snprintf(x->method, sizeof(x->method), "%s", method);
 	x->info.method = x->method;
 	id = json_integer(x->uid);
@@ -1131,4 +1189,9 @@ void upstream_own_request(struct upstream *u, const char *method, const json_t *
 	json_decref(up);
 	x->msg = fa_buf_detach(&b, &x->len);
 	submit(u, x);
+}
+
+void upstream_own_request(struct upstream *u, const char *method, const json_t *params)
+{
+	own_request(u, method, params, -1);
 }

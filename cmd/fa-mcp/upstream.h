@@ -26,6 +26,7 @@
 #define BACKOFF_MAX_MS 10000
 #define STABLE_NS (10ull * 1000000000ull)       /* up this long: the backoff starts over */
 #define SWEEP_MS 100
+#define RELISTEN_MS 1000                /* after a 2026 upstream's listen ended */
 #define UP_CONNS 8                      /* an HTTP upstream's connections, each one request at a time */
 
 /* A request forwarded upstream, until its answer (or the proxy's own). */
@@ -110,10 +111,11 @@ struct upstream {
 	json_t *list[NLISTS];           /* as the upstream gave them */
 	json_t *acc[NLISTS];            /* a refresh's pages so far */
 	long next_id;
+	long listen_uid;                /* a 2026 upstream: the proxy's subscriptions/listen, or 0 */
 	struct pend *inflight;
 	struct pend *queue, **queue_tail;
 	struct sreq *sreqs;             /* its requests with clients */
-	struct fa_timer restart, sweep, kick;
+	struct fa_timer restart, sweep, kick, relisten;
 	int backoff_ms;
 	uint64_t up_since;
 	int restarts;
