@@ -556,3 +556,29 @@ SQL
 	assert_same '"L1"' "$(sed -n 's/^data: //p' "$BATS_TEST_TMPDIR/listen" | jq -c 'select(.method == "notifications/tools/list_changed") | .params._meta["io.modelcontextprotocol/subscriptionId"]' | sort -u)"
 	kill "$lpid"
 }
+
+@test "proxy: the conformance server suite through the proxy in front of server-everything (stdio, HTTP) ends as against server-everything itself" {
+	npm_peers
+	everything_http
+	start_proxy "s=stdio:mcp-server-everything stdio" "h=$ev"
+	# each scenario's name and how it ended, from the summary, but the two
+	# that the proxy's own front passes (the expected failures' file says why)
+	outcomes() {
+		sed -n 's/^\(✓\|✗\) \([a-z0-9-]*\):.*/\2 \1/p' <<< "$output" |
+			grep -v -e '^server-sse-polling ' -e '^dns-rebinding-protection '
+	}
+	run conformance server --url "$ev" --suite all -o "$BATS_TEST_TMPDIR/direct"
+	direct=$(outcomes)
+	assert_same 30 "$(wc -l <<< "$direct")"
+	assert_contains "$output" '✗ dns-rebinding-protection'
+	for up in s h; do
+		run conformance server --url "$base/$up/mcp" --suite all -o "$BATS_TEST_TMPDIR/$up" \
+			--expected-failures "$BATS_TEST_DIRNAME/npm/conformance-everything-expected-failures.yaml"
+		if [ "$status" -ne 0 ]; then
+			echo "through upstream $up:" >&2
+			sed -n '/=== SUMMARY ===/,$p' <<< "$output" >&2
+			false
+		fi
+		assert_same "$direct" "$(outcomes)"
+	done
+}
