@@ -70,6 +70,40 @@ call26() {
 	post26 tools/call "$2" '{"jsonrpc":"2.0","id":'"$1"',"method":"tools/call","params":{"name":"'"$2"'","arguments":'"$3"','"$META"'}}' "${@:4}"
 }
 
+# npm_peers: the MCP peers from npm on PATH (FA_NPM), or the test is skipped.
+npm_peers() {
+	npm=${FA_NPM:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)/build/npm}
+	[ -x "$npm/node_modules/.bin/node" ] ||
+		skip "the MCP peers from npm are not in $npm: scripts/npm-deps installs them (make check runs it)"
+	export FA_NPM=$npm PATH="$npm/node_modules/.bin:$PATH" HOME=$BATS_TEST_TMPDIR/home
+}
+
+# everything_http: server-everything over Streamable HTTP on a free port; $spid, $ev (its /mcp).
+everything_http() {
+	local port
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	PORT=$port mcp-server-everything streamableHttp > "$BATS_TEST_TMPDIR/everything.log" 2>&1 &
+	spid=$!
+	for _ in $(seq 150); do
+		grep -q "listening on port $port" "$BATS_TEST_TMPDIR/everything.log" && break
+		sleep 0.1
+	done
+	ev=http://127.0.0.1:$port/mcp
+}
+
+# conformance_all URL FILE WHAT: the conformance server suite on URL, which
+# must fail exactly as tests/npm/FILE says; else its summary on stderr,
+# naming WHAT.
+conformance_all() {
+	run conformance server --url "$1" --suite all -o "$BATS_TEST_TMPDIR/results-$3" \
+		--expected-failures "$BATS_TEST_DIRNAME/npm/$2"
+	if [ "$status" -ne 0 ]; then
+		echo "$3:" >&2
+		sed -n '/=== SUMMARY ===/,$p' <<< "$output" >&2
+		false
+	fi
+}
+
 @test "proxy: stdio front, stdio upstream: initialize, lists, a call, a resource" {
 	run bash -c "printf '%s\n' '$INIT' \
 		'{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}' \
@@ -382,20 +416,10 @@ JSON
 }
 
 @test "proxy: the conformance server suite through the proxy fails as against fa-mcp serve itself, either upstream era" {
-	npm=${FA_NPM:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)/build/npm}
-	[ -x "$npm/node_modules/.bin/conformance" ] ||
-		skip "the MCP peers from npm are not in $npm: scripts/npm-deps installs them (make check runs it)"
-	export HOME=$BATS_TEST_TMPDIR/home
+	npm_peers
 	for era in 2026-07-28 2025-11-25; do
 		start_proxy --protocol "$era" "up=stdio:fa-mcp serve $BATS_TEST_DIRNAME/npm/conformance.sql"
-		run env PATH="$npm/node_modules/.bin:$PATH" conformance server --url "$url" --suite all \
-			-o "$BATS_TEST_TMPDIR/results-$era" \
-			--expected-failures "$BATS_TEST_DIRNAME/npm/conformance-expected-failures.yaml"
-		if [ "$status" -ne 0 ]; then
-			echo "upstream era $era:" >&2
-			sed -n '/=== SUMMARY ===/,$p' <<<"$output" >&2
-			false
-		fi
+		conformance_all "$url" conformance-expected-failures.yaml "upstream era $era"
 		assert_contains "$output" 'Baseline check passed'
 		kill -TERM "$ppid_"
 		wait "$ppid_" || true
@@ -413,27 +437,6 @@ JSON
 	open_session
 	post "$(call 2 echo '{"n":12}')" -H "Mcp-Session-Id: $sid"
 	assert_same 12 "$(jq -r .result.structuredContent.n <<< "$body")"
-}
-
-# npm_peers: the MCP peers from npm on PATH (FA_NPM), or the test is skipped.
-npm_peers() {
-	npm=${FA_NPM:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)/build/npm}
-	[ -x "$npm/node_modules/.bin/node" ] ||
-		skip "the MCP peers from npm are not in $npm: scripts/npm-deps installs them (make check runs it)"
-	export FA_NPM=$npm PATH="$npm/node_modules/.bin:$PATH" HOME=$BATS_TEST_TMPDIR/home
-}
-
-# everything_http: server-everything over Streamable HTTP on a free port; $spid, $ev (its /mcp).
-everything_http() {
-	local port
-	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	PORT=$port mcp-server-everything streamableHttp > "$BATS_TEST_TMPDIR/everything.log" 2>&1 &
-	spid=$!
-	for _ in $(seq 150); do
-		grep -q "listening on port $port" "$BATS_TEST_TMPDIR/everything.log" && break
-		sleep 0.1
-	done
-	ev=http://127.0.0.1:$port/mcp
 }
 
 @test "proxy: an upstream's sampling, elicitation and roots requests reach the client whose call it is, and its answers go back" {
@@ -572,13 +575,7 @@ SQL
 	assert_same 30 "$(wc -l <<< "$direct")"
 	assert_contains "$output" '✗ dns-rebinding-protection'
 	for up in s h; do
-		run conformance server --url "$base/$up/mcp" --suite all -o "$BATS_TEST_TMPDIR/$up" \
-			--expected-failures "$BATS_TEST_DIRNAME/npm/conformance-everything-expected-failures.yaml"
-		if [ "$status" -ne 0 ]; then
-			echo "through upstream $up:" >&2
-			sed -n '/=== SUMMARY ===/,$p' <<< "$output" >&2
-			false
-		fi
+		conformance_all "$base/$up/mcp" conformance-everything-expected-failures.yaml "through upstream $up"
 		assert_same "$direct" "$(outcomes)"
 	done
 }
