@@ -463,6 +463,10 @@ JSON
 		assert_contains "$line" "\"name\": \"$who\""
 		[[ $line != *$other* ]] || { echo "$line" >&2; false; }
 	done
+	# roots/list, which it sends on its session's own stream: the one client with a call in flight
+	run timeout 60 node "$asked" --http "$url" carol -- get-roots-list
+	assert_status 0
+	assert_contains "$output" 'carol get-roots-list: Current MCP Roots (1 total): 1. carol URI: file:///carol'
 }
 
 @test "proxy: --record keeps a call's progress, log messages and list changes with its exchange; replay sends them again before the answer" {
@@ -533,31 +537,39 @@ SQL
 	done
 }
 
-@test "proxy: a 2026-07-28 listener hears when an upstream's tools change, over stdio and HTTP; the list it reads then has them" {
+@test "proxy: a 2026-07-28 listener hears when an upstream's tools change, over stdio and HTTP, in either upstream era; the list it reads then has them" {
 	mkdir -p "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
 	cp "$TOOLS/p.sql" "$BATS_TEST_TMPDIR/a/"
 	cp "$TOOLS/p.sql" "$BATS_TEST_TMPDIR/b/"
 	start_own "$BATS_TEST_TMPDIR/b"
-	start_proxy "a=stdio:fa-mcp serve $BATS_TEST_TMPDIR/a" "b=$url"
-	curl -sN -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
-		-H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: subscriptions/listen' \
-		--data-binary '{"jsonrpc":"2.0","id":"L1","method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true},'"$META"'}}' \
-		"$url" > "$BATS_TEST_TMPDIR/listen" &
-	lpid=$!
+	own=$url
 	# seen: how many tools/list_changed the listener heard so far
 	seen() { grep -c 'notifications/tools/list_changed' "$BATS_TEST_TMPDIR/listen" || true; }
-	for _ in $(seq 100); do grep -q acknowledged "$BATS_TEST_TMPDIR/listen" && break; sleep 0.1; done
-	for up in b a; do
-		before=$(seen)
-		printf -- '-- name: more\n-- tool: Another\n-- returns: one\nSELECT 1 AS one;\n' > "$BATS_TEST_TMPDIR/$up/more.sql"
-		if [ $up = b ]; then kill -HUP "$spid"; else kill -HUP "$(pgrep -P "$ppid_")"; fi
-		for _ in $(seq 100); do [ "$(seen)" -gt "$before" ] && break; sleep 0.1; done
-		assert_same $((before + 1)) "$(seen)"
-		assert_contains "$(tool_names)" "${up}__more"
+	n=0
+	for era in 2026-07-28 2025-11-25; do
+		start_proxy --protocol "$era" "a=stdio:fa-mcp serve $BATS_TEST_TMPDIR/a" "b=$own"
+		curl -sN -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+			-H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: subscriptions/listen' \
+			--data-binary '{"jsonrpc":"2.0","id":"L1","method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true},'"$META"'}}' \
+			"$url" > "$BATS_TEST_TMPDIR/listen" &
+		lpid=$!
+		for _ in $(seq 100); do grep -q acknowledged "$BATS_TEST_TMPDIR/listen" && break; sleep 0.1; done
+		for up in b a; do
+			n=$((n + 1))
+			before=$(seen)
+			printf -- '-- name: more%d\n-- tool: Another\n-- returns: one\nSELECT 1 AS one;\n' $n > "$BATS_TEST_TMPDIR/$up/more$n.sql"
+			if [ $up = b ]; then kill -HUP "$spid"; else kill -HUP "$(pgrep -P "$ppid_")"; fi
+			for _ in $(seq 100); do [ "$(seen)" -gt "$before" ] && break; sleep 0.1; done
+			assert_same $((before + 1)) "$(seen)"
+			assert_contains "$(tool_names)" "${up}__more$n"
+		done
+		# each tagged with the listen's own id
+		assert_same '"L1"' "$(sed -n 's/^data: //p' "$BATS_TEST_TMPDIR/listen" | jq -c 'select(.method == "notifications/tools/list_changed") | .params._meta["io.modelcontextprotocol/subscriptionId"]' | sort -u)"
+		kill "$lpid"
+		kill -TERM "$ppid_"
+		wait "$ppid_" || true
+		ppid_=
 	done
-	# each tagged with the listen's own id
-	assert_same '"L1"' "$(sed -n 's/^data: //p' "$BATS_TEST_TMPDIR/listen" | jq -c 'select(.method == "notifications/tools/list_changed") | .params._meta["io.modelcontextprotocol/subscriptionId"]' | sort -u)"
-	kill "$lpid"
 }
 
 @test "proxy: the conformance server suite through the proxy in front of server-everything (stdio, HTTP) ends as against server-everything itself" {

@@ -49,6 +49,9 @@ struct ctransport {
 	void (*on_message)(struct ctransport *t, const char *msg, size_t len);
 	void (*on_fail)(struct ctransport *t, enum fa_err rc, const char *msg);
 	void *client;                   /* set by the client */
+	/* true while on_message has a message that no request of the
+	   client's carried (chttp_stand()'s stream): one of the server's own */
+	bool unrelated;
 };
 
 /* A child process speaking MCP on its stdin and stdout (stderr passes through). */
@@ -78,6 +81,15 @@ struct ctransport *chttp_clone(struct ctransport *t, struct fa_error *err);
 
 /* True when no POST of t is still going (answered or not). */
 bool chttp_idle(const struct ctransport *t);
+
+/*
+ * The 2025 era's GET stream of t's session (opened: Mcp-Session-Id
+ * known), for what the server sends outside any request (list changes,
+ * its own requests); its messages go to on_message with t->unrelated set.
+ * Opened again a second after it ends or fails; a server that answers
+ * the GET 405, or without an event stream, has none, and it is let be.
+ */
+void chttp_stand(struct ctransport *t);
 
 enum cera { CERA_AUTO, CERA_LEGACY, CERA_MODERN };
 

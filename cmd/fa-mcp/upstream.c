@@ -419,6 +419,8 @@ bool upstream_connect(struct upstream *u)
 	u->why[0] = 0;
 	u->listen_uid = 0;
 	listen_open(u);
+	if (u->url)
+		chttp_stand(t);         /* a 2025 session's news and requests outside any call */
 	return true;
 }
 
@@ -914,19 +916,21 @@ static void sreqs_sweep(struct upstream *u, uint64_t now)
 
 /*
  * The client call a request of u's own came during: over HTTP the one
- * whose POST's stream (connection t) carried it; over stdio the one in
- * flight, or one of the calls in flight when they are all one client's.
- * NULL when there is none, or (*several) calls of several clients.
+ * whose POST's stream (connection t) carried it; over stdio, or the
+ * session's own stream, the one in flight, or one of the calls in flight
+ * when they are all one client's.  NULL when there is none, or
+ * (*several) calls of several clients.
  */
 static struct pend *owner(struct upstream *u, const struct ctransport *t, bool *several)
 {
+	bool exact = u->serial && !t->unrelated;
 	struct pend *o = NULL;
 
 	*several = false;
-	for (struct pend *x = u->inflight; x && u->serial; x = x->next)
+	for (struct pend *x = u->inflight; x && exact; x = x->next)
 		if (x->t == t && x->r)
 			return x;
-	for (struct pend *x = u->inflight; x && !u->serial; x = x->next) {
+	for (struct pend *x = u->inflight; x && !exact; x = x->next) {
 		if (!x->r)
 			continue;
 		if (o && !same_from(o->from, x->from)) {
