@@ -735,7 +735,7 @@ bool chttp_idle(const struct ctransport *t)
 	return !((const struct chttp *)t)->busy;
 }
 
-struct ctransport *chttp_clone(struct ctransport *t, struct fa_error *err)
+struct ctransport *chttp_clone(struct ctransport *t, int timeout_ms, struct fa_error *err)
 {
 	struct chttp *o = (struct chttp *)t, *h;
 
@@ -743,7 +743,7 @@ struct ctransport *chttp_clone(struct ctransport *t, struct fa_error *err)
 		fa_error_set(err, FA_EUSAGE, "an HTTP+SSE session has one way in");
 		return NULL;
 	}
-	if (!(t = chttp_new(o->loop, o->target_url, o->extra, o->nextra, NULL, o->cred, o->timeout_ms,
+	if (!(t = chttp_new(o->loop, o->target_url, o->extra, o->nextra, NULL, o->cred, timeout_ms,
 			    o->tls, err)))
 		return NULL;
 	h = (struct chttp *)t;

@@ -74,10 +74,11 @@ struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **heade
 /*
  * Another connection into t's session (a chttp_new() transport, opened):
  * its own POSTs, the same URL, headers, token and Mcp-Session-Id, so that
- * requests go at once on each; closing it leaves the session open.  NULL
- * with err for an HTTP+SSE session, whose answers come on t's stream.
+ * requests go at once on each; closing it leaves the session open.  Its
+ * requests time out after timeout_ms (0: never).  NULL with err for an
+ * HTTP+SSE session, whose answers come on t's stream.
  */
-struct ctransport *chttp_clone(struct ctransport *t, struct fa_error *err);
+struct ctransport *chttp_clone(struct ctransport *t, int timeout_ms, struct fa_error *err);
 
 /* True when no POST of t is still going (answered or not). */
 bool chttp_idle(const struct ctransport *t);

@@ -161,21 +161,31 @@ static bool conn_busy(const struct upstream *u, const struct ctransport *t)
 	return false;
 }
 
-/* Another connection into u's session, for requests that overlap; NULL when it cannot have one. */
-static struct ctransport *conn_add(struct upstream *u)
+/* Another connection into u's session (timeout_ms: its requests' own, 0 none); NULL when it cannot have one. */
+static struct ctransport *conn_new(struct upstream *u, int timeout_ms)
 {
 	struct fa_error err = { 0 };
 	struct ctransport *t;
 
-	if (u->one_conn || u->nconns == UP_CONNS)
+	if (u->one_conn)
 		return NULL;
-	if (!(t = chttp_clone(u->c.t, &err))) {
+	if (!(t = chttp_clone(u->c.t, timeout_ms, &err))) {
 		u->one_conn = true;
 		return NULL;
 	}
 	t->on_message = up_message;
 	t->on_fail = up_fail;
 	t->client = u;
+	return t;
+}
+
+/* Another connection into u's session, for requests that overlap; NULL when it cannot have one. */
+static struct ctransport *conn_add(struct upstream *u)
+{
+	struct ctransport *t;
+
+	if (u->nconns == UP_CONNS || !(t = conn_new(u, u->timeout_ms + 1000)))
+		return NULL;
 	u->conns[u->nconns++] = t;
 	return t;
 }
@@ -204,6 +214,9 @@ static void submit(struct upstream *u, struct pend *x)
 {
 	struct ctransport *t = u->c.t;
 
+	/* the listen holds its POST open: a connection of its own, with no timeout */
+	if (u->serial && x->uid == u->listen_uid && (u->listen_t || (u->listen_t = conn_new(u, 0))))
+		return send_pend(u, x, u->listen_t);
 	if (u->serial && (u->queue || !(t = free_conn(u)))) {
 		x->next = NULL;
 		*u->queue_tail = x;
@@ -232,6 +245,9 @@ static void conns_close(struct upstream *u)
 {
 	for (int i = 1; i < u->nconns; i++)
 		u->conns[i]->close(u->conns[i]);
+	if (u->listen_t)
+		u->listen_t->close(u->listen_t);
+	u->listen_t = NULL;
 	u->nconns = 0;
 	u->one_conn = false;
 }

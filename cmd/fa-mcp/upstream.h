@@ -107,6 +107,7 @@ struct upstream {
 	struct ctransport *conns[UP_CONNS];     /* HTTP: c.t, then clones of it as requests overlap */
 	int nconns;
 	bool one_conn;                  /* an HTTP+SSE upstream: c.t alone */
+	struct ctransport *listen_t;    /* HTTP: the connection of the 2026 listen, which has no timeout */
 	char why[512];                  /* why it is down */
 	json_t *list[NLISTS];           /* as the upstream gave them */
 	json_t *acc[NLISTS];            /* a refresh's pages so far */
