@@ -11,6 +11,7 @@
 
 #include "mcp/mcp.h"
 #include "proxy.h"
+#include "relay.h"
 #include "upstream.h"
 
 #define DEFAULT_TIMEOUT_MS 60000
@@ -690,7 +691,7 @@ void proxy_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r
 	if (!r && (m->kind == FA_JR_RESULT || m->kind == FA_JR_ERROR)) {
 		/* a client's answer to a request an upstream passed it */
 		for (int i = 0; i < p->nups; i++)
-			if (upstream_client_answer(&p->ups[i], w->note_from, m))
+			if (relay_client_answer(&p->ups[i], w->note_from, m))
 				return;
 		return;
 	}

@@ -1,7 +1,8 @@
 /*
  * fa-mcp proxy: one upstream, the session the proxy holds with an MCP
- * server, and the requests forwarded to it.  Internal to proxy.c and
- * upstream.c; proxy.h is the interface.
+ * server, and the requests forwarded to it.  Internal to proxy.c,
+ * upstream.c and relay.c (what the upstream sends of its own); proxy.h
+ * is the interface.
  *
  * A request forwarded gets the upstream's own id (a counter) and waits in
  * inflight until its answer, which goes back to its client with the
@@ -9,7 +10,10 @@
  * UP_CONNS connections into its session (serial), the rest wait in
  * queue.  A sweep timer answers those past the upstream's
  * timeout.  A stdio upstream whose child ends is started again from a
- * timer, with backoff.  A replay upstream answers from a recording.
+ * timer, with backoff.  A replay upstream answers from a recording.  A
+ * 2026 upstream gets a subscriptions/listen of the proxy's (listen_uid),
+ * an HTTP 2025 one keeps its session's GET stream open, for their list
+ * changes.
  */
 #ifndef FAMCP_UPSTREAM_H
 #define FAMCP_UPSTREAM_H
@@ -166,14 +170,14 @@ void upstream_forward(struct upstream *u, const struct fa_jr_msg *m, struct repl
  */
 bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, const json_t *reason);
 
-/*
- * A client's response (from its session from) to a request of u's own:
- * true when it was one, then u gets it under its own id.
- */
-bool upstream_client_answer(struct upstream *u, const char *from, const struct fa_jr_msg *m);
-
 /* A request of the proxy's own (logging/setLevel), whose answer is dropped. */
 void upstream_own_request(struct upstream *u, const char *method, const json_t *params);
+
+/* List l of u read again (its answer swaps it in, and the front hears of it). */
+void upstream_refresh(struct upstream *u, int l);
+
+/* Two clients' session ids are the same (NULL is ""). */
+bool upstream_same_from(const char *a, const char *b);
 
 /* The latency histogram's bounds, in ms, for /metrics (the last bucket is +Inf). */
 extern const double upstream_bucket_ms[7];
