@@ -591,3 +591,16 @@ SQL
 		assert_same "$direct" "$(outcomes)"
 	done
 }
+
+@test "proxy: an upstream that takes its own request back: the client hears it under the proxy's id" {
+	run bash -c "printf '%s\n' '$INIT' '$(call 1 ask '{}')' |
+		timeout 30 fa-mcp proxy 'up=stdio:$BATS_TEST_DIRNAME/asking-server.py' 2> $BATS_TEST_TMPDIR/stderr"
+	assert_status 0
+	# the request, under an id of the proxy's, then its cancellation under the same id, then the answer
+	asked=$(jq -c 'select(.method == "sampling/createMessage") | .id' <<< "$output")
+	[ -n "$asked" ] && [ "$asked" != '"s1"' ]
+	assert_same "$asked" "$(jq -c 'select(.method == "notifications/cancelled") | .params.requestId' <<< "$output")"
+	assert_same 'changed its mind' "$(jq -r 'select(.method == "notifications/cancelled") | .params.reason' <<< "$output")"
+	assert_same 'sampling/createMessage notifications/cancelled 1' "$(jq -r 'select(.id != 0) | .method // .id' <<< "$output" | xargs)"
+	assert_same 'asked and took it back' "$(jq -r 'select(.id == 1 and .result) | .result.content[0].text' <<< "$output")"
+}

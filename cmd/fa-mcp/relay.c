@@ -172,12 +172,16 @@ static void note_record(struct upstream *u, struct pend *x, const struct fa_jr_m
 }
 
 /* A notification from upstream: recorded, then to the client it belongs to, or to all. */
+static bool sreq_cancelled(struct upstream *u, struct fa_jr_msg *m);
+
 void relay_notification(struct upstream *u, struct fa_jr_msg *m)
 {
 	struct pend *x;
 
 	if (!strcmp(m->method, "notifications/subscriptions/acknowledged"))
 		return;         /* the proxy's own listen, as it asked */
+	if (!strcmp(m->method, "notifications/cancelled") && sreq_cancelled(u, m))
+		return;
 	x = note_owner(u, m);
 	note_record(u, x, m);
 	note_deliver(u, x, m, true);
@@ -298,6 +302,7 @@ static void pass_request(struct upstream *u, struct ctransport *t, const struct 
 	s->uid = json_incref(m->id);
 	snprintf(s->method, sizeof(s->method), "%s", m->method);
 	snprintf(s->from, sizeof(s->from), "%s", x->from);
+	s->call = x->uid;
 	s->due_ns = fa_now_ns() + (uint64_t)u->timeout_ms * 1000000u;
 	s->next = u->sreqs;
 	u->sreqs = s;
@@ -308,6 +313,31 @@ static void pass_request(struct upstream *u, struct ctransport *t, const struct 
 	fa_buf_release(&b);
 	if (u->sweep.slot < 0)
 		fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
+}
+
+/*
+ * notifications/cancelled of u for a request of its own with a client:
+ * the client hears of it under the proxy's id, on the stream of the call
+ * it came during while that is in flight; true when it was one.
+ */
+static bool sreq_cancelled(struct upstream *u, struct fa_jr_msg *m)
+{
+	json_t *rid = json_object_get(m->params, "requestId");
+
+	for (struct sreq **pp = &u->sreqs; *pp; pp = &(*pp)->next) {
+		struct sreq *s = *pp;
+
+		if (!json_equal(s->uid, rid))
+			continue;
+		*pp = s->next;
+		json_object_set_new(m->params, "requestId", json_integer(s->fid));
+		for (struct pend *x = u->inflight; x; x = x->next)
+			if (x->uid == s->call)
+				note_send(x, m);
+		sreq_free(s);
+		return true;
+	}
+	return false;
 }
 
 bool relay_client_answer(struct upstream *u, const char *from, const struct fa_jr_msg *m)

@@ -63,6 +63,7 @@ struct sreq {
 	json_t *uid;                    /* the upstream's id */
 	char method[48];
 	char from[33];                  /* the client's session */
+	long call;                      /* the uid of the call it came during */
 	uint64_t due_ns;
 	struct sreq *next;
 };
