@@ -604,3 +604,27 @@ SQL
 	assert_same 'sampling/createMessage notifications/cancelled 1' "$(jq -r 'select(.id != 0) | .method // .id' <<< "$output" | xargs)"
 	assert_same 'asked and took it back' "$(jq -r 'select(.id == 1 and .result) | .result.content[0].text' <<< "$output")"
 }
+
+@test "proxy: an HTTP upstream's 2025 session that ends (404) is opened again; a call meanwhile gets an error that says so" {
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	# own_at: fa-mcp serve on that port, $spid
+	own_at() {
+		fa-mcp serve --listen "127.0.0.1:$port" --threads 1 "$TOOLS" 2> "$BATS_TEST_TMPDIR/own.log" &
+		spid=$!
+		for _ in $(seq 100); do grep -q 'listening on' "$BATS_TEST_TMPDIR/own.log" && break; sleep 0.1; done
+	}
+	own_at
+	start_proxy --protocol 2025-11-25 "web=http://127.0.0.1:$port/mcp"
+	call26 1 echo '{"n":1}'
+	assert_same 1 "$(jq -r .result.structuredContent.n <<< "$body")"
+	# the server starts again: the proxy's session is not one it knows
+	kill -TERM "$spid"
+	wait "$spid" || true
+	own_at
+	call26 2 echo '{"n":2}'
+	assert_contains "$(jq -r .error.message <<< "$body")" "the session is gone; it is being connected again"
+	for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/ready")" = 200 ] && break; sleep 0.1; done
+	call26 3 echo '{"n":3}'
+	assert_same 3 "$(jq -r .result.structuredContent.n <<< "$body")"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/proxy.log")" "upstream 'web' connected again (restart 1)"
+}

@@ -390,6 +390,15 @@ static void on_done(struct fa_hclient_req *rq, const struct fa_hclient_res *res,
 			h->t.on_fail(&h->t, FA_EINPUT, "the server answered a request with an empty body");
 		else
 			deliver(h, h->in.data, h->in.len);
+	} else if (st == 404 && h->legacy == L_NO && h->session[0] && !h->modern &&
+		   strcmp(h->method, "initialize")) {
+		/* the 2025 transport page: a 404 for a session means a new one is needed */
+		char m[400];
+
+		snprintf(m, sizeof(m), "%.300s answered HTTP 404: the session is gone", h->url.target);
+		h->session[0] = 0;
+		h->t.gone = true;
+		h->t.on_fail(&h->t, FA_ECONNECT, m);
 	} else if (own_error(h)) {
 		deliver(h, h->in.data, h->in.len);
 	} else if (st == 401 || st == 403) {

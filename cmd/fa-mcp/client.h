@@ -52,6 +52,9 @@ struct ctransport {
 	/* true while on_message has a message that no request of the
 	   client's carried (chttp_stand()'s stream): one of the server's own */
 	bool unrelated;
+	/* set with on_fail when the server ended the session (a 2025 one
+	   answered 404): it needs a new one, opened from the start */
+	bool gone;
 };
 
 /* A child process speaking MCP on its stdin and stdout (stderr passes through). */

@@ -489,8 +489,8 @@ static void on_restart(struct fa_timer *t)
 		client_close(&u->c);
 	u->restarts++;
 	if (upstream_connect(u)) {
-		fprintf(stderr, "fa-mcp proxy: upstream '%s' started again (restart %d)\n", u->name,
-			u->restarts);
+		fprintf(stderr, "fa-mcp proxy: upstream '%s' %s again (restart %d)\n", u->name,
+			u->url ? "connected" : "started", u->restarts);
 		kick(u);
 		return;
 	}
@@ -752,7 +752,7 @@ static void up_fail(struct ctransport *t, enum fa_err rc, const char *msg)
 	struct upstream *u = t->client;
 	char m[800];
 
-	if (u->serial) {
+	if (u->serial && !t->gone) {
 		/* HTTP: the request on that connection failed; it connects again for the next */
 		snprintf(m, sizeof(m), "upstream '%s': %s", u->name, msg);
 		for (struct pend **pp = &u->inflight; *pp;) {
@@ -768,11 +768,13 @@ static void up_fail(struct ctransport *t, enum fa_err rc, const char *msg)
 		kick(u);
 		return;
 	}
+	/* a child that ended, or an HTTP session that did: all of it starts again */
 	if (!u->up)
 		return;
 	u->up = false;
 	snprintf(u->why, sizeof(u->why), "%s", msg);
-	snprintf(m, sizeof(m), "upstream '%s' failed: %s; it is being restarted", u->name, msg);
+	snprintf(m, sizeof(m), "upstream '%s' failed: %s; it is being %s", u->name, msg,
+		 u->serial ? "connected again" : "restarted");
 	fprintf(stderr, "fa-mcp proxy: %s\n", m);
 	fail_all(u, m);
 	relay_drop(u);
