@@ -804,6 +804,7 @@ void upstream_stop(struct upstream *u)
 		fa_timer_stop(u->p->loop, &u->kick);
 		fa_timer_stop(u->p->loop, &u->relisten);
 	}
+	u->listen_uid = -1;     /* its end is not to be mended */
 	fail_all(u, "the proxy is stopping");
 	relay_drop(u);
 	conns_close(u);
