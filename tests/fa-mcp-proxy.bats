@@ -70,6 +70,40 @@ call26() {
 	post26 tools/call "$2" '{"jsonrpc":"2.0","id":'"$1"',"method":"tools/call","params":{"name":"'"$2"'","arguments":'"$3"','"$META"'}}' "${@:4}"
 }
 
+# npm_peers: the MCP peers from npm on PATH (FA_NPM), or the test is skipped.
+npm_peers() {
+	npm=${FA_NPM:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)/build/npm}
+	[ -x "$npm/node_modules/.bin/node" ] ||
+		skip "the MCP peers from npm are not in $npm: scripts/npm-deps installs them (make check runs it)"
+	export FA_NPM=$npm PATH="$npm/node_modules/.bin:$PATH" HOME=$BATS_TEST_TMPDIR/home
+}
+
+# everything_http: server-everything over Streamable HTTP on a free port; $spid, $ev (its /mcp).
+everything_http() {
+	local port
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	PORT=$port mcp-server-everything streamableHttp > "$BATS_TEST_TMPDIR/everything.log" 2>&1 &
+	spid=$!
+	for _ in $(seq 150); do
+		grep -q "listening on port $port" "$BATS_TEST_TMPDIR/everything.log" && break
+		sleep 0.1
+	done
+	ev=http://127.0.0.1:$port/mcp
+}
+
+# conformance_all URL FILE WHAT: the conformance server suite on URL, which
+# must fail exactly as tests/npm/FILE says; else its summary on stderr,
+# naming WHAT.
+conformance_all() {
+	run conformance server --url "$1" --suite all -o "$BATS_TEST_TMPDIR/results-$3" \
+		--expected-failures "$BATS_TEST_DIRNAME/npm/$2"
+	if [ "$status" -ne 0 ]; then
+		echo "$3:" >&2
+		sed -n '/=== SUMMARY ===/,$p' <<< "$output" >&2
+		false
+	fi
+}
+
 @test "proxy: stdio front, stdio upstream: initialize, lists, a call, a resource" {
 	run bash -c "printf '%s\n' '$INIT' \
 		'{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}' \
@@ -366,7 +400,7 @@ JSON
 	assert_same '{"n":7}' "$output"
 }
 
-@test "proxy: an HTTP upstream's call past its timeout is answered so; the calls queued behind it still go" {
+@test "proxy: an HTTP upstream's call past its timeout is answered so; the calls sent meanwhile still go" {
 	start_own "$TOOLS"
 	own=$url
 	printf '{"mcpServers": {"web": {"url": "%s", "timeout": 700}}}\n' "$own" > "$BATS_TEST_TMPDIR/servers.json"
@@ -382,20 +416,10 @@ JSON
 }
 
 @test "proxy: the conformance server suite through the proxy fails as against fa-mcp serve itself, either upstream era" {
-	npm=${FA_NPM:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)/build/npm}
-	[ -x "$npm/node_modules/.bin/conformance" ] ||
-		skip "the MCP peers from npm are not in $npm: scripts/npm-deps installs them (make check runs it)"
-	export HOME=$BATS_TEST_TMPDIR/home
+	npm_peers
 	for era in 2026-07-28 2025-11-25; do
 		start_proxy --protocol "$era" "up=stdio:fa-mcp serve $BATS_TEST_DIRNAME/npm/conformance.sql"
-		run env PATH="$npm/node_modules/.bin:$PATH" conformance server --url "$url" --suite all \
-			-o "$BATS_TEST_TMPDIR/results-$era" \
-			--expected-failures "$BATS_TEST_DIRNAME/npm/conformance-expected-failures.yaml"
-		if [ "$status" -ne 0 ]; then
-			echo "upstream era $era:" >&2
-			sed -n '/=== SUMMARY ===/,$p' <<<"$output" >&2
-			false
-		fi
+		conformance_all "$url" conformance-expected-failures.yaml "upstream era $era"
 		assert_contains "$output" 'Baseline check passed'
 		kill -TERM "$ppid_"
 		wait "$ppid_" || true
@@ -413,4 +437,194 @@ JSON
 	open_session
 	post "$(call 2 echo '{"n":12}')" -H "Mcp-Session-Id: $sid"
 	assert_same 12 "$(jq -r .result.structuredContent.n <<< "$body")"
+}
+
+@test "proxy: an upstream's sampling, elicitation and roots requests reach the client whose call it is, and its answers go back" {
+	npm_peers
+	asked=$BATS_TEST_DIRNAME/npm/asked-client.mjs
+	# stdio front, stdio upstream: one client, every kind of request
+	run timeout 60 node "$asked" --stdio "fa-mcp proxy 'ev=stdio:mcp-server-everything stdio' 2>> $BATS_TEST_TMPDIR/stderr" \
+		alice -- trigger-sampling-request trigger-elicitation-request get-roots-list
+	assert_status 0
+	assert_contains "$(grep '^alice trigger-sampling-request:' <<< "$output")" '"text": "sampled by alice"'
+	assert_contains "$(grep '^alice trigger-elicitation-request:' <<< "$output")" '"name": "alice"'
+	assert_contains "$(grep '^alice get-roots-list:' <<< "$output")" 'URI: file:///alice'
+	# HTTP front, HTTP upstream: two clients at once, each asked only its own
+	everything_http
+	start_proxy "ev=$ev"
+	run timeout 60 node "$asked" --http "$url" alice bob -- trigger-sampling-request trigger-elicitation-request
+	assert_status 0
+	for who in alice bob; do
+		other=$([ $who = alice ] && echo bob || echo alice)
+		line=$(grep "^$who trigger-sampling-request:" <<< "$output")
+		assert_contains "$line" "\"text\": \"sampled by $who\""
+		[[ $line != *$other* ]] || { echo "$line" >&2; false; }
+		line=$(grep "^$who trigger-elicitation-request:" <<< "$output")
+		assert_contains "$line" "\"name\": \"$who\""
+		[[ $line != *$other* ]] || { echo "$line" >&2; false; }
+	done
+	# roots/list, which it sends on its session's own stream: the one client with a call in flight
+	run timeout 60 node "$asked" --http "$url" carol -- get-roots-list
+	assert_status 0
+	assert_contains "$output" 'carol get-roots-list: Current MCP Roots (1 total): 1. carol URI: file:///carol'
+}
+
+@test "proxy: --record keeps a call's progress, log messages and list changes with its exchange; replay sends them again before the answer" {
+	mkdir -p "$BATS_TEST_TMPDIR/n"
+	cat > "$BATS_TEST_TMPDIR/n/n.sql" <<'SQL'
+-- name: busy
+-- tool: Says how far it got, then naps
+-- returns: none
+DO $$ BEGIN RAISE NOTICE 'progress: 1/2'; RAISE WARNING 'half way'; RAISE NOTICE 'progress: 2/2';
+PERFORM pg_sleep(1.5) /* busy nap */; END $$;
+SQL
+	rec=$BATS_TEST_TMPDIR/rec.ndjson
+	printf '%s\n' "$INIT" '{"jsonrpc":"2.0","id":1,"method":"logging/setLevel","params":{"level":"info"}}' \
+		'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"busy","arguments":{},"_meta":{"progressToken":"mine"}}}' \
+		> "$BATS_TEST_TMPDIR/in"
+	# a 2025 upstream session, which hears of list changes
+	fa-mcp proxy --protocol 2025-11-25 --record "$rec" "pg=stdio:fa-mcp serve $BATS_TEST_TMPDIR/n" \
+		< "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/live" 2> "$BATS_TEST_TMPDIR/stderr" &
+	ppid_=$!
+	# while the call naps, the upstream's tools change
+	for _ in $(seq 100); do
+		[ "$(psql_fa -Atc "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%busy nap%' AND pid <> pg_backend_pid()")" = 1 ] && break
+		sleep 0.1
+	done
+	printf -- '-- name: more\n-- tool: Another\n-- returns: one\nSELECT 1 AS one;\n' > "$BATS_TEST_TMPDIR/n/more.sql"
+	kill -HUP "$(pgrep -P "$ppid_")"
+	wait "$ppid_"
+	ppid_=
+	# the client saw two progress notifications, a warning and the change before its answer, under its own token
+	changed="notifications/tools/list_changed notifications/prompts/list_changed notifications/resources/list_changed"
+	assert_same "notifications/progress notifications/message notifications/progress $changed 2" \
+		"$(jq -r 'select(.id != 0 and .id != 1) | .method // .id' "$BATS_TEST_TMPDIR/live" | xargs)"
+	assert_same '"mine"' "$(jq -c 'select(.method == "notifications/progress") | .params.progressToken' "$BATS_TEST_TMPDIR/live" | sort -u)"
+	# the recording holds them with the call's exchange, as the upstream sent them, timed
+	assert_same "notifications/progress notifications/message notifications/progress $changed" \
+		"$(jq -r 'select(.method == "tools/call") | .notifications[].message.method' "$rec" | xargs)"
+	assert_same true "$(jq 'select(.method == "tools/call") | [.notifications[].ms | . >= 0] | all' "$rec")"
+	# replay: the same lines in the same order
+	fa-mcp replay "$rec" < "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/replayed" 2>> "$BATS_TEST_TMPDIR/stderr"
+	assert_same "$(jq -cS 'del(.result.serverInfo)' "$BATS_TEST_TMPDIR/live")" \
+		"$(jq -cS 'del(.result.serverInfo)' "$BATS_TEST_TMPDIR/replayed")"
+}
+
+@test "proxy: an HTTP upstream's calls overlap, each on a connection of its own into its session" {
+	start_own "$TOOLS"
+	own=$url
+	for era in 2025-11-25 2026-07-28; do
+		rm -rf "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+		start_proxy --protocol "$era" "web=$own"
+		# a long call, running upstream...
+		(apart a; call26 1 sleepy '{"s":30,"n":1}'; echo "$body" > "$BATS_TEST_TMPDIR/out") &
+		a=$!
+		for _ in $(seq 100); do
+			[ "$(psql_fa -Atc "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND state = 'active' AND pid <> pg_backend_pid()")" = 1 ] && break
+			sleep 0.1
+		done
+		# ...and a short one sent after it is answered before it
+		(apart b; call26 2 sleepy '{"s":0.01,"n":2}'; echo "$body" > "$BATS_TEST_TMPDIR/out")
+		assert_same 2 "$(jq -r .result.structuredContent.n "$BATS_TEST_TMPDIR/b/out")"
+		[ ! -s "$BATS_TEST_TMPDIR/a/out" ]
+		# the long one was still running: cancelled now, it answers so
+		psql_fa -Atc "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND state = 'active' AND pid <> pg_backend_pid()" > /dev/null
+		wait "$a"
+		assert_contains "$(cat "$BATS_TEST_TMPDIR/a/out")" '57014'
+		kill -TERM "$ppid_"
+		wait "$ppid_" || true
+		ppid_=
+	done
+}
+
+@test "proxy: a 2026-07-28 listener hears when an upstream's tools change, over stdio and HTTP, in either upstream era; the list it reads then has them" {
+	mkdir -p "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	cp "$TOOLS/p.sql" "$BATS_TEST_TMPDIR/a/"
+	cp "$TOOLS/p.sql" "$BATS_TEST_TMPDIR/b/"
+	start_own "$BATS_TEST_TMPDIR/b"
+	own=$url
+	# seen: how many tools/list_changed the listener heard so far
+	seen() { grep -c 'notifications/tools/list_changed' "$BATS_TEST_TMPDIR/listen" || true; }
+	n=0
+	for era in 2026-07-28 2025-11-25; do
+		start_proxy --protocol "$era" "a=stdio:fa-mcp serve $BATS_TEST_TMPDIR/a" "b=$own"
+		curl -sN -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+			-H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: subscriptions/listen' \
+			--data-binary '{"jsonrpc":"2.0","id":"L1","method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true},'"$META"'}}' \
+			"$url" > "$BATS_TEST_TMPDIR/listen" &
+		lpid=$!
+		for _ in $(seq 100); do grep -q acknowledged "$BATS_TEST_TMPDIR/listen" && break; sleep 0.1; done
+		for up in b a; do
+			n=$((n + 1))
+			before=$(seen)
+			printf -- '-- name: more%d\n-- tool: Another\n-- returns: one\nSELECT 1 AS one;\n' $n > "$BATS_TEST_TMPDIR/$up/more$n.sql"
+			if [ $up = b ]; then kill -HUP "$spid"; else kill -HUP "$(pgrep -P "$ppid_")"; fi
+			for _ in $(seq 100); do [ "$(seen)" -gt "$before" ] && break; sleep 0.1; done
+			assert_same $((before + 1)) "$(seen)"
+			assert_contains "$(tool_names)" "${up}__more$n"
+		done
+		# each tagged with the listen's own id
+		assert_same '"L1"' "$(sed -n 's/^data: //p' "$BATS_TEST_TMPDIR/listen" | jq -c 'select(.method == "notifications/tools/list_changed") | .params._meta["io.modelcontextprotocol/subscriptionId"]' | sort -u)"
+		kill "$lpid"
+		kill -TERM "$ppid_"
+		wait "$ppid_" || true
+		ppid_=
+	done
+}
+
+@test "proxy: the conformance server suite through the proxy in front of server-everything (stdio, HTTP) ends as against server-everything itself" {
+	npm_peers
+	everything_http
+	start_proxy "s=stdio:mcp-server-everything stdio" "h=$ev"
+	# each scenario's name and how it ended, from the summary, but the two
+	# that the proxy's own front passes (the expected failures' file says why)
+	outcomes() {
+		sed -n 's/^\(✓\|✗\) \([a-z0-9-]*\):.*/\2 \1/p' <<< "$output" |
+			grep -v -e '^server-sse-polling ' -e '^dns-rebinding-protection '
+	}
+	run conformance server --url "$ev" --suite all -o "$BATS_TEST_TMPDIR/direct"
+	direct=$(outcomes)
+	assert_same 30 "$(wc -l <<< "$direct")"
+	assert_contains "$output" '✗ dns-rebinding-protection'
+	for up in s h; do
+		conformance_all "$base/$up/mcp" conformance-everything-expected-failures.yaml "through upstream $up"
+		assert_same "$direct" "$(outcomes)"
+	done
+}
+
+@test "proxy: an upstream that takes its own request back: the client hears it under the proxy's id" {
+	run bash -c "printf '%s\n' '$INIT' '$(call 1 ask '{}')' |
+		timeout 30 fa-mcp proxy 'up=stdio:$BATS_TEST_DIRNAME/asking-server.py' 2> $BATS_TEST_TMPDIR/stderr"
+	assert_status 0
+	# the request, under an id of the proxy's, then its cancellation under the same id, then the answer
+	asked=$(jq -c 'select(.method == "sampling/createMessage") | .id' <<< "$output")
+	[ -n "$asked" ] && [ "$asked" != '"s1"' ]
+	assert_same "$asked" "$(jq -c 'select(.method == "notifications/cancelled") | .params.requestId' <<< "$output")"
+	assert_same 'changed its mind' "$(jq -r 'select(.method == "notifications/cancelled") | .params.reason' <<< "$output")"
+	assert_same 'sampling/createMessage notifications/cancelled 1' "$(jq -r 'select(.id != 0) | .method // .id' <<< "$output" | xargs)"
+	assert_same 'asked and took it back' "$(jq -r 'select(.id == 1 and .result) | .result.content[0].text' <<< "$output")"
+}
+
+@test "proxy: an HTTP upstream's 2025 session that ends (404) is opened again; a call meanwhile gets an error that says so" {
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	# own_at: fa-mcp serve on that port, $spid
+	own_at() {
+		fa-mcp serve --listen "127.0.0.1:$port" --threads 1 "$TOOLS" 2> "$BATS_TEST_TMPDIR/own.log" &
+		spid=$!
+		for _ in $(seq 100); do grep -q 'listening on' "$BATS_TEST_TMPDIR/own.log" && break; sleep 0.1; done
+	}
+	own_at
+	start_proxy --protocol 2025-11-25 "web=http://127.0.0.1:$port/mcp"
+	call26 1 echo '{"n":1}'
+	assert_same 1 "$(jq -r .result.structuredContent.n <<< "$body")"
+	# the server starts again: the proxy's session is not one it knows
+	kill -TERM "$spid"
+	wait "$spid" || true
+	own_at
+	call26 2 echo '{"n":2}'
+	assert_contains "$(jq -r .error.message <<< "$body")" "the session is gone; it is being connected again"
+	for _ in $(seq 100); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/ready")" = 200 ] && break; sleep 0.1; done
+	call26 3 echo '{"n":3}'
+	assert_same 3 "$(jq -r .result.structuredContent.n <<< "$body")"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/proxy.log")" "upstream 'web' connected again (restart 1)"
 }

@@ -101,6 +101,15 @@ struct chttp {
 	char post_target[sizeof(((struct fa_url *)0)->target)];
 	bool closing;
 	bool dropping;                  /* hc goes, with the end of an answered POST */
+	bool clone;                     /* another way into a session (chttp_clone): its end is not ours */
+	/* chttp_stand(): the session's own GET stream */
+	struct fa_hclient *shc;
+	struct fa_hclient_req srq;
+	struct fa_h1_header shdr[MAX_HEADERS];
+	struct fa_sse sparser;
+	bool ssse;                      /* it answered with an event stream */
+	bool sbusy;
+	struct fa_timer restand;
 };
 
 static void add_hdr(struct fa_h1_header *a, int *n, const char *name, const char *value)
@@ -381,6 +390,15 @@ static void on_done(struct fa_hclient_req *rq, const struct fa_hclient_res *res,
 			h->t.on_fail(&h->t, FA_EINPUT, "the server answered a request with an empty body");
 		else
 			deliver(h, h->in.data, h->in.len);
+	} else if (st == 404 && h->legacy == L_NO && h->session[0] && !h->modern &&
+		   strcmp(h->method, "initialize")) {
+		/* the 2025 transport page: a 404 for a session means a new one is needed */
+		char m[400];
+
+		snprintf(m, sizeof(m), "%.300s answered HTTP 404: the session is gone", h->url.target);
+		h->session[0] = 0;
+		h->t.gone = true;
+		h->t.on_fail(&h->t, FA_ECONNECT, m);
 	} else if (own_error(h)) {
 		deliver(h, h->in.data, h->in.len);
 	} else if (st == 401 || st == 403) {
@@ -628,12 +646,15 @@ static void ch_close(struct ctransport *t)
 	struct fa_error err = { 0 };
 
 	fa_timer_stop(h->loop, &h->resume);
+	fa_timer_stop(h->loop, &h->restand);
 	if (h->busy)
 		end_post(h, &err);
-	if (h->legacy == L_NO && h->session[0] && !h->busy && h->hc)
+	if (h->legacy == L_NO && h->session[0] && !h->busy && h->hc && !h->clone)
 		end_session(h);
 	h->closing = true;
 	fa_hclient_free(h->ghc);
+	fa_hclient_free(h->shc);
+	fa_sse_release(&h->sparser);
 	fa_hclient_free(h->rhc);
 	fa_hclient_free(h->hc);
 	fa_sse_release(&h->parser);
@@ -643,6 +664,102 @@ static void ch_close(struct ctransport *t)
 	free(h->body);
 	free(h->name);
 	free(h);
+}
+
+/* ---- the session's standing GET stream ---- */
+
+static void s_head(struct fa_hclient_req *rq, const struct fa_hclient_res *res)
+{
+	struct chttp *h = rq->ctx;
+
+	h->ssse = res->status / 100 == 2 && is_event_stream(res);
+}
+
+static void s_data(struct fa_hclient_req *rq, const char *data, size_t n)
+{
+	struct chttp *h = rq->ctx;
+	struct fa_error err = { 0 };
+
+	while (h->ssse && n) {
+		struct fa_sse_event ev;
+		size_t used = 0;
+		int rc = fa_sse_feed(&h->sparser, data, n, &used, &ev, &err);
+
+		if (rc < 0)
+			return;         /* its end says nothing of the session: it is opened again */
+		data += used;
+		n -= used;
+		if (rc == 0 || !ev.data_len || ev.type_len != 7 || memcmp(ev.type, "message", 7))
+			continue;
+		h->t.unrelated = true;
+		h->t.on_message(&h->t, ev.data, ev.data_len);
+		h->t.unrelated = false;
+	}
+}
+
+static void s_done(struct fa_hclient_req *rq, const struct fa_hclient_res *res, enum fa_err rc,
+		   const char *msg)
+{
+	struct chttp *h = rq->ctx;
+
+	h->sbusy = false;
+	/* a server without one says so (405, no event stream); the rest ended a stream that was */
+	if (rc == FA_EINTR || h->closing || (!rc && !h->ssse))
+		return;
+	fa_timer_start(h->loop, &h->restand, RETRY_MS);
+}
+
+void chttp_stand(struct ctransport *t)
+{
+	struct chttp *h = (struct chttp *)t;
+	struct fa_hclient_opts o = { .tls = h->tls };
+	struct fa_error err = { 0 };
+	int n = 0;
+
+	if (h->legacy != L_NO || !h->session[0] || h->sbusy ||
+	    (!h->shc && !(h->shc = fa_hclient_new(h->loop, &h->url, &o, &err))))
+		return;
+	add_hdr(h->shdr, &n, "Accept", "text/event-stream");
+	add_hdr(h->shdr, &n, "Mcp-Session-Id", h->session);
+	if (h->version[0])
+		add_hdr(h->shdr, &n, "MCP-Protocol-Version", h->version);
+	user_headers(h, h->shdr, &n);
+	fa_sse_release(&h->sparser);
+	fa_sse_init(&h->sparser, 0);
+	h->ssse = false;
+	h->sbusy = true;
+	h->srq = (struct fa_hclient_req){ .method = "GET", .target = h->url.target, .headers = h->shdr,
+					  .nheaders = n, .stream = true, .on_head = s_head,
+					  .on_data = s_data, .on_done = s_done, .ctx = h };
+	fa_hclient_request(h->shc, &h->srq);
+}
+
+static void on_restand(struct fa_timer *t)
+{
+	chttp_stand(&((struct chttp *)t->ctx)->t);
+}
+
+bool chttp_idle(const struct ctransport *t)
+{
+	return !((const struct chttp *)t)->busy;
+}
+
+struct ctransport *chttp_clone(struct ctransport *t, int timeout_ms, struct fa_error *err)
+{
+	struct chttp *o = (struct chttp *)t, *h;
+
+	if (o->legacy != L_NO) {
+		fa_error_set(err, FA_EUSAGE, "an HTTP+SSE session has one way in");
+		return NULL;
+	}
+	if (!(t = chttp_new(o->loop, o->target_url, o->extra, o->nextra, NULL, o->cred, timeout_ms,
+			    o->tls, err)))
+		return NULL;
+	h = (struct chttp *)t;
+	memcpy(h->auth, o->auth, sizeof(h->auth));
+	memcpy(h->session, o->session, sizeof(h->session));
+	h->clone = true;
+	return t;
 }
 
 struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **headers, int nheaders,
@@ -669,6 +786,8 @@ struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **heade
 	fa_sse_init(&h->parser, 0);
 	fa_sse_init(&h->gparser, 0);
 	fa_timer_init(&h->resume, on_resume, h);
+	fa_timer_init(&h->restand, on_restand, h);
+	fa_sse_init(&h->sparser, 0);
 	h->t = (struct ctransport){ .send = ch_send, .reauth = ch_reauth, .reply = ch_reply,
 				    .close = ch_close };
 	return &h->t;

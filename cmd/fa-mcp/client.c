@@ -233,8 +233,9 @@ json_t *client_list(struct client *c, const char *method, const char *key, struc
 /* The 2025 handshake: initialize, then notifications/initialized. */
 static enum fa_err initialize(struct client *c, struct fa_error *err)
 {
-	json_t *params = json_pack("{s:s,s:{},s:o}", "protocolVersion", FA_MCP_SESSION_VERSION,
-				   "capabilities", "clientInfo", client_info());
+	json_t *params = json_pack("{s:s,s:o,s:o}", "protocolVersion", FA_MCP_SESSION_VERSION,
+				   "capabilities", c->caps ? json_incref(c->caps) : json_object(),
+				   "clientInfo", client_info());
 	json_t *answer = NULL, *result = NULL;
 	const char *v;
 	enum fa_err rc;

@@ -49,6 +49,12 @@ struct ctransport {
 	void (*on_message)(struct ctransport *t, const char *msg, size_t len);
 	void (*on_fail)(struct ctransport *t, enum fa_err rc, const char *msg);
 	void *client;                   /* set by the client */
+	/* true while on_message has a message that no request of the
+	   client's carried (chttp_stand()'s stream): one of the server's own */
+	bool unrelated;
+	/* set with on_fail when the server ended the session (a 2025 one
+	   answered 404): it needs a new one, opened from the start */
+	bool gone;
 };
 
 /* A child process speaking MCP on its stdin and stdout (stderr passes through). */
@@ -68,6 +74,27 @@ struct ctransport *chttp_new(struct fa_loop *loop, const char *url, char **heade
 			     const char *bearer, const struct coauth *cred, int timeout_ms,
 			     struct fa_tls *tls, struct fa_error *err);
 
+/*
+ * Another connection into t's session (a chttp_new() transport, opened):
+ * its own POSTs, the same URL, headers, token and Mcp-Session-Id, so that
+ * requests go at once on each; closing it leaves the session open.  Its
+ * requests time out after timeout_ms (0: never).  NULL with err for an
+ * HTTP+SSE session, whose answers come on t's stream.
+ */
+struct ctransport *chttp_clone(struct ctransport *t, int timeout_ms, struct fa_error *err);
+
+/* True when no POST of t is still going (answered or not). */
+bool chttp_idle(const struct ctransport *t);
+
+/*
+ * The 2025 era's GET stream of t's session (opened: Mcp-Session-Id
+ * known), for what the server sends outside any request (list changes,
+ * its own requests); its messages go to on_message with t->unrelated set.
+ * Opened again a second after it ends or fails; a server that answers
+ * the GET 405, or without an event stream, has none, and it is let be.
+ */
+void chttp_stand(struct ctransport *t);
+
 enum cera { CERA_AUTO, CERA_LEGACY, CERA_MODERN };
 
 struct client {
@@ -76,6 +103,7 @@ struct client {
 	enum cera era;                  /* asked for, then found */
 	const char *version;            /* in use once connected */
 	json_t *server;                 /* what initialize or discover answered */
+	json_t *caps;                   /* the capabilities initialize declares (borrowed); NULL: none */
 	long next_id;
 	int timeout_ms;
 	/* the request being waited for */

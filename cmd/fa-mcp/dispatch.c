@@ -534,8 +534,10 @@ void mcp_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r)
 {
 	const char *method = m->method;
 
+	if (!r && w->app->proxy)
+		return proxy_dispatch(w, m, NULL);
 	if (!r)
-		return w->app->proxy ? proxy_dispatch(w, m, NULL) : notification(w, m);
+		return m->kind == FA_JR_NOTIFICATION ? notification(w, m) : (void)0;
 	if (r->era == ERA_MODERN && !modern_ok(r, m))
 		return;
 	hearing(r, m);

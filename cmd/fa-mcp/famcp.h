@@ -114,6 +114,8 @@ struct listener {
 };
 
 void listener_add(struct worker *w, struct listener *l);
+/* One notification to l (params taken, may be NULL), tagged with its subscriptionId in 2026. */
+void listener_tell(struct listener *l, const char *method, json_t *params);
 void listener_remove(struct worker *w, struct listener *l);
 
 enum era { ERA_LEGACY, ERA_MODERN };

@@ -394,14 +394,13 @@ static void post(struct fa_hreq *rq, struct app *a, struct worker *w, int scope)
 	} else if (era == ERA_MODERN ? !modern_headers(rq, &m) : !legacy_headers(rq, a, &m)) {
 		;       /* answered */
 	} else if (m.kind != FA_JR_REQUEST) {
-		if (m.kind == FA_JR_NOTIFICATION) {
-			char sid[33];
+		/* a notification, or a response to a request the proxy passed on */
+		char sid[33];
 
-			sid_of(fa_hreq_header(rq, "mcp-session-id"), sid);
-			w->note_from = sid;
-			mcp_dispatch(w, &m, NULL);
-			w->note_from = NULL;
-		}
+		sid_of(fa_hreq_header(rq, "mcp-session-id"), sid);
+		w->note_from = sid;
+		mcp_dispatch(w, &m, NULL);
+		w->note_from = NULL;
 		fa_hres_start(rq, 202, NULL, 0);
 		fa_hres_end(rq);
 	} else {

@@ -283,9 +283,13 @@ void mcp_legacy_post(struct fa_hreq *rq, struct app *a, struct worker *w)
 				       .id = json_incref(m.id), .era = ERA_LEGACY };
 		x->a = a;
 		memcpy(x->id, id, sizeof(x->id));
+		x->r.from = x->id;
 		mcp_dispatch(w, &m, &x->r);
-	} else if (m.kind == FA_JR_NOTIFICATION) {
+	} else {
+		/* a notification, or a response to a request the proxy passed on */
+		w->note_from = id;
 		mcp_dispatch(w, &m, NULL);
+		w->note_from = NULL;
 	}
 	fa_jr_release(&m);
 }

@@ -244,8 +244,7 @@ void listener_remove(struct worker *w, struct listener *l)
 		fa_timer_stop(w->loop, &w->ping);
 }
 
-/* One notification to l, tagged with its subscription in 2026. */
-static void tell(struct listener *l, const char *method, json_t *params)
+void listener_tell(struct listener *l, const char *method, json_t *params)
 {
 	struct fa_buf b;
 
@@ -269,7 +268,7 @@ static void tell_updates(struct worker *w, struct listener *l)
 		const char *uri = set->queries[i].resource;
 
 		if (uri && !strchr(uri, '{') && l->subscribed && l->subscribed(l, uri))
-			tell(l, "notifications/resources/updated", json_pack("{s:s}", "uri", uri));
+			listener_tell(l, "notifications/resources/updated", json_pack("{s:s}", "uri", uri));
 	}
 }
 
@@ -283,11 +282,11 @@ void mcp_changed(struct worker *w)
 	for (struct listener *l = w->listeners, *next; l; l = next) {
 		next = l->next;         /* a send may end a stream that is gone */
 		if (l->wants & LISTEN_TOOLS)
-			tell(l, "notifications/tools/list_changed", NULL);
+			listener_tell(l, "notifications/tools/list_changed", NULL);
 		if (l->wants & LISTEN_PROMPTS)
-			tell(l, "notifications/prompts/list_changed", NULL);
+			listener_tell(l, "notifications/prompts/list_changed", NULL);
 		if (l->wants & LISTEN_RESOURCES)
-			tell(l, "notifications/resources/list_changed", NULL);
+			listener_tell(l, "notifications/resources/list_changed", NULL);
 		if (l->wants & LISTEN_UPDATES)
 			tell_updates(w, l);
 	}
@@ -488,7 +487,7 @@ void mcp_listen(struct worker *w, struct reply *r, const struct fa_jr_msg *m)
 	s->r = r;
 	s->l = (struct listener){ .send = listen_send, .subscribed = listen_subscribed,
 				  .end = listen_end, .sub_id = r->id, .ctx = s };
-	tell(&s->l, "notifications/subscriptions/acknowledged",
+	listener_tell(&s->l, "notifications/subscriptions/acknowledged",
 	     json_pack("{s:o}", "notifications", listen_accept(s, asked)));
 	r->gone = listen_gone;
 	r->gone_arg = s;

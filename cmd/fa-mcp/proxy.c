@@ -11,6 +11,7 @@
 
 #include "mcp/mcp.h"
 #include "proxy.h"
+#include "relay.h"
 #include "upstream.h"
 
 #define DEFAULT_TIMEOUT_MS 60000
@@ -664,6 +665,7 @@ static void cancelled(struct proxy *p, const char *from, const struct fa_jr_msg 
 	for (int i = 0; i < p->nups; i++)
 		if (upstream_cancel(&p->ups[i], from, rid, json_object_get(m->params, "reason")))
 			return;
+	mcp_listen_cancel(p->w, rid);
 }
 
 /* logging/setLevel: every upstream in scope hears it; the answer is the proxy's. */
@@ -686,6 +688,13 @@ void proxy_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r
 	struct proxy *p = w->app->proxy;
 	const char *method = m->method;
 
+	if (!r && (m->kind == FA_JR_RESULT || m->kind == FA_JR_ERROR)) {
+		/* a client's answer to a request an upstream passed it */
+		for (int i = 0; i < p->nups; i++)
+			if (relay_client_answer(&p->ups[i], w->note_from, m))
+				return;
+		return;
+	}
 	if (!r) {
 		if (!strcmp(method, "notifications/cancelled"))
 			cancelled(p, w->note_from, m);
@@ -711,6 +720,8 @@ void proxy_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r
 		return complete(p, r, m);
 	if (r->era == ERA_MODERN && !strcmp(method, "server/discover"))
 		return discover(p, r);
+	if (r->era == ERA_MODERN && !strcmp(method, "subscriptions/listen"))
+		return mcp_listen(w, r, m);         /* the upstreams' news reach it (upstream.c) */
 	if (r->era == ERA_LEGACY && !strcmp(method, "initialize"))
 		return initialize(p, r, m);
 	if (!strcmp(method, "ping"))

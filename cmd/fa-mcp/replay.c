@@ -87,7 +87,7 @@ void recorder_server(struct recorder *rec, const char *name, const char *target,
 }
 
 void recorder_exchange(struct recorder *rec, const char *name, const char *method,
-		       const json_t *params, const json_t *response, double ms)
+		       const json_t *params, const json_t *response, double ms, const json_t *notes)
 {
 	json_t *line;
 
@@ -100,7 +100,16 @@ void recorder_exchange(struct recorder *rec, const char *name, const char *metho
 	else
 		json_object_set(line, "result", json_object_get(response, "result"));
 	json_object_set_new(line, "ms", json_real(ms));
+	if (json_array_size(notes))
+		json_object_set(line, "notifications", (json_t *)notes);
 	put_line(rec, line);
+}
+
+void recorder_notification(struct recorder *rec, const char *name, const json_t *message)
+{
+	if (rec)
+		put_line(rec, json_pack("{s:s,s:s,s:O}", "type", "notification", "upstream", name,
+					"message", message));
 }
 
 /* ---- reading back ---- */

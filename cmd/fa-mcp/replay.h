@@ -7,13 +7,15 @@
  * protocol version; what initialize or server/discover answered; its
  * lists), then an "exchange" line per request answered (method, params
  * without _meta, the response's result or error, the milliseconds it
- * took).  Lines are flushed as they are written, so a recording cut
+ * took, the notifications about it: progress, log messages, and list
+ * changes while it was the one in flight).  Lines are flushed as they are written, so a recording cut
  * short is whole up to its last line.
  *
  * Replay matches a request on its method and params (without _meta):
  * the recorded exchanges that match answer in the order they were
  * recorded, the last one again once they are used up, so a replay is
- * deterministic.
+ * deterministic.  Its notifications go before its answer, in their order
+ * (at once: their timing is not played back).
  */
 #ifndef FAMCP_REPLAY_H
 #define FAMCP_REPLAY_H
@@ -36,9 +38,16 @@ void recorder_close(struct recorder *rec);
 void recorder_server(struct recorder *rec, const char *name, const char *target, char **headers,
 		     int nheaders, const char *version, const json_t *server, const json_t *lists);
 
-/* An "exchange" line: the request's method and params, the whole response message. */
+/*
+ * An "exchange" line: the request's method and params, the whole response
+ * message, and the notifications about it that came before (notes, an
+ * array of {"ms": since the request, "message": ...}, or NULL).
+ */
 void recorder_exchange(struct recorder *rec, const char *name, const char *method,
-		       const json_t *params, const json_t *response, double ms);
+		       const json_t *params, const json_t *response, double ms, const json_t *notes);
+
+/* A "notification" line: one that no request in flight was about (replay does not send it). */
+void recorder_notification(struct recorder *rec, const char *name, const json_t *message);
 
 struct recording;
 

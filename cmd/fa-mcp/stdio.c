@@ -131,10 +131,10 @@ static void handle_line(struct sio *s, const char *line, size_t len)
 			listener_add(s->w, &s->hears);
 		}
 		mcp_dispatch(s->w, &m, r);
-	} else if (m.kind == FA_JR_NOTIFICATION) {
+	} else {
+		/* a response: to a request the proxy passed on; serve sends none */
 		mcp_dispatch(s->w, &m, NULL);
 	}
-	/* responses: fa-mcp sends no requests, so none is awaited */
 	fa_jr_release(&m);
 }
 

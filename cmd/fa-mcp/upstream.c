@@ -1,6 +1,6 @@
 /*
  * fa-mcp proxy: the upstreams' sessions, and the requests forwarded to
- * them.  See upstream.h.
+ * them.  See upstream.h; what an upstream sends of its own is relay.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,11 +8,16 @@
 
 #include "core/stats.h"
 #include "mcp/mcp.h"
+#include "relay.h"
 #include "upstream.h"
 
 static void up_message(struct ctransport *t, const char *msg, size_t len);
 static void up_fail(struct ctransport *t, enum fa_err rc, const char *msg);
 static void kick(struct upstream *u);
+static json_t *up_params(struct upstream *u, const json_t *params, const char *real, long uid,
+			 bool has_token, int log_level);
+static void listen_open(struct upstream *u);
+static void own_request(struct upstream *u, const char *method, const json_t *params, int l);
 
 const struct list_kind lists_of[NLISTS] = {
 	{ "tools/list", "tools", "tools" },
@@ -23,7 +28,7 @@ const struct list_kind lists_of[NLISTS] = {
 
 /* ---- the pending requests ---- */
 
-static bool same_from(const char *a, const char *b)
+bool upstream_same_from(const char *a, const char *b)
 {
 	return !strcmp(a ? a : "", b ? b : "");
 }
@@ -43,8 +48,15 @@ static struct pend *take_pend(struct pend **list, long uid)
 /* Frees x, whose client (if any) was answered already. */
 static void pend_free(struct upstream *u, struct pend *x)
 {
+	if (x->uid == u->listen_uid) {
+		/* the listen ended (the upstream answered it, or its connection broke): again, soon */
+		u->listen_uid = 0;
+		if (u->p->loop)
+			fa_timer_start(u->p->loop, &u->relisten, RELISTEN_MS);
+	}
 	json_decref(x->token);
 	json_decref(x->params);
+	json_decref(x->notes);
 	free(x->msg);
 	free(x);
 }
@@ -113,7 +125,7 @@ static void fail_all(struct upstream *u, const char *msg)
 	u->queue_tail = &u->queue;
 }
 
-static void send_pend(struct upstream *u, struct pend *x)
+static void send_pend(struct upstream *u, struct pend *x, struct ctransport *t)
 {
 	struct fa_error err = { 0 };
 
@@ -121,10 +133,11 @@ static void send_pend(struct upstream *u, struct pend *x)
 	x->info.modern = u->c.era == CERA_MODERN;
 	x->info.name = x->name[0] ? x->name : NULL;
 	x->start_ns = fa_now_ns();
-	x->due_ns = x->start_ns + (uint64_t)u->timeout_ms * 1000000u;
+	x->due_ns = x->uid == u->listen_uid ? UINT64_MAX : x->start_ns + (uint64_t)u->timeout_ms * 1000000u;
 	x->next = u->inflight;
+	x->t = t;
 	u->inflight = x;
-	if (u->c.t->send(u->c.t, x->msg, x->len, &x->info, &err)) {
+	if (t->send(t, x->msg, x->len, &x->info, &err)) {
 		char msg[700];
 
 		take_pend(&u->inflight, x->uid);
@@ -139,29 +152,103 @@ static void send_pend(struct upstream *u, struct pend *x)
 	fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
 }
 
-/* Sends x now, or queues it behind the one in flight of a serial upstream. */
+static bool conn_busy(const struct upstream *u, const struct ctransport *t)
+{
+	for (const struct pend *x = u->inflight; x; x = x->next)
+		if (x->t == t)
+			return true;
+	return false;
+}
+
+/* Another connection into u's session (timeout_ms: its requests' own, 0 none); NULL when it cannot have one. */
+static struct ctransport *conn_new(struct upstream *u, int timeout_ms)
+{
+	struct fa_error err = { 0 };
+	struct ctransport *t;
+
+	if (u->one_conn)
+		return NULL;
+	if (!(t = chttp_clone(u->c.t, timeout_ms, &err))) {
+		u->one_conn = true;
+		return NULL;
+	}
+	t->on_message = up_message;
+	t->on_fail = up_fail;
+	t->client = u;
+	return t;
+}
+
+/* Another connection into u's session, for requests that overlap; NULL when it cannot have one. */
+static struct ctransport *conn_add(struct upstream *u)
+{
+	struct ctransport *t;
+
+	if (u->nconns == UP_CONNS || !(t = conn_new(u, u->timeout_ms + 1000)))
+		return NULL;
+	u->conns[u->nconns++] = t;
+	return t;
+}
+
+/*
+ * A connection of a serial upstream with no request on it: an idle one,
+ * else a new one, else one whose answered POST is still ending; NULL when
+ * each has a request.
+ */
+static struct ctransport *free_conn(struct upstream *u)
+{
+	struct ctransport *ending = NULL, *t;
+
+	for (int i = 0; i < u->nconns; i++) {
+		if (conn_busy(u, u->conns[i]))
+			continue;
+		if (chttp_idle(u->conns[i]))
+			return u->conns[i];
+		ending = ending ? ending : u->conns[i];
+	}
+	return (t = conn_add(u)) ? t : ending;
+}
+
+/* Sends x now, or queues it while each connection of a serial upstream has a request. */
 static void submit(struct upstream *u, struct pend *x)
 {
-	if (u->serial && (u->inflight || u->queue)) {
+	struct ctransport *t = u->c.t;
+
+	/* the listen holds its POST open: a connection of its own, with no timeout */
+	if (u->serial && x->uid == u->listen_uid && (u->listen_t || (u->listen_t = conn_new(u, 0))))
+		return send_pend(u, x, u->listen_t);
+	if (u->serial && (u->queue || !(t = free_conn(u)))) {
 		x->next = NULL;
 		*u->queue_tail = x;
 		u->queue_tail = &x->next;
 		return;
 	}
-	send_pend(u, x);
+	send_pend(u, x, t);
 }
 
-static void on_kick(struct fa_timer *t)
+static void on_kick(struct fa_timer *timer)
 {
-	struct upstream *u = t->ctx;
+	struct upstream *u = timer->ctx;
+	struct ctransport *t;
 	struct pend *x;
 
-	if (!u->up || u->inflight || !(x = u->queue))
-		return;
-	u->queue = x->next;
-	if (!u->queue)
-		u->queue_tail = &u->queue;
-	send_pend(u, x);
+	while (u->up && (x = u->queue) && (t = free_conn(u))) {
+		u->queue = x->next;
+		if (!u->queue)
+			u->queue_tail = &u->queue;
+		send_pend(u, x, t);
+	}
+}
+
+/* Every connection but c.t closed. */
+static void conns_close(struct upstream *u)
+{
+	for (int i = 1; i < u->nconns; i++)
+		u->conns[i]->close(u->conns[i]);
+	if (u->listen_t)
+		u->listen_t->close(u->listen_t);
+	u->listen_t = NULL;
+	u->nconns = 0;
+	u->one_conn = false;
 }
 
 /* The next queued request of a serial upstream goes, after this turn's I/O. */
@@ -169,6 +256,15 @@ static void kick(struct upstream *u)
 {
 	if (u->serial && u->queue && u->kick.slot < 0)
 		fa_timer_start(u->p->loop, &u->kick, 0);
+}
+
+/* Whether something has a time to keep: a request (the listen has none) or a client's answer. */
+static bool sweep_wanted(const struct upstream *u)
+{
+	for (const struct pend *x = u->inflight; x; x = x->next)
+		if (x->due_ns != UINT64_MAX)
+			return true;
+	return u->sreqs != NULL;
 }
 
 /* Requests past their time get an error; notifications/cancelled goes up for them. */
@@ -212,8 +308,9 @@ static void on_sweep(struct fa_timer *t)
 		}
 		pend_fail(u, x, FA_JR_INTERNAL_ERROR, msg);
 	}
+	relay_sweep(u, now);
 	kick(u);
-	if (u->inflight)
+	if (sweep_wanted(u))
 		fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
 }
 
@@ -298,6 +395,7 @@ bool upstream_connect(struct upstream *u)
 {
 	struct fa_error err = { 0 };
 	struct ctransport *t;
+	enum fa_err rc;
 
 	if (u->replay_file)
 		return connect_replay(u);
@@ -313,7 +411,12 @@ bool upstream_connect(struct upstream *u)
 		return false;
 	}
 	u->c.t = t;
-	if (client_open(&u->c, &err)) {
+	/* what the clients may be asked for through the proxy (2025 era) */
+	u->c.caps = json_pack("{s:{},s:{s:{},s:{}},s:{}}", "sampling", "elicitation", "form", "url", "roots");
+	rc = client_open(&u->c, &err);
+	json_decref(u->c.caps);
+	u->c.caps = NULL;
+	if (rc) {
 		snprintf(u->why, sizeof(u->why), "%.500s", err.msg);
 		client_close(&u->c);
 		return false;
@@ -324,10 +427,48 @@ bool upstream_connect(struct upstream *u)
 	t->on_fail = up_fail;
 	t->client = u;
 	u->serial = !u->command;
+	u->conns[0] = t;
+	u->nconns = u->serial;
 	u->up = true;
 	u->up_since = fa_now_ns();
 	u->why[0] = 0;
+	u->listen_uid = 0;
+	listen_open(u);
+	if (u->url)
+		chttp_stand(t);         /* a 2025 session's news and requests outside any call */
 	return true;
+}
+
+/*
+ * A 2026 upstream tells of list changes only to a subscriptions/listen:
+ * the proxy keeps one open (no timeout) for the lists it says change.
+ */
+static void listen_open(struct upstream *u)
+{
+	static const char *const kinds[][2] = { { "tools", "toolsListChanged" },
+						{ "prompts", "promptsListChanged" },
+						{ "resources", "resourcesListChanged" } };
+	json_t *caps = json_object_get(u->c.server, "capabilities"), *want = json_object();
+
+	for (int i = 0; i < 3; i++)
+		if (json_is_true(json_object_get(json_object_get(caps, kinds[i][0]), "listChanged")))
+			json_object_set_new(want, kinds[i][1], json_true());
+	if (u->c.era != CERA_MODERN || u->replay || !json_object_size(want)) {
+		json_decref(want);
+		return;
+	}
+	want = json_pack("{s:o}", "notifications", want);
+	u->listen_uid = u->next_id + 1;
+	own_request(u, "subscriptions/listen", want, -1);
+	json_decref(want);
+}
+
+static void on_relisten(struct fa_timer *t)
+{
+	struct upstream *u = t->ctx;
+
+	if (u->up && !u->listen_uid)
+		listen_open(u);
 }
 
 void upstream_schedule_restart(struct upstream *u)
@@ -343,12 +484,13 @@ static void on_restart(struct fa_timer *t)
 {
 	struct upstream *u = t->ctx;
 
+	conns_close(u);
 	if (u->c.t)
 		client_close(&u->c);
 	u->restarts++;
 	if (upstream_connect(u)) {
-		fprintf(stderr, "fa-mcp proxy: upstream '%s' started again (restart %d)\n", u->name,
-			u->restarts);
+		fprintf(stderr, "fa-mcp proxy: upstream '%s' %s again (restart %d)\n", u->name,
+			u->url ? "connected" : "started", u->restarts);
 		kick(u);
 		return;
 	}
@@ -406,7 +548,7 @@ static void replay_answer(struct upstream *u, const struct fa_jr_msg *m, struct 
 {
 	json_t *params = up_params(u, m->params, real, 0, false, -1), *root;
 	const json_t *line;
-	struct pend x = { .r = r, .start_ns = fa_now_ns() };
+	struct pend x = { .r = r, .start_ns = fa_now_ns(), .token = r->progress };
 	struct fa_jr_msg got = { 0 };
 
 	json_object_del(params, "_meta");
@@ -439,6 +581,7 @@ static void replay_answer(struct upstream *u, const struct fa_jr_msg *m, struct 
 	}
 	got.root = root;
 	u->p->w->inflight++;
+	relay_replay(u, &x, line);
 	answer_back(u, &x, &got);
 	json_decref(root);
 }
@@ -511,7 +654,7 @@ static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 	/* as the upstream answered, before the client's changes */
 	if (u->p->rec && !u->replay)
 		recorder_exchange(u->p->rec, u->name, x->method, x->params, m->root,
-				  (double)(fa_now_ns() - x->start_ns) / 1e6);
+				  (double)(fa_now_ns() - x->start_ns) / 1e6, x->notes);
 	json_object_set(m->root, "id", x->r->id);
 	if (m->kind == FA_JR_RESULT && json_is_object(m->result) && x->r->era == ERA_MODERN &&
 	    !json_object_get(m->result, "resultType"))
@@ -554,138 +697,26 @@ static void list_page(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 		u->acc[l] = json_array();
 	json_array_extend(u->acc[l], json_object_get(m->result, lists_of[l].key));
 	if (next && *next) {
-		struct pend *y = calloc(1, sizeof(*y));
-		json_t *params = json_pack("{s:s}", "cursor", next), *id;
-		struct fa_buf b;
+		json_t *params = json_pack("{s:s}", "cursor", next);
 
-		y->uid = ++u->next_id;
-		y->list = l;
-		snprintf(y->method, sizeof(y->method), "%s", lists_of[l].method);
-		y->info.method = y->method;
-		id = json_integer(y->uid);
-		fa_buf_init(&b, 0);
-		fa_jr_put_request(&b, id, lists_of[l].method, params);
-		json_decref(id);
+		own_request(u, lists_of[l].method, params, l);
 		json_decref(params);
-		y->msg = fa_buf_detach(&b, &y->len);
-		submit(u, y);
 		return;
 	}
 	json_decref(u->list[l]);
 	u->list[l] = u->acc[l];
 	u->acc[l] = NULL;
+	/* the news goes once the new list is here to be read */
+	relay_changed(u->p, l);
 }
 
-static void refresh_list(struct upstream *u, int l)
+void upstream_refresh(struct upstream *u, int l)
 {
-	struct pend *x = calloc(1, sizeof(*x));
-	json_t *id = json_integer(++u->next_id);
-	struct fa_buf b;
-
-	x->uid = json_integer_value(id);
-	x->list = l;
-	snprintf(x->method, sizeof(x->method), "%s", lists_of[l].method);
-	x->info.method = x->method;
-	fa_buf_init(&b, 0);
-	fa_jr_put_request(&b, id, lists_of[l].method, NULL);
-	json_decref(id);
-	x->msg = fa_buf_detach(&b, &x->len);
 	json_decref(u->acc[l]);
 	u->acc[l] = NULL;
-	submit(u, x);
+	own_request(u, lists_of[l].method, NULL, l);
 }
 
-/* Sends msg to the front's streams that hear of list changes (2025 era). */
-static void broadcast(struct proxy *p, unsigned wants, const char *msg, size_t len)
-{
-	for (struct listener *l = p->w->listeners; l; l = l->next)
-		if ((l->wants & wants) && !l->sub_id)
-			l->send(l, msg, len);
-}
-
-/* A notification from upstream: to the client it belongs to, or to all. */
-static void up_notification(struct upstream *u, struct fa_jr_msg *m)
-{
-	const char *method = m->method;
-	struct fa_buf b;
-
-	if (!strcmp(method, "notifications/progress")) {
-		json_t *tok = json_object_get(m->params, "progressToken");
-
-		for (struct pend *x = u->inflight; x; x = x->next)
-			if (x->r && x->token && json_is_integer(tok) && json_integer_value(tok) == x->uid) {
-				if (!x->r->notify)
-					return;
-				json_object_set(m->params, "progressToken", x->token);
-				fa_buf_init(&b, 0);
-				fa_jr_put_json(&b, m->root);
-				x->r->notify(x->r, b.data, b.len);
-				fa_buf_release(&b);
-				return;
-			}
-		return;
-	}
-	if (!strcmp(method, "notifications/message")) {
-		/* the one request in flight, when there is one; else nobody asked */
-		struct pend *x = u->inflight;
-
-		if (x && !x->next && x->r && x->r->notify) {
-			fa_buf_init(&b, 0);
-			fa_jr_put_json(&b, m->root);
-			x->r->notify(x->r, b.data, b.len);
-			fa_buf_release(&b);
-		}
-		return;
-	}
-	for (int l = 0; l < NLISTS; l++) {
-		char ev[64];
-
-		snprintf(ev, sizeof(ev), "notifications/%s/list_changed", l == L_TEMPLATES ? "resources" :
-			 lists_of[l].key);
-		if (!strcmp(method, ev)) {
-			refresh_list(u, l);
-			if (l == L_RESOURCES)
-				refresh_list(u, L_TEMPLATES);
-			fa_buf_init(&b, 0);
-			fa_jr_put_notification(&b, method, NULL);
-			broadcast(u->p, l == L_TOOLS ? LISTEN_TOOLS : l == L_PROMPTS ? LISTEN_PROMPTS :
-				  LISTEN_RESOURCES, b.data, b.len);
-			fa_buf_release(&b);
-			return;
-		}
-	}
-	if (!strcmp(method, "notifications/resources/updated")) {
-		const char *uri = json_string_value(json_object_get(m->params, "uri"));
-
-		fa_buf_init(&b, 0);
-		fa_jr_put_json(&b, m->root);
-		for (struct listener *l = u->p->w->listeners; l && uri; l = l->next)
-			if ((l->wants & LISTEN_UPDATES) && !l->sub_id && l->subscribed &&
-			    l->subscribed(l, uri))
-				l->send(l, b.data, b.len);
-		fa_buf_release(&b);
-	}
-}
-
-/* A request of the upstream's own: ping answered, the rest refused. */
-static void up_request(struct upstream *u, const struct fa_jr_msg *m)
-{
-	struct fa_buf b;
-	char msg[300];
-
-	fa_buf_init(&b, 0);
-	if (!strcmp(m->method, "ping")) {
-		json_t *empty = json_object();
-
-		fa_jr_put_result(&b, m->id, empty);
-		json_decref(empty);
-	} else {
-		snprintf(msg, sizeof(msg), "fa-mcp proxy does not pass on %.200s requests", m->method);
-		fa_jr_put_error(&b, m->id, FA_JR_METHOD_NOT_FOUND, msg, NULL);
-	}
-	u->c.t->reply(u->c.t, b.data, b.len);
-	fa_buf_release(&b);
-}
 
 static void up_message(struct ctransport *t, const char *msg, size_t len)
 {
@@ -697,14 +728,19 @@ static void up_message(struct ctransport *t, const char *msg, size_t len)
 	if (fa_jr_parse(&m, msg, len, &err)) {
 		fprintf(stderr, "fa-mcp proxy: upstream '%s' sent a malformed message: %s\n", u->name, err.msg);
 	} else if (m.kind == FA_JR_REQUEST) {
-		up_request(u, &m);
+		relay_request(u, t, &m);
 	} else if (m.kind == FA_JR_NOTIFICATION) {
-		up_notification(u, &m);
+		relay_notification(u, &m);
 	} else if (json_is_integer(m.id) && (x = take_pend(&u->inflight, (long)json_integer_value(m.id)))) {
 		if (x->r)
 			answer_back(u, x, &m);
 		else if (x->list >= 0)
 			list_page(u, x, &m);
+		if (x->uid == u->listen_uid && m.kind == FA_JR_ERROR) {
+			fprintf(stderr, "fa-mcp proxy: upstream '%s' refused subscriptions/listen: %s; its "
+				"list changes go unheard\n", u->name, m.message ? m.message : "");
+			u->listen_uid = -1;
+		}
 		pend_free(u, x);
 		kick(u);
 	}
@@ -716,25 +752,32 @@ static void up_fail(struct ctransport *t, enum fa_err rc, const char *msg)
 	struct upstream *u = t->client;
 	char m[800];
 
-	if (u->serial) {
-		/* HTTP: the request in flight failed; the client reconnects for the next */
+	if (u->serial && !t->gone) {
+		/* HTTP: the request on that connection failed; it connects again for the next */
 		snprintf(m, sizeof(m), "upstream '%s': %s", u->name, msg);
-		while (u->inflight) {
-			struct pend *x = u->inflight;
+		for (struct pend **pp = &u->inflight; *pp;) {
+			struct pend *x = *pp;
 
-			u->inflight = x->next;
+			if (x->t != t) {
+				pp = &x->next;
+				continue;
+			}
+			*pp = x->next;
 			pend_fail(u, x, FA_JR_INTERNAL_ERROR, m);
 		}
 		kick(u);
 		return;
 	}
+	/* a child that ended, or an HTTP session that did: all of it starts again */
 	if (!u->up)
 		return;
 	u->up = false;
 	snprintf(u->why, sizeof(u->why), "%s", msg);
-	snprintf(m, sizeof(m), "upstream '%s' failed: %s; it is being restarted", u->name, msg);
+	snprintf(m, sizeof(m), "upstream '%s' failed: %s; it is being %s", u->name, msg,
+		 u->serial ? "connected again" : "restarted");
 	fprintf(stderr, "fa-mcp proxy: %s\n", m);
 	fail_all(u, m);
+	relay_drop(u);
 	if (fa_now_ns() - u->up_since > STABLE_NS)
 		u->backoff_ms = 0;
 	/* the transport goes in the timer, not under its own callback */
@@ -747,6 +790,7 @@ void upstream_init(struct upstream *u)
 	fa_timer_init(&u->restart, on_restart, u);
 	fa_timer_init(&u->sweep, on_sweep, u);
 	fa_timer_init(&u->kick, on_kick, u);
+	fa_timer_init(&u->relisten, on_relisten, u);
 	u->queue_tail = &u->queue;
 	if (!u->timeout_ms)
 		u->timeout_ms = u->p->timeout_ms;
@@ -758,8 +802,12 @@ void upstream_stop(struct upstream *u)
 		fa_timer_stop(u->p->loop, &u->restart);
 		fa_timer_stop(u->p->loop, &u->sweep);
 		fa_timer_stop(u->p->loop, &u->kick);
+		fa_timer_stop(u->p->loop, &u->relisten);
 	}
+	u->listen_uid = -1;     /* its end is not to be mended */
 	fail_all(u, "the proxy is stopping");
+	relay_drop(u);
+	conns_close(u);
 	if (u->c.t)
 		client_close(&u->c);
 	json_decref(u->c.server);
@@ -779,7 +827,7 @@ bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, co
 				      .modern = u->c.era == CERA_MODERN };
 		struct fa_error err = { 0 };
 
-		if (!x->r || !json_equal(x->r->id, (json_t *)rid) || !same_from(x->from, from))
+		if (!x->r || !json_equal(x->r->id, (json_t *)rid) || !upstream_same_from(x->from, from))
 			continue;
 		if (u->serial) {
 			/* HTTP: its POST holds the connection until it ends; the answer is dropped */
@@ -807,14 +855,19 @@ bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, co
 	return false;
 }
 
-void upstream_own_request(struct upstream *u, const char *method, const json_t *params)
+/*
+ * A request of the proxy's own to u: params (borrowed, may be NULL) with
+ * the era's _meta put in; its answer goes to list l's refresh, or (-1)
+ * is dropped.
+ */
+static void own_request(struct upstream *u, const char *method, const json_t *params, int l)
 {
 	struct pend *x = calloc(1, sizeof(*x));
 	struct fa_buf b;
 	json_t *id, *up;
 
 	x->uid = ++u->next_id;
-	x->list = -1;
+	x->list = l;
 	snprintf(x->method, sizeof(x->method), "%s", method);
 	x->info.method = x->method;
 	id = json_integer(x->uid);
@@ -825,4 +878,9 @@ void upstream_own_request(struct upstream *u, const char *method, const json_t *
 	json_decref(up);
 	x->msg = fa_buf_detach(&b, &x->len);
 	submit(u, x);
+}
+
+void upstream_own_request(struct upstream *u, const char *method, const json_t *params)
+{
+	own_request(u, method, params, -1);
 }

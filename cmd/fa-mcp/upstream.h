@@ -1,14 +1,19 @@
 /*
  * fa-mcp proxy: one upstream, the session the proxy holds with an MCP
- * server, and the requests forwarded to it.  Internal to proxy.c and
- * upstream.c; proxy.h is the interface.
+ * server, and the requests forwarded to it.  Internal to proxy.c,
+ * upstream.c and relay.c (what the upstream sends of its own); proxy.h
+ * is the interface.
  *
  * A request forwarded gets the upstream's own id (a counter) and waits in
  * inflight until its answer, which goes back to its client with the
- * client's id; an HTTP upstream takes one at a time (serial), the rest
- * wait in queue.  A sweep timer answers those past the upstream's
+ * client's id; an HTTP upstream takes one at a time on each of up to
+ * UP_CONNS connections into its session (serial), the rest wait in
+ * queue.  A sweep timer answers those past the upstream's
  * timeout.  A stdio upstream whose child ends is started again from a
- * timer, with backoff.  A replay upstream answers from a recording.
+ * timer, with backoff.  A replay upstream answers from a recording.  A
+ * 2026 upstream gets a subscriptions/listen of the proxy's (listen_uid),
+ * an HTTP 2025 one keeps its session's GET stream open, for their list
+ * changes.
  */
 #ifndef FAMCP_UPSTREAM_H
 #define FAMCP_UPSTREAM_H
@@ -25,6 +30,8 @@
 #define BACKOFF_MAX_MS 10000
 #define STABLE_NS (10ull * 1000000000ull)       /* up this long: the backoff starts over */
 #define SWEEP_MS 100
+#define RELISTEN_MS 1000                /* after a 2026 upstream's listen ended */
+#define UP_CONNS 8                      /* an HTTP upstream's connections, each one request at a time */
 
 /* A request forwarded upstream, until its answer (or the proxy's own). */
 struct pend {
@@ -36,12 +43,29 @@ struct pend {
 	char method[48];
 	char from[33];                  /* the client's session */
 	uint64_t start_ns, due_ns;
+	struct ctransport *t;           /* the connection it went on */
 	char *msg;                      /* queued: the message to send */
 	size_t len;
 	struct csend info;
 	char name[256];                 /* info.name's storage */
 	json_t *params;                 /* --record: the params sent, without _meta */
+	json_t *notes;                  /* --record: the notifications about it, {ms, message} */
 	struct pend *next;
+};
+
+/*
+ * A request of the upstream's own (sampling, elicitation, roots) passed
+ * to the client whose call it came during, under an id of the proxy's,
+ * until the client answers or the upstream's timeout passes.
+ */
+struct sreq {
+	long fid;                       /* the id the client sees */
+	json_t *uid;                    /* the upstream's id */
+	char method[48];
+	char from[33];                  /* the client's session */
+	long call;                      /* the uid of the call it came during */
+	uint64_t due_ns;
+	struct sreq *next;
 };
 
 enum lists { L_TOOLS, L_PROMPTS, L_RESOURCES, L_TEMPLATES, NLISTS };
@@ -84,14 +108,20 @@ struct upstream {
 	int timeout_ms;
 	struct client c;                /* the session; c.t its transport */
 	bool up;
-	bool serial;                    /* one request in flight (HTTP) */
+	bool serial;                    /* HTTP: one request in flight a connection */
+	struct ctransport *conns[UP_CONNS];     /* HTTP: c.t, then clones of it as requests overlap */
+	int nconns;
+	bool one_conn;                  /* an HTTP+SSE upstream: c.t alone */
+	struct ctransport *listen_t;    /* HTTP: the connection of the 2026 listen, which has no timeout */
 	char why[512];                  /* why it is down */
 	json_t *list[NLISTS];           /* as the upstream gave them */
 	json_t *acc[NLISTS];            /* a refresh's pages so far */
 	long next_id;
+	long listen_uid;                /* a 2026 upstream: the proxy's subscriptions/listen, or 0 */
 	struct pend *inflight;
 	struct pend *queue, **queue_tail;
-	struct fa_timer restart, sweep, kick;
+	struct sreq *sreqs;             /* its requests with clients */
+	struct fa_timer restart, sweep, kick, relisten;
 	int backoff_ms;
 	uint64_t up_since;
 	int restarts;
@@ -110,6 +140,7 @@ struct proxy {
 	int timeout_ms;
 	enum cera era;                  /* to speak upstream: CERA_AUTO probes */
 	struct recorder *rec;           /* --record, or NULL */
+	long next_fid;                  /* ids of the upstreams' requests to clients */
 	struct worker *w;
 	struct fa_loop *loop;
 };
@@ -142,6 +173,12 @@ bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, co
 
 /* A request of the proxy's own (logging/setLevel), whose answer is dropped. */
 void upstream_own_request(struct upstream *u, const char *method, const json_t *params);
+
+/* List l of u read again (its answer swaps it in, and the front hears of it). */
+void upstream_refresh(struct upstream *u, int l);
+
+/* Two clients' session ids are the same (NULL is ""). */
+bool upstream_same_from(const char *a, const char *b);
 
 /* The latency histogram's bounds, in ms, for /metrics (the last bucket is +Inf). */
 extern const double upstream_bucket_ms[7];

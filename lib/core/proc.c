@@ -70,6 +70,7 @@ void fa_proc_argv_free(char **argv)
 static void child(int in, int out, int report, bool quiet, char *const *argv, char **env,
 		  int nenv)
 {
+	sigset_t none;
 	int e;
 
 	dup2(in, STDIN_FILENO);
@@ -85,6 +86,10 @@ static void child(int in, int out, int report, bool quiet, char *const *argv, ch
 	/* a group of its own: Ctrl-C at the terminal is the parent's to
 	   handle, and the child hears of it by EOF */
 	setpgid(0, 0);
+	/* a parent that takes signals on a thread of its own blocks them
+	   elsewhere, and exec keeps the mask: the child must hear its own */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (int i = 0; i < nenv; i++)
 		putenv(env[i]);
 	signal(SIGPIPE, SIG_DFL);

@@ -1,0 +1,42 @@
+/*
+ * fa-mcp proxy: what an upstream sends of its own (notifications, and
+ * requests for a client), relayed to the front.  Internal to proxy.c and
+ * upstream.c, as upstream.h is; relay.c says how each goes.
+ */
+#ifndef FAMCP_RELAY_H
+#define FAMCP_RELAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "upstream.h"
+
+/* A notification from u: recorded (--record) with its call, then to where it goes. */
+void relay_notification(struct upstream *u, struct fa_jr_msg *m);
+
+/* The notifications a recorded exchange (line) holds, for x's client, in their order. */
+void relay_replay(struct upstream *u, struct pend *x, const json_t *line);
+
+/* The front's listeners hear that list l changed (the templates go with the resources). */
+void relay_changed(struct proxy *p, int l);
+
+/*
+ * A request of u's own that came on connection t: ping answered,
+ * sampling, elicitation and roots passed to the client whose call it
+ * came during, the rest refused.
+ */
+void relay_request(struct upstream *u, struct ctransport *t, const struct fa_jr_msg *m);
+
+/*
+ * A client's response (from its session from) to a request of u's own:
+ * true when it was one, then u gets it under its own id.
+ */
+bool relay_client_answer(struct upstream *u, const char *from, const struct fa_jr_msg *m);
+
+/* u's requests with clients past their time: u hears the client did not answer. */
+void relay_sweep(struct upstream *u, uint64_t now);
+
+/* u's requests with clients let go: its session ended. */
+void relay_drop(struct upstream *u);
+
+#endif

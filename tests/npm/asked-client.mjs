@@ -1,0 +1,68 @@
+// tests/npm/asked-client.mjs: MCP SDK clients that answer the server's own
+// requests (sampling, elicitation, roots), for tests/fa-mcp-proxy.bats.
+//
+//   node asked-client.mjs --http URL NAME... -- TOOL...
+//   node asked-client.mjs --stdio 'SHELL COMMAND' NAME -- TOOL...
+//
+// One client per NAME, all connected at once; each declares sampling,
+// elicitation and roots, and answers with its own NAME in what it gives:
+// sampling/createMessage with the text "sampled by NAME", elicitation/create
+// accepted with {"name": NAME}, roots/list with file:///NAME.  Then every
+// client calls every TOOL at once (no arguments but a prompt), and prints
+// one line per call, "NAME TOOL: TEXT", the result's texts, newlines
+// as spaces.  Any error ends the run with exit status 1.
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const npmDir = resolve(process.env.FA_NPM || join(here, '../../build/npm'));
+const require = createRequire(join(npmDir, 'package.json'));
+const { Client } = require('@modelcontextprotocol/sdk/client/index.js');
+const { StdioClientTransport } = require('@modelcontextprotocol/sdk/client/stdio.js');
+const { StreamableHTTPClientTransport } = require('@modelcontextprotocol/sdk/client/streamableHttp.js');
+const types = require('@modelcontextprotocol/sdk/types.js');
+
+const [mode, target, ...rest] = process.argv.slice(2);
+const cut = rest.indexOf('--');
+if (!['--http', '--stdio'].includes(mode) || !target || cut < 1) {
+	console.error("usage: asked-client.mjs --http URL | --stdio 'COMMAND' NAME... -- TOOL...");
+	process.exit(2);
+}
+const names = rest.slice(0, cut);
+const tools = rest.slice(cut + 1);
+
+async function open(name) {
+	const transport = mode === '--stdio'
+		? new StdioClientTransport({ command: '/bin/sh', args: ['-c', target], env: process.env })
+		: new StreamableHTTPClientTransport(new URL(target));
+	const client = new Client({ name: `asked-${name}`, version: '1.0.0' },
+		{ capabilities: { sampling: {}, elicitation: { form: {} }, roots: {} } });
+	client.setRequestHandler(types.CreateMessageRequestSchema, async () => ({
+		model: name, role: 'assistant', content: { type: 'text', text: `sampled by ${name}` },
+	}));
+	client.setRequestHandler(types.ElicitRequestSchema, async () => ({
+		action: 'accept', content: { name },
+	}));
+	client.setRequestHandler(types.ListRootsRequestSchema, async () => ({
+		roots: [{ uri: `file:///${name}`, name }],
+	}));
+	await client.connect(transport);
+	return client;
+}
+
+async function call(client, name, tool) {
+	const r = await client.callTool({ name: tool, arguments: { prompt: `from ${name}` } });
+	const text = (r.content ?? []).filter((c) => c.type === 'text').map((c) => c.text).join(' ');
+	return `${name} ${tool}: ${r.isError ? 'ERROR ' : ''}${text.replace(/\s+/g, ' ')}`;
+}
+
+try {
+	const clients = await Promise.all(names.map(open));
+	const lines = await Promise.all(clients.flatMap((c, i) => tools.map((t) => call(c, names[i], t))));
+	console.log(lines.join('\n'));
+	await Promise.all(clients.map((c) => c.close()));
+} catch (e) {
+	console.error(`asked-client: ${e.message ?? e}`);
+	process.exit(1);
+}
