@@ -64,6 +64,7 @@ struct fa_h3_stream {
 	size_t given_off;
 	size_t buffered;                /* written and not yet acknowledged */
 	bool responded, ended, has_body, was_full;
+	bool reset_counted;             /* by too_many_resets */
 	struct fa_h3_stream *prev, *next;
 };
 
@@ -489,10 +490,20 @@ static int setup_http(struct fa_h3 *q)
 /*
  * Streams opened and reset at once cost the server work and the client
  * nothing ("rapid reset"): more than twice the stream limit in a second
- * closes the connection with H3_EXCESSIVE_LOAD.
+ * closes the connection with H3_EXCESSIVE_LOAD.  A client that cancels a
+ * request sends both RESET_STREAM and STOP_SENDING: a stream of ours
+ * counts once.
  */
-static bool too_many_resets(struct fa_h3 *q)
+static bool too_many_resets(struct fa_h3 *q, int64_t id)
 {
+	struct fa_h3_stream *st = q->streams;
+
+	while (st && st->id != id)
+		st = st->next;
+	if (st && st->reset_counted)
+		return false;
+	if (st)
+		st->reset_counted = true;
 	if (q->now - q->resets_since > NGTCP2_SECONDS) {
 		q->resets_since = q->now;
 		q->resets = 0;
@@ -509,7 +520,7 @@ static int q_stream_reset(ngtcp2_conn *c, int64_t id, uint64_t size, uint64_t co
 {
 	struct fa_h3 *q = u;
 
-	if (too_many_resets(q))
+	if (too_many_resets(q, id))
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	return fa_quic_stream_reset(c, id, size, code, u, su);
 }
