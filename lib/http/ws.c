@@ -75,7 +75,8 @@ static bool param(const char *p, size_t n, char *name, size_t nn, char *value, s
 	value[0] = '\0';
 	if (!eq)
 		return true;
-	for (p = eq + 1, n -= k + 1; n && (*p == ' ' || *p == '\t' || *p == '"'); p++, n--)
+	n -= (size_t)(eq - p) + 1;      /* k left out the blanks before '=' */
+	for (p = eq + 1; n && (*p == ' ' || *p == '\t' || *p == '"'); p++, n--)
 		;
 	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '"'))
 		n--;

@@ -8,7 +8,8 @@
  * to 16 bytes: both must give the same messages and the same close code.
  * Every message keeps ws.h's promises: a known opcode, data
  * NUL-terminated and within the limit (125 bytes for control frames), text that is UTF-8, a close code
- * that may be sent.
+ * that may be sent.  The whole input is also tried as a
+ * Sec-WebSocket-Extensions offer (fa_ws_deflate_offer).
  *
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
  *		tests/fuzz/fuzz_ws.c lib/http/ws.c lib/http/h1.c lib/core/buf.c \
@@ -91,10 +92,27 @@ static void run(const unsigned char *in, size_t n, unsigned mode, uint32_t step_
 	fa_ws_release(&ws);
 }
 
+/* The input as a Sec-WebSocket-Extensions value, in a buffer of its exact
+   size: the answer fits and is NUL-terminated, an offer taken is sane. */
+static void offer(const unsigned char *data, size_t size)
+{
+	char *copy = malloc(size ? size : 1), resp[128];
+	struct fa_ws_deflate d;
+
+	require(copy != NULL);
+	memcpy(copy, data, size);
+	memset(resp, 'x', sizeof(resp));
+	if (fa_ws_deflate_offer(copy, size, &d, resp, sizeof(resp)))
+		require(d.on && d.server_bits >= 9 && d.server_bits <= 15 &&
+			memchr(resp, '\0', sizeof(resp)));
+	free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	struct outcome a, b;
 
+	offer(data, size);
 	if (size < 3)
 		return 0;
 	run(data + 3, size - 3, data[0], 0, true, &a);

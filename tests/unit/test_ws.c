@@ -208,6 +208,9 @@ static void test_deflate(void)
 	CHECK(fa_ws_deflate_offer("permessage-deflate;server_max_window_bits=\"10\"", 46, &d,
 				  resp, sizeof(resp)) && d.server_bits == 10);
 	CHECK_STR(resp, "permessage-deflate; server_max_window_bits=10");
+	/* blanks around '=' (RFC 7230's BWS): the value is still 11 */
+	CHECK(fa_ws_deflate_offer("permessage-deflate; server_max_window_bits  =  11", 49, &d,
+				  resp, sizeof(resp)) && d.server_bits == 11);
 
 	for (size_t i = 0; i < sizeof(text); i++)
 		text[i] = "abcab "[i % 6];
