@@ -100,6 +100,25 @@ has_lines() {
 	assert_contains "$output" "Sec-WebSocket-Version: 13"
 }
 
+@test "ws: a page of another origin gets 403 unless --cors allows it; the server's own origin, and clients that name none, are taken" {
+	WS_ORIGIN=http://evil.example run python3 "$raw" "$port" /echo handshake
+	assert_contains "$output" "HTTP/1.1 403"
+	WS_ORIGIN=http://evil.example run python3 "$raw" "$port" /feed handshake
+	assert_contains "$output" "HTTP/1.1 403"
+	WS_ORIGIN=null run python3 "$raw" "$port" /echo handshake
+	assert_contains "$output" "HTTP/1.1 403"
+	# the handshake says Host: x
+	WS_ORIGIN=http://x run python3 "$raw" "$port" /echo handshake
+	assert_contains "$output" "HTTP/1.1 101"
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 --cors 'http://a.example, http://good.example' \
+		"$BATS_FILE_TMPDIR/routes"
+	spid=$(cat "$BATS_TEST_TMPDIR/pid")
+	WS_ORIGIN=http://good.example run python3 "$raw" "$(cat "$BATS_TEST_TMPDIR/port")" /echo handshake
+	assert_contains "$output" "HTTP/1.1 101"
+	WS_ORIGIN=http://evil.example run python3 "$raw" "$(cat "$BATS_TEST_TMPDIR/port")" /echo handshake
+	assert_contains "$output" "HTTP/1.1 403"
+}
+
 @test "ws: a WS route runs its statement per message: text as the parameter, a JSON object by keys, rows back in order" {
 	run "$node" "$peer" "$url/echo" send 'hello wörld' '{"msg":"from json"}' '{"msg":"third"}'
 	assert_status 0

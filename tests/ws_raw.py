@@ -13,6 +13,7 @@ Opens PATH with a handshake, then per CASE:
   noread     runs CMD (which makes the server send a lot), takes nothing
       for 3 s, then reads to the end: prints "closed after N bytes", or
       "still open after N bytes" when the server never gave up
+The handshake says "Host: x", and "Origin: $WS_ORIGIN" when that is set.
 """
 import base64
 import os
@@ -47,9 +48,11 @@ def connect(port, path, rcvbuf=0):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.connect(("127.0.0.1", port))
     key = base64.b64encode(os.urandom(16)).decode()
+    origin = os.environ.get("WS_ORIGIN")
+    origin = "Origin: %s\r\n" % origin if origin else ""
     s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-               "Sec-WebSocket-Version: 13\r\n\r\n" % (path, key)).encode())
+               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n%s"
+               "Sec-WebSocket-Version: 13\r\n\r\n" % (path, key, origin)).encode())
     head = b""
     while b"\r\n\r\n" not in head:
         b = s.recv(1)

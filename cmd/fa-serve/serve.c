@@ -696,6 +696,31 @@ static void listen_route(struct fa_hreq *rq, struct wctx *w, const struct fa_rou
 		run_route(rq, w, m, s, g);
 }
 
+static bool origin_allowed(const char *list, const char *origin, size_t n);
+
+/*
+ * A browser's WebSocket is not held back by the same-origin policy as its
+ * fetch is, so a page of another site could read what a WS or listen route
+ * sends (RFC 6455 section 10.2).  A request that names an Origin, as
+ * browsers' do, is taken when that origin is the server's own (its host
+ * is the Host, or h2's :authority) or --cors allows it.
+ */
+static bool ws_origin_ok(struct fa_hreq *rq, const struct app *a)
+{
+	const struct fa_h1_header *o = fa_hreq_header(rq, "origin");
+	const struct fa_h1_header *h = fa_hreq_header(rq, "host");
+	const char *host;
+	size_t n;
+
+	if (!o || (a->cors && origin_allowed(a->cors, o->value, o->value_len)))
+		return true;
+	if (!h || !(host = memmem(o->value, o->value_len, "://", 3)))
+		return false;
+	host += 3;
+	n = o->value_len - (size_t)(host - o->value);
+	return n == h->value_len && !strncasecmp(host, h->value, n);
+}
+
 /*
  * A request for a WebSocket: WS routes and listen routes take one; other
  * routes say they do not.
@@ -713,6 +738,9 @@ static void websocket(struct fa_hreq *rq, struct wctx *w, struct app *a,
 					    "WS and listen routes do", NULL);
 		return answer_error(rq, 404, NULL, "no such route", NULL);
 	}
+	if (!ws_origin_ok(rq, a))
+		return answer_error(rq, 403, NULL, "a WebSocket from a page of another origin",
+				    "allow its origin with --cors");
 	if ((AUTH_ON(a) || m.query->auth == FA_AUTH_REQUIRED) && auth_check(rq, w, m.query, &g))
 		return;         /* 401, answered */
 	if (m.query->listen)

@@ -62,16 +62,21 @@ static struct hs_h2req *req_new(const struct fa_h2_request *h)
 	/* the target as sent: the query stays right after the path and its '?' */
 	size_t target = h->query ? (size_t)(h->query + h->query_len - h->path) : h->path_len;
 	size_t n = h->method_len + target + h->body_len + 3;
+	bool host = h->authority != NULL;  /* :authority stands as Host (RFC 9113 8.3.1) */
 	struct fa_h1_header *hd;
 	struct hs_h2req *r;
 	char *p;
 
-	for (int i = 0; i < h->nheaders; i++)
+	for (int i = 0; i < h->nheaders; i++) {
 		n += h->headers[i].name_len + h->headers[i].value_len + 2;
-	if (!(r = calloc(1, sizeof(*r) + (size_t)h->nheaders * sizeof(*hd) + n)))
+		host = host && !fa_h1_header_eq(&h->headers[i], "host");
+	}
+	if (host)
+		n += sizeof("host") + h->authority_len + 1;
+	if (!(r = calloc(1, sizeof(*r) + (size_t)(h->nheaders + host) * sizeof(*hd) + n)))
 		return NULL;
 	hd = (struct fa_h1_header *)(r + 1);
-	p = (char *)(hd + h->nheaders);
+	p = (char *)(hd + h->nheaders + host);
 	r->rq.method = put(&p, h->method, h->method_len);
 	r->rq.method_len = h->method_len;
 	r->rq.path = put(&p, h->path, target);
@@ -86,8 +91,13 @@ static struct hs_h2req *req_new(const struct fa_h2_request *h)
 		hd[i].value = put(&p, h->headers[i].value, h->headers[i].value_len);
 		hd[i].value_len = h->headers[i].value_len;
 	}
+	if (host) {
+		hd[h->nheaders] = (struct fa_h1_header){ .name = put(&p, "host", 4), .name_len = 4,
+							 .value_len = h->authority_len };
+		hd[h->nheaders].value = put(&p, h->authority, h->authority_len);
+	}
 	r->rq.headers = hd;
-	r->rq.nheaders = h->nheaders;
+	r->rq.nheaders = h->nheaders + host;
 	r->rq.body = put(&p, h->body, h->body_len);
 	r->rq.body_len = h->body_len;
 	return r;
