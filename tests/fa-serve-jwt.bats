@@ -53,6 +53,13 @@ SELECT id, body FROM fajwt.public_notes;
 -- auth: required
 SELECT current_user AS role;
 
+-- name: ws_whoami
+-- route: WS /ws/whoami
+-- param: msg text
+-- returns: one
+SELECT current_user AS role, current_setting('request.jwt.claims', true)::json->>'sub' AS sub,
+       :msg AS msg;
+
 -- name: slow_whoami
 -- route: GET /slow
 -- timeout: 2s
@@ -391,4 +398,24 @@ alice='{"sub":"alice","role":"fajwt_user","exp":"$now+300"}'
 	assert_contains "$output" "cannot open '/nonexistent/key'"
 	run fa-serve --jwt-aud x --check "$BATS_FILE_TMPDIR/routes"
 	assert_status 2
+}
+
+@test "a WebSocket session runs each message as the token's role, and ends (1008) once the token expires" {
+	local u node=$BATS_TEST_DIRNAME/../build/npm/node_modules/.bin/node
+	[ -x "$node" ] || node=node
+	start_server wsexp --jwt-secret "$k/secret" --anon-role fajwt_anon
+	u=$(cat "$BATS_FILE_TMPDIR/wsexp.url")
+	u=ws://${u#http://}/ws/whoami
+	WS_AUTH=$(mk sign HS256 "$k/secret" '{"sub":"alice","role":"fajwt_user","exp":"$now+2"}') \
+		run "$node" "$BATS_TEST_DIRNAME/ws_peer.js" "$u" later 2500 one two
+	assert_same '{"role":"fajwt_user","sub":"alice","msg":"one"}
+closed 1008' "$output"
+	WS_AUTH=$(mk sign HS256 "$k/secret" '{"sub":"bob","role":"fajwt_user","exp":"$now+300"}') \
+		run "$node" "$BATS_TEST_DIRNAME/ws_peer.js" "$u" later 10 one two
+	assert_same '{"role":"fajwt_user","sub":"bob","msg":"one"}
+{"role":"fajwt_user","sub":"bob","msg":"two"}' "$output"
+	run "$node" "$BATS_TEST_DIRNAME/ws_peer.js" "$u" later 10 one two
+	assert_same '{"role":"fajwt_anon","sub":null,"msg":"one"}
+{"role":"fajwt_anon","sub":null,"msg":"two"}' "$output"
+	stop_server wsexp
 }

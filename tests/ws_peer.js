@@ -13,6 +13,9 @@
 //   close CODE        closes with CODE; prints the code the server echoed
 //   listen N          prints the first N messages (the snapshot is one),
 //                     then closes; "open" once the session is up
+//   later MS A B      sends A, prints the reply, waits MS ms, sends B and
+//                     prints the reply (or how the server closed)
+// $WS_AUTH, when set, goes in the handshake as "Authorization: Bearer ...".
 // A close the server began with a code other than 1000 prints "closed CODE".
 'use strict';
 const path = require('path');
@@ -21,7 +24,8 @@ const WebSocket = require(process.env.WS_MODULE ||
 
 const [url, scenario, ...args] = process.argv.slice(2);
 const deflate = scenario === 'deflate';
-const ws = new WebSocket(url, { perMessageDeflate: deflate });
+const headers = process.env.WS_AUTH ? { Authorization: 'Bearer ' + process.env.WS_AUTH } : {};
+const ws = new WebSocket(url, { perMessageDeflate: deflate, headers });
 const out = (s) => process.stdout.write(s + '\n');
 const timer = setTimeout(() => { out('timeout'); process.exit(1); }, 15000);
 const done = () => { clearTimeout(timer); ws.close(1000); };
@@ -62,6 +66,17 @@ const scenarios = {
 	},
 	close() {
 		ws.close(Number(args[0]), 'bye');
+	},
+	later() {
+		let n = 0;
+		ws.on('message', (d) => {
+			out(d.toString());
+			if (++n === 1)
+				setTimeout(() => ws.send(args[2]), Number(args[0]));
+			else
+				done();
+		});
+		ws.send(args[1]);
 	},
 	listen() {
 		let left = Number(args[0]);

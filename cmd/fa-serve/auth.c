@@ -156,24 +156,20 @@ static double now_s(void)
 }
 
 /*
- * Verifies tok, or finds it in the worker's cache: *role (borrowed from
- * the cache, NULL when the token names none) and *claims.  -1 with why.
+ * Verifies tok, or finds it in the worker's cache: *out is the cache's
+ * entry (role, claims and until, valid until the next put).  -1 with why.
  */
 static int verify(struct wctx *w, const struct keyset *ks, const char *tok, size_t len,
-		  const char **role, const char **claims, char *why, size_t whylen)
+		  const struct fa_jwt_hit **out, char *why, size_t whylen)
 {
 	const struct app *a = w->app;
-	const struct fa_jwt_hit *hit;
 	struct fa_error err = { 0 };
 	struct fa_jwt t;
 	const json_t *r;
 	double now = now_s();
 
-	if ((hit = fa_jwt_cache_get(w->jwt_cache, tok, len, ks->gen, now))) {
-		*role = hit->role;
-		*claims = hit->claims;
+	if ((*out = fa_jwt_cache_get(w->jwt_cache, tok, len, ks->gen, now)))
 		return 0;
-	}
 	if (fa_jwt_verify(ks->keys, &a->jwt_rules, tok, len, now, &t, &err)) {
 		snprintf(why, whylen, "%s", err.msg);
 		return -1;
@@ -189,12 +185,10 @@ static int verify(struct wctx *w, const struct keyset *ks, const char *tok, size
 	fa_jwt_cache_put(w->jwt_cache, tok, len, ks->gen, t.until, r ? json_string_value(r) : NULL,
 			 t.payload);
 	fa_jwt_release(&t);
-	if (!(hit = fa_jwt_cache_get(w->jwt_cache, tok, len, ks->gen, now))) {
+	if (!(*out = fa_jwt_cache_get(w->jwt_cache, tok, len, ks->gen, now))) {
 		snprintf(why, whylen, "out of memory");
 		return -1;
 	}
-	*role = hit->role;
-	*claims = hit->claims;
 	return 0;
 }
 
@@ -216,11 +210,12 @@ int auth_check(struct fa_hreq *rq, struct wctx *w, const struct fa_query *q, str
 	const struct keyset *ks = __atomic_load_n(&a->keys, __ATOMIC_ACQUIRE);
 	enum fa_auth need = q->auth != FA_AUTH_DEFAULT ? q->auth :
 			    AUTH_ON(a) ? a->auth_default : FA_AUTH_OPTIONAL;
-	const char *tok, *role = NULL, *claims = NULL;
+	const struct fa_jwt_hit *hit;
+	const char *tok;
 	size_t len;
 	char why[1100];
 
-	*g = (struct grant){ 0 };
+	*g = (struct grant){ .until = INFINITY };
 	if (!h) {
 		if (need == FA_AUTH_REQUIRED || !a->anon_role) {
 			unauthorized(rq, false, need == FA_AUTH_REQUIRED ?
@@ -246,18 +241,19 @@ int auth_check(struct fa_hreq *rq, struct wctx *w, const struct fa_query *q, str
 		unauthorized(rq, true, "fa-serve takes no tokens: it runs without --jwt-secret");
 		return -1;
 	}
-	if (verify(w, ks, tok, len, &role, &claims, why, sizeof(why))) {
+	if (verify(w, ks, tok, len, &hit, why, sizeof(why))) {
 		unauthorized(rq, true, why);
 		return -1;
 	}
-	if (!role_of(a, role)) {
+	if (!role_of(a, hit->role)) {
 		snprintf(why, sizeof(why), "claims: no role at %s (and fa-serve has no --anon-role)",
 			 a->role_claim);
 		unauthorized(rq, true, why);
 		return -1;
 	}
-	g->role = strdup(role_of(a, role));
-	g->claims = strdup(claims);
+	g->role = strdup(role_of(a, hit->role));
+	g->claims = strdup(hit->claims);
+	g->until = hit->until;
 	return granted(rq, g);
 }
 

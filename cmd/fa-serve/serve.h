@@ -28,6 +28,7 @@ struct keyset {
 struct grant {
 	char *role;
 	char *claims;                   /* JSON text for request.jwt.claims */
+	double until;                   /* the token's exp + leeway; 0 or INFINITY: none */
 };
 
 struct app {

@@ -996,5 +996,5 @@ void fa_jwt_cache_put(struct fa_jwt_cache *c, const char *tok, size_t len, uint6
 	s->hash = h;
 	s->gen = gen;
 	s->until = until;
-	s->hit = (struct fa_jwt_hit){ s->role, s->claims };
+	s->hit = (struct fa_jwt_hit){ s->role, s->claims, until };
 }

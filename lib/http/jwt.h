@@ -103,6 +103,7 @@ struct fa_jwt_cache;
 struct fa_jwt_hit {
 	const char *role;       /* NULL: the token names none */
 	const char *claims;     /* the payload's JSON text */
+	double until;           /* exp + leeway; INFINITY without exp */
 };
 
 struct fa_jwt_cache *fa_jwt_cache_new(int slots);
