@@ -82,6 +82,10 @@ get() {
 	run curl -sS -D - -o /dev/null "$url/sub?x=1"
 	assert_contains "$output" "HTTP/1.1 301"
 	assert_contains "$output" "Location: /sub/?x=1"
+	# never a Location of "//host/": browsers would go to another site
+	run curl -sS --path-as-is -D - -o /dev/null "$url//sub"
+	assert_contains "$output" "HTTP/1.1 301"
+	assert_contains "$output" $'Location: /sub/\r'
 	# a missing file is fa-serve's JSON 404
 	assert_same "404 application/json" "$(get /nope.html | cut -d' ' -f1,2)"
 	jq -e '.error.status == 404' "$BATS_TEST_TMPDIR/body"

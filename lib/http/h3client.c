@@ -7,6 +7,7 @@
 #include "http/h3client.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,7 +142,8 @@ static uint32_t close_code(const struct stream *st, uint64_t code)
 		return FA_H2CLIENT_HEAD_TOO_BIG;
 	if (code == NGHTTP3_H3_REQUEST_REJECTED && !st->head_done)
 		return FA_H2_REFUSED_STREAM;
-	if (code == NGHTTP3_H3_NO_ERROR)
+	/* a stream that ended early is never whole, whatever its code says */
+	if (code == NGHTTP3_H3_NO_ERROR || code == 0)
 		return NGHTTP3_H3_REQUEST_INCOMPLETE;
 	return (uint32_t)code;
 }
@@ -192,7 +194,9 @@ static int h_header(nghttp3_conn *c, int64_t id, int32_t token, nghttp3_rcbuf *n
 	if (!st || st->too_big)
 		return 0;
 	if (token == NGHTTP3_QPACK_TOKEN__STATUS) {
-		if (v.len == 3 && v.base[0] >= '1' && v.base[0] <= '5')
+		/* three digits, 1xx to 5xx; else 0, and the response is refused */
+		if (v.len == 3 && v.base[0] >= '1' && v.base[0] <= '5' && isdigit(v.base[1]) &&
+		    isdigit(v.base[2]))
 			st->status = (v.base[0] - '0') * 100 + (v.base[1] - '0') * 10 +
 				     (v.base[2] - '0');
 		return 0;

@@ -172,7 +172,10 @@ static void redirect_dir(struct fa_hreq *rq)
 	struct fa_buf loc;
 
 	fa_buf_init(&loc, 0);
-	fa_buf_printf(&loc, "%.*s/", (int)rq->path_len, rq->path);
+	/* never "//host": a path of empty segments would name another site */
+	fa_buf_printf(&loc, "/%.*s/", (int)rq->path_len - 1, rq->path + 1);
+	while (loc.len > 2 && loc.data[1] == '/')
+		memmove(loc.data + 1, loc.data + 2, loc.len-- - 1);
 	if (rq->query)
 		fa_buf_printf(&loc, "?%.*s", (int)rq->query_len, rq->query);
 	fa_hres_header(rq, "Location", loc.data);
