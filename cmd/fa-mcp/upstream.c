@@ -646,6 +646,21 @@ static void observe(struct upstream *u, uint64_t ns)
 	u->latency_ns += ns;
 }
 
+/* x's answer b to its client, counted (failed: an error or an isError result). */
+static void answer_send(struct upstream *u, struct pend *x, bool failed, const struct fa_buf *b)
+{
+	uint64_t ns = fa_now_ns() - x->start_ns;
+
+	if (failed)
+		tool_error(u, x);
+	observe(u, ns);
+	if (x->tool)
+		u->tools[x->tool - 1].latency_ns += ns;
+	x->r->done(x->r, 200, b->data, b->len);
+	x->r = NULL;
+	u->p->w->inflight--;
+}
+
 /* An answer from upstream for x: the client's id back, modern results complete. */
 static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 {
@@ -669,17 +684,45 @@ static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 		if (meta && !json_object_size(meta))
 			json_object_del(m->result, "_meta");
 	}
-	if (m->kind == FA_JR_ERROR || json_is_true(json_object_get(m->result, "isError")))
-		tool_error(u, x);
-	observe(u, fa_now_ns() - x->start_ns);
-	if (x->tool)
-		u->tools[x->tool - 1].latency_ns += fa_now_ns() - x->start_ns;
 	fa_buf_init(&b, 0);
 	fa_jr_put_json(&b, m->root);
-	x->r->done(x->r, 200, b.data, b.len);
-	x->r = NULL;
-	u->p->w->inflight--;
+	answer_send(u, x, m->kind == FA_JR_ERROR || json_is_true(json_object_get(m->result, "isError")), &b);
 	fa_buf_release(&b);
+}
+
+/*
+ * The answer msg to x passed on as it came, with the client's id (and a
+ * 2026 client's resultType added), when nothing else in it changes: no
+ * tree built, nothing written again.  false when it must go the long way
+ * (answer_back): a recording, a 2025 client of a 2026 upstream.
+ */
+static bool answer_raw(struct upstream *u, struct pend *x, const char *msg, const struct fa_jr_raw *raw)
+{
+	const char *res = msg + raw->result_off;
+	size_t n = raw->result_len;
+	struct fa_buf b;
+
+	if (!x->r || (u->p->rec && !u->replay) || (x->r->era == ERA_LEGACY && raw->has_result_type))
+		return false;
+	fa_buf_init(&b, 0);
+	fa_buf_puts(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
+	fa_jr_put_json(&b, x->r->id);
+	fa_buf_puts(&b, ",\"result\":");
+	if (x->r->era == ERA_MODERN && raw->result_object && !raw->has_result_type) {
+		/* before its closing brace, as answer_back's json_object_set_new() puts it */
+		size_t k = n - 1;
+
+		while (k > 1 && strchr(" \t\r\n", res[k - 1]))
+			k--;
+		fa_buf_append(&b, res, n - 1);
+		fa_buf_puts(&b, res[k - 1] == '{' ? "\"resultType\":\"complete\"}" : ",\"resultType\":\"complete\"}");
+	} else {
+		fa_buf_append(&b, res, n);
+	}
+	fa_buf_putc(&b, '}');
+	answer_send(u, x, raw->is_error, &b);
+	fa_buf_release(&b);
+	return true;
 }
 
 /* A list page of the proxy's own refresh; the next page asked for, or the list swapped in. */
@@ -718,13 +761,46 @@ void upstream_refresh(struct upstream *u, int l)
 }
 
 
+/* The upstream's answer m to x, whose client (or the proxy's own refresh) gets it; x freed. */
+static void answered(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
+{
+	if (x->r)
+		answer_back(u, x, m);
+	else if (x->list >= 0)
+		list_page(u, x, m);
+	if (x->uid == u->listen_uid && m->kind == FA_JR_ERROR) {
+		fprintf(stderr, "fa-mcp proxy: upstream '%s' refused subscriptions/listen: %s; its "
+			"list changes go unheard\n", u->name, m->message ? m->message : "");
+		u->listen_uid = -1;
+	}
+	pend_free(u, x);
+	kick(u);
+}
+
 static void up_message(struct ctransport *t, const char *msg, size_t len)
 {
 	struct upstream *u = t->client;
 	struct fa_error err;
-	struct fa_jr_msg m;
+	struct fa_jr_raw raw;
+	struct fa_jr_msg m = { 0 };
 	struct pend *x;
 
+	/* most of what comes is a plain result: passed on without a tree when it can be */
+	if (fa_jr_scan_result(msg, len, &raw)) {
+		if (!(x = take_pend(&u->inflight, (long)raw.id)))
+			return;         /* an answer to nothing of the proxy's (timed out, cancelled) */
+		if (answer_raw(u, x, msg, &raw)) {
+			pend_free(u, x);
+			kick(u);
+		} else if (!fa_jr_parse(&m, msg, len, &err)) {
+			answered(u, x, &m);
+		} else {
+			fprintf(stderr, "fa-mcp proxy: upstream '%s' sent a malformed message: %s\n", u->name, err.msg);
+			pend_fail(u, x, FA_JR_INTERNAL_ERROR, err.msg);
+		}
+		fa_jr_release(&m);
+		return;
+	}
 	if (fa_jr_parse(&m, msg, len, &err)) {
 		fprintf(stderr, "fa-mcp proxy: upstream '%s' sent a malformed message: %s\n", u->name, err.msg);
 	} else if (m.kind == FA_JR_REQUEST) {
@@ -732,17 +808,7 @@ static void up_message(struct ctransport *t, const char *msg, size_t len)
 	} else if (m.kind == FA_JR_NOTIFICATION) {
 		relay_notification(u, &m);
 	} else if (json_is_integer(m.id) && (x = take_pend(&u->inflight, (long)json_integer_value(m.id)))) {
-		if (x->r)
-			answer_back(u, x, &m);
-		else if (x->list >= 0)
-			list_page(u, x, &m);
-		if (x->uid == u->listen_uid && m.kind == FA_JR_ERROR) {
-			fprintf(stderr, "fa-mcp proxy: upstream '%s' refused subscriptions/listen: %s; its "
-				"list changes go unheard\n", u->name, m.message ? m.message : "");
-			u->listen_uid = -1;
-		}
-		pend_free(u, x);
-		kick(u);
+		answered(u, x, &m);
 	}
 	fa_jr_release(&m);
 }
