@@ -163,6 +163,13 @@ static void take(struct sio *s, const char *p, size_t n)
 		const char *nl = memchr(p, '\n', n);
 		size_t k = nl ? (size_t)(nl - p) : n;
 
+		if (nl && !s->line.len && !s->skipping && k <= s->line.max) {
+			/* a whole line in what was read: no copy */
+			handle_line(s, p, k);
+			p += k + 1;
+			n -= k + 1;
+			continue;
+		}
 		if (!s->skipping && fa_buf_append(&s->line, p, k)) {
 			char msg[96];
 
