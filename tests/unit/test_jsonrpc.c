@@ -114,6 +114,14 @@ static void test_writers(void)
 	CHECK_OUT(&b, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"near '\\ufffdT'\"}}");
 	fa_jr_put_notification(&b, "notifications/initialized", NULL);
 	CHECK_OUT(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+	/* integers are written without printf: both ends of 64 bits, zero, and signs */
+	{
+		json_t *ints = json_pack("[I,I,i,i,i]", (json_int_t)INT64_MIN, (json_int_t)INT64_MAX, 0, -7, 1000);
+
+		fa_jr_put_json(&b, ints);
+		CHECK_OUT(&b, "[-9223372036854775808,9223372036854775807,0,-7,1000]");
+		json_decref(ints);
+	}
 	/* what is written parses back to the same kind, id and method */
 	{
 		struct fa_jr_msg m;
