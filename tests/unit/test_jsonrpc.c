@@ -214,6 +214,7 @@ static void test_scan(void)
 	static const char base[] = "{\"jsonrpc\":\"2.0\",\"id\":12,\"result\":{\"content\":[{\"type\":\"text\","
 				   "\"text\":\"caf\u00e9 \\u00e9\\n\"}],\"isError\":true,\"n\":[-0.5e+3,0,null,false],"
 				   "\"resultType\":\"complete\"}}";
+	static const char bytes[] = "{}[]\",:\\ 0-.eEtnu\x80\xc3\xa9";      /* what to put in */
 	struct fa_jr_raw raw;
 	char buf[sizeof(base)];
 	int took = 0;
@@ -237,7 +238,7 @@ static void test_scan(void)
 
 		memcpy(buf, base, sizeof(base));
 		for (int k = rnd_below(3); k >= 0; k--)
-			buf[rnd_below((uint32_t)n)] = "{}[]\",:\\ 0-.eEtnu\x80\xc3\xa9"[rnd_below(22)];
+			buf[rnd_below((uint32_t)n)] = bytes[rnd_below(sizeof(bytes) - 1)];
 		if (rnd_below(8) == 0)
 			n = rnd_below((uint32_t)n);
 		took += fa_jr_scan_result(buf, n, &raw);
