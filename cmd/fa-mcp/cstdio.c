@@ -34,7 +34,7 @@ struct cstdio {
 	struct fa_proc p;               /* p.in: its stdin; p.out is taken into out */
 	char *name;                     /* argv[0], for messages */
 	struct fa_buf line;
-	struct fa_buf out_buf;          /* messages not yet written to its stdin */
+	struct fa_buf out_buf;          /* messages not yet written to its stdin (no cap: each was bounded when made) */
 	struct fa_timer flush;          /* writes out_buf at the end of the turn */
 	char gone[256];                 /* how it ended, once it has */
 };
@@ -117,6 +117,14 @@ static void on_out(struct fa_io *io, uint32_t ev)
 	}
 }
 
+/* The child is gone: err says how it ended. */
+static enum fa_err gone_error(struct cstdio *c, struct fa_error *err)
+{
+	exit_reason(c, err->msg, sizeof(err->msg));
+	err->code = FA_ECONNECT;
+	return FA_ECONNECT;
+}
+
 /* Writes out_buf to the child's stdin, whole; FA_ECONNECT with err set when it cannot. */
 static enum fa_err write_out(struct cstdio *c, struct fa_error *err)
 {
@@ -129,12 +137,8 @@ static enum fa_err write_out(struct cstdio *c, struct fa_error *err)
 			continue;
 		if (k <= 0) {
 			fa_buf_reset(&c->out_buf);
-			if (c->p.in < 0 || errno == EPIPE) {
-				/* it is gone: say how it ended */
-				exit_reason(c, err->msg, sizeof(err->msg));
-				err->code = FA_ECONNECT;
-				return FA_ECONNECT;
-			}
+			if (c->p.in < 0 || errno == EPIPE)
+				return gone_error(c, err);
 			return fa_error_set(err, FA_ECONNECT, "cannot write to the server '%s': %s",
 					    c->name, strerror(errno));
 		}
@@ -158,15 +162,10 @@ static enum fa_err cs_send(struct ctransport *t, const char *msg, size_t len,
 {
 	struct cstdio *c = (struct cstdio *)t;
 
-	if (c->p.in < 0) {
-		exit_reason(c, err->msg, sizeof(err->msg));
-		err->code = FA_ECONNECT;
-		return FA_ECONNECT;
-	}
-	if (fa_buf_append(&c->out_buf, msg, len) || fa_buf_putc(&c->out_buf, '\n')) {
-		fa_buf_reset(&c->out_buf);
-		return fa_error_set(err, FA_EINPUT, "a message to the server '%s' over 64 MiB", c->name);
-	}
+	if (c->p.in < 0)
+		return gone_error(c, err);
+	if (fa_buf_append(&c->out_buf, msg, len) || fa_buf_putc(&c->out_buf, '\n'))
+		return fa_error_set(err, FA_ENOMEM, "out of memory");
 	if (c->out_buf.len >= FLUSH_AT) {
 		fa_timer_stop(c->loop, &c->flush);
 		return write_out(c, err);
@@ -219,7 +218,7 @@ struct ctransport *cstdio_new(struct fa_loop *loop, const char *command, char **
 	c->loop = loop;
 	c->name = strdup(argv[0]);
 	fa_buf_init(&c->line, MAX_LINE);
-	fa_buf_init(&c->out_buf, MAX_LINE);
+	fa_buf_init(&c->out_buf, 0);
 	fa_timer_init(&c->flush, on_flush, c);
 	c->t = (struct ctransport){ .send = cs_send, .reply = cs_reply, .close = cs_close };
 	c->out.fd = -1;

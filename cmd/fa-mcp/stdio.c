@@ -20,6 +20,7 @@
 struct sio {
 	struct app *a;
 	struct worker *w;
+	struct fa_loop *loop;           /* w's, kept for put_line() while w is freed */
 	struct peer peer;               /* what the one client set */
 	struct listener hears;          /* the client, once it initialized */
 	struct fa_io in;
@@ -72,7 +73,7 @@ static void put_line(struct sio *s, const char *msg, size_t len)
 	if (s->out.len >= FLUSH_AT)
 		flush_out(s);
 	else if (s->flush.slot < 0)
-		fa_timer_start(s->w->loop, &s->flush, 0);
+		fa_timer_start(s->loop, &s->flush, 0);
 }
 
 static void reply_done(struct reply *r, int status, const char *msg, size_t len)
@@ -249,6 +250,7 @@ int mcp_stdio(struct app *a)
 	fa_buf_init(&s.line, a->max_message);
 	fa_buf_init(&s.out, 0);
 	fa_timer_init(&s.flush, on_flush, &s);
+	s.loop = loop;
 	s.w = worker_new(a, loop);
 	s.in = (struct fa_io){ .fd = STDIN_FILENO, .cb = on_stdin, .ctx = &s };
 	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
@@ -266,11 +268,12 @@ int mcp_stdio(struct app *a)
 	}
 	if (stop_sig)
 		rc = FA_EINTR;
-	fa_timer_stop(loop, &s.flush);
-	flush_out(&s);
 	if (s.hears.send)
 		listener_remove(s.w, &s.hears);
 	worker_free(s.w);
+	/* what the calls still in flight were answered on the way out goes too */
+	fa_timer_stop(loop, &s.flush);
+	flush_out(&s);
 	fa_buf_release(&s.out);
 	peer_release(&s.peer);
 	fa_buf_release(&s.line);
