@@ -3,7 +3,9 @@
  * one per line on stdout, nothing else on stdout; logs go to stderr.
  * Calls run concurrently on the pool, so answers may come out of order;
  * each carries its request's id.  The server ends when stdin closes and
- * the calls in flight have answered.
+ * the calls in flight have answered.  What goes out is gathered and
+ * written once a loop turn (a timer of 0 ms, after the turn's I/O): one
+ * write for the answers of a turn, not two for each.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,10 +20,13 @@
 struct sio {
 	struct app *a;
 	struct worker *w;
+	struct fa_loop *loop;           /* w's, kept for put_line() while w is freed */
 	struct peer peer;               /* what the one client set */
 	struct listener hears;          /* the client, once it initialized */
 	struct fa_io in;
 	struct fa_buf line;             /* a line not yet ended */
+	struct fa_buf out;              /* lines not yet written to stdout */
+	struct fa_timer flush;          /* writes out at the end of the turn */
 	bool skipping;                  /* in a line over the size limit */
 	bool eof;
 };
@@ -36,38 +41,52 @@ static void on_signal(int sig)
 		stop_sig = sig;
 }
 
-/* msg and a newline to stdout, whole, even when stdout is a slow pipe. */
-static void put_line(const char *msg, size_t len)
+#define FLUSH_AT (256u << 10)           /* gathered this much: written at once */
+
+/* What was gathered to stdout, whole, even when stdout is a slow pipe. */
+static void flush_out(struct sio *s)
 {
-	struct part {
-		const char *p;
-		size_t n;
-	} parts[2] = { { msg, len }, { "\n", 1 } };
+	size_t off = 0;
 
-	for (int i = 0; i < 2; i++)
-		while (parts[i].n) {
-			ssize_t k = write(STDOUT_FILENO, parts[i].p, parts[i].n);
+	while (off < s->out.len) {
+		ssize_t k = write(STDOUT_FILENO, s->out.data + off, s->out.len - off);
 
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0)
-				return;         /* the client is gone; its answers with it */
-			parts[i].p += k;
-			parts[i].n -= (size_t)k;
-		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;          /* the client is gone; its answers with it */
+		off += (size_t)k;
+	}
+	fa_buf_reset(&s->out);
+}
+
+static void on_flush(struct fa_timer *t)
+{
+	flush_out(t->ctx);
+}
+
+/* msg and a newline to stdout, at the end of this turn. */
+static void put_line(struct sio *s, const char *msg, size_t len)
+{
+	if (fa_buf_append(&s->out, msg, len) || fa_buf_putc(&s->out, '\n'))
+		return;         /* out of memory (out has no cap: each answer was bounded when made) */
+	if (s->out.len >= FLUSH_AT)
+		flush_out(s);
+	else if (s->flush.slot < 0)
+		fa_timer_start(s->loop, &s->flush, 0);
 }
 
 static void reply_done(struct reply *r, int status, const char *msg, size_t len)
 {
 	if (len)
-		put_line(msg, len);
+		put_line(r->ctx, msg, len);
 	reply_release(r);
 	free(r);
 }
 
 static void reply_notify(struct reply *r, const char *msg, size_t len)
 {
-	put_line(msg, len);
+	put_line(r->ctx, msg, len);
 }
 
 static bool with_peer(struct reply *r, void (*fn)(struct peer *p, void *arg), void *arg)
@@ -80,7 +99,7 @@ static bool with_peer(struct reply *r, void (*fn)(struct peer *p, void *arg), vo
 
 static void hears_send(struct listener *l, const char *msg, size_t len)
 {
-	put_line(msg, len);
+	put_line(l->ctx, msg, len);
 }
 
 static bool hears_subscribed(struct listener *l, const char *uri)
@@ -93,13 +112,13 @@ static bool hears_subscribed(struct listener *l, const char *uri)
 	return false;
 }
 
-static void error_line(const json_t *id, int code, const char *message)
+static void error_line(struct sio *s, const json_t *id, int code, const char *message)
 {
 	struct fa_buf b;
 
 	fa_buf_init(&b, 0);
 	fa_jr_put_error(&b, id, code, message, NULL);
-	put_line(b.data, b.len);
+	put_line(s, b.data, b.len);
 	fa_buf_release(&b);
 }
 
@@ -115,7 +134,7 @@ static void handle_line(struct sio *s, const char *line, size_t len)
 	if (!len)
 		return;
 	if ((code = fa_jr_parse(&m, line, len, &err))) {
-		error_line(m.id, code, err.msg);
+		error_line(s, m.id, code, err.msg);
 		fa_jr_release(&m);
 		return;
 	}
@@ -145,11 +164,18 @@ static void take(struct sio *s, const char *p, size_t n)
 		const char *nl = memchr(p, '\n', n);
 		size_t k = nl ? (size_t)(nl - p) : n;
 
+		if (nl && !s->line.len && !s->skipping && k <= s->line.max) {
+			/* a whole line in what was read: no copy */
+			handle_line(s, p, k);
+			p += k + 1;
+			n -= k + 1;
+			continue;
+		}
 		if (!s->skipping && fa_buf_append(&s->line, p, k)) {
 			char msg[96];
 
 			snprintf(msg, sizeof(msg), "message over %zu bytes", s->a->max_message);
-			error_line(NULL, FA_JR_INVALID_REQUEST, msg);
+			error_line(s, NULL, FA_JR_INVALID_REQUEST, msg);
 			fa_buf_reset(&s->line);
 			s->skipping = true;
 		}
@@ -222,6 +248,9 @@ int mcp_stdio(struct app *a)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	fa_buf_init(&s.line, a->max_message);
+	fa_buf_init(&s.out, 0);
+	fa_timer_init(&s.flush, on_flush, &s);
+	s.loop = loop;
 	s.w = worker_new(a, loop);
 	s.in = (struct fa_io){ .fd = STDIN_FILENO, .cb = on_stdin, .ctx = &s };
 	fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
@@ -242,6 +271,10 @@ int mcp_stdio(struct app *a)
 	if (s.hears.send)
 		listener_remove(s.w, &s.hears);
 	worker_free(s.w);
+	/* what the calls still in flight were answered on the way out goes too */
+	fa_timer_stop(loop, &s.flush);
+	flush_out(&s);
+	fa_buf_release(&s.out);
 	peer_release(&s.peer);
 	fa_buf_release(&s.line);
 	fa_loop_free(loop);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/stats.h"
 #include "mcp/mcp.h"
 #include "relay.h"
@@ -14,8 +15,6 @@
 static void up_message(struct ctransport *t, const char *msg, size_t len);
 static void up_fail(struct ctransport *t, enum fa_err rc, const char *msg);
 static void kick(struct upstream *u);
-static json_t *up_params(struct upstream *u, const json_t *params, const char *real, long uid,
-			 bool has_token, int log_level);
 static void listen_open(struct upstream *u);
 static void own_request(struct upstream *u, const char *method, const json_t *params, int l);
 
@@ -501,43 +500,140 @@ static void on_restart(struct fa_timer *t)
 /* Two names shown by the front that are the same: said at start. */
 /* ---- forwarding ---- */
 
-/*
- * params for upstream u: the client's, with the name swapped for real,
- * the 2026 _meta keys taken out (the proxy's session speaks for the
- * client) and put back as u's era needs, and the progress token made the
- * proxy's own (uid).  A new reference.
- */
-static json_t *up_params(struct upstream *u, const json_t *params, const char *real, long uid,
-			 bool has_token, int log_level)
+/* What a request to upstream u carries besides the client's params. */
+struct up_req {
+	const char *real;               /* the name to put in, or NULL to leave it */
+	long uid;                       /* the progress token, when has_token */
+	bool has_token;
+	int log_level;                  /* -1: none */
+};
+
+static bool own_meta_key(const char *k)
 {
-	json_t *out = params ? json_copy((json_t *)params) : json_object();
-	json_t *meta = json_object_get(params, "_meta"), *nm = json_object();
+	return !strncmp(k, META_PREFIX, strlen(META_PREFIX)) || !strcmp(k, "progressToken");
+}
+
+/* Whether a request to u has a _meta at all, given the client's. */
+static bool has_meta(const struct upstream *u, const json_t *meta, const struct up_req *q)
+{
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(meta, k, v)
-		if (strncmp(k, META_PREFIX, strlen(META_PREFIX)) && strcmp(k, "progressToken"))
-			json_object_set(nm, k, v);
-	if (has_token)
-		json_object_set_new(nm, "progressToken", json_integer(uid));
+	if (q->has_token || u->c.era == CERA_MODERN)
+		return true;
+	json_object_foreach((json_t *)meta, k, v)
+		if (!own_meta_key(k))
+			return true;
+	return false;
+}
+
+/* "key":value, after a comma when one came before (*n). */
+static void put_member(struct fa_buf *b, int *n, const char *key, const json_t *v)
+{
+	if ((*n)++)
+		fa_buf_putc(b, ',');
+	fa_json_put_key(b, key, strlen(key));
+	if (v)
+		fa_jr_put_json(b, v);
+}
+
+/* The _meta of a request to u: the client's own keys, then the proxy's token and u's era's marks. */
+static void put_meta(struct upstream *u, struct fa_buf *b, const json_t *meta, const struct up_req *q)
+{
+	const char *k;
+	json_t *v;
+	int n = 0;
+
+	fa_buf_putc(b, '{');
+	json_object_foreach((json_t *)meta, k, v)
+		if (!own_meta_key(k))
+			put_member(b, &n, k, v);
+	if (q->has_token) {
+		put_member(b, &n, "progressToken", NULL);
+		fa_buf_printf(b, "%ld", q->uid);
+	}
 	if (u->c.era == CERA_MODERN) {
-		json_object_set_new(nm, META_PREFIX "protocolVersion", json_string(u->c.version));
-		json_object_set_new(nm, META_PREFIX "clientCapabilities", json_object());
-		json_object_set_new(nm, META_PREFIX "clientInfo",
-				    json_pack("{s:s,s:s}", "name", "fa-mcp-proxy", "version", FA_VERSION));
+		if (u->c.version) {
+			put_member(b, &n, META_PREFIX "protocolVersion", NULL);
+			fa_json_put_string(b, u->c.version, strlen(u->c.version));
+		}
+		put_member(b, &n, META_PREFIX "clientCapabilities", NULL);
+		fa_buf_puts(b, "{},\"" META_PREFIX "clientInfo\":{\"name\":\"fa-mcp-proxy\",\"version\":\"" FA_VERSION "\"}");
 		/* the level the client set for its session, or asked for with this request */
-		if (log_level >= 0)
-			json_object_set_new(nm, META_PREFIX "logLevel",
-					    json_string(fa_mcp_level_name((enum fa_mcp_level)log_level)));
+		if (q->log_level >= 0) {
+			const char *l = fa_mcp_level_name((enum fa_mcp_level)q->log_level);
+
+			fa_buf_puts(b, ",\"" META_PREFIX "logLevel\":");
+			fa_json_put_string(b, l, strlen(l));
+		}
 	}
-	if (json_object_size(nm))
-		json_object_set_new(out, "_meta", nm);
-	else {
-		json_object_del(out, "_meta");
-		json_decref(nm);
+	fa_buf_putc(b, '}');
+}
+
+/*
+ * params for upstream u, written: the client's, with the name swapped
+ * for q->real, the 2026 _meta keys taken out (the proxy's session speaks
+ * for the client) and put back as u's era needs, and the progress token
+ * made the proxy's own (q->uid).  Keys stay where the client put them; a
+ * _meta or name it had not come last.  No tree is built: every call
+ * forwarded goes through here.
+ */
+static void put_params(struct upstream *u, struct fa_buf *b, const json_t *params, const struct up_req *q)
+{
+	const json_t *meta = json_object_get(params, "_meta");
+	bool want_meta = has_meta(u, meta, q), meta_done = false, name_done = !q->real;
+	const char *k;
+	json_t *v;
+	int n = 0;
+
+	fa_buf_putc(b, '{');
+	json_object_foreach((json_t *)params, k, v) {
+		if (!strcmp(k, "_meta")) {
+			if (want_meta) {
+				put_member(b, &n, "_meta", NULL);
+				put_meta(u, b, meta, q);
+			}
+			meta_done = true;
+		} else if (q->real && !strcmp(k, "name")) {
+			put_member(b, &n, "name", NULL);
+			fa_json_put_string(b, q->real, strlen(q->real));
+			name_done = true;
+		} else {
+			put_member(b, &n, k, v);
+		}
 	}
-	if (real)
-		json_object_set_new(out, "name", json_string(real));
+	if (want_meta && !meta_done) {
+		put_member(b, &n, "_meta", NULL);
+		put_meta(u, b, meta, q);
+	}
+	if (!name_done) {
+		put_member(b, &n, "name", NULL);
+		fa_json_put_string(b, q->real, strlen(q->real));
+	}
+	fa_buf_putc(b, '}');
+}
+
+/* The request (method, params) to u under id q->uid, written into b. */
+static void put_up_request(struct upstream *u, struct fa_buf *b, const char *method, const json_t *params,
+			   const struct up_req *q)
+{
+	fa_buf_printf(b, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":", q->uid);
+	fa_json_put_string(b, method, strlen(method));
+	fa_buf_puts(b, ",\"params\":");
+	put_params(u, b, params, q);
+	fa_buf_putc(b, '}');
+}
+
+/* put_params() as a tree, for a recording and a replay: a new reference. */
+static json_t *up_params(struct upstream *u, const json_t *params, const struct up_req *q)
+{
+	struct fa_buf b;
+	json_t *out;
+
+	fa_buf_init(&b, 0);
+	put_params(u, &b, params, q);
+	out = json_loadb(b.data, b.len, 0, NULL);
+	fa_buf_release(&b);
 	return out;
 }
 
@@ -546,7 +642,7 @@ static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 /* The recorded answer to m (its name now real), or an error naming the request. */
 static void replay_answer(struct upstream *u, const struct fa_jr_msg *m, struct reply *r, const char *real)
 {
-	json_t *params = up_params(u, m->params, real, 0, false, -1), *root;
+	json_t *params = up_params(u, m->params, &(struct up_req){ .real = real, .log_level = -1 }), *root;
 	const json_t *line;
 	struct pend x = { .r = r, .start_ns = fa_now_ns(), .token = r->progress };
 	struct fa_jr_msg got = { 0 };
@@ -590,7 +686,7 @@ static void replay_answer(struct upstream *u, const struct fa_jr_msg *m, struct 
 void upstream_forward(struct upstream *u, const struct fa_jr_msg *m, struct reply *r, const char *real)
 {
 	struct pend *x;
-	json_t *params, *id;
+	struct up_req q;
 	struct fa_buf b;
 	const char *name;
 
@@ -610,21 +706,19 @@ void upstream_forward(struct upstream *u, const struct fa_jr_msg *m, struct repl
 	x->token = json_incref(r->progress);
 	snprintf(x->method, sizeof(x->method), "%s", m->method);
 	snprintf(x->from, sizeof(x->from), "%s", r->from ? r->from : "");
-	params = up_params(u, m->params, real, x->uid, r->progress != NULL, r->log_level);
+	q = (struct up_req){ .real = real, .uid = x->uid, .has_token = r->progress != NULL,
+			     .log_level = r->log_level };
 	if (u->p->rec) {
-		x->params = json_copy(params);
+		x->params = up_params(u, m->params, &q);
 		json_object_del(x->params, "_meta");
 	}
-	name = json_string_value(json_object_get(params, "name"));
+	name = real ? real : json_string_value(json_object_get(m->params, "name"));
 	if (!name)
-		name = json_string_value(json_object_get(params, "uri"));
+		name = json_string_value(json_object_get(m->params, "uri"));
 	snprintf(x->name, sizeof(x->name), "%s", name ? name : "");
 	x->info.method = x->method;
-	id = json_integer(x->uid);
 	fa_buf_init(&b, 0);
-	fa_jr_put_request(&b, id, m->method, params);
-	json_decref(id);
-	json_decref(params);
+	put_up_request(u, &b, m->method, m->params, &q);
 	x->msg = fa_buf_detach(&b, &x->len);
 	u->p->w->inflight++;
 	u->calls++;
@@ -644,6 +738,21 @@ static void observe(struct upstream *u, uint64_t ns)
 	u->buckets[i]++;
 	u->answered++;
 	u->latency_ns += ns;
+}
+
+/* x's answer b to its client, counted (failed: an error or an isError result). */
+static void answer_send(struct upstream *u, struct pend *x, bool failed, const struct fa_buf *b)
+{
+	uint64_t ns = fa_now_ns() - x->start_ns;
+
+	if (failed)
+		tool_error(u, x);
+	observe(u, ns);
+	if (x->tool)
+		u->tools[x->tool - 1].latency_ns += ns;
+	x->r->done(x->r, 200, b->data, b->len);
+	x->r = NULL;
+	u->p->w->inflight--;
 }
 
 /* An answer from upstream for x: the client's id back, modern results complete. */
@@ -669,17 +778,45 @@ static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 		if (meta && !json_object_size(meta))
 			json_object_del(m->result, "_meta");
 	}
-	if (m->kind == FA_JR_ERROR || json_is_true(json_object_get(m->result, "isError")))
-		tool_error(u, x);
-	observe(u, fa_now_ns() - x->start_ns);
-	if (x->tool)
-		u->tools[x->tool - 1].latency_ns += fa_now_ns() - x->start_ns;
 	fa_buf_init(&b, 0);
 	fa_jr_put_json(&b, m->root);
-	x->r->done(x->r, 200, b.data, b.len);
-	x->r = NULL;
-	u->p->w->inflight--;
+	answer_send(u, x, m->kind == FA_JR_ERROR || json_is_true(json_object_get(m->result, "isError")), &b);
 	fa_buf_release(&b);
+}
+
+/*
+ * The answer msg to x passed on as it came, with the client's id (and a
+ * 2026 client's resultType added), when nothing else in it changes: no
+ * tree built, nothing written again.  false when it must go the long way
+ * (answer_back): a recording, a 2025 client of a 2026 upstream.
+ */
+static bool answer_raw(struct upstream *u, struct pend *x, const char *msg, const struct fa_jr_raw *raw)
+{
+	const char *res = msg + raw->result_off;
+	size_t n = raw->result_len;
+	struct fa_buf b;
+
+	if (!x->r || (u->p->rec && !u->replay) || (x->r->era == ERA_LEGACY && raw->has_result_type))
+		return false;
+	fa_buf_init(&b, 0);
+	fa_buf_puts(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
+	fa_jr_put_json(&b, x->r->id);
+	fa_buf_puts(&b, ",\"result\":");
+	if (x->r->era == ERA_MODERN && raw->result_object && !raw->has_result_type) {
+		/* before its closing brace, as answer_back's json_object_set_new() puts it */
+		size_t k = n - 1;
+
+		while (k > 1 && strchr(" \t\r\n", res[k - 1]))
+			k--;
+		fa_buf_append(&b, res, n - 1);
+		fa_buf_puts(&b, res[k - 1] == '{' ? "\"resultType\":\"complete\"}" : ",\"resultType\":\"complete\"}");
+	} else {
+		fa_buf_append(&b, res, n);
+	}
+	fa_buf_putc(&b, '}');
+	answer_send(u, x, raw->is_error, &b);
+	fa_buf_release(&b);
+	return true;
 }
 
 /* A list page of the proxy's own refresh; the next page asked for, or the list swapped in. */
@@ -718,13 +855,46 @@ void upstream_refresh(struct upstream *u, int l)
 }
 
 
+/* The upstream's answer m to x, whose client (or the proxy's own refresh) gets it; x freed. */
+static void answered(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
+{
+	if (x->r)
+		answer_back(u, x, m);
+	else if (x->list >= 0)
+		list_page(u, x, m);
+	if (x->uid == u->listen_uid && m->kind == FA_JR_ERROR) {
+		fprintf(stderr, "fa-mcp proxy: upstream '%s' refused subscriptions/listen: %s; its "
+			"list changes go unheard\n", u->name, m->message ? m->message : "");
+		u->listen_uid = -1;
+	}
+	pend_free(u, x);
+	kick(u);
+}
+
 static void up_message(struct ctransport *t, const char *msg, size_t len)
 {
 	struct upstream *u = t->client;
 	struct fa_error err;
-	struct fa_jr_msg m;
+	struct fa_jr_raw raw;
+	struct fa_jr_msg m = { 0 };
 	struct pend *x;
 
+	/* most of what comes is a plain result: passed on without a tree when it can be */
+	if (fa_jr_scan_result(msg, len, &raw)) {
+		if (!(x = take_pend(&u->inflight, (long)raw.id)))
+			return;         /* an answer to nothing of the proxy's (timed out, cancelled) */
+		if (answer_raw(u, x, msg, &raw)) {
+			pend_free(u, x);
+			kick(u);
+		} else if (!fa_jr_parse(&m, msg, len, &err)) {
+			answered(u, x, &m);
+		} else {
+			fprintf(stderr, "fa-mcp proxy: upstream '%s' sent a malformed message: %s\n", u->name, err.msg);
+			pend_fail(u, x, FA_JR_INTERNAL_ERROR, err.msg);
+		}
+		fa_jr_release(&m);
+		return;
+	}
 	if (fa_jr_parse(&m, msg, len, &err)) {
 		fprintf(stderr, "fa-mcp proxy: upstream '%s' sent a malformed message: %s\n", u->name, err.msg);
 	} else if (m.kind == FA_JR_REQUEST) {
@@ -732,17 +902,7 @@ static void up_message(struct ctransport *t, const char *msg, size_t len)
 	} else if (m.kind == FA_JR_NOTIFICATION) {
 		relay_notification(u, &m);
 	} else if (json_is_integer(m.id) && (x = take_pend(&u->inflight, (long)json_integer_value(m.id)))) {
-		if (x->r)
-			answer_back(u, x, &m);
-		else if (x->list >= 0)
-			list_page(u, x, &m);
-		if (x->uid == u->listen_uid && m.kind == FA_JR_ERROR) {
-			fprintf(stderr, "fa-mcp proxy: upstream '%s' refused subscriptions/listen: %s; its "
-				"list changes go unheard\n", u->name, m.message ? m.message : "");
-			u->listen_uid = -1;
-		}
-		pend_free(u, x);
-		kick(u);
+		answered(u, x, &m);
 	}
 	fa_jr_release(&m);
 }
@@ -864,18 +1024,13 @@ static void own_request(struct upstream *u, const char *method, const json_t *pa
 {
 	struct pend *x = calloc(1, sizeof(*x));
 	struct fa_buf b;
-	json_t *id, *up;
 
 	x->uid = ++u->next_id;
 	x->list = l;
 	snprintf(x->method, sizeof(x->method), "%s", method);
 	x->info.method = x->method;
-	id = json_integer(x->uid);
-	up = up_params(u, params, NULL, x->uid, false, -1);
 	fa_buf_init(&b, 0);
-	fa_jr_put_request(&b, id, method, up);
-	json_decref(id);
-	json_decref(up);
+	put_up_request(u, &b, method, params, &(struct up_req){ .uid = x->uid, .log_level = -1 });
 	x->msg = fa_buf_detach(&b, &x->len);
 	submit(u, x);
 }

@@ -193,6 +193,20 @@ static enum fa_err put_container(struct fa_buf *out, const json_t *v, int indent
 	return rc ? rc : fa_buf_putc(out, obj ? '}' : ']');
 }
 
+/* i in decimal, without printf: every id and count of every message goes through here. */
+static enum fa_err put_integer(struct fa_buf *out, json_int_t i)
+{
+	char d[24], *p = d + sizeof(d);
+	unsigned long long u = i < 0 ? 0ull - (unsigned long long)i : (unsigned long long)i;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (i < 0)
+		*--p = '-';
+	return fa_buf_append(out, p, (size_t)(d + sizeof(d) - p));
+}
+
 static enum fa_err put_value(struct fa_buf *out, const json_t *v, int indent, int depth)
 {
 	switch (json_typeof(v)) {
@@ -202,7 +216,7 @@ static enum fa_err put_value(struct fa_buf *out, const json_t *v, int indent, in
 	case JSON_STRING:
 		return fa_json_put_string(out, json_string_value(v), json_string_length(v));
 	case JSON_INTEGER:
-		return fa_buf_printf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return put_integer(out, json_integer_value(v));
 	case JSON_REAL:
 		return put_real(out, json_real_value(v));
 	case JSON_TRUE:
@@ -294,4 +308,230 @@ enum fa_err fa_jr_put_request(struct fa_buf *out, const json_t *id, const char *
 enum fa_err fa_jr_put_notification(struct fa_buf *out, const char *method, const json_t *params)
 {
 	return put_call(out, NULL, method, params);
+}
+
+/* ---- fa_jr_scan_result: a result's parts without a tree ---- */
+
+#define SCAN_DEPTH 64
+
+struct scan {
+	const char *p, *end;
+};
+
+static void scan_ws(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+static bool scan_byte(struct scan *s, char c)
+{
+	scan_ws(s);
+	if (s->p >= s->end || *s->p != c)
+		return false;
+	s->p++;
+	return true;
+}
+
+static int hex4(const char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v |= (c | 0x20) - 'a' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* A string at s->p (its opening quote); a surrogate escape or \u0000 is left to jansson. */
+static bool scan_string(struct scan *s)
+{
+	s->p++;
+	while (s->p < s->end) {
+		unsigned char c = (unsigned char)*s->p;
+		unsigned int cp;
+		int k;
+
+		if (c == '"') {
+			s->p++;
+			return true;
+		}
+		if (c < 0x20)
+			return false;
+		if (c == '\\') {
+			if (s->end - s->p < 2)
+				return false;
+			c = (unsigned char)s->p[1];
+			if (c == 'u') {
+				if (s->end - s->p < 6 || (k = hex4(s->p + 2)) <= 0 || (k >= 0xd800 && k <= 0xdfff))
+					return false;
+				s->p += 6;
+			} else if (c && strchr("\"\\/bfnrt", c)) {
+				s->p += 2;
+			} else {
+				return false;
+			}
+		} else if (c >= 0x80) {
+			if (!(k = fa_json_utf8_decode(s->p, (size_t)(s->end - s->p), &cp)))
+				return false;
+			s->p += k;
+		} else {
+			s->p++;
+		}
+	}
+	return false;
+}
+
+static bool scan_digits(struct scan *s)
+{
+	const char *from = s->p;
+
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+		s->p++;
+	return s->p > from;
+}
+
+/* A number, strictly as RFC 8259 has it. */
+static bool scan_number(struct scan *s)
+{
+	if (*s->p == '-')
+		s->p++;
+	if (s->p < s->end && *s->p == '0')
+		s->p++;
+	else if (!scan_digits(s))
+		return false;
+	if (s->p < s->end && *s->p == '.' && (s->p++, !scan_digits(s)))
+		return false;
+	if (s->p < s->end && (*s->p | 0x20) == 'e') {
+		s->p++;
+		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+			s->p++;
+		if (!scan_digits(s))
+			return false;
+	}
+	return true;
+}
+
+static bool scan_word(struct scan *s, const char *w, size_t n)
+{
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n))
+		return false;
+	s->p += n;
+	return true;
+}
+
+static bool scan_value(struct scan *s, int depth, struct fa_jr_raw *r);
+
+/* An object's or an array's members up to its closing byte; r: note the keys of a result. */
+static bool scan_members(struct scan *s, bool object, int depth, struct fa_jr_raw *r)
+{
+	char close = object ? '}' : ']';
+
+	s->p++;
+	scan_ws(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return true;
+	}
+	for (;;) {
+		const char *key = NULL;
+		size_t klen = 0;
+
+		scan_ws(s);
+		if (object) {
+			if (s->p >= s->end || *s->p != '"')
+				return false;
+			key = s->p;
+			if (!scan_string(s))
+				return false;
+			klen = (size_t)(s->p - key);
+			if (!scan_byte(s, ':'))
+				return false;
+		}
+		scan_ws(s);
+		if (r && key) {
+			/* a result's own keys, which the caller looks at: escapes in them go the long way */
+			if (memchr(key, '\\', klen))
+				return false;
+			if (klen == 12 && !memcmp(key, "\"resultType\"", 12))
+				r->has_result_type = true;
+			if (klen == 9 && !memcmp(key, "\"isError\"", 9))
+				r->is_error = scan_word(&(struct scan){ s->p, s->end }, "true", 4);
+		}
+		if (!scan_value(s, depth + 1, NULL))
+			return false;
+		scan_ws(s);
+		if (s->p < s->end && *s->p == ',') {
+			s->p++;
+			continue;
+		}
+		return scan_byte(s, close);
+	}
+}
+
+static bool scan_value(struct scan *s, int depth, struct fa_jr_raw *r)
+{
+	scan_ws(s);
+	if (s->p >= s->end || depth >= SCAN_DEPTH)
+		return false;
+	switch (*s->p) {
+	case '{':
+		if (r)
+			r->result_object = true;
+		return scan_members(s, true, depth, r);
+	case '[':
+		return scan_members(s, false, depth, NULL);
+	case '"':
+		return scan_string(s);
+	case 't':
+		return scan_word(s, "true", 4);
+	case 'f':
+		return scan_word(s, "false", 5);
+	case 'n':
+		return scan_word(s, "null", 4);
+	default:
+		return (*s->p == '-' || (*s->p >= '0' && *s->p <= '9')) && scan_number(s);
+	}
+}
+
+static bool scan_key(struct scan *s, const char *key)
+{
+	size_t n = strlen(key);
+
+	scan_ws(s);
+	return scan_word(s, key, n) && scan_byte(s, ':');
+}
+
+bool fa_jr_scan_result(const char *buf, size_t len, struct fa_jr_raw *r)
+{
+	struct scan s = { buf, buf + len };
+	const char *from;
+
+	*r = (struct fa_jr_raw){ 0 };
+	if (!scan_byte(&s, '{') || !scan_key(&s, "\"jsonrpc\"") || (scan_ws(&s), !scan_word(&s, "\"2.0\"", 5)) ||
+	    !scan_byte(&s, ',') || !scan_key(&s, "\"id\""))
+		return false;
+	scan_ws(&s);
+	for (from = s.p; s.p < s.end && *s.p >= '0' && *s.p <= '9'; s.p++)
+		r->id = r->id * 10 + (*s.p - '0');
+	if (s.p == from || s.p - from > 18 || *from == '0' || !scan_byte(&s, ',') || !scan_key(&s, "\"result\""))
+		return false;
+	scan_ws(&s);
+	from = s.p;
+	if (!scan_value(&s, 1, r))
+		return false;
+	r->result_off = (size_t)(from - buf);
+	r->result_len = (size_t)(s.p - from);
+	if (!scan_byte(&s, '}'))
+		return false;
+	scan_ws(&s);
+	return s.p == s.end;
 }

@@ -70,6 +70,30 @@ struct fa_jr_msg {
  */
 int fa_jr_parse(struct fa_jr_msg *m, const char *buf, size_t len, struct fa_error *err);
 
+/*
+ * A result as fa_jr_scan_result() finds it: its id, where its result's
+ * bytes are in the message, and two keys of that result when it is an
+ * object (MCP's resultType, and isError true).
+ */
+struct fa_jr_raw {
+	long long id;
+	size_t result_off, result_len;
+	bool result_object;
+	bool has_result_type;
+	bool is_error;
+};
+
+/*
+ * Reads buf[0..len) as {"jsonrpc":"2.0","id":N,"result":R} exactly, keys
+ * in that order, N a positive integer of up to 18 digits, R any valid
+ * JSON, without building a tree: for passing an answer on with its id
+ * changed and nothing else.  True only when every byte is valid JSON that
+ * fa_jr_parse() would take the same way (UTF-8 checked, no \u0000 or lone
+ * surrogates, nesting under 64); false for anything else, which the
+ * caller then parses whole.
+ */
+bool fa_jr_scan_result(const char *buf, size_t len, struct fa_jr_raw *r);
+
 /* Frees what m owns; m may be released twice. */
 void fa_jr_release(struct fa_jr_msg *m);
 

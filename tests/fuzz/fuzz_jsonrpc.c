@@ -4,7 +4,9 @@
  * Any bytes are one message: the parser returns 0 or one of the two codes
  * it documents, a message it accepts has the fields its kind promises, and
  * an accepted request written back out parses again to the same kind, id
- * and method.  Errors are written with whatever id was read.
+ * and method.  Errors are written with whatever id was read.  What
+ * fa_jr_scan_result() takes, the parser takes as a result of the same
+ * id, and the result's bytes read alone are the parser's result.
  *
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
  *		tests/fuzz/fuzz_jsonrpc.c lib/mcp/jsonrpc.c lib/core/buf.c lib/core/err.c \
@@ -28,7 +30,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fa_error err;
 	struct fa_buf out;
 	int code = fa_jr_parse(&m, (const char *)data, size, &err);
+	struct fa_jr_raw raw;
 
+	if (fa_jr_scan_result((const char *)data, size, &raw)) {
+		/* an integer past 64 bits makes every number a double, as fa_jr_parse() does */
+		int as_real = json_is_real(m.id) ? JSON_DECODE_INT_AS_REAL : 0;
+		json_t *res = json_loadb((const char *)data + raw.result_off, raw.result_len,
+					 JSON_DECODE_ANY | as_real, NULL);
+
+		require(code == 0 && m.kind == FA_JR_RESULT && json_number_value(m.id) == (double)raw.id);
+		require(json_equal(res, m.result));
+		json_decref(res);
+	}
 	fa_buf_init(&out, 1 << 20);
 	require(code == 0 || code == FA_JR_PARSE_ERROR || code == FA_JR_INVALID_REQUEST);
 	if (code) {

@@ -1,7 +1,8 @@
 /*
  * Unit tests for lib/mcp/jsonrpc: every kind of message, every way a
  * message can be wrong with the code it earns, ids echoed as sent, and
- * random bytes that must never crash the parser (seed printed).
+ * random bytes that must never crash the parser (seed printed).  The
+ * result scanner takes only what the parser takes, and reads it the same.
  */
 #include "mcp/jsonrpc.c"
 
@@ -113,6 +114,14 @@ static void test_writers(void)
 	CHECK_OUT(&b, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"near '\\ufffdT'\"}}");
 	fa_jr_put_notification(&b, "notifications/initialized", NULL);
 	CHECK_OUT(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+	/* integers are written without printf: both ends of 64 bits, zero, and signs */
+	{
+		json_t *ints = json_pack("[I,I,i,i,i]", (json_int_t)INT64_MIN, (json_int_t)INT64_MAX, 0, -7, 1000);
+
+		fa_jr_put_json(&b, ints);
+		CHECK_OUT(&b, "[-9223372036854775808,9223372036854775807,0,-7,1000]");
+		json_decref(ints);
+	}
 	/* what is written parses back to the same kind, id and method */
 	{
 		struct fa_jr_msg m;
@@ -166,6 +175,78 @@ static void test_random(void)
 	CHECK(ok > 0 && ok < 20000, "%d of 20000 parsed", ok);
 }
 
+/* When the scanner takes s, the parser does too, with the same id, result and keys. */
+static bool scan_agrees(const char *s, size_t n)
+{
+	struct fa_jr_raw raw;
+	struct fa_jr_msg m;
+	struct fa_error err;
+	json_t *res;
+	bool ok;
+
+	if (!fa_jr_scan_result(s, n, &raw))
+		return true;
+	if (fa_jr_parse(&m, s, n, &err) || m.kind != FA_JR_RESULT) {
+		fa_jr_release(&m);
+		return false;
+	}
+	/* an integer past 64 bits makes every number a double, as fa_jr_parse() does */
+	res = json_loadb(s + raw.result_off, raw.result_len,
+			 JSON_DECODE_ANY | (json_is_real(m.id) ? JSON_DECODE_INT_AS_REAL : 0), NULL);
+	ok = json_number_value(m.id) == (double)raw.id && json_equal(res, m.result) &&
+	     raw.result_object == json_is_object(m.result) &&
+	     raw.has_result_type == (json_object_get(m.result, "resultType") != NULL) &&
+	     raw.is_error == json_is_true(json_object_get(m.result, "isError"));
+	json_decref(res);
+	fa_jr_release(&m);
+	return ok;
+}
+
+static bool scans(const char *s)
+{
+	struct fa_jr_raw raw;
+
+	return fa_jr_scan_result(s, strlen(s), &raw);
+}
+
+static void test_scan(void)
+{
+	static const char base[] = "{\"jsonrpc\":\"2.0\",\"id\":12,\"result\":{\"content\":[{\"type\":\"text\","
+				   "\"text\":\"caf\u00e9 \\u00e9\\n\"}],\"isError\":true,\"n\":[-0.5e+3,0,null,false],"
+				   "\"resultType\":\"complete\"}}";
+	static const char bytes[] = "{}[]\",:\\ 0-.eEtnu\x80\xc3\xa9";      /* what to put in */
+	struct fa_jr_raw raw;
+	char buf[sizeof(base)];
+	int took = 0;
+
+	CHECK(fa_jr_scan_result(base, strlen(base), &raw));
+	CHECK(raw.id == 12 && raw.result_object && raw.is_error && raw.has_result_type);
+	CHECK(base[raw.result_off] == '{' && base[raw.result_off + raw.result_len - 1] == '}');
+	CHECK(scan_agrees(base, strlen(base)));
+	CHECK(scans(" { \"jsonrpc\" : \"2.0\" , \"id\" : 3 , \"result\" : [ ] } "));
+	CHECK(!scans("{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":1,\"message\":\"x\"}}"));
+	CHECK(!scans("{\"id\":3,\"jsonrpc\":\"2.0\",\"result\":{}}"));
+	CHECK(!scans("{\"jsonrpc\":\"2.0\",\"id\":\"3\",\"result\":{}}"));
+	CHECK(!scans("{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{}} x"));
+	CHECK(!scans("{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":\"\\u0000\"}"));
+	CHECK(!scans("{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":\"\\ud800\"}"));
+	CHECK(!scans("{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":\"\xc3\"}"));
+	CHECK(!scans("{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":01}"));
+	CHECK(!scans("{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"result\\u0054ype\":1}}"));
+	for (int i = 0; i < 50000; i++) {
+		size_t n = sizeof(base) - 1;
+
+		memcpy(buf, base, sizeof(base));
+		for (int k = rnd_below(3); k >= 0; k--)
+			buf[rnd_below((uint32_t)n)] = bytes[rnd_below(sizeof(bytes) - 1)];
+		if (rnd_below(8) == 0)
+			n = rnd_below((uint32_t)n);
+		took += fa_jr_scan_result(buf, n, &raw);
+		CHECK(scan_agrees(buf, n), "%.*s", (int)n, buf);
+	}
+	CHECK(took > 0 && took < 50000, "%d of 50000 scanned", took);
+}
+
 int main(int argc, char **argv)
 {
 	rnd_seed("test_jsonrpc", argc, argv);
@@ -173,5 +254,6 @@ int main(int argc, char **argv)
 	RUN(test_bad);
 	RUN(test_writers);
 	RUN(test_random);
+	RUN(test_scan);
 	return check_report("test_jsonrpc");
 }
