@@ -685,8 +685,16 @@ static void s_data(struct fa_hclient_req *rq, const char *data, size_t n)
 		size_t used = 0;
 		int rc = fa_sse_feed(&h->sparser, data, n, &used, &ev, &err);
 
-		if (rc < 0)
-			return;         /* its end says nothing of the session: it is opened again */
+		if (rc < 0) {
+			/* a broken stream says nothing of the session: dropped (its
+			   s_done sees FA_EINTR) and opened again, as if it had ended */
+			struct fa_hclient *c = h->shc;
+
+			h->shc = NULL;
+			fa_hclient_free(c);
+			fa_timer_start(h->loop, &h->restand, RETRY_MS);
+			return;
+		}
 		data += used;
 		n -= used;
 		if (rc == 0 || !ev.data_len || ev.type_len != 7 || memcmp(ev.type, "message", 7))
