@@ -148,11 +148,7 @@ static int usage_error(const char *msg)
 
 static int number(const char *opt, const char *arg, long min, long max, long *out)
 {
-	struct fa_error err = { 0 };
-
-	if (fa_opt_int(opt, arg, min, max, out, &err))
-		return usage_error(err.msg);
-	return -1;
+	return fa_opt_number(&tool, opt, arg, min, max, out, stderr);
 }
 
 static int duration(const char *opt, const char *arg, uint64_t *ns)

@@ -113,11 +113,7 @@ static int one_char(const char *opt, const char *arg, char *out)
 
 static int number(const char *opt, const char *arg, long min, long max, long *out)
 {
-	struct fa_error err = { 0 };
-
-	if (fa_opt_int(opt, arg, min, max, out, &err))
-		return usage_error(err.msg);
-	return -1;
+	return fa_opt_number(&tool, opt, arg, min, max, out, stderr);
 }
 
 /* Applies one option; -1 to go on, else an exit status. */

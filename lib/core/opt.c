@@ -299,6 +299,16 @@ int fa_opt_usage_error(const struct fa_opt_tool *t, const char *msg, FILE *f)
 	return FA_EUSAGE;
 }
 
+int fa_opt_number(const struct fa_opt_tool *t, const char *name, const char *arg, long min,
+		  long max, long *out, FILE *f)
+{
+	struct fa_error err = { 0 };
+
+	if (fa_opt_int(name, arg, min, max, out, &err))
+		return fa_opt_usage_error(t, err.msg, f);
+	return -1;
+}
+
 int fa_opt_each(const struct fa_opt_tool *t, int argc, char **argv,
 		int (*apply)(int key, const char *arg, void *ctx), void *ctx, FILE *f)
 {

@@ -113,6 +113,13 @@ enum fa_err fa_opt_int(const char *name, const char *arg, long min, long max,
 		       long *out, struct fa_error *err);
 
 /*
+ * fa_opt_int for an apply() callback: -1 (go on) with the number in *out,
+ * else the usage error, said to f as fa_opt_usage_error says it.
+ */
+int fa_opt_number(const struct fa_opt_tool *t, const char *name, const char *arg, long min,
+		  long max, long *out, FILE *f);
+
+/*
  * A duration written as a number and a unit ("500ms", "2s", "5min", "1h")
  * into milliseconds, 1 to INT_MAX; false for anything else.  The one
  * reading of durations for options and SQL-file keys alike.
