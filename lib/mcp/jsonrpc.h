@@ -16,7 +16,8 @@
  *		... fa_jr_put_result(&out, m.id, result) ...
  *	fa_jr_release(&m);
  *
- * Parsing uses jansson; the message owns its tree until fa_jr_release().
+ * Parsing builds a jansson tree (a checked text directly, anything else
+ * through json_loadb()); the message owns it until fa_jr_release().
  * Numbers are what jansson makes of them: integers exact within 64 bits,
  * other numbers as doubles (as a JavaScript peer holds them); a message
  * with an integer past 64 bits is read with every integer as a double.

@@ -6,7 +6,8 @@
  * an accepted request written back out parses again to the same kind, id
  * and method.  Errors are written with whatever id was read.  What
  * fa_jr_scan_result() takes, the parser takes as a result of the same
- * id, and the result's bytes read alone are the parser's result.
+ * id, and the result's bytes read alone are the parser's result.  The
+ * tree the parser builds is jansson's own reading of the bytes.
  *
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
  *		tests/fuzz/fuzz_jsonrpc.c lib/mcp/jsonrpc.c lib/core/buf.c lib/core/err.c \
@@ -41,6 +42,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		require(code == 0 && m.kind == FA_JR_RESULT && json_number_value(m.id) == (double)raw.id);
 		require(json_equal(res, m.result));
 		json_decref(res);
+	}
+	{
+		json_t *j = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
+
+		if (!j)
+			j = json_loadb((const char *)data, size, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
+		require(!j == !m.root);
+		/* an id read as a double may have become an integer again */
+		if (j && !json_is_real(json_object_get(j, "id")))
+			require(json_equal(j, m.root));
+		json_decref(j);
 	}
 	fa_buf_init(&out, 1 << 20);
 	require(code == 0 || code == FA_JR_PARSE_ERROR || code == FA_JR_INVALID_REQUEST);

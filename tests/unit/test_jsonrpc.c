@@ -247,6 +247,91 @@ static void test_scan(void)
 	CHECK(took > 0 && took < 50000, "%d of 50000 scanned", took);
 }
 
+/*
+ * The tree fa_jr_parse() gives is jansson's own reading of the same bytes,
+ * key order and integer-or-real kept: both written out must be the same
+ * text.  jansson reads every number as a double when one integer is past
+ * 64 bits, as fa_jr_parse() does.
+ */
+static bool tree_agrees(const char *s, size_t n)
+{
+	struct fa_jr_msg m;
+	struct fa_error err;
+	struct fa_buf a, b;
+	json_t *j = json_loadb(s, n, JSON_DECODE_ANY, NULL), *id;
+	int code = fa_jr_parse(&m, s, n, &err);
+	double d;
+	bool ok;
+
+	if (!j)
+		j = json_loadb(s, n, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
+	/* and, as it does, an id that became a double is an integer again when it is one */
+	id = json_object_get(j, "id");
+	d = json_is_real(id) ? json_real_value(id) : 0.5;
+	if (d == (double)(json_int_t)d && d <= 9.0e18 && d >= -9.0e18)
+		json_object_set_new(j, "id", json_integer((json_int_t)d));
+	if (!j || !m.root) {
+		ok = !j && !m.root && code == FA_JR_PARSE_ERROR;
+	} else {
+		fa_buf_init(&a, 0);
+		fa_buf_init(&b, 0);
+		ok = !fa_jr_put_json(&a, j) && !fa_jr_put_json(&b, m.root) && a.len == b.len &&
+		     !memcmp(a.data, b.data, a.len);
+		fa_buf_release(&a);
+		fa_buf_release(&b);
+	}
+	json_decref(j);
+	fa_jr_release(&m);
+	return ok;
+}
+
+static bool tree_same(const char *s)
+{
+	return tree_agrees(s, strlen(s));
+}
+
+static void test_tree(void)
+{
+	static const char base[] = "{\"jsonrpc\":\"2.0\",\"id\":-9223372036854775808,\"method\":\"tools/call\","
+				   "\"params\":{\"name\":\"caf\u00e9\",\"arguments\":{\"a\":[1,-0,2.50,-1e-3,true,"
+				   "false,null,\"\\u00e9\\u20ac\\/\\\"\\\\\\b\\f\\n\\r\\t\"],\"a\":{},\"\":[]},"
+				   "\"_meta\":{\"progressToken\":9223372036854775807}}}";
+	static const char bytes[] = "{}[]\",:\\ 0-.eE1tnu\x80\xc3\xa9\x01";
+	char deep[200], buf[sizeof(base)];
+	char key[300];
+	int took = 0;
+
+	CHECK(tree_same(base));
+	CHECK(tree_same(" {\"a\" : [ 1 , 2 ] , \"b\":\"x\"} \n"));
+	CHECK(tree_same("{\"id\":9223372036854775808,\"x\":1}"));       /* every number a double */
+	CHECK(tree_same("{\"id\":-9223372036854775809}"));
+	CHECK(tree_same("[1e400]") && tree_same("[1e-400]") && tree_same("[-0.0]"));
+	CHECK(tree_same("{\"k\":1,\"k\":2,\"j\":3}"));                   /* the last of a key, in its place */
+	CHECK(tree_same("\"\\ud83d\\ude00\"") && tree_same("\"\\ud800\"") && tree_same("\"\\u0000\""));
+	CHECK(tree_same("{\"\\u0041b\\n\":\"v\"}") && tree_same("") && tree_same("  ") && tree_same("{} {}"));
+	memset(key, 'k', sizeof(key));
+	snprintf(key, sizeof(key), "{\"%.*s\":{\"%.*s\":1}}", 70, key + 200, 63, key + 200);
+	CHECK(tree_same(key));
+	memset(deep, '[', 100);
+	memset(deep + 100, ']', 100);
+	CHECK(tree_agrees(deep, sizeof(deep)));                          /* deeper than the scanner: jansson's */
+	for (int i = 0; i < 50000; i++) {
+		size_t n = sizeof(base) - 1;
+		json_t *j;
+
+		memcpy(buf, base, sizeof(base));
+		for (int k = rnd_below(3); k >= 0; k--)
+			buf[rnd_below((uint32_t)n)] = bytes[rnd_below(sizeof(bytes) - 1)];
+		if (rnd_below(8) == 0)
+			n = rnd_below((uint32_t)n);
+		j = json_loadb(buf, n, JSON_DECODE_ANY, NULL);
+		took += j != NULL;
+		json_decref(j);
+		CHECK(tree_agrees(buf, n), "%.*s", (int)n, buf);
+	}
+	CHECK(took > 0 && took < 50000, "%d of 50000 were JSON", took);
+}
+
 int main(int argc, char **argv)
 {
 	rnd_seed("test_jsonrpc", argc, argv);
@@ -255,5 +340,6 @@ int main(int argc, char **argv)
 	RUN(test_writers);
 	RUN(test_random);
 	RUN(test_scan);
+	RUN(test_tree);
 	return check_report("test_jsonrpc");
 }
