@@ -469,6 +469,44 @@ JSON
 	assert_contains "$output" 'carol get-roots-list: Current MCP Roots (1 total): 1. carol URI: file:///carol'
 }
 
+@test "proxy: a 2026-07-28 client is asked in band: an upstream's elicitation, sampling and roots come as input_required, and the retry's answers go back" {
+	npm_peers
+	mrtr=$BATS_TEST_DIRNAME/npm/mrtr-client.mjs
+	# the official SDK's 2026 client, which answers the rounds itself, over a stdio and an HTTP upstream of 2025-11-25
+	start_proxy "ev=stdio:mcp-server-everything stdio"
+	run timeout 60 node "$mrtr" "$url" alice trigger-elicitation-request trigger-sampling-request get-roots-list
+	assert_status 0
+	assert_contains "$(grep '^alice trigger-elicitation-request:' <<< "$output")" '"name": "alice"'
+	assert_contains "$(grep '^alice trigger-sampling-request:' <<< "$output")" '"text": "sampled by alice"'
+	assert_contains "$(grep '^alice get-roots-list:' <<< "$output")" 'URI: file:///alice'
+	assert_contains "$output" "rounds: 3"
+	kill -TERM "$ppid_"; wait "$ppid_" || true
+	everything_http
+	start_proxy "ev=$ev"
+	run timeout 60 node "$mrtr" "$url" bob trigger-elicitation-request
+	assert_status 0
+	assert_contains "$output" '"name": "bob"'
+	# by hand: the result, a retry with a state the proxy never gave, then the right one
+	META='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"elicitation":{}}}'
+	call26 1 trigger-elicitation-request '{}'
+	assert_same input_required "$(jq -r .result.resultType <<< "$body")"
+	assert_same elicitation/create "$(jq -r '.result.inputRequests[].method' <<< "$body")"
+	key=$(jq -r '.result.inputRequests | keys[0]' <<< "$body")
+	state=$(jq -r .result.requestState <<< "$body")
+	retry() {
+		post26 tools/call trigger-elicitation-request '{"jsonrpc":"2.0","id":'"$1"',"method":"tools/call","params":{"name":"trigger-elicitation-request","arguments":{},"requestState":"'"$2"'","inputResponses":{"'"$key"'":{"action":"accept","content":{"name":"zed"}}},'"$META"'}}'
+	}
+	retry 2 "${state}0"
+	assert_same -32602 "$(jq -r .error.code <<< "$body")"
+	assert_contains "$(jq -r .error.message <<< "$body")" "requestState '${state}0' names no call the proxy holds"
+	retry 3 "$state"
+	assert_same complete "$(jq -r .result.resultType <<< "$body")"
+	assert_contains "$(jq -r '.result.content[].text' <<< "$body")" "Name: zed"
+	# answered: the state is spent
+	retry 4 "$state"
+	assert_same -32602 "$(jq -r .error.code <<< "$body")"
+}
+
 @test "proxy: --record keeps a call's progress, log messages and list changes with its exchange; replay sends them again before the answer" {
 	mkdir -p "$BATS_TEST_TMPDIR/n"
 	cat > "$BATS_TEST_TMPDIR/n/n.sql" <<'SQL'

@@ -700,6 +700,9 @@ void proxy_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r
 			cancelled(p, w->note_from, m);
 		return;
 	}
+	/* a 2026 client's retry of a call the proxy holds, with what the upstream asked answered */
+	if (r->era == ERA_MODERN && m->params && upstream_resume(p, m, r))
+		return;
 	if (!strcmp(method, "tools/call"))
 		return by_name(p, r, m, L_TOOLS);
 	if (!strcmp(method, "tools/list"))

@@ -250,10 +250,10 @@ static struct pend *owner(struct upstream *u, const struct ctransport *t, bool *
 
 	*several = false;
 	for (struct pend *x = u->inflight; x && exact; x = x->next)
-		if (x->t == t && x->r)
+		if (x->t == t && (x->r || x->state[0]))
 			return x;
 	for (struct pend *x = u->inflight; x && !exact; x = x->next) {
-		if (!x->r)
+		if (!x->r && !x->state[0])
 			continue;
 		if (o && !upstream_same_from(o->from, x->from)) {
 			*several = true;
@@ -273,9 +273,6 @@ static bool cannot_pass(struct upstream *u, const struct fa_jr_msg *m, const str
 		snprintf(msg, n, "fa-mcp proxy cannot tell which client %s of upstream '%s' is for: %s",
 			 m->method, u->name, several ? "calls of several clients are in flight" :
 			 "no client's call is in flight");
-	else if (x->r->era == ERA_MODERN)
-		snprintf(msg, n, "fa-mcp proxy: the client of %s speaks 2026-07-28, whose clients take "
-			 "no requests", x->method);
 	else if (!x->r->notify)
 		snprintf(msg, n, "fa-mcp proxy: the client's %s has no stream to carry %s (it does not "
 			 "accept text/event-stream)", x->method, m->method);
@@ -289,11 +286,13 @@ static void pass_request(struct upstream *u, struct ctransport *t, const struct 
 {
 	bool several;
 	struct pend *x = owner(u, t, &several);
+	/* a 2026 client takes no requests: it gets them in band, in an input_required result */
+	bool in_band = x && (!x->r || x->r->era == ERA_MODERN);
 	struct sreq *s;
 	struct fa_buf b;
 	char msg[400];
 
-	if (cannot_pass(u, m, x, several, msg, sizeof(msg))) {
+	if (!in_band && cannot_pass(u, m, x, several, msg, sizeof(msg))) {
 		up_answer_error(u, m->id, FA_JR_INTERNAL_ERROR, msg);
 		return;
 	}
@@ -306,13 +305,20 @@ static void pass_request(struct upstream *u, struct ctransport *t, const struct 
 	s->due_ns = fa_now_ns() + (uint64_t)u->timeout_ms * 1000000u;
 	s->next = u->sreqs;
 	u->sreqs = s;
+	if (u->sweep.slot < 0)
+		fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
+	if (in_band) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "fa-%ld", s->fid);
+		upstream_ask(u, x, key, json_object_get(m->root, "method"), m->params);
+		return;
+	}
 	json_object_set_new(m->root, "id", json_integer(s->fid));
 	fa_buf_init(&b, 0);
 	fa_jr_put_json(&b, m->root);
 	x->r->notify(x->r, b.data, b.len);
 	fa_buf_release(&b);
-	if (u->sweep.slot < 0)
-		fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
 }
 
 /*
@@ -356,6 +362,38 @@ bool relay_client_answer(struct upstream *u, const char *from, const struct fa_j
 			u->c.t->reply(u->c.t, b.data, b.len);
 		fa_buf_release(&b);
 		sreq_free(s);
+		return true;
+	}
+	return false;
+}
+
+/* The upstream's request s answered with result (borrowed); s freed. */
+static void sreq_answer(struct upstream *u, struct sreq *s, const json_t *result)
+{
+	struct fa_buf b;
+
+	fa_buf_init(&b, 0);
+	fa_jr_put_result(&b, s->uid, result);
+	if (u->up)
+		u->c.t->reply(u->c.t, b.data, b.len);
+	fa_buf_release(&b);
+	sreq_free(s);
+}
+
+bool relay_input_response(struct upstream *u, const struct pend *x, const char *key, const json_t *value)
+{
+	char *end;
+	long fid;
+
+	if (strncmp(key, "fa-", 3) || (fid = strtol(key + 3, &end, 10)) <= 0 || *end)
+		return false;
+	for (struct sreq **pp = &u->sreqs; *pp; pp = &(*pp)->next) {
+		struct sreq *s = *pp;
+
+		if (s->fid != fid || s->call != x->uid)
+			continue;
+		*pp = s->next;
+		sreq_answer(u, s, value);
 		return true;
 	}
 	return false;

@@ -33,6 +33,13 @@ void relay_request(struct upstream *u, struct ctransport *t, const struct fa_jr_
  */
 bool relay_client_answer(struct upstream *u, const char *from, const struct fa_jr_msg *m);
 
+/*
+ * A 2026 client's answer value, under key in the inputResponses of its
+ * retry of call x: true when key was one of u's requests in x, then u
+ * gets value as its result.
+ */
+bool relay_input_response(struct upstream *u, const struct pend *x, const char *key, const json_t *value);
+
 /* u's requests with clients past their time: u hears the client did not answer. */
 void relay_sweep(struct upstream *u, uint64_t now);
 

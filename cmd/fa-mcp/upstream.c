@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "core/json.h"
 #include "core/stats.h"
@@ -56,6 +57,8 @@ static void pend_free(struct upstream *u, struct pend *x)
 	json_decref(x->token);
 	json_decref(x->params);
 	json_decref(x->notes);
+	json_decref(x->asks);
+	free(x->held);
 	free(x->msg);
 	free(x);
 }
@@ -871,6 +874,35 @@ static void answered(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 	kick(u);
 }
 
+/*
+ * The upstream's answer msg to x, taken from inflight: to x's client.  A
+ * parked call keeps it, in flight still, for the client's retry.
+ */
+static void answer_msg(struct upstream *u, struct pend *x, const char *msg, size_t len,
+		       const struct fa_jr_raw *raw)
+{
+	struct fa_error err;
+	struct fa_jr_msg m = { 0 };
+
+	if (!x->r && x->state[0]) {
+		x->held = strndup(msg, len);
+		x->held_len = len;
+		x->next = u->inflight;
+		u->inflight = x;
+		return;
+	}
+	if (raw && answer_raw(u, x, msg, raw)) {
+		pend_free(u, x);
+		kick(u);
+	} else if (!fa_jr_parse(&m, msg, len, &err)) {
+		answered(u, x, &m);
+	} else {
+		fprintf(stderr, "fa-mcp proxy: upstream '%s' sent a malformed message: %s\n", u->name, err.msg);
+		pend_fail(u, x, FA_JR_INTERNAL_ERROR, err.msg);
+	}
+	fa_jr_release(&m);
+}
+
 static void up_message(struct ctransport *t, const char *msg, size_t len)
 {
 	struct upstream *u = t->client;
@@ -881,18 +913,9 @@ static void up_message(struct ctransport *t, const char *msg, size_t len)
 
 	/* most of what comes is a plain result: passed on without a tree when it can be */
 	if (fa_jr_scan_result(msg, len, &raw)) {
-		if (!(x = take_pend(&u->inflight, (long)raw.id)))
-			return;         /* an answer to nothing of the proxy's (timed out, cancelled) */
-		if (answer_raw(u, x, msg, &raw)) {
-			pend_free(u, x);
-			kick(u);
-		} else if (!fa_jr_parse(&m, msg, len, &err)) {
-			answered(u, x, &m);
-		} else {
-			fprintf(stderr, "fa-mcp proxy: upstream '%s' sent a malformed message: %s\n", u->name, err.msg);
-			pend_fail(u, x, FA_JR_INTERNAL_ERROR, err.msg);
-		}
-		fa_jr_release(&m);
+		/* else an answer to nothing of the proxy's (timed out, cancelled) */
+		if ((x = take_pend(&u->inflight, (long)raw.id)))
+			answer_msg(u, x, msg, len, &raw);
 		return;
 	}
 	if (fa_jr_parse(&m, msg, len, &err)) {
@@ -902,9 +925,106 @@ static void up_message(struct ctransport *t, const char *msg, size_t len)
 	} else if (m.kind == FA_JR_NOTIFICATION) {
 		relay_notification(u, &m);
 	} else if (json_is_integer(m.id) && (x = take_pend(&u->inflight, (long)json_integer_value(m.id)))) {
-		answered(u, x, &m);
+		answer_msg(u, x, msg, len, NULL);
 	}
 	fa_jr_release(&m);
+}
+
+/* ---- a 2026 client's call the upstream asks something during (multi round-trip) ---- */
+
+/* x's client answered input_required with x's asks under a requestState; x parked. */
+static void input_required(struct upstream *u, struct pend *x)
+{
+	unsigned char rnd[16];
+	json_t *res;
+	struct fa_buf b;
+
+	if (!x->state[0]) {
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			for (size_t i = 0; i < sizeof(rnd); i++)
+				rnd[i] = (unsigned char)rand();
+		snprintf(x->state, sizeof(x->state), STATE_PREFIX);
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			snprintf(x->state + strlen(STATE_PREFIX) + 2 * i, 3, "%02x", rnd[i]);
+	}
+	res = json_pack("{s:s,s:O,s:s}", "resultType", "input_required", "inputRequests", x->asks,
+			"requestState", x->state);
+	json_decref(x->asks);
+	x->asks = NULL;
+	fa_buf_init(&b, 0);
+	fa_jr_put_result(&b, x->r->id, res);
+	json_decref(res);
+	x->r->done(x->r, 200, b.data, b.len);
+	fa_buf_release(&b);
+	x->r = NULL;
+	x->list = -1;
+	u->p->w->inflight--;
+}
+
+void upstream_ask(struct upstream *u, struct pend *x, const char *key, const json_t *method,
+		  const json_t *params)
+{
+	json_t *ask = json_pack("{s:O}", "method", method);
+
+	if (params)
+		json_object_set(ask, "params", (json_t *)params);
+	if (!x->asks)
+		x->asks = json_object();
+	json_object_set_new(x->asks, key, ask);
+	if (x->r)
+		input_required(u, x);
+}
+
+/* The parked call whose requestState is state, and its upstream. */
+static struct pend *parked(struct proxy *p, const char *state, struct upstream **up)
+{
+	for (int i = 0; i < p->nups; i++)
+		for (struct pend *x = p->ups[i].inflight; x; x = x->next)
+			if (!x->r && !strcmp(x->state, state)) {
+				*up = &p->ups[i];
+				return x;
+			}
+	return NULL;
+}
+
+bool upstream_resume(struct proxy *p, const struct fa_jr_msg *m, struct reply *r)
+{
+	const char *state = json_string_value(json_object_get(m->params, "requestState")), *key;
+	json_t *v;
+	struct upstream *u;
+	struct pend *x;
+	char msg[300];
+
+	if (!state || strncmp(state, STATE_PREFIX, strlen(STATE_PREFIX)))
+		return false;
+	if (!(x = parked(p, state, &u))) {
+		snprintf(msg, sizeof(msg), "%s: requestState '%.80s' names no call the proxy holds: it was "
+			 "answered, or timed out", m->method, state);
+		mcp_fail(r, 200, FA_JR_INVALID_PARAMS, msg, NULL);
+		return true;
+	}
+	json_object_foreach(json_object_get(m->params, "inputResponses"), key, v)
+		relay_input_response(u, x, key, v);
+	x->r = r;
+	json_decref(x->token);
+	x->token = json_incref(r->progress);
+	u->p->w->inflight++;
+	if (x->asks) {
+		/* what the upstream asked while the client was away */
+		input_required(u, x);
+	} else if (x->held) {
+		char *held = x->held;
+		struct fa_jr_raw raw;
+
+		x->held = NULL;
+		x->state[0] = '\0';
+		take_pend(&u->inflight, x->uid);
+		answer_msg(u, x, held, x->held_len, fa_jr_scan_result(held, x->held_len, &raw) ? &raw : NULL);
+		free(held);
+	} else {
+		x->state[0] = '\0';
+	}
+	return true;
 }
 
 static void up_fail(struct ctransport *t, enum fa_err rc, const char *msg)

@@ -50,8 +50,19 @@ struct pend {
 	char name[256];                 /* info.name's storage */
 	json_t *params;                 /* --record: the params sent, without _meta */
 	json_t *notes;                  /* --record: the notifications about it, {ms, message} */
+	/*
+	 * A 2026 client's call the upstream asked something during: the
+	 * client got it in band (input_required) and r is NULL until its
+	 * retry brings state back, with the answers.
+	 */
+	char state[48];                 /* requestState given; "" when not parked */
+	json_t *asks;                   /* inputRequests not yet given to the client */
+	char *held;                     /* the upstream's answer, come while parked */
+	size_t held_len;
 	struct pend *next;
 };
+
+#define STATE_PREFIX "fa-mcp-proxy."
 
 /*
  * A request of the upstream's own (sampling, elicitation, roots) passed
@@ -176,6 +187,23 @@ void upstream_own_request(struct upstream *u, const char *method, const json_t *
 
 /* List l of u read again (its answer swaps it in, and the front hears of it). */
 void upstream_refresh(struct upstream *u, int l);
+
+/*
+ * A 2026 client's call x parked, or still with its client: the upstream's
+ * request key {method, params} goes to the client in band, as an
+ * input_required result (at once while x has a client, or with the
+ * answer to its next retry).
+ */
+void upstream_ask(struct upstream *u, struct pend *x, const char *key, const json_t *method,
+		  const json_t *params);
+
+/*
+ * A request of a 2026 client that carries a requestState of the proxy's
+ * (STATE_PREFIX): the parked call it names takes r as its client again,
+ * and the upstream gets the answers in inputResponses.  False when the
+ * state is not the proxy's (then the request goes on as any other).
+ */
+bool upstream_resume(struct proxy *p, const struct fa_jr_msg *m, struct reply *r);
 
 /* Two clients' session ids are the same (NULL is ""). */
 bool upstream_same_from(const char *a, const char *b);
