@@ -507,6 +507,32 @@ JSON
 	assert_same -32602 "$(jq -r .error.code <<< "$body")"
 }
 
+@test "proxy: a 2026-07-28 upstream's input_required reaches a 2025 client as requests, and the call goes up again with the answers" {
+	npm_peers
+	asker=$BATS_TEST_DIRNAME/mrtr-server.py
+	# stdio front: the one client is asked an elicitation and a sampling, then gets the answer they made
+	run timeout 60 node "$BATS_TEST_DIRNAME/npm/asked-client.mjs" --stdio \
+		"fa-mcp proxy 'm=stdio:$asker' 2>> $BATS_TEST_TMPDIR/stderr" alice -- greet
+	assert_status 0
+	assert_same "alice greet: hello alice: sampled by alice" "$output"
+	# HTTP front: two sessions at once, each asked its own
+	start_proxy "m=stdio:$asker"
+	run timeout 60 node "$BATS_TEST_DIRNAME/npm/asked-client.mjs" --http "$url" alice bob -- greet
+	assert_status 0
+	assert_same "alice greet: hello alice: sampled by alice
+bob greet: hello bob: sampled by bob" "$output"
+	# a 2026 client gets the upstream's input_required as it is, and its retry goes up as it is
+	run timeout 60 node "$BATS_TEST_DIRNAME/npm/mrtr-client.mjs" "$url" carol greet
+	assert_status 0
+	assert_same "carol greet: hello carol: sampled by carol
+rounds: 2" "$output"
+	# a 2025 POST that takes no event stream cannot be asked: an error that says so
+	open_session
+	body=$(curl -sS -H 'Content-Type: application/json' -H 'Accept: application/json' -H "Mcp-Session-Id: $sid" \
+		-H 'MCP-Protocol-Version: 2025-11-25' --data-binary "$(call 2 greet '{}')" "$url")
+	assert_contains "$(jq -r .error.message <<< "$body")" "asks for input (input_required) during tools/call"
+}
+
 @test "proxy: --record keeps a call's progress, log messages and list changes with its exchange; replay sends them again before the answer" {
 	mkdir -p "$BATS_TEST_TMPDIR/n"
 	cat > "$BATS_TEST_TMPDIR/n/n.sql" <<'SQL'

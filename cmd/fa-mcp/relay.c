@@ -230,7 +230,8 @@ void relay_sweep(struct upstream *u, uint64_t now)
 		*pp = s->next;
 		snprintf(msg, sizeof(msg), "fa-mcp proxy: the client did not answer %s within %d ms",
 			 s->method, u->timeout_ms);
-		if (u->up)
+		/* one of an input_required's: its call's own timeout ends the call */
+		if (u->up && s->uid)
 			up_answer_error(u, s->uid, FA_JR_INTERNAL_ERROR, msg);
 		sreq_free(s);
 	}
@@ -346,6 +347,68 @@ static bool sreq_cancelled(struct upstream *u, struct fa_jr_msg *m)
 	return false;
 }
 
+/* The client's answer m to s, one of call x's input_required: kept, and x goes up again after the last. */
+static void input_answer(struct upstream *u, struct sreq *s, const struct fa_jr_msg *m)
+{
+	struct pend *x = u->inflight;
+	char msg[400];
+
+	while (x && x->uid != s->call)
+		x = x->next;
+	if (!x || !x->answers)
+		return;         /* the call ended meanwhile */
+	if (m->kind != FA_JR_RESULT) {
+		snprintf(msg, sizeof(msg), "the client refused %s, which upstream '%s' asked for (input_required): %s",
+			 s->method, u->name, m->message ? m->message : "");
+		upstream_fail_call(u, x, msg);
+		return;
+	}
+	json_object_set(x->answers, s->key, m->result);
+	if (--x->waiting == 0)
+		upstream_again(u, x);
+}
+
+bool relay_ask_client(struct upstream *u, struct pend *x, const struct fa_jr_msg *m)
+{
+	const char *key;
+	json_t *req;
+
+	if (!x->r->notify)
+		return false;
+	json_decref(x->answers);
+	json_decref(x->rstate);
+	x->answers = json_object();
+	x->rstate = json_incref(json_object_get(m->result, "requestState"));
+	x->waiting = 0;
+	json_object_foreach(json_object_get(m->result, "inputRequests"), key, req) {
+		struct sreq *s = calloc(1, sizeof(*s));
+		const char *method = json_string_value(json_object_get(req, "method"));
+		json_t *id;
+		struct fa_buf b;
+
+		s->fid = ++u->p->next_fid;
+		snprintf(s->key, sizeof(s->key), "%s", key);
+		snprintf(s->method, sizeof(s->method), "%s", method ? method : "");
+		snprintf(s->from, sizeof(s->from), "%s", x->from);
+		s->call = x->uid;
+		s->due_ns = fa_now_ns() + (uint64_t)u->timeout_ms * 1000000u;
+		s->next = u->sreqs;
+		u->sreqs = s;
+		id = json_integer(s->fid);
+		fa_buf_init(&b, 0);
+		fa_jr_put_request(&b, id, s->method, json_object_get(req, "params"));
+		x->r->notify(x->r, b.data, b.len);
+		fa_buf_release(&b);
+		json_decref(id);
+		x->waiting++;
+	}
+	if (u->sweep.slot < 0)
+		fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
+	if (!x->waiting)
+		upstream_again(u, x);   /* a requestState alone: up again at once */
+	return true;
+}
+
 bool relay_client_answer(struct upstream *u, const char *from, const struct fa_jr_msg *m)
 {
 	for (struct sreq **pp = &u->sreqs; *pp; pp = &(*pp)->next) {
@@ -355,6 +418,11 @@ bool relay_client_answer(struct upstream *u, const char *from, const struct fa_j
 		if (!json_is_integer(m->id) || json_integer_value(m->id) != s->fid || !upstream_same_from(s->from, from))
 			continue;
 		*pp = s->next;
+		if (!s->uid) {
+			input_answer(u, s, m);
+			sreq_free(s);
+			return true;
+		}
 		json_object_set(m->root, "id", s->uid);
 		fa_buf_init(&b, 0);
 		fa_jr_put_json(&b, m->root);

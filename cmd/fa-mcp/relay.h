@@ -40,6 +40,14 @@ bool relay_client_answer(struct upstream *u, const char *from, const struct fa_j
  */
 bool relay_input_response(struct upstream *u, const struct pend *x, const char *key, const json_t *value);
 
+/*
+ * A 2026 upstream's input_required result m to x, whose client is of
+ * 2025 and takes requests: each of inputRequests asked of it, under an id
+ * of the proxy's; x goes up again (upstream_again) when all are answered.
+ * False when the client has no stream to be asked on.
+ */
+bool relay_ask_client(struct upstream *u, struct pend *x, const struct fa_jr_msg *m);
+
 /* u's requests with clients past their time: u hears the client did not answer. */
 void relay_sweep(struct upstream *u, uint64_t now);
 

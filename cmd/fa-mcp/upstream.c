@@ -58,6 +58,9 @@ static void pend_free(struct upstream *u, struct pend *x)
 	json_decref(x->params);
 	json_decref(x->notes);
 	json_decref(x->asks);
+	json_decref(x->answers);
+	json_decref(x->rstate);
+	free(x->sent);
 	free(x->held);
 	free(x->msg);
 	free(x);
@@ -147,7 +150,13 @@ static void send_pend(struct upstream *u, struct pend *x, struct ctransport *t)
 		pend_fail(u, x, FA_JR_INTERNAL_ERROR, msg);
 		return;
 	}
-	free(x->msg);
+	if (x->r && x->r->era == ERA_LEGACY && u->c.era == CERA_MODERN && !x->sent) {
+		/* kept: an input_required answer sends it up again, answered */
+		x->sent = x->msg;
+		x->sent_len = x->len;
+	} else {
+		free(x->msg);
+	}
 	x->msg = NULL;
 	if (!u->p->loop || u->sweep.slot >= 0)
 		return;
@@ -858,9 +867,57 @@ void upstream_refresh(struct upstream *u, int l)
 }
 
 
+/* A result of 2026's that asks the client for input before it can be answered. */
+static bool asks_input(const struct fa_jr_msg *m)
+{
+	const char *t = json_string_value(json_object_get(m->result, "resultType"));
+
+	return m->kind == FA_JR_RESULT && t && !strcmp(t, "input_required");
+}
+
+void upstream_again(struct upstream *u, struct pend *x)
+{
+	json_t *root = json_loadb(x->sent, x->sent_len, 0, NULL), *params = json_object_get(root, "params");
+	struct fa_buf b;
+
+	take_pend(&u->inflight, x->uid);
+	json_object_set_new(params, "inputResponses", x->answers);
+	x->answers = NULL;
+	if (x->rstate)
+		json_object_set(params, "requestState", x->rstate);
+	fa_buf_init(&b, 0);
+	fa_jr_put_json(&b, root);
+	json_decref(root);
+	free(x->msg);
+	x->msg = fa_buf_detach(&b, &x->len);
+	submit(u, x);
+}
+
+void upstream_fail_call(struct upstream *u, struct pend *x, const char *msg)
+{
+	take_pend(&u->inflight, x->uid);
+	pend_fail(u, x, FA_JR_INTERNAL_ERROR, msg);
+	kick(u);
+}
+
 /* The upstream's answer m to x, whose client (or the proxy's own refresh) gets it; x freed. */
 static void answered(struct upstream *u, struct pend *x, struct fa_jr_msg *m)
 {
+	if (x->r && x->r->era == ERA_LEGACY && x->sent && asks_input(m)) {
+		char msg[300];
+
+		/* in flight still, while its client is asked */
+		x->next = u->inflight;
+		u->inflight = x;
+		x->t = NULL;
+		snprintf(msg, sizeof(msg), "upstream '%s' asks for input (input_required) during %s, and the "
+			 "client's request has no stream to ask it on (it does not accept text/event-stream)",
+			 u->name, x->method);
+		if (!relay_ask_client(u, x, m))
+			upstream_fail_call(u, x, msg);
+		kick(u);
+		return;
+	}
 	if (x->r)
 		answer_back(u, x, m);
 	else if (x->list >= 0)

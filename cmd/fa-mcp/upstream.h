@@ -59,6 +59,15 @@ struct pend {
 	json_t *asks;                   /* inputRequests not yet given to the client */
 	char *held;                     /* the upstream's answer, come while parked */
 	size_t held_len;
+	/*
+	 * A 2025 client's call a 2026 upstream answered input_required: the
+	 * client is asked each request, and the call goes up again (sent,
+	 * with answers and rstate put in) once waiting is 0.
+	 */
+	char *sent;                     /* the request as it went up */
+	size_t sent_len;
+	json_t *answers, *rstate;
+	int waiting;
 	struct pend *next;
 };
 
@@ -75,6 +84,7 @@ struct sreq {
 	char method[48];
 	char from[33];                  /* the client's session */
 	long call;                      /* the uid of the call it came during */
+	char key[64];                   /* uid NULL: the inputRequests key it was of the call's result */
 	uint64_t due_ns;
 	struct sreq *next;
 };
@@ -204,6 +214,12 @@ void upstream_ask(struct upstream *u, struct pend *x, const char *key, const jso
  * state is not the proxy's (then the request goes on as any other).
  */
 bool upstream_resume(struct proxy *p, const struct fa_jr_msg *m, struct reply *r);
+
+/* x, whose client answered every request of its input_required, goes up again with the answers. */
+void upstream_again(struct upstream *u, struct pend *x);
+
+/* x, in flight, fails: its client gets msg. */
+void upstream_fail_call(struct upstream *u, struct pend *x, const char *msg);
 
 /* Two clients' session ids are the same (NULL is ""). */
 bool upstream_same_from(const char *a, const char *b);
