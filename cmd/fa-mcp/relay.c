@@ -199,8 +199,34 @@ static void up_answer_error(struct upstream *u, const json_t *id, int code, cons
 	fa_buf_release(&b);
 }
 
+/*
+ * --record: request msg (a copy is kept), asked of x's client, noted with
+ * x's exchange; the note (a reference) is for the response to fill in.
+ */
+static json_t *note_ask(struct upstream *u, struct pend *x, const json_t *msg)
+{
+	json_t *note;
+
+	if (!u->p->rec)
+		return NULL;
+	if (!x->notes)
+		x->notes = json_array();
+	note = json_pack("{s:f,s:o}", "ms", (double)(fa_now_ns() - x->start_ns) / 1e6, "message",
+			 json_deep_copy(msg));
+	json_array_append(x->notes, note);
+	return note;
+}
+
+/* --record: the client's answer to s, with s's note: {"result": R} or {"error": E}. */
+static void note_answer(struct sreq *s, const char *kind, const json_t *v)
+{
+	if (s->note && v)
+		json_object_set_new(s->note, "response", json_pack("{s:O}", kind, v));
+}
+
 static void sreq_free(struct sreq *s)
 {
+	json_decref(s->note);
 	json_decref(s->uid);
 	free(s);
 }
@@ -306,6 +332,7 @@ static void pass_request(struct upstream *u, struct ctransport *t, const struct 
 	s->due_ns = fa_now_ns() + (uint64_t)u->timeout_ms * 1000000u;
 	s->next = u->sreqs;
 	u->sreqs = s;
+	s->note = note_ask(u, x, m->root);
 	if (u->sweep.slot < 0)
 		fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
 	if (in_band) {
@@ -357,6 +384,8 @@ static void input_answer(struct upstream *u, struct sreq *s, const struct fa_jr_
 		x = x->next;
 	if (!x || !x->answers)
 		return;         /* the call ended meanwhile */
+	note_answer(s, m->kind == FA_JR_RESULT ? "result" : "error",
+		    m->kind == FA_JR_RESULT ? m->result : json_object_get(m->root, "error"));
 	if (m->kind != FA_JR_RESULT) {
 		snprintf(msg, sizeof(msg), "the client refused %s, which upstream '%s' asked for (input_required): %s",
 			 s->method, u->name, m->message ? m->message : "");
@@ -394,6 +423,7 @@ bool relay_ask_client(struct upstream *u, struct pend *x, const struct fa_jr_msg
 		s->due_ns = fa_now_ns() + (uint64_t)u->timeout_ms * 1000000u;
 		s->next = u->sreqs;
 		u->sreqs = s;
+		s->note = note_ask(u, x, req);
 		id = json_integer(s->fid);
 		fa_buf_init(&b, 0);
 		fa_jr_put_request(&b, id, s->method, json_object_get(req, "params"));
@@ -423,6 +453,8 @@ bool relay_client_answer(struct upstream *u, const char *from, const struct fa_j
 			sreq_free(s);
 			return true;
 		}
+		note_answer(s, m->kind == FA_JR_RESULT ? "result" : "error",
+			    m->kind == FA_JR_RESULT ? m->result : json_object_get(m->root, "error"));
 		json_object_set(m->root, "id", s->uid);
 		fa_buf_init(&b, 0);
 		fa_jr_put_json(&b, m->root);
@@ -461,6 +493,7 @@ bool relay_input_response(struct upstream *u, const struct pend *x, const char *
 		if (s->fid != fid || s->call != x->uid)
 			continue;
 		*pp = s->next;
+		note_answer(s, "result", value);
 		sreq_answer(u, s, value);
 		return true;
 	}

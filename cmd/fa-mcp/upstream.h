@@ -85,6 +85,7 @@ struct sreq {
 	char from[33];                  /* the client's session */
 	long call;                      /* the uid of the call it came during */
 	char key[64];                   /* uid NULL: the inputRequests key it was of the call's result */
+	json_t *note;                   /* --record: its entry in the call's notes, for the response */
 	uint64_t due_ns;
 	struct sreq *next;
 };
