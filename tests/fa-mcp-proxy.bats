@@ -48,7 +48,12 @@ teardown() {
 # start_proxy ARG...: fa-mcp proxy --listen 127.0.0.1:0 ARG... in the
 # background: $ppid_, $url (its /mcp), $base, stderr in $BATS_TEST_TMPDIR/proxy.log.
 start_proxy() {
-	fa-mcp proxy --listen 127.0.0.1:0 "$@" 2> "$BATS_TEST_TMPDIR/proxy.log" &
+	start_front fa-mcp proxy --listen 127.0.0.1:0 "$@"
+}
+
+# start_front COMMAND...: as start_proxy, for any command that serves as the proxy does.
+start_front() {
+	"$@" 2> "$BATS_TEST_TMPDIR/proxy.log" &
 	ppid_=$!
 	for _ in $(seq 150); do
 		grep -q 'proxy: serving' "$BATS_TEST_TMPDIR/proxy.log" 2>/dev/null && break
@@ -531,6 +536,31 @@ rounds: 2" "$output"
 	body=$(curl -sS -H 'Content-Type: application/json' -H 'Accept: application/json' -H "Mcp-Session-Id: $sid" \
 		-H 'MCP-Protocol-Version: 2025-11-25' --data-binary "$(call 2 greet '{}')" "$url")
 	assert_contains "$(jq -r .error.message <<< "$body")" "asks for input (input_required) during tools/call"
+}
+
+@test "proxy: --record keeps an upstream's requests to the client with their answers; replay asks the client them again, in either era" {
+	npm_peers
+	rec=$BATS_TEST_TMPDIR/asks.ndjson
+	asked=$BATS_TEST_DIRNAME/npm/asked-client.mjs
+	run timeout 60 node "$asked" --stdio \
+		"fa-mcp proxy --record $rec 'm=stdio:$BATS_TEST_DIRNAME/mrtr-server.py' 2>> $BATS_TEST_TMPDIR/stderr" alice -- greet
+	assert_status 0
+	assert_same "alice greet: hello alice: sampled by alice" "$output"
+	# the exchange holds both requests, each with the client's answer, in the order asked
+	assert_same "elicitation/create alice sampling/createMessage sampled by alice" \
+		"$(jq -r 'select(.type == "exchange" and .method == "tools/call") | .notifications[] |
+			.message.method, (.response.result.content.name // .response.result.content.text)' "$rec" | xargs)"
+	# replay over stdio to a 2025 client: asked both again, then the recorded answer
+	run env ASKED_COUNT=1 timeout 60 node "$asked" --stdio "fa-mcp replay $rec 2>> $BATS_TEST_TMPDIR/stderr" alice -- greet
+	assert_status 0
+	assert_same "alice greet: hello alice: sampled by alice
+alice asked: 2" "$output"
+	# and over HTTP to a 2026 client, in band: one input_required round a request
+	start_front fa-mcp replay --listen 127.0.0.1:0 "$rec"
+	run timeout 60 node "$BATS_TEST_DIRNAME/npm/mrtr-client.mjs" "$url" alice greet
+	assert_status 0
+	assert_same "alice greet: hello alice: sampled by alice
+rounds: 2" "$output"
 }
 
 @test "proxy: --record keeps a call's progress, log messages and list changes with its exchange; replay sends them again before the answer" {

@@ -22,22 +22,22 @@
 
 static void note_deliver(struct upstream *u, struct pend *x, struct fa_jr_msg *m, bool live);
 
-/* The notifications recorded with an exchange, for x's client, in their order. */
-void relay_replay(struct upstream *u, struct pend *x, const json_t *line)
+static bool replay_ask(struct upstream *u, struct pend *x, const json_t *req);
+
+bool relay_replay_note(struct upstream *u, struct pend *x, const json_t *note)
 {
-	size_t i;
-	json_t *note;
+	json_t *msg = json_deep_copy(json_object_get(note, "message"));
+	struct fa_jr_msg nm = { .kind = FA_JR_NOTIFICATION, .root = msg,
+				.method = json_string_value(json_object_get(msg, "method")),
+				.params = json_object_get(msg, "params") };
+	bool waits = false;
 
-	json_array_foreach(json_object_get(line, "notifications"), i, note) {
-		json_t *msg = json_deep_copy(json_object_get(note, "message"));
-		struct fa_jr_msg nm = { .kind = FA_JR_NOTIFICATION, .root = msg,
-					.method = json_string_value(json_object_get(msg, "method")),
-					.params = json_object_get(msg, "params") };
-
-		if (nm.method)
-			note_deliver(u, x, &nm, false);
-		json_decref(msg);
-	}
+	if (json_object_get(note, "response"))
+		waits = replay_ask(u, x, msg);
+	else if (nm.method && !json_object_get(msg, "id"))
+		note_deliver(u, x, &nm, false);
+	json_decref(msg);
+	return waits;
 }
 
 /* method (params taken) to the front's streams that hear of list changes, in both eras. */
@@ -439,6 +439,48 @@ bool relay_ask_client(struct upstream *u, struct pend *x, const struct fa_jr_msg
 	return true;
 }
 
+/*
+ * A request recorded during a replayed call, asked of x's client again:
+ * in band (2026) or on the call's stream (2025), under an id of the
+ * proxy's; its answer goes nowhere but on with the replay.  False when
+ * the client cannot be asked (then the replay goes on without it).
+ */
+static bool replay_ask(struct upstream *u, struct pend *x, const json_t *req)
+{
+	struct sreq *s;
+	const char *method = json_string_value(json_object_get(req, "method"));
+	json_t *id;
+	struct fa_buf b;
+
+	if (!method || (x->r->era != ERA_MODERN && !x->r->notify))
+		return false;
+	s = calloc(1, sizeof(*s));
+	s->fid = ++u->p->next_fid;
+	snprintf(s->key, sizeof(s->key), "fa-%ld", s->fid);
+	snprintf(s->method, sizeof(s->method), "%s", method);
+	snprintf(s->from, sizeof(s->from), "%s", x->from);
+	s->call = x->uid;
+	s->due_ns = fa_now_ns() + (uint64_t)u->timeout_ms * 1000000u;
+	s->next = u->sreqs;
+	u->sreqs = s;
+	if (u->sweep.slot < 0)
+		fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
+	if (x->r->era == ERA_MODERN) {
+		upstream_ask(u, x, s->key, json_object_get(req, "method"), json_object_get(req, "params"));
+		return true;
+	}
+	json_decref(x->answers);
+	x->answers = json_object();
+	x->waiting = 1;
+	id = json_integer(s->fid);
+	fa_buf_init(&b, 0);
+	fa_jr_put_request(&b, id, method, json_object_get(req, "params"));
+	x->r->notify(x->r, b.data, b.len);
+	fa_buf_release(&b);
+	json_decref(id);
+	return true;
+}
+
 bool relay_client_answer(struct upstream *u, const char *from, const struct fa_jr_msg *m)
 {
 	for (struct sreq **pp = &u->sreqs; *pp; pp = &(*pp)->next) {
@@ -474,7 +516,7 @@ static void sreq_answer(struct upstream *u, struct sreq *s, const json_t *result
 
 	fa_buf_init(&b, 0);
 	fa_jr_put_result(&b, s->uid, result);
-	if (u->up)
+	if (u->up && !u->replay)
 		u->c.t->reply(u->c.t, b.data, b.len);
 	fa_buf_release(&b);
 	sreq_free(s);

@@ -14,8 +14,12 @@
 /* A notification from u: recorded (--record) with its call, then to where it goes. */
 void relay_notification(struct upstream *u, struct fa_jr_msg *m);
 
-/* The notifications a recorded exchange (line) holds, for x's client, in their order. */
-void relay_replay(struct upstream *u, struct pend *x, const json_t *line);
+/*
+ * One note of a recorded exchange, for x's client: a notification sent,
+ * or a request the client answered then asked of it again (true: x then
+ * waits for the answer, and upstream_replay_step() goes on after it).
+ */
+bool relay_replay_note(struct upstream *u, struct pend *x, const json_t *note);
 
 /* The front's listeners hear that list l changed (the templates go with the resources). */
 void relay_changed(struct proxy *p, int l);

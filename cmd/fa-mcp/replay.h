@@ -8,14 +8,16 @@
  * lists), then an "exchange" line per request answered (method, params
  * without _meta, the response's result or error, the milliseconds it
  * took, the notifications about it: progress, log messages, and list
- * changes while it was the one in flight).  Lines are flushed as they are written, so a recording cut
+ * changes while it was the one in flight; and the upstream's requests to
+ * the client during it, with the client's response).  Lines are flushed as they are written, so a recording cut
  * short is whole up to its last line.
  *
  * Replay matches a request on its method and params (without _meta):
  * the recorded exchanges that match answer in the order they were
  * recorded, the last one again once they are used up, so a replay is
  * deterministic.  Its notifications go before its answer, in their order
- * (at once: their timing is not played back).
+ * (at once: their timing is not played back), and its requests are asked
+ * of the client again in their place.
  */
 #ifndef FAMCP_REPLAY_H
 #define FAMCP_REPLAY_H

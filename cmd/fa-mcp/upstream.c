@@ -60,6 +60,7 @@ static void pend_free(struct upstream *u, struct pend *x)
 	json_decref(x->asks);
 	json_decref(x->answers);
 	json_decref(x->rstate);
+	json_decref(x->script);
 	free(x->sent);
 	free(x->held);
 	free(x->msg);
@@ -303,7 +304,7 @@ static void on_sweep(struct fa_timer *t)
 			continue;
 		}
 		*pp = x->next;
-		if (u->up) {
+		if (u->up && !u->replay) {
 			struct fa_buf b;
 			json_t *params = json_pack("{s:I,s:s}", "requestId", (json_int_t)x->uid,
 						   "reason", "timeout");
@@ -651,13 +652,15 @@ static json_t *up_params(struct upstream *u, const json_t *params, const struct 
 
 static void answer_back(struct upstream *u, struct pend *x, struct fa_jr_msg *m);
 
-/* The recorded answer to m (its name now real), or an error naming the request. */
+/*
+ * The recorded exchange that answers m (its name now real) played to r,
+ * or an error naming the request.
+ */
 static void replay_answer(struct upstream *u, const struct fa_jr_msg *m, struct reply *r, const char *real)
 {
-	json_t *params = up_params(u, m->params, &(struct up_req){ .real = real, .log_level = -1 }), *root;
+	json_t *params = up_params(u, m->params, &(struct up_req){ .real = real, .log_level = -1 });
 	const json_t *line;
-	struct pend x = { .r = r, .start_ns = fa_now_ns(), .token = r->progress };
-	struct fa_jr_msg got = { 0 };
+	struct pend *x;
 
 	json_object_del(params, "_meta");
 	u->calls++;
@@ -677,21 +680,45 @@ static void replay_answer(struct upstream *u, const struct fa_jr_msg *m, struct 
 		return;
 	}
 	json_decref(params);
+	x = calloc(1, sizeof(*x));
+	x->uid = ++u->next_id;
+	x->r = r;
+	x->list = -1;
+	x->token = json_incref(r->progress);
+	snprintf(x->method, sizeof(x->method), "%s", m->method);
+	snprintf(x->from, sizeof(x->from), "%s", r->from ? r->from : "");
+	x->start_ns = fa_now_ns();
+	x->due_ns = x->start_ns + (uint64_t)u->timeout_ms * 1000000u;
+	x->script = json_incref((json_t *)line);
+	x->next = u->inflight;
+	u->inflight = x;
+	u->p->w->inflight++;
+	upstream_replay_step(u, x);
+}
+
+void upstream_replay_step(struct upstream *u, struct pend *x)
+{
+	json_t *notes = json_object_get(x->script, "notifications"), *root;
+	struct fa_jr_msg got = { 0 };
+
+	while (x->script_at < json_array_size(notes))
+		if (relay_replay_note(u, x, json_array_get(notes, x->script_at++)))
+			return;         /* a request the client answers first */
+	take_pend(&u->inflight, x->uid);
 	root = json_pack("{s:s,s:n}", "jsonrpc", "2.0", "id");
-	if (json_object_get(line, "error")) {
+	if (json_object_get(x->script, "error")) {
 		got.kind = FA_JR_ERROR;
-		json_object_set(root, "error", json_object_get(line, "error"));
+		json_object_set(root, "error", json_object_get(x->script, "error"));
 	} else {
 		got.kind = FA_JR_RESULT;
 		/* a copy: a 2025 client's answer has the 2026 marks taken out */
-		json_object_set_new(root, "result", json_deep_copy(json_object_get(line, "result")));
+		json_object_set_new(root, "result", json_deep_copy(json_object_get(x->script, "result")));
 		got.result = json_object_get(root, "result");
 	}
 	got.root = root;
-	u->p->w->inflight++;
-	relay_replay(u, &x, line);
-	answer_back(u, &x, &got);
+	answer_back(u, x, &got);
 	json_decref(root);
+	pend_free(u, x);
 }
 
 /* Sends m on to u for r, the name (tools/call, prompts/get) now real. */
@@ -877,9 +904,18 @@ static bool asks_input(const struct fa_jr_msg *m)
 
 void upstream_again(struct upstream *u, struct pend *x)
 {
-	json_t *root = json_loadb(x->sent, x->sent_len, 0, NULL), *params = json_object_get(root, "params");
+	json_t *root, *params;
 	struct fa_buf b;
 
+	if (x->script) {
+		/* a replay's: on with the recording */
+		json_decref(x->answers);
+		x->answers = NULL;
+		upstream_replay_step(u, x);
+		return;
+	}
+	root = json_loadb(x->sent, x->sent_len, 0, NULL);
+	params = json_object_get(root, "params");
 	take_pend(&u->inflight, x->uid);
 	json_object_set_new(params, "inputResponses", x->answers);
 	x->answers = NULL;
@@ -1069,6 +1105,9 @@ bool upstream_resume(struct proxy *p, const struct fa_jr_msg *m, struct reply *r
 	if (x->asks) {
 		/* what the upstream asked while the client was away */
 		input_required(u, x);
+	} else if (x->script) {
+		x->state[0] = '\0';
+		upstream_replay_step(u, x);
 	} else if (x->held) {
 		char *held = x->held;
 		struct fa_jr_raw raw;
@@ -1183,7 +1222,7 @@ bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, co
 		x->r = NULL;
 		u->p->w->inflight--;
 		pend_free(u, x);
-		if (u->up)
+		if (u->up && !u->replay)
 			u->c.t->send(u->c.t, b.data, b.len, &info, &err);
 		fa_buf_release(&b);
 		kick(u);

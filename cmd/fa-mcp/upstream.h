@@ -68,6 +68,9 @@ struct pend {
 	size_t sent_len;
 	json_t *answers, *rstate;
 	int waiting;
+	/* a replay upstream's: the exchange played, and how far (its notes) */
+	json_t *script;
+	size_t script_at;
 	struct pend *next;
 };
 
@@ -218,6 +221,13 @@ bool upstream_resume(struct proxy *p, const struct fa_jr_msg *m, struct reply *r
 
 /* x, whose client answered every request of its input_required, goes up again with the answers. */
 void upstream_again(struct upstream *u, struct pend *x);
+
+/*
+ * A replay's call x played on: the recorded notifications sent, a
+ * recorded request asked of the client (x then waits for its answer), and
+ * at the end the recorded answer (x freed).
+ */
+void upstream_replay_step(struct upstream *u, struct pend *x);
 
 /* x, in flight, fails: its client gets msg. */
 void upstream_fail_call(struct upstream *u, struct pend *x, const char *msg);

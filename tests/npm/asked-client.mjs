@@ -10,7 +10,9 @@
 // accepted with {"name": NAME}, roots/list with file:///NAME.  Then every
 // client calls every TOOL at once (no arguments but a prompt), and prints
 // one line per call, "NAME TOOL: TEXT", the result's texts, newlines
-// as spaces.  Any error ends the run with exit status 1.
+// as spaces.  With ASKED_COUNT=1 in the environment, a last line per client,
+// "NAME asked: N", counts the requests it answered.  Any error ends the run
+// with exit status 1.
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,19 +34,22 @@ if (!['--http', '--stdio'].includes(mode) || !target || cut < 1) {
 const names = rest.slice(0, cut);
 const tools = rest.slice(cut + 1);
 
+const asked = {};
+
 async function open(name) {
 	const transport = mode === '--stdio'
 		? new StdioClientTransport({ command: '/bin/sh', args: ['-c', target], env: process.env })
 		: new StreamableHTTPClientTransport(new URL(target));
 	const client = new Client({ name: `asked-${name}`, version: '1.0.0' },
 		{ capabilities: { sampling: {}, elicitation: { form: {} }, roots: {} } });
-	client.setRequestHandler(types.CreateMessageRequestSchema, async () => ({
+	asked[name] = 0;
+	client.setRequestHandler(types.CreateMessageRequestSchema, async () => (asked[name]++, {
 		model: name, role: 'assistant', content: { type: 'text', text: `sampled by ${name}` },
 	}));
-	client.setRequestHandler(types.ElicitRequestSchema, async () => ({
+	client.setRequestHandler(types.ElicitRequestSchema, async () => (asked[name]++, {
 		action: 'accept', content: { name },
 	}));
-	client.setRequestHandler(types.ListRootsRequestSchema, async () => ({
+	client.setRequestHandler(types.ListRootsRequestSchema, async () => (asked[name]++, {
 		roots: [{ uri: `file:///${name}`, name }],
 	}));
 	await client.connect(transport);
@@ -61,6 +66,9 @@ try {
 	const clients = await Promise.all(names.map(open));
 	const lines = await Promise.all(clients.flatMap((c, i) => tools.map((t) => call(c, names[i], t))));
 	console.log(lines.join('\n'));
+	if (process.env.ASKED_COUNT === '1')
+		for (const n of names)
+			console.log(`${n} asked: ${asked[n]}`);
 	await Promise.all(clients.map((c) => c.close()));
 } catch (e) {
 	console.error(`asked-client: ${e.message ?? e}`);
