@@ -60,6 +60,11 @@ SELECT current_user AS role;
 SELECT current_user AS role, current_setting('request.jwt.claims', true)::json->>'sub' AS sub,
        :msg AS msg;
 
+-- name: notes_live
+-- route: GET /notes/live
+-- listen: fajwt_feed
+SELECT count(*) AS n FROM fajwt.notes;
+
 -- name: slow_whoami
 -- route: GET /slow
 -- timeout: 2s
@@ -398,6 +403,38 @@ alice='{"sub":"alice","role":"fajwt_user","exp":"$now+300"}'
 	assert_contains "$output" "cannot open '/nonexistent/key'"
 	run fa-serve --jwt-aud x --check "$BATS_FILE_TMPDIR/routes"
 	assert_status 2
+}
+
+@test "a listen route's stream, SSE or WebSocket, ends once its token expires and sends nothing after" {
+	local u node=$BATS_TEST_DIRNAME/../build/npm/node_modules/.bin/node
+	[ -x "$node" ] || node=node
+	start_server lexp --jwt-secret "$k/secret" --anon-role fajwt_anon
+	u=$(cat "$BATS_FILE_TMPDIR/lexp.url")
+	tok=$(mk sign HS256 "$k/secret" '{"sub":"alice","role":"fajwt_user","exp":"$now+2"}')
+	timeout 20 curl -sSN -H "Authorization: Bearer $tok" "$u/notes/live" > "$BATS_TEST_TMPDIR/sse" &
+	local cpid=$!
+	WS_AUTH=$tok timeout 20 "$node" "$BATS_TEST_DIRNAME/ws_peer.js" "ws://${u#http://}/notes/live" listen 9 \
+		> "$BATS_TEST_TMPDIR/ws" &
+	local wpid=$!
+	wait_until grep -q snapshot "$BATS_TEST_TMPDIR/sse"
+	wait_until grep -q '"n"' "$BATS_TEST_TMPDIR/ws"
+	psql_fa -c "NOTIFY fajwt_feed, 'before'"
+	wait_until grep -q before "$BATS_TEST_TMPDIR/ws"
+	# past exp: the next event ends each stream in its place
+	sleep 2.2
+	psql_fa -c "NOTIFY fajwt_feed, 'after'"
+	wait "$cpid"
+	wait "$wpid"
+	run cat "$BATS_TEST_TMPDIR/sse"
+	assert_contains "$output" 'data: before'
+	assert_contains "$output" 'event: error'
+	assert_contains "$output" 'the token has expired'
+	[[ $output != *after* ]] || { echo "$output" >&2; false; }
+	assert_same 'open
+[{"n":2}]
+before
+closed 1008' "$(cat "$BATS_TEST_TMPDIR/ws")"
+	stop_server lexp
 }
 
 @test "a WebSocket session runs each message as the token's role, and ends (1008) once the token expires" {

@@ -696,8 +696,8 @@ static void listen_route(struct fa_hreq *rq, struct wctx *w, const struct fa_rou
 	struct sse_sub *s;
 
 	if (!m->query->sql[0])
-		return sse_subscribe(rq, w, m->query->listen);
-	if ((s = sse_open(rq, w, m->query->listen)))
+		return sse_subscribe(rq, w, m->query->listen, g->until);
+	if ((s = sse_open(rq, w, m->query->listen, g->until)))
 		run_route(rq, w, m, s, g);
 }
 

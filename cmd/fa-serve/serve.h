@@ -107,15 +107,20 @@ void metrics_write(struct fa_buf *b, struct app *a);
  * fast as the client takes the rows; results go to q's callbacks.
  */
 void stream_run(struct wctx *w, struct fa_hreq *rq, struct fa_pgq *q);
-/* A listen route: the request becomes a Server-Sent Events stream. */
-void sse_subscribe(struct fa_hreq *rq, struct wctx *w, const char *channel);
+/*
+ * A listen route: the request becomes a Server-Sent Events stream.  until:
+ * the token's exp (+ leeway; 0 or INFINITY: none), after which the stream
+ * is ended (an "error" event, or WebSocket close 1008) at its next event
+ * or ping, and sends nothing more.
+ */
+void sse_subscribe(struct fa_hreq *rq, struct wctx *w, const char *channel, double until);
 /*
  * A listen route with a statement, in three steps: sse_open LISTENs and
  * holds notifications (NULL: it answered 503); the statement runs; then
  * sse_start sends its rows (a JSON array) as the "snapshot" event and the
  * held notifications, or sse_cancel forgets the subscriber when it failed.
  */
-struct sse_sub *sse_open(struct fa_hreq *rq, struct wctx *w, const char *channel);
+struct sse_sub *sse_open(struct fa_hreq *rq, struct wctx *w, const char *channel, double until);
 void sse_start(struct sse_sub *s, const char *snapshot, size_t len);
 void sse_cancel(struct sse_sub *s);
 /* Ends every stream of the worker (stop) and closes its LISTEN connection. */

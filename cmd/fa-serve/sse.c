@@ -5,9 +5,11 @@
  * connection for all the channels its subscribers want, and fans every
  * NOTIFY out to them.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "http/hmap.h"
 #include "http/sse.h"
@@ -30,8 +32,11 @@ struct sse_sub {
 	struct fa_buf held;             /* events that came while pending; payloads
 					   ending in NUL for a WebSocket */
 	struct fa_hws *ws;              /* a WebSocket session, once it began */
+	double until;                   /* its token's end (0 or INFINITY: none) */
 	struct sse_sub *next;
 };
+
+#define EXPIRED "the token has expired: connect again with a new one"
 
 static void forget_sub(struct wctx *w, struct sse_sub *s)
 {
@@ -64,6 +69,36 @@ static void on_abort(struct fa_hreq *rq, void *arg)
 static void put_event(struct fa_buf *b, const char *name, const char *payload)
 {
 	fa_sse_put_event(b, name, payload, strlen(payload));
+}
+
+/* A stream lives no longer than the token that opened it. */
+static bool expired(const struct sse_sub *s)
+{
+	struct timespec now;
+
+	if (s->until <= 0 || s->until == INFINITY)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (double)now.tv_sec >= s->until;
+}
+
+/* s, started, ends for its token: an "error" event and the end, or close 1008; s freed. */
+static void end_expired(struct sse_sub *s)
+{
+	struct fa_hreq *rq = s->rq;
+	struct fa_buf b;
+
+	if (s->ws) {            /* its on_close frees it */
+		forget_sub(s->w, s);
+		fa_hws_close(s->ws, 1008, EXPIRED);
+		return;
+	}
+	fa_buf_init(&b, 0);
+	put_event(&b, "error", "{\"error\":\"" EXPIRED "\"}");
+	fa_hres_write(rq, b.data, b.len);
+	fa_buf_release(&b);
+	unlink_sub(s->w, s);
+	fa_hres_end(rq);
 }
 
 static void send_event(struct sse_sub *s, const char *channel, const char *payload)
@@ -100,9 +135,15 @@ static void on_notify(struct fa_io *io, uint32_t ev)
 		return;
 	}
 	while ((n = PQnotifies(w->listen))) {
-		for (struct sse_sub *s = w->subs; s; s = s->next)
-			if (!strcmp(s->channel, n->relname))
+		for (struct sse_sub *s = w->subs, *next; s; s = next) {
+			next = s->next;
+			if (strcmp(s->channel, n->relname))
+				continue;
+			if (!s->pending && expired(s))
+				end_expired(s);
+			else
 				send_event(s, n->relname, n->extra);
+		}
 		PQfreemem(n);
 	}
 }
@@ -112,11 +153,17 @@ static void on_ping(struct fa_timer *t)
 {
 	struct wctx *w = t->ctx;
 
-	for (struct sse_sub *s = w->subs; s; s = s->next)
-		if (!s->pending && !s->ws) {    /* hserver pings WebSockets itself */
+	for (struct sse_sub *s = w->subs, *next; s; s = next) {
+		next = s->next;
+		if (s->pending)
+			continue;
+		if (expired(s)) {
+			end_expired(s);
+		} else if (!s->ws) {    /* hserver pings WebSockets itself */
 			fa_hres_write(s->rq, ": ping\n\n", 8);
 			fa_hres_flush(s->rq);
 		}
+	}
 	if (w->subs)
 		fa_timer_start(w->loop, &w->ping, PING_MS);
 }
@@ -173,7 +220,7 @@ static void unavailable(struct fa_hreq *rq, const char *why)
 	fa_buf_release(&b);
 }
 
-struct sse_sub *sse_open(struct fa_hreq *rq, struct wctx *w, const char *channel)
+struct sse_sub *sse_open(struct fa_hreq *rq, struct wctx *w, const char *channel, double until)
 {
 	const char *why = ensure_listen(w, channel);
 	struct sse_sub *s;
@@ -183,7 +230,7 @@ struct sse_sub *sse_open(struct fa_hreq *rq, struct wctx *w, const char *channel
 		return NULL;
 	}
 	*s = (struct sse_sub){ .rq = rq, .w = w, .channel = strdup(channel), .pending = true,
-			       .next = w->subs };
+			       .until = until, .next = w->subs };
 	fa_buf_init(&s->held, 16u << 20);
 	w->subs = s;
 	return s;
@@ -272,9 +319,9 @@ void sse_cancel(struct sse_sub *s)
 	free(s);
 }
 
-void sse_subscribe(struct fa_hreq *rq, struct wctx *w, const char *channel)
+void sse_subscribe(struct fa_hreq *rq, struct wctx *w, const char *channel, double until)
 {
-	struct sse_sub *s = sse_open(rq, w, channel);
+	struct sse_sub *s = sse_open(rq, w, channel, until);
 
 	if (s)
 		sse_start(s, NULL, 0);
