@@ -313,6 +313,20 @@ PY
 	jq -e '.slept == ""' "$BATS_TEST_TMPDIR/dl/sleepy"
 }
 
+@test "SIGTERM while a slow client takes a long HTTP/3 answer: it gets the whole of it, then fa-serve exits 0" {
+	: "${FA_UNIT:=$BATS_TEST_DIRNAME/../build/obj/unit}"
+	# the request grace (header and body timeouts) passes long before the answer is taken
+	start_server --threads 1 --header-timeout 100 --body-timeout 100 --send-timeout 5000
+	want=$(curl -sSk "https://127.0.0.1:$stport/rows?n=20000" | wc -c)
+	[ "$want" -gt 1000000 ]
+	"$FA_UNIT/h3attack" "$h3port" slow '/rows?n=20000' > "$BATS_TEST_TMPDIR/slow" &
+	cpid=$!
+	sleep 0.3
+	stop_server
+	wait "$cpid"
+	assert_same "status=200 bytes=$want closed=1 error=-" "$(cat "$BATS_TEST_TMPDIR/slow")"
+}
+
 @test "SIGHUP reloads the certificate for HTTP/3: new connections get the new one; a broken file keeps it" {
 	certdir=$BATS_TEST_TMPDIR
 	make_test_cert "$certdir"

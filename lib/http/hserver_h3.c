@@ -65,6 +65,7 @@ struct hs_h3conn {
 	struct hs_h3req *reqs;
 	char peer[64];
 	bool dirty, dead;
+	uint64_t rx_ns;                 /* the last packet from the client */
 	struct hs_h3conn *dirty_next;
 	struct hs_h3conn *prev, *next;
 };
@@ -457,6 +458,7 @@ static void accept_conn(struct hs_h3 *h, const struct fa_h3_path *p, const uint8
 	if (h->stopping || h->nconns >= o->max_conns || !(qc = calloc(1, sizeof(*qc))))
 		return;
 	qc->h = h;
+	qc->rx_ns = fa_now_ns();
 	fa_timer_init(&qc->timer, conn_timeout, qc);
 	getnameinfo((const struct sockaddr *)&p->remote, p->remote_len, qc->peer,
 		    sizeof(qc->peer), NULL, 0, NI_NUMERICHOST);
@@ -553,7 +555,8 @@ static void on_datagram(struct hs_h3 *h, const struct fa_h3_path *p, const uint8
 			reset(h, p, pkt, n, dcid, dcid_len);
 		return;
 	}
-	fa_h3_recv(qc->q, p, pkt, n, fa_now_ns());
+	qc->rx_ns = fa_now_ns();
+	fa_h3_recv(qc->q, p, pkt, n, qc->rx_ns);
 	dirty(qc);
 }
 
@@ -941,26 +944,38 @@ static bool answered(const struct hs_h3conn *qc)
 
 /*
  * Idle connections close once stopping (no request left on them).  A
- * stream whose request never completed, or whose answer the client never
- * acknowledged, holds its connection only as long as the header and body
- * timeouts would hold an HTTP/1.1 one: a client that went away
- * mid-request (or never meant to finish) cannot keep the drain waiting
- * for QUIC's idle timeout.  Answers still being written finish.
+ * stream whose request never completed holds its connection only as long
+ * as the header and body timeouts would hold an HTTP/1.1 one: a client
+ * that went away mid-request (or never meant to finish) cannot keep the
+ * drain waiting for QUIC's idle timeout.  Past that, a connection whose
+ * answers are all written waits while the client takes them (streams
+ * still open, its acknowledgements still coming), for --send-timeout at
+ * most, as an HTTP/1.1 one waits on its send timeout; a client quiet for
+ * GONE_MS (a live one acknowledges within a round trip, and answers the
+ * probes of what it has not) is gone.  Answers still being written finish.
  */
+#define GONE_MS 2000
+
 void hs_h3_reap(struct hs_worker *w)
 {
 	const struct fa_hserver_opts *o = &w->s->o;
 	struct hs_h3 *h = w->h3;
 	int grace = o->header_timeout_ms > o->body_timeout_ms ? o->header_timeout_ms
 							      : o->body_timeout_ms;
+	uint64_t now = fa_now_ns(), late_ns, send_ns = (uint64_t)o->send_timeout_ms * 1000000;
+	uint64_t gone_ns = send_ns < GONE_MS * 1000000ull ? send_ns : GONE_MS * 1000000ull;
 	bool late;
 
 	if (!h || !h->stopping)
 		return;
-	late = fa_now_ns() - h->stop_ns >= (uint64_t)grace * 1000000;
+	late_ns = h->stop_ns + (uint64_t)grace * 1000000;
+	late = now >= late_ns;
 	for (struct hs_h3conn *qc = h->conns, *next; qc; qc = next) {
+		bool taken;
+
 		next = qc->next;
-		if (late ? answered(qc) : !qc->reqs && !fa_h3_streams(qc->q)) {
+		taken = !fa_h3_streams(qc->q) || now - qc->rx_ns >= gone_ns || now - late_ns >= send_ns;
+		if (late ? answered(qc) && taken : !qc->reqs && !fa_h3_streams(qc->q)) {
 			fa_h3_close(qc->q, fa_now_ns());
 			flush(qc);      /* the CONNECTION_CLOSE */
 			conn_close(qc);

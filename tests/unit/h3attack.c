@@ -25,6 +25,11 @@
  *                               Stateless Reset says the server dropped it.
  *                               Prints "sent=S received=R early_reset=0|1
  *                               reset=0|1".
+ *   h3attack PORT slow PATH     GET PATH, read slowly: one datagram every 1-2 ms
+ *                               (the rest wait in the socket, or are lost and
+ *                               sent again), acknowledged as QUIC does, for up
+ *                               to 60 s.  Prints "status=S bytes=N closed=0|1
+ *                               error=E" (E the connection's error, or -).
  *
  * The certificate is not verified (a test's self-signed one).  Exit 0
  * when the attack ran to its end, 1 when it could not (no handshake).
@@ -54,8 +59,11 @@ static int op_head(void *ctx, void *st, int status, const struct fa_h1_header *h
 	return 0;
 }
 
+static long body_bytes;
+
 static int op_data(void *ctx, void *st, const char *p, size_t n)
 {
+	body_bytes += (long)n;
 	return 0;
 }
 
@@ -370,6 +378,42 @@ static int stall(int port, long ms)
 	return 0;
 }
 
+/* A client alive and taking its answer, slowly: the server must not close on it mid-answer. */
+static int slow(int port, const char *path)
+{
+	struct fa_h3client_opts o = { 0 };
+	struct fa_h2client_req r = { .method = "GET", .scheme = "https", .authority = "127.0.0.1",
+				     .path = path };
+	struct fa_error err;
+	struct conn c;
+	uint8_t buf[65536];
+	uint64_t end;
+	ssize_t k;
+
+	open_conn(&c, port, &o);
+	want_closed = closed + 1;
+	if (fa_h3client_submit(c.h3, &r, NULL, &err) < 0)
+		die(err.msg);
+	flush(&c);
+	end = fa_now_ns() + 60000000000ull;
+	while (!fa_h3client_done(c.h3) && closed < want_closed && fa_now_ns() < end) {
+		struct pollfd p = { c.fd, POLLIN, 0 };
+
+		poll(&p, 1, 1);
+		usleep(1000);
+		if ((k = recv(c.fd, buf, sizeof(buf), 0)) > 0) {
+			c.recvd += k;
+			fa_h3client_recv(c.h3, &c.path, buf, (size_t)k, fa_now_ns());
+		}
+		fa_h3client_timeout(c.h3, fa_now_ns());
+		flush(&c);
+	}
+	printf("status=%d bytes=%ld closed=%d error=%s\n", last_status, body_bytes, closed >= want_closed,
+	       fa_h3client_error(c.h3) ? fa_h3client_error(c.h3) : "-");
+	close_conn(&c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct fa_error err;
@@ -379,7 +423,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (!port || !(tls = fa_h3client_tls_new(NULL, true, &err)))
-		die("usage: h3attack PORT flood|resets|fields N|qpack N|stall MS");
+		die("usage: h3attack PORT flood|resets|fields N|qpack N|stall MS|slow PATH");
 	if (!strcmp(argv[2], "flood"))
 		rc = flood(port);
 	else if (!strcmp(argv[2], "resets"))
@@ -390,8 +434,10 @@ int main(int argc, char **argv)
 		rc = qpack(port, n);
 	else if (!strcmp(argv[2], "stall") && n > 0)
 		rc = stall(port, n);
+	else if (!strcmp(argv[2], "slow") && argc > 3)
+		rc = slow(port, argv[3]);
 	else
-		die("usage: h3attack PORT flood|resets|fields N|qpack N|stall MS");
+		die("usage: h3attack PORT flood|resets|fields N|qpack N|stall MS|slow PATH");
 	fa_h3client_tls_free(tls);
 	return rc;
 }
