@@ -80,3 +80,57 @@ tool_names() {
 	jq -r '[.result.tools[].name] | sort | join(" ")' <<< "$body"
 }
 
+
+# listen26 FILE ID FILTER [CURL-ARG]...: a 2026-07-28 subscriptions/listen
+# of request id ID (JSON) and notifications FILTER (a JSON object) POSTed
+# to $url, its event stream into FILE from the background ($lpid); back
+# once it was acknowledged.
+listen26() {
+	local file=$1 id=$2 filter=$3
+	shift 3
+	curl -sN -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+		-H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: subscriptions/listen' "$@" \
+		--data-binary '{"jsonrpc":"2.0","id":'"$id"',"method":"subscriptions/listen","params":{"notifications":'"$filter"','"$META"'}}' \
+		"$url" > "$file" &
+	lpid=$!
+	for _ in $(seq 100); do grep -q acknowledged "$file" 2>/dev/null && return; sleep 0.1; done
+	echo "listen $id on $url was not acknowledged" >&2
+	return 1
+}
+
+# stream25 FILE: the GET stream of session $sid on $url into FILE from
+# the background ($gpid); back once it is open.
+stream25() {
+	curl -sN -H 'Accept: text/event-stream' -H "Mcp-Session-Id: $sid" "$url" > "$1" &
+	gpid=$!
+	for _ in $(seq 100); do grep -q 'stream open' "$1" 2>/dev/null && return; sleep 0.1; done
+	echo "the GET stream of session $sid on $url did not open" >&2
+	return 1
+}
+
+# The JSON-RPC messages of the event stream in file $1, one a line.
+events() {
+	sed -n 's/^data: //p' "$1"
+}
+
+# cancel26 ID [CURL-ARG]...: a 2026-07-28 notifications/cancelled for request ID (JSON) POSTed to $url.
+cancel26() {
+	local id=$1
+	shift
+	post26 notifications/cancelled '' '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":'"$id"','"$META"'}}' "$@"
+}
+
+# start_proxy ARG...: fa-mcp proxy --listen 127.0.0.1:0 ARG... in the
+# background: $ppid_, $url (its /mcp), $base, stderr in
+# $BATS_TEST_TMPDIR/proxy.log.  (tests/fa-mcp-proxy.bats still has a copy
+# of its own.)
+start_proxy() {
+	fa-mcp proxy --listen 127.0.0.1:0 "$@" 2> "$BATS_TEST_TMPDIR/proxy.log" &
+	ppid_=$!
+	for _ in $(seq 150); do
+		grep -q 'proxy: serving' "$BATS_TEST_TMPDIR/proxy.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	base=http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/proxy.log" | head -1)
+	url=$base/mcp
+}

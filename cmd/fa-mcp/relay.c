@@ -18,6 +18,7 @@
 
 #include "core/stats.h"
 #include "mcp/mcp.h"
+#include "proxy.h"
 #include "relay.h"
 
 static void note_deliver(struct upstream *u, struct pend *x, struct fa_jr_msg *m, bool live);
@@ -143,12 +144,19 @@ static void note_deliver(struct upstream *u, struct pend *x, struct fa_jr_msg *m
 	} else if (!list_changed(u, m->method, live) &&
 		   !strcmp(m->method, "notifications/resources/updated")) {
 		const char *uri = json_string_value(json_object_get(m->params, "uri"));
+		bool told = false;
 
 		for (struct listener *l = u->p->w->listeners, *next; l && uri; l = next) {
 			next = l->next;
-			if ((l->wants & LISTEN_UPDATES) && l->subscribed && l->subscribed(l, uri))
+			if ((l->wants & LISTEN_UPDATES) && l->subscribed && l->subscribed(l, uri)) {
 				listener_tell(l, m->method, json_pack("{s:s}", "uri", uri));
+				told = true;
+			}
 		}
+		/* nobody wants it now (a session that ended unsubscribed no one):
+		   a 2026 upstream's listen asks for less */
+		if (!told && live)
+			proxy_subs_changed(u->p);
 	}
 }
 

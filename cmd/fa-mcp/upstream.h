@@ -118,6 +118,7 @@ struct upstream {
 	json_t *acc[NLISTS];            /* a refresh's pages so far */
 	long next_id;
 	long listen_uid;                /* a 2026 upstream: the proxy's subscriptions/listen, or 0 */
+	json_t *listen_subs;            /* the URIs it asked for (a set: an object), or NULL */
 	struct pend *inflight;
 	struct pend *queue, **queue_tail;
 	struct sreq *sreqs;             /* its requests with clients */
@@ -143,6 +144,7 @@ struct proxy {
 	long next_fid;                  /* ids of the upstreams' requests to clients */
 	struct worker *w;
 	struct fa_loop *loop;
+	struct fa_timer resub;          /* the front's subscriptions changed: the listens follow */
 };
 
 /* Timers and the queue set up, the timeout defaulted: before the first connect. */
@@ -173,6 +175,19 @@ bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, co
 
 /* A request of the proxy's own (logging/setLevel), whose answer is dropped. */
 void upstream_own_request(struct upstream *u, const char *method, const json_t *params);
+
+/*
+ * A 2026 upstream's listen brought up to date with what the front's
+ * clients subscribed to (proxy_wanted): opened anew when that changed,
+ * the old one then ended.
+ */
+void upstream_listen_update(struct upstream *u);
+
+/*
+ * The URIs of u's resources that the front's listeners subscribed to,
+ * as u calls them: a set (an object of true), a new reference.
+ */
+json_t *proxy_wanted(struct proxy *p, const struct upstream *u);
 
 /* List l of u read again (its answer swaps it in, and the front hears of it). */
 void upstream_refresh(struct upstream *u, int l);

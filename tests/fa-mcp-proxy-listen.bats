@@ -1,0 +1,90 @@
+#!/usr/bin/env bats
+# fa-mcp proxy: resource subscriptions through to 2026-07-28 upstreams,
+# whose resources/updated come only to a subscriptions/listen, and whose
+# listen the proxy holds for the front's clients; and which client's
+# notifications/cancelled ends a listen the proxy serves.  The upstreams
+# are fa-mcp serve over stdio and Streamable HTTP; a reload (SIGHUP) of
+# one tells its subscribers that each of its resources was updated.
+
+load helpers
+load mcp_helpers
+
+setup() {
+	META='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}'
+	INIT='{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bats","version":"1"}}}'
+	for up in a b; do
+		mkdir -p "$BATS_TEST_TMPDIR/$up"
+		printf -- '-- name: %s_motd\n-- resource: test://%s/motd\nSELECT %s;\n\n-- name: echo\n-- tool: Echoes a number\n-- param: n int\n-- returns: one\nSELECT :n::int AS n;\n' \
+			$up $up "'$up'" > "$BATS_TEST_TMPDIR/$up/r.sql"
+	done
+	pids=()
+}
+
+teardown() {
+	for p in "${pids[@]}" ${ppid_:-} ${spid:-}; do
+		kill -TERM "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	# a sanitizer build's complaints, at the proxy's end or meanwhile
+	for f in "$BATS_TEST_TMPDIR/proxy.log" "$BATS_TEST_TMPDIR/own.log"; do
+		if [ -f "$f" ] && grep -q 'Sanitizer\|runtime error' "$f"; then
+			cat "$f" >&2
+			return 1
+		fi
+	done
+}
+
+# The uris of the resources/updated in event stream file $1, sorted, one a line.
+updated() {
+	events "$1" | jq -r 'select(.method == "notifications/resources/updated") | .params.uri' | sort
+}
+
+# reload_until FILE URI...: SIGHUP to the upstreams ($spid, b over HTTP,
+# and the proxy's stdio child, a) until FILE heard of each URI, for 10 s
+# at most: the proxy's listen upstream follows a subscription after it.
+reload_until() {
+	local file=$1 uri missing
+	shift
+	for _ in $(seq 50); do
+		kill -HUP "$spid" "$(pgrep -P "$ppid_")"
+		sleep 0.2
+		missing=
+		for uri in "$@"; do
+			updated "$file" | grep -qxF "$uri" || missing=1
+		done
+		[ -z "$missing" ] && return
+	done
+}
+
+@test "proxy: a 2026 upstream's resources/updated reaches the 2026 listeners and 2025 sessions subscribed to it, no one else" {
+	start_own "$BATS_TEST_TMPDIR/b"
+	pids+=("$spid")
+	start_proxy --protocol 2026-07-28 "a=stdio:fa-mcp serve $BATS_TEST_TMPDIR/a" "b=$url"
+	# listener A: both upstreams' resources; C: list changes only
+	listen26 "$BATS_TEST_TMPDIR/A" '"A"' '{"resourceSubscriptions":["test://a/motd","test://b/motd"]}'
+	pids+=("$lpid")
+	listen26 "$BATS_TEST_TMPDIR/C" '"C"' '{"resourcesListChanged":true}'
+	pids+=("$lpid")
+	# session S: b's resource; T: none
+	open_session
+	post '{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"test://b/motd"}}' -H "Mcp-Session-Id: $sid"
+	assert_same '{"jsonrpc":"2.0","id":1,"result":{}}' "$body"
+	stream25 "$BATS_TEST_TMPDIR/S"
+	pids+=("$gpid")
+	open_session
+	stream25 "$BATS_TEST_TMPDIR/T"
+	pids+=("$gpid")
+
+	reload_until "$BATS_TEST_TMPDIR/S" test://b/motd
+	reload_until "$BATS_TEST_TMPDIR/A" test://a/motd test://b/motd
+	assert_same 'test://a/motd
+test://b/motd' "$(updated "$BATS_TEST_TMPDIR/A" | uniq)"
+	assert_same test://b/motd "$(updated "$BATS_TEST_TMPDIR/S" | uniq)"
+	# A's under its own subscriptionId, not the proxy's listen's upstream
+	assert_same '"A"' "$(events "$BATS_TEST_TMPDIR/A" | jq -c 'select(.method == "notifications/resources/updated") | .params._meta["io.modelcontextprotocol/subscriptionId"]' | sort -u)"
+	# C and T heard the reloads, and no update
+	assert_contains "$(events "$BATS_TEST_TMPDIR/C")" resources/list_changed
+	assert_contains "$(events "$BATS_TEST_TMPDIR/T")" resources/list_changed
+	assert_same '' "$(updated "$BATS_TEST_TMPDIR/C")"
+	assert_same '' "$(updated "$BATS_TEST_TMPDIR/T")"
+}
