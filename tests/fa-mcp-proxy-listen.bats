@@ -88,3 +88,16 @@ test://b/motd' "$(updated "$BATS_TEST_TMPDIR/A" | uniq)"
 	assert_same '' "$(updated "$BATS_TEST_TMPDIR/C")"
 	assert_same '' "$(updated "$BATS_TEST_TMPDIR/T")"
 }
+
+@test "proxy: another client's notifications/cancelled with a listen's id leaves it; its own session's ends it" {
+	start_own "$BATS_TEST_TMPDIR/b"
+	pids+=("$spid")
+	start_proxy "b=$url"
+	listen_cancel_scoped kill -HUP "$spid"
+}
+
+@test "proxy: stdio front: the one client's notifications/cancelled ends its listen, and only the listen of that id" {
+	start_own "$BATS_TEST_TMPDIR/b"
+	pids+=("$spid")
+	stdio_listen_cancel "$spid" fa-mcp proxy "b=$url"
+}
