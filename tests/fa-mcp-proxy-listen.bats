@@ -56,37 +56,61 @@ reload_until() {
 	done
 }
 
-@test "proxy: a 2026 upstream's resources/updated reaches the 2026 listeners and 2025 sessions subscribed to it, no one else" {
+# subscribers_hear ERA: upstreams a (stdio) and b (HTTP) of protocol ERA
+# behind the proxy; listener A subscribed to both's resources, C to none;
+# sessions S and S2 to b's, T to none; then S unsubscribes.  Each
+# resources/updated reaches those subscribed, under their own URI (and
+# A's subscriptionId), no one else, and S's unsubscribe leaves S2's.
+subscribers_hear() {
 	start_own "$BATS_TEST_TMPDIR/b"
 	pids+=("$spid")
-	start_proxy --protocol 2026-07-28 "a=stdio:fa-mcp serve $BATS_TEST_TMPDIR/a" "b=$url"
-	# listener A: both upstreams' resources; C: list changes only
+	start_proxy --protocol "$1" "a=stdio:fa-mcp serve $BATS_TEST_TMPDIR/a" "b=$url"
 	listen26 "$BATS_TEST_TMPDIR/A" '"A"' '{"resourceSubscriptions":["test://a/motd","test://b/motd"]}'
 	pids+=("$lpid")
 	listen26 "$BATS_TEST_TMPDIR/C" '"C"' '{"resourcesListChanged":true}'
 	pids+=("$lpid")
-	# session S: b's resource; T: none
-	open_session
-	post '{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"test://b/motd"}}' -H "Mcp-Session-Id: $sid"
-	assert_same '{"jsonrpc":"2.0","id":1,"result":{}}' "$body"
-	stream25 "$BATS_TEST_TMPDIR/S"
-	pids+=("$gpid")
-	open_session
-	stream25 "$BATS_TEST_TMPDIR/T"
-	pids+=("$gpid")
+	local s
+	for s in S S2 T; do
+		open_session
+		eval "sid_$s=\$sid"
+		[ $s = T ] || post '{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"test://b/motd"}}' -H "Mcp-Session-Id: $sid"
+		[ $s = T ] || assert_same '{"jsonrpc":"2.0","id":1,"result":{}}' "$body"
+		stream25 "$BATS_TEST_TMPDIR/$s"
+		pids+=("$gpid")
+	done
 
 	reload_until "$BATS_TEST_TMPDIR/S" test://b/motd
 	reload_until "$BATS_TEST_TMPDIR/A" test://a/motd test://b/motd
 	assert_same 'test://a/motd
 test://b/motd' "$(updated "$BATS_TEST_TMPDIR/A" | uniq)"
 	assert_same test://b/motd "$(updated "$BATS_TEST_TMPDIR/S" | uniq)"
-	# A's under its own subscriptionId, not the proxy's listen's upstream
+	# A's under its own subscriptionId, not that of the proxy's listen upstream
 	assert_same '"A"' "$(events "$BATS_TEST_TMPDIR/A" | jq -c 'select(.method == "notifications/resources/updated") | .params._meta["io.modelcontextprotocol/subscriptionId"]' | sort -u)"
 	# C and T heard the reloads, and no update
 	assert_contains "$(events "$BATS_TEST_TMPDIR/C")" resources/list_changed
 	assert_contains "$(events "$BATS_TEST_TMPDIR/T")" resources/list_changed
 	assert_same '' "$(updated "$BATS_TEST_TMPDIR/C")"
 	assert_same '' "$(updated "$BATS_TEST_TMPDIR/T")"
+
+	# S unsubscribes: it hears no more, S2 still does
+	post '{"jsonrpc":"2.0","id":2,"method":"resources/unsubscribe","params":{"uri":"test://b/motd"}}' -H "Mcp-Session-Id: $sid_S"
+	assert_same '{"jsonrpc":"2.0","id":2,"result":{}}' "$body"
+	sleep 0.5
+	local before_s before_s2
+	before_s=$(updated "$BATS_TEST_TMPDIR/S" | wc -l)
+	before_s2=$(updated "$BATS_TEST_TMPDIR/S2" | wc -l)
+	kill -HUP "$spid"
+	for _ in $(seq 50); do [ "$(updated "$BATS_TEST_TMPDIR/S2" | wc -l)" -gt "$before_s2" ] && break; sleep 0.1; done
+	assert_same $((before_s2 + 1)) "$(updated "$BATS_TEST_TMPDIR/S2" | wc -l)"
+	assert_same "$before_s" "$(updated "$BATS_TEST_TMPDIR/S" | wc -l)"
+}
+
+@test "proxy: a 2026 upstream's resources/updated reaches the 2026 listeners and 2025 sessions subscribed to it, no one else" {
+	subscribers_hear 2026-07-28
+}
+
+@test "proxy: a 2025 upstream's resources/updated reaches the 2026 listeners and 2025 sessions subscribed to it, no one else" {
+	subscribers_hear 2025-11-25
 }
 
 @test "proxy: another client's notifications/cancelled with a listen's id leaves it; its own session's ends it" {

@@ -663,21 +663,16 @@ static void by_uri(struct proxy *p, struct reply *r, const struct fa_jr_msg *m)
 }
 
 /*
- * resources/subscribe and unsubscribe (2025 era): a 2025 upstream holds
- * them (its resources/updated then reach the subscribed sessions); for a
- * 2026 one, which has no such method, the session keeps them itself, and
- * the proxy's listen on that upstream asks for them (proxy_subs_changed).
+ * resources/subscribe and unsubscribe (2025 era): the session keeps them
+ * (relay.c's resources/updated go by them), and the upstream that holds
+ * the resource is asked for what all the front's clients want
+ * (proxy_subs_changed): a 2025 one in its session, a 2026 one in the
+ * proxy's listen.
  */
 static void subscribe(struct worker *w, struct reply *r, const struct fa_jr_msg *m)
 {
-	struct proxy *p = w->app->proxy;
-	const char *uri = json_string_value(json_object_get(m->params, "uri"));
-	struct upstream *u = uri ? route_uri(p, r->scope, uri) : NULL;
-
-	if (u && u->up && u->c.era == CERA_LEGACY && !u->replay)
-		return upstream_forward(u, m, r, NULL);
 	mcp_subscribe(w, r, m, !strcmp(m->method, "resources/subscribe"));
-	proxy_subs_changed(p);
+	proxy_subs_changed(w->app->proxy);
 }
 
 /* completion/complete: a prompt's by its name, a resource template's by its URI. */

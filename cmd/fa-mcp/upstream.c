@@ -16,6 +16,7 @@ static void up_message(struct ctransport *t, const char *msg, size_t len);
 static void up_fail(struct ctransport *t, enum fa_err rc, const char *msg);
 static void kick(struct upstream *u);
 static void listen_open(struct upstream *u);
+static void subs_follow(struct upstream *u);
 static void own_request(struct upstream *u, const char *method, const json_t *params, int l);
 
 const struct list_kind lists_of[NLISTS] = {
@@ -439,6 +440,37 @@ bool upstream_connect(struct upstream *u)
 }
 
 /*
+ * A 2025 upstream holds subscriptions in the one session the proxy has
+ * with it, for all the front's clients: the URIs they want that it was
+ * not asked for are subscribed, those nobody wants any more unsubscribed.
+ * (Forwarding each client's own would let one client's unsubscribe end
+ * another's.)  The answers are dropped.
+ */
+static void subs_follow(struct upstream *u)
+{
+	json_t *caps = json_object_get(u->c.server, "capabilities"), *want, *v, *params;
+	const char *uri;
+
+	if (!json_is_true(json_object_get(json_object_get(caps, "resources"), "subscribe")))
+		return;
+	want = proxy_wanted(u->p, u);
+	json_object_foreach(want, uri, v)
+		if (!json_object_get(u->listen_subs, uri)) {
+			params = json_pack("{s:s}", "uri", uri);
+			own_request(u, "resources/subscribe", params, -1);
+			json_decref(params);
+		}
+	json_object_foreach(u->listen_subs, uri, v)
+		if (!json_object_get(want, uri)) {
+			params = json_pack("{s:s}", "uri", uri);
+			own_request(u, "resources/unsubscribe", params, -1);
+			json_decref(params);
+		}
+	json_decref(u->listen_subs);
+	u->listen_subs = want;
+}
+
+/*
  * A 2026 upstream tells of list changes and resource updates only to a
  * subscriptions/listen: the proxy keeps one open (no timeout) for the
  * lists it says change and the URIs of its that the front's clients
@@ -449,13 +481,19 @@ static void listen_open(struct upstream *u)
 	static const char *const kinds[][2] = { { "tools", "toolsListChanged" },
 						{ "prompts", "promptsListChanged" },
 						{ "resources", "resourcesListChanged" } };
-	json_t *caps = json_object_get(u->c.server, "capabilities"), *want = json_object(), *uris, *v;
+	json_t *caps = json_object_get(u->c.server, "capabilities"), *want, *uris, *v;
 	const char *uri;
 
-	if (u->c.era != CERA_MODERN || u->replay) {
-		json_decref(want);
+	if (u->replay)
+		return;
+	if (u->c.era != CERA_MODERN) {
+		/* a new session holds no subscriptions yet */
+		json_decref(u->listen_subs);
+		u->listen_subs = NULL;
+		subs_follow(u);
 		return;
 	}
+	want = json_object();
 	for (int i = 0; i < 3; i++)
 		if (json_is_true(json_object_get(json_object_get(caps, kinds[i][0]), "listChanged")))
 			json_object_set_new(want, kinds[i][1], json_true());
@@ -516,6 +554,8 @@ void upstream_listen_update(struct upstream *u)
 	struct ctransport *old_t = NULL;
 	bool same;
 
+	if (u->up && !u->replay && u->c.era == CERA_LEGACY)
+		return subs_follow(u);
 	/* refused or stopping, or ended and about to open again anyway */
 	if (!u->up || u->c.era != CERA_MODERN || u->replay || old < 0 || u->relisten.slot >= 0 ||
 	    !json_is_true(json_object_get(json_object_get(caps, "resources"), "subscribe")))
