@@ -511,7 +511,7 @@ static void gstream_abort(struct fa_hreq *rq, void *arg)
 	gstream_end(&g->l);
 }
 
-static void get_stream(struct fa_hreq *rq, struct app *a, struct worker *w)
+static void get_stream(struct fa_hreq *rq, struct app *a, struct worker *w, int scope)
 {
 	const struct fa_h1_header *sid = fa_hreq_header(rq, "mcp-session-id");
 	struct gstream *g;
@@ -538,7 +538,7 @@ static void get_stream(struct fa_hreq *rq, struct app *a, struct worker *w)
 	g->l = (struct listener){ .send = gstream_send, .subscribed = gstream_subscribed,
 				  .subs = gstream_subs, .keepalive = gstream_keepalive, .end = gstream_end,
 				  .wants = LISTEN_TOOLS | LISTEN_PROMPTS | LISTEN_RESOURCES | LISTEN_UPDATES,
-				  .ctx = g };
+				  .scope = scope, .ctx = g };
 	fa_hres_header(rq, "Cache-Control", "no-cache");
 	fa_hres_start(rq, 200, "text/event-stream", -1);
 	fa_hres_write(rq, ": stream open\n\n", 15);
@@ -626,7 +626,7 @@ void mcp_http_handle(struct fa_hreq *rq, void *arg)
 	}
 	if (rq->method_len == 3 && !memcmp(rq->method, "GET", 3) &&
 	    !hdr_is(fa_hreq_header(rq, "mcp-protocol-version"), FA_MCP_STATELESS_VERSION)) {
-		get_stream(rq, a, rq->worker_ctx);
+		get_stream(rq, a, rq->worker_ctx, scope);
 		return;
 	}
 	/* DELETE without a session is moot; 2026 has no GET stream */
