@@ -125,3 +125,34 @@ test://b/motd' "$(updated "$BATS_TEST_TMPDIR/A" | uniq)"
 	pids+=("$spid")
 	stdio_listen_cancel "$spid" fa-mcp proxy "b=$url"
 }
+
+@test "proxy: an upstream is asked for less when the last subscriber leaves: a 2026 one's listen opened anew, a 2025 one unsubscribed" {
+	start_own "$BATS_TEST_TMPDIR/b"
+	pids+=("$spid")
+	local own=$url rec=$BATS_TEST_TMPDIR/rec.ndjson
+	# what upstream b sent of its own, as --record keeps it
+	sent() { jq -c --arg m "$1" 'select(.type == "notification" and .message.method == $m)' "$rec" | wc -l; }
+	for era in 2026-07-28 2025-11-25; do
+		rm -f "$rec"
+		start_proxy --protocol "$era" --record "$rec" "b=$own"
+		listen26 "$BATS_TEST_TMPDIR/A" '"A"' '{"resourceSubscriptions":["test://b/motd"]}'
+		reload_until "$BATS_TEST_TMPDIR/A" test://b/motd
+		updated "$BATS_TEST_TMPDIR/A" | grep -qx test://b/motd
+		# A leaves: b hears it is no longer wanted
+		kill "$lpid"
+		wait "$lpid" 2>/dev/null || true
+		sleep 0.5
+		n=$(sent notifications/resources/updated)
+		m=$(sent notifications/tools/list_changed)
+		[ "$n" -gt 0 ]
+		kill -HUP "$spid"
+		# b's other news still comes (its listen or session lives), no update
+		for _ in $(seq 50); do [ "$(sent notifications/tools/list_changed)" -gt "$m" ] && break; sleep 0.1; done
+		[ "$(sent notifications/tools/list_changed)" -gt "$m" ]
+		sleep 0.3
+		assert_same "$n" "$(sent notifications/resources/updated)"
+		kill -TERM "$ppid_"
+		wait "$ppid_" || true
+		ppid_=
+	done
+}
