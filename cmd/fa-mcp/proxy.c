@@ -303,7 +303,7 @@ static void on_resub(struct fa_timer *t)
 	struct proxy *p = t->ctx;
 
 	for (int i = 0; i < p->nups; i++)
-		upstream_listen_update(&p->ups[i]);
+		upstream_subs_update(&p->ups[i]);
 }
 
 void proxy_subs_changed(struct proxy *p)

@@ -153,8 +153,8 @@ static void note_deliver(struct upstream *u, struct pend *x, struct fa_jr_msg *m
 				told = true;
 			}
 		}
-		/* nobody wants it now (a session that ended unsubscribed no one):
-		   a 2026 upstream's listen asks for less */
+		/* nobody wants it now (a session that ended unsubscribed no
+		   one): the upstream is asked for less */
 		if (!told && live)
 			proxy_subs_changed(u->p);
 	}

@@ -455,19 +455,19 @@ static void subs_follow(struct upstream *u)
 		return;
 	want = proxy_wanted(u->p, u);
 	json_object_foreach(want, uri, v)
-		if (!json_object_get(u->listen_subs, uri)) {
+		if (!json_object_get(u->subs_asked, uri)) {
 			params = json_pack("{s:s}", "uri", uri);
 			own_request(u, "resources/subscribe", params, -1);
 			json_decref(params);
 		}
-	json_object_foreach(u->listen_subs, uri, v)
+	json_object_foreach(u->subs_asked, uri, v)
 		if (!json_object_get(want, uri)) {
 			params = json_pack("{s:s}", "uri", uri);
 			own_request(u, "resources/unsubscribe", params, -1);
 			json_decref(params);
 		}
-	json_decref(u->listen_subs);
-	u->listen_subs = want;
+	json_decref(u->subs_asked);
+	u->subs_asked = want;
 }
 
 /*
@@ -488,8 +488,8 @@ static void listen_open(struct upstream *u)
 		return;
 	if (u->c.era != CERA_MODERN) {
 		/* a new session holds no subscriptions yet */
-		json_decref(u->listen_subs);
-		u->listen_subs = NULL;
+		json_decref(u->subs_asked);
+		u->subs_asked = NULL;
 		subs_follow(u);
 		return;
 	}
@@ -497,12 +497,12 @@ static void listen_open(struct upstream *u)
 	for (int i = 0; i < 3; i++)
 		if (json_is_true(json_object_get(json_object_get(caps, kinds[i][0]), "listChanged")))
 			json_object_set_new(want, kinds[i][1], json_true());
-	json_decref(u->listen_subs);
-	u->listen_subs = NULL;
+	json_decref(u->subs_asked);
+	u->subs_asked = NULL;
 	if (json_is_true(json_object_get(json_object_get(caps, "resources"), "subscribe"))) {
-		u->listen_subs = proxy_wanted(u->p, u);
+		u->subs_asked = proxy_wanted(u->p, u);
 		uris = json_array();
-		json_object_foreach(u->listen_subs, uri, v)
+		json_object_foreach(u->subs_asked, uri, v)
 			json_array_append_new(uris, json_string(uri));
 		if (json_array_size(uris))
 			json_object_set_new(want, "resourceSubscriptions", uris);
@@ -547,7 +547,7 @@ static void listen_end(struct upstream *u, long uid, struct ctransport *t)
 		pend_free(u, x);        /* not the listen any more: no relisten */
 }
 
-void upstream_listen_update(struct upstream *u)
+void upstream_subs_update(struct upstream *u)
 {
 	json_t *caps = json_object_get(u->c.server, "capabilities"), *want;
 	long old = u->listen_uid;
@@ -561,7 +561,7 @@ void upstream_listen_update(struct upstream *u)
 	    !json_is_true(json_object_get(json_object_get(caps, "resources"), "subscribe")))
 		return;
 	want = proxy_wanted(u->p, u);
-	same = u->listen_subs ? json_equal(want, u->listen_subs) : !json_object_size(want);
+	same = u->subs_asked ? json_equal(want, u->subs_asked) : !json_object_size(want);
 	json_decref(want);
 	if (same)
 		return;
@@ -1079,8 +1079,8 @@ void upstream_stop(struct upstream *u)
 		fa_timer_stop(u->p->loop, &u->relisten);
 	}
 	u->listen_uid = -1;     /* its end is not to be mended */
-	json_decref(u->listen_subs);
-	u->listen_subs = NULL;
+	json_decref(u->subs_asked);
+	u->subs_asked = NULL;
 	fail_all(u, "the proxy is stopping");
 	relay_drop(u);
 	conns_close(u);

@@ -13,7 +13,7 @@
  * timer, with backoff.  A replay upstream answers from a recording.  A
  * 2026 upstream gets a subscriptions/listen of the proxy's (listen_uid),
  * an HTTP 2025 one keeps its session's GET stream open, for their list
- * changes.
+ * changes and the resources the front's clients subscribed to.
  */
 #ifndef FAMCP_UPSTREAM_H
 #define FAMCP_UPSTREAM_H
@@ -118,7 +118,7 @@ struct upstream {
 	json_t *acc[NLISTS];            /* a refresh's pages so far */
 	long next_id;
 	long listen_uid;                /* a 2026 upstream: the proxy's subscriptions/listen, or 0 */
-	json_t *listen_subs;            /* the URIs it asked for (a set: an object), or NULL */
+	json_t *subs_asked;             /* the URIs it was asked to tell of (a set: an object), or NULL */
 	struct pend *inflight;
 	struct pend *queue, **queue_tail;
 	struct sreq *sreqs;             /* its requests with clients */
@@ -177,11 +177,12 @@ bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, co
 void upstream_own_request(struct upstream *u, const char *method, const json_t *params);
 
 /*
- * A 2026 upstream's listen brought up to date with what the front's
- * clients subscribed to (proxy_wanted): opened anew when that changed,
- * the old one then ended.
+ * What u is asked to tell of brought up to date with what the front's
+ * clients subscribed to (proxy_wanted): a 2025 upstream's session
+ * subscribed or unsubscribed, a 2026 upstream's listen opened anew (the
+ * old one then ended) when that changed.
  */
-void upstream_listen_update(struct upstream *u);
+void upstream_subs_update(struct upstream *u);
 
 /*
  * The URIs of u's resources that the front's listeners subscribed to,
