@@ -156,3 +156,23 @@ test://b/motd' "$(updated "$BATS_TEST_TMPDIR/A" | uniq)"
 		ppid_=
 	done
 }
+
+@test "proxy: stdio front: a 2025 client's resources/subscribe reaches a 2026 upstream's updates to it" {
+	start_own "$BATS_TEST_TMPDIR/b"
+	pids+=("$spid")
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	fa-mcp proxy --protocol 2026-07-28 "b=$url" < "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/proxy.log" &
+	ppid_=$!
+	exec 7> "$BATS_TEST_TMPDIR/in"
+	printf '%s\n' "$INIT" '{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"test://b/motd"}}' >&7
+	for _ in $(seq 50); do
+		kill -HUP "$spid"
+		sleep 0.2
+		grep -q resources/updated "$BATS_TEST_TMPDIR/out" && break
+	done
+	exec 7>&-
+	wait "$ppid_"
+	ppid_=
+	assert_same '{"jsonrpc":"2.0","id":1,"result":{}}' "$(jq -c 'select(.id == 1)' "$BATS_TEST_TMPDIR/out")"
+	assert_same '{"uri":"test://b/motd"}' "$(jq -c 'select(.method == "notifications/resources/updated") | .params' "$BATS_TEST_TMPDIR/out" | sort -u)"
+}
