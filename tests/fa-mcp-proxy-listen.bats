@@ -176,3 +176,14 @@ test://b/motd' "$(updated "$BATS_TEST_TMPDIR/A" | uniq)"
 	assert_same '{"jsonrpc":"2.0","id":1,"result":{}}' "$(jq -c 'select(.id == 1)' "$BATS_TEST_TMPDIR/out")"
 	assert_same '{"uri":"test://b/motd"}' "$(jq -c 'select(.method == "notifications/resources/updated") | .params' "$BATS_TEST_TMPDIR/out" | sort -u)"
 }
+
+@test "proxy: a subscription to a URI no upstream has yet is asked of the one that comes to have it" {
+	start_own "$BATS_TEST_TMPDIR/b"
+	pids+=("$spid")
+	start_proxy --protocol 2026-07-28 "a=stdio:fa-mcp serve $BATS_TEST_TMPDIR/a" "b=$url"
+	listen26 "$BATS_TEST_TMPDIR/A" '"A"' '{"resourceSubscriptions":["test://b/later"]}'
+	pids+=("$lpid")
+	printf -- '-- name: later\n-- resource: test://b/later\nSELECT 1;\n' > "$BATS_TEST_TMPDIR/b/later.sql"
+	reload_until "$BATS_TEST_TMPDIR/A" test://b/later
+	assert_same test://b/later "$(updated "$BATS_TEST_TMPDIR/A" | uniq)"
+}

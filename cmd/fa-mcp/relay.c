@@ -62,6 +62,9 @@ void relay_changed(struct proxy *p, int l)
 
 	if (l != L_TEMPLATES)
 		broadcast(p, wants[l], methods[l], NULL);
+	/* which upstream holds a URI may have changed with them */
+	if (l == L_RESOURCES || l == L_TEMPLATES)
+		proxy_subs_changed(p);
 }
 
 /*
