@@ -187,3 +187,16 @@ test://b/motd' "$(updated "$BATS_TEST_TMPDIR/A" | uniq)"
 	reload_until "$BATS_TEST_TMPDIR/A" test://b/later
 	assert_same test://b/later "$(updated "$BATS_TEST_TMPDIR/A" | uniq)"
 }
+
+@test "proxy: a 2026 stdio upstream that ends the proxy's listen (notifications/cancelled) is listened to again" {
+	start_proxy "up=stdio:$BATS_TEST_DIRNAME/listen-ending-server.py"
+	listen26 "$BATS_TEST_TMPDIR/A" '"A"' '{"toolsListChanged":true}'
+	pids+=("$lpid")
+	# the second listen tells of a change, which reaches A once the list is read again
+	for _ in $(seq 50); do grep -q tools/list_changed "$BATS_TEST_TMPDIR/A" && break; sleep 0.1; done
+	assert_contains "$(events "$BATS_TEST_TMPDIR/A")" notifications/tools/list_changed
+	assert_same 'listen 1
+listen 2' "$(grep '^listen' "$BATS_TEST_TMPDIR/proxy.log")"
+	# the list read again after it
+	assert_same t2 "$(tool_names)"
+}

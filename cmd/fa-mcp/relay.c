@@ -191,6 +191,9 @@ void relay_notification(struct upstream *u, struct fa_jr_msg *m)
 
 	if (!strcmp(m->method, "notifications/subscriptions/acknowledged"))
 		return;         /* the proxy's own listen, as it asked */
+	if (!strcmp(m->method, "notifications/cancelled") &&
+	    upstream_listen_ended(u, json_object_get(m->params, "requestId")))
+		return;
 	if (!strcmp(m->method, "notifications/cancelled") && sreq_cancelled(u, m))
 		return;
 	x = note_owner(u, m);

@@ -576,6 +576,17 @@ void upstream_subs_update(struct upstream *u)
 		listen_end(u, old, old_t);
 }
 
+bool upstream_listen_ended(struct upstream *u, const json_t *rid)
+{
+	struct pend *x;
+
+	if (u->listen_uid <= 0 || !json_is_integer(rid) || json_integer_value(rid) != u->listen_uid ||
+	    !(x = take_pend(&u->inflight, u->listen_uid)))
+		return false;
+	pend_free(u, x);        /* the listen's end: again, soon */
+	return true;
+}
+
 static void on_relisten(struct fa_timer *t)
 {
 	struct upstream *u = t->ctx;

@@ -185,6 +185,13 @@ void upstream_own_request(struct upstream *u, const char *method, const json_t *
 void upstream_subs_update(struct upstream *u);
 
 /*
+ * notifications/cancelled of u for request rid: true when it ended the
+ * proxy's listen (as a 2026 server over stdio tears one down), which is
+ * then opened again after RELISTEN_MS.
+ */
+bool upstream_listen_ended(struct upstream *u, const json_t *rid);
+
+/*
  * The URIs of u's resources that the front's listeners subscribed to,
  * as u calls them: a set (an object of true), a new reference.
  */
