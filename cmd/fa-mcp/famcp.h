@@ -106,7 +106,7 @@ struct listener {
 	/* whether uri was subscribed to (resources/updated) */
 	bool (*subscribed)(struct listener *l, const char *uri);
 	/* each URI subscribed to, to fn (optional): what the proxy asks its
-	   2026 upstreams to tell of */
+	   upstreams to tell of */
 	void (*subs)(struct listener *l, void (*fn)(const char *uri, void *arg), void *arg);
 	/* SSE comment to keep an idle HTTP stream open (optional) */
 	void (*keepalive)(struct listener *l);
