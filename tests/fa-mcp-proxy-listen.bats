@@ -1,10 +1,11 @@
 #!/usr/bin/env bats
-# fa-mcp proxy: resource subscriptions through to 2026-07-28 upstreams,
-# whose resources/updated come only to a subscriptions/listen, and whose
-# listen the proxy holds for the front's clients; and which client's
-# notifications/cancelled ends a listen the proxy serves.  The upstreams
-# are fa-mcp serve over stdio and Streamable HTTP; a reload (SIGHUP) of
-# one tells its subscribers that each of its resources was updated.
+# fa-mcp proxy: the front's resource subscriptions asked of the
+# upstreams (a 2026-07-28 one in the subscriptions/listen the proxy holds
+# with it, a 2025 one in the proxy's session), and their resources/updated
+# to the clients subscribed; which client's notifications/cancelled ends
+# a listen the proxy serves; an upstream that ends the proxy's listen.
+# The upstreams are fa-mcp serve over stdio and Streamable HTTP; a reload
+# (SIGHUP) of one tells its subscribers each of its resources was updated.
 
 load helpers
 load mcp_helpers
@@ -40,13 +41,15 @@ updated() {
 }
 
 # reload_until FILE URI...: SIGHUP to the upstreams ($spid, b over HTTP,
-# and the proxy's stdio child, a) until FILE heard of each URI, for 10 s
-# at most: the proxy's listen upstream follows a subscription after it.
+# and the proxy's stdio child, a, when it has one) until FILE heard of
+# each URI, for 10 s at most: what the proxy asks of an upstream follows
+# a subscription after it.
 reload_until() {
 	local file=$1 uri missing
 	shift
 	for _ in $(seq 50); do
-		kill -HUP "$spid" "$(pgrep -P "$ppid_")"
+		# shellcheck disable=SC2046
+		kill -HUP "$spid" $(pgrep -P "$ppid_")
 		sleep 0.2
 		missing=
 		for uri in "$@"; do
@@ -54,6 +57,8 @@ reload_until() {
 		done
 		[ -z "$missing" ] && return
 	done
+	echo "$file heard of no update to $* in 10 s" >&2
+	return 1
 }
 
 # subscribers_hear ERA: upstreams a (stdio) and b (HTTP) of protocol ERA
