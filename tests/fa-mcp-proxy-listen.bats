@@ -131,7 +131,7 @@ test://b/motd' "$(updated "$BATS_TEST_TMPDIR/A" | uniq)"
 	stdio_listen_cancel "$spid" fa-mcp proxy "b=$url"
 }
 
-@test "proxy: an upstream is asked for less when the last subscriber leaves: a 2026 one's listen opened anew, a 2025 one unsubscribed" {
+@test "proxy: an upstream is asked for less when the last subscriber leaves (a listen closed, a session ended): a 2026 one's listen opened anew, a 2025 one unsubscribed" {
 	start_own "$BATS_TEST_TMPDIR/b"
 	pids+=("$spid")
 	local own=$url rec=$BATS_TEST_TMPDIR/rec.ndjson
@@ -152,6 +152,22 @@ test://b/motd' "$(updated "$BATS_TEST_TMPDIR/A" | uniq)"
 		[ "$n" -gt 0 ]
 		kill -HUP "$spid"
 		# b's other news still comes (its listen or session lives), no update
+		for _ in $(seq 50); do [ "$(sent notifications/tools/list_changed)" -gt "$m" ] && break; sleep 0.1; done
+		[ "$(sent notifications/tools/list_changed)" -gt "$m" ]
+		sleep 0.3
+		assert_same "$n" "$(sent notifications/resources/updated)"
+		# a session subscribed, then ended (DELETE) with its stream still open
+		open_session
+		post '{"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"test://b/motd"}}' -H "Mcp-Session-Id: $sid"
+		stream25 "$BATS_TEST_TMPDIR/S-$era"
+		pids+=("$gpid")
+		reload_until "$BATS_TEST_TMPDIR/S-$era" test://b/motd
+		run curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Mcp-Session-Id: $sid" "$url"
+		assert_same 204 "$output"
+		sleep 0.5
+		n=$(sent notifications/resources/updated)
+		m=$(sent notifications/tools/list_changed)
+		kill -HUP "$spid"
 		for _ in $(seq 50); do [ "$(sent notifications/tools/list_changed)" -gt "$m" ] && break; sleep 0.1; done
 		[ "$(sent notifications/tools/list_changed)" -gt "$m" ]
 		sleep 0.3
