@@ -80,3 +80,141 @@ tool_names() {
 	jq -r '[.result.tools[].name] | sort | join(" ")' <<< "$body"
 }
 
+
+# listen26 FILE ID FILTER [CURL-ARG]...: a 2026-07-28 subscriptions/listen
+# of request id ID (JSON) and notifications FILTER (a JSON object) POSTed
+# to $url, its event stream into FILE from the background ($lpid); back
+# once it was acknowledged.
+listen26() {
+	local file=$1 id=$2 filter=$3
+	shift 3
+	curl -sN -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+		-H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: subscriptions/listen' "$@" \
+		--data-binary '{"jsonrpc":"2.0","id":'"$id"',"method":"subscriptions/listen","params":{"notifications":'"$filter"','"$META"'}}' \
+		"$url" > "$file" &
+	lpid=$!
+	for _ in $(seq 100); do grep -q acknowledged "$file" 2>/dev/null && return; sleep 0.1; done
+	echo "listen $id on $url was not acknowledged" >&2
+	return 1
+}
+
+# stream25 FILE: the GET stream of session $sid on $url into FILE from
+# the background ($gpid); back once it is open.
+stream25() {
+	curl -sN -H 'Accept: text/event-stream' -H "Mcp-Session-Id: $sid" "$url" > "$1" &
+	gpid=$!
+	for _ in $(seq 100); do grep -q 'stream open' "$1" 2>/dev/null && return; sleep 0.1; done
+	echo "the GET stream of session $sid on $url did not open" >&2
+	return 1
+}
+
+# The JSON-RPC messages of the event stream in file $1, one a line.
+events() {
+	sed -n 's/^data: //p' "$1"
+}
+
+# cancel26 ID [CURL-ARG]...: a 2026-07-28 notifications/cancelled for request ID (JSON) POSTed to $url.
+cancel26() {
+	local id=$1
+	shift
+	post26 notifications/cancelled '' '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":'"$id"','"$META"'}}' "$@"
+}
+
+# start_proxy ARG...: fa-mcp proxy --listen 127.0.0.1:0 ARG... in the
+# background: $ppid_, $url (its /mcp), $base, stderr in
+# $BATS_TEST_TMPDIR/proxy.log.  (tests/fa-mcp-proxy.bats still has a copy
+# of its own.)
+start_proxy() {
+	fa-mcp proxy --listen 127.0.0.1:0 "$@" 2> "$BATS_TEST_TMPDIR/proxy.log" &
+	ppid_=$!
+	for _ in $(seq 150); do
+		grep -q 'proxy: serving' "$BATS_TEST_TMPDIR/proxy.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	base=http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/proxy.log" | head -1)
+	url=$base/mcp
+}
+
+# listen_cancel_scoped RELOAD...: on $url (fa-mcp serve --listen, or a
+# proxy in front of one), which client's notifications/cancelled ends a
+# 2026 listen; RELOAD... makes the tools change.  B's cancel with A's id,
+# from no session or another, leaves A's listen streaming; over HTTP a
+# 2026 client ends its own by closing the stream, or with a cancel from
+# the same 2025 session its listen came in.
+listen_cancel_scoped() {
+	local dir=$BATS_TEST_TMPDIR sa sb
+	# A without a session: B's cancels, 2026 without a session, with a
+	# session header of no open session, and from a session of its own
+	listen26 "$dir/A" 1 '{"toolsListChanged":true}'
+	local apid=$lpid
+	cancel26 1
+	assert_same 202 "$code"
+	cancel26 1 -H 'Mcp-Session-Id: 0123456789abcdef0123456789abcdef'
+	assert_same 202 "$code"
+	open_session
+	sb=$sid
+	post '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}' -H "Mcp-Session-Id: $sb"
+	assert_same 202 "$code"
+	# A's listen came in session SA: B's cancels (2025 and 2026, in SB) leave it; A's own ends it
+	open_session
+	sa=$sid
+	listen26 "$dir/A2" 2 '{"toolsListChanged":true}' -H "Mcp-Session-Id: $sa"
+	local a2pid=$lpid
+	post '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}}' -H "Mcp-Session-Id: $sb"
+	assert_same 202 "$code"
+	cancel26 2 -H "Mcp-Session-Id: $sb"
+	assert_same 202 "$code"
+	cancel26 2
+	assert_same 202 "$code"
+	"$@"
+	for _ in $(seq 100); do
+		grep -q list_changed "$dir/A" && grep -q list_changed "$dir/A2" && break
+		sleep 0.1
+	done
+	# both still stream: they heard the change, with no answer to end them
+	assert_same '{"jsonrpc":"2.0","method":"notifications/tools/list_changed","params":{"_meta":{"io.modelcontextprotocol/subscriptionId":1}}}' \
+		"$(events "$dir/A" | jq -c 'select(.method != "notifications/subscriptions/acknowledged")')"
+	assert_same '{"jsonrpc":"2.0","method":"notifications/tools/list_changed","params":{"_meta":{"io.modelcontextprotocol/subscriptionId":2}}}' \
+		"$(events "$dir/A2" | jq -c 'select(.method != "notifications/subscriptions/acknowledged")')"
+	kill -0 "$apid"
+	kill -0 "$a2pid"
+	# A's own cancel, in its session: the listen answers, and the stream ends
+	post '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}}' -H "Mcp-Session-Id: $sa"
+	assert_same 202 "$code"
+	for _ in $(seq 100); do kill -0 "$a2pid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$a2pid" 2>/dev/null
+	assert_same '2 {}' "$(events "$dir/A2" | jq -r 'select(.id) | "\(.id) \(.result | del(.resultType, ._meta))"')"
+	kill "$apid"
+}
+
+# stdio_listen_cancel PID COMMAND...: COMMAND (fa-mcp serve or proxy on
+# stdio) gets two 2026 listens, 5 and 6, then notifications/cancelled for
+# 5; a SIGHUP to PID (the server, or the proxy's upstream) changes the
+# tools.  5 is answered and ends; 6 alone hears the change.
+stdio_listen_cancel() {
+	local hup=$1 dir=$BATS_TEST_TMPDIR cpid
+	shift
+	mkfifo "$dir/in"
+	"$@" < "$dir/in" > "$dir/out" 2> "$dir/stdio.log" &
+	cpid=$!
+	exec 7> "$dir/in"
+	for id in 5 6; do
+		printf '%s\n' '{"jsonrpc":"2.0","id":'$id',"method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true},'"$META"'}}' >&7
+	done
+	for _ in $(seq 50); do [ "$(grep -c acknowledged "$dir/out")" = 2 ] && break; sleep 0.1; done
+	printf '%s\n' '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}}' >&7
+	for _ in $(seq 50); do grep -q '"id":5' "$dir/out" && break; sleep 0.1; done
+	kill -HUP "${hup:-$cpid}"
+	for _ in $(seq 50); do grep -q list_changed "$dir/out" && break; sleep 0.1; done
+	exec 7>&-
+	wait "$cpid"
+	if grep -q 'Sanitizer\|runtime error' "$dir/stdio.log"; then
+		cat "$dir/stdio.log" >&2
+		return 1
+	fi
+	run jq -c 'if .id then {id, result: (.result | del(.resultType, ._meta))} else {method, sub: .params._meta["io.modelcontextprotocol/subscriptionId"]} end' "$dir/out"
+	assert_same '{"method":"notifications/subscriptions/acknowledged","sub":5}
+{"method":"notifications/subscriptions/acknowledged","sub":6}
+{"id":5,"result":{}}
+{"method":"notifications/tools/list_changed","sub":6}' "$output"
+}

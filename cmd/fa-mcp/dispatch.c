@@ -526,7 +526,7 @@ static void notification(struct worker *w, const struct fa_jr_msg *m)
 
 	if (!strcmp(m->method, "notifications/cancelled") && !mcp_call_cancel(w, id) &&
 	    !mcp_sql_cancel(w, id))
-		mcp_listen_cancel(w, id);
+		mcp_listen_cancel(w, w->note_from, id);
 	/* initialized and the rest: nothing to do */
 }
 

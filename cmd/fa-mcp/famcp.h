@@ -45,6 +45,8 @@ struct peer {
 };
 
 void peer_release(struct peer *p);
+/* Each URI p subscribed to, to fn (the caller holds what guards p). */
+void peer_each_sub(struct peer *p, void (*fn)(const char *uri, void *arg), void *arg);
 
 struct app {
 	struct fa_sqlfiles files;       /* swapped whole on SIGHUP */
@@ -103,16 +105,21 @@ struct listener {
 	void (*send)(struct listener *l, const char *msg, size_t len);
 	/* whether uri was subscribed to (resources/updated) */
 	bool (*subscribed)(struct listener *l, const char *uri);
+	/* each URI subscribed to, to fn (optional): what the proxy asks its
+	   upstreams to tell of */
+	void (*subs)(struct listener *l, void (*fn)(const char *uri, void *arg), void *arg);
 	/* SSE comment to keep an idle HTTP stream open (optional) */
 	void (*keepalive)(struct listener *l);
 	/* the worker stops: end the stream, remove and free l (optional) */
 	void (*end)(struct listener *l);
 	unsigned wants;                 /* LISTEN_* */
 	json_t *sub_id;                 /* 2026: the subscriptionId tagging each one */
+	int scope;                      /* the proxy: the upstream a /NAME/mcp path named (reply.scope) */
 	void *ctx;
 	struct listener *next;
 };
 
+/* l hears from now on (and, in the proxy, what it subscribed to is asked of the upstreams). */
 void listener_add(struct worker *w, struct listener *l);
 /* One notification to l (params taken, may be NULL), tagged with its subscriptionId in 2026. */
 void listener_tell(struct listener *l, const char *method, json_t *params);
@@ -173,8 +180,13 @@ void mcp_changed(struct worker *w);
  */
 bool mcp_call_cancel(struct worker *w, const json_t *request_id);
 
-/* Ends the subscriptions/listen whose request id is request_id; false when none. */
-bool mcp_listen_cancel(struct worker *w, const json_t *request_id);
+/*
+ * notifications/cancelled from "from" (a reply's from: NULL over stdio,
+ * else the 2025 session it came in, or ""): ends the subscriptions/listen
+ * whose request id is request_id when it is that client's (over HTTP:
+ * came in the same open 2025 session); false when none.
+ */
+bool mcp_listen_cancel(struct worker *w, const char *from, const json_t *request_id);
 /* Ends every stream of w that can end (the worker stops). */
 void mcp_listeners_end(struct worker *w);
 /* A worker joins (or leaves) the app's list that reloads wake. */

@@ -340,6 +340,21 @@ static void sid_of(const struct fa_h1_header *h, char out[33])
 	snprintf(out, 33, "%.*s", (int)(n < 32 ? n : 32), p);
 }
 
+/*
+ * The session a request came in, into out (33 bytes): "" when none, and
+ * for a 2026 request (whose session header goes unchecked) when it names
+ * none that is open, so that no client passes for a session's own
+ * (mcp_listen_cancel).
+ */
+static void from_of(struct fa_hreq *rq, struct app *a, enum era era, char out[33])
+{
+	const struct fa_h1_header *h = fa_hreq_header(rq, "mcp-session-id");
+
+	sid_of(h, out);
+	if (era == ERA_MODERN && out[0] && !session_find(a, h, false))
+		out[0] = 0;
+}
+
 static bool accepts_sse(const struct fa_hreq *rq)
 {
 	const struct fa_h1_header *acc = fa_hreq_header(rq, "accept");
@@ -360,7 +375,7 @@ static struct hreply *hreply_new(struct fa_hreq *rq, struct app *a, const struct
 		h->r.notify = hreply_notify;
 	h->rq = rq;
 	h->a = a;
-	sid_of(fa_hreq_header(rq, "mcp-session-id"), h->sid);
+	from_of(rq, a, era, h->sid);
 	h->r.from = h->sid;
 	/* a client that leaves before its answer cancels what it asked for
 	   (a shutdown lets the answer come) */
@@ -397,7 +412,7 @@ static void post(struct fa_hreq *rq, struct app *a, struct worker *w, int scope)
 		/* a notification, or a response to a request the proxy passed on */
 		char sid[33];
 
-		sid_of(fa_hreq_header(rq, "mcp-session-id"), sid);
+		from_of(rq, a, era, sid);
 		w->note_from = sid;
 		mcp_dispatch(w, &m, NULL);
 		w->note_from = NULL;
@@ -452,6 +467,26 @@ static bool gstream_subscribed(struct listener *l, const char *uri)
 	return c.yes;
 }
 
+struct sub_each {
+	void (*fn)(const char *uri, void *arg);
+	void *arg;
+};
+
+static void each_sub(struct peer *p, void *arg)
+{
+	struct sub_each *e = arg;
+
+	peer_each_sub(p, e->fn, e->arg);
+}
+
+static void gstream_subs(struct listener *l, void (*fn)(const char *uri, void *arg), void *arg)
+{
+	struct gstream *g = l->ctx;
+	struct sub_each e = { fn, arg };
+
+	session_peer(g->a, g->sid, each_sub, &e);
+}
+
 static void gstream_keepalive(struct listener *l)
 {
 	struct gstream *g = l->ctx;
@@ -476,7 +511,7 @@ static void gstream_abort(struct fa_hreq *rq, void *arg)
 	gstream_end(&g->l);
 }
 
-static void get_stream(struct fa_hreq *rq, struct app *a, struct worker *w)
+static void get_stream(struct fa_hreq *rq, struct app *a, struct worker *w, int scope)
 {
 	const struct fa_h1_header *sid = fa_hreq_header(rq, "mcp-session-id");
 	struct gstream *g;
@@ -501,9 +536,9 @@ static void get_stream(struct fa_hreq *rq, struct app *a, struct worker *w)
 	g->a = a;
 	sid_of(sid, g->sid);
 	g->l = (struct listener){ .send = gstream_send, .subscribed = gstream_subscribed,
-				  .keepalive = gstream_keepalive, .end = gstream_end,
+				  .subs = gstream_subs, .keepalive = gstream_keepalive, .end = gstream_end,
 				  .wants = LISTEN_TOOLS | LISTEN_PROMPTS | LISTEN_RESOURCES | LISTEN_UPDATES,
-				  .ctx = g };
+				  .scope = scope, .ctx = g };
 	fa_hres_header(rq, "Cache-Control", "no-cache");
 	fa_hres_start(rq, 200, "text/event-stream", -1);
 	fa_hres_write(rq, ": stream open\n\n", 15);
@@ -582,13 +617,16 @@ void mcp_http_handle(struct fa_hreq *rq, void *arg)
 			http_fail(rq, 404, NULL, FA_JR_INVALID_REQUEST, "session not found");
 			return;
 		}
+		/* its subscriptions go with it */
+		if (a->proxy)
+			proxy_subs_changed(a->proxy);
 		fa_hres_start(rq, 204, NULL, 0);
 		fa_hres_end(rq);
 		return;
 	}
 	if (rq->method_len == 3 && !memcmp(rq->method, "GET", 3) &&
 	    !hdr_is(fa_hreq_header(rq, "mcp-protocol-version"), FA_MCP_STATELESS_VERSION)) {
-		get_stream(rq, a, rq->worker_ctx);
+		get_stream(rq, a, rq->worker_ctx, scope);
 		return;
 	}
 	/* DELETE without a session is moot; 2026 has no GET stream */

@@ -138,6 +138,15 @@ static bool stream_subscribed(struct listener *l, const char *uri)
 	return uri == NULL;
 }
 
+static void stream_subs(struct listener *l, void (*fn)(const char *uri, void *arg), void *arg)
+{
+	struct ssess *s = l->ctx;
+
+	pthread_mutex_lock(&s->a->lock);
+	peer_each_sub(&s->peer, fn, arg);
+	pthread_mutex_unlock(&s->a->lock);
+}
+
 static void stream_keepalive(struct listener *l)
 {
 	struct ssess *s = l->ctx;
@@ -163,7 +172,7 @@ void mcp_legacy_stream(struct fa_hreq *rq, struct app *a, struct worker *w)
 	s->peer.log_level = -1;
 	fa_buf_init(&s->out, 0);
 	s->l = (struct listener){ .send = stream_send, .subscribed = stream_subscribed,
-				  .keepalive = stream_keepalive, .end = stream_end,
+				  .subs = stream_subs, .keepalive = stream_keepalive, .end = stream_end,
 				  .wants = LISTEN_TOOLS | LISTEN_PROMPTS | LISTEN_RESOURCES | LISTEN_UPDATES,
 				  .ctx = s };
 	fa_hres_header(rq, "Cache-Control", "no-cache");

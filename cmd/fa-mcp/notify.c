@@ -22,6 +22,7 @@
 
 #include "famcp.h"
 #include "mcp/mcp.h"
+#include "proxy.h"
 
 #define META_SUB "io.modelcontextprotocol/subscriptionId"
 #define KEEPALIVE_MS 15000
@@ -40,6 +41,12 @@ void peer_release(struct peer *p)
 	free(p->subs);
 	p->subs = NULL;
 	p->nsubs = 0;
+}
+
+void peer_each_sub(struct peer *p, void (*fn)(const char *uri, void *arg), void *arg)
+{
+	for (int i = 0; i < p->nsubs; i++)
+		fn(p->subs[i], arg);
 }
 
 /* A notification to r's stream; takes params. */
@@ -231,6 +238,8 @@ void listener_add(struct worker *w, struct listener *l)
 	w->listeners = l;
 	if (l->keepalive && w->ping.slot < 0)
 		fa_timer_start(w->loop, &w->ping, KEEPALIVE_MS);
+	if (w->app->proxy)
+		proxy_subs_changed(w->app->proxy);
 }
 
 void listener_remove(struct worker *w, struct listener *l)
@@ -242,6 +251,8 @@ void listener_remove(struct worker *w, struct listener *l)
 		}
 	if (!w->listeners)
 		fa_timer_stop(w->loop, &w->ping);
+	if (w->app->proxy)
+		proxy_subs_changed(w->app->proxy);
 }
 
 void listener_tell(struct listener *l, const char *method, json_t *params)
@@ -366,6 +377,7 @@ struct listen {
 	struct reply *r;
 	char **uris;
 	int nuris;
+	char *owner;                    /* r->from: NULL over stdio, else the 2025 session or "" */
 };
 
 static void listen_end(struct listener *l);
@@ -375,6 +387,14 @@ static void listen_send(struct listener *l, const char *msg, size_t len)
 	struct listen *s = l->ctx;
 
 	s->r->notify(s->r, msg, len);
+}
+
+static void listen_subs(struct listener *l, void (*fn)(const char *uri, void *arg), void *arg)
+{
+	struct listen *s = l->ctx;
+
+	for (int i = 0; i < s->nuris; i++)
+		fn(s->uris[i], arg);
 }
 
 static bool listen_subscribed(struct listener *l, const char *uri)
@@ -393,6 +413,7 @@ static void listen_free(struct listen *s)
 	for (int i = 0; i < s->nuris; i++)
 		free(s->uris[i]);
 	free(s->uris);
+	free(s->owner);
 	free(s);
 }
 
@@ -406,13 +427,30 @@ static void listen_gone(struct reply *r)
 	r->done(r, 200, "", 0);
 }
 
+/*
+ * Whether a notifications/cancelled from "from" may end a listen of owner
+ * (both a reply's from: NULL over stdio, else the request's 2025 session
+ * or "").  Over stdio there is one client.  Over HTTP a 2026 client ends
+ * its listen by closing the stream; a notification on another POST names
+ * only a request id, which another client may use too, so it is taken
+ * only from the open 2025 session the listen came in (--auth-token is one
+ * token for every client: it tells none apart).
+ */
+static bool cancel_owns(const char *owner, const char *from)
+{
+	if (!owner || !from)
+		return !owner && !from;
+	return *owner && !strcmp(owner, from);
+}
+
 /* notifications/cancelled for the listen request: it ends with an empty result. */
-bool mcp_listen_cancel(struct worker *w, const json_t *request_id)
+bool mcp_listen_cancel(struct worker *w, const char *from, const json_t *request_id)
 {
 	for (struct listener *l = w->listeners; l; l = l->next) {
 		struct listen *s = l->ctx;
 
-		if (l->send != listen_send || !json_equal(l->sub_id, request_id))
+		if (l->send != listen_send || !json_equal(l->sub_id, request_id) ||
+		    !cancel_owns(s->owner, from))
 			continue;
 		s->r->gone = NULL;
 		mcp_answer(s->r, json_object());
@@ -485,8 +523,10 @@ void mcp_listen(struct worker *w, struct reply *r, const struct fa_jr_msg *m)
 	s = calloc(1, sizeof(*s));
 	s->w = w;
 	s->r = r;
+	s->owner = r->from ? strdup(r->from) : NULL;
 	s->l = (struct listener){ .send = listen_send, .subscribed = listen_subscribed,
-				  .end = listen_end, .sub_id = r->id, .ctx = s };
+				  .subs = listen_subs, .end = listen_end, .sub_id = r->id,
+				  .scope = r->scope, .ctx = s };
 	listener_tell(&s->l, "notifications/subscriptions/acknowledged",
 	     json_pack("{s:o}", "notifications", listen_accept(s, asked)));
 	r->gone = listen_gone;

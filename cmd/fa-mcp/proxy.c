@@ -298,10 +298,25 @@ int proxy_scope(const struct proxy *p, const char *path, size_t len)
 	return 0;
 }
 
+static void on_resub(struct fa_timer *t)
+{
+	struct proxy *p = t->ctx;
+
+	for (int i = 0; i < p->nups; i++)
+		upstream_subs_update(&p->ups[i]);
+}
+
+void proxy_subs_changed(struct proxy *p)
+{
+	if (p->loop && p->resub.slot < 0)
+		fa_timer_start(p->loop, &p->resub, 0);
+}
+
 void proxy_start(struct proxy *p, struct worker *w)
 {
 	p->w = w;
 	p->loop = w->loop;
+	fa_timer_init(&p->resub, on_resub, p);
 	for (int i = 0; i < p->nups; i++) {
 		struct upstream *u = &p->ups[i];
 
@@ -322,6 +337,8 @@ void proxy_start(struct proxy *p, struct worker *w)
 
 void proxy_stop(struct proxy *p)
 {
+	if (p->loop)
+		fa_timer_stop(p->loop, &p->resub);
 	for (int i = 0; i < p->nups; i++)
 		upstream_stop(&p->ups[i]);
 	p->w = NULL;
@@ -469,6 +486,39 @@ static struct upstream *route_uri(struct proxy *p, int scope, const char *uri)
 	return NULL;
 }
 
+struct wanted {
+	struct proxy *p;
+	const struct upstream *u;
+	int scope;
+	json_t *set;
+};
+
+/*
+ * A URI a front listener subscribed to, kept when it is u's.  The front
+ * shows u's URIs as u does (resources are not renamed, only routed, as
+ * resources/read is), so the URI asked of u is the client's own.
+ */
+static void want_uri(const char *uri, void *arg)
+{
+	struct wanted *x = arg;
+
+	if (route_uri(x->p, x->scope, uri) == x->u)
+		json_object_set_new(x->set, uri, json_true());
+}
+
+json_t *proxy_wanted(struct proxy *p, const struct upstream *u)
+{
+	struct wanted x = { p, u, 0, json_object() };
+
+	for (struct listener *l = p->w ? p->w->listeners : NULL; l; l = l->next) {
+		if (!(l->wants & LISTEN_UPDATES) || !l->subs)
+			continue;
+		x.scope = l->scope;
+		l->subs(l, want_uri, &x);
+	}
+	return x.set;
+}
+
 /* ---- what the proxy answers itself ---- */
 
 /* The capabilities of the upstreams in scope, merged. */
@@ -613,19 +663,16 @@ static void by_uri(struct proxy *p, struct reply *r, const struct fa_jr_msg *m)
 }
 
 /*
- * resources/subscribe and unsubscribe (2025 era): a 2025 upstream holds
- * them (its resources/updated then reach the subscribed sessions); for a
- * 2026 one, which has no such method, the session keeps them itself.
+ * resources/subscribe and unsubscribe (2025 era): the session keeps them
+ * (relay.c's resources/updated go by them), and the upstream that holds
+ * the resource is asked for what all the front's clients want
+ * (proxy_subs_changed): a 2025 one in its session, a 2026 one in the
+ * proxy's listen.
  */
 static void subscribe(struct worker *w, struct reply *r, const struct fa_jr_msg *m)
 {
-	struct proxy *p = w->app->proxy;
-	const char *uri = json_string_value(json_object_get(m->params, "uri"));
-	struct upstream *u = uri ? route_uri(p, r->scope, uri) : NULL;
-
-	if (u && u->up && u->c.era == CERA_LEGACY && !u->replay)
-		return upstream_forward(u, m, r, NULL);
 	mcp_subscribe(w, r, m, !strcmp(m->method, "resources/subscribe"));
+	proxy_subs_changed(w->app->proxy);
 }
 
 /* completion/complete: a prompt's by its name, a resource template's by its URI. */
@@ -665,7 +712,7 @@ static void cancelled(struct proxy *p, const char *from, const struct fa_jr_msg 
 	for (int i = 0; i < p->nups; i++)
 		if (upstream_cancel(&p->ups[i], from, rid, json_object_get(m->params, "reason")))
 			return;
-	mcp_listen_cancel(p->w, rid);
+	mcp_listen_cancel(p->w, from, rid);
 }
 
 /* logging/setLevel: every upstream in scope hears it; the answer is the proxy's. */

@@ -88,6 +88,14 @@ void proxy_stop(struct proxy *p);
 /* A request (r) or notification (r NULL) of a front client, as mcp_dispatch. */
 void proxy_dispatch(struct worker *w, const struct fa_jr_msg *m, struct reply *r);
 
+/*
+ * What the front's clients subscribed to may have changed (a listener
+ * came or went, a resources/subscribe, a session ended): after this
+ * turn, each 2026 upstream's listen asks for the URIs of its own that
+ * they want, opened anew when they differ.
+ */
+void proxy_subs_changed(struct proxy *p);
+
 /* The upstream a path "/NAME/mcp" names: its number from 1; 0 when none. */
 int proxy_scope(const struct proxy *p, const char *path, size_t len);
 

@@ -18,6 +18,7 @@
 
 #include "core/stats.h"
 #include "mcp/mcp.h"
+#include "proxy.h"
 #include "relay.h"
 
 static void note_deliver(struct upstream *u, struct pend *x, struct fa_jr_msg *m, bool live);
@@ -61,6 +62,9 @@ void relay_changed(struct proxy *p, int l)
 
 	if (l != L_TEMPLATES)
 		broadcast(p, wants[l], methods[l], NULL);
+	/* which upstream holds a URI may have changed with them */
+	if (l == L_RESOURCES || l == L_TEMPLATES)
+		proxy_subs_changed(p);
 }
 
 /*
@@ -143,12 +147,19 @@ static void note_deliver(struct upstream *u, struct pend *x, struct fa_jr_msg *m
 	} else if (!list_changed(u, m->method, live) &&
 		   !strcmp(m->method, "notifications/resources/updated")) {
 		const char *uri = json_string_value(json_object_get(m->params, "uri"));
+		bool told = false;
 
 		for (struct listener *l = u->p->w->listeners, *next; l && uri; l = next) {
 			next = l->next;
-			if ((l->wants & LISTEN_UPDATES) && l->subscribed && l->subscribed(l, uri))
+			if ((l->wants & LISTEN_UPDATES) && l->subscribed && l->subscribed(l, uri)) {
 				listener_tell(l, m->method, json_pack("{s:s}", "uri", uri));
+				told = true;
+			}
 		}
+		/* nobody wants it now (a session that ended unsubscribed no
+		   one): the upstream is asked for less */
+		if (!told && live)
+			proxy_subs_changed(u->p);
 	}
 }
 
@@ -180,6 +191,9 @@ void relay_notification(struct upstream *u, struct fa_jr_msg *m)
 
 	if (!strcmp(m->method, "notifications/subscriptions/acknowledged"))
 		return;         /* the proxy's own listen, as it asked */
+	if (!strcmp(m->method, "notifications/cancelled") &&
+	    upstream_listen_ended(u, json_object_get(m->params, "requestId")))
+		return;
 	if (!strcmp(m->method, "notifications/cancelled") && sreq_cancelled(u, m))
 		return;
 	x = note_owner(u, m);

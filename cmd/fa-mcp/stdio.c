@@ -112,6 +112,13 @@ static bool hears_subscribed(struct listener *l, const char *uri)
 	return false;
 }
 
+static void hears_subs(struct listener *l, void (*fn)(const char *uri, void *arg), void *arg)
+{
+	struct sio *s = l->ctx;
+
+	peer_each_sub(&s->peer, fn, arg);
+}
+
 static void error_line(struct sio *s, const json_t *id, int code, const char *message)
 {
 	struct fa_buf b;
@@ -145,7 +152,7 @@ static void handle_line(struct sio *s, const char *line, size_t len)
 		/* a 2025 client hears of reloads from its initialize on */
 		if (r->era == ERA_LEGACY && !strcmp(m.method, "initialize") && !s->hears.send) {
 			s->hears = (struct listener){ .send = hears_send, .subscribed = hears_subscribed,
-						      .wants = LISTEN_TOOLS | LISTEN_PROMPTS |
+						      .subs = hears_subs, .wants = LISTEN_TOOLS | LISTEN_PROMPTS |
 						      LISTEN_RESOURCES | LISTEN_UPDATES, .ctx = s };
 			listener_add(s->w, &s->hears);
 		}

@@ -17,6 +17,7 @@ static void up_message(struct ctransport *t, const char *msg, size_t len);
 static void up_fail(struct ctransport *t, enum fa_err rc, const char *msg);
 static void kick(struct upstream *u);
 static void listen_open(struct upstream *u);
+static void subs_follow(struct upstream *u);
 static void own_request(struct upstream *u, const char *method, const json_t *params, int l);
 
 const struct list_kind lists_of[NLISTS] = {
@@ -452,20 +453,76 @@ bool upstream_connect(struct upstream *u)
 }
 
 /*
- * A 2026 upstream tells of list changes only to a subscriptions/listen:
- * the proxy keeps one open (no timeout) for the lists it says change.
+ * A 2025 upstream holds subscriptions in the one session the proxy has
+ * with it, for all the front's clients: the URIs they want that it was
+ * not asked for are subscribed, those nobody wants any more unsubscribed.
+ * (Forwarding each client's own would let one client's unsubscribe end
+ * another's.)  The answers are dropped.
+ */
+static void subs_follow(struct upstream *u)
+{
+	json_t *caps = json_object_get(u->c.server, "capabilities"), *want, *v, *params;
+	const char *uri;
+
+	if (!json_is_true(json_object_get(json_object_get(caps, "resources"), "subscribe")))
+		return;
+	want = proxy_wanted(u->p, u);
+	json_object_foreach(want, uri, v)
+		if (!json_object_get(u->subs_asked, uri)) {
+			params = json_pack("{s:s}", "uri", uri);
+			own_request(u, "resources/subscribe", params, -1);
+			json_decref(params);
+		}
+	json_object_foreach(u->subs_asked, uri, v)
+		if (!json_object_get(want, uri)) {
+			params = json_pack("{s:s}", "uri", uri);
+			own_request(u, "resources/unsubscribe", params, -1);
+			json_decref(params);
+		}
+	json_decref(u->subs_asked);
+	u->subs_asked = want;
+}
+
+/*
+ * A 2026 upstream tells of list changes and resource updates only to a
+ * subscriptions/listen: the proxy keeps one open (no timeout) for the
+ * lists it says change and the URIs of its that the front's clients
+ * subscribed to (when it offers subscriptions).
  */
 static void listen_open(struct upstream *u)
 {
 	static const char *const kinds[][2] = { { "tools", "toolsListChanged" },
 						{ "prompts", "promptsListChanged" },
 						{ "resources", "resourcesListChanged" } };
-	json_t *caps = json_object_get(u->c.server, "capabilities"), *want = json_object();
+	json_t *caps = json_object_get(u->c.server, "capabilities"), *want, *uris, *v;
+	const char *uri;
 
+	if (u->replay)
+		return;
+	if (u->c.era != CERA_MODERN) {
+		/* a new session holds no subscriptions yet */
+		json_decref(u->subs_asked);
+		u->subs_asked = NULL;
+		subs_follow(u);
+		return;
+	}
+	want = json_object();
 	for (int i = 0; i < 3; i++)
 		if (json_is_true(json_object_get(json_object_get(caps, kinds[i][0]), "listChanged")))
 			json_object_set_new(want, kinds[i][1], json_true());
-	if (u->c.era != CERA_MODERN || u->replay || !json_object_size(want)) {
+	json_decref(u->subs_asked);
+	u->subs_asked = NULL;
+	if (json_is_true(json_object_get(json_object_get(caps, "resources"), "subscribe"))) {
+		u->subs_asked = proxy_wanted(u->p, u);
+		uris = json_array();
+		json_object_foreach(u->subs_asked, uri, v)
+			json_array_append_new(uris, json_string(uri));
+		if (json_array_size(uris))
+			json_object_set_new(want, "resourceSubscriptions", uris);
+		else
+			json_decref(uris);
+	}
+	if (!json_object_size(want)) {
 		json_decref(want);
 		return;
 	}
@@ -473,6 +530,74 @@ static void listen_open(struct upstream *u)
 	u->listen_uid = u->next_id + 1;
 	own_request(u, "subscriptions/listen", want, -1);
 	json_decref(want);
+}
+
+/*
+ * The listen that was uid ends, a new one in its place: over HTTP its
+ * POST's connection closes (the 2026 way to cancel), over stdio
+ * notifications/cancelled goes; its answer, if one comes, is dropped.
+ */
+static void listen_end(struct upstream *u, long uid, struct ctransport *t)
+{
+	struct pend *x = take_pend(&u->inflight, uid);
+
+	if (t) {
+		t->close(t);
+	} else if (u->up && !u->serial) {
+		json_t *params = json_pack("{s:I}", "requestId", (json_int_t)uid);
+		struct csend info = { .method = "notifications/cancelled", .version = u->c.version,
+				      .modern = true };
+		struct fa_error err = { 0 };
+		struct fa_buf b;
+
+		fa_buf_init(&b, 0);
+		fa_jr_put_notification(&b, "notifications/cancelled", params);
+		u->c.t->send(u->c.t, b.data, b.len, &info, &err);
+		fa_buf_release(&b);
+		json_decref(params);
+	}
+	if (x)
+		pend_free(u, x);        /* not the listen any more: no relisten */
+}
+
+void upstream_subs_update(struct upstream *u)
+{
+	json_t *caps = json_object_get(u->c.server, "capabilities"), *want;
+	long old = u->listen_uid;
+	struct ctransport *old_t = NULL;
+	bool same;
+
+	if (u->up && !u->replay && u->c.era == CERA_LEGACY)
+		return subs_follow(u);
+	/* refused or stopping, or ended and about to open again anyway */
+	if (!u->up || u->c.era != CERA_MODERN || u->replay || old < 0 || u->relisten.slot >= 0 ||
+	    !json_is_true(json_object_get(json_object_get(caps, "resources"), "subscribe")))
+		return;
+	want = proxy_wanted(u->p, u);
+	same = u->subs_asked ? json_equal(want, u->subs_asked) : !json_object_size(want);
+	json_decref(want);
+	if (same)
+		return;
+	/* the new one opens first, on a connection of its own: nothing is missed between */
+	if (old) {
+		old_t = u->listen_t;
+		u->listen_t = NULL;
+		u->listen_uid = 0;
+	}
+	listen_open(u);
+	if (old)
+		listen_end(u, old, old_t);
+}
+
+bool upstream_listen_ended(struct upstream *u, const json_t *rid)
+{
+	struct pend *x;
+
+	if (u->listen_uid <= 0 || !json_is_integer(rid) || json_integer_value(rid) != u->listen_uid ||
+	    !(x = take_pend(&u->inflight, u->listen_uid)))
+		return false;
+	pend_free(u, x);        /* the listen's end: again, soon */
+	return true;
 }
 
 static void on_relisten(struct fa_timer *t)
@@ -1181,6 +1306,8 @@ void upstream_stop(struct upstream *u)
 		fa_timer_stop(u->p->loop, &u->relisten);
 	}
 	u->listen_uid = -1;     /* its end is not to be mended */
+	json_decref(u->subs_asked);
+	u->subs_asked = NULL;
 	fail_all(u, "the proxy is stopping");
 	relay_drop(u);
 	conns_close(u);

@@ -13,7 +13,7 @@
  * timer, with backoff.  A replay upstream answers from a recording.  A
  * 2026 upstream gets a subscriptions/listen of the proxy's (listen_uid),
  * an HTTP 2025 one keeps its session's GET stream open, for their list
- * changes.
+ * changes and the resources the front's clients subscribed to.
  */
 #ifndef FAMCP_UPSTREAM_H
 #define FAMCP_UPSTREAM_H
@@ -143,6 +143,7 @@ struct upstream {
 	json_t *acc[NLISTS];            /* a refresh's pages so far */
 	long next_id;
 	long listen_uid;                /* a 2026 upstream: the proxy's subscriptions/listen, or 0 */
+	json_t *subs_asked;             /* the URIs it was asked to tell of (a set: an object), or NULL */
 	struct pend *inflight;
 	struct pend *queue, **queue_tail;
 	struct sreq *sreqs;             /* its requests with clients */
@@ -168,6 +169,7 @@ struct proxy {
 	long next_fid;                  /* ids of the upstreams' requests to clients */
 	struct worker *w;
 	struct fa_loop *loop;
+	struct fa_timer resub;          /* the front's subscriptions changed: the listens follow */
 };
 
 /* Timers and the queue set up, the timeout defaulted: before the first connect. */
@@ -198,6 +200,27 @@ bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, co
 
 /* A request of the proxy's own (logging/setLevel), whose answer is dropped. */
 void upstream_own_request(struct upstream *u, const char *method, const json_t *params);
+
+/*
+ * What u is asked to tell of brought up to date with what the front's
+ * clients subscribed to (proxy_wanted): a 2025 upstream's session
+ * subscribed or unsubscribed, a 2026 upstream's listen opened anew (the
+ * old one then ended) when that changed.
+ */
+void upstream_subs_update(struct upstream *u);
+
+/*
+ * notifications/cancelled of u for request rid: true when it ended the
+ * proxy's listen (as a 2026 server over stdio tears one down), which is
+ * then opened again after RELISTEN_MS.
+ */
+bool upstream_listen_ended(struct upstream *u, const json_t *rid);
+
+/*
+ * The URIs of u's resources that the front's listeners subscribed to,
+ * as u calls them: a set (an object of true), a new reference.
+ */
+json_t *proxy_wanted(struct proxy *p, const struct upstream *u);
 
 /* List l of u read again (its answer swaps it in, and the front hears of it). */
 void upstream_refresh(struct upstream *u, int l);
