@@ -45,24 +45,6 @@ teardown() {
 	done
 }
 
-# start_proxy ARG...: fa-mcp proxy --listen 127.0.0.1:0 ARG... in the
-# background: $ppid_, $url (its /mcp), $base, stderr in $BATS_TEST_TMPDIR/proxy.log.
-start_proxy() {
-	start_front fa-mcp proxy --listen 127.0.0.1:0 "$@"
-}
-
-# start_front COMMAND...: as start_proxy, for any command that serves as the proxy does.
-start_front() {
-	"$@" 2> "$BATS_TEST_TMPDIR/proxy.log" &
-	ppid_=$!
-	for _ in $(seq 150); do
-		grep -q 'proxy: serving' "$BATS_TEST_TMPDIR/proxy.log" 2>/dev/null && break
-		sleep 0.1
-	done
-	base=http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/proxy.log" | head -1)
-	url=$base/mcp
-}
-
 # apart DIR: this subshell's post writes its files in a directory of its
 # own, so that posts running at once do not share them.
 apart() {

@@ -122,10 +122,14 @@ cancel26() {
 
 # start_proxy ARG...: fa-mcp proxy --listen 127.0.0.1:0 ARG... in the
 # background: $ppid_, $url (its /mcp), $base, stderr in
-# $BATS_TEST_TMPDIR/proxy.log.  (tests/fa-mcp-proxy.bats still has a copy
-# of its own.)
+# $BATS_TEST_TMPDIR/proxy.log.
 start_proxy() {
-	fa-mcp proxy --listen 127.0.0.1:0 "$@" 2> "$BATS_TEST_TMPDIR/proxy.log" &
+	start_front fa-mcp proxy --listen 127.0.0.1:0 "$@"
+}
+
+# start_front COMMAND...: as start_proxy, for any command that serves as the proxy does.
+start_front() {
+	"$@" 2> "$BATS_TEST_TMPDIR/proxy.log" &
 	ppid_=$!
 	for _ in $(seq 150); do
 		grep -q 'proxy: serving' "$BATS_TEST_TMPDIR/proxy.log" 2>/dev/null && break
