@@ -3,7 +3,8 @@
 # upstreams (a 2026-07-28 one in the subscriptions/listen the proxy holds
 # with it, a 2025 one in the proxy's session), and their resources/updated
 # to the clients subscribed; which client's notifications/cancelled ends
-# a listen the proxy serves; an upstream that ends the proxy's listen.
+# a listen the proxy serves, or a call; an upstream that ends the proxy's
+# listen.
 # The upstreams are fa-mcp serve over stdio and Streamable HTTP; a reload
 # (SIGHUP) of one tells its subscribers each of its resources was updated.
 
@@ -123,6 +124,13 @@ test://b/motd' "$(updated "$BATS_TEST_TMPDIR/A" | uniq)"
 	pids+=("$spid")
 	start_proxy "b=$url"
 	listen_cancel_scoped kill -HUP "$spid"
+}
+
+@test "proxy: another client's notifications/cancelled with a call's id leaves the call to answer" {
+	printf -- '-- name: nap\n-- tool: Naps a second\n-- returns: one\nSELECT 42 AS napped FROM pg_sleep(1);\n' \
+		> "$BATS_TEST_TMPDIR/b/n.sql"
+	start_proxy "b=stdio:fa-mcp serve $BATS_TEST_TMPDIR/b"
+	call_cancel_scoped
 }
 
 @test "proxy: stdio front: the one client's notifications/cancelled ends its listen, and only the listen of that id" {

@@ -191,6 +191,30 @@ listen_cancel_scoped() {
 	kill "$apid"
 }
 
+# call_cancel_scoped: on $url (fa-mcp serve --listen, or a proxy in front
+# of one, with the tool nap: pg_sleep(1)), client A's 2026 call of nap with
+# id 7 is in flight while B cancels id 7 over HTTP, without a session and
+# from a 2025 session of its own: A still gets its answer.
+call_cancel_scoped() {
+	local out=$BATS_TEST_TMPDIR/A.json apid
+	curl -sS -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+		-H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call' -H 'Mcp-Name: nap' \
+		--data-binary '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"nap","arguments":{},'"$META"'}}' \
+		"$url" > "$out" &
+	apid=$!
+	for _ in $(seq 100); do
+		[ "$(psql_fa -Atc "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%FROM pg_sleep(1)%' AND pid <> pg_backend_pid()")" = 1 ] && break
+		sleep 0.05
+	done
+	cancel26 7
+	assert_same 202 "$code"
+	open_session
+	post '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}' -H "Mcp-Session-Id: $sid"
+	assert_same 202 "$code"
+	wait "$apid"
+	assert_same 42 "$(sed -n "s/^data: //p; /^{/p" "$out" | jq -r .result.structuredContent.napped)"
+}
+
 # stdio_listen_cancel PID COMMAND...: COMMAND (fa-mcp serve or proxy on
 # stdio) gets two 2026 listens, 5 and 6, then notifications/cancelled for
 # 5; a SIGHUP to PID (the server, or the proxy's upstream) changes the

@@ -229,10 +229,28 @@ static void call_cancel(struct call *c)
 	fa_pool_cancel_query(c->w->pool, &c->run.pgq);
 }
 
-bool mcp_call_cancel(struct worker *w, const json_t *request_id)
+/*
+ * Whether a notifications/cancelled from "from" may end a request of owner
+ * (both a reply's from: NULL over stdio, else the request's 2025 session
+ * or "").  Over stdio there is one client.  Over HTTP a 2026 client
+ * cancels by closing the stream (the 2026-07-28 cancellation page: "No
+ * notifications/cancelled message is required or expected"); a
+ * notification on another POST names only a request id, which another
+ * client may use too, so it is taken only from the open 2025 session the
+ * request came in (--auth-token is one token for every client: it tells
+ * none apart).
+ */
+bool mcp_cancel_owns(const char *owner, const char *from)
+{
+	if (!owner || !from)
+		return !owner && !from;
+	return *owner && !strcmp(owner, from);
+}
+
+bool mcp_call_cancel(struct worker *w, const char *from, const json_t *request_id)
 {
 	for (struct call *c = w->calls; c; c = c->next)
-		if (!c->cancelled && json_equal(c->r->id, request_id)) {
+		if (!c->cancelled && json_equal(c->r->id, request_id) && mcp_cancel_owns(c->r->from, from)) {
 			call_cancel(c);
 			return true;
 		}
@@ -524,8 +542,8 @@ static void notification(struct worker *w, const struct fa_jr_msg *m)
 {
 	json_t *id = json_object_get(m->params, "requestId");
 
-	if (!strcmp(m->method, "notifications/cancelled") && !mcp_call_cancel(w, id) &&
-	    !mcp_sql_cancel(w, id))
+	if (!strcmp(m->method, "notifications/cancelled") && !mcp_call_cancel(w, w->note_from, id) &&
+	    !mcp_sql_cancel(w, w->note_from, id))
 		mcp_listen_cancel(w, w->note_from, id);
 	/* initialized and the rest: nothing to do */
 }

@@ -174,11 +174,19 @@ void mcp_complete(struct worker *w, struct reply *r, const struct fa_jr_msg *m);
 /* Tells w's listeners what the reloads since the last call changed. */
 void mcp_changed(struct worker *w);
 /*
- * notifications/cancelled for a tools/call of w: it gets no answer, and
- * its statement is taken from the queue or cancelled on the server.
- * False when no call of w has that id.
+ * Whether a notifications/cancelled from session from (NULL over stdio,
+ * "" over HTTP without one) may end a request whose reply's from is owner:
+ * over stdio the one client's; over HTTP only within the same open 2025
+ * session (a 2026 client cancels by closing its stream).
  */
-bool mcp_call_cancel(struct worker *w, const json_t *request_id);
+bool mcp_cancel_owns(const char *owner, const char *from);
+
+/*
+ * notifications/cancelled from session from for a tools/call of w: it
+ * gets no answer, and its statement is taken from the queue or cancelled
+ * on the server.  False when no call of w that from owns has that id.
+ */
+bool mcp_call_cancel(struct worker *w, const char *from, const json_t *request_id);
 
 /*
  * notifications/cancelled from "from" (a reply's from: NULL over stdio,
@@ -324,7 +332,7 @@ void mcp_sql_tool_check(struct app *a);
 void mcp_sql_call(struct worker *w, struct reply *r, const json_t *args);
 
 /* notifications/cancelled for a call of the query tool, as mcp_call_cancel; false when none. */
-bool mcp_sql_cancel(struct worker *w, const json_t *request_id);
+bool mcp_sql_cancel(struct worker *w, const char *from, const json_t *request_id);
 
 /* True when the tables are resources. */
 bool mcp_schema_on(const struct app *a);

@@ -427,22 +427,6 @@ static void listen_gone(struct reply *r)
 	r->done(r, 200, "", 0);
 }
 
-/*
- * Whether a notifications/cancelled from "from" may end a listen of owner
- * (both a reply's from: NULL over stdio, else the request's 2025 session
- * or "").  Over stdio there is one client.  Over HTTP a 2026 client ends
- * its listen by closing the stream; a notification on another POST names
- * only a request id, which another client may use too, so it is taken
- * only from the open 2025 session the listen came in (--auth-token is one
- * token for every client: it tells none apart).
- */
-static bool cancel_owns(const char *owner, const char *from)
-{
-	if (!owner || !from)
-		return !owner && !from;
-	return *owner && !strcmp(owner, from);
-}
-
 /* notifications/cancelled for the listen request: it ends with an empty result. */
 bool mcp_listen_cancel(struct worker *w, const char *from, const json_t *request_id)
 {
@@ -450,7 +434,7 @@ bool mcp_listen_cancel(struct worker *w, const char *from, const json_t *request
 		struct listen *s = l->ctx;
 
 		if (l->send != listen_send || !json_equal(l->sub_id, request_id) ||
-		    !cancel_owns(s->owner, from))
+		    !mcp_cancel_owns(s->owner, from))
 			continue;
 		s->r->gone = NULL;
 		mcp_answer(s->r, json_object());

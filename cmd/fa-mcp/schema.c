@@ -337,10 +337,10 @@ static void sqlcall_cancel(struct sqlcall *c)
 		fa_pool_cancel_query(c->w->sql_pool, &c->stmt);
 }
 
-bool mcp_sql_cancel(struct worker *w, const json_t *request_id)
+bool mcp_sql_cancel(struct worker *w, const char *from, const json_t *request_id)
 {
 	for (struct sqlcall *c = w->sqlcalls; c; c = c->next)
-		if (c->r && !c->cancelled && json_equal(c->r->id, request_id)) {
+		if (c->r && !c->cancelled && json_equal(c->r->id, request_id) && mcp_cancel_owns(c->r->from, from)) {
 			sqlcall_cancel(c);
 			return true;
 		}

@@ -812,6 +812,7 @@ static void replay_answer(struct upstream *u, const struct fa_jr_msg *m, struct 
 	x->token = json_incref(r->progress);
 	snprintf(x->method, sizeof(x->method), "%s", m->method);
 	snprintf(x->from, sizeof(x->from), "%s", r->from ? r->from : "");
+	x->stdio = !r->from;
 	x->start_ns = fa_now_ns();
 	x->due_ns = x->start_ns + (uint64_t)u->timeout_ms * 1000000u;
 	x->script = json_incref((json_t *)line);
@@ -870,6 +871,7 @@ void upstream_forward(struct upstream *u, const struct fa_jr_msg *m, struct repl
 	x->token = json_incref(r->progress);
 	snprintf(x->method, sizeof(x->method), "%s", m->method);
 	snprintf(x->from, sizeof(x->from), "%s", r->from ? r->from : "");
+	x->stdio = !r->from;
 	q = (struct up_req){ .real = real, .uid = x->uid, .has_token = r->progress != NULL,
 			     .log_level = r->log_level };
 	if (u->p->rec) {
@@ -1224,6 +1226,8 @@ bool upstream_resume(struct proxy *p, const struct fa_jr_msg *m, struct reply *r
 	json_object_foreach(json_object_get(m->params, "inputResponses"), key, v)
 		relay_input_response(u, x, key, v);
 	x->r = r;
+	snprintf(x->from, sizeof(x->from), "%s", r->from ? r->from : "");
+	x->stdio = !r->from;
 	json_decref(x->token);
 	x->token = json_incref(r->progress);
 	u->p->w->inflight++;
@@ -1330,7 +1334,7 @@ bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, co
 				      .modern = u->c.era == CERA_MODERN };
 		struct fa_error err = { 0 };
 
-		if (!x->r || !json_equal(x->r->id, (json_t *)rid) || !upstream_same_from(x->from, from))
+		if (!x->r || !json_equal(x->r->id, (json_t *)rid) || !mcp_cancel_owns(x->stdio ? NULL : x->from, from))
 			continue;
 		if (u->serial) {
 			/* HTTP: its POST holds the connection until it ends; the answer is dropped */

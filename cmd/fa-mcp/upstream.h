@@ -42,6 +42,7 @@ struct pend {
 	json_t *token;                  /* the client's progressToken, or NULL */
 	char method[48];
 	char from[33];                  /* the client's session */
+	bool stdio;                     /* its client is the stdio front's (no session at all) */
 	uint64_t start_ns, due_ns;
 	struct ctransport *t;           /* the connection it went on */
 	char *msg;                      /* queued: the message to send */
