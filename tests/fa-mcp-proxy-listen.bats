@@ -133,6 +133,30 @@ test://b/motd' "$(updated "$BATS_TEST_TMPDIR/A" | uniq)"
 	call_cancel_scoped
 }
 
+@test "proxy: a 2026 client that closes its stream cancels its call upstream: the statement ends" {
+	printf -- '-- name: doze\n-- tool: Dozes a while\n-- returns: one\nSELECT 42 AS dozed FROM pg_sleep(30) /* proxy doze */;\n' \
+		> "$BATS_TEST_TMPDIR/b/d.sql"
+	start_proxy "b=stdio:fa-mcp serve $BATS_TEST_TMPDIR/b"
+	dozing() {
+		psql_fa -Atc "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%proxy doze%' AND pid <> pg_backend_pid()"
+	}
+	curl -sS -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+		-H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call' -H 'Mcp-Name: doze' \
+		--data-binary '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"doze","arguments":{},'"$META"'}}' \
+		"$url" > /dev/null &
+	local cpid=$!
+	wait_until [ "$(dozing)" = 1 ]
+	kill "$cpid"
+	wait "$cpid" || true
+	wait_until [ "$(dozing)" = 0 ]
+	# the proxy goes on serving
+	curl -sS -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+		-H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call' -H 'Mcp-Name: echo' \
+		--data-binary '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"n":5},'"$META"'}}' \
+		"$url" > "$BATS_TEST_TMPDIR/echo"
+	assert_same 5 "$(sed -n 's/^data: //p; /^{/p' "$BATS_TEST_TMPDIR/echo" | jq -r .result.structuredContent.n)"
+}
+
 @test "proxy: stdio front: the one client's notifications/cancelled ends its listen, and only the listen of that id" {
 	start_own "$BATS_TEST_TMPDIR/b"
 	pids+=("$spid")

@@ -19,6 +19,7 @@ static void kick(struct upstream *u);
 static void listen_open(struct upstream *u);
 static void subs_follow(struct upstream *u);
 static void own_request(struct upstream *u, const char *method, const json_t *params, int l);
+static void pend_reply(struct upstream *u, struct pend *x, struct reply *r);
 
 const struct list_kind lists_of[NLISTS] = {
 	{ "tools/list", "tools", "tools" },
@@ -93,6 +94,7 @@ static void pend_fail(struct upstream *u, struct pend *x, int code, const char *
 {
 	if (x->r) {
 		tool_error(u, x);
+		x->r->gone = NULL;
 		mcp_fail(x->r, 200, code, msg, NULL);
 		x->r = NULL;
 		u->p->w->inflight--;
@@ -104,6 +106,7 @@ static void pend_fail(struct upstream *u, struct pend *x, int code, const char *
 static void answer_drop(struct upstream *u, struct pend *x, const char *msg)
 {
 	if (x->r) {
+		x->r->gone = NULL;
 		if (msg) {
 			tool_error(u, x);
 			mcp_fail(x->r, 200, FA_JR_INTERNAL_ERROR, msg, NULL);
@@ -807,7 +810,7 @@ static void replay_answer(struct upstream *u, const struct fa_jr_msg *m, struct 
 	json_decref(params);
 	x = calloc(1, sizeof(*x));
 	x->uid = ++u->next_id;
-	x->r = r;
+	pend_reply(u, x, r);
 	x->list = -1;
 	x->token = json_incref(r->progress);
 	snprintf(x->method, sizeof(x->method), "%s", m->method);
@@ -867,7 +870,7 @@ void upstream_forward(struct upstream *u, const struct fa_jr_msg *m, struct repl
 		return replay_answer(u, m, r, real);
 	x = calloc(1, sizeof(*x));
 	x->uid = ++u->next_id;
-	x->r = r;
+	pend_reply(u, x, r);
 	x->token = json_incref(r->progress);
 	snprintf(x->method, sizeof(x->method), "%s", m->method);
 	snprintf(x->from, sizeof(x->from), "%s", r->from ? r->from : "");
@@ -916,6 +919,7 @@ static void answer_send(struct upstream *u, struct pend *x, bool failed, const s
 	observe(u, ns);
 	if (x->tool)
 		u->tools[x->tool - 1].latency_ns += ns;
+	x->r->gone = NULL;
 	x->r->done(x->r, 200, b->data, b->len);
 	x->r = NULL;
 	u->p->w->inflight--;
@@ -1174,6 +1178,7 @@ static void input_required(struct upstream *u, struct pend *x)
 	fa_buf_init(&b, 0);
 	fa_jr_put_result(&b, x->r->id, res);
 	json_decref(res);
+	x->r->gone = NULL;
 	x->r->done(x->r, 200, b.data, b.len);
 	fa_buf_release(&b);
 	x->r = NULL;
@@ -1225,7 +1230,7 @@ bool upstream_resume(struct proxy *p, const struct fa_jr_msg *m, struct reply *r
 	}
 	json_object_foreach(json_object_get(m->params, "inputResponses"), key, v)
 		relay_input_response(u, x, key, v);
-	x->r = r;
+	pend_reply(u, x, r);
 	snprintf(x->from, sizeof(x->from), "%s", r->from ? r->from : "");
 	x->stdio = !r->from;
 	json_decref(x->token);
@@ -1325,38 +1330,60 @@ void upstream_stop(struct upstream *u)
 	lists_release(u);
 }
 
+/* x's client gave up on it: no answer, and u hears of it by its own id (reason may be NULL). */
+static void cancel_pend(struct upstream *u, struct pend *x, const json_t *reason)
+{
+	struct fa_buf b;
+	json_t *params;
+	struct csend info = { .method = "notifications/cancelled", .version = u->c.version,
+			      .modern = u->c.era == CERA_MODERN };
+	struct fa_error err = { 0 };
+
+	if (u->serial || !take_pend(&u->inflight, x->uid)) {
+		/* HTTP: its POST holds the connection until it ends; the answer is dropped */
+		answer_drop(u, x, NULL);
+		return;
+	}
+	params = json_pack("{s:I}", "requestId", (json_int_t)x->uid);
+	if (reason)
+		json_object_set(params, "reason", (json_t *)reason);
+	fa_buf_init(&b, 0);
+	fa_jr_put_notification(&b, "notifications/cancelled", params);
+	json_decref(params);
+	answer_drop(u, x, NULL);
+	pend_free(u, x);
+	if (u->up && !u->replay)
+		u->c.t->send(u->c.t, b.data, b.len, &info, &err);
+	fa_buf_release(&b);
+	kick(u);
+}
+
+/* The client of x (forwarded) went away: as if it had cancelled. */
+static void pend_gone(struct reply *r)
+{
+	struct pend *x = r->gone_arg;
+	json_t *reason = json_string("the client went away");
+
+	r->gone = NULL;
+	cancel_pend(x->up, x, reason);
+	json_decref(reason);
+}
+
+/* x, with its client r now: r ending early cancels x. */
+static void pend_reply(struct upstream *u, struct pend *x, struct reply *r)
+{
+	x->r = r;
+	x->up = u;
+	r->gone = pend_gone;
+	r->gone_arg = x;
+}
+
 bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, const json_t *reason)
 {
 	for (struct pend *x = u->inflight; x; x = x->next) {
-		struct fa_buf b;
-		json_t *params;
-		struct csend info = { .method = "notifications/cancelled", .version = u->c.version,
-				      .modern = u->c.era == CERA_MODERN };
-		struct fa_error err = { 0 };
-
 		if (!x->r || !json_equal(x->r->id, (json_t *)rid) || !mcp_cancel_owns(x->stdio ? NULL : x->from, from))
 			continue;
-		if (u->serial) {
-			/* HTTP: its POST holds the connection until it ends; the answer is dropped */
-			answer_drop(u, x, NULL);
-			return true;
-		}
-		params = json_pack("{s:I}", "requestId", (json_int_t)x->uid);
-		if (reason)
-			json_object_set(params, "reason", (json_t *)reason);
-		fa_buf_init(&b, 0);
-		fa_jr_put_notification(&b, "notifications/cancelled", params);
-		json_decref(params);
-		take_pend(&u->inflight, x->uid);
-		/* the client gave up on it: no answer */
-		x->r->done(x->r, 200, "", 0);
-		x->r = NULL;
-		u->p->w->inflight--;
-		pend_free(u, x);
-		if (u->up && !u->replay)
-			u->c.t->send(u->c.t, b.data, b.len, &info, &err);
-		fa_buf_release(&b);
-		kick(u);
+		cancel_pend(u, x, reason);
 		return true;
 	}
 	return false;

@@ -37,6 +37,7 @@
 struct pend {
 	long uid;                       /* the id upstream */
 	struct reply *r;                /* the front's; NULL: a list the proxy refreshes */
+	struct upstream *up;            /* whose, for r's going away */
 	int list;                       /* the proxy's own: which list (enum lists) */
 	int tool;                       /* tools/call: its tool_stat in the upstream's, from 1 */
 	json_t *token;                  /* the client's progressToken, or NULL */
