@@ -17,11 +17,7 @@ setup() {
 }
 
 teardown() {
-	if [ -n "${spid:-}" ]; then kill -TERM "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true; fi
-	if [ -f "$BATS_TEST_TMPDIR/own.log" ] && grep -q 'Sanitizer\|runtime error' "$BATS_TEST_TMPDIR/own.log"; then
-		cat "$BATS_TEST_TMPDIR/own.log" >&2
-		return 1
-	fi
+	end_checked "${spid:-}" "$BATS_TEST_TMPDIR/own.log"
 }
 
 @test "HTTP: another client's notifications/cancelled with a listen's id leaves it; its own session's ends it" {

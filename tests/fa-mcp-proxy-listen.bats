@@ -23,17 +23,7 @@ setup() {
 }
 
 teardown() {
-	for p in "${pids[@]}" ${ppid_:-} ${spid:-}; do
-		kill -TERM "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	# a sanitizer build's complaints, at the proxy's end or meanwhile
-	for f in "$BATS_TEST_TMPDIR/proxy.log" "$BATS_TEST_TMPDIR/own.log"; do
-		if [ -f "$f" ] && grep -q 'Sanitizer\|runtime error' "$f"; then
-			cat "$f" >&2
-			return 1
-		fi
-	done
+	end_checked "${pids[*]} ${ppid_:-} ${spid:-}" "$BATS_TEST_TMPDIR/proxy.log" "$BATS_TEST_TMPDIR/own.log"
 }
 
 # The uris of the resources/updated in event stream file $1, sorted, one a line.

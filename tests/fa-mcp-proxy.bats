@@ -32,17 +32,7 @@ SQL
 }
 
 teardown() {
-	for p in ${ppid_:-} ${spid:-}; do
-		kill -TERM "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	# a sanitizer build's complaints, at the proxy's end or meanwhile
-	for f in "$BATS_TEST_TMPDIR/proxy.log" "$BATS_TEST_TMPDIR/stderr"; do
-		if [ -f "$f" ] && grep -q 'Sanitizer\|runtime error' "$f"; then
-			cat "$f" >&2
-			return 1
-		fi
-	done
+	end_checked "${ppid_:-} ${spid:-}" "$BATS_TEST_TMPDIR/proxy.log" "$BATS_TEST_TMPDIR/stderr"
 }
 
 # apart DIR: this subshell's post writes its files in a directory of its

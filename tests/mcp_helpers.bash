@@ -120,6 +120,24 @@ cancel26() {
 	post26 notifications/cancelled '' '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":'"$id"','"$META"'}}' "$@"
 }
 
+# end_checked "PID..." FILE...: each PID stopped (TERM, then waited for),
+# then a sanitizer build's complaints in any FILE (said at a process's end
+# or meanwhile) fail the test: for teardown.
+end_checked() {
+	local p f
+	for p in $1; do
+		kill -TERM "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	shift
+	for f in "$@"; do
+		if [ -f "$f" ] && grep -q 'Sanitizer\|runtime error' "$f"; then
+			cat "$f" >&2
+			return 1
+		fi
+	done
+}
+
 # start_proxy ARG...: fa-mcp proxy --listen 127.0.0.1:0 ARG... in the
 # background: $ppid_, $url (its /mcp), $base, stderr in
 # $BATS_TEST_TMPDIR/proxy.log.
