@@ -446,6 +446,22 @@ JSON
 	assert_contains "$output" 'carol get-roots-list: Current MCP Roots (1 total): 1. carol URI: file:///carol'
 }
 
+@test "proxy: a stdio upstream's request while several clients' calls are in flight waits until it is clear whose it is" {
+	npm_peers
+	asked=$BATS_TEST_DIRNAME/npm/asked-client.mjs
+	start_proxy "ev=stdio:mcp-server-everything stdio"
+	# alice's long call is in flight when bob's asks for sampling: stdio says not whose; alice's ending tells
+	timeout 60 node "$asked" --http "$url" alice -- 'trigger-long-running-operation={"duration":2,"steps":2}' \
+		> "$BATS_TEST_TMPDIR/alice" &
+	local apid=$!
+	wait_until eval 'curl -s "$base/metrics" | grep -q "tool=\"trigger-long-running-operation\""'
+	run timeout 60 node "$asked" --http "$url" bob -- trigger-sampling-request
+	wait "$apid"
+	assert_status 0
+	assert_contains "$output" '"text": "sampled by bob"'
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/alice")" 'alice trigger-long-running-operation: Long running operation completed'
+}
+
 @test "proxy: a 2026-07-28 client is asked in band: an upstream's elicitation, sampling and roots come as input_required, and the retry's answers go back" {
 	npm_peers
 	mrtr=$BATS_TEST_DIRNAME/npm/mrtr-client.mjs

@@ -249,16 +249,63 @@ static void sreq_free(struct sreq *s)
 void relay_drop(struct upstream *u)
 {
 	struct sreq *s;
+	struct deferred *d;
 
 	while ((s = u->sreqs)) {
 		u->sreqs = s->next;
 		sreq_free(s);
+	}
+	while ((d = u->deferred)) {
+		u->deferred = d->next;
+		json_decref(d->msg);
+		free(d);
+	}
+}
+
+static void pass_request(struct upstream *u, struct ctransport *t, const struct fa_jr_msg *m, bool defer);
+static struct pend *owner(struct upstream *u, const struct ctransport *t, bool *several);
+
+/* d as a message of its own, passed on now (or refused, past its time or with no call left); d freed. */
+static void deferred_pass(struct upstream *u, struct deferred *d)
+{
+	struct fa_jr_msg m = { .kind = FA_JR_REQUEST, .root = d->msg, .id = json_object_get(d->msg, "id"),
+			       .method = json_string_value(json_object_get(d->msg, "method")),
+			       .params = json_object_get(d->msg, "params") };
+
+	pass_request(u, NULL, &m, false);
+	json_decref(d->msg);
+	free(d);
+}
+
+void relay_deferred(struct upstream *u)
+{
+	for (struct deferred **pp = &u->deferred; *pp;) {
+		struct deferred *d = *pp;
+		bool several;
+
+		owner(u, NULL, &several);
+		if (several) {
+			pp = &d->next;
+			continue;
+		}
+		*pp = d->next;
+		deferred_pass(u, d);
 	}
 }
 
 /* Those past the timeout: the upstream hears the client did not answer. */
 void relay_sweep(struct upstream *u, uint64_t now)
 {
+	for (struct deferred **pp = &u->deferred; *pp;) {
+		struct deferred *d = *pp;
+
+		if (d->due_ns > now) {
+			pp = &d->next;
+			continue;
+		}
+		*pp = d->next;
+		deferred_pass(u, d);    /* still several: refused, saying so */
+	}
 	for (struct sreq **pp = &u->sreqs; *pp;) {
 		struct sreq *s = *pp;
 		char msg[300];
@@ -280,13 +327,13 @@ void relay_sweep(struct upstream *u, uint64_t now)
 /*
  * The client call a request of u's own came during: over HTTP the one
  * whose POST's stream (connection t) carried it; over stdio, or the
- * session's own stream, the one in flight, or one of the calls in flight
- * when they are all one client's.  NULL when there is none, or
- * (*several) calls of several clients.
+ * session's own stream (or t NULL: a deferred one), the one in flight,
+ * or one of the calls in flight when they are all one client's.  NULL
+ * when there is none, or (*several) calls of several clients.
  */
 static struct pend *owner(struct upstream *u, const struct ctransport *t, bool *several)
 {
-	bool exact = u->serial && !t->unrelated;
+	bool exact = u->serial && t && !t->unrelated;
 	struct pend *o = NULL;
 
 	*several = false;
@@ -323,7 +370,7 @@ static bool cannot_pass(struct upstream *u, const struct fa_jr_msg *m, const str
 }
 
 /* sampling, elicitation, roots: to the client whose call it came during, under a new id. */
-static void pass_request(struct upstream *u, struct ctransport *t, const struct fa_jr_msg *m)
+static void pass_request(struct upstream *u, struct ctransport *t, const struct fa_jr_msg *m, bool defer)
 {
 	bool several;
 	struct pend *x = owner(u, t, &several);
@@ -333,6 +380,18 @@ static void pass_request(struct upstream *u, struct ctransport *t, const struct 
 	struct fa_buf b;
 	char msg[400];
 
+	if (!x && several && defer) {
+		struct deferred *d = calloc(1, sizeof(*d)), **tail = &u->deferred;
+
+		d->msg = json_deep_copy(m->root);
+		d->due_ns = fa_now_ns() + (uint64_t)u->timeout_ms * 1000000u;
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = d;
+		if (u->sweep.slot < 0)
+			fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
+		return;
+	}
 	if (!in_band && cannot_pass(u, m, x, several, msg, sizeof(msg))) {
 		up_answer_error(u, m->id, FA_JR_INTERNAL_ERROR, msg);
 		return;
@@ -565,7 +624,7 @@ void relay_request(struct upstream *u, struct ctransport *t, const struct fa_jr_
 
 	if (!strcmp(m->method, "sampling/createMessage") || !strcmp(m->method, "elicitation/create") ||
 	    !strcmp(m->method, "roots/list"))
-		return pass_request(u, t, m);
+		return pass_request(u, t, m, true);
 	if (strcmp(m->method, "ping")) {
 		snprintf(msg, sizeof(msg), "fa-mcp proxy does not pass on %.200s requests", m->method);
 		up_answer_error(u, m->id, FA_JR_METHOD_NOT_FOUND, msg);

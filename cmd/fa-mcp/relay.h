@@ -52,6 +52,9 @@ bool relay_input_response(struct upstream *u, const struct pend *x, const char *
  */
 bool relay_ask_client(struct upstream *u, struct pend *x, const struct fa_jr_msg *m);
 
+/* u's deferred requests tried again: the calls in flight changed. */
+void relay_deferred(struct upstream *u);
+
 /* u's requests with clients past their time: u hears the client did not answer. */
 void relay_sweep(struct upstream *u, uint64_t now);
 

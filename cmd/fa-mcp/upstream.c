@@ -272,6 +272,8 @@ static void kick(struct upstream *u)
 {
 	if (u->serial && u->queue && u->kick.slot < 0)
 		fa_timer_start(u->p->loop, &u->kick, 0);
+	if (u->deferred)
+		relay_deferred(u);      /* a call ended: whose a request is may be clear now */
 }
 
 /* Whether something has a time to keep: a request (the listen has none) or a client's answer. */
@@ -280,7 +282,7 @@ static bool sweep_wanted(const struct upstream *u)
 	for (const struct pend *x = u->inflight; x; x = x->next)
 		if (x->due_ns != UINT64_MAX)
 			return true;
-	return u->sreqs != NULL;
+	return u->sreqs != NULL || u->deferred != NULL;
 }
 
 /* Requests past their time get an error; notifications/cancelled goes up for them. */

@@ -95,6 +95,19 @@ struct sreq {
 	struct sreq *next;
 };
 
+/*
+ * A request of the upstream's own that came while calls of several
+ * clients were in flight (over stdio, or the session's own stream, which
+ * say nothing of the call): it waits until the calls in flight are one
+ * client's (a call that asks cannot end before its answer, so the others
+ * ending tells whose it is), or the upstream's timeout.
+ */
+struct deferred {
+	json_t *msg;                    /* the request as it came */
+	uint64_t due_ns;
+	struct deferred *next;
+};
+
 enum lists { L_TOOLS, L_PROMPTS, L_RESOURCES, L_TEMPLATES, NLISTS };
 
 /* What each list is called: its method, its key in a result, the capability that offers it. */
@@ -149,6 +162,7 @@ struct upstream {
 	struct pend *inflight;
 	struct pend *queue, **queue_tail;
 	struct sreq *sreqs;             /* its requests with clients */
+	struct deferred *deferred;      /* its requests no client can be told for yet */
 	struct fa_timer restart, sweep, kick, relisten;
 	int backoff_ms;
 	uint64_t up_since;

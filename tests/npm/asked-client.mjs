@@ -8,7 +8,8 @@
 // elicitation and roots, and answers with its own NAME in what it gives:
 // sampling/createMessage with the text "sampled by NAME", elicitation/create
 // accepted with {"name": NAME}, roots/list with file:///NAME.  Then every
-// client calls every TOOL at once (no arguments but a prompt), and prints
+// client calls every TOOL at once (no arguments but a prompt; TOOL=JSON
+// adds the object JSON's to them, and prints as TOOL alone), and prints
 // one line per call, "NAME TOOL: TEXT", the result's texts, newlines
 // as spaces.  With ASKED_COUNT=1 in the environment, a last line per client,
 // "NAME asked: N", counts the requests it answered.  Any error ends the run
@@ -56,8 +57,11 @@ async function open(name) {
 	return client;
 }
 
-async function call(client, name, tool) {
-	const r = await client.callTool({ name: tool, arguments: { prompt: `from ${name}` } });
+async function call(client, name, spec) {
+	const cut = spec.indexOf('=');
+	const tool = cut < 0 ? spec : spec.slice(0, cut);
+	const extra = cut < 0 ? {} : JSON.parse(spec.slice(cut + 1));
+	const r = await client.callTool({ name: tool, arguments: { prompt: `from ${name}`, ...extra } });
 	const text = (r.content ?? []).filter((c) => c.type === 'text').map((c) => c.text).join(' ');
 	return `${name} ${tool}: ${r.isError ? 'ERROR ' : ''}${text.replace(/\s+/g, ' ')}`;
 }
