@@ -296,6 +296,12 @@ static void on_sweep(struct fa_timer *t)
 		struct pend *x = *pp;
 		char msg[400];
 
+		if (x->due_ns <= now && !x->r && x->held) {
+			/* parked with its answer, and the client never came back for it */
+			*pp = x->next;
+			pend_free(u, x);
+			continue;
+		}
 		if (x->due_ns > now || (u->serial && !x->r)) {
 			pp = &x->next;
 			continue;
@@ -1113,6 +1119,7 @@ static void answer_msg(struct upstream *u, struct pend *x, const char *msg, size
 	if (!x->r && x->state[0]) {
 		x->held = strndup(msg, len);
 		x->held_len = len;
+		x->t = NULL;    /* its connection is free for others */
 		x->next = u->inflight;
 		u->inflight = x;
 		return;
