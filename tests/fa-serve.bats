@@ -481,12 +481,12 @@ lines'"
 	done
 }
 
-# Starts a server of its own on one worker and one connection: sets $spid and $sbase.
+# Starts a server of its own on one worker and one connection, with the
+# options given: sets $spid and $sbase, its log in $BATS_TEST_TMPDIR/serve.log.
 own_server() {
-	fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$BATS_FILE_TMPDIR/routes" 2> "$BATS_TEST_TMPDIR/own.log" &
-	spid=$!
-	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/own.log" && break; sleep 0.1; done
-	sbase=http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/own.log")
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$@" "$BATS_FILE_TMPDIR/routes"
+	spid=$(cat "$BATS_TEST_TMPDIR/pid")
+	sbase=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")
 }
 
 @test "a route's timeout stays with its statement: the next one on the connection runs long" {
@@ -497,7 +497,7 @@ own_server() {
 	[ "${lines[-1]}" = 200 ]
 	kill -TERM "$spid"
 	wait "$spid"
-	! grep -q WARNING "$BATS_TEST_TMPDIR/own.log"
+	! grep -q WARNING "$BATS_TEST_TMPDIR/serve.log"
 }
 
 @test "a slow client of a stream route does not make the server hold the rows" {
@@ -576,11 +576,8 @@ PY
 }
 
 @test "a client that reads nothing is closed by --send-timeout, even on its last answer" {
-	fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 --send-timeout 1000 \
-		"$BATS_FILE_TMPDIR/routes" 2> "$BATS_TEST_TMPDIR/own.log" &
-	spid=$!
-	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/own.log" && break; sleep 0.1; done
-	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/own.log")
+	own_server --send-timeout 1000
+	port=$(cat "$BATS_TEST_TMPDIR/port")
 	# a big answer that fills the socket, then a pipelined last one (Connection: close)
 	run /usr/bin/python3 - "$port" <<'PY'
 import socket, sys, time
@@ -612,15 +609,19 @@ PY
 
 @test "reads that share one Sync: a neighbour's error fails only itself, the others run again alone" {
 	# one worker, one connection: concurrent reads go out together before one Sync
-	log=$BATS_TEST_TMPDIR/serve.log
-	fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$BATS_FILE_TMPDIR/routes" 2> "$log" &
-	spid=$!
-	for _ in $(seq 100); do grep -q 'listening on' "$log" 2>/dev/null && break; sleep 0.1; done
-	b=http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" | head -1)
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$BATS_FILE_TMPDIR/routes"
+	spid=$(cat "$BATS_TEST_TMPDIR/pid")
+	b=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")
+	# 400 requests, 16 at a time, one curl each (no shell around it): each
+	# body in its own file, and a line "n status file" as each ends
+	mkdir "$BATS_TEST_TMPDIR/bodies"
+	seq 0 399 | awk -v d="$BATS_TEST_TMPDIR/bodies" -v b="$b" \
+		'{ n = $1 % 5; printf "-o %s/%d -w \"%d %%{http_code} %s/%d\\n\" %s/div/%d\n", d, $1, n, d, $1, b, n }' |
+		xargs -P 16 -L 1 curl -s >> "$BATS_TEST_TMPDIR/ended"
 	# each line: n, status, body
-	seq 0 399 | xargs -P 16 -I{} sh -c 'n=$(( {} % 5 )); r=$(curl -s -w "\n%{http_code}" "$0/div/$n");
-		printf "%s %s %s\n" $n "$(echo "$r" | tail -1)" "$(echo "$r" | head -1)"' "$b" \
-		> "$BATS_TEST_TMPDIR/answers"
+	while read -r n code f; do
+		printf '%s %s %s\n' "$n" "$code" "$(< "$f")"
+	done < "$BATS_TEST_TMPDIR/ended" > "$BATS_TEST_TMPDIR/answers"
 	sort "$BATS_TEST_TMPDIR/answers" | uniq -c
 	# 80 each: n = 0 is its own division by zero (400), every other n its quotient
 	[ "$(grep -c '^0 400 .*"sqlstate":"22012"' "$BATS_TEST_TMPDIR/answers")" -eq 80 ]
