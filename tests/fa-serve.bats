@@ -401,6 +401,13 @@ raw() {
 	kill -0 "$(cat "$BATS_FILE_TMPDIR/pid")"
 }
 
+# Succeeds when file $1 holds the text $2 (trailing newlines count).
+has_text() {
+	local t
+	t=$(cat "$1"; echo .)
+	[[ $t == *"$2"* ]]
+}
+
 @test "a listen route streams NOTIFY payloads as Server-Sent Events to every subscriber" {
 	for i in 1 2; do
 		timeout 3 curl -sS -N "$base/events" > "$BATS_TEST_TMPDIR/sse$i" &
@@ -412,6 +419,12 @@ raw() {
 	psql_fa -q -c "notify faserve_events, '{\"id\": 7}'" -c "notify faserve_other, 'no'" \
 		-c "notify faserve_events, 'two
 lines'"
+	# the streams are done once the last payload arrived (the 3 s timeout
+	# is the fallback); what the other channel sent would be before it
+	for i in 1 2; do
+		wait_until has_text "$BATS_TEST_TMPDIR/sse$i" $'data: two\ndata: lines\n' || true
+	done
+	kill $(jobs -p) 2>/dev/null || true
 	wait
 	for i in 1 2; do
 		out=$(cat "$BATS_TEST_TMPDIR/sse$i")
@@ -427,6 +440,8 @@ lines'"
 	timeout 3 curl -sS -N "$base/events/snap?upto=2" > "$BATS_TEST_TMPDIR/sse" &
 	for _ in $(seq 50); do grep -q snapshot "$BATS_TEST_TMPDIR/sse" && break; sleep 0.1; done
 	psql_fa -q -c "notify faserve_snap, 'changed'"
+	wait_until grep -qx 'data: changed' "$BATS_TEST_TMPDIR/sse" || true
+	kill $(jobs -p) 2>/dev/null || true
 	wait
 	cat "$BATS_TEST_TMPDIR/sse"
 	# the snapshot's data lines joined are the JSON array of rows, before the NOTIFY
