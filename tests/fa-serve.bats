@@ -310,10 +310,9 @@ raw() {
 }
 
 @test "SIGTERM lets the server finish and exit 0" {
-	fa-serve --listen 127.0.0.1:0 --threads 1 "$BATS_FILE_TMPDIR/routes" 2> "$BATS_TEST_TMPDIR/log" &
-	pid=$!
-	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
-	p=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/log")
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 1 "$BATS_FILE_TMPDIR/routes"
+	pid=$(cat "$BATS_TEST_TMPDIR/pid")
+	p=$(cat "$BATS_TEST_TMPDIR/port")
 	[ "$(curl -sS "http://127.0.0.1:$p/live")" = ok ]
 	kill -TERM "$pid"
 	status=0
@@ -355,19 +354,17 @@ raw() {
 	dir=$BATS_TEST_TMPDIR/r
 	mkdir -p "$dir"
 	printf -- '-- name: a\n-- route: GET /a\nSELECT 1 AS one;\n' > "$dir/a.sql"
-	fa-serve --listen 127.0.0.1:0 --threads 2 "$dir" 2> "$BATS_TEST_TMPDIR/log" &
-	pid=$!
-	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
-	p=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/log")
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 2 "$dir"
+	pid=$(cat "$BATS_TEST_TMPDIR/pid")
+	p=$(cat "$BATS_TEST_TMPDIR/port")
 	exec 4<>"/dev/tcp/127.0.0.1/$p"        # a connection that must survive the reloads
 	printf -- '-- name: b\n-- route: GET /b\nSELECT 2 AS two;\n' > "$dir/b.sql"
 	kill -HUP "$pid"
-	for _ in $(seq 50); do grep -q reloaded "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
+	wait_until grep -q reloaded "$BATS_TEST_TMPDIR/serve.log"
 	[ "$(curl -sS "http://127.0.0.1:$p/b")" = '[{"two":2}]' ]
 	printf -- '-- name: c\n-- route: GET /c\n-- param: nope int\nSELECT 3;\n' > "$dir/c.sql"
 	kill -HUP "$pid"
-	for _ in $(seq 50); do grep -q 'reload failed' "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
-	grep -q 'reload failed; the old routes stay' "$BATS_TEST_TMPDIR/log"
+	wait_until grep -q 'reload failed; the old routes stay' "$BATS_TEST_TMPDIR/serve.log"
 	[ "$(curl -sS "http://127.0.0.1:$p/a")" = '[{"one":1}]' ]
 	printf 'GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&4
 	assert_contains "$(timeout 3 cat <&4)" '[{"one":1}]'
@@ -380,14 +377,13 @@ raw() {
 	dir=$BATS_TEST_TMPDIR/r
 	mkdir -p "$dir"
 	printf -- '-- name: t\n-- route: GET /t\n-- param: x int\n-- returns: one\nSELECT pg_typeof(:x)::text AS t;\n' > "$dir/t.sql"
-	fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$dir" 2> "$BATS_TEST_TMPDIR/log" &
-	spid=$!
-	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
-	p=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/log")
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$dir"
+	spid=$(cat "$BATS_TEST_TMPDIR/pid")
+	p=$(cat "$BATS_TEST_TMPDIR/port")
 	[ "$(curl -sS "http://127.0.0.1:$p/t?x=1")" = '{"t":"integer"}' ]
 	sed -i 's/x int/x text/' "$dir/t.sql"
 	kill -HUP "$spid"
-	for _ in $(seq 50); do grep -q reloaded "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
+	wait_until grep -q reloaded "$BATS_TEST_TMPDIR/serve.log"
 	[ "$(curl -sS "http://127.0.0.1:$p/t?x=1")" = '{"t":"text"}' ]
 	kill -TERM "$spid"
 	wait "$spid"
@@ -457,10 +453,9 @@ lines'"
 }
 
 @test "SIGTERM ends open event streams and the server exits 0" {
-	fa-serve --listen 127.0.0.1:0 --threads 1 "$BATS_FILE_TMPDIR/routes" 2> "$BATS_TEST_TMPDIR/log" &
-	pid=$!
-	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
-	p=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/log")
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 1 "$BATS_FILE_TMPDIR/routes"
+	pid=$(cat "$BATS_TEST_TMPDIR/pid")
+	p=$(cat "$BATS_TEST_TMPDIR/port")
 	timeout 10 curl -sS -N "http://127.0.0.1:$p/events" > "$BATS_TEST_TMPDIR/sse" &
 	cpid=$!
 	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/sse" && break; sleep 0.1; done
