@@ -6,39 +6,9 @@
 # h3attack (built on lib/http/h3client), one knob a test.
 
 load helpers
+load bench_helpers
 
 setup_file() {
-	psql_fa -q <<'SQL'
-DROP SCHEMA IF EXISTS fabenchh3 CASCADE;
-CREATE SCHEMA fabenchh3;
-CREATE TABLE fabenchh3.hits (id bigserial PRIMARY KEY, k bigint);
-SQL
-	dir=$BATS_FILE_TMPDIR/routes
-	mkdir -p "$dir"
-	cat > "$dir/hits.sql" <<'SQL'
--- name: hit
--- route: POST /hit/:k
--- param: k int
--- returns: none
-INSERT INTO fabenchh3.hits (k) VALUES (:k);
-
--- name: note
--- route: POST /notes
--- param: k int
--- returns: none
-INSERT INTO fabenchh3.hits (k) VALUES (:k);
-
--- name: sleepy
--- route: GET /sleepy
--- returns: one
-SELECT pg_sleep(0.6)::text AS slept;
-
--- name: item
--- route: GET /items/:id
--- param: id int
--- returns: one
-SELECT :id AS id, md5(:id::text) AS h;
-SQL
 	# a certificate of over 4 KB (many names), so that the server's first
 	# flight is more than 3x the client's Initial: amplification shows
 	local sans=DNS:localhost,IP:127.0.0.1
@@ -48,40 +18,19 @@ SQL
 		-keyout "$BATS_FILE_TMPDIR/key.pem" -out "$BATS_FILE_TMPDIR/cert.pem" 2>/dev/null
 	# --header-timeout bounds the HTTP/3 handshake too: a stalled one goes in
 	# 1 s; with --body-timeout, how long an unfinished request holds the drain
-	fa-serve --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 --h3-listen 127.0.0.1:0 \
-		--tls-cert "$BATS_FILE_TMPDIR/cert.pem" --tls-key "$BATS_FILE_TMPDIR/key.pem" \
-		--threads 1 --header-timeout 1000 --body-timeout 1000 --access-log "$BATS_FILE_TMPDIR/access.log" "$dir" \
-		2> "$BATS_FILE_TMPDIR/serve.log" &
-	echo $! > "$BATS_FILE_TMPDIR/pid"
-	for _ in $(seq 100); do
-		grep -q '^fa-serve: HTTP/3 on' "$BATS_FILE_TMPDIR/serve.log" && break
-		sleep 0.1
-	done
-	sed -n 's/^fa-serve: HTTP\/3 on .*(UDP port \([0-9]*\)).*/\1/p' \
-		"$BATS_FILE_TMPDIR/serve.log" > "$BATS_FILE_TMPDIR/h3port"
-	sed -n 's/^fa-serve: TLS on .*(port \([0-9]*\)).*/\1/p' \
-		"$BATS_FILE_TMPDIR/serve.log" > "$BATS_FILE_TMPDIR/tport"
+	bench_setup_file fabenchh3 --threads 1 --header-timeout 1000 --body-timeout 1000 \
+		--access-log "$BATS_FILE_TMPDIR/access.log"
 }
 
 teardown_file() {
-	kill -TERM "$(cat "$BATS_FILE_TMPDIR/pid")" 2>/dev/null || true
-	wait "$(cat "$BATS_FILE_TMPDIR/pid")" 2>/dev/null || true
-	psql_fa -q -c 'DROP SCHEMA IF EXISTS fabenchh3 CASCADE'
+	bench_teardown_file fabenchh3
 }
 
 setup() {
-	h3port=$(cat "$BATS_FILE_TMPDIR/h3port")
+	bench_setup fabenchh3
 	[ -n "$h3port" ] || { cat "$BATS_FILE_TMPDIR/serve.log" >&2; return 1; }
-	h3base=https://127.0.0.1:$h3port
-	ca=$BATS_FILE_TMPDIR/cert.pem
-	psql_fa -q -c 'TRUNCATE fabenchh3.hits RESTART IDENTITY'
 	: "${FA_UNIT:=$BATS_TEST_DIRNAME/../build/obj/unit}"
 	attack=$FA_UNIT/h3attack
-}
-
-# A JSON value of a --json file: jval FILE EXPR (python3 expression on d).
-jval() {
-	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
 }
 
 # Lines of the access log for HTTP/3.0 requests to $1 (a path prefix).
@@ -97,9 +46,9 @@ h3_logged() {
 	assert_status 0
 	run psql_fa -Atq -c 'select count(*), min(k) >= 1, max(k) <= 5 from fabenchh3.hits'
 	assert_same "300|t|t" "$output"
-	[ "$(jval "$j" "d['requests']")" = 300 ]
-	[ "$(jval "$j" "d['errors']")" = 0 ]
-	[ "$(jval "$j" "d['config']['protocol']")" = h3 ]
+	[ "$(jval "$j" ".requests")" = 300 ]
+	[ "$(jval "$j" ".errors")" = 0 ]
+	[ "$(jval "$j" ".config.protocol")" = h3 ]
 	[ $(( $(h3_logged /hit/) - before )) -eq 300 ]
 }
 

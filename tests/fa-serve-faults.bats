@@ -59,16 +59,12 @@ teardown() {
 		>/dev/null 2>&1 || true
 }
 
-# Starts fa-serve with the routes and the options given; sets spid and base.
+# Starts fa-serve with the routes and the options given; sets spid and
+# base, its log in $BATS_TEST_TMPDIR/serve.log.
 serve() {
-	log=$BATS_TEST_TMPDIR/serve.log
-	fa-serve --listen 127.0.0.1:0 "$@" "$BATS_FILE_TMPDIR/routes" 2> "$log" &
-	spid=$!
-	for _ in $(seq 100); do
-		grep -q 'listening on' "$log" 2>/dev/null && break
-		sleep 0.1
-	done
-	base=http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" | head -1)
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 "$@" "$BATS_FILE_TMPDIR/routes"
+	spid=$(cat "$BATS_TEST_TMPDIR/pid")
+	base=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")
 }
 
 code() {
@@ -91,6 +87,14 @@ until_200() {
 # The value of metric $1 (a full name with labels) from /metrics.
 metric() {
 	curl -s --max-time 5 "$base/metrics" | awk -v m="$1" '$1 == m { print $2 }'
+}
+
+# Succeeds when metric $1 compares to $3 as $2 says (-ge, -eq): for
+# wait_until, as the counters are published once a second.
+metric_is() {
+	local v
+	v=$(metric "$1")
+	[ -n "$v" ] && [ "$v" "$2" "$3" ]
 }
 
 fds() {
@@ -127,10 +131,13 @@ fds() {
 	serve --threads 2 --pool 2 --pool-timeout 500
 	until_200 10 "$base/items/1"
 	fd0=$(fds)
-	# four clients in a loop, each answer's status on its own line
+	# four clients in a loop, each answer's status on its own line, until
+	# told to stop (or 20 s at most)
 	for k in 1 2 3 4; do
-		( end=$(( $(date +%s) + 6 ))
-		  while [ "$(date +%s)" -lt "$end" ]; do code "$base/items/2"; echo; done
+		( end=$(( $(date +%s) + 20 ))
+		  while [ ! -e "$BATS_TEST_TMPDIR/stop" ] && [ "$(date +%s)" -lt "$end" ]; do
+			code "$base/items/2"; echo
+		  done
 		) > "$BATS_TEST_TMPDIR/codes.$k" &
 	done
 	sleep 1.5
@@ -139,6 +146,9 @@ fds() {
 	wait_for_children() { for j in $(jobs -p); do [ "$j" = "$spid" ] || wait "$j"; done; }
 	until_200 10 "$base/items/2"
 	echo "first 200 after the database was back: $(( ($(date +%s%N) - t_up) / 1000000 )) ms"
+	# the clients go on for a second of the recovered server, then stop
+	sleep 1
+	touch "$BATS_TEST_TMPDIR/stop"
 	wait_for_children
 	cat "$BATS_TEST_TMPDIR"/codes.* > "$BATS_TEST_TMPDIR/codes"
 	sort "$BATS_TEST_TMPDIR/codes" | uniq -c
@@ -149,9 +159,8 @@ fds() {
 	# the server recovers the load: 20 in a row succeed
 	for _ in $(seq 20); do [ "$(code "$base/items/2")" = 200 ]; done
 	[ "$(code "$base/ready")" = 200 ]
-	sleep 1.2
-	[ "$(metric fa_pool_reconnects_total)" -ge 4 ]
-	[ "$(metric 'fa_pool_connections{state="ready"}')" -eq 4 ]
+	wait_until metric_is fa_pool_reconnects_total -ge 4
+	wait_until metric_is 'fa_pool_connections{state="ready"}' -eq 4
 	# and holds no more descriptors than before
 	[ "$(fds)" -eq "$fd0" ]
 }
@@ -165,8 +174,7 @@ fds() {
 		until_200 5 "$base/items/1"
 		for _ in $(seq 10); do [ "$(code "$base/items/1")" = 200 ]; done
 	done
-	sleep 1.2
-	[ "$(metric fa_pool_reconnects_total)" -ge 3 ]
+	wait_until metric_is fa_pool_reconnects_total -ge 3
 	[ "$(fds)" -eq "$fd0" ]
 }
 
@@ -228,11 +236,9 @@ BEGIN;
 -- returns: one
 SELECT pg_backend_pid() AS pid;
 SQL
-	log=$BATS_TEST_TMPDIR/serve.log
-	fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$BATS_TEST_TMPDIR/tx.sql" 2> "$log" &
-	spid=$!
-	for _ in $(seq 100); do grep -q 'listening on' "$log" 2>/dev/null && break; sleep 0.1; done
-	base=http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" | head -1)
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$BATS_TEST_TMPDIR/tx.sql"
+	spid=$(cat "$BATS_TEST_TMPDIR/pid")
+	base=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")
 	until_200 10 "$base/in-tx"
 	pid0=$(curl -s "$base/in-tx" | jq .pid)
 	[ "$(code -X POST "$base/begin")" = 204 ]
@@ -338,6 +344,8 @@ until_listening() {
 	cpid=$!
 	until_listening
 	psql_fa -q -c "NOTIFY fafault_events, 'after'"
+	wait_until grep -qx 'data: after' "$BATS_TEST_TMPDIR/ev2" || true
+	kill "$cpid" 2>/dev/null || true
 	wait "$cpid" || true
 	cat "$BATS_TEST_TMPDIR/ev2"
 	grep -qx 'data: after' "$BATS_TEST_TMPDIR/ev2"
@@ -366,7 +374,9 @@ SQL
 	# A turns read-only, as a primary demoted to a standby: a write there is
 	# 25006 (503), its connection is replaced, and the next ones find B
 	psql_fa -q -c "ALTER SYSTEM SET default_transaction_read_only = on" -c "SELECT pg_reload_conf()"
-	sleep 0.5
+	# the reload is asynchronous: a new session sees it once it is done
+	read_only() { [ "$(psql_fa -Atq -c 'SHOW default_transaction_read_only')" = on ]; }
+	wait_until read_only
 	run curl -s -i -d note=one "$base/notes"
 	echo "$output"
 	assert_contains "$output" "HTTP/1.1 503"

@@ -310,10 +310,9 @@ raw() {
 }
 
 @test "SIGTERM lets the server finish and exit 0" {
-	fa-serve --listen 127.0.0.1:0 --threads 1 "$BATS_FILE_TMPDIR/routes" 2> "$BATS_TEST_TMPDIR/log" &
-	pid=$!
-	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
-	p=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/log")
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 1 "$BATS_FILE_TMPDIR/routes"
+	pid=$(cat "$BATS_TEST_TMPDIR/pid")
+	p=$(cat "$BATS_TEST_TMPDIR/port")
 	[ "$(curl -sS "http://127.0.0.1:$p/live")" = ok ]
 	kill -TERM "$pid"
 	status=0
@@ -355,19 +354,17 @@ raw() {
 	dir=$BATS_TEST_TMPDIR/r
 	mkdir -p "$dir"
 	printf -- '-- name: a\n-- route: GET /a\nSELECT 1 AS one;\n' > "$dir/a.sql"
-	fa-serve --listen 127.0.0.1:0 --threads 2 "$dir" 2> "$BATS_TEST_TMPDIR/log" &
-	pid=$!
-	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
-	p=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/log")
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 2 "$dir"
+	pid=$(cat "$BATS_TEST_TMPDIR/pid")
+	p=$(cat "$BATS_TEST_TMPDIR/port")
 	exec 4<>"/dev/tcp/127.0.0.1/$p"        # a connection that must survive the reloads
 	printf -- '-- name: b\n-- route: GET /b\nSELECT 2 AS two;\n' > "$dir/b.sql"
 	kill -HUP "$pid"
-	for _ in $(seq 50); do grep -q reloaded "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
+	wait_until grep -q reloaded "$BATS_TEST_TMPDIR/serve.log"
 	[ "$(curl -sS "http://127.0.0.1:$p/b")" = '[{"two":2}]' ]
 	printf -- '-- name: c\n-- route: GET /c\n-- param: nope int\nSELECT 3;\n' > "$dir/c.sql"
 	kill -HUP "$pid"
-	for _ in $(seq 50); do grep -q 'reload failed' "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
-	grep -q 'reload failed; the old routes stay' "$BATS_TEST_TMPDIR/log"
+	wait_until grep -q 'reload failed; the old routes stay' "$BATS_TEST_TMPDIR/serve.log"
 	[ "$(curl -sS "http://127.0.0.1:$p/a")" = '[{"one":1}]' ]
 	printf 'GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&4
 	assert_contains "$(timeout 3 cat <&4)" '[{"one":1}]'
@@ -380,14 +377,13 @@ raw() {
 	dir=$BATS_TEST_TMPDIR/r
 	mkdir -p "$dir"
 	printf -- '-- name: t\n-- route: GET /t\n-- param: x int\n-- returns: one\nSELECT pg_typeof(:x)::text AS t;\n' > "$dir/t.sql"
-	fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$dir" 2> "$BATS_TEST_TMPDIR/log" &
-	spid=$!
-	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
-	p=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/log")
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$dir"
+	spid=$(cat "$BATS_TEST_TMPDIR/pid")
+	p=$(cat "$BATS_TEST_TMPDIR/port")
 	[ "$(curl -sS "http://127.0.0.1:$p/t?x=1")" = '{"t":"integer"}' ]
 	sed -i 's/x int/x text/' "$dir/t.sql"
 	kill -HUP "$spid"
-	for _ in $(seq 50); do grep -q reloaded "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
+	wait_until grep -q reloaded "$BATS_TEST_TMPDIR/serve.log"
 	[ "$(curl -sS "http://127.0.0.1:$p/t?x=1")" = '{"t":"text"}' ]
 	kill -TERM "$spid"
 	wait "$spid"
@@ -401,6 +397,13 @@ raw() {
 	kill -0 "$(cat "$BATS_FILE_TMPDIR/pid")"
 }
 
+# Succeeds when file $1 holds the text $2 (trailing newlines count).
+has_text() {
+	local t
+	t=$(cat "$1"; echo .)
+	[[ $t == *"$2"* ]]
+}
+
 @test "a listen route streams NOTIFY payloads as Server-Sent Events to every subscriber" {
 	for i in 1 2; do
 		timeout 3 curl -sS -N "$base/events" > "$BATS_TEST_TMPDIR/sse$i" &
@@ -412,6 +415,12 @@ raw() {
 	psql_fa -q -c "notify faserve_events, '{\"id\": 7}'" -c "notify faserve_other, 'no'" \
 		-c "notify faserve_events, 'two
 lines'"
+	# the streams are done once the last payload arrived (the 3 s timeout
+	# is the fallback); what the other channel sent would be before it
+	for i in 1 2; do
+		wait_until has_text "$BATS_TEST_TMPDIR/sse$i" $'data: two\ndata: lines\n' || true
+	done
+	kill $(jobs -p) 2>/dev/null || true
 	wait
 	for i in 1 2; do
 		out=$(cat "$BATS_TEST_TMPDIR/sse$i")
@@ -427,6 +436,8 @@ lines'"
 	timeout 3 curl -sS -N "$base/events/snap?upto=2" > "$BATS_TEST_TMPDIR/sse" &
 	for _ in $(seq 50); do grep -q snapshot "$BATS_TEST_TMPDIR/sse" && break; sleep 0.1; done
 	psql_fa -q -c "notify faserve_snap, 'changed'"
+	wait_until grep -qx 'data: changed' "$BATS_TEST_TMPDIR/sse" || true
+	kill $(jobs -p) 2>/dev/null || true
 	wait
 	cat "$BATS_TEST_TMPDIR/sse"
 	# the snapshot's data lines joined are the JSON array of rows, before the NOTIFY
@@ -442,10 +453,9 @@ lines'"
 }
 
 @test "SIGTERM ends open event streams and the server exits 0" {
-	fa-serve --listen 127.0.0.1:0 --threads 1 "$BATS_FILE_TMPDIR/routes" 2> "$BATS_TEST_TMPDIR/log" &
-	pid=$!
-	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/log" && break; sleep 0.1; done
-	p=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/log")
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 1 "$BATS_FILE_TMPDIR/routes"
+	pid=$(cat "$BATS_TEST_TMPDIR/pid")
+	p=$(cat "$BATS_TEST_TMPDIR/port")
 	timeout 10 curl -sS -N "http://127.0.0.1:$p/events" > "$BATS_TEST_TMPDIR/sse" &
 	cpid=$!
 	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/sse" && break; sleep 0.1; done
@@ -481,12 +491,12 @@ lines'"
 	done
 }
 
-# Starts a server of its own on one worker and one connection: sets $spid and $sbase.
+# Starts a server of its own on one worker and one connection, with the
+# options given: sets $spid and $sbase, its log in $BATS_TEST_TMPDIR/serve.log.
 own_server() {
-	fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$BATS_FILE_TMPDIR/routes" 2> "$BATS_TEST_TMPDIR/own.log" &
-	spid=$!
-	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/own.log" && break; sleep 0.1; done
-	sbase=http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/own.log")
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$@" "$BATS_FILE_TMPDIR/routes"
+	spid=$(cat "$BATS_TEST_TMPDIR/pid")
+	sbase=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")
 }
 
 @test "a route's timeout stays with its statement: the next one on the connection runs long" {
@@ -497,7 +507,7 @@ own_server() {
 	[ "${lines[-1]}" = 200 ]
 	kill -TERM "$spid"
 	wait "$spid"
-	! grep -q WARNING "$BATS_TEST_TMPDIR/own.log"
+	! grep -q WARNING "$BATS_TEST_TMPDIR/serve.log"
 }
 
 @test "a slow client of a stream route does not make the server hold the rows" {
@@ -576,11 +586,8 @@ PY
 }
 
 @test "a client that reads nothing is closed by --send-timeout, even on its last answer" {
-	fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 --send-timeout 1000 \
-		"$BATS_FILE_TMPDIR/routes" 2> "$BATS_TEST_TMPDIR/own.log" &
-	spid=$!
-	for _ in $(seq 50); do grep -q listening "$BATS_TEST_TMPDIR/own.log" && break; sleep 0.1; done
-	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/own.log")
+	own_server --send-timeout 1000
+	port=$(cat "$BATS_TEST_TMPDIR/port")
 	# a big answer that fills the socket, then a pipelined last one (Connection: close)
 	run /usr/bin/python3 - "$port" <<'PY'
 import socket, sys, time
@@ -612,15 +619,19 @@ PY
 
 @test "reads that share one Sync: a neighbour's error fails only itself, the others run again alone" {
 	# one worker, one connection: concurrent reads go out together before one Sync
-	log=$BATS_TEST_TMPDIR/serve.log
-	fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$BATS_FILE_TMPDIR/routes" 2> "$log" &
-	spid=$!
-	for _ in $(seq 100); do grep -q 'listening on' "$log" 2>/dev/null && break; sleep 0.1; done
-	b=http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$log" | head -1)
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 1 --pool 1 "$BATS_FILE_TMPDIR/routes"
+	spid=$(cat "$BATS_TEST_TMPDIR/pid")
+	b=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")
+	# 400 requests, 16 at a time, one curl each (no shell around it): each
+	# body in its own file, and a line "n status file" as each ends
+	mkdir "$BATS_TEST_TMPDIR/bodies"
+	seq 0 399 | awk -v d="$BATS_TEST_TMPDIR/bodies" -v b="$b" \
+		'{ n = $1 % 5; printf "-o %s/%d -w \"%d %%{http_code} %s/%d\\n\" %s/div/%d\n", d, $1, n, d, $1, b, n }' |
+		xargs -P 16 -L 1 curl -s >> "$BATS_TEST_TMPDIR/ended"
 	# each line: n, status, body
-	seq 0 399 | xargs -P 16 -I{} sh -c 'n=$(( {} % 5 )); r=$(curl -s -w "\n%{http_code}" "$0/div/$n");
-		printf "%s %s %s\n" $n "$(echo "$r" | tail -1)" "$(echo "$r" | head -1)"' "$b" \
-		> "$BATS_TEST_TMPDIR/answers"
+	while read -r n code f; do
+		printf '%s %s %s\n' "$n" "$code" "$(< "$f")"
+	done < "$BATS_TEST_TMPDIR/ended" > "$BATS_TEST_TMPDIR/answers"
 	sort "$BATS_TEST_TMPDIR/answers" | uniq -c
 	# 80 each: n = 0 is its own division by zero (400), every other n its quotient
 	[ "$(grep -c '^0 400 .*"sqlstate":"22012"' "$BATS_TEST_TMPDIR/answers")" -eq 80 ]

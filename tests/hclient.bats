@@ -40,9 +40,11 @@ SQL
 		-subj /CN=other.example -addext subjectAltName=DNS:other.example \
 		-keyout "$BATS_FILE_TMPDIR/other.key" -out "$BATS_FILE_TMPDIR/other.crt" 2>/dev/null
 	log=$BATS_FILE_TMPDIR/serve.log
+	# the HTTP/3 event stream its caller leaves holds SIGTERM's drain until
+	# QUIC's 30 s idle timeout; 3 s header and body timeouts end it sooner
 	"$FA_BIN/fa-serve" --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 --h3-listen 127.0.0.1:0 \
 		--tls-cert "$BATS_FILE_TMPDIR/good.crt" --tls-key "$BATS_FILE_TMPDIR/good.key" \
-		--threads 1 "$dir" 2> "$log" 3>&- &
+		--header-timeout 3000 --body-timeout 3000 --threads 1 "$dir" 2> "$log" 3>&- &
 	echo $! > "$BATS_FILE_TMPDIR/pid"
 	for _ in $(seq 100); do
 		[ "$(grep -c -E '^fa-serve: (listening|TLS|HTTP/3) on' "$log")" = 3 ] && break
@@ -54,8 +56,10 @@ SQL
 }
 
 teardown_file() {
-	kill -TERM "$(cat "$BATS_FILE_TMPDIR/pid")" 2>/dev/null || true
+	local st=0
+	file_server_stop || st=$?
 	psql_fa -q -c 'DROP SCHEMA IF EXISTS hclient CASCADE'
+	return "$st"
 }
 
 setup() {

@@ -92,12 +92,13 @@ make_test_cert() {
 }
 
 # One fa-serve for a whole test file, started from setup_file: cleartext,
-# TLS with a new certificate in $BATS_FILE_TMPDIR and HTTP/3, plus the
-# arguments given; its log in $BATS_FILE_TMPDIR/serve.log.  Returns once
-# it serves.  file_server_ports reads its ports, file_server_stop stops it.
+# TLS with $BATS_FILE_TMPDIR/cert.pem and key.pem (made by make_test_cert
+# unless the file made its own) and HTTP/3, plus the arguments given; its
+# log in $BATS_FILE_TMPDIR/serve.log.  Returns once it serves.
+# file_server_ports reads its ports, file_server_stop stops it.
 file_server_start() {
 	local log=$BATS_FILE_TMPDIR/serve.log
-	make_test_cert "$BATS_FILE_TMPDIR"
+	[ -s "$BATS_FILE_TMPDIR/cert.pem" ] || make_test_cert "$BATS_FILE_TMPDIR"
 	"$FA_BIN/fa-serve" --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 \
 		--tls-cert "$BATS_FILE_TMPDIR/cert.pem" --tls-key "$BATS_FILE_TMPDIR/key.pem" \
 		--h3-listen 127.0.0.1:0 "$@" 2> "$log" 3>&- &

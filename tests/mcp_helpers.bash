@@ -13,14 +13,11 @@ stdio() {
 }
 
 # The answer with id $1 (JSON: 1 or "a") among the lines of $output, as
-# it was written (jq 1.6 would round integers past 2^53).
+# it was written (jq 1.6 would round integers past 2^53): one jq reads
+# every line raw, skips what is not a JSON object, prints the line itself.
 answer() {
-	local line
-	while IFS= read -r line; do
-		if jq -e --argjson id "$1" '.id == $id' <<< "$line" > /dev/null 2>&1; then
-			printf '%s\n' "$line"
-		fi
-	done <<< "$output"
+	jq -R -r --argjson id "$1" '. as $line | (try fromjson catch null)
+		| select(type == "object" and .id == $id) | $line' <<< "$output"
 }
 
 # A tools/call request: id, tool name, arguments object.

@@ -221,13 +221,9 @@ SQL
 -- route: GET /t
 SELECT * FROM fajt.t ORDER BY id;
 SQL
-	fa-serve --listen 127.0.0.1:0 --threads 1 "$BATS_TEST_TMPDIR/routes" 2> "$BATS_TEST_TMPDIR/serve.log" &
-	spid=$!
-	for _ in $(seq 100); do
-		grep -q 'listening on' "$BATS_TEST_TMPDIR/serve.log" 2>/dev/null && break
-		sleep 0.1
-	done
-	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$BATS_TEST_TMPDIR/serve.log" | head -1)
+	serve_bg "$BATS_TEST_TMPDIR" fa-serve --listen 127.0.0.1:0 --threads 1 "$BATS_TEST_TMPDIR/routes"
+	spid=$(cat "$BATS_TEST_TMPDIR/pid")
+	port=$(cat "$BATS_TEST_TMPDIR/port")
 	expect_rows "$BATS_TEST_TMPDIR/want"
 	# twice: the second answer comes from the worker's cached types
 	for _ in 1 2; do
