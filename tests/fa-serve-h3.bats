@@ -245,6 +245,22 @@ h3get() {
 	assert_contains "$(cat "$BATS_TEST_TMPDIR/h3.err")" "content-type: text/event-stream"
 }
 
+@test "SIGTERM with an HTTP/3 event stream whose client vanished (killed): fa-serve exits in seconds, not at QUIC's idle timeout" {
+	# the default grace (60 s header and body timeouts) and idle timeout (30 s) are far off
+	start_server --threads 1
+	h3get /events &
+	cpid=$!
+	for _ in $(seq 50); do grep -q '^: listening' "$BATS_TEST_TMPDIR/dl/events" 2>/dev/null && break; sleep 0.1; done
+	# gtlsclient (under h3get's timeout) killed: nothing acknowledges or closes from its side
+	pkill -KILL -P "$(pgrep -P "$cpid" timeout)" gtlsclient
+	wait "$cpid" || true
+	kill -TERM "$spid"
+	for _ in $(seq 100); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$spid" 2>/dev/null || { cat "$slog" >&2; echo "fa-serve still runs 10 s after SIGTERM" >&2; false; }
+	wait "$spid"
+	spid=
+}
+
 @test "a client that changes port mid-request keeps its connection, whichever worker its datagrams reach" {
 	start_server --threads 2
 	# a body long enough that the client is still sending when its port changes

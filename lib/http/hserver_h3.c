@@ -943,16 +943,16 @@ static bool answered(const struct hs_h3conn *qc)
 }
 
 /*
- * Idle connections close once stopping (no request left on them).  A
- * stream whose request never completed holds its connection only as long
- * as the header and body timeouts would hold an HTTP/1.1 one: a client
- * that went away mid-request (or never meant to finish) cannot keep the
- * drain waiting for QUIC's idle timeout.  Past that, a connection whose
- * answers are all written waits while the client takes them (streams
- * still open, its acknowledgements still coming), for --send-timeout at
- * most, as an HTTP/1.1 one waits on its send timeout; a client quiet for
- * GONE_MS (a live one acknowledges within a round trip, and answers the
- * probes of what it has not) is gone.  Answers still being written finish.
+ * Once stopping, a connection closes when it is idle (no request left on
+ * it, every stream closed), or when its answers are all written and
+ * either the client took them (its streams closed), or it has gone quiet
+ * for GONE_MS (a live client acknowledges within a round trip, and
+ * answers the probes of what it has not), or --send-timeout has passed
+ * since the grace below ended: a slow client still taking a long answer
+ * gets it, a vanished one does not hold the drain until QUIC's idle
+ * timeout.  A request its client never finished is answered (408) by the
+ * header and body timeouts, so the longer of the two is the grace: past
+ * it, answered connections go as above.
  */
 #define GONE_MS 2000
 
@@ -964,19 +964,18 @@ void hs_h3_reap(struct hs_worker *w)
 							      : o->body_timeout_ms;
 	uint64_t now = fa_now_ns(), late_ns, send_ns = (uint64_t)o->send_timeout_ms * 1000000;
 	uint64_t gone_ns = send_ns < GONE_MS * 1000000ull ? send_ns : GONE_MS * 1000000ull;
-	bool late;
 
 	if (!h || !h->stopping)
 		return;
 	late_ns = h->stop_ns + (uint64_t)grace * 1000000;
-	late = now >= late_ns;
 	for (struct hs_h3conn *qc = h->conns, *next; qc; qc = next) {
-		bool taken;
+		bool open = fa_h3_streams(qc->q) > 0;
 
 		next = qc->next;
-		taken = !fa_h3_streams(qc->q) || now - qc->rx_ns >= gone_ns || now - late_ns >= send_ns;
-		if (late ? answered(qc) && taken : !qc->reqs && !fa_h3_streams(qc->q)) {
-			fa_h3_close(qc->q, fa_now_ns());
+		if ((!qc->reqs && !open) ||
+		    (answered(qc) && (!open || now - qc->rx_ns >= gone_ns ||
+				      (now > late_ns && now - late_ns >= send_ns)))) {
+			fa_h3_close(qc->q, now);
 			flush(qc);      /* the CONNECTION_CLOSE */
 			conn_close(qc);
 		}
