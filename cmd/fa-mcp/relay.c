@@ -232,10 +232,20 @@ static json_t *note_ask(struct upstream *u, struct pend *x, const json_t *msg)
 }
 
 /* --record: the client's answer to s, with s's note: {"result": R} or {"error": E}. */
-static void note_answer(struct sreq *s, const char *kind, const json_t *v)
+static void note_result(struct sreq *s, const json_t *result)
 {
-	if (s->note && v)
-		json_object_set_new(s->note, "response", json_pack("{s:O}", kind, v));
+	if (s->note && result)
+		json_object_set_new(s->note, "response", json_pack("{s:O}", "result", result));
+}
+
+static void note_answer(struct sreq *s, const struct fa_jr_msg *m)
+{
+	const json_t *error = json_object_get(m->root, "error");
+
+	if (m->kind == FA_JR_RESULT)
+		note_result(s, m->result);
+	else if (s->note && error)
+		json_object_set_new(s->note, "response", json_pack("{s:O}", "error", error));
 }
 
 static void sreq_free(struct sreq *s)
@@ -369,6 +379,48 @@ static bool cannot_pass(struct upstream *u, const struct fa_jr_msg *m, const str
 	return true;
 }
 
+/*
+ * A request of u's own for call x's client, listed until it is answered
+ * or its time passes: uid the upstream's id (NULL: an entry of an
+ * input_required result or a recording, under key, or "fa-FID" when key
+ * is NULL).  --record notes req with x's exchange when req is given.
+ */
+static struct sreq *sreq_new(struct upstream *u, struct pend *x, const char *method, const json_t *uid,
+			     const char *key, const json_t *req)
+{
+	struct sreq *s = calloc(1, sizeof(*s));
+
+	s->fid = ++u->p->next_fid;
+	s->uid = json_incref((json_t *)uid);
+	if (key)
+		snprintf(s->key, sizeof(s->key), "%s", key);
+	else
+		snprintf(s->key, sizeof(s->key), "fa-%ld", s->fid);
+	snprintf(s->method, sizeof(s->method), "%s", method ? method : "");
+	snprintf(s->from, sizeof(s->from), "%s", x->from);
+	s->call = x->uid;
+	s->due_ns = fa_now_ns() + (uint64_t)u->timeout_ms * 1000000u;
+	s->next = u->sreqs;
+	u->sreqs = s;
+	s->note = req ? note_ask(u, x, req) : NULL;
+	if (u->sweep.slot < 0)
+		fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
+	return s;
+}
+
+/* s's request, with params, to x's client on its call's stream, under the proxy's id. */
+static void sreq_send(struct pend *x, const struct sreq *s, const json_t *params)
+{
+	json_t *id = json_integer(s->fid);
+	struct fa_buf b;
+
+	fa_buf_init(&b, 0);
+	fa_jr_put_request(&b, id, s->method, params);
+	x->r->notify(x->r, b.data, b.len);
+	fa_buf_release(&b);
+	json_decref(id);
+}
+
 /* sampling, elicitation, roots: to the client whose call it came during, under a new id. */
 static void pass_request(struct upstream *u, struct ctransport *t, const struct fa_jr_msg *m, bool defer)
 {
@@ -396,23 +448,9 @@ static void pass_request(struct upstream *u, struct ctransport *t, const struct 
 		up_answer_error(u, m->id, FA_JR_INTERNAL_ERROR, msg);
 		return;
 	}
-	s = calloc(1, sizeof(*s));
-	s->fid = ++u->p->next_fid;
-	s->uid = json_incref(m->id);
-	snprintf(s->method, sizeof(s->method), "%s", m->method);
-	snprintf(s->from, sizeof(s->from), "%s", x->from);
-	s->call = x->uid;
-	s->due_ns = fa_now_ns() + (uint64_t)u->timeout_ms * 1000000u;
-	s->next = u->sreqs;
-	u->sreqs = s;
-	s->note = note_ask(u, x, m->root);
-	if (u->sweep.slot < 0)
-		fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
+	s = sreq_new(u, x, m->method, m->id, NULL, m->root);
 	if (in_band) {
-		char key[32];
-
-		snprintf(key, sizeof(key), "fa-%ld", s->fid);
-		upstream_ask(u, x, key, json_object_get(m->root, "method"), m->params);
+		upstream_ask(u, x, s->key, json_object_get(m->root, "method"), m->params);
 		return;
 	}
 	json_object_set_new(m->root, "id", json_integer(s->fid));
@@ -457,8 +495,7 @@ static void input_answer(struct upstream *u, struct sreq *s, const struct fa_jr_
 		x = x->next;
 	if (!x || !x->answers)
 		return;         /* the call ended meanwhile */
-	note_answer(s, m->kind == FA_JR_RESULT ? "result" : "error",
-		    m->kind == FA_JR_RESULT ? m->result : json_object_get(m->root, "error"));
+	note_answer(s, m);
 	if (m->kind != FA_JR_RESULT) {
 		snprintf(msg, sizeof(msg), "the client refused %s, which upstream '%s' asked for (input_required): %s",
 			 s->method, u->name, m->message ? m->message : "");
@@ -483,30 +520,11 @@ bool relay_ask_client(struct upstream *u, struct pend *x, const struct fa_jr_msg
 	x->rstate = json_incref(json_object_get(m->result, "requestState"));
 	x->waiting = 0;
 	json_object_foreach(json_object_get(m->result, "inputRequests"), key, req) {
-		struct sreq *s = calloc(1, sizeof(*s));
-		const char *method = json_string_value(json_object_get(req, "method"));
-		json_t *id;
-		struct fa_buf b;
+		struct sreq *s = sreq_new(u, x, json_string_value(json_object_get(req, "method")), NULL, key, req);
 
-		s->fid = ++u->p->next_fid;
-		snprintf(s->key, sizeof(s->key), "%s", key);
-		snprintf(s->method, sizeof(s->method), "%s", method ? method : "");
-		snprintf(s->from, sizeof(s->from), "%s", x->from);
-		s->call = x->uid;
-		s->due_ns = fa_now_ns() + (uint64_t)u->timeout_ms * 1000000u;
-		s->next = u->sreqs;
-		u->sreqs = s;
-		s->note = note_ask(u, x, req);
-		id = json_integer(s->fid);
-		fa_buf_init(&b, 0);
-		fa_jr_put_request(&b, id, s->method, json_object_get(req, "params"));
-		x->r->notify(x->r, b.data, b.len);
-		fa_buf_release(&b);
-		json_decref(id);
+		sreq_send(x, s, json_object_get(req, "params"));
 		x->waiting++;
 	}
-	if (u->sweep.slot < 0)
-		fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
 	if (!x->waiting)
 		upstream_again(u, x);   /* a requestState alone: up again at once */
 	return true;
@@ -520,24 +538,12 @@ bool relay_ask_client(struct upstream *u, struct pend *x, const struct fa_jr_msg
  */
 static bool replay_ask(struct upstream *u, struct pend *x, const json_t *req)
 {
-	struct sreq *s;
 	const char *method = json_string_value(json_object_get(req, "method"));
-	json_t *id;
-	struct fa_buf b;
+	struct sreq *s;
 
 	if (!method || (x->r->era != ERA_MODERN && !x->r->notify))
 		return false;
-	s = calloc(1, sizeof(*s));
-	s->fid = ++u->p->next_fid;
-	snprintf(s->key, sizeof(s->key), "fa-%ld", s->fid);
-	snprintf(s->method, sizeof(s->method), "%s", method);
-	snprintf(s->from, sizeof(s->from), "%s", x->from);
-	s->call = x->uid;
-	s->due_ns = fa_now_ns() + (uint64_t)u->timeout_ms * 1000000u;
-	s->next = u->sreqs;
-	u->sreqs = s;
-	if (u->sweep.slot < 0)
-		fa_timer_start(u->p->loop, &u->sweep, SWEEP_MS);
+	s = sreq_new(u, x, method, NULL, NULL, NULL);
 	if (x->r->era == ERA_MODERN) {
 		upstream_ask(u, x, s->key, json_object_get(req, "method"), json_object_get(req, "params"));
 		return true;
@@ -545,12 +551,7 @@ static bool replay_ask(struct upstream *u, struct pend *x, const json_t *req)
 	json_decref(x->answers);
 	x->answers = json_object();
 	x->waiting = 1;
-	id = json_integer(s->fid);
-	fa_buf_init(&b, 0);
-	fa_jr_put_request(&b, id, method, json_object_get(req, "params"));
-	x->r->notify(x->r, b.data, b.len);
-	fa_buf_release(&b);
-	json_decref(id);
+	sreq_send(x, s, json_object_get(req, "params"));
 	return true;
 }
 
@@ -568,8 +569,7 @@ bool relay_client_answer(struct upstream *u, const char *from, const struct fa_j
 			sreq_free(s);
 			return true;
 		}
-		note_answer(s, m->kind == FA_JR_RESULT ? "result" : "error",
-			    m->kind == FA_JR_RESULT ? m->result : json_object_get(m->root, "error"));
+		note_answer(s, m);
 		json_object_set(m->root, "id", s->uid);
 		fa_buf_init(&b, 0);
 		fa_jr_put_json(&b, m->root);
@@ -608,7 +608,7 @@ bool relay_input_response(struct upstream *u, const struct pend *x, const char *
 		if (s->fid != fid || s->call != x->uid)
 			continue;
 		*pp = s->next;
-		note_answer(s, "result", value);
+		note_result(s, value);
 		sreq_answer(u, s, value);
 		return true;
 	}

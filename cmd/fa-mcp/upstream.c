@@ -820,10 +820,7 @@ static void replay_answer(struct upstream *u, const struct fa_jr_msg *m, struct 
 	x->uid = ++u->next_id;
 	pend_reply(u, x, r);
 	x->list = -1;
-	x->token = json_incref(r->progress);
 	snprintf(x->method, sizeof(x->method), "%s", m->method);
-	snprintf(x->from, sizeof(x->from), "%s", r->from ? r->from : "");
-	x->stdio = !r->from;
 	x->start_ns = fa_now_ns();
 	x->due_ns = x->start_ns + (uint64_t)u->timeout_ms * 1000000u;
 	x->script = json_incref((json_t *)line);
@@ -879,10 +876,7 @@ void upstream_forward(struct upstream *u, const struct fa_jr_msg *m, struct repl
 	x = calloc(1, sizeof(*x));
 	x->uid = ++u->next_id;
 	pend_reply(u, x, r);
-	x->token = json_incref(r->progress);
 	snprintf(x->method, sizeof(x->method), "%s", m->method);
-	snprintf(x->from, sizeof(x->from), "%s", r->from ? r->from : "");
-	x->stdio = !r->from;
 	q = (struct up_req){ .real = real, .uid = x->uid, .has_token = r->progress != NULL,
 			     .log_level = r->log_level };
 	if (u->p->rec) {
@@ -1240,10 +1234,6 @@ bool upstream_resume(struct proxy *p, const struct fa_jr_msg *m, struct reply *r
 	json_object_foreach(json_object_get(m->params, "inputResponses"), key, v)
 		relay_input_response(u, x, key, v);
 	pend_reply(u, x, r);
-	snprintf(x->from, sizeof(x->from), "%s", r->from ? r->from : "");
-	x->stdio = !r->from;
-	json_decref(x->token);
-	x->token = json_incref(r->progress);
 	u->p->w->inflight++;
 	if (x->asks) {
 		/* what the upstream asked while the client was away */
@@ -1378,13 +1368,17 @@ static void pend_gone(struct reply *r)
 	json_decref(reason);
 }
 
-/* x, with its client r now: r ending early cancels x. */
+/* x, with its client r now (whose session and progress token it takes): r ending early cancels x. */
 static void pend_reply(struct upstream *u, struct pend *x, struct reply *r)
 {
 	x->r = r;
 	x->up = u;
 	r->gone = pend_gone;
 	r->gone_arg = x;
+	snprintf(x->from, sizeof(x->from), "%s", r->from ? r->from : "");
+	x->stdio = !r->from;
+	json_decref(x->token);
+	x->token = json_incref(r->progress);
 }
 
 bool upstream_cancel(struct upstream *u, const char *from, const json_t *rid, const json_t *reason)
