@@ -94,6 +94,16 @@ void auth_release_grant(struct grant *g)
 	*g = (struct grant){ 0 };
 }
 
+bool auth_expired(double until)
+{
+	struct timespec now;
+
+	if (until <= 0 || until == INFINITY)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (double)now.tv_sec >= until;
+}
+
 /* A description fit for a quoted-string: no quote, backslash or control byte. */
 static void quoted_safe(char *d, size_t size, const char *s)
 {

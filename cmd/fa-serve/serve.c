@@ -627,12 +627,9 @@ static void ws_done(struct call *c)
 static void ws_message(struct fa_hws *ws, int op, const char *data, size_t n, void *arg)
 {
 	struct wsess *s = arg;
-	struct timespec now;
 
-	/* a session lives no longer than the token that opened it */
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (s->grant.until > 0 && (double)now.tv_sec >= s->grant.until)
-		return fa_hws_close(ws, 1008, "the token has expired: connect again with a new one");
+	if (auth_expired(s->grant.until))
+		return fa_hws_close(ws, 1008, AUTH_EXPIRED);
 	if (!s->busy)
 		return ws_run(s, data, n);
 	if (s->queued >= WS_QUEUE || fa_buf_append(&s->queue, &n, sizeof(n)) ||

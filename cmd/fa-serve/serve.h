@@ -92,6 +92,12 @@ void auth_release(struct app *a);
  */
 int auth_check(struct fa_hreq *rq, struct wctx *w, const struct fa_query *q, struct grant *g);
 void auth_release_grant(struct grant *g);
+/*
+ * A session or stream lives no longer than the token that opened it:
+ * true once the clock is past until (the grant's; 0 or INFINITY: never).
+ */
+bool auth_expired(double until);
+#define AUTH_EXPIRED "the token has expired: connect again with a new one"
 struct fa_jwt_cache *auth_cache_new(const struct app *a);
 
 void serve_handle(struct fa_hreq *rq, void *app);

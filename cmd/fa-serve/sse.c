@@ -5,11 +5,9 @@
  * connection for all the channels its subscribers want, and fans every
  * NOTIFY out to them.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "http/hmap.h"
 #include "http/sse.h"
@@ -36,7 +34,6 @@ struct sse_sub {
 	struct sse_sub *next;
 };
 
-#define EXPIRED "the token has expired: connect again with a new one"
 
 static void forget_sub(struct wctx *w, struct sse_sub *s)
 {
@@ -71,17 +68,6 @@ static void put_event(struct fa_buf *b, const char *name, const char *payload)
 	fa_sse_put_event(b, name, payload, strlen(payload));
 }
 
-/* A stream lives no longer than the token that opened it. */
-static bool expired(const struct sse_sub *s)
-{
-	struct timespec now;
-
-	if (s->until <= 0 || s->until == INFINITY)
-		return false;
-	clock_gettime(CLOCK_REALTIME, &now);
-	return (double)now.tv_sec >= s->until;
-}
-
 /* s, started, ends for its token: an "error" event and the end, or close 1008; s freed. */
 static void end_expired(struct sse_sub *s)
 {
@@ -90,11 +76,11 @@ static void end_expired(struct sse_sub *s)
 
 	if (s->ws) {            /* its on_close frees it */
 		forget_sub(s->w, s);
-		fa_hws_close(s->ws, 1008, EXPIRED);
+		fa_hws_close(s->ws, 1008, AUTH_EXPIRED);
 		return;
 	}
 	fa_buf_init(&b, 0);
-	put_event(&b, "error", "{\"error\":\"" EXPIRED "\"}");
+	put_event(&b, "error", "{\"error\":\"" AUTH_EXPIRED "\"}");
 	fa_hres_write(rq, b.data, b.len);
 	fa_buf_release(&b);
 	unlink_sub(s->w, s);
@@ -139,7 +125,7 @@ static void on_notify(struct fa_io *io, uint32_t ev)
 			next = s->next;
 			if (strcmp(s->channel, n->relname))
 				continue;
-			if (!s->pending && expired(s))
+			if (!s->pending && auth_expired(s->until))
 				end_expired(s);
 			else
 				send_event(s, n->relname, n->extra);
@@ -157,7 +143,7 @@ static void on_ping(struct fa_timer *t)
 		next = s->next;
 		if (s->pending)
 			continue;
-		if (expired(s)) {
+		if (auth_expired(s->until)) {
 			end_expired(s);
 		} else if (!s->ws) {    /* hserver pings WebSockets itself */
 			fa_hres_write(s->rq, ": ping\n\n", 8);
