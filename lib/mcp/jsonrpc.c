@@ -682,6 +682,7 @@ static json_t *build_members(struct scan *s, bool object, struct fa_buf *tmp)
 		char kbuf[64];
 		const char *key = NULL;
 		size_t klen;
+		bool bad;
 
 		scan_ws(s);
 		if (object) {
@@ -699,13 +700,11 @@ static json_t *build_members(struct scan *s, bool object, struct fa_buf *tmp)
 			scan_ws(s);
 		}
 		v = build_value(s, tmp);
-		if (!v || (object ? json_object_set_new_nocheck(c, key, v) : json_array_append_new(c, v))) {
-			if (key && key != kbuf)
-				free((char *)key);
+		bad = !v || (object ? json_object_set_new_nocheck(c, key, v) : json_array_append_new(c, v));
+		if (key != kbuf)
+			free((char *)key);      /* strndup'ed, or NULL */
+		if (bad)
 			goto fail;
-		}
-		if (key && key != kbuf)
-			free((char *)key);
 		scan_ws(s);
 		if (*s->p == ',') {
 			s->p++;
